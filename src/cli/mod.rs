@@ -1,0 +1,108 @@
+//! The command line: clap types, one file per command, and the glue that gives each command
+//! what it needs. Only this module writes to stdout and stderr (through [`ui::Ui`]).
+
+mod check;
+mod graph;
+mod init;
+mod man;
+pub mod ui;
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::error::CliError;
+use crate::git::Repo;
+use crate::plan::{self, LoadedPlan};
+use ui::{ColorChoice, Ui};
+
+/// git-planx: plans executed in phases, with git as the record.
+///
+/// A plan (.planx/plan.toml) lists phases with dependencies, a file manifest and acceptance
+/// checks. Each phase runs on its own branch; checkpoints are commits with Planx-* trailers and
+/// notes in refs/notes/planx; verification compares the work with the manifest before merging.
+#[derive(Debug, Parser)]
+#[command(
+    name = "git-planx",
+    bin_name = "git planx",
+    version,
+    max_term_width = 100
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options every command takes.
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// The plan file [default: .planx/plan.toml at the top of the work tree]
+    #[arg(long, global = true, value_name = "PATH")]
+    pub plan: Option<PathBuf>,
+    /// Print one JSON document (schema "planx.<command>/1") instead of text
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// Say more about what happens (-v debug, -vv trace; PLANX_LOG overrides)
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// Print only errors and the answer itself
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+    /// When to colour the output
+    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
+    pub color: ColorChoice,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    Init(init::InitArgs),
+    Check(check::CheckArgs),
+    Graph(graph::GraphArgs),
+    InstallMan(man::InstallManArgs),
+}
+
+/// Runs a parsed command line. `Ok` carries the exit code of a command that answered
+/// (0 yes, 1 no); errors carry theirs.
+pub fn run(cli: &Cli, ui: &Ui) -> Result<u8, CliError> {
+    match &cli.command {
+        Command::Init(args) => init::cmd_init(ui, &cli.global, args),
+        Command::Check(args) => check::cmd_check(ui, &cli.global, args),
+        Command::Graph(args) => graph::cmd_graph(ui, &cli.global, args),
+        Command::InstallMan(args) => man::cmd_install_man(ui, args),
+    }
+}
+
+/// Builds the `Ui` the options ask for.
+pub fn make_ui(global: &GlobalArgs) -> Ui {
+    Ui::new(global.color, global.json, global.quiet)
+}
+
+/// Reads the plan: `--plan` if given (then a repository is optional), else the default path at
+/// the top of the current repository's work tree. The result may hold errors.
+fn read_plan(global: &GlobalArgs) -> Result<LoadedPlan, CliError> {
+    let repo = match Repo::discover() {
+        Ok(repo) => Some(repo),
+        Err(e) if global.plan.is_none() => return Err(e.into()),
+        Err(_) => None,
+    };
+    let workdir = repo.as_ref().and_then(Repo::workdir);
+    let Some((path, display)) = plan::locate(global.plan.as_deref(), workdir) else {
+        return Err(
+            CliError::repo_state("this repository has no work tree to hold a plan")
+                .hint("pass the plan file with --plan PATH"),
+        );
+    };
+    let loaded = match &repo {
+        Some(repo) => plan::load_file(&path, &display, &repo.path_facts())?,
+        None => plan::load_file(&path, &display, &plan::NoPathFacts)?,
+    };
+    Ok(loaded)
+}
+
+/// Reads the plan and insists that it is valid (exit 2 with every error otherwise).
+fn read_valid_plan(global: &GlobalArgs) -> Result<plan::Plan, CliError> {
+    let (plan, _warnings) = read_plan(global)?.into_valid()?;
+    Ok(plan)
+}

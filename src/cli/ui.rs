@@ -1,0 +1,271 @@
+//! Output for people first and programs second: the only place that writes to stdout and
+//! stderr. Colour only on a terminal and never with `NO_COLOR`; a closed pipe ends the program
+//! quietly (see [`crate::error::ErrorKind::BrokenPipe`]).
+
+use std::io::{self, IsTerminal, Write};
+
+use crate::error::CliError;
+use crate::plan::{Diagnostic, Severity};
+
+/// When to colour output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ColorChoice {
+    /// Colour on a terminal, unless NO_COLOR is set or TERM is dumb.
+    Auto,
+    /// Colour even through a pipe (NO_COLOR still wins).
+    Always,
+    /// Never colour.
+    Never,
+}
+
+/// A style of text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Style {
+    Error,
+    Warning,
+    Hint,
+    Ok,
+    Bold,
+    Dim,
+    Gutter,
+}
+
+impl Style {
+    fn code(self) -> &'static str {
+        match self {
+            Style::Error => "1;31",
+            Style::Warning => "1;33",
+            Style::Hint => "1;36",
+            Style::Ok => "1;32",
+            Style::Bold => "1",
+            Style::Dim => "2",
+            Style::Gutter => "1;34",
+        }
+    }
+}
+
+/// Applies styles, or not.
+#[derive(Debug, Clone, Copy)]
+pub struct Painter {
+    enabled: bool,
+}
+
+impl Painter {
+    pub fn plain() -> Painter {
+        Painter { enabled: false }
+    }
+
+    pub fn paint(&self, style: Style, text: &str) -> String {
+        if self.enabled && !text.is_empty() {
+            format!("\x1b[{}m{text}\x1b[0m", style.code())
+        } else {
+            text.to_owned()
+        }
+    }
+}
+
+/// Where output goes, and how.
+pub struct Ui {
+    pub json: bool,
+    pub quiet: bool,
+    out: Painter,
+    err: Painter,
+}
+
+impl Ui {
+    pub fn new(color: ColorChoice, json: bool, quiet: bool) -> Ui {
+        let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+        let dumb = std::env::var_os("TERM").is_some_and(|t| t == "dumb");
+        let decide = |terminal: bool| match color {
+            _ if no_color => false,
+            ColorChoice::Never => false,
+            ColorChoice::Always => true,
+            ColorChoice::Auto => terminal && !dumb,
+        };
+        Ui {
+            json,
+            quiet,
+            out: Painter {
+                enabled: !json && decide(io::stdout().is_terminal()),
+            },
+            err: Painter {
+                enabled: decide(io::stderr().is_terminal()),
+            },
+        }
+    }
+
+    /// The painter for stdout.
+    pub fn out_painter(&self) -> Painter {
+        self.out
+    }
+
+    /// The painter for stderr.
+    pub fn err_painter(&self) -> Painter {
+        self.err
+    }
+
+    /// Writes to stdout.
+    pub fn out(&self, text: &str) -> Result<(), CliError> {
+        let mut stdout = io::stdout().lock();
+        stdout.write_all(text.as_bytes())?;
+        stdout.flush()?;
+        Ok(())
+    }
+
+    /// Writes a JSON document (one line) to stdout.
+    pub fn json(&self, value: &serde_json::Value) -> Result<(), CliError> {
+        let mut text =
+            serde_json::to_string(value).map_err(|e| CliError::repo_state(e.to_string()))?;
+        text.push('\n');
+        self.out(&text)
+    }
+
+    /// Writes to stderr. A closed stderr is ignored: there is nobody left to tell.
+    pub fn err(&self, text: &str) {
+        let _ = io::stderr().lock().write_all(text.as_bytes());
+    }
+
+    /// Shows an error on stderr (and, with `--json`, as a document on stdout).
+    pub fn report_error(&self, error: &CliError) {
+        if self.json {
+            let doc = serde_json::json!({
+                "schema": "planx.error/1",
+                "kind": error.kind.as_str(),
+                "exit_code": error.exit_code(),
+                "message": error.message,
+                "causes": error.causes,
+                "hints": error.hints,
+                "diagnostics": error.diagnostics,
+            });
+            let _ = self.json(&doc);
+        }
+        self.err(&render_error(error, self.err));
+    }
+}
+
+/// An error as text: its plan diagnostics, the message, causes and hints.
+pub fn render_error(error: &CliError, p: Painter) -> String {
+    let mut out = String::new();
+    for d in &error.diagnostics {
+        out.push_str(&render_diagnostic(d, p));
+        out.push('\n');
+    }
+    out.push_str(&format!(
+        "{}: {}\n",
+        p.paint(Style::Error, "error"),
+        error.message
+    ));
+    for cause in &error.causes {
+        out.push_str(&format!(
+            "  {} {cause}\n",
+            p.paint(Style::Dim, "caused by:")
+        ));
+    }
+    for hint in &error.hints {
+        out.push_str(&format!("{}: {hint}\n", p.paint(Style::Hint, "hint")));
+    }
+    out
+}
+
+/// A plan diagnostic with the offending line and a caret under the place:
+///
+/// ```text
+/// error: phase `phase-3` depends on unknown phase `phase-9`
+///   --> .planx/plan.toml:41:15
+///    |
+/// 41 | depends_on = ["phase-9"]
+///    |               ^^^^^^^^^
+/// hint: known phases are phase-1, phase-2, phase-3
+/// ```
+pub fn render_diagnostic(d: &Diagnostic, p: Painter) -> String {
+    let (label, style) = match d.severity {
+        Severity::Error => ("error", Style::Error),
+        Severity::Warning => ("warning", Style::Warning),
+    };
+    let loc = &d.location;
+    let number = loc.line.to_string();
+    let pad = " ".repeat(number.len());
+    let bar = p.paint(Style::Gutter, "|");
+    let caret_pad: String = loc
+        .line_text
+        .chars()
+        .take(loc.column - 1)
+        .map(|c| if c == '\t' { '\t' } else { ' ' })
+        .collect();
+    let mut out = format!(
+        "{}: {}\n{pad}{} {}:{}:{}\n{pad} {bar}\n{} {bar} {}\n{pad} {bar} {caret_pad}{}\n",
+        p.paint(style, label),
+        p.paint(Style::Bold, &d.message),
+        p.paint(Style::Gutter, "-->"),
+        loc.file,
+        loc.line,
+        loc.column,
+        p.paint(Style::Gutter, &number),
+        loc.line_text,
+        p.paint(style, &"^".repeat(loc.width)),
+    );
+    if let Some(hint) = &d.hint {
+        out.push_str(&format!("{}: {hint}\n", p.paint(Style::Hint, "hint")));
+    }
+    out
+}
+
+/// Aligns rows of cells into columns separated by two spaces; the last column is not padded.
+/// A row of one cell (a heading) is printed as it is and does not widen the first column.
+pub fn table(rows: &[Vec<String>]) -> String {
+    let columns = rows.iter().map(Vec::len).max().unwrap_or(0);
+    let mut widths = vec![0; columns];
+    for row in rows.iter().filter(|r| r.len() > 1) {
+        for (i, cell) in row.iter().enumerate() {
+            widths[i] = widths[i].max(visible_width(cell));
+        }
+    }
+    let mut out = String::new();
+    for row in rows {
+        let mut line = String::new();
+        for (i, cell) in row.iter().enumerate() {
+            line.push_str(cell);
+            if i + 1 < row.len() {
+                line.push_str(&" ".repeat(widths[i] - visible_width(cell) + 2));
+            }
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+/// Width on screen: characters, not counting ANSI colour sequences.
+pub fn visible_width(text: &str) -> usize {
+    let mut width = 0;
+    let mut in_escape = false;
+    for c in text.chars() {
+        match (in_escape, c) {
+            (false, '\x1b') => in_escape = true,
+            (true, 'm') => in_escape = false,
+            (true, _) => {}
+            (false, _) => width += 1,
+        }
+    }
+    width
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tables_align_on_visible_width() {
+        let p = Painter { enabled: true };
+        let rows = vec![
+            vec![p.paint(Style::Bold, "a"), "x".into()],
+            vec!["long".into(), "y".into()],
+        ];
+        let text = table(&rows);
+        let plain: Vec<String> = text
+            .lines()
+            .map(|l| l.replace("\x1b[1m", "").replace("\x1b[0m", ""))
+            .collect();
+        assert_eq!(plain, ["a     x", "long  y"]);
+    }
+}

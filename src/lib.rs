@@ -1,0 +1,14 @@
+//! git-planx: a git-native workflow engine for plans executed in phases.
+//!
+//! A plan (`.planx/plan.toml`) lists phases with dependencies, a file manifest and acceptance
+//! checks. Each phase runs on its own branch; progress is recorded in git as commits with
+//! trailers and notes; verification compares the work with the manifest before a merge.
+//! Every status is derived from git, never from a file someone edited to say so.
+//!
+//! Data flows one way: [`cli`] parses arguments, [`plan`] loads and validates the plan, [`git`]
+//! reads the repository, and `cli` renders what the domain modules return.
+
+pub mod cli;
+pub mod error;
+pub mod git;
+pub mod plan;

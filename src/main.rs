@@ -1,0 +1,43 @@
+//! The `git-planx` binary: parse the command line, set up logging, run, map to an exit code.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use git_planx::cli::{self, Cli};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_tracing(cli.global.verbose, cli.global.quiet);
+    let ui = cli::make_ui(&cli.global);
+    match cli::run(&cli, &ui) {
+        Ok(code) => ExitCode::from(code),
+        Err(error) => {
+            if error.kind != git_planx::error::ErrorKind::BrokenPipe {
+                ui.report_error(&error);
+            }
+            ExitCode::from(error.exit_code())
+        }
+    }
+}
+
+/// Logs go to stderr. `PLANX_LOG` (an `EnvFilter` directive such as `debug` or
+/// `git_planx::plan=trace`) wins over `-v` / `-q`.
+fn init_tracing(verbose: u8, quiet: bool) {
+    use tracing_subscriber::EnvFilter;
+    let default = match (quiet, verbose) {
+        (true, _) => "off",
+        (false, 0) => "git_planx=warn",
+        (false, 1) => "git_planx=debug",
+        (false, _) => "git_planx=trace",
+    };
+    let filter = std::env::var("PLANX_LOG")
+        .ok()
+        .and_then(|directive| EnvFilter::try_new(directive).ok())
+        .unwrap_or_else(|| EnvFilter::new(default));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .without_time()
+        .with_target(false)
+        .init();
+}

@@ -1,0 +1,477 @@
+//! The plan: its model, loading it from `.planx/plan.toml` with positions for every problem,
+//! validation (SPEC §1) and the phase graph.
+//!
+//! Loading never stops at the first problem: syntax errors are collected by the TOML parser's
+//! recovering mode, type and unknown-key errors by [`raw::read`], and every rule of §1 by
+//! [`validate`]; a [`LoadedPlan`] carries the model (possibly partial) and all diagnostics.
+
+pub mod diag;
+pub mod duration;
+pub mod glob;
+pub mod graph;
+pub mod ids;
+mod raw;
+pub mod source;
+mod validate;
+
+use std::fs;
+use std::io;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use thiserror::Error;
+
+pub use diag::{Diagnostic, Severity};
+pub use glob::Glob;
+pub use source::{Location, Source};
+
+/// Default location of the plan, relative to the top of the work tree.
+pub const DEFAULT_PLAN_PATH: &str = ".planx/plan.toml";
+/// Plans larger than this are refused unread: a plan is prose and lists, not data.
+pub const MAX_PLAN_BYTES: u64 = 1024 * 1024;
+/// The plan format this build reads.
+pub const FORMAT_VERSION: i64 = 1;
+/// Check timeout when the plan names none.
+pub const DEFAULT_CHECK_TIMEOUT: Duration = Duration::from_secs(600);
+/// Preflight timeout when the plan names none.
+pub const DEFAULT_PREFLIGHT_TIMEOUT: Duration = Duration::from_secs(600);
+
+/// A byte range in the plan file.
+pub type Span = Range<usize>;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PlanStatus {
+    Draft,
+    Reviewed,
+    Ready,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PhaseKind {
+    Implementation,
+    Design,
+}
+
+impl PlanStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PlanStatus::Draft => "draft",
+            PlanStatus::Reviewed => "reviewed",
+            PlanStatus::Ready => "ready",
+        }
+    }
+}
+
+impl PhaseKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PhaseKind::Implementation => "implementation",
+            PhaseKind::Design => "design",
+        }
+    }
+}
+
+/// A validated plan.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    pub id: String,
+    pub title: String,
+    pub status: PlanStatus,
+    pub base: String,
+    pub branch_prefix: String,
+    pub strict: bool,
+    pub guidelines: Option<String>,
+    /// Named commands, in file order.
+    pub commands: Vec<(String, String)>,
+    pub preflight: Preflight,
+    pub run: RunSettings,
+    pub phases: Vec<Phase>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Preflight {
+    pub clean_worktree: bool,
+    pub run: Vec<CommandRef>,
+    pub timeout: Duration,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct RunSettings {
+    pub executor: Option<CommandRef>,
+    pub jobs: Option<usize>,
+}
+
+/// A command as the plan wrote it, resolved: a single word names an entry of `[commands]`,
+/// anything else is a shell command.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CommandRef {
+    /// What the plan says.
+    pub text: String,
+    /// The `[commands]` name, when `text` is one.
+    pub name: Option<String>,
+    /// What runs (with `sh -c`).
+    pub shell: String,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone)]
+pub struct Phase {
+    pub id: String,
+    pub title: String,
+    pub kind: PhaseKind,
+    pub owner: Option<String>,
+    pub depends_on: Vec<Dependency>,
+    pub goal: Option<String>,
+    pub deliverables: Vec<String>,
+    pub blast_radius: Option<CommandRef>,
+    pub timeout: Option<Duration>,
+    pub files: Manifest,
+    pub checks: Vec<Check>,
+    pub steps: Vec<Step>,
+    /// Where the phase's `id` is written.
+    pub span: Span,
+}
+
+#[derive(Debug, Clone)]
+pub struct Dependency {
+    pub id: String,
+    pub span: Span,
+}
+
+/// The file manifest of a phase.
+#[derive(Debug, Clone, Default)]
+pub struct Manifest {
+    pub create: Vec<ManifestEntry>,
+    pub modify: Vec<ManifestEntry>,
+    pub delete: Vec<ManifestEntry>,
+    pub allow: Vec<ManifestEntry>,
+    pub after_verify: Vec<ManifestEntry>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EntryKind {
+    Create,
+    Modify,
+    Delete,
+    Allow,
+    AfterVerify,
+}
+
+impl EntryKind {
+    pub const ALL: [EntryKind; 5] = [
+        EntryKind::Create,
+        EntryKind::Modify,
+        EntryKind::Delete,
+        EntryKind::Allow,
+        EntryKind::AfterVerify,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EntryKind::Create => "create",
+            EntryKind::Modify => "modify",
+            EntryKind::Delete => "delete",
+            EntryKind::Allow => "allow",
+            EntryKind::AfterVerify => "after_verify",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct ManifestEntry {
+    pub pattern: Glob,
+    pub span: Span,
+}
+
+impl Manifest {
+    pub fn entries(&self, kind: EntryKind) -> &[ManifestEntry] {
+        match kind {
+            EntryKind::Create => &self.create,
+            EntryKind::Modify => &self.modify,
+            EntryKind::Delete => &self.delete,
+            EntryKind::Allow => &self.allow,
+            EntryKind::AfterVerify => &self.after_verify,
+        }
+    }
+
+    /// Every entry with its kind, in the order create, modify, delete, allow, after_verify.
+    pub fn all(&self) -> impl Iterator<Item = (EntryKind, &ManifestEntry)> {
+        EntryKind::ALL
+            .into_iter()
+            .flat_map(move |kind| self.entries(kind).iter().map(move |e| (kind, e)))
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.all().next().is_none()
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Check {
+    pub name: String,
+    pub kind: CheckKind,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone)]
+pub enum CheckKind {
+    /// Passes when the command exits with `expect_exit`; `tdd` also needs an earlier failing run.
+    Run {
+        command: CommandRef,
+        expect_exit: i32,
+        timeout: Duration,
+        tdd: bool,
+    },
+    /// Passes when the file exists (and, with `contains`, has a match of the expression).
+    File {
+        path: String,
+        contains: Option<regex::Regex>,
+    },
+    /// Passes with an `accept` event.
+    Manual,
+}
+
+#[derive(Debug, Clone)]
+pub struct Step {
+    pub id: String,
+    pub title: String,
+    pub description: Option<String>,
+    pub verify: Option<CommandRef>,
+    pub span: Span,
+}
+
+impl Plan {
+    pub fn phase(&self, id: &str) -> Option<&Phase> {
+        self.phases.iter().find(|p| p.id == id)
+    }
+
+    /// The branch a phase runs on.
+    pub fn branch(&self, phase: &Phase) -> String {
+        format!("{}{}", self.branch_prefix, phase.id)
+    }
+
+    pub fn phase_ids(&self) -> Vec<&str> {
+        self.phases.iter().map(|p| p.id.as_str()).collect()
+    }
+}
+
+/// Repository facts that validation needs but the plan cannot know: which paths are symlinks.
+/// The git layer implements it from the index, so validation stays free of git.
+pub trait PathFacts {
+    /// The longest leading part of `path` (whole components) that is a symlink, if any.
+    fn symlink_prefix(&self, path: &str) -> Option<String>;
+}
+
+/// No repository: nothing is a symlink.
+pub struct NoPathFacts;
+
+impl PathFacts for NoPathFacts {
+    fn symlink_prefix(&self, _path: &str) -> Option<String> {
+        None
+    }
+}
+
+/// A plan read from a file: its source, the model and every diagnostic.
+#[derive(Debug)]
+pub struct LoadedPlan {
+    pub source: Source,
+    pub plan: Plan,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl LoadedPlan {
+    pub fn has_errors(&self) -> bool {
+        self.diagnostics.iter().any(Diagnostic::is_error)
+    }
+
+    pub fn errors(&self) -> usize {
+        self.diagnostics.iter().filter(|d| d.is_error()).count()
+    }
+
+    pub fn warnings(&self) -> usize {
+        self.diagnostics.len() - self.errors()
+    }
+
+    /// The plan, or the errors that make it unusable.
+    pub fn into_valid(self) -> Result<(Plan, Vec<Diagnostic>), PlanError> {
+        if self.has_errors() {
+            Err(PlanError::Invalid {
+                path: self.source.display().to_owned(),
+                diagnostics: self.diagnostics,
+            })
+        } else {
+            Ok((self.plan, self.diagnostics))
+        }
+    }
+}
+
+/// Why a plan could not be used.
+#[derive(Debug, Error)]
+pub enum PlanError {
+    #[error("no plan at {path}")]
+    NotFound { path: String },
+    #[error("{path} is a directory, not a plan file")]
+    IsDirectory { path: String },
+    #[error("{path} is {size} bytes; a plan may be at most 1 MiB")]
+    TooLarge { path: String, size: u64 },
+    #[error("cannot read {path}")]
+    Unreadable {
+        path: String,
+        #[source]
+        source: io::Error,
+    },
+    #[error("{path} is not a valid plan ({})", count_errors(diagnostics))]
+    Invalid {
+        path: String,
+        diagnostics: Vec<Diagnostic>,
+    },
+}
+
+fn count_errors(diagnostics: &[Diagnostic]) -> String {
+    match diagnostics.iter().filter(|d| d.is_error()).count() {
+        1 => "1 error".into(),
+        n => format!("{n} errors"),
+    }
+}
+
+/// Reads and validates the plan at `path`, shown to the user as `display`.
+pub fn load_file(
+    path: &Path,
+    display: &str,
+    facts: &dyn PathFacts,
+) -> Result<LoadedPlan, PlanError> {
+    let text = read_file(path, display)?;
+    Ok(load_bytes(display, text, facts))
+}
+
+fn read_file(path: &Path, display: &str) -> Result<Vec<u8>, PlanError> {
+    let unreadable = |source: io::Error| PlanError::Unreadable {
+        path: display.to_owned(),
+        source,
+    };
+    let meta = match fs::metadata(path) {
+        Ok(meta) => meta,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            return Err(PlanError::NotFound {
+                path: display.to_owned(),
+            });
+        }
+        Err(e) => return Err(unreadable(e)),
+    };
+    if meta.is_dir() {
+        return Err(PlanError::IsDirectory {
+            path: display.to_owned(),
+        });
+    }
+    if meta.len() > MAX_PLAN_BYTES {
+        return Err(PlanError::TooLarge {
+            path: display.to_owned(),
+            size: meta.len(),
+        });
+    }
+    use std::io::Read;
+    let mut bytes = Vec::new();
+    fs::File::open(path)
+        .and_then(|f| f.take(MAX_PLAN_BYTES + 1).read_to_end(&mut bytes))
+        .map_err(unreadable)?;
+    if bytes.len() as u64 > MAX_PLAN_BYTES {
+        return Err(PlanError::TooLarge {
+            path: display.to_owned(),
+            size: bytes.len() as u64,
+        });
+    }
+    Ok(bytes)
+}
+
+/// Validates plan text (for example a plan read from a git object). Never fails: every problem
+/// becomes a diagnostic.
+pub fn load_bytes(display: &str, bytes: Vec<u8>, facts: &dyn PathFacts) -> LoadedPlan {
+    match String::from_utf8(bytes) {
+        Ok(text) => load_str(display, text, facts),
+        Err(e) => {
+            let valid_up_to = e.utf8_error().valid_up_to();
+            let source = Source::new(display, String::from_utf8_lossy(e.as_bytes()).into_owned());
+            let mut diags = diag::Diagnostics::new(&source);
+            let offset = valid_up_to.saturating_sub(source_bom_len(e.as_bytes()));
+            diags.error(
+                offset..offset + 1,
+                "not-utf8",
+                "the plan is not valid UTF-8",
+                "save the file as UTF-8; TOML files must be UTF-8",
+            );
+            let diagnostics = diags.into_sorted();
+            LoadedPlan {
+                plan: validate::empty_plan(),
+                source,
+                diagnostics,
+            }
+        }
+    }
+}
+
+fn source_bom_len(bytes: &[u8]) -> usize {
+    if bytes.starts_with("\u{feff}".as_bytes()) {
+        3
+    } else {
+        0
+    }
+}
+
+fn load_str(display: &str, text: String, facts: &dyn PathFacts) -> LoadedPlan {
+    let source = Source::new(display, text);
+    let mut diags = diag::Diagnostics::new(&source);
+    let (root, syntax_errors) = toml::de::DeTable::parse_recoverable(source.text());
+    if !syntax_errors.is_empty() {
+        let mut seen_lines = Vec::new();
+        let mut errors: Vec<_> = syntax_errors.into_iter().collect();
+        errors.sort_by_key(|e| e.span().map_or(0, |s| s.start));
+        for error in errors {
+            let span = error.span().unwrap_or(0..0);
+            let line = source.location(span.clone()).line;
+            if seen_lines.contains(&line) {
+                continue;
+            }
+            seen_lines.push(line);
+            diags.error(
+                span,
+                "toml-syntax",
+                format!("invalid TOML: {}", error.message()),
+                "fix the TOML syntax; see docs/plan-format.md for an example plan",
+            );
+        }
+        let diagnostics = diags.into_sorted();
+        return LoadedPlan {
+            plan: validate::empty_plan(),
+            source,
+            diagnostics,
+        };
+    }
+    let plan = match raw::read(root, &mut diags) {
+        Some((raw, removed)) => {
+            let plan = validate::build(raw, &removed, facts, &mut diags);
+            graph::diagnose(&plan, &mut diags);
+            plan
+        }
+        None => validate::empty_plan(),
+    };
+    let diagnostics = diags.into_sorted();
+    LoadedPlan {
+        source,
+        plan,
+        diagnostics,
+    }
+}
+
+/// The path of the plan file and the name it is shown under: `--plan` as given (relative to the
+/// current directory), or the default path at the top of the work tree.
+pub fn locate(explicit: Option<&Path>, workdir: Option<&Path>) -> Option<(PathBuf, String)> {
+    match (explicit, workdir) {
+        (Some(path), _) => Some((path.to_path_buf(), path.display().to_string())),
+        (None, Some(top)) => Some((top.join(DEFAULT_PLAN_PATH), DEFAULT_PLAN_PATH.to_owned())),
+        (None, None) => None,
+    }
+}

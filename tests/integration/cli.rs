@@ -1,0 +1,115 @@
+//! The command line as a whole: help, usage errors, colour, JSON errors.
+
+use crate::common::{Repo, SMALL_PLAN};
+
+#[test]
+fn help_lists_the_commands() {
+    let repo = Repo::new();
+    let run = repo.planx(&["--help"]);
+    assert_eq!(run.code, 0);
+    for command in ["init", "check", "graph"] {
+        assert!(run.stdout.contains(command), "{run}");
+    }
+    assert!(run.stdout.contains("Usage: git planx"), "{run}");
+}
+
+#[test]
+fn git_runs_it_as_a_subcommand() {
+    let repo = Repo::new();
+    let run = repo.run(repo.command("git", &repo.root).args(["planx", "check"]));
+    assert_eq!(run.code, 2, "{run}");
+    assert!(run.stderr.contains("no plan at .planx/plan.toml"), "{run}");
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    let repo = Repo::new();
+    let run = repo.planx(&["frobnicate"]);
+    assert_eq!(run.code, 2, "{run}");
+    let run = repo.planx(&["graph", "--format", "png"]);
+    assert_eq!(run.code, 2, "{run}");
+}
+
+#[test]
+fn colour_only_when_asked_and_never_with_no_color() {
+    let repo = Repo::new();
+    repo.write_plan(&SMALL_PLAN.replace("status = \"ready\"", "status = \"draft\""));
+    let plain = repo.planx(&["check"]);
+    assert!(!plain.stdout.contains('\x1b'), "{plain}");
+    let coloured = repo.planx(&["check", "--color", "always"]);
+    assert!(
+        coloured.stdout.contains("\x1b[1;33mwarning\x1b[0m"),
+        "{coloured}"
+    );
+    let mut cmd = repo.command(crate::common::BIN, &repo.root);
+    cmd.args(["check", "--color", "always"])
+        .env("NO_COLOR", "1");
+    let run = repo.run(&mut cmd);
+    assert!(!run.stdout.contains('\x1b'), "{run}");
+}
+
+#[test]
+fn errors_as_json() {
+    let repo = Repo::new();
+    let run = repo.planx(&["graph", "--json"]);
+    assert_eq!(run.code, 2);
+    let doc = run.json();
+    assert_eq!(doc["schema"], "planx.error/1");
+    assert_eq!(doc["kind"], "usage");
+    assert_eq!(doc["exit_code"], 2);
+    assert_eq!(doc["message"], "no plan at .planx/plan.toml");
+}
+
+#[test]
+fn verbose_logging_goes_to_stderr_only() {
+    let repo = Repo::new();
+    repo.write_plan(SMALL_PLAN);
+    let quiet = repo.planx(&["check"]);
+    let mut cmd = repo.command(crate::common::BIN, &repo.root);
+    cmd.args(["check"]).env("PLANX_LOG", "trace");
+    let loud = repo.run(&mut cmd);
+    assert_eq!(quiet.stdout, loud.stdout);
+}
+
+#[test]
+fn install_man_writes_the_page() {
+    let repo = Repo::folder();
+    let run = repo.planx(&["install-man", "--dir", "man/man1", "-q"]);
+    assert_eq!(run.code, 0, "{run}");
+    let page = repo.read("man/man1/git-planx.1");
+    assert!(page.starts_with(".ie"), "{page}");
+    assert!(page.contains("COMMAND: CHECK"));
+}
+
+#[test]
+fn git_planx_help_opens_the_installed_manual() {
+    let repo = Repo::new();
+    // `man` finds pages in ../share/man beside a folder on PATH, as for ~/.cargo/bin.
+    let bin = repo.root.join("prefix/bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    std::os::unix::fs::symlink(crate::common::BIN, bin.join("git-planx")).unwrap();
+    if repo
+        .run(
+            repo.command("sh", &repo.root)
+                .args(["-c", "command -v man"]),
+        )
+        .code
+        != 0
+    {
+        eprintln!("man is not installed: skipping the manual part");
+        return;
+    }
+    let run = repo.planx(&["install-man", "--dir", "prefix/share/man/man1", "-q"]);
+    assert_eq!(run.code, 0, "{run}");
+    let mut cmd = repo.command("git", &repo.root);
+    cmd.args(["planx", "--help"])
+        .env(
+            "PATH",
+            format!("{}:/usr/local/bin:/usr/bin:/bin", bin.display()),
+        )
+        .env("MANPAGER", "cat")
+        .env("PAGER", "cat");
+    let run = repo.run(&mut cmd);
+    assert_eq!(run.code, 0, "{run}");
+    assert!(run.stdout.contains("git-planx"), "{run}");
+}

@@ -1,0 +1,240 @@
+//! Fixtures: hermetic repositories built with the real `git`, and runs of the real binary.
+//!
+//! Hermetic means: the environment is cleared, `HOME` is a temporary folder, the system and
+//! global git configuration are ignored, the locale is C, the time zone UTC, and every commit
+//! gets a fixed date one minute after the previous one, so commit ids never depend on the
+//! clock or on the machine.
+
+#![allow(dead_code)]
+
+use std::cell::Cell;
+use std::ffi::OsStr;
+use std::fmt;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use tempfile::TempDir;
+
+/// The binary under test.
+pub const BIN: &str = env!("CARGO_BIN_EXE_git-planx");
+
+/// A temporary folder holding a home directory and a repository (or, for tests of what happens
+/// outside one, a plain folder).
+pub struct Repo {
+    _tmp: TempDir,
+    pub root: PathBuf,
+    home: PathBuf,
+    tick: Cell<u32>,
+}
+
+/// The output of one run of a command.
+pub struct Run {
+    pub stdout: String,
+    pub stderr: String,
+    pub code: i32,
+    root: PathBuf,
+}
+
+impl Repo {
+    /// A new repository on branch `main` with no commits.
+    pub fn new() -> Repo {
+        let repo = Repo::folder();
+        repo.git(&["init", "-q"]);
+        repo
+    }
+
+    /// A new repository with one commit holding a README.
+    pub fn with_commit() -> Repo {
+        let repo = Repo::new();
+        repo.write("README.md", "# demo\n");
+        repo.commit_all("Initial commit");
+        repo
+    }
+
+    /// A plain folder that is not a repository.
+    pub fn folder() -> Repo {
+        let tmp = tempfile::Builder::new()
+            .prefix("planx-test")
+            .tempdir()
+            .expect("temp dir");
+        let base = tmp.path().canonicalize().expect("canonical temp dir");
+        let root = base.join("repo");
+        let home = base.join("home");
+        fs::create_dir_all(&root).expect("repo dir");
+        fs::create_dir_all(&home).expect("home dir");
+        Repo {
+            _tmp: tmp,
+            root,
+            home,
+            tick: Cell::new(0),
+        }
+    }
+
+    /// A command with the hermetic environment, run in `dir`.
+    pub fn command(&self, program: impl AsRef<OsStr>, dir: &Path) -> Command {
+        let mut cmd = Command::new(program);
+        let bin_dir = Path::new(BIN).parent().expect("binary folder");
+        let path = format!("{}:/usr/local/bin:/usr/bin:/bin", bin_dir.display());
+        let tick = self.tick.get();
+        self.tick.set(tick + 1);
+        let date = format!("2026-01-01T00:{:02}:{:02}Z", tick / 60 % 60, tick % 60);
+        cmd.env_clear()
+            .current_dir(dir)
+            .env("PATH", path)
+            .env("HOME", &self.home)
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("GIT_CONFIG_GLOBAL", "/dev/null")
+            .env("GIT_CONFIG_COUNT", "1")
+            .env("GIT_CONFIG_KEY_0", "init.defaultBranch")
+            .env("GIT_CONFIG_VALUE_0", "main")
+            .env("LC_ALL", "C")
+            .env("TZ", "UTC")
+            .env("GIT_AUTHOR_NAME", "Ada Lovelace")
+            .env("GIT_AUTHOR_EMAIL", "ada@example.com")
+            .env("GIT_COMMITTER_NAME", "Ada Lovelace")
+            .env("GIT_COMMITTER_EMAIL", "ada@example.com")
+            .env("GIT_AUTHOR_DATE", &date)
+            .env("GIT_COMMITTER_DATE", &date)
+            .stdin(Stdio::null());
+        cmd
+    }
+
+    /// Runs git in the repository and returns its stdout; a failure fails the test.
+    pub fn git(&self, args: &[&str]) -> String {
+        let out = self
+            .command("git", &self.root)
+            .args(args)
+            .output()
+            .expect("run git");
+        assert!(
+            out.status.success(),
+            "git {args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Runs `git-planx` at the top of the repository.
+    pub fn planx(&self, args: &[&str]) -> Run {
+        self.planx_in(&self.root, args)
+    }
+
+    /// Runs `git-planx` in `dir`.
+    pub fn planx_in(&self, dir: &Path, args: &[&str]) -> Run {
+        self.run(self.command(BIN, dir).args(args))
+    }
+
+    /// Runs a prepared command and captures its output.
+    pub fn run(&self, cmd: &mut Command) -> Run {
+        let out = cmd.output().expect("run command");
+        Run {
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+            code: out.status.code().unwrap_or(-1),
+            root: self.root.clone(),
+        }
+    }
+
+    pub fn path(&self, rel: &str) -> PathBuf {
+        self.root.join(rel)
+    }
+
+    /// Writes a file (creating folders).
+    pub fn write(&self, rel: &str, contents: impl AsRef<[u8]>) {
+        let path = self.path(rel);
+        fs::create_dir_all(path.parent().expect("parent")).expect("create folders");
+        fs::write(path, contents).expect("write file");
+    }
+
+    pub fn read(&self, rel: &str) -> String {
+        fs::read_to_string(self.path(rel)).expect("read file")
+    }
+
+    /// Writes the plan file.
+    pub fn write_plan(&self, text: &str) {
+        self.write(".planx/plan.toml", text);
+    }
+
+    /// Stages everything and commits.
+    pub fn commit_all(&self, message: &str) {
+        self.git(&["add", "-A"]);
+        self.git(&["commit", "-q", "-m", message]);
+    }
+}
+
+impl Run {
+    /// Stdout parsed as JSON.
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}", self.stdout))
+    }
+
+    pub fn success(&self) -> bool {
+        self.code == 0
+    }
+}
+
+/// What a person sees: stdout, then stderr, then the exit status; the temporary folder is
+/// shown as `$REPO`.
+impl fmt::Display for Run {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let root = self.root.display().to_string();
+        let clean = |s: &str| s.replace(&root, "$REPO");
+        write!(
+            f,
+            "{}--- stderr ---\n{}[exit status: {}]",
+            clean(&self.stdout),
+            clean(&self.stderr),
+            self.code
+        )
+    }
+}
+
+/// A small valid plan with three phases: `a`, then `b` and `c` in parallel.
+pub const SMALL_PLAN: &str = r#"version = 1
+
+[plan]
+id = "demo"
+title = "Demo plan"
+status = "ready"
+base = "main"
+
+[commands]
+test = "true"
+
+[[phase]]
+id = "a"
+title = "First"
+owner = "dev"
+blast_radius = "test"
+  [phase.files]
+  create = ["src/a.txt"]
+  [[phase.check]]
+  name = "a exists"
+  file = "src/a.txt"
+
+[[phase]]
+id = "b"
+title = "Second"
+owner = "dev"
+depends_on = ["a"]
+blast_radius = "test"
+  [phase.files]
+  create = ["src/b.txt"]
+  [[phase.check]]
+  name = "tests"
+  run = "test"
+
+[[phase]]
+id = "c"
+title = "Third"
+kind = "design"
+owner = "dev"
+depends_on = ["a"]
+  [phase.files]
+  create = ["docs/c.md"]
+  [[phase.check]]
+  name = "reviewed"
+  manual = true
+"#;

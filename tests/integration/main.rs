@@ -1,0 +1,9 @@
+//! The integration tests: one binary, a module per area. Every test drives the real
+//! `git-planx` binary against real repositories built with the real `git`.
+
+mod common;
+
+mod check;
+mod cli;
+mod graph;
+mod init;
