@@ -70,10 +70,9 @@ impl Source {
             .map_or(self.text.len(), |i| line_start + i);
         let line_text = self.text[line_start..line_end].trim_end_matches('\r');
         let column = self.text[line_start..start].chars().count() + 1;
-        let end = floor_char_boundary(
-            &self.text,
-            span.end.clamp(start, line_start + line_text.len()),
-        );
+        // A span may start on the line ending itself (an error "at the end of the line").
+        let visible_end = (line_start + line_text.len()).max(start);
+        let end = floor_char_boundary(&self.text, span.end.clamp(start, visible_end));
         let width = self.text[start..end].chars().count().max(1);
         Location {
             file: self.display.clone(),
@@ -104,6 +103,13 @@ mod tests {
         assert_eq!(loc.line_text, "bé = \"x\"");
         let first = src.location(0..1);
         assert_eq!((first.line, first.column), (1, 1));
+    }
+
+    #[test]
+    fn a_span_on_a_line_ending_is_shown_at_the_end_of_its_line() {
+        let src = Source::new("p.toml", "a = 1\r\nb = 2\r\n");
+        let loc = src.location(6..9);
+        assert_eq!((loc.line, loc.column, loc.width), (1, 7, 1));
     }
 
     #[test]

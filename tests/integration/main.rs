@@ -5,5 +5,7 @@ mod common;
 
 mod check;
 mod cli;
+mod dogfood;
 mod graph;
 mod init;
+mod robustness;
