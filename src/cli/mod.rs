@@ -16,7 +16,7 @@ use crate::git::Repo;
 use crate::plan::{self, LoadedPlan};
 use ui::{ColorChoice, Ui};
 
-/// git-planx: plans executed in phases, with git as the record.
+/// Plans executed in phases, with git as the record.
 ///
 /// A plan (.planx/plan.toml) lists phases with dependencies, a file manifest and acceptance
 /// checks. Each phase runs on its own branch; checkpoints are commits with Planx-* trailers and

@@ -113,3 +113,39 @@ fn git_planx_help_opens_the_installed_manual() {
     assert_eq!(run.code, 0, "{run}");
     assert!(run.stdout.contains("git-planx"), "{run}");
 }
+
+#[test]
+fn colour_on_a_real_terminal_unless_no_color() {
+    let repo = Repo::new();
+    repo.write_plan(&SMALL_PLAN.replace("status = \"ready\"", "status = \"draft\""));
+    // `script` runs the command on a pseudo-terminal, as a person would.
+    let on_tty = |no_color: Option<&str>| {
+        let mut cmd = repo.command("script", &repo.root);
+        cmd.args([
+            "-qec",
+            &format!("'{}' check", crate::common::BIN),
+            "/dev/null",
+        ])
+        .env("TERM", "xterm");
+        if let Some(value) = no_color {
+            cmd.env("NO_COLOR", value);
+        }
+        repo.run(&mut cmd)
+    };
+    let probe = repo.run(
+        repo.command("sh", &repo.root)
+            .args(["-c", "command -v script"]),
+    );
+    assert_eq!(
+        probe.code, 0,
+        "the `script` command (util-linux) is needed: {probe}"
+    );
+    let coloured = on_tty(None);
+    assert!(coloured.stdout.contains("\x1b[1;33mwarning"), "{coloured}");
+    let plain = on_tty(Some("1"));
+    assert!(
+        plain.stdout.contains("warning: the plan is draft"),
+        "{plain}"
+    );
+    assert!(!plain.stdout.contains('\x1b'), "{plain}");
+}
