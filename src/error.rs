@@ -15,7 +15,9 @@
 use std::io;
 
 use crate::git::GitError;
+use crate::lifecycle::LifecycleError;
 use crate::plan::{Diagnostic, PlanError};
+use crate::trust;
 
 /// What kind of failure, which decides the exit code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -62,6 +64,8 @@ pub struct CliError {
     pub message: String,
     /// Underlying reasons, outermost first (e.g. the OS or libgit2 message).
     pub causes: Vec<String>,
+    /// Lines that make the message concrete: the paths, commands or phases concerned.
+    pub details: Vec<String>,
     /// What to do next.
     pub hints: Vec<String>,
     /// Plan problems behind the error, shown in full.
@@ -74,6 +78,7 @@ impl CliError {
             kind,
             message: message.into(),
             causes: Vec::new(),
+            details: Vec::new(),
             hints: Vec::new(),
             diagnostics: Vec::new(),
         }
@@ -138,9 +143,169 @@ impl From<GitError> for CliError {
                 .hint("run git planx inside a git repository, or create one with `git init`"),
             GitError::Bare { .. } => CliError::repo_state(error.to_string())
                 .hint("run it in a clone or a linked worktree (`git worktree add`)"),
-            GitError::Git { .. } => CliError::repo_state(error.to_string()).with_sources(&error),
+            GitError::Unsupported { hint, .. } => {
+                CliError::repo_state(error.to_string()).hint(hint.clone())
+            }
+            GitError::Busy { .. } => CliError::repo_state(error.to_string())
+                .hint("another process is writing; try again"),
+            GitError::Command { stderr, .. } => {
+                let mut e = CliError::repo_state(error.to_string());
+                e.causes.extend(
+                    stderr
+                        .lines()
+                        .map(str::trim)
+                        .filter(|l| !l.is_empty())
+                        .map(str::to_owned),
+                );
+                e
+            }
+            GitError::Git { .. } | GitError::Spawn { .. } => {
+                CliError::repo_state(error.to_string()).with_sources(&error)
+            }
         }
     }
+}
+
+impl From<LifecycleError> for CliError {
+    fn from(error: LifecycleError) -> CliError {
+        use LifecycleError as L;
+        let message = error.to_string();
+        let state = || CliError::repo_state(message.clone());
+        match error {
+            L::UnknownPhase { known, .. } => CliError::usage(message).hint(if known.is_empty() {
+                "the plan has no phases yet".to_owned()
+            } else {
+                format!("the plan's phases are {}", known.join(", "))
+            }),
+            L::PlanNotReady { .. } => state().hint(
+                "review the plan, then set `status = \"ready\"` in [plan] and commit it on base; or pass --force",
+            ),
+            L::AlreadyComplete { by, .. } => state()
+                .hint(format!("it was merged into base by {}; `git planx status` shows every phase", short(&by.to_string()))),
+            L::DependenciesIncomplete { missing, .. } => {
+                let mut e = state();
+                for (id, state) in &missing {
+                    e.details.push(format!("`{id}` is {}", state.as_str()));
+                }
+                e.hint("finish those first; `git planx next` lists the phases that can start now")
+            }
+            L::OperationInProgress { what } => state().hint(what.describe().1),
+            L::Dirty { paths } => {
+                let mut e = state();
+                for p in paths.iter().take(20) {
+                    e.details.push(format!("{} {}", p.status, p.path));
+                }
+                if paths.len() > 20 {
+                    e.details.push(format!("… and {} more", paths.len() - 20));
+                }
+                e.hint("commit or stash them yourself (planx never touches them), or set `clean_worktree = false` in [preflight]")
+            }
+            L::Untrusted(untrusted) => untrusted_error(&untrusted),
+            L::TrustStore(source) => {
+                let mut e = state().hint("set HOME (or XDG_DATA_HOME), or use --trust-once / PLANX_TRUST=1");
+                if let Some(source) = source {
+                    e.causes.push(source.to_string());
+                }
+                e
+            }
+            L::PreflightFailed { runs } => {
+                let mut e = state();
+                for run in &runs {
+                    let verdict = if run.passed { "passed" } else { "FAILED" };
+                    e.details.push(format!("`{}` {verdict} ({})", run.command, run.describe()));
+                    if !run.passed {
+                        e.details.extend(tail_lines(&run.tail, 10));
+                    }
+                }
+                e.hint("the base must pass preflight before a phase starts; fix base, then start again")
+            }
+            L::Locked { pid, .. } => state().hint(match pid {
+                Some(pid) => format!("process {pid} holds the lock; wait for it, then try again"),
+                None => "wait for it, then try again".to_owned(),
+            }),
+            L::LostRace { .. } => state().hint("run `git planx start` again to switch to it"),
+            L::Switch { phase, source, .. } => {
+                let mut e = CliError::from(source);
+                e.message = message;
+                e.hint(format!("the start is recorded; after fixing this, `git planx start {phase}` switches to it"))
+            }
+            L::NotOnPhaseBranch { .. } => state()
+                .hint("switch to the phase with `git planx resume PHASE`, or start one with `git planx start PHASE`"),
+            L::NotResumable { phase, state } => state_err(&message).hint(match state {
+                crate::state::State::Ready => format!("start it with `git planx start {phase}`"),
+                crate::state::State::Complete => "it is merged; `git planx status` shows what is left".to_owned(),
+                _ => "`git planx status` shows every phase; `git planx next` what can start".to_owned(),
+            }),
+            L::NotStarted { phase } => state().hint(format!("start it with `git planx start {phase}`")),
+            L::UnknownStep { known, .. } => CliError::usage(message).hint(if known.is_empty() {
+                "the phase has no steps".to_owned()
+            } else {
+                format!("its steps are {}", known.join(", "))
+            }),
+            L::NoBlastRadius { .. } => CliError::usage(message)
+                .hint("give the phase a `blast_radius` in the plan: the tests that guard what it touches"),
+            L::RedButPassing { run } => {
+                let mut e = CliError::new(ErrorKind::No, message);
+                e.details.push(format!("`{}` {}", run.command, run.describe()));
+                e.hint("a red checkpoint records failing tests: write the failing test first; nothing was committed")
+            }
+            L::GreenButFailing { run } => {
+                let mut e = CliError::new(ErrorKind::No, message);
+                e.details.push(format!("`{}` {}", run.command, run.describe()));
+                e.details.extend(tail_lines(&run.tail, 10));
+                e.hint("make the tests pass first; nothing was committed")
+            }
+            L::ForgedTrailer => CliError::usage(message)
+                .hint("planx writes the Planx-* trailers itself; leave them out of the message"),
+            L::NoBase { .. } => state().hint("create the branch, or set `base` in the plan's [plan] table"),
+            L::JudgingPlan { source, .. } => {
+                let mut e = CliError::from(source);
+                e.hints.insert(0, format!("this phase is judged by the plan at its fork point: {message}"));
+                e
+            }
+            L::Spawn { ref source, .. } => {
+                let cause = source.to_string();
+                let mut e = state();
+                e.causes.push(cause);
+                e
+            }
+            L::Git(e) => e.into(),
+            L::Io(e) => CliError::repo_state(format!("cannot use planx's local state: {e}")),
+        }
+    }
+}
+
+/// The refusal of untrusted commands: what would run, as a diff when the set changed.
+pub fn untrusted_error(untrusted: &trust::Untrusted) -> CliError {
+    let (message, lines) = match &untrusted.previous {
+        Some(previous) => (
+            "the plan's commands changed since they were trusted on this machine",
+            trust::diff(previous, &untrusted.commands),
+        ),
+        None => (
+            "the plan's commands are not trusted on this machine",
+            untrusted.commands.clone(),
+        ),
+    };
+    let mut e = CliError::new(ErrorKind::Untrusted, message);
+    e.details.extend(lines);
+    e.hint("read them; if you agree to run them here, `git planx trust` (or --trust-once; PLANX_TRUST=1 in CI)")
+}
+
+fn state_err(message: &str) -> CliError {
+    CliError::repo_state(message)
+}
+
+fn short(oid: &str) -> &str {
+    &oid[..oid.len().min(10)]
+}
+
+fn tail_lines(tail: &str, n: usize) -> Vec<String> {
+    let lines: Vec<&str> = tail.lines().collect();
+    lines[lines.len().saturating_sub(n)..]
+        .iter()
+        .map(|l| format!("| {l}"))
+        .collect()
 }
 
 impl From<io::Error> for CliError {

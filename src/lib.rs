@@ -8,7 +8,17 @@
 //! Data flows one way: [`cli`] parses arguments, [`plan`] loads and validates the plan, [`git`]
 //! reads the repository, and `cli` renders what the domain modules return.
 
+// Errors travel only on the way out of a command; carrying their messages, hints and
+// diagnostics by value keeps them simple, and their size costs nothing on the happy path.
+#![allow(clippy::result_large_err)]
+
 pub mod cli;
+pub mod clock;
 pub mod error;
 pub mod git;
+pub mod lifecycle;
+pub mod lock;
 pub mod plan;
+pub mod process;
+pub mod state;
+pub mod trust;

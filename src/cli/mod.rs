@@ -2,9 +2,17 @@
 //! what it needs. Only this module writes to stdout and stderr (through [`ui::Ui`]).
 
 mod check;
+mod checkpoint;
+mod context;
 mod graph;
 mod init;
+mod log;
 mod man;
+mod next;
+mod resume;
+mod start;
+mod status;
+mod trust;
 pub mod ui;
 
 use std::path::PathBuf;
@@ -50,6 +58,9 @@ pub struct GlobalArgs {
     /// Print only errors and the answer itself
     #[arg(short, long, global = true, conflicts_with = "verbose")]
     pub quiet: bool,
+    /// Run the plan's commands this once without them being trusted here (see `trust`)
+    #[arg(long, global = true)]
+    pub trust_once: bool,
     /// When to colour the output
     #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
     pub color: ColorChoice,
@@ -60,6 +71,14 @@ pub enum Command {
     Init(init::InitArgs),
     Check(check::CheckArgs),
     Graph(graph::GraphArgs),
+    Next(next::NextArgs),
+    Start(start::StartArgs),
+    Checkpoint(checkpoint::CheckpointArgs),
+    Status(status::StatusArgs),
+    Log(log::LogArgs),
+    Resume(resume::ResumeArgs),
+    Trust(trust::TrustArgs),
+    Untrust(trust::UntrustArgs),
     InstallMan(man::InstallManArgs),
 }
 
@@ -70,6 +89,14 @@ pub fn run(cli: &Cli, ui: &Ui) -> Result<u8, CliError> {
         Command::Init(args) => init::cmd_init(ui, &cli.global, args),
         Command::Check(args) => check::cmd_check(ui, &cli.global, args),
         Command::Graph(args) => graph::cmd_graph(ui, &cli.global, args),
+        Command::Next(args) => next::cmd_next(ui, &cli.global, args),
+        Command::Start(args) => start::cmd_start(ui, &cli.global, args),
+        Command::Checkpoint(args) => checkpoint::cmd_checkpoint(ui, &cli.global, args),
+        Command::Status(args) => status::cmd_status(ui, &cli.global, args),
+        Command::Log(args) => log::cmd_log(ui, &cli.global, args),
+        Command::Resume(args) => resume::cmd_resume(ui, &cli.global, args),
+        Command::Trust(args) => trust::cmd_trust(ui, &cli.global, args),
+        Command::Untrust(args) => trust::cmd_untrust(ui, &cli.global, args),
         Command::InstallMan(args) => man::cmd_install_man(ui, args),
     }
 }
@@ -99,6 +126,11 @@ fn read_plan(global: &GlobalArgs) -> Result<LoadedPlan, CliError> {
         None => plan::load_file(&path, &display, &plan::NoPathFacts)?,
     };
     Ok(loaded)
+}
+
+/// The short form of an object id, as people read it.
+pub(crate) fn short(id: &crate::git::Oid) -> String {
+    id.to_string()[..10].to_owned()
 }
 
 /// Reads the plan and insists that it is valid (exit 2 with every error otherwise).

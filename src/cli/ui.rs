@@ -134,6 +134,7 @@ impl Ui {
                 "exit_code": error.exit_code(),
                 "message": error.message,
                 "causes": error.causes,
+                "details": error.details,
                 "hints": error.hints,
                 "diagnostics": error.diagnostics,
             });
@@ -155,6 +156,9 @@ pub fn render_error(error: &CliError, p: Painter) -> String {
         p.paint(Style::Error, "error"),
         error.message
     ));
+    for line in &error.details {
+        out.push_str(&format!("  {line}\n"));
+    }
     for cause in &error.causes {
         out.push_str(&format!(
             "  {} {cause}\n",

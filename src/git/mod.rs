@@ -1,11 +1,20 @@
 //! The repository, as git-planx sees it: the only module that talks to libgit2 (through git2).
 //!
 //! [`Repo`] is a narrow wrapper: every call turns a git2 error into a [`GitError`] that says
-//! what was being done, and "not found" becomes `Option`. Callers never see git2 types.
+//! what was being done, and "not found" becomes `Option`. Objects, refs, notes and history are
+//! read and written with libgit2; operations on the work tree that users expect to behave
+//! exactly like git (switching branches, committing with hooks and signing, worktrees) run the
+//! `git` command itself, see [`cli`].
+
+pub mod cli;
+pub mod notes;
+pub mod trailers;
 
 use std::path::{Path, PathBuf};
 
 use thiserror::Error;
+
+pub use git2::Oid;
 
 use crate::plan::PathFacts;
 
@@ -21,16 +30,87 @@ pub enum GitError {
     #[error("{path} is a bare repository; this needs a work tree")]
     Bare { path: PathBuf },
     #[error("{what}")]
+    Unsupported { what: String, hint: String },
+    #[error("{what}")]
+    Busy { what: String },
+    #[error("{what}")]
     Git {
         what: String,
         #[source]
         source: git2::Error,
     },
+    #[error("`git {args}` failed")]
+    Command {
+        args: String,
+        status: Option<i32>,
+        stderr: String,
+    },
+    #[error("cannot run `git`")]
+    Spawn {
+        #[source]
+        source: std::io::Error,
+    },
 }
 
-fn git_err(what: impl Into<String>) -> impl FnOnce(git2::Error) -> GitError {
+pub(crate) fn git_err(what: impl Into<String>) -> impl FnOnce(git2::Error) -> GitError {
     let what = what.into();
     move |source| GitError::Git { what, source }
+}
+
+/// Facts about one commit.
+#[derive(Debug, Clone)]
+pub struct CommitInfo {
+    pub id: Oid,
+    pub tree: Oid,
+    pub parents: Vec<Oid>,
+    /// The full message, lossily decoded.
+    pub message: String,
+    /// Committer time, seconds since the epoch.
+    pub time: i64,
+    pub author: String,
+}
+
+impl CommitInfo {
+    pub fn summary(&self) -> &str {
+        self.message.lines().next().unwrap_or("")
+    }
+
+    pub fn trailers(&self) -> Vec<trailers::Trailer> {
+        trailers::parse(&self.message)
+    }
+}
+
+/// An operation git has in progress in the work tree.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InProgress {
+    Merge,
+    Rebase,
+    CherryPick,
+    Revert,
+    Bisect,
+    ApplyMailbox,
+}
+
+impl InProgress {
+    pub fn describe(self) -> (&'static str, &'static str) {
+        match self {
+            InProgress::Merge => (
+                "a merge",
+                "finish it with `git commit` or stop it with `git merge --abort`",
+            ),
+            InProgress::Rebase => (
+                "a rebase",
+                "finish it with `git rebase --continue` or stop it with `git rebase --abort`",
+            ),
+            InProgress::CherryPick => (
+                "a cherry-pick",
+                "finish it or stop it with `git cherry-pick --abort`",
+            ),
+            InProgress::Revert => ("a revert", "finish it or stop it with `git revert --abort`"),
+            InProgress::Bisect => ("a bisect", "end it with `git bisect reset`"),
+            InProgress::ApplyMailbox => ("`git am`", "finish it or stop it with `git am --abort`"),
+        }
+    }
 }
 
 /// An open repository.
@@ -39,35 +119,23 @@ pub struct Repo {
 }
 
 impl Repo {
-    /// Opens the repository the way git does: from `GIT_DIR` (and `GIT_WORK_TREE`) when set,
-    /// else by searching upwards from the current directory.
+    /// Opens the repository the way git does: from `GIT_DIR`, `GIT_WORK_TREE` and
+    /// `GIT_INDEX_FILE` when set (as in a hook), else by searching upwards from the current
+    /// directory; linked worktrees work as they do for git.
     pub fn discover() -> Result<Repo, GitError> {
         let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
-        let inner =
-            git2::Repository::open_from_env().map_err(|source| GitError::NotARepository {
-                path: cwd.clone(),
-                source,
-            })?;
-        if let Some(work_tree) = std::env::var_os("GIT_WORK_TREE") {
-            let work_tree = cwd.join(work_tree);
-            inner
-                .set_workdir(&work_tree, false)
-                .map_err(git_err(format!(
-                    "cannot use {} as the work tree",
-                    work_tree.display()
-                )))?;
+        match git2::Repository::open_from_env() {
+            Ok(inner) => Ok(Repo { inner }),
+            Err(source) => Err(classify_open_error(cwd, source)),
         }
-        Ok(Repo { inner })
     }
 
     /// Opens the repository at or above `path`.
     pub fn open(path: &Path) -> Result<Repo, GitError> {
-        let inner =
-            git2::Repository::discover(path).map_err(|source| GitError::NotARepository {
-                path: path.to_path_buf(),
-                source,
-            })?;
-        Ok(Repo { inner })
+        match git2::Repository::discover(path) {
+            Ok(inner) => Ok(Repo { inner }),
+            Err(source) => Err(classify_open_error(path.to_path_buf(), source)),
+        }
     }
 
     /// The top of the work tree, if there is one.
@@ -80,6 +148,20 @@ impl Repo {
         self.inner.workdir().ok_or_else(|| GitError::Bare {
             path: self.inner.path().to_path_buf(),
         })
+    }
+
+    /// The folder shared by all worktrees (`$GIT_COMMON_DIR`).
+    pub fn common_dir(&self) -> &Path {
+        self.inner.commondir()
+    }
+
+    /// Where planx keeps local-only state: `$GIT_COMMON_DIR/planx`.
+    pub fn state_dir(&self) -> PathBuf {
+        self.common_dir().join("planx")
+    }
+
+    pub fn is_shallow(&self) -> bool {
+        self.inner.is_shallow()
     }
 
     /// The branch HEAD is on (also on an unborn branch, before the first commit), or `None`
@@ -95,6 +177,232 @@ impl Repo {
         Ok(target
             .and_then(|target| target.strip_prefix("refs/heads/"))
             .map(str::to_owned))
+    }
+
+    /// The commit HEAD points at, `None` before the first commit.
+    pub fn head_commit(&self) -> Result<Option<Oid>, GitError> {
+        match self.inner.head() {
+            Ok(head) => Ok(head.target()),
+            Err(e)
+                if matches!(
+                    e.code(),
+                    git2::ErrorCode::UnbornBranch | git2::ErrorCode::NotFound
+                ) =>
+            {
+                Ok(None)
+            }
+            Err(e) => Err(git_err("cannot read HEAD")(e)),
+        }
+    }
+
+    /// What a ref points at, `None` when it does not exist.
+    pub fn ref_target(&self, name: &str) -> Result<Option<Oid>, GitError> {
+        match self.inner.refname_to_id(name) {
+            Ok(id) => Ok(Some(id)),
+            Err(e) if e.code() == git2::ErrorCode::NotFound => Ok(None),
+            Err(e) => Err(git_err(format!("cannot read {name}"))(e)),
+        }
+    }
+
+    /// The tip of a local branch.
+    pub fn branch_tip(&self, branch: &str) -> Result<Option<Oid>, GitError> {
+        self.ref_target(&format!("refs/heads/{branch}"))
+    }
+
+    /// Local branch names starting with `prefix`.
+    pub fn branches_with_prefix(&self, prefix: &str) -> Result<Vec<(String, Oid)>, GitError> {
+        let glob = format!("refs/heads/{prefix}*");
+        let refs = self
+            .inner
+            .references_glob(&glob)
+            .map_err(git_err("cannot list branches"))?;
+        let mut out = Vec::new();
+        for r in refs {
+            let r = r.map_err(git_err("cannot list branches"))?;
+            if let (Ok(name), Some(target)) = (r.name(), r.target()) {
+                out.push((name.trim_start_matches("refs/heads/").to_owned(), target));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Creates `refs/heads/<branch>` at `target` only if it does not exist. `false` when it
+    /// already exists (someone else created it first).
+    pub fn create_branch_exclusive(
+        &self,
+        branch: &str,
+        target: Oid,
+        log: &str,
+    ) -> Result<bool, GitError> {
+        let name = format!("refs/heads/{branch}");
+        match self.inner.reference(&name, target, false, log) {
+            Ok(_) => Ok(true),
+            Err(e) if matches!(e.code(), git2::ErrorCode::Exists | git2::ErrorCode::Locked) => {
+                Ok(false)
+            }
+            Err(e) => Err(git_err(format!("cannot create branch {branch}"))(e)),
+        }
+    }
+
+    /// Moves `refs/heads/<branch>` from `old` to `new`; `false` when it no longer points at
+    /// `old` (someone else moved it).
+    pub fn move_branch(
+        &self,
+        branch: &str,
+        new: Oid,
+        old: Oid,
+        log: &str,
+    ) -> Result<bool, GitError> {
+        let name = format!("refs/heads/{branch}");
+        match self.inner.reference_matching(&name, new, true, old, log) {
+            Ok(_) => Ok(true),
+            Err(e)
+                if matches!(
+                    e.code(),
+                    git2::ErrorCode::Modified | git2::ErrorCode::Locked
+                ) =>
+            {
+                Ok(false)
+            }
+            Err(e) => Err(git_err(format!("cannot update branch {branch}"))(e)),
+        }
+    }
+
+    pub fn commit_info(&self, id: Oid) -> Result<CommitInfo, GitError> {
+        let commit = self
+            .inner
+            .find_commit(id)
+            .map_err(git_err(format!("cannot read commit {id}")))?;
+        Ok(CommitInfo {
+            id,
+            tree: commit.tree_id(),
+            parents: commit.parent_ids().collect(),
+            message: String::from_utf8_lossy(commit.message_raw_bytes()).into_owned(),
+            time: commit.committer().when().seconds(),
+            author: format!(
+                "{} <{}>",
+                String::from_utf8_lossy(commit.author().name_bytes()),
+                String::from_utf8_lossy(commit.author().email_bytes())
+            ),
+        })
+    }
+
+    /// The best common ancestor of two commits (`git merge-base`), `None` when they have none.
+    pub fn merge_base(&self, a: Oid, b: Oid) -> Result<Option<Oid>, GitError> {
+        match self.inner.merge_base(a, b) {
+            Ok(id) => Ok(Some(id)),
+            Err(e) if e.code() == git2::ErrorCode::NotFound => Ok(None),
+            Err(e) => Err(git_err("cannot compute a merge base")(e)),
+        }
+    }
+
+    /// Is `ancestor` reachable from `descendant` (or equal to it)?
+    pub fn is_ancestor(&self, ancestor: Oid, descendant: Oid) -> Result<bool, GitError> {
+        if ancestor == descendant {
+            return Ok(true);
+        }
+        self.inner
+            .graph_descendant_of(descendant, ancestor)
+            .map_err(git_err("cannot compare commits"))
+    }
+
+    /// Commits reachable from `tip` but not from any of `hide`, newest first.
+    pub fn commits_between(&self, tip: Oid, hide: &[Oid]) -> Result<Vec<Oid>, GitError> {
+        let fail = || git_err("cannot walk the history");
+        let mut walk = self.inner.revwalk().map_err(fail())?;
+        walk.set_sorting(git2::Sort::TOPOLOGICAL | git2::Sort::TIME)
+            .map_err(fail())?;
+        walk.push(tip).map_err(fail())?;
+        for h in hide {
+            walk.hide(*h).map_err(fail())?;
+        }
+        walk.collect::<Result<Vec<_>, _>>().map_err(fail())
+    }
+
+    /// The contents of `path` (repo-relative, `/`-separated) in a commit's tree.
+    pub fn file_at(&self, commit: Oid, path: &str) -> Result<Option<Vec<u8>>, GitError> {
+        let Some(entry) = self.entry_at(commit, path)? else {
+            return Ok(None);
+        };
+        match self.inner.find_blob(entry) {
+            Ok(blob) => Ok(Some(blob.content().to_vec())),
+            Err(_) => Ok(None),
+        }
+    }
+
+    /// The object id of the entry at `path` in a commit's tree, if there is one.
+    pub fn entry_at(&self, commit: Oid, path: &str) -> Result<Option<Oid>, GitError> {
+        let tree = self
+            .inner
+            .find_commit(commit)
+            .and_then(|c| c.tree())
+            .map_err(git_err(format!("cannot read the tree of {commit}")))?;
+        match tree.get_path(Path::new(path)) {
+            Ok(entry) => Ok(Some(entry.id())),
+            Err(e) if e.code() == git2::ErrorCode::NotFound => Ok(None),
+            Err(e) => Err(git_err(format!("cannot look up {path}"))(e)),
+        }
+    }
+
+    /// Every file path in a commit's tree (blobs and links, recursively).
+    pub fn tree_paths(&self, commit: Oid) -> Result<Vec<String>, GitError> {
+        let tree = self
+            .inner
+            .find_commit(commit)
+            .and_then(|c| c.tree())
+            .map_err(git_err(format!("cannot read the tree of {commit}")))?;
+        let mut out = Vec::new();
+        tree.walk(git2::TreeWalkMode::PreOrder, |dir, entry| {
+            if entry.kind() != Some(git2::ObjectType::Tree) {
+                out.push(format!(
+                    "{dir}{}",
+                    String::from_utf8_lossy(entry.name_bytes())
+                ));
+            }
+            git2::TreeWalkResult::Ok
+        })
+        .map_err(git_err("cannot walk a tree"))?;
+        Ok(out)
+    }
+
+    /// The operation git has in progress in this work tree, if any.
+    pub fn in_progress(&self) -> Option<InProgress> {
+        use git2::RepositoryState as S;
+        match self.inner.state() {
+            S::Clean => None,
+            S::Merge => Some(InProgress::Merge),
+            S::Revert | S::RevertSequence => Some(InProgress::Revert),
+            S::CherryPick | S::CherryPickSequence => Some(InProgress::CherryPick),
+            S::Bisect => Some(InProgress::Bisect),
+            S::Rebase | S::RebaseInteractive | S::RebaseMerge => Some(InProgress::Rebase),
+            S::ApplyMailbox | S::ApplyMailboxOrRebase => Some(InProgress::ApplyMailbox),
+        }
+    }
+
+    /// The identity planx records: `GIT_COMMITTER_NAME`/`_EMAIL`, else `user.name`/`user.email`.
+    pub fn identity(&self) -> (String, String) {
+        let config = self.inner.config().ok();
+        let get = |env: &str, key: &str, fallback: &str| {
+            std::env::var(env)
+                .ok()
+                .filter(|v| !v.is_empty())
+                .or_else(|| config.as_ref().and_then(|c| c.get_string(key).ok()))
+                .unwrap_or_else(|| fallback.to_owned())
+        };
+        (
+            get("GIT_COMMITTER_NAME", "user.name", "git-planx"),
+            get("GIT_COMMITTER_EMAIL", "user.email", "git-planx@localhost"),
+        )
+    }
+
+    /// A signature for objects planx writes itself (notes commits), stamped with
+    /// [`crate::clock::now`].
+    fn signature(&self) -> Result<git2::Signature<'static>, GitError> {
+        let (name, email) = self.identity();
+        let now = crate::clock::now();
+        git2::Signature::new(&name, &email, &git2::Time::new(now.timestamp(), 0)).map_err(git_err(
+            "cannot make a signature from the configured identity",
+        ))
     }
 
     /// A value of the repository's configuration (all levels), if set.
@@ -115,7 +423,7 @@ impl Repo {
     /// Makes sure the multi-valued `key` of the repository's own configuration has `value`
     /// among its values, leaving any other value alone. Returns whether it was added.
     pub fn ensure_local_config_value(&self, key: &str, value: &str) -> Result<bool, GitError> {
-        let config = self.local_config()?;
+        let mut config = self.local_config()?;
         let present = {
             let mut entries = config
                 .multivar(key, None)
@@ -130,7 +438,6 @@ impl Repo {
         if present {
             return Ok(false);
         }
-        let mut config = config;
         config
             .set_multivar(key, "^$a", value)
             .map_err(git_err(format!(
@@ -171,6 +478,37 @@ impl Repo {
     }
 }
 
+/// Turns libgit2's refusal to open a repository into what the user needs to know.
+fn classify_open_error(path: PathBuf, source: git2::Error) -> GitError {
+    let message = source.message().to_lowercase();
+    if message.contains("refstorage") || message.contains("reftable") {
+        return GitError::Unsupported {
+            what: "this repository stores its refs in the reftable format, which git-planx cannot read yet".into(),
+            hint: "use a clone with the files ref format: `git clone --ref-format=files …` (or `git refs migrate --ref-format=files`)".into(),
+        };
+    }
+    if message.contains("object format")
+        || message.contains("objectformat")
+        || message.contains("sha256")
+    {
+        return GitError::Unsupported {
+            what: "this repository uses SHA-256 object ids, which git-planx does not support yet"
+                .into(),
+            hint: "git-planx works with SHA-1 repositories".into(),
+        };
+    }
+    if message.contains("unsupported extension") {
+        return GitError::Unsupported {
+            what: format!(
+                "this repository uses a git extension that git-planx cannot read: {}",
+                source.message()
+            ),
+            hint: "run git-planx in a repository without that extension".into(),
+        };
+    }
+    GitError::NotARepository { path, source }
+}
+
 /// Answers plan validation's questions about paths from the index.
 pub struct IndexPathFacts {
     index: Option<git2::Index>,
@@ -195,4 +533,11 @@ impl PathFacts for IndexPathFacts {
         }
         None
     }
+}
+
+/// git's object id of `bytes` as a blob: a stable fingerprint of a text.
+pub fn fingerprint(bytes: &[u8]) -> String {
+    git2::Oid::hash_object(git2::ObjectType::Blob, bytes)
+        .map(|oid| oid.to_string())
+        .unwrap_or_default()
 }

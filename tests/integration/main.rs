@@ -8,4 +8,7 @@ mod cli;
 mod dogfood;
 mod graph;
 mod init;
+mod lifecycle;
+mod notes;
 mod robustness;
+mod trust;

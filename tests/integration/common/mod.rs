@@ -238,3 +238,78 @@ depends_on = ["a"]
   name = "reviewed"
   manual = true
 "#;
+
+/// A plan for walking phases by hand: `a` (two steps, TDD blast radius on a file), then `b`.
+/// Commands only look at files, so tests control whether they pass.
+pub const WALK_PLAN: &str = r#"version = 1
+
+[plan]
+id = "walk"
+title = "Walk a plan by hand"
+status = "ready"
+base = "main"
+
+[commands]
+test = "test ! -e broken"
+
+[preflight]
+run = ["test"]
+
+[[phase]]
+id = "a"
+title = "First"
+owner = "dev"
+blast_radius = "test -f a.txt"
+  [phase.files]
+  create = ["a.txt"]
+  [[phase.check]]
+  name = "a exists"
+  file = "a.txt"
+  [[phase.step]]
+  id = "1"
+  title = "Write the test"
+  [[phase.step]]
+  id = "2"
+  title = "Make it pass"
+  verify = "test -f a.txt"
+
+[[phase]]
+id = "b"
+title = "Second"
+owner = "dev"
+depends_on = ["a"]
+blast_radius = "test"
+  [phase.files]
+  create = ["b.txt"]
+  [[phase.check]]
+  name = "tests"
+  run = "test"
+"#;
+
+impl Repo {
+    /// A repository whose `main` holds `plan` (committed), with the plan's commands trusted.
+    pub fn with_plan(plan: &str) -> Repo {
+        let repo = Repo::new();
+        repo.write("README.md", "# demo\n");
+        repo.write_plan(plan);
+        repo.commit_all("Add the plan");
+        let run = repo.planx(&["trust", "-q"]);
+        assert_eq!(run.code, 0, "{run}");
+        repo
+    }
+
+    /// The current branch.
+    pub fn branch(&self) -> String {
+        self.git(&["branch", "--show-current"]).trim().to_owned()
+    }
+
+    /// The note on a commit in refs/notes/planx, as git reads it.
+    pub fn note(&self, rev: &str) -> String {
+        self.git(&["notes", "--ref", "planx", "show", rev])
+    }
+
+    /// The trailers of a commit, as git parses them.
+    pub fn trailers(&self, rev: &str) -> String {
+        self.git(&["log", "-1", "--format=%(trailers)", rev])
+    }
+}

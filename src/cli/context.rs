@@ -1,0 +1,158 @@
+//! What most commands need before they can do anything: the repository, the plan's path inside
+//! it, and the plan as committed on its base branch — the plan phases start from and are judged
+//! by, not an uncommitted edit in this work tree.
+
+use std::path::Path;
+
+use super::GlobalArgs;
+use crate::error::CliError;
+use crate::git::{Oid, Repo};
+use crate::lifecycle::{self, TrustPolicy};
+use crate::plan::{self, Plan};
+
+/// Where the plan came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Origin {
+    /// Committed on base, at this commit.
+    Base(Oid),
+    /// The work tree's file: base does not have the plan yet.
+    WorkTree,
+}
+
+pub struct Context {
+    pub repo: Repo,
+    /// The plan's path from the top of the work tree, `/`-separated.
+    pub plan_path: String,
+    pub plan: Plan,
+    pub origin: Origin,
+}
+
+/// How strictly the plan must come from base.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Need {
+    /// The plan must be committed on base (commands that write).
+    Base,
+    /// Base's plan when there is one, else the work tree's (commands that only report).
+    BaseOrWorkTree,
+}
+
+impl Context {
+    pub fn open(global: &GlobalArgs, need: Need) -> Result<Context, CliError> {
+        let repo = Repo::discover()?;
+        let workdir = repo.require_workdir()?.to_path_buf();
+        let plan_path = repo_relative_plan(global.plan.as_deref(), &workdir)?;
+        let file = workdir.join(&plan_path);
+
+        // The work tree's plan names the base; base's copy is the one that counts.
+        let worktree_plan = match plan::load_file(&file, &plan_path, &repo.path_facts()) {
+            Ok(loaded) => Some(loaded),
+            Err(plan::PlanError::NotFound { .. }) => None,
+            Err(e) => return Err(e.into()),
+        };
+        let base_name = match &worktree_plan {
+            Some(loaded) if !loaded.has_errors() => loaded.plan.base.clone(),
+            Some(_) | None => match find_base_from_branches(&repo, &plan_path)? {
+                Some(base) => base,
+                None => {
+                    return Err(match worktree_plan {
+                        Some(loaded) => loaded
+                            .into_valid()
+                            .err()
+                            .map(CliError::from)
+                            .unwrap_or_else(|| CliError::usage("invalid plan")),
+                        None => plan::PlanError::NotFound {
+                            path: plan_path.clone(),
+                        }
+                        .into(),
+                    });
+                }
+            },
+        };
+        let base_tip = repo.branch_tip(&base_name)?;
+        let from_base = match base_tip {
+            Some(tip) => lifecycle::plan_at(&repo, tip, &plan_path, &base_name)?.map(|p| (p, tip)),
+            None => None,
+        };
+        let (plan, origin) = match (from_base, need) {
+            (Some((plan, tip)), _) => (plan, Origin::Base(tip)),
+            (None, Need::BaseOrWorkTree) => {
+                let loaded = worktree_plan.ok_or_else(|| plan::PlanError::NotFound {
+                    path: plan_path.clone(),
+                })?;
+                let (plan, _) = loaded.into_valid()?;
+                (plan, Origin::WorkTree)
+            }
+            (None, Need::Base) => {
+                let error = match base_tip {
+                    None => CliError::repo_state(format!("the base branch `{base_name}` does not exist"))
+                        .hint("create it (phases fork from it), or set `base` in the plan's [plan] table"),
+                    Some(_) => CliError::repo_state(format!("the plan is not committed on `{base_name}`"))
+                        .hint(format!(
+                            "commit {plan_path} on {base_name} first: phases start from, and are judged by, the plan on their base"
+                        )),
+                };
+                return Err(error);
+            }
+        };
+        Ok(Context {
+            repo,
+            plan_path,
+            plan,
+            origin,
+        })
+    }
+}
+
+/// When the work tree has no usable plan (a phase branch that broke it, say), the base can
+/// still be found: the plan on the default branch names it.
+fn find_base_from_branches(repo: &Repo, plan_path: &str) -> Result<Option<String>, CliError> {
+    for candidate in ["main", "master", "trunk"] {
+        if let Some(tip) = repo.branch_tip(candidate)?
+            && let Ok(Some(plan)) = lifecycle::plan_at(repo, tip, plan_path, candidate)
+        {
+            return Ok(Some(plan.base));
+        }
+    }
+    Ok(None)
+}
+
+/// The plan's path relative to the top of the work tree: `--plan` (taken from the current
+/// directory) must lie inside it.
+fn repo_relative_plan(explicit: Option<&Path>, workdir: &Path) -> Result<String, CliError> {
+    let Some(explicit) = explicit else {
+        return Ok(plan::DEFAULT_PLAN_PATH.to_owned());
+    };
+    let cwd = std::env::current_dir()?;
+    let absolute = cwd.join(explicit);
+    let parent = absolute.parent().unwrap_or(&absolute);
+    let parent = parent
+        .canonicalize()
+        .unwrap_or_else(|_| parent.to_path_buf());
+    let file = absolute
+        .file_name()
+        .map(|n| parent.join(n))
+        .unwrap_or(parent);
+    let top = workdir
+        .canonicalize()
+        .unwrap_or_else(|_| workdir.to_path_buf());
+    match file.strip_prefix(&top) {
+        Ok(rel) => Ok(rel
+            .components()
+            .map(|c| c.as_os_str().to_string_lossy().into_owned())
+            .collect::<Vec<_>>()
+            .join("/")),
+        Err(_) => Err(
+            CliError::usage(format!("{} is outside the repository", explicit.display())).hint(
+                "this command reads the plan as committed in the repository; name a file inside it",
+            ),
+        ),
+    }
+}
+
+/// The trust policy from `--trust-once` and `PLANX_TRUST`.
+pub fn trust_policy(once: bool) -> TrustPolicy {
+    TrustPolicy {
+        once,
+        environment: std::env::var("PLANX_TRUST").is_ok_and(|v| v == "1"),
+    }
+}

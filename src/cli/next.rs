@@ -1,0 +1,66 @@
+//! `git planx next`: the phases that can start now, in a stable order.
+
+use clap::Args;
+use serde_json::json;
+
+use super::GlobalArgs;
+use super::context::{Context, Need};
+use super::status::next_text;
+use super::ui::{Ui, table};
+use crate::error::CliError;
+use crate::plan::graph::Graph;
+use crate::state::{self, State};
+
+/// List the phases that can start now: not started, every dependency complete.
+///
+/// The order is the plan's dependency order (ties in file order), so it is stable.
+#[derive(Debug, Args)]
+pub struct NextArgs {}
+
+pub fn cmd_next(ui: &Ui, global: &GlobalArgs, _args: &NextArgs) -> Result<u8, CliError> {
+    let ctx = Context::open(global, Need::BaseOrWorkTree)?;
+    let plan = &ctx.plan;
+    let statuses = state::derive(&ctx.repo, plan, &ctx.plan_path)?;
+    let order = Graph::build(plan)
+        .map(|g| g.order)
+        .unwrap_or_else(|_| (0..plan.phases.len()).collect());
+    let ready: Vec<usize> = order
+        .iter()
+        .copied()
+        .filter(|&i| statuses[i].state == State::Ready)
+        .collect();
+    if ui.json {
+        ui.json(&json!({
+            "schema": "planx.next/1",
+            "phases": ready.iter().map(|&i| json!({
+                "id": plan.phases[i].id,
+                "title": plan.phases[i].title,
+                "branch": plan.branch(&plan.phases[i]),
+                "command": format!("git planx start {}", plan.phases[i].id),
+            })).collect::<Vec<_>>(),
+        }))?;
+        return Ok(0);
+    }
+    if ready.is_empty() {
+        let current = ctx.repo.current_branch()?;
+        let next = state::next_action(plan, &statuses, &order, current.as_deref());
+        ui.out(&format!(
+            "no phase can start now; next: {}\n",
+            next_text(&next, plan)
+        ))?;
+        return Ok(0);
+    }
+    let rows: Vec<Vec<String>> = ready
+        .iter()
+        .map(|&i| {
+            let phase = &plan.phases[i];
+            vec![
+                phase.id.clone(),
+                phase.title.clone(),
+                format!("git planx start {}", phase.id),
+            ]
+        })
+        .collect();
+    ui.out(&table(&rows))?;
+    Ok(0)
+}

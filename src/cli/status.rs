@@ -1,0 +1,387 @@
+//! `git planx status`: the state of every phase, derived from git, and the one next action.
+
+use clap::{Args, ValueEnum};
+use serde_json::{Value, json};
+
+use super::context::{Context, Need, Origin};
+use super::ui::{Painter, Style, Ui, table};
+use super::{GlobalArgs, short};
+use crate::clock;
+use crate::error::CliError;
+use crate::plan::Plan;
+use crate::plan::graph::Graph;
+use crate::state::{self, Kind, Next, PhaseStatus, State, StepState};
+
+/// Show the state of each phase, as git records it, and the next thing to do.
+///
+/// States: complete (merged into base), failed or blocked (the latest checkpoint says so),
+/// in-progress (its branch exists), ready (its dependencies are complete), waiting.
+/// `--format md` writes the status document: each step COMPLETED, IN PROGRESS, NOT STARTED or
+/// NEEDS CLARIFICATION, the test results recorded so far, and one overarching next step.
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// Only this phase
+    pub phase: Option<String>,
+    /// Output format
+    #[arg(long, value_enum, default_value_t = StatusFormat::Table)]
+    pub format: StatusFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum StatusFormat {
+    Table,
+    Md,
+    Json,
+}
+
+pub fn cmd_status(ui: &Ui, global: &GlobalArgs, args: &StatusArgs) -> Result<u8, CliError> {
+    let ctx = Context::open(global, Need::BaseOrWorkTree)?;
+    let plan = &ctx.plan;
+    if let Some(id) = &args.phase
+        && plan.phase(id).is_none()
+    {
+        return Err(crate::lifecycle::LifecycleError::UnknownPhase {
+            id: id.clone(),
+            known: plan.phases.iter().map(|p| p.id.clone()).collect(),
+        }
+        .into());
+    }
+    let statuses = state::derive(&ctx.repo, plan, &ctx.plan_path)?;
+    let order = Graph::build(plan)
+        .map(|g| g.order)
+        .unwrap_or_else(|_| (0..plan.phases.len()).collect());
+    let current = ctx.repo.current_branch()?;
+    let next = state::next_action(plan, &statuses, &order, current.as_deref());
+    let now = clock::now().timestamp();
+    let selected: Vec<usize> = order
+        .iter()
+        .copied()
+        .filter(|&i| {
+            args.phase
+                .as_ref()
+                .is_none_or(|id| &plan.phases[i].id == id)
+        })
+        .collect();
+    let format = if ui.json {
+        StatusFormat::Json
+    } else {
+        args.format
+    };
+    match format {
+        StatusFormat::Json => {
+            ui.json(&json!({
+                "schema": "planx.status/1",
+                "plan": {
+                    "id": plan.id,
+                    "title": plan.title,
+                    "base": plan.base,
+                    "from": match ctx.origin { Origin::Base(tip) => json!({"base": tip.to_string()}), Origin::WorkTree => json!("work-tree") },
+                },
+                "phases": selected.iter().map(|&i| phase_json(plan, &statuses[i], i, now)).collect::<Vec<_>>(),
+                "next": next_json(&next, plan),
+            }))?;
+        }
+        StatusFormat::Table => ui.out(&render_table(
+            plan,
+            &statuses,
+            &selected,
+            &next,
+            now,
+            &ctx.origin,
+            ui.out_painter(),
+        ))?,
+        StatusFormat::Md => ui.out(&render_md(plan, &statuses, &selected, &next, &ctx.origin))?,
+    }
+    Ok(0)
+}
+
+fn phase_json(plan: &Plan, status: &PhaseStatus, i: usize, now: i64) -> Value {
+    let phase = &plan.phases[i];
+    let steps = state::step_states(phase, status);
+    json!({
+        "id": status.id,
+        "title": phase.title,
+        "state": status.state,
+        "stale": status.stale,
+        "branch": status.branch,
+        "branch_exists": status.branch_tip.is_some(),
+        "completed_by": status.completed_by.map(|c| c.to_string()),
+        "waiting_for": status.waiting_for,
+        "last_checkpoint": status.last_checkpoint().map(|c| json!({
+            "commit": c.commit.to_string(),
+            "checkpoint": c.kind.as_str(),
+            "status": c.status,
+            "step": c.step,
+            "time": clock_format(c.time),
+            "summary": c.summary,
+        })),
+        "age_seconds": status.last_activity().map(|t| now - t),
+        "steps": phase.steps.iter().zip(&steps).map(|(s, st)| json!({"id": s.id, "title": s.title, "state": st})).collect::<Vec<_>>(),
+        "reason": status.reason(),
+    })
+}
+
+fn clock_format(secs: i64) -> String {
+    chrono::DateTime::from_timestamp(secs, 0)
+        .map(clock::format)
+        .unwrap_or_default()
+}
+
+fn next_json(next: &Next, plan: &Plan) -> Value {
+    let (action, phase) = match next {
+        Next::Continue { phase, .. } => ("continue", Some(phase)),
+        Next::Unblock { phase, .. } => ("unblock", Some(phase)),
+        Next::Start { phase } => ("start", Some(phase)),
+        Next::Wait { phase, .. } => ("wait", Some(phase)),
+        Next::Done => ("done", None),
+        Next::Nothing => ("nothing", None),
+    };
+    json!({"action": action, "phase": phase, "text": next_text(next, plan)})
+}
+
+/// The next action as one sentence with the command that does it.
+pub(crate) fn next_text(next: &Next, plan: &Plan) -> String {
+    match next {
+        Next::Continue {
+            phase,
+            step: Some(step),
+        } => {
+            let title = plan
+                .phase(phase)
+                .and_then(|p| p.steps.iter().find(|s| &s.id == step))
+                .map_or(String::new(), |s| format!(" — {}", s.title));
+            format!(
+                "continue phase `{phase}` with step {step}{title}; record it with `git planx checkpoint --step {step}`"
+            )
+        }
+        Next::Continue { phase, step: None } => {
+            format!("phase `{phase}` has no open step: verify it with `git planx verify {phase}`")
+        }
+        Next::Unblock {
+            phase,
+            state,
+            reason,
+        } => {
+            let why = reason
+                .as_deref()
+                .map_or(String::new(), |r| format!(" ({r})"));
+            format!(
+                "phase `{phase}` is {}{why}: deal with that, then `git planx resume {phase}`",
+                state.as_str()
+            )
+        }
+        Next::Start { phase } => format!("start phase `{phase}`: `git planx start {phase}`"),
+        Next::Wait { phase, waiting_for } => format!(
+            "phase `{phase}` waits for {}; nothing can start now",
+            waiting_for
+                .iter()
+                .map(|w| format!("`{w}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        Next::Done => "every phase is complete".to_owned(),
+        Next::Nothing => "the plan has no phases: add some to the plan".to_owned(),
+    }
+}
+
+fn state_cell(status: &PhaseStatus, p: Painter) -> String {
+    let style = match status.state {
+        State::Complete => Style::Ok,
+        State::Failed | State::Blocked => Style::Error,
+        State::InProgress => Style::Warning,
+        State::Ready => Style::Bold,
+        State::Waiting => Style::Dim,
+    };
+    let mut text = status.state.as_str().to_owned();
+    if !status.stale.is_empty() {
+        text.push_str(" (stale)");
+    }
+    p.paint(style, &text)
+}
+
+fn render_table(
+    plan: &Plan,
+    statuses: &[PhaseStatus],
+    selected: &[usize],
+    next: &Next,
+    now: i64,
+    origin: &Origin,
+    p: Painter,
+) -> String {
+    let mut rows = vec![vec![
+        p.paint(Style::Bold, "PHASE"),
+        p.paint(Style::Bold, "STATE"),
+        p.paint(Style::Bold, "BRANCH"),
+        p.paint(Style::Bold, "LAST CHECKPOINT"),
+        p.paint(Style::Bold, "STEP"),
+        p.paint(Style::Bold, "AGE"),
+    ]];
+    for &i in selected {
+        let status = &statuses[i];
+        let phase = &plan.phases[i];
+        let last = match (status.completed_by, status.last_checkpoint()) {
+            (Some(by), _) => format!("merged {}", short(&by)),
+            (None, Some(c)) => format!("{} {}", c.kind.as_str(), short(&c.commit)),
+            (None, None) if status.branch_tip.is_some() => "none (not started by planx)".to_owned(),
+            (None, None) => "-".to_owned(),
+        };
+        let steps = state::step_states(phase, status);
+        let step = if phase.steps.is_empty() {
+            "-".to_owned()
+        } else {
+            let done = steps.iter().filter(|s| **s == StepState::Completed).count();
+            format!("{done}/{}", steps.len())
+        };
+        let age = status
+            .last_activity()
+            .map_or("-".to_owned(), |t| clock::human_duration(now - t));
+        rows.push(vec![
+            status.id.clone(),
+            state_cell(status, p),
+            if status.branch_tip.is_some() {
+                status.branch.clone()
+            } else {
+                "-".to_owned()
+            },
+            last,
+            step,
+            age,
+        ]);
+    }
+    let mut out = format!(
+        "{} {}",
+        p.paint(Style::Bold, &format!("plan {}:", plan.id)),
+        plan.title
+    );
+    out.push_str(&match origin {
+        Origin::Base(tip) => format!(" (base {} at {})\n\n", plan.base, short(tip)),
+        Origin::WorkTree => format!(
+            " (base {}; the plan is not committed there yet)\n\n",
+            plan.base
+        ),
+    });
+    out.push_str(&table(&rows));
+    for &i in selected {
+        let status = &statuses[i];
+        if let Some(reason) = status.reason() {
+            out.push_str(&format!(
+                "\n{} {}: {reason}",
+                status.id,
+                status.state.as_str()
+            ));
+        }
+        if !status.stale.is_empty() {
+            out.push_str(&format!(
+                "\n{} is stale: {} no longer on {}",
+                status.id,
+                status.stale.join(", "),
+                plan.base
+            ));
+        }
+    }
+    out.push_str(&format!(
+        "\n{} {}\n",
+        p.paint(Style::Hint, "next:"),
+        next_text(next, plan)
+    ));
+    out
+}
+
+/// The status document of the seeds, in markdown.
+fn render_md(
+    plan: &Plan,
+    statuses: &[PhaseStatus],
+    selected: &[usize],
+    next: &Next,
+    origin: &Origin,
+) -> String {
+    let mut out = format!("# Status: {} — {}\n\n", plan.id, md_escape(&plan.title));
+    out.push_str(&match origin {
+        Origin::Base(tip) => format!("Derived from git by `git planx status --format md` (base `{}` at `{}`).\n\n", plan.base, short(tip)),
+        Origin::WorkTree => format!("Derived from git by `git planx status --format md` (the plan is not committed on `{}` yet).\n\n", plan.base),
+    });
+    if selected.len() > 1 {
+        out.push_str("| Phase | State | Steps |\n| --- | --- | --- |\n");
+        for &i in selected {
+            let steps = state::step_states(&plan.phases[i], &statuses[i]);
+            let done = steps.iter().filter(|s| **s == StepState::Completed).count();
+            out.push_str(&format!(
+                "| `{}` {} | {} | {done}/{} |\n",
+                statuses[i].id,
+                md_escape(&plan.phases[i].title),
+                statuses[i].state.as_str(),
+                steps.len()
+            ));
+        }
+        out.push('\n');
+    }
+    for &i in selected {
+        let status = &statuses[i];
+        let phase = &plan.phases[i];
+        out.push_str(&format!(
+            "## Phase `{}` — {}: {}\n\n",
+            phase.id,
+            md_escape(&phase.title),
+            status.state.as_str().to_uppercase()
+        ));
+        if let Some(reason) = status.reason() {
+            out.push_str(&format!("Reason: {}\n\n", md_escape(&reason)));
+        }
+        if !phase.steps.is_empty() {
+            out.push_str("| Step | Title | Status |\n| --- | --- | --- |\n");
+            for (step, st) in phase.steps.iter().zip(state::step_states(phase, status)) {
+                out.push_str(&format!(
+                    "| {} | {} | {} |\n",
+                    step.id,
+                    md_escape(&step.title),
+                    st.as_str()
+                ));
+            }
+            out.push('\n');
+        }
+        let results = test_results(status);
+        if !results.is_empty() {
+            out.push_str("Test results recorded:\n\n");
+            for line in results {
+                out.push_str(&format!("- {line}\n"));
+            }
+            out.push('\n');
+        }
+    }
+    out.push_str(&format!(
+        "**Next step:** {}\n",
+        md_escape(&next_text(next, plan))
+    ));
+    out
+}
+
+/// Every command run recorded in the phase's notes, oldest first.
+fn test_results(status: &PhaseStatus) -> Vec<String> {
+    let mut lines = Vec::new();
+    for c in status.checkpoints.iter().rev() {
+        for e in &c.events {
+            let mut runs = e.runs("preflight");
+            runs.extend(e.run("verify"));
+            runs.extend(e.run("run"));
+            for run in runs {
+                let what = match (c.kind, &c.step) {
+                    (Kind::Start, _) => "preflight".to_owned(),
+                    (Kind::Step, Some(step)) => format!("step {step} verify"),
+                    (kind, _) => kind.as_str().to_owned(),
+                };
+                lines.push(format!(
+                    "{} {what}: `{}` {} — {}",
+                    e.ts,
+                    run.command.replace('`', "'"),
+                    if run.passed { "passed" } else { "failed" },
+                    run.describe()
+                ));
+            }
+        }
+    }
+    lines
+}
+
+fn md_escape(text: &str) -> String {
+    text.replace('|', "\\|").replace('\n', " ")
+}

@@ -1,0 +1,266 @@
+//! Notes in `refs/notes/planx`: one blob of JSON Lines per annotated commit, only ever appended.
+//!
+//! libgit2's own note writer keeps every note in one flat tree (libgit2 issue 5793), so each
+//! write rewrites a tree that grows with the number of notes. This writer lays notes out with a
+//! fan-out the way git does — `ab/cdef…` once a tree holds more than 256 notes — so a write
+//! touches a couple of small trees whatever the number of notes, and git reads the result as
+//! its own. Reads accept any layout git may have written (flat, fanned out, or mixed).
+//!
+//! Appends are a compare-and-swap on the notes ref: read the tip, write the new notes commit,
+//! move the ref only if it still points at the tip that was read; on a lost race (or a lock
+//! held by another writer) read again and retry, so no event is ever dropped.
+
+use std::thread;
+use std::time::Duration;
+
+use git2::{ErrorCode, ObjectType, Oid, Tree};
+
+use super::{GitError, Repo, git_err};
+
+/// The ref holding planx's notes.
+pub const NOTES_REF: &str = "refs/notes/planx";
+
+/// Above this many notes directly in one tree, the tree is split into two-character folders.
+const FANOUT_THRESHOLD: usize = 256;
+const MODE_TREE: i32 = 0o040000;
+const MODE_BLOB: i32 = 0o100644;
+const MAX_ATTEMPTS: u32 = 200;
+
+/// The notes as of one tip of the notes ref, for many lookups.
+pub struct NotesSnapshot<'r> {
+    repo: &'r Repo,
+    root: Option<Tree<'r>>,
+}
+
+impl NotesSnapshot<'_> {
+    /// The note on `target`, if any (lossily decoded: notes are written as UTF-8).
+    pub fn get(&self, target: Oid) -> Result<Option<String>, GitError> {
+        let Some(root) = &self.root else {
+            return Ok(None);
+        };
+        match find(self.repo, root, &target.to_string())? {
+            Some(blob) => {
+                let blob = self
+                    .repo
+                    .inner
+                    .find_blob(blob)
+                    .map_err(git_err("cannot read a note"))?;
+                Ok(Some(String::from_utf8_lossy(blob.content()).into_owned()))
+            }
+            None => Ok(None),
+        }
+    }
+}
+
+/// Finds the note blob for `hex` under `tree`: a leaf named by the rest of the id, or a
+/// two-character folder to descend into.
+fn find(repo: &Repo, tree: &Tree<'_>, hex: &str) -> Result<Option<Oid>, GitError> {
+    if let Some(entry) = tree.get_name(hex)
+        && entry.kind() == Some(ObjectType::Blob)
+    {
+        return Ok(Some(entry.id()));
+    }
+    if hex.len() > 2
+        && let Some(entry) = tree.get_name(&hex[..2])
+        && entry.kind() == Some(ObjectType::Tree)
+    {
+        let sub = repo
+            .inner
+            .find_tree(entry.id())
+            .map_err(git_err("cannot read the notes tree"))?;
+        return find(repo, &sub, &hex[2..]);
+    }
+    Ok(None)
+}
+
+/// Writes `blob` as the note for `hex` under `tree` (which may be absent), returning the new
+/// tree. Splits a tree into folders when it holds too many notes directly.
+fn insert(repo: &Repo, tree: Option<&Tree<'_>>, hex: &str, blob: Oid) -> Result<Oid, GitError> {
+    let git = &repo.inner;
+    let fail = || git_err("cannot write the notes tree");
+    let mut builder = git.treebuilder(tree).map_err(fail())?;
+    let folder = tree.and_then(|t| {
+        t.get_name(&hex[..2])
+            .filter(|e| e.kind() == Some(ObjectType::Tree))
+            .map(|e| e.id())
+    });
+    // Once a tree is fanned out, every new note goes into a folder, as git lays them out.
+    let fanned = tree.is_some_and(|t| {
+        t.iter()
+            .any(|e| e.kind() == Some(ObjectType::Tree) && e.name_bytes().len() == 2)
+    });
+    if hex.len() > 2 && (folder.is_some() || fanned) {
+        let sub = folder
+            .map(|f| git.find_tree(f))
+            .transpose()
+            .map_err(fail())?;
+        let new_sub = insert(repo, sub.as_ref(), &hex[2..], blob)?;
+        // A note for the same commit written flat by another tool is replaced, not kept twice.
+        if builder.get(hex).map_err(fail())?.is_some() {
+            builder.remove(hex).map_err(fail())?;
+        }
+        builder
+            .insert(&hex[..2], new_sub, MODE_TREE)
+            .map_err(fail())?;
+        return builder.write().map_err(fail());
+    }
+    let replacing = builder.get(hex).map_err(fail())?.is_some();
+    builder.insert(hex, blob, MODE_BLOB).map_err(fail())?;
+    let leaves = tree.map_or(0, leaf_count) + usize::from(!replacing);
+    if hex.len() > 2 && leaves > FANOUT_THRESHOLD {
+        return split(repo, builder);
+    }
+    builder.write().map_err(fail())
+}
+
+/// Notes held directly in a tree (not in folders).
+fn leaf_count(tree: &Tree<'_>) -> usize {
+    tree.iter()
+        .filter(|e| e.kind() == Some(ObjectType::Blob) && e.name_bytes().len() > 2)
+        .count()
+}
+
+/// Moves every note held directly in `builder` into its two-character folder.
+fn split(repo: &Repo, builder: git2::TreeBuilder<'_>) -> Result<Oid, GitError> {
+    let git = &repo.inner;
+    let fail = || git_err("cannot split the notes tree");
+    let tree = git
+        .find_tree(builder.write().map_err(fail())?)
+        .map_err(fail())?;
+    let mut leaves: Vec<(String, Oid)> = tree
+        .iter()
+        .filter(|e| e.kind() == Some(ObjectType::Blob))
+        .filter_map(|e| {
+            e.name()
+                .ok()
+                .filter(|n| n.len() > 2)
+                .map(|n| (n.to_owned(), e.id()))
+        })
+        .collect();
+    leaves.sort();
+    let mut out = git.treebuilder(Some(&tree)).map_err(fail())?;
+    let mut index = 0;
+    while index < leaves.len() {
+        let prefix = leaves[index].0[..2].to_owned();
+        let existing = tree
+            .get_name(&prefix)
+            .filter(|e| e.kind() == Some(ObjectType::Tree))
+            .map(|e| git.find_tree(e.id()))
+            .transpose()
+            .map_err(fail())?;
+        let mut sub = git.treebuilder(existing.as_ref()).map_err(fail())?;
+        while index < leaves.len() && leaves[index].0.starts_with(&prefix) {
+            let (name, blob) = &leaves[index];
+            out.remove(name).map_err(fail())?;
+            sub.insert(&name[2..], *blob, MODE_BLOB).map_err(fail())?;
+            index += 1;
+        }
+        let sub = sub.write().map_err(fail())?;
+        out.insert(&prefix, sub, MODE_TREE).map_err(fail())?;
+    }
+    out.write().map_err(fail())
+}
+
+impl Repo {
+    /// The notes as they are now.
+    pub fn notes(&self) -> Result<NotesSnapshot<'_>, GitError> {
+        let root = match self.ref_target(NOTES_REF)? {
+            Some(tip) => Some(
+                self.inner
+                    .find_commit(tip)
+                    .and_then(|c| c.tree())
+                    .map_err(git_err("cannot read refs/notes/planx"))?,
+            ),
+            None => None,
+        };
+        Ok(NotesSnapshot { repo: self, root })
+    }
+
+    /// Appends `line` (one JSON object, no newline) to the note on `target`.
+    pub fn append_note_line(&self, target: Oid, line: &str) -> Result<(), GitError> {
+        debug_assert!(!line.contains('\n'));
+        let hex = target.to_string();
+        for attempt in 0..MAX_ATTEMPTS {
+            let tip = self.ref_target(NOTES_REF)?;
+            let parent = tip
+                .map(|t| self.inner.find_commit(t))
+                .transpose()
+                .map_err(git_err("cannot read refs/notes/planx"))?;
+            let root = parent
+                .as_ref()
+                .map(|c| c.tree())
+                .transpose()
+                .map_err(git_err("cannot read refs/notes/planx"))?;
+            let mut content = match &root {
+                Some(root) => match find(self, root, &hex)? {
+                    Some(blob) => self
+                        .inner
+                        .find_blob(blob)
+                        .map_err(git_err("cannot read a note"))?
+                        .content()
+                        .to_vec(),
+                    None => Vec::new(),
+                },
+                None => Vec::new(),
+            };
+            if !content.is_empty() && !content.ends_with(b"\n") {
+                content.push(b'\n');
+            }
+            content.extend_from_slice(line.as_bytes());
+            content.push(b'\n');
+            let blob = self
+                .inner
+                .blob(&content)
+                .map_err(git_err("cannot write a note"))?;
+            let new_root = insert(self, root.as_ref(), &hex, blob)?;
+            let new_root = self
+                .inner
+                .find_tree(new_root)
+                .map_err(git_err("cannot write the notes tree"))?;
+            let sig = self.signature()?;
+            let parents: Vec<&git2::Commit<'_>> = parent.iter().collect();
+            let commit = self
+                .inner
+                .commit(
+                    None,
+                    &sig,
+                    &sig,
+                    "Notes added by 'git planx'\n",
+                    &new_root,
+                    &parents,
+                )
+                .map_err(git_err("cannot write a notes commit"))?;
+            let moved = match tip {
+                Some(old) => self.inner.reference_matching(
+                    NOTES_REF,
+                    commit,
+                    true,
+                    old,
+                    "notes: append by git planx",
+                ),
+                None => {
+                    self.inner
+                        .reference(NOTES_REF, commit, false, "notes: append by git planx")
+                }
+            };
+            match moved {
+                Ok(_) => return Ok(()),
+                Err(e)
+                    if matches!(
+                        e.code(),
+                        ErrorCode::Modified | ErrorCode::Exists | ErrorCode::Locked
+                    ) =>
+                {
+                    tracing::debug!(attempt, "lost the race for {NOTES_REF}, retrying");
+                    thread::sleep(Duration::from_millis(2 + u64::from(attempt % 16) * 3));
+                }
+                Err(e) => return Err(git_err("cannot update refs/notes/planx")(e)),
+            }
+        }
+        Err(GitError::Busy {
+            what: format!(
+                "{NOTES_REF} kept changing under {MAX_ATTEMPTS} attempts to append a note"
+            ),
+        })
+    }
+}

@@ -1,0 +1,249 @@
+//! `checkpoint`: commit what is staged (or nothing) on the phase branch with planx trailers,
+//! and note the evidence: a step's verify run, a red or green run of the blast radius, the
+//! reason a phase is blocked or failed.
+//!
+//! The commit is made by `git commit`, so the user's hooks run and their configuration
+//! (identity, signing) applies. Commands come from the plan at the phase's fork point on base —
+//! the plan that judges the phase — never from the branch's own copy.
+
+use super::start::one_line;
+use super::{LifecycleError, TrustPolicy, phase_of_branch, plan_at, require_trust, run_command};
+use crate::clock;
+use crate::git::trailers::{self, Trailer};
+use crate::git::{Oid, Repo};
+use crate::plan::{Phase, Plan};
+use crate::state::events::{CommandRun, Event};
+use crate::state::{self, Kind};
+
+/// Red or green TDD evidence.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tdd {
+    Red,
+    Green,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct CheckpointOptions {
+    pub message: Option<String>,
+    pub step: Option<String>,
+    pub tdd: Option<Tdd>,
+    pub blocked: Option<String>,
+    pub failed: Option<String>,
+    pub trust: TrustPolicy,
+}
+
+#[derive(Debug)]
+pub struct CheckpointOutcome {
+    pub phase: String,
+    pub branch: String,
+    pub commit: Oid,
+    pub kind: Kind,
+    pub step: Option<String>,
+    pub status: &'static str,
+    /// The step's verify run, or the blast-radius run of --red / --green.
+    pub run: Option<CommandRun>,
+    pub tdd: Option<Tdd>,
+    pub reason: Option<String>,
+}
+
+impl CheckpointOutcome {
+    /// False when the step's verify failed (the checkpoint is recorded all the same). A red or
+    /// green checkpoint only exists when its run said what it claims.
+    pub fn verified(&self) -> bool {
+        self.tdd.is_some() || self.run.as_ref().is_none_or(|r| r.passed)
+    }
+}
+
+pub fn checkpoint(
+    repo: &Repo,
+    plan: &Plan,
+    plan_path: &str,
+    opts: &CheckpointOptions,
+) -> Result<CheckpointOutcome, LifecycleError> {
+    if let Some(message) = &opts.message
+        && message
+            .lines()
+            .any(|l| l.trim_start().to_ascii_lowercase().starts_with("planx-"))
+    {
+        return Err(LifecycleError::ForgedTrailer);
+    }
+    let branch = repo.current_branch()?;
+    let phase = branch
+        .as_deref()
+        .and_then(|b| phase_of_branch(plan, b))
+        .ok_or_else(|| LifecycleError::NotOnPhaseBranch {
+            branch: branch.clone(),
+            plan: plan.id.clone(),
+        })?;
+    let branch = branch.unwrap_or_default();
+    let statuses = state::derive(repo, plan, plan_path)?;
+    let status =
+        statuses
+            .iter()
+            .find(|s| s.id == phase.id)
+            .ok_or_else(|| LifecycleError::NotStarted {
+                phase: phase.id.clone(),
+            })?;
+    if status.start().is_none() {
+        return Err(LifecycleError::NotStarted {
+            phase: phase.id.clone(),
+        });
+    }
+    let head = repo
+        .head_commit()?
+        .ok_or_else(|| LifecycleError::NotStarted {
+            phase: phase.id.clone(),
+        })?;
+    let base_tip = repo
+        .branch_tip(&plan.base)?
+        .ok_or_else(|| LifecycleError::NoBase {
+            base: plan.base.clone(),
+        })?;
+    let fork = repo.merge_base(base_tip, head)?.unwrap_or(base_tip);
+    let judging = plan_at(repo, fork, plan_path, &plan.base)
+        .map_err(|source| LifecycleError::JudgingPlan {
+            branch: branch.clone(),
+            source,
+        })?
+        .unwrap_or_else(|| plan.clone());
+    let judged = judging.phase(&phase.id).unwrap_or(phase);
+
+    let step = match &opts.step {
+        Some(id) => Some(judged.steps.iter().find(|s| &s.id == id).ok_or_else(|| {
+            LifecycleError::UnknownStep {
+                phase: phase.id.clone(),
+                step: id.clone(),
+                known: judged.steps.iter().map(|s| s.id.clone()).collect(),
+            }
+        })?),
+        None => None,
+    };
+    let command =
+        match opts.tdd {
+            Some(tdd) => Some(judged.blast_radius.as_ref().ok_or(
+                LifecycleError::NoBlastRadius {
+                    phase: phase.id.clone(),
+                    what: if tdd == Tdd::Red { "red" } else { "green" },
+                },
+            )?),
+            None => step.and_then(|s| s.verify.as_ref()),
+        };
+    let run = match command {
+        Some(command) => {
+            require_trust(repo, &judging, opts.trust)?;
+            let dir = repo.require_workdir()?.to_path_buf();
+            let env = [
+                ("PLANX_PLAN", judging.id.as_str()),
+                ("PLANX_PHASE", phase.id.as_str()),
+            ];
+            let timeout = judged.timeout.unwrap_or(crate::plan::DEFAULT_CHECK_TIMEOUT);
+            let outcome = run_command(command, &dir, timeout, &env)?;
+            let passed = outcome.exited_with(0);
+            let run = CommandRun::new(&command.text, &command.shell, &outcome, passed);
+            match (opts.tdd, passed) {
+                (Some(Tdd::Red), true) => return Err(LifecycleError::RedButPassing { run }),
+                (Some(Tdd::Green), false) => return Err(LifecycleError::GreenButFailing { run }),
+                _ => Some(run),
+            }
+        }
+        None => None,
+    };
+
+    let (kind, status_value, reason) = match (&opts.blocked, &opts.failed, opts.tdd) {
+        (Some(reason), _, _) => (Kind::Blocked, "blocked", Some(reason.clone())),
+        (_, Some(reason), _) => (Kind::Failed, "failed", Some(reason.clone())),
+        (_, _, Some(Tdd::Red)) => (Kind::Red, "in-progress", None),
+        (_, _, Some(Tdd::Green)) => (Kind::Green, "in-progress", None),
+        _ => (Kind::Step, "in-progress", None),
+    };
+    let message = message(
+        &judging,
+        judged,
+        kind,
+        status_value,
+        step.map(|s| (s.id.as_str(), s.title.as_str())),
+        opts,
+        reason.as_deref(),
+    )?;
+    let commit = repo.commit_staged(&message)?;
+
+    let mut event = Event::new(
+        &clock::format(clock::now()),
+        &judging.id,
+        &phase.id,
+        "checkpoint",
+    )
+    .with("checkpoint", kind.as_str())
+    .with("status", status_value);
+    if let Some(step) = step {
+        event = event.with("step", &step.id);
+    }
+    if let Some(run) = &run {
+        event = event.with(if opts.tdd.is_some() { "run" } else { "verify" }, run);
+    }
+    if let Some(reason) = &reason {
+        event = event.with("reason", reason);
+    }
+    repo.append_note_line(commit, &event.to_line())?;
+    Ok(CheckpointOutcome {
+        phase: phase.id.clone(),
+        branch,
+        commit,
+        kind,
+        step: step.map(|s| s.id.clone()),
+        status: status_value,
+        run,
+        tdd: opts.tdd,
+        reason,
+    })
+}
+
+fn message(
+    plan: &Plan,
+    phase: &Phase,
+    kind: Kind,
+    status: &str,
+    step: Option<(&str, &str)>,
+    opts: &CheckpointOptions,
+    reason: Option<&str>,
+) -> Result<String, LifecycleError> {
+    let subject = match (&opts.message, kind, step, reason) {
+        (Some(m), ..) => m.trim_end().to_owned(),
+        (None, Kind::Blocked | Kind::Failed, _, Some(reason)) => {
+            format!(
+                "planx: {} {}: {}",
+                phase.id,
+                kind.as_str(),
+                one_line(reason)
+            )
+        }
+        (None, Kind::Red, ..) => format!("planx: {} red: the blast radius fails", phase.id),
+        (None, Kind::Green, ..) => format!("planx: {} green: the blast radius passes", phase.id),
+        (None, _, Some((id, title)), _) => {
+            format!("planx: {} step {id} — {}", phase.id, one_line(title))
+        }
+        (None, ..) => format!("planx: {} checkpoint", phase.id),
+    };
+    let mut body = subject;
+    if let Some(reason) = reason
+        && reason.contains('\n')
+    {
+        body.push_str("\n\n");
+        body.push_str(reason.trim_end());
+    }
+    let mut pairs = vec![
+        (trailers::PLAN, plan.id.as_str()),
+        (trailers::PHASE, phase.id.as_str()),
+        (trailers::CHECKPOINT, kind.as_str()),
+    ];
+    if let Some((id, _)) = step {
+        pairs.push((trailers::STEP, id));
+    }
+    pairs.push((trailers::STATUS, status));
+    let trailers = pairs
+        .into_iter()
+        .map(|(k, v)| Trailer::new(k, v))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| LifecycleError::Io(std::io::Error::other(e)))?;
+    Ok(trailers::append(&body, &trailers))
+}

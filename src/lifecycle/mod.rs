@@ -1,0 +1,192 @@
+//! Moving a phase through its life in git: `start` (branch, start checkpoint, baseline) and
+//! `checkpoint` (a commit with trailers and a note of evidence). These functions decide and
+//! write; they return values that the command line renders, and errors that say why not.
+
+mod checkpoint;
+mod resume;
+mod start;
+
+use std::path::PathBuf;
+
+use thiserror::Error;
+
+pub use checkpoint::{CheckpointOptions, CheckpointOutcome, Tdd, checkpoint};
+pub use resume::{Choice, ResumeOutcome, resume};
+pub use start::{StartOptions, StartOutcome, start};
+
+use crate::git::cli::DirtyPath;
+use crate::git::{GitError, InProgress, Oid, Repo};
+use crate::plan::{self, CommandRef, Plan, PlanError};
+use crate::process;
+use crate::state::State;
+use crate::state::events::CommandRun;
+use crate::trust::{self, Grant, Untrusted};
+
+/// How trust is granted for this run (SPEC §7).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct TrustPolicy {
+    /// `--trust-once`.
+    pub once: bool,
+    /// `PLANX_TRUST=1`.
+    pub environment: bool,
+}
+
+/// Why a lifecycle operation did not happen.
+#[derive(Debug, Error)]
+pub enum LifecycleError {
+    #[error("the plan has no phase `{id}`")]
+    UnknownPhase { id: String, known: Vec<String> },
+    #[error("the plan is {status}, not ready")]
+    PlanNotReady { status: String },
+    #[error("phase `{phase}` is already complete")]
+    AlreadyComplete { phase: String, by: Oid },
+    #[error("phase `{phase}` depends on phases that are not complete")]
+    DependenciesIncomplete {
+        phase: String,
+        missing: Vec<(String, State)>,
+    },
+    #[error("{} is in progress in this work tree", what.describe().0)]
+    OperationInProgress { what: InProgress },
+    #[error("the work tree has uncommitted changes")]
+    Dirty { paths: Vec<DirtyPath> },
+    #[error("the plan's commands are not trusted on this machine")]
+    Untrusted(Untrusted),
+    #[error("cannot use the trust store")]
+    TrustStore(Option<std::io::Error>),
+    #[error("preflight failed")]
+    PreflightFailed { runs: Vec<CommandRun> },
+    #[error("another `git planx {what}` of phase `{phase}` is running")]
+    Locked {
+        what: &'static str,
+        phase: String,
+        pid: Option<u32>,
+    },
+    #[error("another `git planx start` created branch `{branch}` first")]
+    LostRace { branch: String },
+    #[error("phase `{phase}` started, but switching to `{branch}` failed")]
+    Switch {
+        phase: String,
+        branch: String,
+        #[source]
+        source: GitError,
+    },
+    #[error("{}", match branch { Some(b) => format!("`{b}` is not a phase branch of plan `{plan}`"), None => "HEAD is detached, not on a phase branch".to_owned() })]
+    NotOnPhaseBranch {
+        branch: Option<String>,
+        plan: String,
+    },
+    #[error("phase `{phase}` is {}, not in progress", state.as_str())]
+    NotResumable { phase: String, state: State },
+    #[error("phase `{phase}` has not been started")]
+    NotStarted { phase: String },
+    #[error("phase `{phase}` has no step `{step}`")]
+    UnknownStep {
+        phase: String,
+        step: String,
+        known: Vec<String>,
+    },
+    #[error("phase `{phase}` has no `blast_radius` to run for --{what}")]
+    NoBlastRadius { phase: String, what: &'static str },
+    #[error("the blast radius passes, so this is not a red checkpoint")]
+    RedButPassing { run: CommandRun },
+    #[error("the blast radius fails, so this is not a green checkpoint")]
+    GreenButFailing { run: CommandRun },
+    #[error("the checkpoint message carries a Planx-* line")]
+    ForgedTrailer,
+    #[error("the base branch `{base}` does not exist")]
+    NoBase { base: String },
+    #[error("the plan at the fork point of `{branch}` cannot be used")]
+    JudgingPlan {
+        branch: String,
+        #[source]
+        source: PlanError,
+    },
+    #[error("cannot run `{command}`")]
+    Spawn {
+        command: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Git(#[from] GitError),
+    #[error("cannot use planx's local state")]
+    Io(#[from] std::io::Error),
+}
+
+/// Checks that the plan's commands may run here.
+pub fn require_trust(
+    repo: &Repo,
+    plan: &Plan,
+    policy: TrustPolicy,
+) -> Result<Grant, LifecycleError> {
+    if policy.once {
+        return Ok(Grant::Once);
+    }
+    if policy.environment {
+        return Ok(Grant::Environment);
+    }
+    let store = trust::Store::for_user().ok_or(LifecycleError::TrustStore(None))?;
+    let commands = trust::plan_commands(plan);
+    store
+        .check(&trust::repo_key(repo.common_dir()), &commands)
+        .map_err(LifecycleError::Untrusted)?;
+    Ok(Grant::Stored)
+}
+
+/// Runs one of the plan's commands (trust already checked) in `cwd`.
+pub(crate) fn run_command(
+    command: &CommandRef,
+    cwd: &std::path::Path,
+    timeout: std::time::Duration,
+    env: &[(&str, &str)],
+) -> Result<process::Outcome, LifecycleError> {
+    let spec = process::Spec {
+        shell: &command.shell,
+        cwd,
+        timeout,
+        env: env
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+        tail_bytes: process::DEFAULT_TAIL_BYTES,
+    };
+    tracing::debug!(command = %command.shell, cwd = %cwd.display(), "running");
+    process::run(&spec).map_err(|source| LifecycleError::Spawn {
+        command: command.text.clone(),
+        source,
+    })
+}
+
+/// The plan as committed in `commit`, validated.
+pub fn plan_at(
+    repo: &Repo,
+    commit: Oid,
+    plan_path: &str,
+    label: &str,
+) -> Result<Option<Plan>, PlanError> {
+    let Some(bytes) = repo
+        .file_at(commit, plan_path)
+        .map_err(|e| PlanError::Unreadable {
+            path: format!("{label}:{plan_path}"),
+            source: std::io::Error::other(e.to_string()),
+        })?
+    else {
+        return Ok(None);
+    };
+    let display = format!("{label}:{plan_path}");
+    let (plan, _) = plan::load_bytes(&display, bytes, &plan::NoPathFacts).into_valid()?;
+    Ok(Some(plan))
+}
+
+/// The phase id of a branch, when it is one of the plan's phase branches.
+pub fn phase_of_branch<'p>(plan: &'p Plan, branch: &str) -> Option<&'p plan::Phase> {
+    let id = branch.strip_prefix(&plan.branch_prefix)?;
+    plan.phase(id)
+}
+
+/// A temporary folder path under planx's state folder.
+pub(crate) fn scratch_path(repo: &Repo, name: &str) -> PathBuf {
+    repo.state_dir()
+        .join("tmp")
+        .join(format!("{}-{}", name.replace('/', "-"), std::process::id()))
+}

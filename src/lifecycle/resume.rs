@@ -1,0 +1,132 @@
+//! `resume`: go back to the phase that is in progress (or failed, or blocked), say where it
+//! stands, and re-check that what completed phases created is still on base.
+
+use std::path::PathBuf;
+
+use super::LifecycleError;
+use crate::git::Repo;
+use crate::plan::Plan;
+use crate::state::{self, PhaseStatus, State, StepState};
+
+#[derive(Debug)]
+pub struct ResumeOutcome {
+    pub phase: String,
+    pub branch: String,
+    pub state: State,
+    /// Switched this work tree to the branch.
+    pub switched: bool,
+    /// The work tree holding the branch, when it is another one.
+    pub elsewhere: Option<PathBuf>,
+    pub last_completed_step: Option<(String, String)>,
+    pub next_step: Option<(String, String)>,
+    pub reason: Option<String>,
+    pub status: PhaseStatus,
+    /// Complete phases whose `create` entries match nothing on base any more.
+    pub stale: Vec<(String, Vec<String>)>,
+}
+
+/// Why `resume` could not choose a phase.
+#[derive(Debug)]
+pub enum Choice {
+    None,
+    Several(Vec<String>),
+}
+
+pub fn resume(
+    repo: &Repo,
+    plan: &Plan,
+    plan_path: &str,
+    phase: Option<&str>,
+) -> Result<Result<ResumeOutcome, Choice>, LifecycleError> {
+    let statuses = state::derive(repo, plan, plan_path)?;
+    let active =
+        |s: &PhaseStatus| matches!(s.state, State::InProgress | State::Failed | State::Blocked);
+    let current = repo.current_branch()?;
+    let index = match phase {
+        Some(id) => {
+            let i = plan.phases.iter().position(|p| p.id == id).ok_or_else(|| {
+                LifecycleError::UnknownPhase {
+                    id: id.to_owned(),
+                    known: plan.phases.iter().map(|p| p.id.clone()).collect(),
+                }
+            })?;
+            if !active(&statuses[i]) {
+                return Err(LifecycleError::NotResumable {
+                    phase: id.to_owned(),
+                    state: statuses[i].state,
+                });
+            }
+            i
+        }
+        None => {
+            let here = current
+                .as_deref()
+                .and_then(|b| statuses.iter().position(|s| s.branch == b && active(s)));
+            match here {
+                Some(i) => i,
+                None => {
+                    let candidates: Vec<usize> = (0..statuses.len())
+                        .filter(|&i| active(&statuses[i]))
+                        .collect();
+                    match candidates.as_slice() {
+                        [] => return Ok(Err(Choice::None)),
+                        [only] => *only,
+                        many => {
+                            return Ok(Err(Choice::Several(
+                                many.iter().map(|&i| statuses[i].id.clone()).collect(),
+                            )));
+                        }
+                    }
+                }
+            }
+        }
+    };
+    let phase = &plan.phases[index];
+    let status = statuses[index].clone();
+    let (mut switched, mut elsewhere) = (false, None);
+    if current.as_deref() != Some(status.branch.as_str()) {
+        match repo.worktree_of_branch(&status.branch)? {
+            Some(path) => elsewhere = Some(path),
+            None => {
+                repo.switch(&status.branch)
+                    .map_err(|source| LifecycleError::Switch {
+                        phase: phase.id.clone(),
+                        branch: status.branch.clone(),
+                        source,
+                    })?;
+                switched = true;
+            }
+        }
+    }
+    let states = state::step_states(phase, &status);
+    let titled = |s: &crate::plan::Step| (s.id.clone(), s.title.clone());
+    let last_completed_step = phase
+        .steps
+        .iter()
+        .zip(&states)
+        .rfind(|(_, st)| **st == StepState::Completed)
+        .map(|(s, _)| titled(s));
+    let next_step = phase
+        .steps
+        .iter()
+        .zip(&states)
+        .find(|(_, st)| **st != StepState::Completed)
+        .map(|(s, _)| titled(s));
+    let stale = statuses
+        .iter()
+        .filter(|s| !s.stale.is_empty())
+        .map(|s| (s.id.clone(), s.stale.clone()))
+        .collect();
+    Ok(Ok(ResumeOutcome {
+        phase: phase.id.clone(),
+        branch: status.branch.clone(),
+        state: status.state,
+        switched,
+        elsewhere,
+        last_completed_step,
+        next_step,
+        reason: status.reason(),
+        status,
+        stale,
+    }))
+}

@@ -1,0 +1,341 @@
+//! `start`: put a phase on its own branch with a start checkpoint that records the baseline.
+//!
+//! The start checkpoint is built before the branch exists and the branch is then created
+//! pointing at it, atomically; the note follows. A start interrupted at any point — a branch
+//! without its start commit (made by hand, or by an older crash), a start commit without its
+//! note — is completed by the next `start`, never duplicated. A lock per phase makes two
+//! simultaneous starts of one phase resolve to exactly one winner.
+
+use std::path::{Path, PathBuf};
+
+use super::{LifecycleError, TrustPolicy, require_trust, run_command, scratch_path};
+use crate::clock;
+use crate::git::trailers::{self, Trailer};
+use crate::git::{Oid, Repo};
+use crate::lock::Lock;
+use crate::plan::{Phase, Plan, PlanStatus};
+use crate::state::events::{CommandRun, Event};
+use crate::state::{self, State};
+
+#[derive(Debug, Clone, Default)]
+pub struct StartOptions {
+    /// Start even when the plan is not `ready`.
+    pub force: bool,
+    /// Check the phase out in a new linked worktree here instead of switching this one.
+    pub worktree: Option<PathBuf>,
+    pub trust: TrustPolicy,
+}
+
+#[derive(Debug)]
+pub enum StartOutcome {
+    Started {
+        branch: String,
+        commit: Oid,
+        base: Oid,
+        preflight: Vec<CommandRun>,
+        /// Parts of an interrupted start that this run completed.
+        completed: Vec<&'static str>,
+        worktree: Option<PathBuf>,
+    },
+    /// The phase was started before: now checked out (or already where it was).
+    AlreadyStarted {
+        branch: String,
+        /// The work tree holding the branch, when it is not this one.
+        elsewhere: Option<PathBuf>,
+        switched: bool,
+        worktree: Option<PathBuf>,
+    },
+}
+
+pub fn start(
+    repo: &Repo,
+    plan: &Plan,
+    plan_path: &str,
+    phase_id: &str,
+    opts: &StartOptions,
+) -> Result<StartOutcome, LifecycleError> {
+    let phase = plan
+        .phase(phase_id)
+        .ok_or_else(|| LifecycleError::UnknownPhase {
+            id: phase_id.to_owned(),
+            known: plan.phases.iter().map(|p| p.id.clone()).collect(),
+        })?;
+    let _lock = match Lock::acquire(
+        &repo.state_dir().join("locks"),
+        &format!("start-{}-{}", plan.id, phase.id),
+    )? {
+        Ok(lock) => lock,
+        Err(held) => {
+            return Err(LifecycleError::Locked {
+                what: "start",
+                phase: phase.id.clone(),
+                pid: held.pid,
+            });
+        }
+    };
+    let branch = plan.branch(phase);
+    let statuses = state::derive(repo, plan, plan_path)?;
+    let index = plan
+        .phases
+        .iter()
+        .position(|p| p.id == phase.id)
+        .unwrap_or(0);
+    let status = &statuses[index];
+    if let Some(by) = status.completed_by {
+        return Err(LifecycleError::AlreadyComplete {
+            phase: phase.id.clone(),
+            by,
+        });
+    }
+    let base_tip = repo
+        .branch_tip(&plan.base)?
+        .ok_or_else(|| LifecycleError::NoBase {
+            base: plan.base.clone(),
+        })?;
+
+    let start_checkpoint = status.start().cloned();
+    let recorded = start_checkpoint
+        .as_ref()
+        .is_some_and(|c| c.events.iter().any(|e| e.event == "start"));
+    if recorded {
+        return switch_to_started(repo, &branch, opts.worktree.as_deref());
+    }
+
+    if plan.status != PlanStatus::Ready && !opts.force {
+        return Err(LifecycleError::PlanNotReady {
+            status: plan.status.as_str().to_owned(),
+        });
+    }
+    if !status.waiting_for.is_empty() {
+        let missing = status
+            .waiting_for
+            .iter()
+            .map(|id| {
+                let state = statuses
+                    .iter()
+                    .find(|s| &s.id == id)
+                    .map_or(State::Waiting, |s| s.state);
+                (id.clone(), state)
+            })
+            .collect();
+        return Err(LifecycleError::DependenciesIncomplete {
+            phase: phase.id.clone(),
+            missing,
+        });
+    }
+    if let Some(what) = repo.in_progress() {
+        return Err(LifecycleError::OperationInProgress { what });
+    }
+    let dirty = repo.dirty_paths()?;
+    if plan.preflight.clean_worktree && !dirty.is_empty() {
+        return Err(LifecycleError::Dirty { paths: dirty });
+    }
+
+    let preflight = run_preflight(repo, plan, phase, base_tip, dirty.is_empty(), opts.trust)?;
+    if preflight.iter().any(|r| !r.passed) {
+        return Err(LifecycleError::PreflightFailed { runs: preflight });
+    }
+
+    let mut completed = Vec::new();
+    let commit = match &start_checkpoint {
+        Some(c) => {
+            completed.push("the start note");
+            c.commit
+        }
+        None => {
+            let parent = status.branch_tip.unwrap_or(base_tip);
+            let tree = repo.commit_info(parent)?.tree;
+            let message = start_message(plan, phase)?;
+            let commit = repo.commit_tree(tree, &[parent], &message)?;
+            let moved = match status.branch_tip {
+                None => repo.create_branch_exclusive(
+                    &branch,
+                    commit,
+                    &format!("planx: start {}", phase.id),
+                )?,
+                Some(old) => {
+                    completed.push("the start commit");
+                    repo.move_branch(&branch, commit, old, &format!("planx: start {}", phase.id))?
+                }
+            };
+            if !moved {
+                return Err(LifecycleError::LostRace { branch });
+            }
+            commit
+        }
+    };
+    let (name, email) = repo.identity();
+    let event = Event::new(&clock::format(clock::now()), &plan.id, &phase.id, "start")
+        .with("base_branch", &plan.base)
+        .with("base", base_tip.to_string())
+        .with("plan_hash", plan_fingerprint(repo, base_tip, plan_path)?)
+        .with("who", format!("{name} <{email}>"))
+        .with("preflight", &preflight);
+    repo.append_note_line(commit, &event.to_line())?;
+
+    let worktree = checkout(repo, phase, &branch, opts.worktree.as_deref())?;
+    Ok(StartOutcome::Started {
+        branch,
+        commit,
+        base: base_tip,
+        preflight,
+        completed,
+        worktree,
+    })
+}
+
+fn start_message(plan: &Plan, phase: &Phase) -> Result<String, LifecycleError> {
+    let trailers = [
+        (trailers::PLAN, plan.id.as_str()),
+        (trailers::PHASE, phase.id.as_str()),
+        (trailers::CHECKPOINT, "start"),
+        (trailers::STATUS, "in-progress"),
+    ]
+    .into_iter()
+    .map(|(k, v)| Trailer::new(k, v))
+    .collect::<Result<Vec<_>, _>>()
+    .map_err(|e| LifecycleError::Io(std::io::Error::other(e)))?;
+    let subject = format!("planx: start {} — {}", phase.id, one_line(&phase.title));
+    Ok(trailers::append(&subject, &trailers))
+}
+
+pub(super) fn one_line(text: &str) -> String {
+    text.lines().next().unwrap_or("").trim().to_owned()
+}
+
+/// The fingerprint of the plan file the phase starts from.
+fn plan_fingerprint(repo: &Repo, commit: Oid, plan_path: &str) -> Result<String, LifecycleError> {
+    Ok(repo
+        .entry_at(commit, plan_path)?
+        .map(|id| id.to_string())
+        .unwrap_or_default())
+}
+
+/// Runs the preflight commands against base: in place when this work tree is clean at base's
+/// tip, else in a scratch worktree at base's tip that is removed afterwards.
+fn run_preflight(
+    repo: &Repo,
+    plan: &Plan,
+    phase: &Phase,
+    base_tip: Oid,
+    clean: bool,
+    trust: TrustPolicy,
+) -> Result<Vec<CommandRun>, LifecycleError> {
+    if plan.preflight.run.is_empty() {
+        return Ok(Vec::new());
+    }
+    require_trust(repo, plan, trust)?;
+    let in_place = clean && repo.head_commit()? == Some(base_tip);
+    let scratch = (!in_place).then(|| scratch_path(repo, &format!("preflight-{}", phase.id)));
+    let dir: PathBuf = match &scratch {
+        Some(path) => {
+            repo.add_detached_worktree(path, base_tip)?;
+            path.clone()
+        }
+        None => repo.require_workdir()?.to_path_buf(),
+    };
+    let env = [
+        ("PLANX_PLAN", plan.id.as_str()),
+        ("PLANX_PHASE", phase.id.as_str()),
+    ];
+    let mut runs = Vec::new();
+    for command in &plan.preflight.run {
+        match run_command(command, &dir, plan.preflight.timeout, &env) {
+            Ok(outcome) => {
+                let passed = outcome.exited_with(0);
+                runs.push(CommandRun::new(
+                    &command.text,
+                    &command.shell,
+                    &outcome,
+                    passed,
+                ));
+                if !passed {
+                    break;
+                }
+            }
+            Err(e) => {
+                if let Some(path) = &scratch {
+                    let _ = repo.remove_worktree(path);
+                }
+                return Err(e);
+            }
+        }
+    }
+    if let Some(path) = &scratch {
+        repo.remove_worktree(path)?;
+    }
+    Ok(runs)
+}
+
+fn checkout(
+    repo: &Repo,
+    phase: &Phase,
+    branch: &str,
+    worktree: Option<&Path>,
+) -> Result<Option<PathBuf>, LifecycleError> {
+    let result = match worktree {
+        Some(path) => {
+            let path = absolute(path);
+            repo.add_worktree(&path, branch)
+                .map(|_| Some(absolute(&path)))
+        }
+        None => repo.switch(branch).map(|_| None),
+    };
+    result.map_err(|source| LifecycleError::Switch {
+        phase: phase.id.clone(),
+        branch: branch.to_owned(),
+        source,
+    })
+}
+
+/// `path` from the current directory (git runs elsewhere), canonical when it exists.
+fn absolute(path: &Path) -> PathBuf {
+    path.canonicalize().unwrap_or_else(|_| {
+        std::env::current_dir()
+            .map(|d| d.join(path))
+            .unwrap_or_else(|_| path.to_path_buf())
+    })
+}
+
+fn switch_to_started(
+    repo: &Repo,
+    branch: &str,
+    worktree: Option<&Path>,
+) -> Result<StartOutcome, LifecycleError> {
+    if repo.current_branch()?.as_deref() == Some(branch) {
+        return Ok(StartOutcome::AlreadyStarted {
+            branch: branch.to_owned(),
+            elsewhere: None,
+            switched: false,
+            worktree: None,
+        });
+    }
+    if let Some(path) = repo.worktree_of_branch(branch)? {
+        return Ok(StartOutcome::AlreadyStarted {
+            branch: branch.to_owned(),
+            elsewhere: Some(path),
+            switched: false,
+            worktree: None,
+        });
+    }
+    let phase = branch.to_owned();
+    let result = match worktree {
+        Some(path) => {
+            let path = absolute(path);
+            repo.add_worktree(&path, branch)
+                .map(|_| Some(absolute(&path)))
+        }
+        None => repo.switch(branch).map(|_| None),
+    };
+    let worktree = result.map_err(|source| LifecycleError::Switch {
+        phase,
+        branch: branch.to_owned(),
+        source,
+    })?;
+    Ok(StartOutcome::AlreadyStarted {
+        branch: branch.to_owned(),
+        elsewhere: None,
+        switched: worktree.is_none(),
+        worktree,
+    })
+}

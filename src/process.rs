@@ -1,0 +1,212 @@
+//! Running a plan's commands: `sh -c` at a given folder, stdin from /dev/null, in a process
+//! group of their own, killed with all their children at the timeout, with stdout and stderr
+//! captured together as a bounded tail — a command that prints gigabytes keeps only its last
+//! bytes in memory.
+
+use std::collections::VecDeque;
+use std::io::Read;
+use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::sync::mpsc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+
+/// Bytes of output kept by default: enough to see why a command failed.
+pub const DEFAULT_TAIL_BYTES: usize = 16 * 1024;
+/// How long a command gets to stop after SIGTERM before SIGKILL.
+const GRACE: Duration = Duration::from_secs(2);
+
+/// What to run.
+#[derive(Debug, Clone)]
+pub struct Spec<'a> {
+    pub shell: &'a str,
+    pub cwd: &'a Path,
+    pub timeout: Duration,
+    pub env: Vec<(String, String)>,
+    pub tail_bytes: usize,
+}
+
+/// What happened.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Outcome {
+    /// The exit status, when the command exited on its own.
+    pub exit: Option<i32>,
+    /// The signal that ended it, if one did.
+    pub signal: Option<i32>,
+    pub timed_out: bool,
+    pub duration_ms: u64,
+    /// The last bytes of stdout and stderr together (lossily decoded).
+    pub tail: String,
+    /// Total bytes of output; more than the tail when it was cut.
+    pub output_bytes: u64,
+}
+
+impl Outcome {
+    /// Did it exit with `expected` within its time?
+    pub fn exited_with(&self, expected: i32) -> bool {
+        !self.timed_out && self.exit == Some(expected)
+    }
+
+    /// One short phrase: `exit 0`, `exit 101`, `killed by signal 9`, `timed out after 10m`.
+    pub fn describe(&self) -> String {
+        if self.timed_out {
+            return format!(
+                "timed out after {}",
+                crate::clock::human_duration((self.duration_ms / 1000) as i64)
+            );
+        }
+        match (self.exit, self.signal) {
+            (Some(code), _) => format!("exit {code}"),
+            (None, Some(signal)) => format!("killed by signal {signal}"),
+            (None, None) => "ended without a status".into(),
+        }
+    }
+
+    /// The last `lines` lines of the tail.
+    pub fn last_lines(&self, lines: usize) -> String {
+        let all: Vec<&str> = self.tail.lines().collect();
+        all[all.len().saturating_sub(lines)..].join("\n")
+    }
+}
+
+/// Runs a command to its end (or its timeout). Errors only when it cannot be started.
+pub fn run(spec: &Spec<'_>) -> std::io::Result<Outcome> {
+    let (mut reader, writer) = std::io::pipe()?;
+    let mut cmd = Command::new("sh");
+    cmd.arg("-c")
+        .arg(spec.shell)
+        .current_dir(spec.cwd)
+        .stdin(Stdio::null())
+        .stdout(writer.try_clone()?)
+        .stderr(writer)
+        .process_group(0);
+    for (key, value) in &spec.env {
+        cmd.env(key, value);
+    }
+    let started = Instant::now();
+    let mut child = cmd.spawn()?;
+    // The parent's copies of the pipe's write end live in `cmd`; drop them so that the reader
+    // sees the end of the output when the command's side closes.
+    drop(cmd);
+    let pgid = child.id() as i32;
+
+    let limit = spec.tail_bytes.max(1);
+    let collector = thread::spawn(move || {
+        let mut tail: VecDeque<u8> = VecDeque::with_capacity(limit.min(64 * 1024));
+        let mut total: u64 = 0;
+        let mut buf = [0u8; 8192];
+        loop {
+            match reader.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => {
+                    total += n as u64;
+                    tail.extend(&buf[..n]);
+                    let excess = tail.len().saturating_sub(limit);
+                    tail.drain(..excess);
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(_) => break,
+            }
+        }
+        (tail.into_iter().collect::<Vec<u8>>(), total)
+    });
+
+    let (tx, rx) = mpsc::channel();
+    let waiter = thread::spawn(move || {
+        let status = child.wait();
+        let _ = tx.send(());
+        status
+    });
+    let mut timed_out = false;
+    if rx.recv_timeout(spec.timeout).is_err() {
+        timed_out = true;
+        kill_group(pgid, libc::SIGTERM);
+        if rx.recv_timeout(GRACE).is_err() {
+            kill_group(pgid, libc::SIGKILL);
+        }
+    }
+    let status = waiter
+        .join()
+        .map_err(|_| std::io::Error::other("the waiting thread panicked"))??;
+    let duration = started.elapsed();
+    // Whatever the command left running in its group goes with it, so the output ends.
+    kill_group(pgid, libc::SIGKILL);
+    let (tail, output_bytes) = collector
+        .join()
+        .map_err(|_| std::io::Error::other("the output thread panicked"))?;
+    Ok(Outcome {
+        exit: status.code(),
+        signal: status.signal(),
+        timed_out,
+        duration_ms: duration.as_millis() as u64,
+        tail: String::from_utf8_lossy(&tail).into_owned(),
+        output_bytes,
+    })
+}
+
+fn kill_group(pgid: i32, signal: i32) {
+    // SAFETY: kill(2) with a negative pid signals a process group; it has no memory effects.
+    unsafe {
+        libc::kill(-pgid, signal);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(shell: &str, timeout: Duration) -> Spec<'_> {
+        Spec {
+            shell,
+            cwd: Path::new("/"),
+            timeout,
+            env: Vec::new(),
+            tail_bytes: 64,
+        }
+    }
+
+    #[test]
+    fn exit_status_and_output() {
+        let out = run(&spec(
+            "echo out; echo err >&2; exit 3",
+            Duration::from_secs(10),
+        ))
+        .unwrap();
+        assert_eq!(out.exit, Some(3));
+        assert_eq!(out.tail, "out\nerr\n");
+        assert!(!out.timed_out);
+        assert_eq!(out.describe(), "exit 3");
+    }
+
+    #[test]
+    fn the_tail_is_bounded() {
+        let out = run(&spec(
+            "yes 0123456789 | head -c 1000000",
+            Duration::from_secs(30),
+        ))
+        .unwrap();
+        assert_eq!(out.output_bytes, 1_000_000);
+        assert_eq!(out.tail.len(), 64);
+    }
+
+    #[test]
+    fn stdin_is_empty() {
+        let out = run(&spec("cat; echo done", Duration::from_secs(10))).unwrap();
+        assert_eq!(out.tail, "done\n");
+    }
+
+    #[test]
+    fn a_hang_is_killed_with_its_children() {
+        let out = run(&spec(
+            "sleep 300 & sleep 300; echo never",
+            Duration::from_millis(300),
+        ))
+        .unwrap();
+        assert!(out.timed_out);
+        assert_eq!(out.signal, Some(libc::SIGTERM));
+        assert!(!out.exited_with(0));
+    }
+}

@@ -1,0 +1,131 @@
+//! The events planx appends to notes: one JSON object a line, self-contained, only ever added.
+//! Lines from several machines merge by union (`cat_sort_uniq`), so no event refers to the
+//! position of another; each carries its own time.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use crate::process::Outcome;
+
+/// The event format version.
+pub const EVENT_VERSION: u32 = 1;
+/// Bytes of command output kept in a note: notes stay small, the full tail is in the run log.
+pub const NOTE_TAIL_BYTES: usize = 4096;
+
+/// One event as stored: the common fields, and the rest by kind.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Event {
+    pub v: u32,
+    pub ts: String,
+    pub plan: String,
+    pub phase: String,
+    pub event: String,
+    #[serde(flatten)]
+    pub data: Map<String, Value>,
+}
+
+impl Event {
+    pub fn new(ts: &str, plan: &str, phase: &str, event: &str) -> Event {
+        Event {
+            v: EVENT_VERSION,
+            ts: ts.to_owned(),
+            plan: plan.to_owned(),
+            phase: phase.to_owned(),
+            event: event.to_owned(),
+            data: Map::new(),
+        }
+    }
+
+    pub fn with(mut self, key: &str, value: impl Serialize) -> Event {
+        self.data.insert(
+            key.to_owned(),
+            serde_json::to_value(value).unwrap_or(Value::Null),
+        );
+        self
+    }
+
+    /// The event as one line of JSON.
+    pub fn to_line(&self) -> String {
+        serde_json::to_string(self).unwrap_or_default()
+    }
+
+    pub fn str(&self, key: &str) -> Option<&str> {
+        self.data.get(key).and_then(Value::as_str)
+    }
+
+    /// A recorded command run stored under `key`.
+    pub fn run(&self, key: &str) -> Option<CommandRun> {
+        self.data
+            .get(key)
+            .and_then(|v| serde_json::from_value(v.clone()).ok())
+    }
+
+    /// Recorded command runs stored as a list under `key`.
+    pub fn runs(&self, key: &str) -> Vec<CommandRun> {
+        self.data
+            .get(key)
+            .and_then(|v| serde_json::from_value(v.clone()).ok())
+            .unwrap_or_default()
+    }
+}
+
+/// Parses the lines of a note; lines that are not events (written by hand, or by a newer
+/// version in a shape this one does not know) are skipped.
+pub fn parse_note(note: &str) -> Vec<Event> {
+    let mut events: Vec<Event> = note
+        .lines()
+        .filter_map(|line| serde_json::from_str(line).ok())
+        .collect();
+    events.sort_by(|a, b| a.ts.cmp(&b.ts));
+    events
+}
+
+/// A command that ran, as recorded in an event.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CommandRun {
+    /// What the plan wrote (a `[commands]` name or a shell command).
+    pub command: String,
+    /// What ran.
+    pub shell: String,
+    pub passed: bool,
+    pub exit: Option<i32>,
+    pub signal: Option<i32>,
+    pub timed_out: bool,
+    pub duration_ms: u64,
+    /// The last bytes of its output.
+    pub tail: String,
+}
+
+impl CommandRun {
+    pub fn new(command: &str, shell: &str, outcome: &Outcome, passed: bool) -> CommandRun {
+        let tail = &outcome.tail;
+        let mut cut = tail.len().saturating_sub(NOTE_TAIL_BYTES);
+        while !tail.is_char_boundary(cut) {
+            cut += 1;
+        }
+        CommandRun {
+            command: command.to_owned(),
+            shell: shell.to_owned(),
+            passed,
+            exit: outcome.exit,
+            signal: outcome.signal,
+            timed_out: outcome.timed_out,
+            duration_ms: outcome.duration_ms,
+            tail: tail[cut..].to_owned(),
+        }
+    }
+
+    /// `exit 0 in 1.2s`, `timed out after 10m`.
+    pub fn describe(&self) -> String {
+        let what = if self.timed_out {
+            "timed out".to_owned()
+        } else {
+            match (self.exit, self.signal) {
+                (Some(code), _) => format!("exit {code}"),
+                (None, Some(sig)) => format!("signal {sig}"),
+                (None, None) => "no status".to_owned(),
+            }
+        };
+        format!("{what} in {:.1}s", self.duration_ms as f64 / 1000.0)
+    }
+}

@@ -1,0 +1,519 @@
+//! Phase state, derived from git and nothing else (SPEC §2):
+//!
+//! `complete` (a planx merge of the phase is on base's first-parent history) → `failed` /
+//! `blocked` (the latest checkpoint says so) → `in-progress` (the branch exists) → `ready`
+//! (every dependency complete) → `waiting`. `stale` flags a complete phase whose `create`
+//! files are gone from base.
+//!
+//! Merges made elsewhere count: a merge commit without planx trailers whose merged side holds
+//! the phase's checkpoint commits (a pull request merged on a forge), and a squash commit
+//! carrying `Planx-Phase` / `Planx-Status: complete`. Walks of base stop at the commit that
+//! introduced the plan file, so their cost follows the plan's lifetime, not the repository's.
+
+pub mod events;
+
+use std::collections::{BTreeMap, HashMap};
+
+use serde::Serialize;
+
+use crate::git::trailers::{self, Trailer};
+use crate::git::{CommitInfo, GitError, Oid, Repo};
+use crate::plan::{Glob, Plan};
+use events::{Event, parse_note};
+
+/// The state of a phase.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum State {
+    Complete,
+    Failed,
+    Blocked,
+    InProgress,
+    Ready,
+    Waiting,
+}
+
+impl State {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            State::Complete => "complete",
+            State::Failed => "failed",
+            State::Blocked => "blocked",
+            State::InProgress => "in-progress",
+            State::Ready => "ready",
+            State::Waiting => "waiting",
+        }
+    }
+}
+
+/// What kind of checkpoint a commit is (`Planx-Checkpoint`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Kind {
+    Start,
+    Step,
+    Red,
+    Green,
+    Verify,
+    Blocked,
+    Failed,
+    Complete,
+    /// A checkpoint commit without a recognised kind.
+    Other,
+}
+
+impl Kind {
+    pub fn parse(text: &str) -> Kind {
+        match text {
+            "start" => Kind::Start,
+            "step" => Kind::Step,
+            "red" => Kind::Red,
+            "green" => Kind::Green,
+            "verify" => Kind::Verify,
+            "blocked" => Kind::Blocked,
+            "failed" => Kind::Failed,
+            "complete" => Kind::Complete,
+            _ => Kind::Other,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Start => "start",
+            Kind::Step => "step",
+            Kind::Red => "red",
+            Kind::Green => "green",
+            Kind::Verify => "verify",
+            Kind::Blocked => "blocked",
+            Kind::Failed => "failed",
+            Kind::Complete => "complete",
+            Kind::Other => "checkpoint",
+        }
+    }
+}
+
+/// A checkpoint: a commit of the phase carrying planx trailers, with the events of its note.
+#[derive(Debug, Clone)]
+pub struct Checkpoint {
+    pub commit: Oid,
+    pub time: i64,
+    pub summary: String,
+    pub kind: Kind,
+    /// `Planx-Status`, when given.
+    pub status: Option<String>,
+    pub step: Option<String>,
+    pub events: Vec<Event>,
+}
+
+/// Everything git says about one phase.
+#[derive(Debug, Clone)]
+pub struct PhaseStatus {
+    pub id: String,
+    pub state: State,
+    /// Complete, but some `create` entry matches nothing on base any more.
+    pub stale: Vec<String>,
+    pub branch: String,
+    pub branch_tip: Option<Oid>,
+    /// The commit on base that completed the phase.
+    pub completed_by: Option<Oid>,
+    /// Checkpoints of the phase, newest first.
+    pub checkpoints: Vec<Checkpoint>,
+    /// Commits on the phase branch without planx trailers (ordinary commits of the work).
+    pub plain_commits: usize,
+    /// Dependencies that are not complete.
+    pub waiting_for: Vec<String>,
+}
+
+impl PhaseStatus {
+    pub fn last_checkpoint(&self) -> Option<&Checkpoint> {
+        self.checkpoints.first()
+    }
+
+    pub fn start(&self) -> Option<&Checkpoint> {
+        self.checkpoints.iter().find(|c| c.kind == Kind::Start)
+    }
+
+    /// Time of the latest recorded activity (checkpoint), if any.
+    pub fn last_activity(&self) -> Option<i64> {
+        self.checkpoints.iter().map(|c| c.time).max()
+    }
+
+    /// Steps whose latest step checkpoint recorded a passing (or no) verify.
+    pub fn completed_steps(&self) -> Vec<String> {
+        let mut latest: HashMap<&str, bool> = HashMap::new();
+        for c in self.checkpoints.iter().rev() {
+            if let (Kind::Step, Some(step)) = (c.kind, &c.step) {
+                latest.insert(step, step_passed(c));
+            }
+        }
+        let mut done: Vec<String> = latest
+            .into_iter()
+            .filter(|(_, ok)| *ok)
+            .map(|(s, _)| s.to_owned())
+            .collect();
+        done.sort();
+        done
+    }
+
+    /// The reason recorded by the latest blocked or failed checkpoint.
+    pub fn reason(&self) -> Option<String> {
+        let c = self.last_checkpoint()?;
+        if !matches!(c.kind, Kind::Blocked | Kind::Failed) {
+            return None;
+        }
+        c.events
+            .iter()
+            .rev()
+            .find_map(|e| e.str("reason").map(str::to_owned))
+    }
+}
+
+/// Did this step checkpoint's verify pass (or had it none)?
+pub fn step_passed(c: &Checkpoint) -> bool {
+    c.events
+        .iter()
+        .rev()
+        .find_map(|e| e.run("verify"))
+        .is_none_or(|run| run.passed)
+}
+
+/// Reads a commit's trailers into checkpoint facts when it is a checkpoint of `plan_id`/`phase`.
+fn checkpoint_of(
+    info: &CommitInfo,
+    trailers: &[Trailer],
+    plan_id: &str,
+) -> Option<(String, Checkpoint)> {
+    let phase = trailers::value(trailers, trailers::PHASE)?;
+    if let Some(plan) = trailers::value(trailers, trailers::PLAN)
+        && plan != plan_id
+    {
+        return None;
+    }
+    let kind = trailers::value(trailers, trailers::CHECKPOINT)?;
+    Some((
+        phase.to_owned(),
+        Checkpoint {
+            commit: info.id,
+            time: info.time,
+            summary: info.summary().to_owned(),
+            kind: Kind::parse(kind),
+            status: trailers::value(trailers, trailers::STATUS).map(str::to_owned),
+            step: trailers::value(trailers, trailers::STEP).map(str::to_owned),
+            events: Vec::new(),
+        },
+    ))
+}
+
+/// The state of every phase of `plan`, in plan order. `plan_path` is the plan's repo-relative
+/// path, which bounds the walk of base.
+pub fn derive(repo: &Repo, plan: &Plan, plan_path: &str) -> Result<Vec<PhaseStatus>, GitError> {
+    let base_tip = repo.branch_tip(&plan.base)?;
+    let completions = match base_tip {
+        Some(tip) => completions_on_base(repo, plan, plan_path, tip)?,
+        None => HashMap::new(),
+    };
+    let notes = repo.notes()?;
+    let mut out: Vec<PhaseStatus> = Vec::with_capacity(plan.phases.len());
+    for phase in &plan.phases {
+        let branch = plan.branch(phase);
+        let branch_tip = repo.branch_tip(&branch)?;
+        let completed_by = completions.get(phase.id.as_str()).copied();
+        // The commits of the phase: on its branch beyond base, or, once merged, the merged side.
+        let commits = match (completed_by, branch_tip, base_tip) {
+            (Some(merge), _, _) => {
+                let info = repo.commit_info(merge)?;
+                match info.parents.as_slice() {
+                    [first, second, ..] => repo.commits_between(*second, &[*first])?,
+                    _ => vec![merge],
+                }
+            }
+            (None, Some(tip), Some(base)) => repo.commits_between(tip, &[base])?,
+            (None, Some(tip), None) => repo.commits_between(tip, &[])?,
+            (None, None, _) => Vec::new(),
+        };
+        let mut checkpoints = Vec::new();
+        let mut plain_commits = 0;
+        for id in commits {
+            let info = repo.commit_info(id)?;
+            let trailers = info.trailers();
+            match checkpoint_of(&info, &trailers, &plan.id) {
+                Some((p, mut c)) if p == phase.id => {
+                    if let Some(note) = notes.get(id)? {
+                        c.events = parse_note(&note)
+                            .into_iter()
+                            .filter(|e| e.phase == phase.id && e.plan == plan.id)
+                            .collect();
+                    }
+                    checkpoints.push(c);
+                }
+                Some(_) => {}
+                None => plain_commits += 1,
+            }
+        }
+        out.push(PhaseStatus {
+            id: phase.id.clone(),
+            state: State::Waiting,
+            stale: Vec::new(),
+            branch,
+            branch_tip,
+            completed_by,
+            checkpoints,
+            plain_commits,
+            waiting_for: Vec::new(),
+        });
+    }
+    let complete: Vec<bool> = out.iter().map(|s| s.completed_by.is_some()).collect();
+    let index: HashMap<&str, usize> = plan
+        .phases
+        .iter()
+        .enumerate()
+        .map(|(i, p)| (p.id.as_str(), i))
+        .collect();
+    let mut base_paths: Option<Vec<String>> = None;
+    for (i, phase) in plan.phases.iter().enumerate() {
+        let status = &mut out[i];
+        status.waiting_for = phase
+            .depends_on
+            .iter()
+            .filter(|d| !index.get(d.id.as_str()).is_some_and(|&j| complete[j]))
+            .map(|d| d.id.clone())
+            .collect();
+        let latest = status.last_checkpoint().map(|c| c.kind);
+        status.state = if complete[i] {
+            State::Complete
+        } else if latest == Some(Kind::Failed) {
+            State::Failed
+        } else if latest == Some(Kind::Blocked) {
+            State::Blocked
+        } else if status.branch_tip.is_some() {
+            State::InProgress
+        } else if status.waiting_for.is_empty() {
+            State::Ready
+        } else {
+            State::Waiting
+        };
+        if complete[i] && !phase.files.create.is_empty() {
+            if base_paths.is_none() {
+                base_paths = Some(match base_tip {
+                    Some(tip) => repo.tree_paths(tip)?,
+                    None => Vec::new(),
+                });
+            }
+            let paths = base_paths.as_deref().unwrap_or_default();
+            status.stale = phase
+                .files
+                .create
+                .iter()
+                .filter(|e| !any_match(&e.pattern, paths))
+                .map(|e| e.pattern.to_string())
+                .collect();
+        }
+    }
+    Ok(out)
+}
+
+fn any_match(pattern: &Glob, paths: &[String]) -> bool {
+    if pattern.is_literal() {
+        return paths.iter().any(|p| p == pattern.as_str());
+    }
+    paths.iter().any(|p| pattern.matches(p))
+}
+
+/// Which phases base's first-parent history completes, and by which commit (the newest).
+fn completions_on_base<'p>(
+    repo: &Repo,
+    plan: &'p Plan,
+    plan_path: &str,
+    tip: Oid,
+) -> Result<HashMap<&'p str, Oid>, GitError> {
+    let known: BTreeMap<&str, ()> = plan.phases.iter().map(|p| (p.id.as_str(), ())).collect();
+    let mut done: HashMap<&'p str, Oid> = HashMap::new();
+    let mut current = Some(tip);
+    while let Some(id) = current {
+        if repo.entry_at(id, plan_path)?.is_none() {
+            break;
+        }
+        let info = repo.commit_info(id)?;
+        let trailers = info.trailers();
+        let phase = trailers::value(&trailers, trailers::PHASE);
+        let plan_ok = trailers::value(&trailers, trailers::PLAN).is_none_or(|p| p == plan.id);
+        let status = trailers::value(&trailers, trailers::STATUS);
+        match (phase, status) {
+            (Some(phase), Some("complete")) if plan_ok => {
+                if let Some((key, _)) = known.get_key_value(phase) {
+                    done.entry(key).or_insert(id);
+                }
+            }
+            (None, _) if info.parents.len() >= 2 => {
+                // A merge made elsewhere: the phases whose checkpoints are on the merged side.
+                for side in repo.commits_between(info.parents[1], &[info.parents[0]])? {
+                    let side_info = repo.commit_info(side)?;
+                    if let Some((phase, _)) =
+                        checkpoint_of(&side_info, &side_info.trailers(), &plan.id)
+                        && let Some((key, _)) = known.get_key_value(phase.as_str())
+                    {
+                        done.entry(key).or_insert(id);
+                    }
+                }
+            }
+            _ => {}
+        }
+        current = info.parents.first().copied();
+    }
+    Ok(done)
+}
+
+/// Where a step of a phase stands, in the words of the status document.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum StepState {
+    Completed,
+    InProgress,
+    NotStarted,
+    NeedsClarification,
+}
+
+impl StepState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StepState::Completed => "COMPLETED",
+            StepState::InProgress => "IN PROGRESS",
+            StepState::NotStarted => "NOT STARTED",
+            StepState::NeedsClarification => "NEEDS CLARIFICATION",
+        }
+    }
+}
+
+/// The state of each step of a phase, from its step checkpoints.
+pub fn step_states(phase: &crate::plan::Phase, status: &PhaseStatus) -> Vec<StepState> {
+    if status.state == State::Complete {
+        return vec![StepState::Completed; phase.steps.len()];
+    }
+    let completed = status.completed_steps();
+    let attempted: Vec<&str> = status
+        .checkpoints
+        .iter()
+        .filter(|c| c.kind == Kind::Step)
+        .filter_map(|c| c.step.as_deref())
+        .collect();
+    let first_open = phase.steps.iter().position(|s| !completed.contains(&s.id));
+    let blocked_at = match status.state {
+        State::Blocked => status
+            .last_checkpoint()
+            .and_then(|c| c.step.clone())
+            .and_then(|id| phase.steps.iter().position(|s| s.id == id))
+            .or(first_open),
+        _ => None,
+    };
+    let started = status.branch_tip.is_some();
+    phase
+        .steps
+        .iter()
+        .enumerate()
+        .map(|(i, step)| {
+            if completed.contains(&step.id) {
+                StepState::Completed
+            } else if blocked_at == Some(i) {
+                StepState::NeedsClarification
+            } else if attempted.contains(&step.id.as_str()) || (started && first_open == Some(i)) {
+                StepState::InProgress
+            } else {
+                StepState::NotStarted
+            }
+        })
+        .collect()
+}
+
+/// The one thing to do next, for the whole plan.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Next {
+    /// Work on a started phase: its next open step, if it has steps left.
+    Continue { phase: String, step: Option<String> },
+    /// A phase is blocked or failed: deal with the reason.
+    Unblock {
+        phase: String,
+        state: State,
+        reason: Option<String>,
+    },
+    /// Start a ready phase.
+    Start { phase: String },
+    /// Nothing can start: these phases wait for others that are not complete.
+    Wait {
+        phase: String,
+        waiting_for: Vec<String>,
+    },
+    /// Every phase is complete.
+    Done,
+    /// The plan has no phases.
+    Nothing,
+}
+
+/// Decides the next action. The phase checked out here comes first; then blocked or failed
+/// phases; then phases in progress; then the first ready phase in dependency order.
+pub fn next_action(
+    plan: &Plan,
+    statuses: &[PhaseStatus],
+    order: &[usize],
+    current_branch: Option<&str>,
+) -> Next {
+    if statuses.is_empty() {
+        return Next::Nothing;
+    }
+    let about = |i: usize| -> Next {
+        let status = &statuses[i];
+        let phase = &plan.phases[i];
+        match status.state {
+            State::Blocked | State::Failed => Next::Unblock {
+                phase: status.id.clone(),
+                state: status.state,
+                reason: status.reason(),
+            },
+            _ => {
+                let states = step_states(phase, status);
+                let step = phase
+                    .steps
+                    .iter()
+                    .zip(&states)
+                    .find(|(_, s)| **s != StepState::Completed)
+                    .map(|(s, _)| s.id.clone());
+                Next::Continue {
+                    phase: status.id.clone(),
+                    step,
+                }
+            }
+        }
+    };
+    let active =
+        |s: &PhaseStatus| matches!(s.state, State::InProgress | State::Blocked | State::Failed);
+    if let Some(branch) = current_branch
+        && let Some(i) = statuses
+            .iter()
+            .position(|s| s.branch == branch && active(s))
+    {
+        return about(i);
+    }
+    let in_order = || order.iter().copied();
+    if let Some(i) =
+        in_order().find(|&i| matches!(statuses[i].state, State::Blocked | State::Failed))
+    {
+        return about(i);
+    }
+    if let Some(i) = in_order().find(|&i| statuses[i].state == State::InProgress) {
+        return about(i);
+    }
+    if let Some(i) = in_order().find(|&i| statuses[i].state == State::Ready) {
+        return Next::Start {
+            phase: statuses[i].id.clone(),
+        };
+    }
+    if statuses.iter().all(|s| s.state == State::Complete) {
+        return Next::Done;
+    }
+    match in_order().find(|&i| statuses[i].state == State::Waiting) {
+        Some(i) => Next::Wait {
+            phase: statuses[i].id.clone(),
+            waiting_for: statuses[i].waiting_for.clone(),
+        },
+        None => Next::Done,
+    }
+}

@@ -1,0 +1,708 @@
+//! The phase lifecycle in git: start, checkpoint, status, log, next, resume — by hand, with
+//! real commits, real notes and real merges.
+
+use std::fs;
+
+use insta::assert_snapshot;
+
+use crate::common::{Repo, SMALL_PLAN, WALK_PLAN};
+
+/// Merges a phase branch into main with git itself, the way `finish` will, with trailers.
+fn merge_with_git(repo: &Repo, phase: &str) {
+    repo.git(&["switch", "-q", "main"]);
+    repo.git(&[
+        "merge",
+        "--no-ff",
+        "-q",
+        &format!("planx/{phase}"),
+        "-m",
+        &format!(
+            "Merge phase {phase}\n\nPlanx-Plan: walk\nPlanx-Phase: {phase}\nPlanx-Status: complete"
+        ),
+    ]);
+}
+
+#[test]
+fn a_full_walk_by_hand() {
+    let repo = Repo::with_plan(WALK_PLAN);
+    assert_snapshot!(repo.planx(&["status"]), @"
+    plan walk: Walk a plan by hand (base main at 33c9de5589)
+
+    PHASE  STATE    BRANCH  LAST CHECKPOINT  STEP  AGE
+    a      ready    -       -                0/2   -
+    b      waiting  -       -                -     -
+
+    next: start phase `a`: `git planx start a`
+    --- stderr ---
+    [exit status: 0]
+    ");
+    assert_snapshot!(repo.planx(&["start", "a"]), @"
+    started phase `a` on planx/a (from main at 33c9de5589), start checkpoint de3e72a820
+      preflight `test` passed (exit 0 in 0.0s)
+      switched to planx/a
+    next: step 1 — Write the test; record it with `git planx checkpoint --step 1`
+    --- stderr ---
+    [exit status: 0]
+    ");
+    assert_eq!(repo.branch(), "planx/a");
+    assert_eq!(
+        repo.trailers("HEAD"),
+        "Planx-Plan: walk\nPlanx-Phase: a\nPlanx-Checkpoint: start\nPlanx-Status: in-progress\n\n"
+    );
+    let note = repo.note("HEAD");
+    assert!(note.contains(r#""event":"start""#), "{note}");
+    assert!(note.contains(r#""preflight":[{"command":"test""#), "{note}");
+
+    // Step 1 without a verify command; then red: the blast radius must fail.
+    assert_eq!(
+        repo.planx(&["checkpoint", "--step", "1", "-m", "Test for a"])
+            .code,
+        0
+    );
+    assert_snapshot!(repo.planx(&["checkpoint", "--red"]), @"
+    checkpoint cb4bc16da8 on planx/a: red (in-progress)
+      blast radius `test -f a.txt` fails, as a red checkpoint should (exit 1 in 0.0s)
+    --- stderr ---
+    [exit status: 0]
+    ");
+    repo.write("a.txt", "a\n");
+    repo.git(&["add", "a.txt"]);
+    assert_snapshot!(repo.planx(&["checkpoint", "--green"]), @"
+    checkpoint 7f151b03b6 on planx/a: green (in-progress)
+      blast radius `test -f a.txt` passes (exit 0 in 0.0s)
+    --- stderr ---
+    [exit status: 0]
+    ");
+    assert_snapshot!(repo.planx(&["checkpoint", "--step", "2"]), @"
+    checkpoint a46960ffb5 on planx/a: step 2 (in-progress)
+      verify `test -f a.txt` passed (exit 0 in 0.0s)
+    --- stderr ---
+    [exit status: 0]
+    ");
+    assert_snapshot!(repo.planx(&["status", "a", "--format", "md"]), @"
+    # Status: walk — Walk a plan by hand
+
+    Derived from git by `git planx status --format md` (base `main` at `33c9de5589`).
+
+    ## Phase `a` — First: IN-PROGRESS
+
+    | Step | Title | Status |
+    | --- | --- | --- |
+    | 1 | Write the test | COMPLETED |
+    | 2 | Make it pass | COMPLETED |
+
+    Test results recorded:
+
+    - 2026-01-01T00:00:05Z preflight: `test` passed — exit 0 in 0.0s
+    - 2026-01-01T00:00:10Z red: `test -f a.txt` failed — exit 1 in 0.0s
+    - 2026-01-01T00:00:12Z green: `test -f a.txt` passed — exit 0 in 0.0s
+    - 2026-01-01T00:00:13Z step 2 verify: `test -f a.txt` passed — exit 0 in 0.0s
+
+    **Next step:** phase `a` has no open step: verify it with `git planx verify a`
+    --- stderr ---
+    [exit status: 0]
+    ");
+    assert_snapshot!(repo.planx(&["log", "a"]), @"
+    2026-01-01 00:00  a  start      de3e72a820  planx: start a — First
+          preflight `test` passed (exit 0 in 0.0s)
+          by Ada Lovelace <ada@example.com>
+    2026-01-01 00:00  a  step 1     673327ee49  Test for a
+    2026-01-01 00:00  a  red        cb4bc16da8  planx: a red: the blast radius fails
+          blast radius `test -f a.txt` failed (exit 1 in 0.0s)
+    2026-01-01 00:00  a  green      7f151b03b6  planx: a green: the blast radius passes
+          blast radius `test -f a.txt` passed (exit 0 in 0.0s)
+    2026-01-01 00:00  a  step 2     a46960ffb5  planx: a step 2 — Make it pass
+          verify `test -f a.txt` passed (exit 0 in 0.0s)
+    --- stderr ---
+    [exit status: 0]
+    ");
+
+    merge_with_git(&repo, "a");
+    assert_snapshot!(repo.planx(&["status"]), @"
+    plan walk: Walk a plan by hand (base main at 3258f75486)
+
+    PHASE  STATE     BRANCH   LAST CHECKPOINT    STEP  AGE
+    a      complete  planx/a  merged 3258f75486  2/2   5s
+    b      ready     -        -                  -     -
+
+    next: start phase `b`: `git planx start b`
+    --- stderr ---
+    [exit status: 0]
+    ");
+    assert_snapshot!(repo.planx(&["next"]), @"
+    b  Second  git planx start b
+    --- stderr ---
+    [exit status: 0]
+    ");
+    let run = repo.planx(&["start", "b"]);
+    assert_eq!(run.code, 0, "{run}");
+}
+
+#[test]
+fn amend_and_rebase_keep_the_notes() {
+    let repo = Repo::with_plan(WALK_PLAN);
+    repo.planx(&["init", "-q", "--force"]);
+    repo.git(&["checkout", "-q", "--", ".planx/plan.toml"]);
+    fs::remove_file(repo.path(".planx/plan.toml.bak")).unwrap();
+    assert_eq!(repo.planx(&["start", "a"]).code, 0);
+    repo.write("a.txt", "a\n");
+    repo.git(&["add", "a.txt"]);
+    assert_eq!(repo.planx(&["checkpoint", "--step", "2"]).code, 0);
+    let before = repo.note("HEAD");
+    repo.git(&["commit", "-q", "--amend", "-m", "Amended subject\n\nPlanx-Plan: walk\nPlanx-Phase: a\nPlanx-Checkpoint: step\nPlanx-Step: 2\nPlanx-Status: in-progress"]);
+    assert_eq!(repo.note("HEAD"), before, "the note followed the amend");
+    // Base moves on; the phase branch is rebased onto it.
+    repo.git(&["switch", "-q", "main"]);
+    repo.write("other.txt", "x\n");
+    repo.commit_all("Meanwhile on main");
+    repo.git(&["switch", "-q", "planx/a"]);
+    repo.git(&["rebase", "-q", "main"]);
+    assert_eq!(repo.note("HEAD"), before, "the note followed the rebase");
+    assert!(repo.note("HEAD~1").contains(r#""event":"start""#));
+    let status = repo.planx(&["status", "--json"]).json();
+    assert_eq!(status["phases"][0]["state"], "in-progress");
+    assert_eq!(status["phases"][0]["steps"][1]["state"], "COMPLETED");
+}
+
+#[test]
+fn works_from_a_subdirectory_and_a_linked_worktree() {
+    let repo = Repo::with_plan(WALK_PLAN);
+    fs::create_dir_all(repo.path("deep/er")).unwrap();
+    let run = repo.planx_in(
+        &repo.path("deep/er"),
+        &["start", "a", "--worktree", "../../../wt-a"],
+    );
+    assert_eq!(run.code, 0, "{run}");
+    assert_eq!(repo.branch(), "main", "this work tree stays where it was");
+    let wt = repo.root.parent().unwrap().join("wt-a");
+    let run = repo.planx_in(&wt, &["checkpoint", "--step", "1"]);
+    assert_eq!(run.code, 0, "{run}");
+    let status = repo
+        .planx_in(&repo.path("deep"), &["status", "--json"])
+        .json();
+    assert_eq!(status["phases"][0]["steps"][0]["state"], "COMPLETED");
+    // Starting it again from the main work tree points at the worktree holding it.
+    let run = repo.planx(&["start", "a"]);
+    assert!(run.stdout.contains("is checked out in"), "{run}");
+    let run = repo.planx(&["resume", "a"]);
+    assert!(run.stdout.contains("checked out in"), "{run}");
+}
+
+#[test]
+fn starting_a_started_phase_switches_to_it() {
+    let repo = Repo::with_plan(WALK_PLAN);
+    assert_eq!(repo.planx(&["start", "a"]).code, 0);
+    repo.git(&["switch", "-q", "main"]);
+    assert_snapshot!(repo.planx(&["start", "a"]), @"
+    phase `a` was already started: switched to planx/a
+    next: step 1 — Write the test; record it with `git planx checkpoint --step 1`
+    --- stderr ---
+    [exit status: 0]
+    ");
+    assert_eq!(repo.branch(), "planx/a");
+    assert_snapshot!(repo.planx(&["start", "a"]), @"
+    phase `a` was already started: you are on planx/a
+    next: step 1 — Write the test; record it with `git planx checkpoint --step 1`
+    --- stderr ---
+    [exit status: 0]
+    ");
+    let starts = repo.git(&[
+        "log",
+        "--format=%s",
+        "--grep=Planx-Checkpoint: start",
+        "planx/a",
+    ]);
+    assert_eq!(starts.lines().count(), 1);
+}
+
+fn start_events(repo: &Repo) -> usize {
+    let log = repo.git(&["log", "--format=%H", "planx/a"]);
+    log.lines()
+        .filter_map(|c| {
+            let out = repo.run(
+                repo.command("git", &repo.root)
+                    .args(["notes", "--ref", "planx", "show", c]),
+            );
+            out.success().then_some(out.stdout)
+        })
+        .map(|n| n.matches(r#""event":"start""#).count())
+        .sum()
+}
+
+#[test]
+fn an_interrupted_start_is_completed_never_duplicated() {
+    // Interrupted after the branch was made, before the start commit.
+    let repo = Repo::with_plan(WALK_PLAN);
+    repo.git(&["branch", "planx/a", "main"]);
+    let run = repo.planx(&["start", "a"]);
+    assert!(
+        run.stdout
+            .contains("completed an interrupted start: the start commit"),
+        "{run}"
+    );
+    assert_eq!(start_events(&repo), 1);
+    assert_eq!(
+        repo.git(&["rev-list", "--count", "main..planx/a"]).trim(),
+        "1"
+    );
+
+    // Interrupted after the start commit, before its note.
+    let repo = Repo::with_plan(WALK_PLAN);
+    repo.git(&["switch", "-q", "-c", "planx/a"]);
+    repo.git(&["commit", "-q", "--allow-empty", "-m", "planx: start a — First\n\nPlanx-Plan: walk\nPlanx-Phase: a\nPlanx-Checkpoint: start\nPlanx-Status: in-progress"]);
+    repo.git(&["switch", "-q", "main"]);
+    let run = repo.planx(&["start", "a"]);
+    assert!(
+        run.stdout
+            .contains("completed an interrupted start: the start note"),
+        "{run}"
+    );
+    assert_eq!(start_events(&repo), 1);
+    assert_eq!(
+        repo.git(&["rev-list", "--count", "main..planx/a"]).trim(),
+        "1"
+    );
+
+    // Interrupted after the note, before the switch: the next start only switches.
+    let repo = Repo::with_plan(WALK_PLAN);
+    assert_eq!(repo.planx(&["start", "a"]).code, 0);
+    repo.git(&["switch", "-q", "main"]);
+    let run = repo.planx(&["start", "a"]);
+    assert!(run.stdout.contains("was already started"), "{run}");
+    assert_eq!(start_events(&repo), 1);
+}
+
+#[test]
+fn two_simultaneous_starts_have_exactly_one_winner() {
+    let plan = WALK_PLAN.replace(r#"run = ["test"]"#, r#"run = ["sleep 1"]"#);
+    let repo = Repo::with_plan(&plan);
+    let spawn = || {
+        repo.command(crate::common::BIN, &repo.root)
+            .args(["start", "a"])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let (first, second) = (spawn(), spawn());
+    let outs = [
+        first.wait_with_output().unwrap(),
+        second.wait_with_output().unwrap(),
+    ];
+    let mut codes: Vec<i32> = outs.iter().map(|o| o.status.code().unwrap()).collect();
+    codes.sort();
+    assert_eq!(codes, [0, 3], "{outs:?}");
+    let loser = outs.iter().find(|o| o.status.code() == Some(3)).unwrap();
+    assert!(
+        String::from_utf8_lossy(&loser.stderr)
+            .contains("another `git planx start` of phase `a` is running")
+    );
+    assert_eq!(
+        repo.git(&["branch", "--list", "planx/*"]).lines().count(),
+        1
+    );
+    assert_eq!(start_events(&repo), 1);
+    assert!(
+        fs::read_dir(repo.path(".git/planx/locks"))
+            .unwrap()
+            .next()
+            .is_none(),
+        "no lock left behind"
+    );
+}
+
+#[test]
+fn eight_processes_checkpointing_at_once_lose_no_event() {
+    let mut plan = String::from(
+        "version = 1\n[plan]\nid = \"par\"\ntitle = \"Parallel\"\nstatus = \"ready\"\nbase = \"main\"\n",
+    );
+    for i in 0..8 {
+        plan.push_str(&format!(
+            "[[phase]]\nid = \"p{i}\"\ntitle = \"P{i}\"\nowner = \"x\"\nkind = \"design\"\n[[phase.check]]\nname = \"m\"\nmanual = true\n"
+        ));
+    }
+    let repo = Repo::with_plan(&plan);
+    for i in 0..8 {
+        let run = repo.planx(&[
+            "start",
+            &format!("p{i}"),
+            "--worktree",
+            &format!("../wt{i}"),
+        ]);
+        assert_eq!(run.code, 0, "{run}");
+    }
+    let children: Vec<_> = (0..8)
+        .map(|i| {
+            let wt = repo.root.parent().unwrap().join(format!("wt{i}"));
+            repo.command("sh", &wt)
+                .args([
+                    "-c",
+                    &format!(
+                        "for n in 1 2 3 4 5; do '{}' checkpoint -q -m \"p{i} n$n\" || exit 1; done",
+                        crate::common::BIN
+                    ),
+                ])
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for child in children {
+        let out = child.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let notes = repo.git(&["notes", "--ref", "planx", "list"]);
+    assert_eq!(
+        notes.lines().count(),
+        8 * 6,
+        "8 start notes and 40 checkpoint notes"
+    );
+    for i in 0..8 {
+        let subjects = repo.git(&["log", "--format=%s", &format!("main..planx/p{i}")]);
+        for n in 1..=5 {
+            assert!(subjects.contains(&format!("p{i} n{n}")));
+        }
+    }
+}
+
+#[test]
+fn refusals_of_start() {
+    let repo = Repo::with_plan(&WALK_PLAN.replace("status = \"ready\"", "status = \"reviewed\""));
+    assert_snapshot!(repo.planx(&["start", "a"]), @r#"
+    --- stderr ---
+    error: the plan is reviewed, not ready
+    hint: review the plan, then set `status = "ready"` in [plan] and commit it on base; or pass --force
+    [exit status: 3]
+    "#);
+    assert_snapshot!(repo.planx(&["start", "zzz"]), @"
+    --- stderr ---
+    error: the plan has no phase `zzz`
+    hint: the plan's phases are a, b
+    [exit status: 2]
+    ");
+
+    let repo = Repo::with_plan(WALK_PLAN);
+    assert_snapshot!(repo.planx(&["start", "b"]), @"
+    --- stderr ---
+    error: phase `b` depends on phases that are not complete
+      `a` is ready
+    hint: finish those first; `git planx next` lists the phases that can start now
+    [exit status: 3]
+    ");
+
+    repo.write("README.md", "changed\n");
+    repo.write("new.txt", "new\n");
+    assert_snapshot!(repo.planx(&["start", "a"]), @"
+    --- stderr ---
+    error: the work tree has uncommitted changes
+       M README.md
+      ?? new.txt
+    hint: commit or stash them yourself (planx never touches them), or set `clean_worktree = false` in [preflight]
+    [exit status: 3]
+    ");
+    assert_eq!(repo.read("README.md"), "changed\n", "never touched");
+    repo.git(&["checkout", "--", "README.md"]);
+    fs::remove_file(repo.path("new.txt")).unwrap();
+
+    repo.write("broken", "");
+    repo.commit_all("Break main");
+    assert_snapshot!(repo.planx(&["start", "a"]), @"
+    --- stderr ---
+    error: preflight failed
+      `test` FAILED (exit 1 in 0.0s)
+    hint: the base must pass preflight before a phase starts; fix base, then start again
+    [exit status: 3]
+    ");
+    assert_eq!(repo.branch(), "main");
+    assert!(
+        repo.git(&["branch", "--list", "planx/*"]).is_empty(),
+        "nothing left behind"
+    );
+}
+
+#[test]
+fn a_merge_or_rebase_in_progress_refuses_start() {
+    let repo = Repo::with_plan(WALK_PLAN);
+    repo.git(&["switch", "-q", "-c", "side"]);
+    repo.write("README.md", "side\n");
+    repo.commit_all("Side");
+    repo.git(&["switch", "-q", "main"]);
+    repo.write("README.md", "main\n");
+    repo.commit_all("Main");
+    let run = repo.run(repo.command("git", &repo.root).args(["merge", "side"]));
+    assert_ne!(run.code, 0, "the merge conflicts");
+    assert_snapshot!(repo.planx(&["start", "a"]), @"
+    --- stderr ---
+    error: a merge is in progress in this work tree
+    hint: finish it with `git commit` or stop it with `git merge --abort`
+    [exit status: 3]
+    ");
+    repo.git(&["merge", "--abort"]);
+    let run = repo.run(repo.command("git", &repo.root).args(["rebase", "side"]));
+    assert_ne!(run.code, 0, "the rebase stops on the conflict");
+    let run = repo.planx(&["start", "a"]);
+    assert_eq!(run.code, 3, "{run}");
+    assert!(run.stderr.contains("a rebase is in progress"), "{run}");
+}
+
+#[test]
+fn refusals_of_checkpoint() {
+    let repo = Repo::with_plan(WALK_PLAN);
+    assert_snapshot!(repo.planx(&["checkpoint"]), @"
+    --- stderr ---
+    error: `main` is not a phase branch of plan `walk`
+    hint: switch to the phase with `git planx resume PHASE`, or start one with `git planx start PHASE`
+    [exit status: 3]
+    ");
+    assert_eq!(repo.planx(&["start", "a"]).code, 0);
+    assert_snapshot!(repo.planx(&["checkpoint", "--step", "9"]), @"
+    --- stderr ---
+    error: phase `a` has no step `9`
+    hint: its steps are 1, 2
+    [exit status: 2]
+    ");
+    assert_snapshot!(repo.planx(&["checkpoint", "--green"]), @"
+    --- stderr ---
+    error: the blast radius fails, so this is not a green checkpoint
+      `test -f a.txt` exit 1 in 0.0s
+    hint: make the tests pass first; nothing was committed
+    [exit status: 1]
+    ");
+    repo.write("a.txt", "a\n");
+    assert_snapshot!(repo.planx(&["checkpoint", "--red"]), @"
+    --- stderr ---
+    error: the blast radius passes, so this is not a red checkpoint
+      `test -f a.txt` exit 0 in 0.0s
+    hint: a red checkpoint records failing tests: write the failing test first; nothing was committed
+    [exit status: 1]
+    ");
+    assert_snapshot!(repo.planx(&["checkpoint", "-m", "sneaky\n\nPlanx-Status: complete"]), @"
+    --- stderr ---
+    error: the checkpoint message carries a Planx-* line
+    hint: planx writes the Planx-* trailers itself; leave them out of the message
+    [exit status: 2]
+    ");
+    assert_snapshot!(repo.planx(&["checkpoint", "--red", "--green"]), @"
+    --- stderr ---
+    error: the argument '--red' cannot be used with '--green'
+
+    Usage: git planx checkpoint --red
+
+    For more information, try '--help'.
+    [exit status: 2]
+    ");
+    repo.git(&["switch", "-q", "--detach"]);
+    let run = repo.planx(&["checkpoint"]);
+    assert_eq!(run.code, 3, "{run}");
+}
+
+#[test]
+fn a_failing_step_verify_is_recorded_and_says_no() {
+    let repo = Repo::with_plan(WALK_PLAN);
+    assert_eq!(repo.planx(&["start", "a"]).code, 0);
+    assert_snapshot!(repo.planx(&["checkpoint", "--step", "2"]), @"
+    checkpoint c7ecc15565 on planx/a: step 2 (in-progress)
+      verify `test -f a.txt` FAILED (exit 1 in 0.0s)
+      the step is recorded as attempted, not completed
+    --- stderr ---
+    [exit status: 1]
+    ");
+    let status = repo.planx(&["status", "--json"]).json();
+    assert_eq!(status["phases"][0]["steps"][1]["state"], "IN_PROGRESS");
+}
+
+#[test]
+fn blocked_and_failed_phases() {
+    let repo = Repo::with_plan(WALK_PLAN);
+    assert_eq!(repo.planx(&["start", "a"]).code, 0);
+    assert_eq!(
+        repo.planx(&["checkpoint", "--blocked", "the API spec is missing"])
+            .code,
+        0
+    );
+    assert_snapshot!(repo.planx(&["status"]), @"
+    plan walk: Walk a plan by hand (base main at 33c9de5589)
+
+    PHASE  STATE    BRANCH   LAST CHECKPOINT     STEP  AGE
+    a      blocked  planx/a  blocked 30a2eb9512  0/2   1s
+    b      waiting  -        -                   -     -
+
+    a blocked: the API spec is missing
+    next: phase `a` is blocked (the API spec is missing): deal with that, then `git planx resume a`
+    --- stderr ---
+    [exit status: 0]
+    ");
+    assert_eq!(
+        repo.planx(&["checkpoint", "-m", "Spec found, going on"])
+            .code,
+        0
+    );
+    assert_eq!(
+        repo.planx(&["status", "--json"]).json()["phases"][0]["state"],
+        "in-progress"
+    );
+    assert_eq!(
+        repo.planx(&["checkpoint", "--failed", "the approach does not work"])
+            .code,
+        0
+    );
+    repo.git(&["switch", "-q", "main"]);
+    assert_snapshot!(repo.planx(&["resume"]), @"
+    resumed phase `a` (failed) on planx/a
+      failed: the approach does not work
+      last checkpoint: failed ba73d1f5ea, 2s ago
+      no step completed yet
+      next step: 1 — Write the test (`git planx checkpoint --step 1` when done)
+      complete phases: what they created is still on main
+    --- stderr ---
+    [exit status: 0]
+    ");
+    assert_eq!(repo.branch(), "planx/a");
+}
+
+#[test]
+fn a_merge_made_elsewhere_completes_the_phase() {
+    let repo = Repo::with_plan(WALK_PLAN);
+    assert_eq!(repo.planx(&["start", "a"]).code, 0);
+    repo.write("a.txt", "a\n");
+    repo.git(&["add", "a.txt"]);
+    assert_eq!(repo.planx(&["checkpoint", "--step", "2"]).code, 0);
+    // A forge merges the pull request without any planx trailer.
+    repo.git(&["switch", "-q", "main"]);
+    repo.git(&[
+        "merge",
+        "--no-ff",
+        "-q",
+        "planx/a",
+        "-m",
+        "Merge pull request #1 from planx/a",
+    ]);
+    repo.git(&["branch", "-D", "planx/a"]);
+    let status = repo.planx(&["status", "--json"]).json();
+    assert_eq!(status["phases"][0]["state"], "complete");
+    assert_eq!(status["phases"][1]["state"], "ready");
+}
+
+#[test]
+fn a_squash_merge_with_trailers_completes_the_phase_and_stale_is_flagged() {
+    let repo = Repo::with_plan(WALK_PLAN);
+    repo.write("a.txt", "a\n");
+    repo.git(&["add", "a.txt"]);
+    repo.git(&[
+        "commit",
+        "-q",
+        "-m",
+        "Phase a, squashed\n\nPlanx-Plan: walk\nPlanx-Phase: a\nPlanx-Status: complete",
+    ]);
+    assert_eq!(
+        repo.planx(&["status", "--json"]).json()["phases"][0]["state"],
+        "complete"
+    );
+    repo.git(&["rm", "-q", "a.txt"]);
+    repo.commit_all("Remove a.txt");
+    assert_snapshot!(repo.planx(&["status", "a"]), @"
+    plan walk: Walk a plan by hand (base main at 1729aec82c)
+
+    PHASE  STATE             BRANCH  LAST CHECKPOINT    STEP  AGE
+    a      complete (stale)  -       merged 4d7133efe6  2/2   -
+
+    a is stale: a.txt no longer on main
+    next: start phase `b`: `git planx start b`
+    --- stderr ---
+    [exit status: 0]
+    ");
+    // A claim for another plan does not count.
+    let repo = Repo::with_plan(WALK_PLAN);
+    repo.git(&[
+        "commit",
+        "-q",
+        "--allow-empty",
+        "-m",
+        "x\n\nPlanx-Plan: other\nPlanx-Phase: a\nPlanx-Status: complete",
+    ]);
+    assert_eq!(
+        repo.planx(&["status", "--json"]).json()["phases"][0]["state"],
+        "ready"
+    );
+}
+
+#[test]
+fn history_before_the_plan_is_not_read() {
+    let repo = Repo::new();
+    repo.write("x.txt", "x\n");
+    // A claim made before the plan existed does not count.
+    repo.git(&["add", "x.txt"]);
+    repo.git(&[
+        "commit",
+        "-q",
+        "-m",
+        "Old\n\nPlanx-Plan: walk\nPlanx-Phase: a\nPlanx-Status: complete",
+    ]);
+    repo.write_plan(WALK_PLAN);
+    repo.commit_all("Add the plan");
+    assert_eq!(
+        repo.planx(&["status", "--json"]).json()["phases"][0]["state"],
+        "ready"
+    );
+}
+
+#[test]
+fn next_lists_ready_phases_in_order() {
+    let repo = Repo::with_plan(SMALL_PLAN);
+    assert_snapshot!(repo.planx(&["next"]), @"
+    a  First  git planx start a
+    --- stderr ---
+    [exit status: 0]
+    ");
+    let doc = repo.planx(&["next", "--json"]).json();
+    assert_eq!(doc["schema"], "planx.next/1");
+    assert_eq!(doc["phases"][0]["id"], "a");
+}
+
+#[test]
+fn status_needs_no_committed_plan() {
+    let repo = Repo::with_commit();
+    repo.write_plan(WALK_PLAN);
+    let run = repo.planx(&["status"]);
+    assert_eq!(run.code, 0, "{run}");
+    assert!(
+        run.stdout.contains("the plan is not committed there yet"),
+        "{run}"
+    );
+    assert_snapshot!(repo.planx(&["start", "a"]), @"
+    --- stderr ---
+    error: the plan is not committed on `main`
+    hint: commit .planx/plan.toml on main first: phases start from, and are judged by, the plan on their base
+    [exit status: 3]
+    ");
+}
+
+#[test]
+fn unsupported_repositories_are_refused_clearly() {
+    let repo = Repo::folder();
+    repo.git(&["init", "-q", "--ref-format=reftable"]);
+    repo.write_plan(WALK_PLAN);
+    assert_snapshot!(repo.planx(&["status"]), @"
+    --- stderr ---
+    error: this repository stores its refs in the reftable format, which git-planx cannot read yet
+    hint: use a clone with the files ref format: `git clone --ref-format=files …` (or `git refs migrate --ref-format=files`)
+    [exit status: 3]
+    ");
+    let repo = Repo::folder();
+    repo.git(&["init", "-q", "--object-format=sha256"]);
+    repo.write_plan(WALK_PLAN);
+    assert_snapshot!(repo.planx(&["status"]), @"
+    --- stderr ---
+    error: this repository uses SHA-256 object ids, which git-planx does not support yet
+    hint: git-planx works with SHA-1 repositories
+    [exit status: 3]
+    ");
+    let repo = Repo::folder();
+    repo.git(&["init", "-q", "--bare"]);
+    let run = repo.planx(&["status"]);
+    assert_eq!(run.code, 3, "{run}");
+}
