@@ -257,6 +257,43 @@ impl From<LifecycleError> for CliError {
             }
             L::ForgedTrailer => CliError::usage(message)
                 .hint("planx writes the Planx-* trailers itself; leave them out of the message"),
+            L::NoForkPoint { shallow, .. } => state().hint(if shallow {
+                "fetch more history: `git fetch --unshallow` (in CI: fetch-depth: 0)"
+            } else {
+                "the phase branch must fork from base; rebase it onto base"
+            }),
+            L::NoPlanAtFork { .. } => state()
+                .hint("a phase is judged by the plan on base where it forked; rebase the branch onto a base that has the plan"),
+            L::VerifyFailed { report } => {
+                let mut e = CliError::new(ErrorKind::No, message);
+                for f in report.findings.iter().filter(|f| f.level == crate::verify::manifest::Level::Error) {
+                    e.details.push(f.message.clone());
+                }
+                for c in report.checks.iter().filter(|c| !c.verified) {
+                    e.details.push(format!("check `{}` not verified: {}", c.name, c.evidence));
+                }
+                e.hint(format!("nothing was merged; see `git planx verify {}`", report.phase))
+            }
+            L::Conflicts { branch, base, paths } => {
+                let mut e = state();
+                e.details.extend(paths.iter().map(|p| format!("conflict: {p}")));
+                e.hint(format!(
+                    "nothing was changed; bring the phase up to date: `git switch {branch} && git rebase {base}`, resolve, verify, then finish again"
+                ))
+            }
+            L::BaseDirty { paths, .. } | L::PhaseDirty { paths, .. } => {
+                let mut e = state();
+                e.details.extend(paths.iter().take(20).map(|p| format!("{} {}", p.status, p.path)));
+                e.hint("commit or stash them first; nothing was changed")
+            }
+            L::BaseMoved { .. } => state().hint("nothing was merged; run finish again"),
+            L::UnknownCheck { known, .. } => CliError::usage(message).hint(if known.is_empty() {
+                "the phase has no checks".to_owned()
+            } else {
+                format!("its checks are {}", known.iter().map(|k| format!("\"{k}\"")).collect::<Vec<_>>().join(", "))
+            }),
+            L::NotManual { .. } => CliError::usage(message)
+                .hint("only `manual = true` checks take evidence; the others are verified by running them"),
             L::NoBase { .. } => state().hint("create the branch, or set `base` in the plan's [plan] table"),
             L::JudgingPlan { source, .. } => {
                 let mut e = CliError::from(source);

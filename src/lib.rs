@@ -22,3 +22,4 @@ pub mod plan;
 pub mod process;
 pub mod state;
 pub mod trust;
+pub mod verify;

@@ -68,7 +68,7 @@ impl Context {
                 }
             },
         };
-        let base_tip = repo.branch_tip(&base_name)?;
+        let base_tip = repo.base_tip(&base_name)?;
         let from_base = match base_tip {
             Some(tip) => lifecycle::plan_at(&repo, tip, &plan_path, &base_name)?.map(|p| (p, tip)),
             None => None,

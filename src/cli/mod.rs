@@ -1,9 +1,11 @@
 //! The command line: clap types, one file per command, and the glue that gives each command
 //! what it needs. Only this module writes to stdout and stderr (through [`ui::Ui`]).
 
+mod accept;
 mod check;
 mod checkpoint;
 mod context;
+mod finish;
 mod graph;
 mod init;
 mod log;
@@ -14,6 +16,7 @@ mod start;
 mod status;
 mod trust;
 pub mod ui;
+mod verify;
 
 use std::path::PathBuf;
 
@@ -76,6 +79,9 @@ pub enum Command {
     Checkpoint(checkpoint::CheckpointArgs),
     Status(status::StatusArgs),
     Log(log::LogArgs),
+    Verify(verify::VerifyArgs),
+    Accept(accept::AcceptArgs),
+    Finish(finish::FinishArgs),
     Resume(resume::ResumeArgs),
     Trust(trust::TrustArgs),
     Untrust(trust::UntrustArgs),
@@ -94,6 +100,9 @@ pub fn run(cli: &Cli, ui: &Ui) -> Result<u8, CliError> {
         Command::Checkpoint(args) => checkpoint::cmd_checkpoint(ui, &cli.global, args),
         Command::Status(args) => status::cmd_status(ui, &cli.global, args),
         Command::Log(args) => log::cmd_log(ui, &cli.global, args),
+        Command::Verify(args) => verify::cmd_verify(ui, &cli.global, args),
+        Command::Accept(args) => accept::cmd_accept(ui, &cli.global, args),
+        Command::Finish(args) => finish::cmd_finish(ui, &cli.global, args),
         Command::Resume(args) => resume::cmd_resume(ui, &cli.global, args),
         Command::Trust(args) => trust::cmd_trust(ui, &cli.global, args),
         Command::Untrust(args) => trust::cmd_untrust(ui, &cli.global, args),

@@ -131,6 +131,7 @@ fn next_json(next: &Next, plan: &Plan) -> Value {
     let (action, phase) = match next {
         Next::Continue { phase, .. } => ("continue", Some(phase)),
         Next::Unblock { phase, .. } => ("unblock", Some(phase)),
+        Next::Unverified { phase } => ("verify", Some(phase)),
         Next::Start { phase } => ("start", Some(phase)),
         Next::Wait { phase, .. } => ("wait", Some(phase)),
         Next::Done => ("done", None),
@@ -171,6 +172,9 @@ pub(crate) fn next_text(next: &Next, plan: &Plan) -> String {
             )
         }
         Next::Start { phase } => format!("start phase `{phase}`: `git planx start {phase}`"),
+        Next::Unverified { phase } => format!(
+            "phase `{phase}` was merged without a passing verify of its tree, so its dependents wait: verify its branch (`git planx verify {phase}`) and share the notes"
+        ),
         Next::Wait { phase, waiting_for } => format!(
             "phase `{phase}` waits for {}; nothing can start now",
             waiting_for
@@ -187,12 +191,15 @@ pub(crate) fn next_text(next: &Next, plan: &Plan) -> String {
 fn state_cell(status: &PhaseStatus, p: Painter) -> String {
     let style = match status.state {
         State::Complete => Style::Ok,
-        State::Failed | State::Blocked => Style::Error,
+        State::Failed | State::Blocked | State::Unverified => Style::Error,
         State::InProgress => Style::Warning,
         State::Ready => Style::Bold,
         State::Waiting => Style::Dim,
     };
-    let mut text = status.state.as_str().to_owned();
+    let mut text = match status.state {
+        State::Unverified => "UNVERIFIED".to_owned(),
+        state => state.as_str().to_owned(),
+    };
     if !status.stale.is_empty() {
         text.push_str(" (stale)");
     }

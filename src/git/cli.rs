@@ -51,6 +51,31 @@ pub fn git(dir: &Path, args: &[&str], input: Option<&[u8]>) -> Result<GitOutput,
     })
 }
 
+/// Runs `git -C dir args…` and returns its exit code with its output, failing only when git
+/// cannot be started (for commands whose non-zero exit is an answer, not an error).
+pub fn git_status(dir: &Path, args: &[&str]) -> Result<(i32, Vec<u8>, String), GitError> {
+    tracing::debug!(dir = %dir.display(), ?args, "git");
+    let out = Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|source| GitError::Spawn { source })?;
+    Ok((
+        out.status.code().unwrap_or(-1),
+        out.stdout,
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    ))
+}
+
+/// The result of merging two commits without touching any work tree.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MergeResult {
+    Clean { tree: Oid },
+    Conflicts { paths: Vec<String> },
+}
+
 /// A path with uncommitted changes, as `git status` reports it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DirtyPath {
@@ -83,6 +108,78 @@ impl Repo {
             paths.push(DirtyPath { status, path });
         }
         Ok(paths)
+    }
+
+    /// Merges `theirs` into `ours` in memory with git's own merge (`git merge-tree
+    /// --write-tree`): no work tree, index or ref is touched.
+    pub fn merge_tree(&self, ours: Oid, theirs: Oid) -> Result<MergeResult, GitError> {
+        let (ours, theirs) = (ours.to_string(), theirs.to_string());
+        let args = ["merge-tree", "--write-tree", "--name-only", "--no-messages", "-z", &ours, &theirs];
+        let (code, stdout, stderr) = git_status(self.common_dir(), &args)?;
+        let mut fields = stdout.split(|b| *b == 0).filter(|f| !f.is_empty());
+        match code {
+            0 => {
+                let tree = fields.next().map(|f| String::from_utf8_lossy(f).into_owned()).unwrap_or_default();
+                let tree = Oid::from_str(tree.trim()).map_err(super::git_err("`git merge-tree` printed no tree"))?;
+                Ok(MergeResult::Clean { tree })
+            }
+            1 => {
+                fields.next();
+                let mut paths: Vec<String> = fields.map(|f| String::from_utf8_lossy(f).into_owned()).collect();
+                paths.dedup();
+                Ok(MergeResult::Conflicts { paths })
+            }
+            _ => Err(GitError::Command {
+                args: args.join(" "),
+                status: Some(code),
+                stderr,
+            }),
+        }
+    }
+
+    /// Fast-forwards the branch checked out in the work tree `dir` to `commit`, updating that
+    /// work tree (`git merge --ff-only`); git refuses when local changes would be overwritten.
+    pub fn fast_forward_worktree(&self, dir: &Path, commit: Oid) -> Result<(), GitError> {
+        let commit = commit.to_string();
+        git(dir, &["merge", "--ff-only", "--quiet", &commit], None).map(|_| ())
+    }
+
+    /// Deletes a local branch if it still points at `expected`.
+    pub fn delete_branch(&self, branch: &str, expected: Oid) -> Result<bool, GitError> {
+        let name = format!("refs/heads/{branch}");
+        let expected = expected.to_string();
+        let (code, _, _) = git_status(self.common_dir(), &["update-ref", "-d", &name, &expected])?;
+        Ok(code == 0)
+    }
+
+    /// A fingerprint of the work tree in `dir`: what `git status` lists, with the content of
+    /// every listed file. Ignored files are left out: build outputs do not count.
+    pub fn worktree_fingerprint(&self, dir: &Path) -> Result<String, GitError> {
+        let out = git(dir, &["status", "--porcelain=v1", "-z", "--untracked-files=all", "--ignore-submodules=dirty"], None)?;
+        let mut text = String::new();
+        let mut fields = out.stdout.split(|b| *b == 0).filter(|f| !f.is_empty());
+        while let Some(field) = fields.next() {
+            if field.len() < 4 {
+                continue;
+            }
+            let path = super::changes::bytes_path(&field[3..]);
+            let full = dir.join(path);
+            let content = match std::fs::symlink_metadata(&full) {
+                Ok(m) if m.file_type().is_symlink() => std::fs::read_link(&full)
+                    .map(|t| format!("link:{}", t.display()))
+                    .unwrap_or_default(),
+                Ok(m) if m.is_file() => std::fs::read(&full)
+                    .map(|bytes| super::fingerprint(&bytes))
+                    .unwrap_or_default(),
+                Ok(_) => "other".to_owned(),
+                Err(_) => "gone".to_owned(),
+            };
+            text.push_str(&format!("{} {content}\n", String::from_utf8_lossy(field)));
+            if field.starts_with(b"R") || field.starts_with(b"C") {
+                fields.next();
+            }
+        }
+        Ok(text)
     }
 
     /// `git switch <branch>` in the work tree.

@@ -6,6 +6,7 @@
 //! exactly like git (switching branches, committing with hooks and signing, worktrees) run the
 //! `git` command itself, see [`cli`].
 
+pub mod changes;
 pub mod cli;
 pub mod notes;
 pub mod trailers;
@@ -207,6 +208,15 @@ impl Repo {
     /// The tip of a local branch.
     pub fn branch_tip(&self, branch: &str) -> Result<Option<Oid>, GitError> {
         self.ref_target(&format!("refs/heads/{branch}"))
+    }
+
+    /// The tip of the base branch: the local branch, or `origin`'s copy of it when there is no
+    /// local one (a CI checkout).
+    pub fn base_tip(&self, base: &str) -> Result<Option<Oid>, GitError> {
+        match self.branch_tip(base)? {
+            Some(tip) => Ok(Some(tip)),
+            None => self.ref_target(&format!("refs/remotes/origin/{base}")),
+        }
     }
 
     /// Local branch names starting with `prefix`.

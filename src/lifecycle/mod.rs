@@ -2,7 +2,9 @@
 //! `checkpoint` (a commit with trailers and a note of evidence). These functions decide and
 //! write; they return values that the command line renders, and errors that say why not.
 
+mod accept;
 mod checkpoint;
+mod finish;
 mod resume;
 mod start;
 
@@ -10,7 +12,9 @@ use std::path::PathBuf;
 
 use thiserror::Error;
 
+pub use accept::{AcceptOutcome, accept};
 pub use checkpoint::{CheckpointOptions, CheckpointOutcome, Tdd, checkpoint};
+pub use finish::{FinishOptions, FinishOutcome, finish};
 pub use resume::{Choice, ResumeOutcome, resume};
 pub use start::{StartOptions, StartOutcome, start};
 
@@ -93,6 +97,28 @@ pub enum LifecycleError {
     GreenButFailing { run: CommandRun },
     #[error("the checkpoint message carries a Planx-* line")]
     ForgedTrailer,
+    #[error("`{branch}` and base have no common history{}", if *shallow { " in this shallow clone" } else { "" })]
+    NoForkPoint { branch: String, shallow: bool },
+    #[error("the plan file did not exist on base at the fork point of `{branch}`")]
+    NoPlanAtFork { branch: String },
+    #[error("verification of phase `{}` failed", report.phase)]
+    VerifyFailed { report: Box<crate::verify::Report> },
+    #[error("merging `{branch}` into `{base}` conflicts")]
+    Conflicts { branch: String, base: String, paths: Vec<String> },
+    #[error("`{base}` is checked out in {} with uncommitted changes", worktree.display())]
+    BaseDirty {
+        base: String,
+        worktree: PathBuf,
+        paths: Vec<DirtyPath>,
+    },
+    #[error("`{branch}` has uncommitted changes here, which the merge would leave out")]
+    PhaseDirty { branch: String, paths: Vec<DirtyPath> },
+    #[error("`{base}` moved while the phase was being merged")]
+    BaseMoved { base: String },
+    #[error("phase `{phase}` has no check `{check}`")]
+    UnknownCheck { phase: String, check: String, known: Vec<String> },
+    #[error("check `{check}` of phase `{phase}` is not a manual check")]
+    NotManual { phase: String, check: String },
     #[error("the base branch `{base}` does not exist")]
     NoBase { base: String },
     #[error("the plan at the fork point of `{branch}` cannot be used")]

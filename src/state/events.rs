@@ -69,6 +69,17 @@ impl Event {
     }
 }
 
+/// Is this event a passing verify record of a clean work tree, with commands run, for `tree`
+/// (for any tree when `tree` is `None`)?
+pub fn is_passing_record(event: &Event, tree: Option<&str>) -> bool {
+    let flag = |key: &str| event.data.get(key).and_then(Value::as_bool);
+    event.event == "verify"
+        && tree.is_none_or(|t| event.str("tree") == Some(t))
+        && flag("passed") == Some(true)
+        && flag("clean") == Some(true)
+        && flag("no_run") == Some(false)
+}
+
 /// Parses the lines of a note; lines that are not events (written by hand, or by a newer
 /// version in a shape this one does not know) are skipped.
 pub fn parse_note(note: &str) -> Vec<Event> {

@@ -26,6 +26,8 @@ use events::{Event, parse_note};
 #[serde(rename_all = "kebab-case")]
 pub enum State {
     Complete,
+    /// Merged into base, but no passing verify of the merged tree is recorded: a claim only.
+    Unverified,
     Failed,
     Blocked,
     InProgress,
@@ -37,6 +39,7 @@ impl State {
     pub fn as_str(self) -> &'static str {
         match self {
             State::Complete => "complete",
+            State::Unverified => "unverified",
             State::Failed => "failed",
             State::Blocked => "blocked",
             State::InProgress => "in-progress",
@@ -114,8 +117,10 @@ pub struct PhaseStatus {
     pub stale: Vec<String>,
     pub branch: String,
     pub branch_tip: Option<Oid>,
-    /// The commit on base that completed the phase.
+    /// The commit on base that completed the phase (verified or not).
     pub completed_by: Option<Oid>,
+    /// A passing verify record of the merged tree was found.
+    pub verified: bool,
     /// Checkpoints of the phase, newest first.
     pub checkpoints: Vec<Checkpoint>,
     /// Commits on the phase branch without planx trailers (ordinary commits of the work).
@@ -231,6 +236,10 @@ pub fn derive(repo: &Repo, plan: &Plan, plan_path: &str) -> Result<Vec<PhaseStat
             (None, Some(tip), None) => repo.commits_between(tip, &[])?,
             (None, None, _) => Vec::new(),
         };
+        let verified = match completed_by {
+            Some(merge) => completion_verified(repo, &notes, merge, &commits)?,
+            None => false,
+        };
         let mut checkpoints = Vec::new();
         let mut plain_commits = 0;
         for id in commits {
@@ -257,12 +266,13 @@ pub fn derive(repo: &Repo, plan: &Plan, plan_path: &str) -> Result<Vec<PhaseStat
             branch,
             branch_tip,
             completed_by,
+            verified,
             checkpoints,
             plain_commits,
             waiting_for: Vec::new(),
         });
     }
-    let complete: Vec<bool> = out.iter().map(|s| s.completed_by.is_some()).collect();
+    let complete: Vec<bool> = out.iter().map(|s| s.completed_by.is_some() && s.verified).collect();
     let index: HashMap<&str, usize> = plan
         .phases
         .iter()
@@ -281,6 +291,8 @@ pub fn derive(repo: &Repo, plan: &Plan, plan_path: &str) -> Result<Vec<PhaseStat
         let latest = status.last_checkpoint().map(|c| c.kind);
         status.state = if complete[i] {
             State::Complete
+        } else if status.completed_by.is_some() {
+            State::Unverified
         } else if latest == Some(Kind::Failed) {
             State::Failed
         } else if latest == Some(Kind::Blocked) {
@@ -310,6 +322,36 @@ pub fn derive(repo: &Repo, plan: &Plan, plan_path: &str) -> Result<Vec<PhaseStat
         }
     }
     Ok(out)
+}
+
+/// Is there a passing verify record for what `merge` brought into base? For a merge, the
+/// merged tree is the tree its trailers name (`Planx-Verified-Tree`) or its merged parent's;
+/// records are looked for on the merged side and on the merge itself. A squash commit carries
+/// the phase's records in its own note.
+fn completion_verified(
+    repo: &Repo,
+    notes: &crate::git::notes::NotesSnapshot<'_>,
+    merge: Oid,
+    merged_side: &[Oid],
+) -> Result<bool, GitError> {
+    let info = repo.commit_info(merge)?;
+    let trailers = info.trailers();
+    let named = trailers::value(&trailers, trailers::VERIFIED_TREE).map(str::to_owned);
+    let tree = match (&named, info.parents.get(1)) {
+        (Some(tree), _) => Some(tree.clone()),
+        (None, Some(merged)) => Some(repo.tree_of(*merged)?.to_string()),
+        (None, None) => None,
+    };
+    for &commit in std::iter::once(&merge).chain(merged_side) {
+        if let Some(note) = notes.get(commit)?
+            && parse_note(&note)
+                .iter()
+                .any(|e| events::is_passing_record(e, tree.as_deref()))
+        {
+            return Ok(true);
+        }
+    }
+    Ok(false)
 }
 
 fn any_match(pattern: &Glob, paths: &[String]) -> bool {
@@ -437,6 +479,8 @@ pub enum Next {
     },
     /// Start a ready phase.
     Start { phase: String },
+    /// A phase was merged without a passing verify of its tree.
+    Unverified { phase: String },
     /// Nothing can start: these phases wait for others that are not complete.
     Wait {
         phase: String,
@@ -493,6 +537,11 @@ pub fn next_action(
         return about(i);
     }
     let in_order = || order.iter().copied();
+    if let Some(i) = in_order().find(|&i| statuses[i].state == State::Unverified) {
+        return Next::Unverified {
+            phase: statuses[i].id.clone(),
+        };
+    }
     if let Some(i) =
         in_order().find(|&i| matches!(statuses[i].state, State::Blocked | State::Failed))
     {

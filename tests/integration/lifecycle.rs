@@ -117,12 +117,13 @@ fn a_full_walk_by_hand() {
     [exit status: 0]
     ");
 
+    assert_eq!(repo.planx(&["verify", "-q"]).code, 0);
     merge_with_git(&repo, "a");
     assert_snapshot!(repo.planx(&["status"]), @"
-    plan walk: Walk a plan by hand (base main at 3258f75486)
+    plan walk: Walk a plan by hand (base main at b5fd415f33)
 
     PHASE  STATE     BRANCH   LAST CHECKPOINT    STEP  AGE
-    a      complete  planx/a  merged 3258f75486  2/2   5s
+    a      complete  planx/a  merged b5fd415f33  2/2   6s
     b      ready     -        -                  -     -
 
     next: start phase `b`: `git planx start b`
@@ -571,6 +572,7 @@ fn a_merge_made_elsewhere_completes_the_phase() {
     repo.write("a.txt", "a\n");
     repo.git(&["add", "a.txt"]);
     assert_eq!(repo.planx(&["checkpoint", "--step", "2"]).code, 0);
+    assert_eq!(repo.planx(&["verify", "-q"]).code, 0, "CI verified the pull request");
     // A forge merges the pull request without any planx trailer.
     repo.git(&["switch", "-q", "main"]);
     repo.git(&[
@@ -588,46 +590,69 @@ fn a_merge_made_elsewhere_completes_the_phase() {
 }
 
 #[test]
-fn a_squash_merge_with_trailers_completes_the_phase_and_stale_is_flagged() {
+fn a_merge_without_a_passing_verify_is_unverified_and_blocks_dependents() {
+    let repo = Repo::with_plan(WALK_PLAN);
+    assert_eq!(repo.planx(&["start", "a"]).code, 0);
+    repo.write("a.txt", "a\n");
+    repo.git(&["add", "a.txt"]);
+    assert_eq!(repo.planx(&["checkpoint", "--step", "2"]).code, 0);
+    merge_with_git(&repo, "a");
+    assert_snapshot!(repo.planx(&["status"]), @"
+    plan walk: Walk a plan by hand (base main at 6b8cddf570)
+
+    PHASE  STATE       BRANCH   LAST CHECKPOINT    STEP  AGE
+    a      UNVERIFIED  planx/a  merged 6b8cddf570  1/2   3s
+    b      waiting     -        -                  -     -
+
+    next: phase `a` was merged without a passing verify of its tree, so its dependents wait: verify its branch (`git planx verify a`) and share the notes
+    --- stderr ---
+    [exit status: 0]
+    ");
+    // Verifying the merged branch records the evidence: now it counts.
+    assert_eq!(repo.planx(&["verify", "a", "-q"]).code, 0);
+    let status = repo.planx(&["status", "--json"]).json();
+    assert_eq!(status["phases"][0]["state"], "complete");
+    assert_eq!(status["phases"][1]["state"], "ready");
+}
+
+#[test]
+fn a_squash_commit_claiming_completion_without_evidence_is_unverified() {
     let repo = Repo::with_plan(WALK_PLAN);
     repo.write("a.txt", "a\n");
     repo.git(&["add", "a.txt"]);
-    repo.git(&[
-        "commit",
-        "-q",
-        "-m",
-        "Phase a, squashed\n\nPlanx-Plan: walk\nPlanx-Phase: a\nPlanx-Status: complete",
-    ]);
-    assert_eq!(
-        repo.planx(&["status", "--json"]).json()["phases"][0]["state"],
-        "complete"
-    );
+    repo.git(&["commit", "-q", "-m", "Phase a, squashed\n\nPlanx-Plan: walk\nPlanx-Phase: a\nPlanx-Status: complete"]);
+    assert_eq!(repo.planx(&["status", "--json"]).json()["phases"][0]["state"], "unverified");
+    // A claim for another plan does not count at all.
+    let repo = Repo::with_plan(WALK_PLAN);
+    repo.git(&["commit", "-q", "--allow-empty", "-m", "x\n\nPlanx-Plan: other\nPlanx-Phase: a\nPlanx-Status: complete"]);
+    assert_eq!(repo.planx(&["status", "--json"]).json()["phases"][0]["state"], "ready");
+}
+
+#[test]
+fn a_complete_phase_whose_files_are_gone_is_stale() {
+    let repo = Repo::with_plan(WALK_PLAN);
+    assert_eq!(repo.planx(&["start", "a"]).code, 0);
+    repo.write("a.txt", "a\n");
+    repo.git(&["add", "a.txt"]);
+    assert_eq!(repo.planx(&["checkpoint", "--step", "2"]).code, 0);
+    assert_eq!(repo.planx(&["finish", "a", "--squash", "-q"]).code, 0);
+    repo.git(&["switch", "-q", "main"]);
+    assert_eq!(repo.planx(&["status", "--json"]).json()["phases"][0]["state"], "complete");
     repo.git(&["rm", "-q", "a.txt"]);
     repo.commit_all("Remove a.txt");
     assert_snapshot!(repo.planx(&["status", "a"]), @"
-    plan walk: Walk a plan by hand (base main at 1729aec82c)
+    plan walk: Walk a plan by hand (base main at e6bb6ffb9d)
 
-    PHASE  STATE             BRANCH  LAST CHECKPOINT    STEP  AGE
-    a      complete (stale)  -       merged 4d7133efe6  2/2   -
+    PHASE  STATE             BRANCH   LAST CHECKPOINT    STEP  AGE
+    a      complete (stale)  planx/a  merged 18aa724e6f  2/2   6s
 
     a is stale: a.txt no longer on main
     next: start phase `b`: `git planx start b`
     --- stderr ---
     [exit status: 0]
     ");
-    // A claim for another plan does not count.
-    let repo = Repo::with_plan(WALK_PLAN);
-    repo.git(&[
-        "commit",
-        "-q",
-        "--allow-empty",
-        "-m",
-        "x\n\nPlanx-Plan: other\nPlanx-Phase: a\nPlanx-Status: complete",
-    ]);
-    assert_eq!(
-        repo.planx(&["status", "--json"]).json()["phases"][0]["state"],
-        "ready"
-    );
+    let run = repo.planx(&["resume", "--json"]);
+    assert_eq!(run.code, 3, "{run}");
 }
 
 #[test]

@@ -1,0 +1,52 @@
+//! `git planx accept`: evidence for a manual check.
+
+use clap::Args;
+use serde_json::json;
+
+use super::context::{Context, Need};
+use super::ui::{Style, Ui};
+use super::{GlobalArgs, short};
+use crate::error::CliError;
+use crate::lifecycle;
+
+/// Record the evidence for a manual check of a phase (a check with `manual = true`).
+///
+/// The evidence is kept, with who gave it and when, as an `accept` event on the phase branch;
+/// `verify` then counts the check as VERIFIED and shows the evidence.
+#[derive(Debug, Args)]
+pub struct AcceptArgs {
+    /// The phase
+    pub phase: String,
+    /// The name of the manual check
+    pub check: String,
+    /// What shows the check holds: a link, a reviewer's words, a document
+    #[arg(long, value_name = "TEXT")]
+    pub evidence: String,
+}
+
+pub fn cmd_accept(ui: &Ui, global: &GlobalArgs, args: &AcceptArgs) -> Result<u8, CliError> {
+    if args.evidence.trim().is_empty() {
+        return Err(CliError::usage("the evidence is empty").hint("say what shows the check holds"));
+    }
+    let ctx = Context::open(global, Need::Base)?;
+    let outcome = lifecycle::accept(&ctx.repo, &ctx.plan, &ctx.plan_path, &args.phase, &args.check, &args.evidence)?;
+    if ui.json {
+        ui.json(&json!({
+            "schema": "planx.accept/1",
+            "phase": outcome.phase,
+            "check": outcome.check,
+            "commit": outcome.commit.to_string(),
+            "who": outcome.who,
+        }))?;
+    } else if !ui.quiet {
+        ui.out(&format!(
+            "{} `{}` of phase `{}` (recorded on {} by {})\n",
+            ui.out_painter().paint(Style::Ok, "accepted"),
+            outcome.check,
+            outcome.phase,
+            short(&outcome.commit),
+            outcome.who
+        ))?;
+    }
+    Ok(0)
+}

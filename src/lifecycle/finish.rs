@@ -1,0 +1,213 @@
+//! `finish`: merge a phase into base, only with a passing verify record of exactly the tree
+//! being merged — running verify first when there is none — and never leaving a half state.
+//!
+//! The merge is computed in memory by git itself (`git merge-tree`), so a conflict touches
+//! nothing. The merge commit is written as an object first; then base moves in one step:
+//! a compare-and-swap of the ref when base is checked out nowhere, or a fast-forward of the
+//! work tree holding it (refused by git, with nothing changed, when that would lose work).
+
+use super::start::one_line;
+use super::{LifecycleError, TrustPolicy};
+use crate::clock;
+use crate::git::cli::MergeResult;
+use crate::git::trailers::{self, Trailer};
+use crate::git::{Oid, Repo};
+use crate::lock::Lock;
+use crate::plan::Plan;
+use crate::state::events::{Event, parse_note};
+use crate::verify::{self, Place, Report, Target, VerifyOptions};
+
+#[derive(Debug, Clone, Default)]
+pub struct FinishOptions {
+    pub squash: bool,
+    pub delete_branch: bool,
+    pub trust: TrustPolicy,
+}
+
+#[derive(Debug)]
+pub struct FinishOutcome {
+    pub phase: String,
+    pub branch: String,
+    pub base: String,
+    pub commit: Oid,
+    pub verified_tree: Oid,
+    /// The commit whose note holds the passing record.
+    pub record: Oid,
+    /// The verification `finish` ran itself, when there was no record.
+    pub ran_verify: Option<Report>,
+    pub squash: bool,
+    pub branch_deleted: bool,
+    /// Why the branch was kept although --delete-branch asked otherwise.
+    pub branch_kept: Option<String>,
+}
+
+pub fn finish(
+    repo: &Repo,
+    plan: &Plan,
+    plan_path: &str,
+    phase_id: &str,
+    opts: &FinishOptions,
+) -> Result<FinishOutcome, LifecycleError> {
+    let phase = plan.phase(phase_id).ok_or_else(|| LifecycleError::UnknownPhase {
+        id: phase_id.to_owned(),
+        known: plan.phases.iter().map(|p| p.id.clone()).collect(),
+    })?;
+    // One merge into base at a time.
+    let _lock = match Lock::acquire(&repo.state_dir().join("locks"), &format!("finish-{}", plan.id))? {
+        Ok(lock) => lock,
+        Err(held) => {
+            return Err(LifecycleError::Locked {
+                what: "finish",
+                phase: phase.id.clone(),
+                pid: held.pid,
+            });
+        }
+    };
+    let branch = plan.branch(phase);
+    let statuses = crate::state::derive(repo, plan, plan_path)?;
+    if let Some(status) = statuses.iter().find(|s| s.id == phase.id)
+        && let Some(by) = status.completed_by
+        && status.state == crate::state::State::Complete
+    {
+        return Err(LifecycleError::AlreadyComplete { phase: phase.id.clone(), by });
+    }
+    let tip = repo
+        .branch_tip(&branch)?
+        .ok_or_else(|| LifecycleError::NotStarted { phase: phase.id.clone() })?;
+    let base_tip = repo
+        .branch_tip(&plan.base)?
+        .ok_or_else(|| LifecycleError::NoBase { base: plan.base.clone() })?;
+    if repo.current_branch()?.as_deref() == Some(branch.as_str()) {
+        let dirty = repo.dirty_paths()?;
+        if !dirty.is_empty() {
+            return Err(LifecycleError::PhaseDirty { branch, paths: dirty });
+        }
+    }
+    let tree = repo.tree_of(tip)?;
+    let fork = verify::fork_point(repo, base_tip, tip)?.ok_or_else(|| LifecycleError::NoForkPoint {
+        branch: branch.clone(),
+        shallow: repo.is_shallow(),
+    })?;
+    let branch_commits = repo.commits_between(tip, &[fork])?;
+
+    // The evidence: a passing record for exactly this tree, or a verification run now.
+    let (record, ran_verify) = match verify::find_passing_record(repo, tree, &branch_commits)? {
+        Some(record) => (record, None),
+        None => {
+            let options = VerifyOptions { no_run: false, trust: opts.trust };
+            let report = match Place::choose(repo, plan, &phase.id, None)? {
+                Place::Here { head, branch } if head == tip => {
+                    let workdir = repo.require_workdir()?.to_path_buf();
+                    let target = Target { work: repo, workdir, head, branch };
+                    verify::verify(repo, plan, plan_path, &phase.id, &target, &options)?
+                }
+                Place::Here { branch, .. } | Place::Scratch { branch, .. } => {
+                    let path = super::scratch_path(repo, &format!("finish-{}", phase.id));
+                    verify::in_scratch(repo, &path, tip, |work| {
+                        let target = Target { work, workdir: path.clone(), head: tip, branch };
+                        verify::verify(repo, plan, plan_path, &phase.id, &target, &options)
+                    })?
+                }
+            };
+            verify::record(repo, &report)?;
+            if !report.passed() {
+                return Err(LifecycleError::VerifyFailed { report: Box::new(report) });
+            }
+            (tip, Some(report))
+        }
+    };
+
+    let merged_tree = match repo.merge_tree(base_tip, tip)? {
+        MergeResult::Clean { tree } => tree,
+        MergeResult::Conflicts { paths } => {
+            return Err(LifecycleError::Conflicts { branch, base: plan.base.clone(), paths });
+        }
+    };
+    let base_worktree = repo.worktree_of_branch(&plan.base)?;
+    if let Some(dir) = &base_worktree {
+        let dirty = Repo::open(dir)?.dirty_paths()?;
+        if !dirty.is_empty() {
+            return Err(LifecycleError::BaseDirty {
+                base: plan.base.clone(),
+                worktree: dir.clone(),
+                paths: dirty,
+            });
+        }
+    }
+
+    let message = merge_message(plan, phase, tree, opts.squash)?;
+    let parents: Vec<Oid> = if opts.squash { vec![base_tip] } else { vec![base_tip, tip] };
+    let commit = repo.commit_tree(merged_tree, &parents, &message)?;
+    match &base_worktree {
+        Some(dir) => repo.fast_forward_worktree(dir, commit)?,
+        None => {
+            if !repo.move_branch(&plan.base, commit, base_tip, &format!("planx: finish {}", phase.id))? {
+                return Err(LifecycleError::BaseMoved { base: plan.base.clone() });
+            }
+        }
+    }
+
+    // The completion event; a squash also carries every event of the phase over, so that no
+    // evidence is stranded on commits that base does not reach.
+    let now = clock::format(clock::now());
+    if opts.squash {
+        let notes = repo.notes()?;
+        for &c in branch_commits.iter().rev() {
+            if let Some(note) = notes.get(c)? {
+                for event in parse_note(&note) {
+                    repo.append_note_line(commit, &event.with("carried_from", c.to_string()).to_line())?;
+                }
+            }
+        }
+    }
+    let event = Event::new(&now, &plan.id, &phase.id, "complete")
+        .with("merged", tip.to_string())
+        .with("verified_tree", tree.to_string())
+        .with("record", record.to_string())
+        .with("squash", opts.squash)
+        .with("commits", branch_commits.iter().map(Oid::to_string).collect::<Vec<_>>());
+    repo.append_note_line(commit, &event.to_line())?;
+
+    let (mut branch_deleted, mut branch_kept) = (false, None);
+    if opts.delete_branch {
+        match repo.worktree_of_branch(&branch)? {
+            Some(dir) => branch_kept = Some(format!("it is checked out in {}", dir.display())),
+            None => branch_deleted = repo.delete_branch(&branch, tip)?,
+        }
+    }
+    Ok(FinishOutcome {
+        phase: phase.id.clone(),
+        branch,
+        base: plan.base.clone(),
+        commit,
+        verified_tree: tree,
+        record,
+        ran_verify,
+        squash: opts.squash,
+        branch_deleted,
+        branch_kept,
+    })
+}
+
+fn merge_message(plan: &Plan, phase: &crate::plan::Phase, tree: Oid, squash: bool) -> Result<String, LifecycleError> {
+    let subject = format!(
+        "planx: {} phase {} — {}",
+        if squash { "squash" } else { "complete" },
+        phase.id,
+        one_line(&phase.title)
+    );
+    let tree = tree.to_string();
+    let pairs = [
+        (trailers::PLAN, plan.id.as_str()),
+        (trailers::PHASE, phase.id.as_str()),
+        (trailers::CHECKPOINT, "complete"),
+        (trailers::STATUS, "complete"),
+        (trailers::VERIFIED_TREE, tree.as_str()),
+    ];
+    let trailers = pairs
+        .into_iter()
+        .map(|(k, v)| Trailer::new(k, v))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| LifecycleError::Io(std::io::Error::other(e)))?;
+    Ok(trailers::append(&subject, &trailers))
+}

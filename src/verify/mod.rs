@@ -1,0 +1,331 @@
+//! Verification (SPEC §4): the phase's change set since its fork point, judged by the manifest
+//! of the plan on base at the fork point — never the phase branch's own copy, which whoever does
+//! the work could rewrite — and its acceptance checks run, producing a [`Report`].
+//!
+//! A verify record (a `verify` event in the note of HEAD) is about a tree: it carries HEAD's tree
+//! and whether the work tree was clean. `finish`, the merge hooks and CI accept only a passing
+//! record of a clean work tree whose tree is exactly the tree being merged, found by tree so that
+//! it survives amend, rebase and squash that keep the tree.
+
+pub mod checks;
+pub mod manifest;
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use crate::clock;
+use crate::git::changes::ChangeKind;
+use crate::git::{Oid, Repo};
+use crate::lifecycle::{LifecycleError, TrustPolicy, plan_at, require_trust};
+use crate::plan::{CheckKind, EntryKind, Phase, Plan};
+use crate::state::events::{Event, parse_note};
+use checks::CheckResult;
+use manifest::{Finding, Level, Row};
+
+/// What is verified: a work tree and the commit checked out in it.
+pub struct Target<'a> {
+    /// The repository opened at the verified work tree.
+    pub work: &'a Repo,
+    pub workdir: PathBuf,
+    pub head: Oid,
+    pub branch: String,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct VerifyOptions {
+    /// Judge the manifest and file checks only; run no command.
+    pub no_run: bool,
+    pub trust: TrustPolicy,
+}
+
+/// An edit of the plan file on the phase branch: shown first in every report.
+#[derive(Debug, Clone, Serialize)]
+pub struct PlanEdit {
+    pub path: String,
+    pub declared: Option<(EntryKind, String)>,
+}
+
+/// The outcome of a verification.
+#[derive(Debug, Clone)]
+pub struct Report {
+    pub plan: String,
+    pub phase: String,
+    pub branch: String,
+    pub base: String,
+    pub head: Oid,
+    pub tree: Oid,
+    pub fork: Oid,
+    /// The work tree had no uncommitted change: the verified content is exactly `tree`.
+    pub clean: bool,
+    pub no_run: bool,
+    pub plan_edit: Option<PlanEdit>,
+    pub rows: Vec<Row>,
+    pub findings: Vec<Finding>,
+    pub checks: Vec<CheckResult>,
+}
+
+impl Report {
+    pub fn errors(&self) -> usize {
+        self.findings.iter().filter(|f| f.level == Level::Error).count()
+    }
+
+    /// Everything holds: no error finding, every check verified, and commands ran.
+    pub fn passed(&self) -> bool {
+        self.errors() == 0 && self.checks.iter().all(|c| c.verified) && !self.no_run
+    }
+
+    /// The manifest part alone holds (what `--no-run` answers).
+    pub fn manifest_passed(&self) -> bool {
+        self.errors() == 0 && self.checks.iter().all(|c| c.verified || c.skipped)
+    }
+
+    /// The `verify` event recorded for this report.
+    pub fn event(&self, ts: &str) -> Event {
+        Event::new(ts, &self.plan, &self.phase, "verify")
+            .with("tree", self.tree.to_string())
+            .with("head", self.head.to_string())
+            .with("fork", self.fork.to_string())
+            .with("clean", self.clean)
+            .with("no_run", self.no_run)
+            .with("passed", self.passed())
+            .with("plan_edit", &self.plan_edit)
+            .with("findings", &self.findings)
+            .with("checks", &self.checks)
+    }
+}
+
+/// Verifies the phase of `target`: judged by the plan at the fork point on base.
+pub fn verify(
+    repo: &Repo,
+    base_plan: &Plan,
+    plan_path: &str,
+    phase_id: &str,
+    target: &Target<'_>,
+    opts: &VerifyOptions,
+) -> Result<Report, LifecycleError> {
+    let base_tip = repo
+        .base_tip(&base_plan.base)?
+        .ok_or_else(|| LifecycleError::NoBase { base: base_plan.base.clone() })?;
+    let fork = fork_point(repo, base_tip, target.head)?.ok_or_else(|| LifecycleError::NoForkPoint {
+        branch: target.branch.clone(),
+        shallow: repo.is_shallow(),
+    })?;
+    let judging = plan_at(repo, fork, plan_path, &base_plan.base)
+        .map_err(|source| LifecycleError::JudgingPlan { branch: target.branch.clone(), source })?
+        .ok_or_else(|| LifecycleError::NoPlanAtFork { branch: target.branch.clone() })?;
+    let phase = judging.phase(phase_id).ok_or_else(|| LifecycleError::UnknownPhase {
+        id: phase_id.to_owned(),
+        known: judging.phases.iter().map(|p| p.id.clone()).collect(),
+    })?;
+    let tree = repo.tree_of(target.head)?;
+    let changes = target.work.changes_since(fork)?;
+    let clean = target.work.dirty_paths()?.is_empty();
+
+    let fork_paths: HashSet<String> = repo.tree_paths(fork)?.into_iter().collect();
+    let changed: std::collections::HashMap<String, ChangeKind> =
+        changes.iter().map(|c| (c.path_lossy(), c.kind)).collect();
+    let exists_at_fork = |path: &str| fork_paths.contains(path);
+    let present_now = |pattern: &crate::plan::Glob| -> Vec<String> {
+        let mut present: Vec<String> = fork_paths
+            .iter()
+            .filter(|p| changed.get(*p) != Some(&ChangeKind::Deleted) && pattern.matches(p))
+            .cloned()
+            .collect();
+        present.extend(
+            changed
+                .iter()
+                .filter(|(p, k)| **k == ChangeKind::Added && pattern.matches(p))
+                .map(|(p, _)| p.clone()),
+        );
+        present.sort();
+        present
+    };
+    let (rows, mut findings) = manifest::judge(&phase.files, &changes, judging.strict, &exists_at_fork, &present_now);
+
+    let plan_edit = changes.iter().find(|c| c.path == plan_path.as_bytes()).map(|c| PlanEdit {
+        path: c.path_display(),
+        declared: rows
+            .iter()
+            .find(|r| r.path == c.path_display())
+            .and_then(|r| r.declared.clone()),
+    });
+
+    let branch_commits = repo.commits_between(target.head, &[fork])?;
+    let events = phase_events(repo, &judging.id, &phase.id, &branch_commits)?;
+    findings.extend(after_verify_findings(repo, phase, &branch_commits)?);
+
+    let runs_commands = !opts.no_run && phase.checks.iter().any(|c| matches!(c.kind, CheckKind::Run { .. }));
+    if runs_commands {
+        require_trust(repo, &judging, opts.trust)?;
+    }
+    let event_list: Vec<Event> = events.into_iter().map(|(_, e)| e).collect();
+    let checks = checks::run_checks(target.work, &target.workdir, &judging, phase, &event_list, opts.no_run)?;
+
+    Ok(Report {
+        plan: judging.id.clone(),
+        phase: phase.id.clone(),
+        branch: target.branch.clone(),
+        base: judging.base.clone(),
+        head: target.head,
+        tree,
+        fork,
+        clean,
+        no_run: opts.no_run,
+        plan_edit,
+        rows,
+        findings,
+        checks,
+    })
+}
+
+/// Where the phase forked from base: their merge base, or — when the phase is already merged
+/// into base — the merge base with the first parent of the merge that brought it in.
+pub fn fork_point(repo: &Repo, base_tip: Oid, head: Oid) -> Result<Option<Oid>, LifecycleError> {
+    let Some(base) = repo.merge_base(base_tip, head)? else {
+        return Ok(None);
+    };
+    if base != head || head == base_tip {
+        return Ok(Some(base));
+    }
+    let mut current = Some(base_tip);
+    while let Some(id) = current {
+        let info = repo.commit_info(id)?;
+        if let [first, rest @ ..] = info.parents.as_slice() {
+            if rest.iter().any(|p| repo.is_ancestor(head, *p).unwrap_or(false))
+                && !repo.is_ancestor(head, *first)?
+            {
+                return Ok(repo.merge_base(*first, head)?);
+            }
+            if !repo.is_ancestor(head, *first)? {
+                break;
+            }
+        }
+        current = info.parents.first().copied();
+    }
+    Ok(Some(base))
+}
+
+/// Appends the report's `verify` event to the note of the verified commit.
+pub fn record(repo: &Repo, report: &Report) -> Result<(), LifecycleError> {
+    let event = report.event(&clock::format(clock::now()));
+    repo.append_note_line(report.head, &event.to_line())?;
+    Ok(())
+}
+
+/// The events of a phase recorded in the notes of `commits`, oldest first.
+pub fn phase_events(repo: &Repo, plan: &str, phase: &str, commits: &[Oid]) -> Result<Vec<(Oid, Event)>, LifecycleError> {
+    let notes = repo.notes()?;
+    let mut out = Vec::new();
+    for &commit in commits.iter().rev() {
+        if let Some(note) = notes.get(commit)? {
+            out.extend(
+                parse_note(&note)
+                    .into_iter()
+                    .filter(|e| e.plan == plan && e.phase == phase)
+                    .map(|e| (commit, e)),
+            );
+        }
+    }
+    Ok(out)
+}
+
+/// The commit whose note holds a passing record for `tree`, among `commits`.
+pub fn find_passing_record(repo: &Repo, tree: Oid, commits: &[Oid]) -> Result<Option<Oid>, LifecycleError> {
+    let notes = repo.notes()?;
+    for &commit in commits {
+        if let Some(note) = notes.get(commit)?
+            && parse_note(&note)
+                .iter()
+                .any(|e| crate::state::events::is_passing_record(e, Some(&tree.to_string())))
+        {
+            return Ok(Some(commit));
+        }
+    }
+    Ok(None)
+}
+
+/// `after_verify` paths may be committed only after a passing verify: every commit of the branch
+/// that touches one needs a passing record on an earlier commit of the branch.
+fn after_verify_findings(repo: &Repo, phase: &Phase, commits: &[Oid]) -> Result<Vec<Finding>, LifecycleError> {
+    let mut findings = Vec::new();
+    if phase.files.after_verify.is_empty() {
+        return Ok(findings);
+    }
+    let notes = repo.notes()?;
+    // Oldest first; remember whether a passing record was seen before each commit.
+    let mut verified_before = false;
+    for &commit in commits.iter().rev() {
+        let touched = repo.paths_changed_by(commit)?;
+        for entry in &phase.files.after_verify {
+            for path in touched.iter().filter(|p| entry.pattern.matches(p)) {
+                if !verified_before {
+                    findings.push(Finding {
+                        level: Level::Error,
+                        code: "after-verify-early",
+                        message: format!(
+                            "{path} was committed in {} before any passing verify",
+                            &commit.to_string()[..10]
+                        ),
+                        path: Some(path.clone()),
+                        entry: Some((EntryKind::AfterVerify, entry.pattern.to_string())),
+                    });
+                }
+            }
+        }
+        if let Some(note) = notes.get(commit)?
+            && parse_note(&note).iter().any(|e| {
+                e.event == "verify" && e.data.get("passed").and_then(|v| v.as_bool()) == Some(true)
+            })
+        {
+            verified_before = true;
+        }
+    }
+    Ok(findings)
+}
+
+/// Chooses what to verify for `phase`: this work tree when it has the phase checked out (or,
+/// detached, the commit a CI job names), else a scratch worktree at the branch's tip.
+pub enum Place {
+    Here { head: Oid, branch: String },
+    Scratch { tip: Oid, branch: String, path: PathBuf },
+}
+
+impl Place {
+    pub fn choose(repo: &Repo, plan: &Plan, phase: &str, ci_branch: Option<&str>) -> Result<Place, LifecycleError> {
+        let branch = format!("{}{phase}", plan.branch_prefix);
+        let current = repo.current_branch()?;
+        let head = repo.head_commit()?;
+        let tip = repo.branch_tip(&branch)?;
+        if current.as_deref() == Some(branch.as_str())
+            && let Some(head) = head
+        {
+            return Ok(Place::Here { head, branch });
+        }
+        if current.is_none()
+            && let Some(head) = head
+            && (ci_branch == Some(branch.as_str()) || tip == Some(head))
+        {
+            return Ok(Place::Here { head, branch });
+        }
+        match tip {
+            Some(tip) => Ok(Place::Scratch {
+                tip,
+                path: crate::lifecycle::scratch_path(repo, &format!("verify-{phase}")),
+                branch,
+            }),
+            None => Err(LifecycleError::NotStarted { phase: phase.to_owned() }),
+        }
+    }
+}
+
+/// Runs `f` on a scratch worktree at `commit`, removing it afterwards whatever happens.
+pub fn in_scratch<T>(repo: &Repo, path: &Path, commit: Oid, f: impl FnOnce(&Repo) -> Result<T, LifecycleError>) -> Result<T, LifecycleError> {
+    repo.add_detached_worktree(path, commit)?;
+    let result = Repo::open(path).map_err(LifecycleError::from).and_then(|work| f(&work));
+    let removed = repo.remove_worktree(path);
+    let value = result?;
+    removed?;
+    Ok(value)
+}
