@@ -277,6 +277,14 @@ fn render_table(
                 status.state.as_str()
             ));
         }
+        if let (State::Unverified, Some(by)) = (status.state, status.completed_by) {
+            out.push_str(&format!(
+                "\n{} {} was merged by {} without a passing verify of its tree: it does not count as complete",
+                p.paint(Style::Error, "UNVERIFIED:"),
+                status.id,
+                short(&by)
+            ));
+        }
         if !status.stale.is_empty() {
             out.push_str(&format!(
                 "\n{} is stale: {} no longer on {}",

@@ -604,6 +604,7 @@ fn a_merge_without_a_passing_verify_is_unverified_and_blocks_dependents() {
     a      UNVERIFIED  planx/a  merged 6b8cddf570  1/2   3s
     b      waiting     -        -                  -     -
 
+    UNVERIFIED: a was merged by 6b8cddf570 without a passing verify of its tree: it does not count as complete
     next: phase `a` was merged without a passing verify of its tree, so its dependents wait: verify its branch (`git planx verify a`) and share the notes
     --- stderr ---
     [exit status: 0]
