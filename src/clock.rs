@@ -48,7 +48,7 @@ fn parse_offset(tz: &str) -> Option<FixedOffset> {
         b'-' => (-1, &tz[1..]),
         _ => return None,
     };
-    if digits.len() != 4 {
+    if digits.len() != 4 || !digits.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
     let hours: i32 = digits[..2].parse().ok()?;
@@ -100,6 +100,7 @@ mod tests {
             );
         }
         assert_eq!(parse_git_date("yesterday"), None);
+        assert_eq!(parse_git_date("1767225600 +1é1"), None);
     }
 
     #[test]

@@ -255,6 +255,7 @@ impl From<LifecycleError> for CliError {
                 e.details.extend(tail_lines(&run.tail, 10));
                 e.hint("make the tests pass first; nothing was committed")
             }
+            L::Interrupted { .. } => state().hint("nothing more was done; run the command again"),
             L::ForgedTrailer => CliError::usage(message)
                 .hint("planx writes the Planx-* trailers itself; leave them out of the message"),
             L::NoForkPoint { shallow, .. } => state().hint(if shallow {
@@ -286,6 +287,14 @@ impl From<LifecycleError> for CliError {
                 e.details.extend(paths.iter().take(20).map(|p| format!("{} {}", p.status, p.path)));
                 e.hint("commit or stash them first; nothing was changed")
             }
+            L::UncommittedEvidence { paths } => {
+                let mut e = state();
+                e.details.extend(paths.iter().take(20).map(|p| format!("{} {}", p.status, p.path)));
+                e.hint("the run must be about exactly what is committed: stage them (`git add`) or stash them, then try again")
+            }
+            L::ForeignBranch { branch } => state().hint(format!(
+                "rename or delete `{branch}` (its commits stay in the reflog), or start the phase under another plan branch prefix"
+            )),
             L::BaseMoved { .. } => state().hint("nothing was merged; run finish again"),
             L::UnknownCheck { known, .. } => CliError::usage(message).hint(if known.is_empty() {
                 "the phase has no checks".to_owned()

@@ -1,15 +1,17 @@
-//! Local locks in `$GIT_COMMON_DIR/planx/locks/`: a file created exclusively, holding the pid
-//! of its owner. A lock whose owner is no longer running (it crashed) is taken over; a live
-//! one makes the caller give up at once with exit 3 ("lock held: retrying may help").
+//! Local locks in `$GIT_COMMON_DIR/planx/locks/`: `flock(2)` on a file per lock. The kernel
+//! releases a lock when its holder exits, however it exits, so a crash never leaves a lock
+//! behind and there is no stale lock to take over. A held lock makes the caller give up at
+//! once with exit 3 ("lock held: retrying may help"); the file names the holder's pid.
 
-use std::fs::{self, OpenOptions};
-use std::io::Write;
+use std::fs::{self, File, OpenOptions};
+use std::io::{Read, Seek, Write};
+use std::os::unix::io::AsRawFd;
 use std::path::{Path, PathBuf};
 
-/// A held lock; released when dropped.
+/// A held lock; released when dropped (or when the process ends).
 #[derive(Debug)]
 pub struct Lock {
-    path: PathBuf,
+    _file: File,
 }
 
 /// Someone else holds the lock.
@@ -24,48 +26,32 @@ impl Lock {
     pub fn acquire(dir: &Path, name: &str) -> std::io::Result<Result<Lock, Held>> {
         fs::create_dir_all(dir)?;
         let path = dir.join(format!("{}.lock", name.replace('/', "%2F")));
-        for _ in 0..3 {
-            match OpenOptions::new().write(true).create_new(true).open(&path) {
-                Ok(mut file) => {
-                    writeln!(file, "{}", std::process::id())?;
-                    return Ok(Ok(Lock { path }));
-                }
-                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-                    let pid = fs::read_to_string(&path)
-                        .ok()
-                        .and_then(|t| t.trim().parse::<u32>().ok());
-                    match pid {
-                        Some(pid) if !alive(pid) => {
-                            tracing::debug!(
-                                pid,
-                                "taking over a lock left by a process that is gone"
-                            );
-                            let _ = fs::remove_file(&path);
-                        }
-                        // An empty file: the owner is between creating and writing it.
-                        _ => return Ok(Err(Held { path, pid })),
-                    }
-                }
-                Err(e) => return Err(e),
-            }
+        let mut file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&path)?;
+        // SAFETY: flock(2) on a file descriptor this process owns; no memory is involved.
+        let taken = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } == 0;
+        if !taken {
+            let mut text = String::new();
+            let _ = file.read_to_string(&mut text);
+            return Ok(Err(Held {
+                path,
+                pid: text.trim().parse().ok(),
+            }));
         }
-        Ok(Err(Held { path, pid: None }))
+        file.set_len(0)?;
+        file.rewind()?;
+        writeln!(file, "{}", std::process::id())?;
+        Ok(Ok(Lock { _file: file }))
     }
-}
 
-impl Drop for Lock {
-    fn drop(&mut self) {
-        let _ = fs::remove_file(&self.path);
+    /// Is the lock `name` under `dir` free right now?
+    pub fn is_free(dir: &Path, name: &str) -> std::io::Result<bool> {
+        Ok(Lock::acquire(dir, name)?.is_ok())
     }
-}
-
-fn alive(pid: u32) -> bool {
-    let Ok(pid) = i32::try_from(pid) else {
-        return false;
-    };
-    // SAFETY: kill(2) with signal 0 only checks whether the process exists.
-    let result = unsafe { libc::kill(pid, 0) };
-    result == 0 || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
 }
 
 #[cfg(test)]
@@ -73,16 +59,21 @@ mod tests {
     use super::*;
 
     #[test]
-    fn one_holder_at_a_time_and_dead_owners_are_replaced() {
+    fn one_holder_at_a_time() {
         let dir = tempfile::tempdir().unwrap();
         let first = Lock::acquire(dir.path(), "start-a").unwrap().unwrap();
         let second = Lock::acquire(dir.path(), "start-a").unwrap();
         assert_eq!(second.unwrap_err().pid, Some(std::process::id()));
         drop(first);
-        let again = Lock::acquire(dir.path(), "start-a").unwrap().unwrap();
-        drop(again);
-        // A lock left by a process that no longer exists.
+        assert!(Lock::is_free(dir.path(), "start-a").unwrap());
+    }
+
+    #[test]
+    fn a_lock_file_left_by_a_dead_process_is_free() {
+        let dir = tempfile::tempdir().unwrap();
         fs::write(dir.path().join("start-b.lock"), "999999999\n").unwrap();
         assert!(Lock::acquire(dir.path(), "start-b").unwrap().is_ok());
+        fs::write(dir.path().join("start-c.lock"), "").unwrap();
+        assert!(Lock::acquire(dir.path(), "start-c").unwrap().is_ok());
     }
 }

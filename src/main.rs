@@ -7,6 +7,7 @@ use git_planx::cli::{self, Cli};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    git_planx::interrupt::install();
     init_tracing(cli.global.verbose, cli.global.quiet);
     let ui = cli::make_ui(&cli.global);
     match cli::run(&cli, &ui) {
@@ -15,6 +16,8 @@ fn main() -> ExitCode {
             if error.kind != git_planx::error::ErrorKind::BrokenPipe {
                 ui.report_error(&error);
             }
+            // Cleaned up: now end the way the signal asked, so the shell sees it.
+            git_planx::interrupt::die_if_received();
             ExitCode::from(error.exit_code())
         }
     }

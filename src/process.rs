@@ -92,6 +92,7 @@ pub fn run(spec: &Spec<'_>) -> std::io::Result<Outcome> {
     // sees the end of the output when the command's side closes.
     drop(cmd);
     let pgid = child.id() as i32;
+    let _registration = crate::interrupt::register(pgid);
 
     let limit = spec.tail_bytes.max(1);
     let collector = thread::spawn(move || {

@@ -73,6 +73,17 @@ impl Context {
             Some(tip) => lifecycle::plan_at(&repo, tip, &plan_path, &base_name)?.map(|p| (p, tip)),
             None => None,
         };
+        // The base is only the base when its own plan says so: an edit elsewhere (say, an
+        // uncommitted `base = "planx/a"`) cannot promote another branch's plan to judge phases.
+        if let Some((plan, _)) = &from_base
+            && plan.base != base_name
+        {
+            return Err(CliError::repo_state(format!(
+                "the plan in this work tree names `{base_name}` as the base, but the plan committed there names `{}`",
+                plan.base
+            ))
+            .hint(format!("set `base = \"{}\"` again, or commit the change of base on the base branch itself", plan.base)));
+        }
         let (plan, origin) = match (from_base, need) {
             (Some((plan, tip)), _) => (plan, Origin::Base(tip)),
             (None, Need::BaseOrWorkTree) => {

@@ -70,7 +70,11 @@ pub fn cmd_finish(ui: &Ui, global: &GlobalArgs, args: &FinishArgs) -> Result<u8,
         p.paint(Style::Ok, "merged"),
         outcome.phase,
         outcome.base,
-        if outcome.squash { "squash commit" } else { "merge commit" },
+        if outcome.squash {
+            "squash commit"
+        } else {
+            "merge commit"
+        },
         short(&outcome.commit),
         short(&outcome.verified_tree),
         short(&outcome.record),

@@ -15,9 +15,6 @@ use crate::plan::{self, ids};
 /// The example plan `init` writes; `{{id}}` and `{{base}}` are filled in.
 const TEMPLATE: &str = include_str!("../plan/template.toml");
 
-/// Notes ref where planx keeps its evidence.
-pub const NOTES_REF: &str = "refs/notes/planx";
-
 /// Create a commented example plan (.planx/plan.toml) and configure git for planx.
 ///
 /// The plan takes its base from the current branch (also before the first commit). In the
@@ -107,16 +104,7 @@ pub fn cmd_init(ui: &Ui, global: &GlobalArgs, args: &InitArgs) -> Result<u8, Cli
     write_atomically(&path, &text)
         .map_err(|e| CliError::repo_state(format!("cannot write {display}")).hint(e.to_string()))?;
 
-    let rewrite_added = repo.ensure_local_config_value("notes.rewriteRef", NOTES_REF)?;
-    let strategy_old = repo.set_local_config("notes.planx.mergeStrategy", "cat_sort_uniq")?;
-    let config = [
-        ("notes.rewriteRef", NOTES_REF, rewrite_added),
-        (
-            "notes.planx.mergeStrategy",
-            "cat_sort_uniq",
-            strategy_old.as_deref() != Some("cat_sort_uniq"),
-        ),
-    ];
+    let config = repo.configure_notes()?;
 
     if ui.json {
         ui.json(&json!({

@@ -9,6 +9,7 @@ use super::ui::{Style, Ui};
 use crate::clock;
 use crate::error::CliError;
 use crate::git::Repo;
+use crate::lifecycle;
 use crate::trust::{self, Store};
 
 /// Trust the plan's commands on this machine, after reading them.
@@ -31,17 +32,46 @@ fn store() -> Result<Store, CliError> {
     })
 }
 
+/// The command sets that can run from here: the plan on base, and — on a phase branch — the
+/// plan at the phase's fork point, which judges it.
+fn command_sets(ctx: &Context) -> Result<Vec<Vec<String>>, CliError> {
+    let mut sets = vec![trust::plan_commands(&ctx.plan)];
+    let branch = ctx.repo.current_branch()?;
+    let on_phase = branch
+        .as_deref()
+        .and_then(|b| lifecycle::phase_of_branch(&ctx.plan, b))
+        .is_some();
+    if on_phase
+        && let (Some(base), Some(head)) =
+            (ctx.repo.base_tip(&ctx.plan.base)?, ctx.repo.head_commit()?)
+        && let Some(fork) = ctx.repo.merge_base(base, head)?
+        && let Some(plan) = lifecycle::plan_at(&ctx.repo, fork, &ctx.plan_path, &ctx.plan.base)?
+    {
+        let set = trust::plan_commands(&plan);
+        if !sets.contains(&set) {
+            sets.push(set);
+        }
+    }
+    Ok(sets)
+}
+
 pub fn cmd_trust(ui: &Ui, global: &GlobalArgs, _args: &TrustArgs) -> Result<u8, CliError> {
     let ctx = Context::open(global, Need::BaseOrWorkTree)?;
-    let commands = trust::plan_commands(&ctx.plan);
+    let mut sets = command_sets(&ctx)?;
     let store = store()?;
     let key = trust::repo_key(ctx.repo.common_dir());
-    let added = store
-        .trust(&key, &commands, &clock::format(clock::now()))
-        .map_err(|e| {
+    let at = clock::format(clock::now());
+    // The fork point's set first, so that base's set is the one trusted last.
+    for set in sets.iter().skip(1) {
+        store.trust(&key, set, &at).map_err(|e| {
             CliError::repo_state(format!("cannot write {}", store.path().display()))
                 .hint(e.to_string())
         })?;
+    }
+    let commands = sets.swap_remove(0);
+    let added = store.trust(&key, &commands, &at).map_err(|e| {
+        CliError::repo_state(format!("cannot write {}", store.path().display())).hint(e.to_string())
+    })?;
     if ui.json {
         ui.json(&json!({
             "schema": "planx.trust/1",

@@ -32,9 +32,13 @@ pub struct VerifyArgs {
 
 /// The branch a CI job is verifying, from the variables GitHub and GitLab set.
 pub(crate) fn ci_branch() -> Option<String> {
-    ["GITHUB_HEAD_REF", "CI_MERGE_REQUEST_SOURCE_BRANCH_NAME", "CI_COMMIT_BRANCH"]
-        .iter()
-        .find_map(|var| std::env::var(var).ok().filter(|v| !v.is_empty()))
+    [
+        "GITHUB_HEAD_REF",
+        "CI_MERGE_REQUEST_SOURCE_BRANCH_NAME",
+        "CI_COMMIT_BRANCH",
+    ]
+    .iter()
+    .find_map(|var| std::env::var(var).ok().filter(|v| !v.is_empty()))
 }
 
 /// The phase named, else the phase of the branch checked out (or the CI branch).
@@ -43,7 +47,10 @@ pub(crate) fn phase_arg(ctx: &Context, named: Option<&str>) -> Result<String, Cl
         return Ok(id.to_owned());
     }
     let branch = ctx.repo.current_branch()?.or_else(ci_branch);
-    match branch.as_deref().and_then(|b| phase_of_branch(&ctx.plan, b)) {
+    match branch
+        .as_deref()
+        .and_then(|b| phase_of_branch(&ctx.plan, b))
+    {
         Some(phase) => Ok(phase.id.clone()),
         None => Err(LifecycleError::NotOnPhaseBranch {
             branch,
@@ -72,16 +79,30 @@ pub fn cmd_verify(ui: &Ui, global: &GlobalArgs, args: &VerifyArgs) -> Result<u8,
     let report = match Place::choose(repo, plan, &phase, ci.as_deref())? {
         Place::Here { head, branch } => {
             let workdir = repo.require_workdir()?.to_path_buf();
-            let target = Target { work: repo, workdir, head, branch };
+            let target = Target {
+                work: repo,
+                workdir,
+                head,
+                branch,
+            };
             verify::verify(repo, plan, plan_path, &phase, &target, &options)?
         }
         Place::Scratch { tip, branch, path } => verify::in_scratch(repo, &path, tip, |work| {
-            let target = Target { work, workdir: path.clone(), head: tip, branch };
+            let target = Target {
+                work,
+                workdir: path.clone(),
+                head: tip,
+                branch,
+            };
             verify::verify(repo, plan, plan_path, &phase, &target, &options)
         })?,
     };
     verify::record(repo, &report)?;
-    let ok = if args.no_run { report.manifest_passed() } else { report.passed() };
+    let ok = if args.no_run {
+        report.manifest_passed()
+    } else {
+        report.passed()
+    };
     if ui.json {
         ui.json(&report_json(&report))?;
     } else {
@@ -151,7 +172,11 @@ pub(crate) fn render_report(report: &Report, p: Painter) -> String {
             "DECLARED AS".to_owned(),
         ]];
         for row in &report.rows {
-            let change = if row.mode_only { "mode changed".to_owned() } else { row.change.as_str().to_owned() };
+            let change = if row.mode_only {
+                "mode changed".to_owned()
+            } else {
+                row.change.as_str().to_owned()
+            };
             let declared = match &row.declared {
                 Some((kind, pattern)) => format!("{} {pattern}", kind.as_str()),
                 None => p.paint(Style::Error, "undeclared"),
@@ -198,7 +223,11 @@ pub(crate) fn render_report(report: &Report, p: Painter) -> String {
     }
 
     let errors = report.errors();
-    let unverified = report.checks.iter().filter(|c| !c.verified && !c.skipped).count();
+    let unverified = report
+        .checks
+        .iter()
+        .filter(|c| !c.verified && !c.skipped)
+        .count();
     let skipped = report.checks.iter().filter(|c| c.skipped).count();
     let mut parts = Vec::new();
     parts.push(match errors {

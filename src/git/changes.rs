@@ -137,22 +137,34 @@ impl Repo {
             let kind = match delta.status() {
                 Delta::Added | Delta::Untracked => ChangeKind::Added,
                 Delta::Deleted => ChangeKind::Deleted,
-                Delta::Modified | Delta::Renamed | Delta::Copied | Delta::Unreadable | Delta::Conflicted => {
-                    ChangeKind::Modified
-                }
+                Delta::Modified
+                | Delta::Renamed
+                | Delta::Copied
+                | Delta::Unreadable
+                | Delta::Conflicted => ChangeKind::Modified,
                 Delta::Typechange => ChangeKind::TypeChanged,
                 Delta::Unmodified | Delta::Ignored => continue,
             };
-            let file = if kind == ChangeKind::Deleted { delta.old_file() } else { delta.new_file() };
+            let file = if kind == ChangeKind::Deleted {
+                delta.old_file()
+            } else {
+                delta.new_file()
+            };
             let Some(path) = file.path_bytes().map(<[u8]>::to_vec) else {
                 continue;
             };
             let (old, new) = (
-                (kind != ChangeKind::Added).then(|| EntryType::from_mode(delta.old_file().mode())).flatten(),
-                (kind != ChangeKind::Deleted).then(|| EntryType::from_mode(delta.new_file().mode())).flatten(),
+                (kind != ChangeKind::Added)
+                    .then(|| EntryType::from_mode(delta.old_file().mode()))
+                    .flatten(),
+                (kind != ChangeKind::Deleted)
+                    .then(|| EntryType::from_mode(delta.new_file().mode()))
+                    .flatten(),
             );
             let on_disk = workdir.join(bytes_path(&path));
-            let meta = (kind != ChangeKind::Deleted).then(|| std::fs::symlink_metadata(&on_disk).ok()).flatten();
+            let meta = (kind != ChangeKind::Deleted)
+                .then(|| std::fs::symlink_metadata(&on_disk).ok())
+                .flatten();
             let link_target = match &meta {
                 Some(m) if m.file_type().is_symlink() => std::fs::read_link(&on_disk).ok(),
                 _ => None,

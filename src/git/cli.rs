@@ -114,18 +114,32 @@ impl Repo {
     /// --write-tree`): no work tree, index or ref is touched.
     pub fn merge_tree(&self, ours: Oid, theirs: Oid) -> Result<MergeResult, GitError> {
         let (ours, theirs) = (ours.to_string(), theirs.to_string());
-        let args = ["merge-tree", "--write-tree", "--name-only", "--no-messages", "-z", &ours, &theirs];
+        let args = [
+            "merge-tree",
+            "--write-tree",
+            "--name-only",
+            "--no-messages",
+            "-z",
+            &ours,
+            &theirs,
+        ];
         let (code, stdout, stderr) = git_status(self.common_dir(), &args)?;
         let mut fields = stdout.split(|b| *b == 0).filter(|f| !f.is_empty());
         match code {
             0 => {
-                let tree = fields.next().map(|f| String::from_utf8_lossy(f).into_owned()).unwrap_or_default();
-                let tree = Oid::from_str(tree.trim()).map_err(super::git_err("`git merge-tree` printed no tree"))?;
+                let tree = fields
+                    .next()
+                    .map(|f| String::from_utf8_lossy(f).into_owned())
+                    .unwrap_or_default();
+                let tree = Oid::from_str(tree.trim())
+                    .map_err(super::git_err("`git merge-tree` printed no tree"))?;
                 Ok(MergeResult::Clean { tree })
             }
             1 => {
                 fields.next();
-                let mut paths: Vec<String> = fields.map(|f| String::from_utf8_lossy(f).into_owned()).collect();
+                let mut paths: Vec<String> = fields
+                    .map(|f| String::from_utf8_lossy(f).into_owned())
+                    .collect();
                 paths.dedup();
                 Ok(MergeResult::Conflicts { paths })
             }
@@ -155,7 +169,17 @@ impl Repo {
     /// A fingerprint of the work tree in `dir`: what `git status` lists, with the content of
     /// every listed file. Ignored files are left out: build outputs do not count.
     pub fn worktree_fingerprint(&self, dir: &Path) -> Result<String, GitError> {
-        let out = git(dir, &["status", "--porcelain=v1", "-z", "--untracked-files=all", "--ignore-submodules=dirty"], None)?;
+        let out = git(
+            dir,
+            &[
+                "status",
+                "--porcelain=v1",
+                "-z",
+                "--untracked-files=all",
+                "--ignore-submodules=dirty",
+            ],
+            None,
+        )?;
         let mut text = String::new();
         let mut fields = out.stdout.split(|b| *b == 0).filter(|f| !f.is_empty());
         while let Some(field) = fields.next() {

@@ -80,7 +80,7 @@ fn insert(repo: &Repo, tree: Option<&Tree<'_>>, hex: &str, blob: Oid) -> Result<
     let fail = || git_err("cannot write the notes tree");
     let mut builder = git.treebuilder(tree).map_err(fail())?;
     let folder = tree.and_then(|t| {
-        t.get_name(&hex[..2])
+        t.get_name(hex.get(..2)?)
             .filter(|e| e.kind() == Some(ObjectType::Tree))
             .map(|e| e.id())
     });
@@ -133,7 +133,7 @@ fn split(repo: &Repo, builder: git2::TreeBuilder<'_>) -> Result<Oid, GitError> {
         .filter_map(|e| {
             e.name()
                 .ok()
-                .filter(|n| n.len() > 2)
+                .filter(|n| n.len() > 2 && n.bytes().all(|b| b.is_ascii_hexdigit()))
                 .map(|n| (n.to_owned(), e.id()))
         })
         .collect();
@@ -162,6 +162,23 @@ fn split(repo: &Repo, builder: git2::TreeBuilder<'_>) -> Result<Oid, GitError> {
 }
 
 impl Repo {
+    /// Configures this repository so that planx notes follow `commit --amend` and `rebase`
+    /// (`notes.rewriteRef`, keeping other values) and merge line by line across machines
+    /// (`notes.planx.mergeStrategy = cat_sort_uniq`). Returns each setting and whether it
+    /// changed. Idempotent; `init`, `start` and `checkpoint` all make sure of it.
+    pub fn configure_notes(&self) -> Result<[(&'static str, &'static str, bool); 2], GitError> {
+        let rewrite = self.ensure_local_config_value("notes.rewriteRef", NOTES_REF)?;
+        let old = self.set_local_config("notes.planx.mergeStrategy", "cat_sort_uniq")?;
+        Ok([
+            ("notes.rewriteRef", NOTES_REF, rewrite),
+            (
+                "notes.planx.mergeStrategy",
+                "cat_sort_uniq",
+                old.as_deref() != Some("cat_sort_uniq"),
+            ),
+        ])
+    }
+
     /// The notes as they are now.
     pub fn notes(&self) -> Result<NotesSnapshot<'_>, GitError> {
         let root = match self.ref_target(NOTES_REF)? {

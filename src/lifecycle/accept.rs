@@ -22,27 +22,43 @@ pub fn accept(
     check_name: &str,
     evidence: &str,
 ) -> Result<AcceptOutcome, LifecycleError> {
-    let phase = plan.phase(phase_id).ok_or_else(|| LifecycleError::UnknownPhase {
-        id: phase_id.to_owned(),
-        known: plan.phases.iter().map(|p| p.id.clone()).collect(),
-    })?;
+    let phase = plan
+        .phase(phase_id)
+        .ok_or_else(|| LifecycleError::UnknownPhase {
+            id: phase_id.to_owned(),
+            known: plan.phases.iter().map(|p| p.id.clone()).collect(),
+        })?;
     let branch = plan.branch(phase);
     let tip = repo
         .branch_tip(&branch)?
-        .ok_or_else(|| LifecycleError::NotStarted { phase: phase.id.clone() })?;
+        .ok_or_else(|| LifecycleError::NotStarted {
+            phase: phase.id.clone(),
+        })?;
     // The check must exist in the plan that judges the phase.
-    let judging = match repo.base_tip(&plan.base)?.map(|base| repo.merge_base(base, tip)).transpose()?.flatten() {
+    let judging = match repo
+        .base_tip(&plan.base)?
+        .map(|base| repo.merge_base(base, tip))
+        .transpose()?
+        .flatten()
+    {
         Some(fork) => plan_at(repo, fork, plan_path, &plan.base)
-            .map_err(|source| LifecycleError::JudgingPlan { branch: branch.clone(), source })?
+            .map_err(|source| LifecycleError::JudgingPlan {
+                branch: branch.clone(),
+                source,
+            })?
             .unwrap_or_else(|| plan.clone()),
         None => plan.clone(),
     };
     let judged = judging.phase(&phase.id).unwrap_or(phase);
-    let check = judged.checks.iter().find(|c| c.name == check_name).ok_or_else(|| LifecycleError::UnknownCheck {
-        phase: phase.id.clone(),
-        check: check_name.to_owned(),
-        known: judged.checks.iter().map(|c| c.name.clone()).collect(),
-    })?;
+    let check = judged
+        .checks
+        .iter()
+        .find(|c| c.name == check_name)
+        .ok_or_else(|| LifecycleError::UnknownCheck {
+            phase: phase.id.clone(),
+            check: check_name.to_owned(),
+            known: judged.checks.iter().map(|c| c.name.clone()).collect(),
+        })?;
     if !matches!(check.kind, CheckKind::Manual) {
         return Err(LifecycleError::NotManual {
             phase: phase.id.clone(),
@@ -51,10 +67,15 @@ pub fn accept(
     }
     let (name, email) = repo.identity();
     let who = format!("{name} <{email}>");
-    let event = Event::new(&clock::format(clock::now()), &judging.id, &phase.id, "accept")
-        .with("check", check_name)
-        .with("evidence", evidence)
-        .with("who", &who);
+    let event = Event::new(
+        &clock::format(clock::now()),
+        &judging.id,
+        &phase.id,
+        "accept",
+    )
+    .with("check", check_name)
+    .with("evidence", evidence)
+    .with("who", &who);
     repo.append_note_line(tip, &event.to_line())?;
     Ok(AcceptOutcome {
         phase: phase.id.clone(),

@@ -60,10 +60,15 @@ pub fn checkpoint(
     plan_path: &str,
     opts: &CheckpointOptions,
 ) -> Result<CheckpointOutcome, LifecycleError> {
-    if let Some(message) = &opts.message
-        && message
-            .lines()
+    // Text from the user never carries planx's own trailer lines: they would forge the record.
+    let forged = |text: &String| {
+        text.lines()
             .any(|l| l.trim_start().to_ascii_lowercase().starts_with("planx-"))
+    };
+    if [&opts.message, &opts.blocked, &opts.failed]
+        .into_iter()
+        .flatten()
+        .any(forged)
     {
         return Err(LifecycleError::ForgedTrailer);
     }
@@ -76,6 +81,7 @@ pub fn checkpoint(
             plan: plan.id.clone(),
         })?;
     let branch = branch.unwrap_or_default();
+    repo.configure_notes()?;
     let statuses = state::derive(repo, plan, plan_path)?;
     let status =
         statuses
@@ -99,7 +105,12 @@ pub fn checkpoint(
         .ok_or_else(|| LifecycleError::NoBase {
             base: plan.base.clone(),
         })?;
-    let fork = repo.merge_base(base_tip, head)?.unwrap_or(base_tip);
+    let fork = repo
+        .merge_base(base_tip, head)?
+        .ok_or_else(|| LifecycleError::NoForkPoint {
+            branch: branch.clone(),
+            shallow: repo.is_shallow(),
+        })?;
     let judging = plan_at(repo, fork, plan_path, &plan.base)
         .map_err(|source| LifecycleError::JudgingPlan {
             branch: branch.clone(),
@@ -130,6 +141,16 @@ pub fn checkpoint(
         };
     let run = match command {
         Some(command) => {
+            // The run is evidence about the commit this checkpoint makes: nothing outside it
+            // (unstaged or untracked) may take part.
+            let outside: Vec<_> = repo
+                .dirty_paths()?
+                .into_iter()
+                .filter(|p| p.status.as_bytes().get(1).is_some_and(|c| *c != b' '))
+                .collect();
+            if !outside.is_empty() {
+                return Err(LifecycleError::UncommittedEvidence { paths: outside });
+            }
             require_trust(repo, &judging, opts.trust)?;
             let dir = repo.require_workdir()?.to_path_buf();
             let env = [

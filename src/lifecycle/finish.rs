@@ -48,12 +48,17 @@ pub fn finish(
     phase_id: &str,
     opts: &FinishOptions,
 ) -> Result<FinishOutcome, LifecycleError> {
-    let phase = plan.phase(phase_id).ok_or_else(|| LifecycleError::UnknownPhase {
-        id: phase_id.to_owned(),
-        known: plan.phases.iter().map(|p| p.id.clone()).collect(),
-    })?;
+    let phase = plan
+        .phase(phase_id)
+        .ok_or_else(|| LifecycleError::UnknownPhase {
+            id: phase_id.to_owned(),
+            known: plan.phases.iter().map(|p| p.id.clone()).collect(),
+        })?;
     // One merge into base at a time.
-    let _lock = match Lock::acquire(&repo.state_dir().join("locks"), &format!("finish-{}", plan.id))? {
+    let _lock = match Lock::acquire(
+        &repo.state_dir().join("locks"),
+        &format!("finish-{}", plan.id),
+    )? {
         Ok(lock) => lock,
         Err(held) => {
             return Err(LifecycleError::Locked {
@@ -69,49 +74,75 @@ pub fn finish(
         && let Some(by) = status.completed_by
         && status.state == crate::state::State::Complete
     {
-        return Err(LifecycleError::AlreadyComplete { phase: phase.id.clone(), by });
+        return Err(LifecycleError::AlreadyComplete {
+            phase: phase.id.clone(),
+            by,
+        });
     }
     let tip = repo
         .branch_tip(&branch)?
-        .ok_or_else(|| LifecycleError::NotStarted { phase: phase.id.clone() })?;
+        .ok_or_else(|| LifecycleError::NotStarted {
+            phase: phase.id.clone(),
+        })?;
     let base_tip = repo
         .branch_tip(&plan.base)?
-        .ok_or_else(|| LifecycleError::NoBase { base: plan.base.clone() })?;
+        .ok_or_else(|| LifecycleError::NoBase {
+            base: plan.base.clone(),
+        })?;
     if repo.current_branch()?.as_deref() == Some(branch.as_str()) {
         let dirty = repo.dirty_paths()?;
         if !dirty.is_empty() {
-            return Err(LifecycleError::PhaseDirty { branch, paths: dirty });
+            return Err(LifecycleError::PhaseDirty {
+                branch,
+                paths: dirty,
+            });
         }
     }
     let tree = repo.tree_of(tip)?;
-    let fork = verify::fork_point(repo, base_tip, tip)?.ok_or_else(|| LifecycleError::NoForkPoint {
-        branch: branch.clone(),
-        shallow: repo.is_shallow(),
-    })?;
+    let fork =
+        verify::fork_point(repo, base_tip, tip)?.ok_or_else(|| LifecycleError::NoForkPoint {
+            branch: branch.clone(),
+            shallow: repo.is_shallow(),
+        })?;
     let branch_commits = repo.commits_between(tip, &[fork])?;
 
     // The evidence: a passing record for exactly this tree, or a verification run now.
     let (record, ran_verify) = match verify::find_passing_record(repo, tree, &branch_commits)? {
         Some(record) => (record, None),
         None => {
-            let options = VerifyOptions { no_run: false, trust: opts.trust };
+            let options = VerifyOptions {
+                no_run: false,
+                trust: opts.trust,
+            };
             let report = match Place::choose(repo, plan, &phase.id, None)? {
                 Place::Here { head, branch } if head == tip => {
                     let workdir = repo.require_workdir()?.to_path_buf();
-                    let target = Target { work: repo, workdir, head, branch };
+                    let target = Target {
+                        work: repo,
+                        workdir,
+                        head,
+                        branch,
+                    };
                     verify::verify(repo, plan, plan_path, &phase.id, &target, &options)?
                 }
                 Place::Here { branch, .. } | Place::Scratch { branch, .. } => {
                     let path = super::scratch_path(repo, &format!("finish-{}", phase.id));
                     verify::in_scratch(repo, &path, tip, |work| {
-                        let target = Target { work, workdir: path.clone(), head: tip, branch };
+                        let target = Target {
+                            work,
+                            workdir: path.clone(),
+                            head: tip,
+                            branch,
+                        };
                         verify::verify(repo, plan, plan_path, &phase.id, &target, &options)
                     })?
                 }
             };
             verify::record(repo, &report)?;
             if !report.passed() {
-                return Err(LifecycleError::VerifyFailed { report: Box::new(report) });
+                return Err(LifecycleError::VerifyFailed {
+                    report: Box::new(report),
+                });
             }
             (tip, Some(report))
         }
@@ -120,7 +151,11 @@ pub fn finish(
     let merged_tree = match repo.merge_tree(base_tip, tip)? {
         MergeResult::Clean { tree } => tree,
         MergeResult::Conflicts { paths } => {
-            return Err(LifecycleError::Conflicts { branch, base: plan.base.clone(), paths });
+            return Err(LifecycleError::Conflicts {
+                branch,
+                base: plan.base.clone(),
+                paths,
+            });
         }
     };
     let base_worktree = repo.worktree_of_branch(&plan.base)?;
@@ -136,13 +171,24 @@ pub fn finish(
     }
 
     let message = merge_message(plan, phase, tree, opts.squash)?;
-    let parents: Vec<Oid> = if opts.squash { vec![base_tip] } else { vec![base_tip, tip] };
+    let parents: Vec<Oid> = if opts.squash {
+        vec![base_tip]
+    } else {
+        vec![base_tip, tip]
+    };
     let commit = repo.commit_tree(merged_tree, &parents, &message)?;
     match &base_worktree {
         Some(dir) => repo.fast_forward_worktree(dir, commit)?,
         None => {
-            if !repo.move_branch(&plan.base, commit, base_tip, &format!("planx: finish {}", phase.id))? {
-                return Err(LifecycleError::BaseMoved { base: plan.base.clone() });
+            if !repo.move_branch(
+                &plan.base,
+                commit,
+                base_tip,
+                &format!("planx: finish {}", phase.id),
+            )? {
+                return Err(LifecycleError::BaseMoved {
+                    base: plan.base.clone(),
+                });
             }
         }
     }
@@ -155,7 +201,10 @@ pub fn finish(
         for &c in branch_commits.iter().rev() {
             if let Some(note) = notes.get(c)? {
                 for event in parse_note(&note) {
-                    repo.append_note_line(commit, &event.with("carried_from", c.to_string()).to_line())?;
+                    repo.append_note_line(
+                        commit,
+                        &event.with("carried_from", c.to_string()).to_line(),
+                    )?;
                 }
             }
         }
@@ -165,7 +214,13 @@ pub fn finish(
         .with("verified_tree", tree.to_string())
         .with("record", record.to_string())
         .with("squash", opts.squash)
-        .with("commits", branch_commits.iter().map(Oid::to_string).collect::<Vec<_>>());
+        .with(
+            "commits",
+            branch_commits
+                .iter()
+                .map(Oid::to_string)
+                .collect::<Vec<_>>(),
+        );
     repo.append_note_line(commit, &event.to_line())?;
 
     let (mut branch_deleted, mut branch_kept) = (false, None);
@@ -189,7 +244,12 @@ pub fn finish(
     })
 }
 
-fn merge_message(plan: &Plan, phase: &crate::plan::Phase, tree: Oid, squash: bool) -> Result<String, LifecycleError> {
+fn merge_message(
+    plan: &Plan,
+    phase: &crate::plan::Phase,
+    tree: Oid,
+    squash: bool,
+) -> Result<String, LifecycleError> {
     let subject = format!(
         "planx: {} phase {} — {}",
         if squash { "squash" } else { "complete" },

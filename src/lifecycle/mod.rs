@@ -81,6 +81,10 @@ pub enum LifecycleError {
     },
     #[error("phase `{phase}` is {}, not in progress", state.as_str())]
     NotResumable { phase: String, state: State },
+    #[error("the work tree has changes this checkpoint would not commit")]
+    UncommittedEvidence { paths: Vec<DirtyPath> },
+    #[error("`{branch}` has commits but no start checkpoint: planx did not start it")]
+    ForeignBranch { branch: String },
     #[error("phase `{phase}` has not been started")]
     NotStarted { phase: String },
     #[error("phase `{phase}` has no step `{step}`")]
@@ -95,7 +99,9 @@ pub enum LifecycleError {
     RedButPassing { run: CommandRun },
     #[error("the blast radius fails, so this is not a green checkpoint")]
     GreenButFailing { run: CommandRun },
-    #[error("the checkpoint message carries a Planx-* line")]
+    #[error("interrupted by signal {signal}")]
+    Interrupted { signal: i32 },
+    #[error("the checkpoint's message or reason carries a Planx-* line")]
     ForgedTrailer,
     #[error("`{branch}` and base have no common history{}", if *shallow { " in this shallow clone" } else { "" })]
     NoForkPoint { branch: String, shallow: bool },
@@ -104,7 +110,11 @@ pub enum LifecycleError {
     #[error("verification of phase `{}` failed", report.phase)]
     VerifyFailed { report: Box<crate::verify::Report> },
     #[error("merging `{branch}` into `{base}` conflicts")]
-    Conflicts { branch: String, base: String, paths: Vec<String> },
+    Conflicts {
+        branch: String,
+        base: String,
+        paths: Vec<String>,
+    },
     #[error("`{base}` is checked out in {} with uncommitted changes", worktree.display())]
     BaseDirty {
         base: String,
@@ -112,11 +122,18 @@ pub enum LifecycleError {
         paths: Vec<DirtyPath>,
     },
     #[error("`{branch}` has uncommitted changes here, which the merge would leave out")]
-    PhaseDirty { branch: String, paths: Vec<DirtyPath> },
+    PhaseDirty {
+        branch: String,
+        paths: Vec<DirtyPath>,
+    },
     #[error("`{base}` moved while the phase was being merged")]
     BaseMoved { base: String },
     #[error("phase `{phase}` has no check `{check}`")]
-    UnknownCheck { phase: String, check: String, known: Vec<String> },
+    UnknownCheck {
+        phase: String,
+        check: String,
+        known: Vec<String>,
+    },
     #[error("check `{check}` of phase `{phase}` is not a manual check")]
     NotManual { phase: String, check: String },
     #[error("the base branch `{base}` does not exist")]
@@ -177,10 +194,14 @@ pub(crate) fn run_command(
         tail_bytes: process::DEFAULT_TAIL_BYTES,
     };
     tracing::debug!(command = %command.shell, cwd = %cwd.display(), "running");
-    process::run(&spec).map_err(|source| LifecycleError::Spawn {
+    let outcome = process::run(&spec).map_err(|source| LifecycleError::Spawn {
         command: command.text.clone(),
         source,
-    })
+    })?;
+    match crate::interrupt::received() {
+        Some(signal) => Err(LifecycleError::Interrupted { signal }),
+        None => Ok(outcome),
+    }
 }
 
 /// The plan as committed in `commit`, validated.
@@ -210,9 +231,25 @@ pub fn phase_of_branch<'p>(plan: &'p Plan, branch: &str) -> Option<&'p plan::Pha
     plan.phase(id)
 }
 
-/// A temporary folder path under planx's state folder.
+/// A temporary folder path under planx's state folder, named after this process; scratch
+/// worktrees left by processes that are gone (killed) are removed first.
 pub(crate) fn scratch_path(repo: &Repo, name: &str) -> PathBuf {
-    repo.state_dir()
-        .join("tmp")
-        .join(format!("{}-{}", name.replace('/', "-"), std::process::id()))
+    let dir = repo.state_dir().join("tmp");
+    if let Ok(entries) = std::fs::read_dir(&dir) {
+        for entry in entries.flatten() {
+            let file_name = entry.file_name();
+            let pid = file_name
+                .to_string_lossy()
+                .rsplit('-')
+                .next()
+                .and_then(|p| p.parse::<i32>().ok());
+            // SAFETY: kill(2) with signal 0 only asks whether the process exists.
+            let gone = pid.is_some_and(|pid| unsafe { libc::kill(pid, 0) } != 0 && std::io::Error::last_os_error().raw_os_error() == Some(libc::ESRCH));
+            if gone {
+                let _ = repo.remove_worktree(&entry.path());
+                let _ = std::fs::remove_dir_all(entry.path());
+            }
+        }
+    }
+    dir.join(format!("{}-{}", name.replace('/', "-"), std::process::id()))
 }

@@ -88,6 +88,9 @@ pub fn resume(
         match repo.worktree_of_branch(&status.branch)? {
             Some(path) => elsewhere = Some(path),
             None => {
+                if plan.preflight.clean_worktree {
+                    super::start::refuse_dirty(repo)?;
+                }
                 repo.switch(&status.branch)
                     .map_err(|source| LifecycleError::Switch {
                         phase: phase.id.clone(),

@@ -74,6 +74,7 @@ pub fn start(
         }
     };
     let branch = plan.branch(phase);
+    repo.configure_notes()?;
     let statuses = state::derive(repo, plan, plan_path)?;
     let index = plan
         .phases
@@ -98,7 +99,16 @@ pub fn start(
         .as_ref()
         .is_some_and(|c| c.events.iter().any(|e| e.event == "start"));
     if recorded {
-        return switch_to_started(repo, &branch, opts.worktree.as_deref());
+        return switch_to_started(repo, plan, &branch, opts.worktree.as_deref());
+    }
+    // A branch without a start checkpoint is completed only when it holds nothing yet: one
+    // with commits of its own was not started by planx (or its start is out of sight, as in a
+    // shallow clone), and a start commit on top of it would be a lie.
+    if start_checkpoint.is_none()
+        && status.branch_tip.is_some()
+        && (status.plain_commits > 0 || !status.checkpoints.is_empty())
+    {
+        return Err(LifecycleError::ForeignBranch { branch });
     }
 
     if plan.status != PlanStatus::Ready && !opts.force {
@@ -197,6 +207,16 @@ fn start_message(plan: &Plan, phase: &Phase) -> Result<String, LifecycleError> {
     .map_err(|e| LifecycleError::Io(std::io::Error::other(e)))?;
     let subject = format!("planx: start {} — {}", phase.id, one_line(&phase.title));
     Ok(trailers::append(&subject, &trailers))
+}
+
+/// Switching branches carries uncommitted changes along: refuse, as a fresh start does.
+pub(super) fn refuse_dirty(repo: &Repo) -> Result<(), LifecycleError> {
+    let dirty = repo.dirty_paths()?;
+    if dirty.is_empty() {
+        Ok(())
+    } else {
+        Err(LifecycleError::Dirty { paths: dirty })
+    }
 }
 
 pub(super) fn one_line(text: &str) -> String {
@@ -299,6 +319,7 @@ fn absolute(path: &Path) -> PathBuf {
 
 fn switch_to_started(
     repo: &Repo,
+    plan: &Plan,
     branch: &str,
     worktree: Option<&Path>,
 ) -> Result<StartOutcome, LifecycleError> {
@@ -319,6 +340,9 @@ fn switch_to_started(
         });
     }
     let phase = branch.to_owned();
+    if worktree.is_none() && plan.preflight.clean_worktree {
+        refuse_dirty(repo)?;
+    }
     let result = match worktree {
         Some(path) => {
             let path = absolute(path);

@@ -217,7 +217,9 @@ pub(crate) fn build(
                 }
                 None => warn_not_ready(&plan, table.span.clone(), d),
             }
+            let mut base_span = table.span.clone();
             if let Some(base) = table.required(meta.base, "base", "\"main\"", d) {
+                base_span = base.span();
                 if let Some(problem) = ids::branch_name_problem(base.get_ref()) {
                     d.error(
                         base.span(),
@@ -241,6 +243,17 @@ pub(crate) fn build(
                     );
                 }
                 plan.branch_prefix = prefix.into_inner();
+            }
+            if !plan.branch_prefix.is_empty() && plan.base.starts_with(&plan.branch_prefix) {
+                d.error(
+                    base_span,
+                    "invalid-branch",
+                    format!(
+                        "the base `{}` would be a phase branch (it starts with the branch prefix `{}`)",
+                        plan.base, plan.branch_prefix
+                    ),
+                    "phases fork from and merge into the base: name an integration branch such as \"main\"",
+                );
             }
             if let Some(strict) = meta.strict {
                 plan.strict = strict.into_inner();

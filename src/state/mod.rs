@@ -143,12 +143,19 @@ impl PhaseStatus {
         self.checkpoints.iter().map(|c| c.time).max()
     }
 
-    /// Steps whose latest step checkpoint recorded a passing (or no) verify.
-    pub fn completed_steps(&self) -> Vec<String> {
+    /// Steps of `phase` whose latest step checkpoint shows them done: with a passing run of the
+    /// step's `verify` recorded in its note, or — for a step without a `verify` command — the
+    /// checkpoint alone. A trailer without its evidence does not complete a verified step.
+    pub fn completed_steps(&self, phase: &crate::plan::Phase) -> Vec<String> {
         let mut latest: HashMap<&str, bool> = HashMap::new();
         for c in self.checkpoints.iter().rev() {
             if let (Kind::Step, Some(step)) = (c.kind, &c.step) {
-                latest.insert(step, step_passed(c));
+                let needs_run = phase
+                    .steps
+                    .iter()
+                    .find(|s| &s.id == step)
+                    .is_some_and(|s| s.verify.is_some());
+                latest.insert(step, step_passed(c, needs_run));
             }
         }
         let mut done: Vec<String> = latest
@@ -173,13 +180,12 @@ impl PhaseStatus {
     }
 }
 
-/// Did this step checkpoint's verify pass (or had it none)?
-pub fn step_passed(c: &Checkpoint) -> bool {
-    c.events
-        .iter()
-        .rev()
-        .find_map(|e| e.run("verify"))
-        .is_none_or(|run| run.passed)
+/// Did this step checkpoint's verify pass? Without a recorded run, only when none is needed.
+pub fn step_passed(c: &Checkpoint, needs_run: bool) -> bool {
+    match c.events.iter().rev().find_map(|e| e.run("verify")) {
+        Some(run) => run.passed,
+        None => !needs_run,
+    }
 }
 
 /// Reads a commit's trailers into checkpoint facts when it is a checkpoint of `plan_id`/`phase`.
@@ -229,6 +235,7 @@ pub fn derive(repo: &Repo, plan: &Plan, plan_path: &str) -> Result<Vec<PhaseStat
                 let info = repo.commit_info(merge)?;
                 match info.parents.as_slice() {
                     [first, second, ..] => repo.commits_between(*second, &[*first])?,
+                    _ if is_fast_forward(&info) => fast_forwarded(repo, merge, &phase.id)?,
                     _ => vec![merge],
                 }
             }
@@ -272,7 +279,10 @@ pub fn derive(repo: &Repo, plan: &Plan, plan_path: &str) -> Result<Vec<PhaseStat
             waiting_for: Vec::new(),
         });
     }
-    let complete: Vec<bool> = out.iter().map(|s| s.completed_by.is_some() && s.verified).collect();
+    let complete: Vec<bool> = out
+        .iter()
+        .map(|s| s.completed_by.is_some() && s.verified)
+        .collect();
     let index: HashMap<&str, usize> = plan
         .phases
         .iter()
@@ -324,6 +334,33 @@ pub fn derive(repo: &Repo, plan: &Plan, plan_path: &str) -> Result<Vec<PhaseStat
     Ok(out)
 }
 
+/// A completion by a checkpoint commit that sits on base itself (not a merge, not a squash
+/// commit claiming `complete`).
+fn is_fast_forward(info: &CommitInfo) -> bool {
+    let trailers = info.trailers();
+    info.parents.len() < 2
+        && trailers::value(&trailers, trailers::STATUS) != Some("complete")
+        && trailers::value(&trailers, trailers::CHECKPOINT).is_some()
+}
+
+/// The phase's commits on base's first-parent line, from `tip` back to its start checkpoint.
+fn fast_forwarded(repo: &Repo, tip: Oid, phase: &str) -> Result<Vec<Oid>, GitError> {
+    let mut out = Vec::new();
+    let mut current = Some(tip);
+    while let Some(id) = current {
+        let info = repo.commit_info(id)?;
+        let trailers = info.trailers();
+        out.push(id);
+        let is_start = trailers::value(&trailers, trailers::PHASE) == Some(phase)
+            && trailers::value(&trailers, trailers::CHECKPOINT) == Some("start");
+        if is_start || info.parents.len() != 1 || out.len() >= 10_000 {
+            break;
+        }
+        current = info.parents.first().copied();
+    }
+    Ok(out)
+}
+
 /// Is there a passing verify record for what `merge` brought into base? For a merge, the
 /// merged tree is the tree its trailers name (`Planx-Verified-Tree`) or its merged parent's;
 /// records are looked for on the merged side and on the merge itself. A squash commit carries
@@ -340,6 +377,7 @@ fn completion_verified(
     let tree = match (&named, info.parents.get(1)) {
         (Some(tree), _) => Some(tree.clone()),
         (None, Some(merged)) => Some(repo.tree_of(*merged)?.to_string()),
+        (None, None) if is_fast_forward(&info) => Some(info.tree.to_string()),
         (None, None) => None,
     };
     for &commit in std::iter::once(&merge).chain(merged_side) {
@@ -383,6 +421,15 @@ fn completions_on_base<'p>(
         match (phase, status) {
             (Some(phase), Some("complete")) if plan_ok => {
                 if let Some((key, _)) = known.get_key_value(phase) {
+                    done.entry(key).or_insert(id);
+                }
+            }
+            (Some(phase), _) if plan_ok && info.parents.len() < 2 => {
+                // A checkpoint of the phase on base itself: its branch was fast-forwarded (or
+                // rebased) into base.
+                if trailers::value(&trailers, trailers::CHECKPOINT).is_some()
+                    && let Some((key, _)) = known.get_key_value(phase)
+                {
                     done.entry(key).or_insert(id);
                 }
             }
@@ -431,7 +478,7 @@ pub fn step_states(phase: &crate::plan::Phase, status: &PhaseStatus) -> Vec<Step
     if status.state == State::Complete {
         return vec![StepState::Completed; phase.steps.len()];
     }
-    let completed = status.completed_steps();
+    let completed = status.completed_steps(phase);
     let attempted: Vec<&str> = status
         .checkpoints
         .iter()

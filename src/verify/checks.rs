@@ -120,7 +120,9 @@ pub fn run_checks(
 /// checkpoint's blast radius) recorded earlier on the branch?
 fn earlier_failure(events: &[Event], check: &Check, shell: &str) -> bool {
     events.iter().any(|e| match e.event.as_str() {
-        "checkpoint" => e.run("run").is_some_and(|run| run.shell == shell && !run.passed),
+        "checkpoint" => e
+            .run("run")
+            .is_some_and(|run| run.shell == shell && !run.passed),
         "verify" => e
             .data
             .get("checks")
@@ -128,15 +130,26 @@ fn earlier_failure(events: &[Event], check: &Check, shell: &str) -> bool {
             .is_some_and(|checks| {
                 checks.iter().any(|c| {
                     c.get("name").and_then(|n| n.as_str()) == Some(check.name.as_str())
-                        && c.get("run").and_then(|r| r.get("passed")).and_then(|p| p.as_bool()) == Some(false)
-                        && c.get("run").and_then(|r| r.get("shell")).and_then(|s| s.as_str()) == Some(shell)
+                        && c.get("run")
+                            .and_then(|r| r.get("passed"))
+                            .and_then(|p| p.as_bool())
+                            == Some(false)
+                        && c.get("run")
+                            .and_then(|r| r.get("shell"))
+                            .and_then(|s| s.as_str())
+                            == Some(shell)
                 })
             }),
         _ => false,
     })
 }
 
-fn file_check(check: &Check, workdir: &Path, path: &str, contains: Option<&regex::Regex>) -> CheckResult {
+fn file_check(
+    check: &Check,
+    workdir: &Path,
+    path: &str,
+    contains: Option<&regex::Regex>,
+) -> CheckResult {
     let full = workdir.join(path);
     let result = |verified: bool, evidence: String| CheckResult {
         name: check.name.clone(),
@@ -150,7 +163,9 @@ fn file_check(check: &Check, workdir: &Path, path: &str, contains: Option<&regex
     // A file check reads the file itself, never through a symlink that leaves the work tree.
     match std::fs::symlink_metadata(&full) {
         Err(_) => return result(false, format!("{path} does not exist")),
-        Ok(m) if m.file_type().is_symlink() => return result(false, format!("{path} is a symlink, not a file")),
+        Ok(m) if m.file_type().is_symlink() => {
+            return result(false, format!("{path} is a symlink, not a file"));
+        }
         Ok(m) if !m.is_file() => return result(false, format!("{path} is not a file")),
         Ok(_) => {}
     }
@@ -164,9 +179,15 @@ fn file_check(check: &Check, workdir: &Path, path: &str, contains: Option<&regex
             match pattern.find(&text) {
                 Some(m) => {
                     let line = text[..m.start()].matches('\n').count() + 1;
-                    result(true, format!("{path} matches `{}` on line {line}", pattern.as_str()))
+                    result(
+                        true,
+                        format!("{path} matches `{}` on line {line}", pattern.as_str()),
+                    )
                 }
-                None => result(false, format!("{path} has no match for `{}`", pattern.as_str())),
+                None => result(
+                    false,
+                    format!("{path} has no match for `{}`", pattern.as_str()),
+                ),
             }
         }
     }

@@ -75,26 +75,38 @@ pub fn judge(
             continue;
         }
         let entry_ref = Some((EntryKind::Create, entry.pattern.to_string()));
-        let (code, message, path) = if let Some(empty) = matching
-            .iter()
-            .find(|c| c.kind == ChangeKind::Added)
-        {
-            ("create-empty", format!("{} exists but is empty", empty.path_display()), Some(empty.path_display()))
-        } else if let Some(old) = matching.first() {
-            (
-                "create-existed",
-                format!("{} existed before the fork point: it is modified, not created", old.path_display()),
-                Some(old.path_display()),
-            )
-        } else if entry.pattern.is_literal() && exists_at_fork(entry.pattern.as_str()) {
-            (
-                "create-existed",
-                format!("{} existed before the fork point and did not change", entry.pattern),
-                Some(entry.pattern.to_string()),
-            )
-        } else {
-            ("create-missing", format!("nothing was created for `{}`", entry.pattern), None)
-        };
+        let (code, message, path) =
+            if let Some(empty) = matching.iter().find(|c| c.kind == ChangeKind::Added) {
+                (
+                    "create-empty",
+                    format!("{} exists but is empty", empty.path_display()),
+                    Some(empty.path_display()),
+                )
+            } else if let Some(old) = matching.first() {
+                (
+                    "create-existed",
+                    format!(
+                        "{} existed before the fork point: it is modified, not created",
+                        old.path_display()
+                    ),
+                    Some(old.path_display()),
+                )
+            } else if entry.pattern.is_literal() && exists_at_fork(entry.pattern.as_str()) {
+                (
+                    "create-existed",
+                    format!(
+                        "{} existed before the fork point and did not change",
+                        entry.pattern
+                    ),
+                    Some(entry.pattern.to_string()),
+                )
+            } else {
+                (
+                    "create-missing",
+                    format!("nothing was created for `{}`", entry.pattern),
+                    None,
+                )
+            };
         findings.push(Finding {
             level: Level::Error,
             code,
@@ -105,9 +117,9 @@ pub fn judge(
     }
 
     for entry in &manifest.modify {
-        let changed = changes.iter().any(|c| {
-            c.kind != ChangeKind::Added && entry.pattern.matches(&c.path_lossy())
-        });
+        let changed = changes
+            .iter()
+            .any(|c| c.kind != ChangeKind::Added && entry.pattern.matches(&c.path_lossy()));
         if !changed {
             let exists = !entry.pattern.is_literal() || exists_at_fork(entry.pattern.as_str());
             findings.push(Finding {
@@ -116,9 +128,15 @@ pub fn judge(
                 message: if exists {
                     format!("nothing changed in `{}`", entry.pattern)
                 } else {
-                    format!("`{}` did not exist at the fork point, so it cannot be modified", entry.pattern)
+                    format!(
+                        "`{}` did not exist at the fork point, so it cannot be modified",
+                        entry.pattern
+                    )
                 },
-                path: entry.pattern.is_literal().then(|| entry.pattern.to_string()),
+                path: entry
+                    .pattern
+                    .is_literal()
+                    .then(|| entry.pattern.to_string()),
                 entry: Some((EntryKind::Modify, entry.pattern.to_string())),
             });
         }
@@ -141,7 +159,11 @@ pub fn judge(
             findings.push(Finding {
                 level: if strict { Level::Error } else { Level::Warning },
                 code: "undeclared-change",
-                message: format!("{} was {} but the manifest does not declare it", row.path, change.kind.as_str()),
+                message: format!(
+                    "{} was {} but the manifest does not declare it",
+                    row.path,
+                    change.kind.as_str()
+                ),
                 path: Some(row.path.clone()),
                 entry: None,
             });
@@ -152,7 +174,11 @@ pub fn judge(
             findings.push(Finding {
                 level: Level::Error,
                 code: "symlink-outside",
-                message: format!("{} is a symlink to {}, outside the repository", row.path, target.display()),
+                message: format!(
+                    "{} is a symlink to {}, outside the repository",
+                    row.path,
+                    target.display()
+                ),
                 path: Some(row.path.clone()),
                 entry: row.declared.clone(),
             });
@@ -166,7 +192,10 @@ pub fn escapes(link: &[u8], target: &Path) -> bool {
     if target.is_absolute() {
         return true;
     }
-    let depth = crate::git::changes::bytes_path(link).components().count().saturating_sub(1);
+    let depth = crate::git::changes::bytes_path(link)
+        .components()
+        .count()
+        .saturating_sub(1);
     let mut level = depth as isize;
     for component in target.components() {
         match component {

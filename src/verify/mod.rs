@@ -68,7 +68,10 @@ pub struct Report {
 
 impl Report {
     pub fn errors(&self) -> usize {
-        self.findings.iter().filter(|f| f.level == Level::Error).count()
+        self.findings
+            .iter()
+            .filter(|f| f.level == Level::Error)
+            .count()
     }
 
     /// Everything holds: no error finding, every check verified, and commands ran.
@@ -107,18 +110,28 @@ pub fn verify(
 ) -> Result<Report, LifecycleError> {
     let base_tip = repo
         .base_tip(&base_plan.base)?
-        .ok_or_else(|| LifecycleError::NoBase { base: base_plan.base.clone() })?;
-    let fork = fork_point(repo, base_tip, target.head)?.ok_or_else(|| LifecycleError::NoForkPoint {
-        branch: target.branch.clone(),
-        shallow: repo.is_shallow(),
-    })?;
+        .ok_or_else(|| LifecycleError::NoBase {
+            base: base_plan.base.clone(),
+        })?;
+    let fork =
+        fork_point(repo, base_tip, target.head)?.ok_or_else(|| LifecycleError::NoForkPoint {
+            branch: target.branch.clone(),
+            shallow: repo.is_shallow(),
+        })?;
     let judging = plan_at(repo, fork, plan_path, &base_plan.base)
-        .map_err(|source| LifecycleError::JudgingPlan { branch: target.branch.clone(), source })?
-        .ok_or_else(|| LifecycleError::NoPlanAtFork { branch: target.branch.clone() })?;
-    let phase = judging.phase(phase_id).ok_or_else(|| LifecycleError::UnknownPhase {
-        id: phase_id.to_owned(),
-        known: judging.phases.iter().map(|p| p.id.clone()).collect(),
-    })?;
+        .map_err(|source| LifecycleError::JudgingPlan {
+            branch: target.branch.clone(),
+            source,
+        })?
+        .ok_or_else(|| LifecycleError::NoPlanAtFork {
+            branch: target.branch.clone(),
+        })?;
+    let phase = judging
+        .phase(phase_id)
+        .ok_or_else(|| LifecycleError::UnknownPhase {
+            id: phase_id.to_owned(),
+            known: judging.phases.iter().map(|p| p.id.clone()).collect(),
+        })?;
     let tree = repo.tree_of(target.head)?;
     let changes = target.work.changes_since(fork)?;
     let clean = target.work.dirty_paths()?.is_empty();
@@ -142,26 +155,46 @@ pub fn verify(
         present.sort();
         present
     };
-    let (rows, mut findings) = manifest::judge(&phase.files, &changes, judging.strict, &exists_at_fork, &present_now);
+    let (rows, mut findings) = manifest::judge(
+        &phase.files,
+        &changes,
+        judging.strict,
+        &exists_at_fork,
+        &present_now,
+    );
 
-    let plan_edit = changes.iter().find(|c| c.path == plan_path.as_bytes()).map(|c| PlanEdit {
-        path: c.path_display(),
-        declared: rows
-            .iter()
-            .find(|r| r.path == c.path_display())
-            .and_then(|r| r.declared.clone()),
-    });
+    let plan_edit = changes
+        .iter()
+        .find(|c| c.path == plan_path.as_bytes())
+        .map(|c| PlanEdit {
+            path: c.path_display(),
+            declared: rows
+                .iter()
+                .find(|r| r.path == c.path_display())
+                .and_then(|r| r.declared.clone()),
+        });
 
     let branch_commits = repo.commits_between(target.head, &[fork])?;
     let events = phase_events(repo, &judging.id, &phase.id, &branch_commits)?;
     findings.extend(after_verify_findings(repo, phase, &branch_commits)?);
 
-    let runs_commands = !opts.no_run && phase.checks.iter().any(|c| matches!(c.kind, CheckKind::Run { .. }));
+    let runs_commands = !opts.no_run
+        && phase
+            .checks
+            .iter()
+            .any(|c| matches!(c.kind, CheckKind::Run { .. }));
     if runs_commands {
         require_trust(repo, &judging, opts.trust)?;
     }
     let event_list: Vec<Event> = events.into_iter().map(|(_, e)| e).collect();
-    let checks = checks::run_checks(target.work, &target.workdir, &judging, phase, &event_list, opts.no_run)?;
+    let checks = checks::run_checks(
+        target.work,
+        &target.workdir,
+        &judging,
+        phase,
+        &event_list,
+        opts.no_run,
+    )?;
 
     Ok(Report {
         plan: judging.id.clone(),
@@ -193,7 +226,9 @@ pub fn fork_point(repo: &Repo, base_tip: Oid, head: Oid) -> Result<Option<Oid>, 
     while let Some(id) = current {
         let info = repo.commit_info(id)?;
         if let [first, rest @ ..] = info.parents.as_slice() {
-            if rest.iter().any(|p| repo.is_ancestor(head, *p).unwrap_or(false))
+            if rest
+                .iter()
+                .any(|p| repo.is_ancestor(head, *p).unwrap_or(false))
                 && !repo.is_ancestor(head, *first)?
             {
                 return Ok(repo.merge_base(*first, head)?);
@@ -215,7 +250,12 @@ pub fn record(repo: &Repo, report: &Report) -> Result<(), LifecycleError> {
 }
 
 /// The events of a phase recorded in the notes of `commits`, oldest first.
-pub fn phase_events(repo: &Repo, plan: &str, phase: &str, commits: &[Oid]) -> Result<Vec<(Oid, Event)>, LifecycleError> {
+pub fn phase_events(
+    repo: &Repo,
+    plan: &str,
+    phase: &str,
+    commits: &[Oid],
+) -> Result<Vec<(Oid, Event)>, LifecycleError> {
     let notes = repo.notes()?;
     let mut out = Vec::new();
     for &commit in commits.iter().rev() {
@@ -232,7 +272,11 @@ pub fn phase_events(repo: &Repo, plan: &str, phase: &str, commits: &[Oid]) -> Re
 }
 
 /// The commit whose note holds a passing record for `tree`, among `commits`.
-pub fn find_passing_record(repo: &Repo, tree: Oid, commits: &[Oid]) -> Result<Option<Oid>, LifecycleError> {
+pub fn find_passing_record(
+    repo: &Repo,
+    tree: Oid,
+    commits: &[Oid],
+) -> Result<Option<Oid>, LifecycleError> {
     let notes = repo.notes()?;
     for &commit in commits {
         if let Some(note) = notes.get(commit)?
@@ -248,7 +292,11 @@ pub fn find_passing_record(repo: &Repo, tree: Oid, commits: &[Oid]) -> Result<Op
 
 /// `after_verify` paths may be committed only after a passing verify: every commit of the branch
 /// that touches one needs a passing record on an earlier commit of the branch.
-fn after_verify_findings(repo: &Repo, phase: &Phase, commits: &[Oid]) -> Result<Vec<Finding>, LifecycleError> {
+fn after_verify_findings(
+    repo: &Repo,
+    phase: &Phase,
+    commits: &[Oid],
+) -> Result<Vec<Finding>, LifecycleError> {
     let mut findings = Vec::new();
     if phase.files.after_verify.is_empty() {
         return Ok(findings);
@@ -288,12 +336,24 @@ fn after_verify_findings(repo: &Repo, phase: &Phase, commits: &[Oid]) -> Result<
 /// Chooses what to verify for `phase`: this work tree when it has the phase checked out (or,
 /// detached, the commit a CI job names), else a scratch worktree at the branch's tip.
 pub enum Place {
-    Here { head: Oid, branch: String },
-    Scratch { tip: Oid, branch: String, path: PathBuf },
+    Here {
+        head: Oid,
+        branch: String,
+    },
+    Scratch {
+        tip: Oid,
+        branch: String,
+        path: PathBuf,
+    },
 }
 
 impl Place {
-    pub fn choose(repo: &Repo, plan: &Plan, phase: &str, ci_branch: Option<&str>) -> Result<Place, LifecycleError> {
+    pub fn choose(
+        repo: &Repo,
+        plan: &Plan,
+        phase: &str,
+        ci_branch: Option<&str>,
+    ) -> Result<Place, LifecycleError> {
         let branch = format!("{}{phase}", plan.branch_prefix);
         let current = repo.current_branch()?;
         let head = repo.head_commit()?;
@@ -315,15 +375,24 @@ impl Place {
                 path: crate::lifecycle::scratch_path(repo, &format!("verify-{phase}")),
                 branch,
             }),
-            None => Err(LifecycleError::NotStarted { phase: phase.to_owned() }),
+            None => Err(LifecycleError::NotStarted {
+                phase: phase.to_owned(),
+            }),
         }
     }
 }
 
 /// Runs `f` on a scratch worktree at `commit`, removing it afterwards whatever happens.
-pub fn in_scratch<T>(repo: &Repo, path: &Path, commit: Oid, f: impl FnOnce(&Repo) -> Result<T, LifecycleError>) -> Result<T, LifecycleError> {
+pub fn in_scratch<T>(
+    repo: &Repo,
+    path: &Path,
+    commit: Oid,
+    f: impl FnOnce(&Repo) -> Result<T, LifecycleError>,
+) -> Result<T, LifecycleError> {
     repo.add_detached_worktree(path, commit)?;
-    let result = Repo::open(path).map_err(LifecycleError::from).and_then(|work| f(&work));
+    let result = Repo::open(path)
+        .map_err(LifecycleError::from)
+        .and_then(|work| f(&work));
     let removed = repo.remove_worktree(path);
     let value = result?;
     removed?;

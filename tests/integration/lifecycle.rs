@@ -304,11 +304,8 @@ fn two_simultaneous_starts_have_exactly_one_winner() {
     );
     assert_eq!(start_events(&repo), 1);
     assert!(
-        fs::read_dir(repo.path(".git/planx/locks"))
-            .unwrap()
-            .next()
-            .is_none(),
-        "no lock left behind"
+        git_planx::lock::Lock::is_free(&repo.path(".git/planx/locks"), "start-walk-a").unwrap(),
+        "no lock left held"
     );
 }
 
@@ -476,14 +473,14 @@ fn refusals_of_checkpoint() {
     repo.write("a.txt", "a\n");
     assert_snapshot!(repo.planx(&["checkpoint", "--red"]), @"
     --- stderr ---
-    error: the blast radius passes, so this is not a red checkpoint
-      `test -f a.txt` exit 0 in 0.0s
-    hint: a red checkpoint records failing tests: write the failing test first; nothing was committed
-    [exit status: 1]
+    error: the work tree has changes this checkpoint would not commit
+      ?? a.txt
+    hint: the run must be about exactly what is committed: stage them (`git add`) or stash them, then try again
+    [exit status: 3]
     ");
     assert_snapshot!(repo.planx(&["checkpoint", "-m", "sneaky\n\nPlanx-Status: complete"]), @"
     --- stderr ---
-    error: the checkpoint message carries a Planx-* line
+    error: the checkpoint's message or reason carries a Planx-* line
     hint: planx writes the Planx-* trailers itself; leave them out of the message
     [exit status: 2]
     ");
@@ -572,7 +569,11 @@ fn a_merge_made_elsewhere_completes_the_phase() {
     repo.write("a.txt", "a\n");
     repo.git(&["add", "a.txt"]);
     assert_eq!(repo.planx(&["checkpoint", "--step", "2"]).code, 0);
-    assert_eq!(repo.planx(&["verify", "-q"]).code, 0, "CI verified the pull request");
+    assert_eq!(
+        repo.planx(&["verify", "-q"]).code,
+        0,
+        "CI verified the pull request"
+    );
     // A forge merges the pull request without any planx trailer.
     repo.git(&["switch", "-q", "main"]);
     repo.git(&[
@@ -621,12 +622,29 @@ fn a_squash_commit_claiming_completion_without_evidence_is_unverified() {
     let repo = Repo::with_plan(WALK_PLAN);
     repo.write("a.txt", "a\n");
     repo.git(&["add", "a.txt"]);
-    repo.git(&["commit", "-q", "-m", "Phase a, squashed\n\nPlanx-Plan: walk\nPlanx-Phase: a\nPlanx-Status: complete"]);
-    assert_eq!(repo.planx(&["status", "--json"]).json()["phases"][0]["state"], "unverified");
+    repo.git(&[
+        "commit",
+        "-q",
+        "-m",
+        "Phase a, squashed\n\nPlanx-Plan: walk\nPlanx-Phase: a\nPlanx-Status: complete",
+    ]);
+    assert_eq!(
+        repo.planx(&["status", "--json"]).json()["phases"][0]["state"],
+        "unverified"
+    );
     // A claim for another plan does not count at all.
     let repo = Repo::with_plan(WALK_PLAN);
-    repo.git(&["commit", "-q", "--allow-empty", "-m", "x\n\nPlanx-Plan: other\nPlanx-Phase: a\nPlanx-Status: complete"]);
-    assert_eq!(repo.planx(&["status", "--json"]).json()["phases"][0]["state"], "ready");
+    repo.git(&[
+        "commit",
+        "-q",
+        "--allow-empty",
+        "-m",
+        "x\n\nPlanx-Plan: other\nPlanx-Phase: a\nPlanx-Status: complete",
+    ]);
+    assert_eq!(
+        repo.planx(&["status", "--json"]).json()["phases"][0]["state"],
+        "ready"
+    );
 }
 
 #[test]
@@ -638,7 +656,10 @@ fn a_complete_phase_whose_files_are_gone_is_stale() {
     assert_eq!(repo.planx(&["checkpoint", "--step", "2"]).code, 0);
     assert_eq!(repo.planx(&["finish", "a", "--squash", "-q"]).code, 0);
     repo.git(&["switch", "-q", "main"]);
-    assert_eq!(repo.planx(&["status", "--json"]).json()["phases"][0]["state"], "complete");
+    assert_eq!(
+        repo.planx(&["status", "--json"]).json()["phases"][0]["state"],
+        "complete"
+    );
     repo.git(&["rm", "-q", "a.txt"]);
     repo.commit_all("Remove a.txt");
     assert_snapshot!(repo.planx(&["status", "a"]), @"
@@ -731,4 +752,171 @@ fn unsupported_repositories_are_refused_clearly() {
     repo.git(&["init", "-q", "--bare"]);
     let run = repo.planx(&["status"]);
     assert_eq!(run.code, 3, "{run}");
+}
+
+#[test]
+fn a_step_with_a_verify_command_needs_its_recorded_run() {
+    let repo = Repo::with_plan(WALK_PLAN);
+    assert_eq!(repo.planx(&["start", "a"]).code, 0);
+    // A hand-made commit claiming step 2, whose step has a verify command: no evidence.
+    repo.git(&["commit", "-q", "--allow-empty", "-m", "s\n\nPlanx-Plan: walk\nPlanx-Phase: a\nPlanx-Checkpoint: step\nPlanx-Step: 2\nPlanx-Status: in-progress"]);
+    // Step 1 has no verify command: the checkpoint alone completes it.
+    assert_eq!(repo.planx(&["checkpoint", "--step", "1"]).code, 0);
+    let status = repo.planx(&["status", "--json"]).json();
+    assert_eq!(status["phases"][0]["steps"][0]["state"], "COMPLETED");
+    assert_eq!(status["phases"][0]["steps"][1]["state"], "IN_PROGRESS");
+}
+
+#[test]
+fn reasons_cannot_carry_trailers_either() {
+    let repo = Repo::with_plan(WALK_PLAN);
+    assert_eq!(repo.planx(&["start", "a"]).code, 0);
+    let run = repo.planx(&[
+        "checkpoint",
+        "--blocked",
+        "x\n\nPlanx-Step: 2\nPlanx-Status: complete",
+    ]);
+    assert_eq!(run.code, 2, "{run}");
+    let run = repo.planx(&[
+        "checkpoint",
+        "--blocked",
+        "waiting for the spec\nfrom the API team",
+    ]);
+    assert_eq!(run.code, 0, "{run}");
+    assert_eq!(
+        repo.git(&[
+            "log",
+            "-1",
+            "--format=%(trailers:key=Planx-Status,valueonly)"
+        ]),
+        "blocked\n\n"
+    );
+}
+
+#[test]
+fn an_uncommitted_base_edit_cannot_promote_another_branch() {
+    let repo = Repo::with_plan(WALK_PLAN);
+    assert_eq!(repo.planx(&["start", "a"]).code, 0);
+    repo.write_plan(&WALK_PLAN.replace("base = \"main\"", "base = \"other\""));
+    repo.git(&["branch", "other", "main"]);
+    repo.git(&["stash", "-q"]);
+    repo.git(&["switch", "-q", "other"]);
+    repo.write_plan(&WALK_PLAN.replace("depends_on = [\"a\"]", "depends_on = []"));
+    repo.commit_all("A plan on other, still naming main");
+    repo.write_plan(
+        &WALK_PLAN
+            .replace("base = \"main\"", "base = \"other\"")
+            .replace("depends_on = [\"a\"]", "depends_on = []"),
+    );
+    let run = repo.planx(&["status"]);
+    assert_eq!(run.code, 3, "{run}");
+    assert!(
+        run.stderr
+            .contains("names `other` as the base, but the plan committed there names `main`"),
+        "{run}"
+    );
+}
+
+#[test]
+fn a_branch_with_foreign_commits_is_not_taken_over() {
+    let repo = Repo::with_plan(WALK_PLAN);
+    repo.git(&["switch", "-q", "-c", "planx/a"]);
+    repo.write("mine.txt", "someone's work\n");
+    repo.commit_all("Someone's own work");
+    repo.git(&["switch", "-q", "main"]);
+    assert_snapshot!(repo.planx(&["start", "a"]), @"
+    --- stderr ---
+    error: `planx/a` has commits but no start checkpoint: planx did not start it
+    hint: rename or delete `planx/a` (its commits stay in the reflog), or start the phase under another plan branch prefix
+    [exit status: 3]
+    ");
+    assert_eq!(
+        repo.git(&["rev-list", "--count", "main..planx/a"]).trim(),
+        "1"
+    );
+}
+
+#[test]
+fn evidence_must_be_about_what_is_committed() {
+    let repo = Repo::with_plan(WALK_PLAN);
+    assert_eq!(repo.planx(&["start", "a"]).code, 0);
+    repo.write("a.txt", "a\n");
+    assert_snapshot!(repo.planx(&["checkpoint", "--green"]), @"
+    --- stderr ---
+    error: the work tree has changes this checkpoint would not commit
+      ?? a.txt
+    hint: the run must be about exactly what is committed: stage them (`git add`) or stash them, then try again
+    [exit status: 3]
+    ");
+    repo.git(&["add", "a.txt"]);
+    assert_eq!(repo.planx(&["checkpoint", "--green"]).code, 0);
+}
+
+#[test]
+fn switching_to_a_started_phase_refuses_a_dirty_work_tree() {
+    let repo = Repo::with_plan(WALK_PLAN);
+    assert_eq!(repo.planx(&["start", "a"]).code, 0);
+    repo.git(&["switch", "-q", "main"]);
+    repo.write("README.md", "edited\n");
+    let run = repo.planx(&["start", "a"]);
+    assert_eq!(run.code, 3, "{run}");
+    let run = repo.planx(&["resume", "a"]);
+    assert_eq!(run.code, 3, "{run}");
+    assert_eq!(repo.branch(), "main");
+}
+
+#[test]
+fn a_fast_forward_merge_counts_and_the_phase_is_not_started_again() {
+    let repo = Repo::with_plan(WALK_PLAN);
+    assert_eq!(repo.planx(&["start", "a"]).code, 0);
+    repo.write("a.txt", "a\n");
+    repo.git(&["add", "a.txt"]);
+    assert_eq!(repo.planx(&["checkpoint", "--step", "2"]).code, 0);
+    assert_eq!(repo.planx(&["verify", "-q"]).code, 0);
+    repo.git(&["switch", "-q", "main"]);
+    repo.git(&["merge", "-q", "--ff-only", "planx/a"]);
+    repo.git(&["branch", "-q", "-D", "planx/a"]);
+    let status = repo.planx(&["status", "--json"]).json();
+    assert_eq!(status["phases"][0]["state"], "complete", "{status}");
+    assert_eq!(status["phases"][1]["state"], "ready");
+    assert_eq!(repo.planx(&["start", "a"]).code, 3);
+}
+
+#[test]
+fn an_interrupted_start_stops_its_preflight_and_leaves_nothing() {
+    let plan = WALK_PLAN.replace(
+        r#"run = ["test"]"#,
+        r#"run = ["sleep 2; touch preflight-finished"]"#,
+    );
+    let repo = Repo::with_plan(&plan);
+    // HEAD elsewhere: the preflight runs in a scratch worktree at base's tip.
+    repo.git(&["switch", "-q", "-c", "elsewhere"]);
+    let child = repo
+        .command(crate::common::BIN, &repo.root)
+        .args(["start", "a"])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(700));
+    // SAFETY: signals the child process this test started.
+    unsafe {
+        libc::kill(child.id() as i32, libc::SIGINT);
+    }
+    let out = child.wait_with_output().unwrap();
+    use std::os::unix::process::ExitStatusExt;
+    assert_eq!(
+        out.status.signal(),
+        Some(libc::SIGINT),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    std::thread::sleep(std::time::Duration::from_secs(3));
+    let worktrees = repo.git(&["worktree", "list"]);
+    assert_eq!(worktrees.lines().count(), 1, "{worktrees}");
+    assert!(repo.git(&["branch", "--list", "planx/*"]).is_empty());
+    let leftovers = repo.run(
+        repo.command("sh", &repo.root)
+            .args(["-c", "find .. -name preflight-finished"]),
+    );
+    assert_eq!(leftovers.stdout, "", "the preflight was stopped");
 }
