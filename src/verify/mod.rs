@@ -174,6 +174,10 @@ pub fn verify(
                 .and_then(|r| r.declared.clone()),
         });
 
+    // An edit of the plan file is shown first.
+    if plan_edit.is_some() {
+        findings.sort_by_key(|f| f.path.as_deref() != Some(plan_path));
+    }
     let branch_commits = repo.commits_between(target.head, &[fork])?;
     let events = phase_events(repo, &judging.id, &phase.id, &branch_commits)?;
     findings.extend(after_verify_findings(repo, phase, &branch_commits)?);

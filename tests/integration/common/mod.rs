@@ -313,3 +313,75 @@ impl Repo {
         self.git(&["log", "-1", "--format=%(trailers)", rev])
     }
 }
+
+/// A plan for verification: phase `p` creates, modifies, deletes, may touch `scratch/**`, and
+/// commits its status document only after a passing verify. Base holds `existing.txt` and
+/// `old.txt`.
+pub const VERIFY_PLAN: &str = r#"version = 1
+
+[plan]
+id = "v"
+title = "Verification"
+status = "ready"
+base = "main"
+
+[commands]
+test = "test -f new.txt"
+
+[[phase]]
+id = "p"
+title = "The phase"
+owner = "dev"
+blast_radius = "test"
+  [phase.files]
+  create = ["new.txt"]
+  modify = ["existing.txt"]
+  delete = ["old.txt"]
+  allow = ["scratch/**"]
+  after_verify = ["docs/status.md"]
+  [[phase.check]]
+  name = "new.txt says hello"
+  file = "new.txt"
+  contains = "hello"
+  [[phase.check]]
+  name = "tests"
+  run = "test"
+
+[[phase]]
+id = "q"
+title = "After p"
+owner = "dev"
+depends_on = ["p"]
+blast_radius = "test"
+  [phase.files]
+  create = ["q.txt"]
+  [[phase.check]]
+  name = "q"
+  file = "q.txt"
+"#;
+
+impl Repo {
+    /// A repository for verification tests: `plan` on main with `existing.txt` and `old.txt`,
+    /// commands trusted, and phase `p` started (this work tree on `planx/p`).
+    pub fn verifying(plan: &str) -> Repo {
+        let repo = Repo::new();
+        repo.write("existing.txt", "existing\n");
+        repo.write("old.txt", "old\n");
+        repo.write_plan(plan);
+        repo.commit_all("Base");
+        assert_eq!(repo.planx(&["trust", "-q"]).code, 0);
+        let run = repo.planx(&["start", "p", "-q"]);
+        assert_eq!(run.code, 0, "{run}");
+        repo
+    }
+
+    /// Does the work phase `p` asks for, and commits it.
+    pub fn do_phase_p(&self) {
+        self.write("new.txt", "hello\n");
+        self.write("existing.txt", "existing, changed\n");
+        std::fs::remove_file(self.path("old.txt")).unwrap();
+        self.git(&["add", "-A"]);
+        let run = self.planx(&["checkpoint", "-m", "The work of p", "-q"]);
+        assert_eq!(run.code, 0, "{run}");
+    }
+}

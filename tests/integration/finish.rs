@@ -1,0 +1,201 @@
+//! `git planx finish`: the merge gate.
+
+use std::fs;
+
+use insta::assert_snapshot;
+
+use crate::common::{Repo, VERIFY_PLAN};
+
+/// Everything `finish` must leave as it was when it refuses: refs, index, work tree.
+fn snapshot_state(repo: &Repo) -> String {
+    let refs = repo.git(&[
+        "for-each-ref",
+        "--format=%(refname) %(objectname)",
+        "refs/heads",
+        "refs/notes",
+    ]);
+    let index = fs::read(repo.path(".git/index")).unwrap();
+    let status = repo.git(&["status", "--porcelain=v1", "--untracked-files=all"]);
+    let head = repo.git(&["symbolic-ref", "HEAD"]);
+    let mut files = String::new();
+    for name in ["existing.txt", "new.txt", "README.md"] {
+        files.push_str(&format!("{name}: {:?}\n", fs::read(repo.path(name)).ok()));
+    }
+    format!(
+        "{refs}{head}{status}{}\n{files}",
+        git_planx::git::fingerprint(&index)
+    )
+}
+
+#[test]
+fn finish_merges_a_verified_phase_and_its_dependents_become_ready() {
+    let repo = Repo::verifying(VERIFY_PLAN);
+    repo.do_phase_p();
+    assert_eq!(repo.planx(&["verify", "-q"]).code, 0);
+    assert_snapshot!(repo.planx(&["finish", "p", "--delete-branch"]), @"
+    merged phase `p` into main: merge commit 0903a11dac (verified tree e3e32e015d, record on 3bcd327ff6)
+      kept planx/p: it is checked out in $REPO
+    --- stderr ---
+    [exit status: 0]
+    ");
+    assert_eq!(
+        repo.git(&[
+            "log",
+            "-1",
+            "--format=%P%n%(trailers:key=Planx-Status,valueonly)",
+            "main"
+        ])
+        .lines()
+        .next()
+        .unwrap()
+        .split(' ')
+        .count(),
+        2,
+        "a --no-ff merge"
+    );
+    let status = repo.planx(&["status", "--json"]).json();
+    assert_eq!(status["phases"][0]["state"], "complete");
+    assert_eq!(status["phases"][1]["state"], "ready");
+    assert!(repo.note("main").contains(r#""event":"complete""#));
+}
+
+#[test]
+fn finish_runs_verify_when_there_is_no_record_and_refuses_on_failure() {
+    let repo = Repo::verifying(VERIFY_PLAN);
+    repo.do_phase_p();
+    assert_eq!(repo.planx(&["verify", "-q"]).code, 0);
+    // A newer tree than the verified one: an undeclared file.
+    repo.write("sneaky.txt", "x\n");
+    repo.git(&["add", "sneaky.txt"]);
+    repo.planx(&["checkpoint", "-q", "-m", "Sneak a file in"]);
+    let before = repo.git(&["rev-parse", "main"]);
+    let run = repo.planx(&["finish", "p"]);
+    assert_eq!(run.code, 1, "{run}");
+    assert!(
+        run.stderr
+            .contains("sneaky.txt was added but the manifest does not declare it"),
+        "{run}"
+    );
+    assert_eq!(repo.git(&["rev-parse", "main"]), before, "nothing merged");
+}
+
+#[test]
+fn finish_verifies_a_phase_never_verified_before() {
+    let repo = Repo::verifying(VERIFY_PLAN);
+    repo.do_phase_p();
+    repo.git(&["switch", "-q", "main"]);
+    let run = repo.planx(&["finish", "p"]);
+    assert_eq!(run.code, 0, "{run}");
+    assert!(run.stdout.contains("VERIFIED"), "{run}");
+    assert_eq!(
+        repo.read("new.txt"),
+        "hello\n",
+        "main's work tree moved with it"
+    );
+}
+
+#[test]
+fn a_conflict_leaves_everything_exactly_as_it_was() {
+    let repo = Repo::verifying(VERIFY_PLAN);
+    repo.do_phase_p();
+    assert_eq!(repo.planx(&["verify", "-q"]).code, 0);
+    // Base changes the same line meanwhile.
+    repo.git(&["switch", "-q", "main"]);
+    repo.write("existing.txt", "existing, changed on main\n");
+    repo.commit_all("Conflicting change on main");
+    repo.git(&["switch", "-q", "planx/p"]);
+    let before = snapshot_state(&repo);
+    assert_snapshot!(repo.planx(&["finish", "p"]), @"
+    --- stderr ---
+    error: merging `planx/p` into `main` conflicts
+      conflict: existing.txt
+    hint: nothing was changed; bring the phase up to date: `git switch planx/p && git rebase main`, resolve, verify, then finish again
+    [exit status: 3]
+    ");
+    assert_eq!(snapshot_state(&repo), before);
+    // Also when base is the branch checked out here.
+    repo.git(&["switch", "-q", "main"]);
+    let before = snapshot_state(&repo);
+    assert_eq!(repo.planx(&["finish", "p"]).code, 3);
+    assert_eq!(snapshot_state(&repo), before);
+}
+
+#[test]
+fn a_dirty_base_work_tree_is_refused() {
+    let repo = Repo::verifying(VERIFY_PLAN);
+    repo.do_phase_p();
+    assert_eq!(repo.planx(&["verify", "-q"]).code, 0);
+    // Base checked out in another worktree, with uncommitted work there.
+    repo.git(&["worktree", "add", "-q", "../base-wt", "main"]);
+    let other = repo.root.parent().unwrap().join("base-wt");
+    fs::write(other.join("README.md"), "work in progress\n").unwrap();
+    let before = repo.git(&["rev-parse", "main"]);
+    let run = repo.planx(&["finish", "p"]);
+    assert_eq!(run.code, 3, "{run}");
+    assert!(run.stderr.contains("with uncommitted changes"), "{run}");
+    assert_eq!(repo.git(&["rev-parse", "main"]), before);
+    assert_eq!(
+        fs::read_to_string(other.join("README.md")).unwrap(),
+        "work in progress\n"
+    );
+    // Clean there: the other worktree is fast-forwarded with base.
+    fs::remove_file(other.join("README.md")).unwrap();
+    assert_eq!(repo.planx(&["finish", "p", "-q"]).code, 0);
+    assert_eq!(
+        fs::read_to_string(other.join("new.txt")).unwrap(),
+        "hello\n"
+    );
+}
+
+#[test]
+fn uncommitted_work_on_the_phase_branch_is_refused() {
+    let repo = Repo::verifying(VERIFY_PLAN);
+    repo.do_phase_p();
+    repo.write("new.txt", "hello, not committed\n");
+    let run = repo.planx(&["finish", "p"]);
+    assert_eq!(run.code, 3, "{run}");
+}
+
+#[test]
+fn a_squash_keeps_trailers_and_notes_reachable() {
+    let repo = Repo::verifying(VERIFY_PLAN);
+    repo.do_phase_p();
+    assert_eq!(repo.planx(&["verify", "-q"]).code, 0);
+    assert_eq!(
+        repo.planx(&["finish", "p", "--squash", "--delete-branch", "-q"])
+            .code,
+        0
+    );
+    repo.git(&["switch", "-q", "main"]);
+    repo.git(&["branch", "-D", "planx/p"]);
+    let trailers = repo.trailers("main");
+    assert!(
+        trailers.contains("Planx-Phase: p") && trailers.contains("Planx-Status: complete"),
+        "{trailers}"
+    );
+    assert_eq!(
+        repo.git(&["log", "-1", "--format=%P", "main"])
+            .split(' ')
+            .count(),
+        1
+    );
+    let note = repo.note("main");
+    assert!(
+        note.contains(r#""event":"verify""#) && note.contains(r#""event":"start""#),
+        "{note}"
+    );
+    // With the branch gone and its commits unreachable, the phase is still complete.
+    let status = repo.planx(&["status", "--json"]).json();
+    assert_eq!(status["phases"][0]["state"], "complete", "{status}");
+}
+
+#[test]
+fn finish_refusals() {
+    let repo = Repo::verifying(VERIFY_PLAN);
+    assert_eq!(repo.planx(&["finish", "q"]).code, 3, "not started");
+    assert_eq!(repo.planx(&["finish", "zz"]).code, 2, "unknown");
+    repo.do_phase_p();
+    assert_eq!(repo.planx(&["finish", "p", "-q"]).code, 0);
+    let run = repo.planx(&["finish", "p"]);
+    assert_eq!(run.code, 3, "already complete: {run}");
+}

@@ -1,0 +1,436 @@
+//! `git planx verify` and `accept`: the manifest rules, every kind of change, the judging plan,
+//! and checks that run for real.
+
+use std::fs;
+use std::os::unix::fs::{PermissionsExt, symlink};
+
+use insta::assert_snapshot;
+
+use crate::common::{Repo, VERIFY_PLAN};
+
+#[test]
+fn a_phase_that_did_its_work_is_verified() {
+    let repo = Repo::verifying(VERIFY_PLAN);
+    repo.do_phase_p();
+    assert_snapshot!(repo.planx(&["verify"]), @"
+    verify phase `p` on planx/p at 3bcd327ff6 (tree e3e32e015d)
+      judged by the plan on main at the fork point 65a1997442
+
+    manifest
+      PATH          CHANGE    DECLARED AS
+      existing.txt  modified  modify existing.txt
+      new.txt       added     create new.txt
+      old.txt       deleted   delete old.txt
+
+    checks
+      VERIFIED      new.txt says hello: new.txt matches `hello` on line 1
+      VERIFIED      tests: `test` exit 0 in 0.0s
+
+    VERIFIED: manifest holds, 2 of 2 checks verified (recorded on 3bcd327ff6)
+    --- stderr ---
+    [exit status: 0]
+    ");
+    let note = repo.note("HEAD");
+    assert!(note.contains(r#""event":"verify""#), "{note}");
+    assert!(
+        note.contains(r#""passed":true"#) && note.contains(r#""clean":true"#),
+        "{note}"
+    );
+    let tree = repo.git(&["rev-parse", "HEAD^{tree}"]);
+    assert!(
+        note.contains(&format!(r#""tree":"{}""#, tree.trim())),
+        "{note}"
+    );
+}
+
+#[test]
+fn each_manifest_rule_fails_with_its_finding() {
+    let repo = Repo::verifying(VERIFY_PLAN);
+    repo.write("new.txt", "");
+    repo.write("stray.txt", "not declared\n");
+    assert_snapshot!(repo.planx(&["verify", "--no-run"]), @"
+    verify phase `p` on planx/p at 071cbed2ef (tree 89c42343df)
+      judged by the plan on main at the fork point 65a1997442
+
+    note: the work tree has uncommitted changes: they are verified, but this record cannot be used to finish
+
+    manifest
+      PATH       CHANGE  DECLARED AS
+      new.txt    added   create new.txt
+      stray.txt  added   undeclared
+
+    findings
+      error: new.txt exists but is empty [create new.txt]
+      error: nothing changed in `existing.txt` [modify existing.txt]
+      error: old.txt should be deleted but is still there [delete old.txt]
+      error: stray.txt was added but the manifest does not declare it
+
+    checks
+      NOT VERIFIED  new.txt says hello: new.txt has no match for `hello`
+      NOT RUN       tests: not run (--no-run): `test`
+
+    NOT VERIFIED: 4 manifest errors, 0 of 2 checks verified, 1 not run (recorded on 071cbed2ef)
+    --- stderr ---
+    [exit status: 1]
+    ");
+    // `create` of a path that existed at the fork point.
+    let plan = VERIFY_PLAN
+        .replace(r#"create = ["new.txt"]"#, r#"create = ["existing.txt"]"#)
+        .replace(r#"modify = ["existing.txt"]"#, "modify = []");
+    let repo = Repo::verifying(&plan);
+    repo.write("existing.txt", "changed\n");
+    let doc = repo.planx(&["verify", "--no-run", "--json"]).json();
+    let codes: Vec<&str> = doc["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["code"].as_str().unwrap())
+        .collect();
+    assert!(codes.contains(&"create-existed"), "{doc}");
+}
+
+#[test]
+fn undeclared_changes_are_errors_when_strict_and_warnings_otherwise() {
+    let repo = Repo::verifying(VERIFY_PLAN);
+    repo.do_phase_p();
+    repo.write("extra.txt", "x\n");
+    repo.git(&["add", "extra.txt"]);
+    let doc = repo.planx(&["verify", "--json"]).json();
+    assert_eq!(doc["passed"], false);
+    assert_eq!(doc["findings"][0]["code"], "undeclared-change");
+    assert_eq!(doc["findings"][0]["level"], "error");
+
+    let repo = Repo::verifying(
+        &VERIFY_PLAN.replace("status = \"ready\"", "status = \"ready\"\nstrict = false"),
+    );
+    repo.do_phase_p();
+    repo.write("extra.txt", "x\n");
+    repo.git(&["add", "extra.txt"]);
+    repo.planx(&["checkpoint", "-q", "-m", "extra"]);
+    let doc = repo.planx(&["verify", "--json"]).json();
+    assert_eq!(doc["findings"][0]["level"], "warning");
+    assert_eq!(doc["passed"], true, "{doc}");
+}
+
+#[test]
+fn every_kind_of_change_is_seen() {
+    let plan = VERIFY_PLAN.replace("status = \"ready\"", "status = \"ready\"\nstrict = false");
+    let repo = Repo::new();
+    repo.write("existing.txt", "existing\n");
+    repo.write("old.txt", "old\n");
+    repo.write("script.sh", "echo hi\n");
+    repo.write("renamed-from.txt", "moving\n");
+    repo.write("to-link.txt", "a file\n");
+    repo.write_plan(&plan);
+    let sub = Repo::with_commit();
+    repo.commit_all("Base");
+    repo.planx(&["trust", "-q"]);
+    assert_eq!(repo.planx(&["start", "p", "-q"]).code, 0);
+
+    repo.write("committed.txt", "c\n");
+    repo.git(&["add", "committed.txt"]);
+    repo.git(&["commit", "-q", "-m", "committed"]);
+    repo.write("staged.txt", "s\n");
+    repo.git(&["add", "staged.txt"]);
+    repo.write("existing.txt", "unstaged edit\n");
+    repo.write("untracked.txt", "u\n");
+    repo.git(&["rm", "-q", "old.txt"]);
+    repo.git(&["mv", "renamed-from.txt", "renamed-to.txt"]);
+    fs::set_permissions(repo.path("script.sh"), fs::Permissions::from_mode(0o755)).unwrap();
+    fs::remove_file(repo.path("to-link.txt")).unwrap();
+    symlink("existing.txt", repo.path("to-link.txt")).unwrap();
+    repo.write("binary.bin", [0u8, 159, 146, 150, 0, 255]);
+    {
+        use std::os::unix::ffi::OsStrExt;
+        let name = std::ffi::OsStr::from_bytes(b"bad-\xff-name.txt");
+        fs::write(repo.root.join(name), "bytes\n").unwrap();
+    }
+    repo.write("caf\u{e9}.txt", "nfc\n");
+    repo.write("cafe\u{301}.txt", "nfd\n");
+    repo.git(&[
+        "-c",
+        "protocol.file.allow=always",
+        "submodule",
+        "add",
+        "-q",
+        sub.root.to_str().unwrap(),
+        "sub",
+    ]);
+
+    let doc = repo.planx(&["verify", "--no-run", "--json"]).json();
+    let changes: Vec<String> = doc["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            format!(
+                "{} {}{}",
+                c["path"].as_str().unwrap(),
+                c["change"].as_str().unwrap(),
+                if c["mode_only"] == true {
+                    " (mode)"
+                } else {
+                    ""
+                }
+            )
+        })
+        .collect();
+    assert_snapshot!(changes.join("\n"), @r#"
+    .gitmodules added
+    "bad-\377-name.txt" added
+    binary.bin added
+    "cafe\314\201.txt" added
+    "caf\303\251.txt" added
+    committed.txt added
+    existing.txt modified
+    old.txt deleted
+    renamed-from.txt deleted
+    renamed-to.txt added
+    script.sh modified (mode)
+    staged.txt added
+    sub added
+    to-link.txt type-changed
+    untracked.txt added
+    "#);
+}
+
+#[test]
+fn the_plan_edited_on_the_phase_branch_does_not_judge_it() {
+    let repo = Repo::verifying(VERIFY_PLAN);
+    // The work is not done; the branch rewrites its own checks to pass.
+    repo.write_plan(
+        &VERIFY_PLAN
+            .replace(r#"test = "test -f new.txt""#, r#"test = "true""#)
+            .replace(r#"contains = "hello""#, r#"contains = """#),
+    );
+    repo.git(&["add", "-A"]);
+    repo.planx(&["checkpoint", "-q", "-m", "Make the checks easy"]);
+    assert_snapshot!(repo.planx(&["verify"]), @"
+    verify phase `p` on planx/p at d593e8eede (tree 638b2f6ffa)
+      judged by the plan on main at the fork point 65a1997442
+
+    plan edited: the plan file .planx/plan.toml was edited on this branch (NOT declared); the plan on base at the fork point judges this phase, not the edited copy
+
+    manifest
+      PATH              CHANGE    DECLARED AS
+      .planx/plan.toml  modified  undeclared
+
+    findings
+      error: .planx/plan.toml was modified but the manifest does not declare it
+      error: nothing was created for `new.txt` [create new.txt]
+      error: nothing changed in `existing.txt` [modify existing.txt]
+      error: old.txt should be deleted but is still there [delete old.txt]
+
+    checks
+      NOT VERIFIED  new.txt says hello: new.txt does not exist
+      NOT VERIFIED  tests: `test` exit 1 in 0.0s, expected exit 0
+
+    NOT VERIFIED: 4 manifest errors, 0 of 2 checks verified (recorded on d593e8eede)
+    --- stderr ---
+    [exit status: 1]
+    ");
+}
+
+#[test]
+fn a_check_that_hangs_is_killed_with_its_children() {
+    let plan = VERIFY_PLAN.replace(
+        "  run = \"test\"",
+        "  run = \"(sleep 3; touch ../grandchild-survived) & sleep 300\"\n  timeout = \"1s\"",
+    );
+    let repo = Repo::verifying(&plan);
+    repo.do_phase_p();
+    let doc = repo.planx(&["verify", "--json"]).json();
+    let tests = &doc["checks"][1];
+    assert_eq!(tests["verified"], false);
+    assert_eq!(tests["run"]["timed_out"], true, "{doc}");
+    std::thread::sleep(std::time::Duration::from_secs(4));
+    assert!(
+        !repo
+            .root
+            .parent()
+            .unwrap()
+            .join("grandchild-survived")
+            .exists()
+    );
+}
+
+#[test]
+fn a_check_printing_a_gigabyte_keeps_memory_bounded() {
+    let plan = VERIFY_PLAN.replace(
+        "  run = \"test\"",
+        "  run = \"yes 0123456789abcdef | head -c 1000000000; echo done\"",
+    );
+    let repo = Repo::verifying(&plan);
+    repo.do_phase_p();
+    // 300 MB of address space for planx and its check: far less than the output.
+    let script = format!(
+        "ulimit -v 300000; exec '{}' verify --json",
+        crate::common::BIN
+    );
+    let run = repo.run(repo.command("sh", &repo.root).args(["-c", &script]));
+    assert_eq!(run.code, 0, "{run}");
+    let doc = run.json();
+    let tests = &doc["checks"][1];
+    assert_eq!(tests["verified"], true, "{doc}");
+    assert!(tests["run"]["tail"].as_str().unwrap().ends_with("done\n"));
+    assert!(tests["run"]["tail"].as_str().unwrap().len() <= 4096);
+}
+
+#[test]
+fn a_check_that_changes_the_work_tree_fails() {
+    let plan = VERIFY_PLAN.replace("  run = \"test\"", "  run = \"echo more >> existing.txt\"");
+    let repo = Repo::verifying(&plan);
+    repo.do_phase_p();
+    let doc = repo.planx(&["verify", "--json"]).json();
+    assert_eq!(doc["checks"][1]["verified"], false);
+    assert!(
+        doc["checks"][1]["evidence"]
+            .as_str()
+            .unwrap()
+            .contains("changed the work tree"),
+        "{doc}"
+    );
+}
+
+#[test]
+fn untrusted_commands_are_refused_before_anything_runs() {
+    let plan = VERIFY_PLAN.replace("  run = \"test\"", "  run = \"touch ../check-ran\"");
+    let repo = Repo::verifying(&plan);
+    repo.do_phase_p();
+    assert_eq!(repo.planx(&["untrust", "-q"]).code, 0);
+    let run = repo.planx(&["verify"]);
+    assert_eq!(run.code, 4, "{run}");
+    assert!(!repo.root.parent().unwrap().join("check-ran").exists());
+    // --no-run runs nothing, so it needs no trust.
+    assert_eq!(repo.planx(&["verify", "--no-run", "-q"]).code, 0);
+}
+
+#[test]
+fn tdd_checks_need_a_failing_run_first() {
+    let plan = VERIFY_PLAN.replace("  run = \"test\"", "  run = \"test\"\n  tdd = true");
+    let repo = Repo::verifying(&plan);
+    repo.do_phase_p();
+    let doc = repo.planx(&["verify", "--json"]).json();
+    assert_eq!(doc["checks"][1]["verified"], false);
+    assert!(
+        doc["checks"][1]["evidence"]
+            .as_str()
+            .unwrap()
+            .contains("red first"),
+        "{doc}"
+    );
+
+    let repo = Repo::verifying(&plan);
+    assert_eq!(repo.planx(&["checkpoint", "--red", "-q"]).code, 0);
+    repo.do_phase_p();
+    assert_eq!(repo.planx(&["verify", "-q"]).code, 0);
+}
+
+#[test]
+fn manual_checks_need_accepted_evidence() {
+    let plan = VERIFY_PLAN.replace("  run = \"test\"", "  manual = true");
+    let repo = Repo::verifying(&plan);
+    repo.do_phase_p();
+    assert_eq!(repo.planx(&["verify", "-q"]).code, 1);
+    assert_snapshot!(repo.planx(&["accept", "p", "tests", "--evidence", "Reviewed in the design meeting"]), @"
+    accepted `tests` of phase `p` (recorded on 980df98843 by Ada Lovelace <ada@example.com>)
+    --- stderr ---
+    [exit status: 0]
+    ");
+    let doc = repo.planx(&["verify", "--json"]).json();
+    assert_eq!(doc["checks"][1]["verified"], true);
+    assert!(
+        doc["checks"][1]["evidence"]
+            .as_str()
+            .unwrap()
+            .contains("Reviewed in the design meeting")
+    );
+    assert_snapshot!(repo.planx(&["accept", "p", "nope", "--evidence", "x"]), @r#"
+    --- stderr ---
+    error: phase `p` has no check `nope`
+    hint: its checks are "new.txt says hello", "tests"
+    [exit status: 2]
+    "#);
+    assert_snapshot!(repo.planx(&["accept", "p", "new.txt says hello", "--evidence", "x"]), @"
+    --- stderr ---
+    error: check `new.txt says hello` of phase `p` is not a manual check
+    hint: only `manual = true` checks take evidence; the others are verified by running them
+    [exit status: 2]
+    ");
+    assert_eq!(repo.planx(&["accept", "q", "q", "--evidence", "x"]).code, 3);
+}
+
+#[test]
+fn a_symlink_out_of_the_repository_is_an_error() {
+    let repo = Repo::verifying(VERIFY_PLAN);
+    repo.do_phase_p();
+    fs::create_dir_all(repo.path("scratch")).unwrap();
+    symlink("/etc/passwd", repo.path("scratch/link")).unwrap();
+    symlink("../../outside", repo.path("scratch/up")).unwrap();
+    symlink("../new.txt", repo.path("scratch/fine")).unwrap();
+    let doc = repo.planx(&["verify", "--no-run", "--json"]).json();
+    let outside: Vec<&str> = doc["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["code"] == "symlink-outside")
+        .map(|f| f["path"].as_str().unwrap())
+        .collect();
+    assert_eq!(outside, ["scratch/link", "scratch/up"]);
+}
+
+#[test]
+fn after_verify_paths_only_after_a_passing_verify() {
+    let repo = Repo::verifying(VERIFY_PLAN);
+    repo.do_phase_p();
+    repo.write("docs/status.md", "done\n");
+    repo.git(&["add", "-A"]);
+    repo.planx(&["checkpoint", "-q", "-m", "Status too early"]);
+    let doc = repo.planx(&["verify", "--json"]).json();
+    assert_eq!(doc["findings"][0]["code"], "after-verify-early", "{doc}");
+
+    let repo = Repo::verifying(VERIFY_PLAN);
+    repo.do_phase_p();
+    assert_eq!(repo.planx(&["verify", "-q"]).code, 0);
+    repo.write("docs/status.md", "done\n");
+    repo.git(&["add", "-A"]);
+    repo.planx(&["checkpoint", "-q", "-m", "Status after verify"]);
+    assert_eq!(repo.planx(&["verify", "-q"]).code, 0);
+}
+
+#[test]
+fn verify_from_elsewhere_and_in_a_ci_checkout() {
+    let repo = Repo::verifying(VERIFY_PLAN);
+    repo.do_phase_p();
+    repo.git(&["switch", "-q", "main"]);
+    // From main, the phase is verified in a scratch worktree at its branch's tip.
+    let run = repo.planx(&["verify", "p", "-q"]);
+    assert_eq!(run.code, 0, "{run}");
+    assert_eq!(
+        repo.git(&["worktree", "list"]).lines().count(),
+        1,
+        "the scratch worktree is gone"
+    );
+    // A CI job checks the pull request out detached and names the branch in the environment.
+    let tip = repo.git(&["rev-parse", "planx/p"]);
+    repo.git(&["switch", "-q", "--detach", tip.trim()]);
+    let mut cmd = repo.command(crate::common::BIN, &repo.root);
+    cmd.args(["verify", "--json"])
+        .env("GITHUB_HEAD_REF", "planx/p")
+        .env("PLANX_TRUST", "1");
+    let run = repo.run(&mut cmd);
+    assert_eq!(run.code, 0, "{run}");
+    assert_eq!(run.json()["phase"], "p");
+}
+
+#[test]
+fn verify_off_a_phase_branch_needs_a_phase() {
+    let repo = Repo::verifying(VERIFY_PLAN);
+    repo.git(&["switch", "-q", "main"]);
+    let run = repo.planx(&["verify"]);
+    assert_eq!(run.code, 3, "{run}");
+    let run = repo.planx(&["verify", "zz"]);
+    assert_eq!(run.code, 2, "{run}");
+    let run = repo.planx(&["verify", "q"]);
+    assert_eq!(run.code, 3, "{run}");
+}
