@@ -150,12 +150,12 @@ impl From<GitError> for CliError {
                 .hint("another process is writing; try again"),
             GitError::Command { stderr, .. } => {
                 let mut e = CliError::repo_state(error.to_string());
-                e.causes.extend(
+                e.details.extend(
                     stderr
                         .lines()
                         .map(str::trim)
                         .filter(|l| !l.is_empty())
-                        .map(str::to_owned),
+                        .map(|l| format!("| {l}")),
                 );
                 e
             }

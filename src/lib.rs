@@ -16,6 +16,7 @@ pub mod cli;
 pub mod clock;
 pub mod error;
 pub mod git;
+pub mod hooks;
 pub mod interrupt;
 pub mod lifecycle;
 pub mod lock;

@@ -7,6 +7,7 @@ mod checkpoint;
 mod context;
 mod finish;
 mod graph;
+mod hooks;
 mod init;
 mod log;
 mod man;
@@ -83,6 +84,8 @@ pub enum Command {
     Accept(accept::AcceptArgs),
     Finish(finish::FinishArgs),
     Resume(resume::ResumeArgs),
+    Hooks(hooks::HooksArgs),
+    Hook(hooks::HookArgs),
     Trust(trust::TrustArgs),
     Untrust(trust::UntrustArgs),
     InstallMan(man::InstallManArgs),
@@ -104,6 +107,8 @@ pub fn run(cli: &Cli, ui: &Ui) -> Result<u8, CliError> {
         Command::Accept(args) => accept::cmd_accept(ui, &cli.global, args),
         Command::Finish(args) => finish::cmd_finish(ui, &cli.global, args),
         Command::Resume(args) => resume::cmd_resume(ui, &cli.global, args),
+        Command::Hooks(args) => hooks::cmd_hooks(ui, &cli.global, args),
+        Command::Hook(args) => hooks::cmd_hook(ui, &cli.global, args),
         Command::Trust(args) => trust::cmd_trust(ui, &cli.global, args),
         Command::Untrust(args) => trust::cmd_untrust(ui, &cli.global, args),
         Command::InstallMan(args) => man::cmd_install_man(ui, args),

@@ -47,6 +47,21 @@ pub fn cmd_status(ui: &Ui, global: &GlobalArgs, args: &StatusArgs) -> Result<u8,
         .into());
     }
     let statuses = state::derive(&ctx.repo, plan, &ctx.plan_path)?;
+    // Commits on active phase branches that the pre-commit hook would have refused.
+    let mut bypassed: Vec<(String, usize)> = Vec::new();
+    for (phase, status) in plan.phases.iter().zip(&statuses) {
+        if matches!(
+            status.state,
+            State::InProgress | State::Blocked | State::Failed
+        ) && let (Some(tip), Some(base)) = (status.branch_tip, ctx.repo.base_tip(&plan.base)?)
+        {
+            let commits = ctx.repo.commits_between(tip, &[base])?;
+            let found = crate::hooks::decide::bypassed(&ctx.repo, phase, &commits)?;
+            if !found.is_empty() {
+                bypassed.push((status.id.clone(), found.len()));
+            }
+        }
+    }
     let order = Graph::build(plan)
         .map(|g| g.order)
         .unwrap_or_else(|_| (0..plan.phases.len()).collect());
@@ -89,6 +104,7 @@ pub fn cmd_status(ui: &Ui, global: &GlobalArgs, args: &StatusArgs) -> Result<u8,
             now,
             &ctx.origin,
             ui.out_painter(),
+            &bypassed,
         ))?,
         StatusFormat::Md => ui.out(&render_md(plan, &statuses, &selected, &next, &ctx.origin))?,
     }
@@ -206,6 +222,7 @@ fn state_cell(status: &PhaseStatus, p: Painter) -> String {
     p.paint(style, &text)
 }
 
+#[allow(clippy::too_many_arguments)]
 fn render_table(
     plan: &Plan,
     statuses: &[PhaseStatus],
@@ -214,6 +231,7 @@ fn render_table(
     now: i64,
     origin: &Origin,
     p: Painter,
+    bypassed: &[(String, usize)],
 ) -> String {
     let mut rows = vec![vec![
         p.paint(Style::Bold, "PHASE"),
@@ -291,6 +309,15 @@ fn render_table(
                 status.id,
                 status.stale.join(", "),
                 plan.base
+            ));
+        }
+        if let Some((_, count)) = bypassed.iter().find(|(id, _)| *id == status.id) {
+            out.push_str(&format!(
+                "\n{} {}: {count} commit{} changed paths outside the manifest: the pre-commit hook was bypassed or not installed (`git planx verify {}` lists them)",
+                p.paint(Style::Warning, "warning:"),
+                status.id,
+                if *count == 1 { "" } else { "s" },
+                status.id
             ));
         }
     }

@@ -206,6 +206,23 @@ impl Repo {
         Ok(text)
     }
 
+    /// What is staged for the next commit: `(status letter, path)` from `git diff --cached`,
+    /// run in `dir` so that a hook's `GIT_DIR` and `GIT_INDEX_FILE` (the temporary index of
+    /// `git commit -- path`) are the ones read. Renames are a deletion and an addition.
+    pub fn staged(&self, dir: &Path) -> Result<Vec<(char, Vec<u8>)>, GitError> {
+        let out = git(
+            dir,
+            &["diff", "--cached", "--name-status", "--no-renames", "-z"],
+            None,
+        )?;
+        let mut fields = out.stdout.split(|b| *b == 0).filter(|f| !f.is_empty());
+        let mut staged = Vec::new();
+        while let (Some(status), Some(path)) = (fields.next(), fields.next()) {
+            staged.push((status.first().map_or('?', |b| *b as char), path.to_vec()));
+        }
+        Ok(staged)
+    }
+
     /// `git switch <branch>` in the work tree.
     pub fn switch(&self, branch: &str) -> Result<(), GitError> {
         git(

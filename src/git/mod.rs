@@ -375,6 +375,16 @@ impl Repo {
         Ok(out)
     }
 
+    /// The commits a merge in progress is merging (`MERGE_HEAD` of this work tree).
+    pub fn merge_heads(&self) -> Result<Vec<Oid>, GitError> {
+        let text =
+            std::fs::read_to_string(self.inner.path().join("MERGE_HEAD")).unwrap_or_default();
+        Ok(text
+            .lines()
+            .filter_map(|l| Oid::from_str(l.trim()).ok())
+            .collect())
+    }
+
     /// The operation git has in progress in this work tree, if any.
     pub fn in_progress(&self) -> Option<InProgress> {
         use git2::RepositoryState as S;

@@ -183,6 +183,60 @@ pub fn append(message: &str, trailers: &[Trailer]) -> String {
     out
 }
 
+/// The line git puts before the diff in `git commit --verbose`; it and everything after it are
+/// dropped from the message.
+pub const SCISSORS: &str = "# ------------------------ >8 ------------------------";
+
+/// A commit message as the commit-msg hook receives it, with the trailers in `wanted` added
+/// when the message has no trailer of that key yet. Comment lines at the end and the
+/// `--verbose` scissors section stay where they are, after the trailers; everything else is
+/// kept byte for byte. `None` when nothing is to be added: the message is empty (the commit
+/// will be aborted) or it is a `fixup!` / `squash!` / `amend!` commit that will be folded into
+/// another.
+pub fn add_missing(message: &str, wanted: &[Trailer]) -> Option<String> {
+    let (body, tail) = match message.find(&format!("\n{SCISSORS}")) {
+        Some(i) => message.split_at(i + 1),
+        None if message.starts_with(SCISSORS) => ("", message),
+        None => (message, ""),
+    };
+    // Comment and blank lines at the end of the body stay after the trailers.
+    let lines: Vec<&str> = body.split_inclusive('\n').collect();
+    let mut keep = lines.len();
+    while keep > 0 && {
+        let l = lines[keep - 1].trim_end();
+        l.is_empty() || l.starts_with('#')
+    } {
+        keep -= 1;
+    }
+    let content: String = lines[..keep].concat();
+    let trailing: String = lines[keep..].concat();
+    let subject = content
+        .lines()
+        .find(|l| !l.starts_with('#') && !l.trim().is_empty())?;
+    if ["fixup! ", "squash! ", "amend! "]
+        .iter()
+        .any(|p| subject.starts_with(p))
+    {
+        return None;
+    }
+    let present = parse(&content);
+    let missing: Vec<Trailer> = wanted
+        .iter()
+        .filter(|t| value(&present, &t.key).is_none())
+        .cloned()
+        .collect();
+    if missing.is_empty() {
+        return None;
+    }
+    let mut out = append(&content, &missing);
+    if !trailing.is_empty() && !trailing.starts_with('\n') {
+        out.push('\n');
+    }
+    out.push_str(&trailing);
+    out.push_str(tail);
+    Some(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -224,6 +278,46 @@ mod tests {
     fn continuation_lines_and_comments() {
         let msg = "S\n\nPlanx-Phase: a\n  continued\n# a comment\n";
         assert_eq!(parse(msg), vec![t("Planx-Phase", "a continued")]);
+    }
+
+    #[test]
+    fn the_commit_msg_hook_adds_what_is_missing() {
+        let want = [t("Planx-Plan", "p"), t("Planx-Phase", "a")];
+        assert_eq!(
+            add_missing("Fix it\n", &want).unwrap(),
+            "Fix it\n\nPlanx-Plan: p\nPlanx-Phase: a\n"
+        );
+        assert_eq!(
+            add_missing("Fix it\n\nSigned-off-by: A <a@x>\n", &want).unwrap(),
+            "Fix it\n\nSigned-off-by: A <a@x>\nPlanx-Plan: p\nPlanx-Phase: a\n"
+        );
+        assert_eq!(
+            add_missing("Fix it\n\nPlanx-Plan: p\nPlanx-Phase: a\n", &want),
+            None
+        );
+        assert_eq!(
+            add_missing("Fix it\n\nPlanx-Phase: a\n", &want).unwrap(),
+            "Fix it\n\nPlanx-Phase: a\nPlanx-Plan: p\n"
+        );
+        assert_eq!(add_missing("fixup! Fix it\n", &want), None);
+        assert_eq!(add_missing("squash! Fix it\n", &want), None);
+        assert_eq!(add_missing("# only comments\n\n", &want), None);
+        let with_comments =
+            "Fix it\n\n# Please enter the commit message\n# Lines starting with '#'\n";
+        assert_eq!(
+            add_missing(with_comments, &want).unwrap(),
+            "Fix it\n\nPlanx-Plan: p\nPlanx-Phase: a\n\n# Please enter the commit message\n# Lines starting with '#'\n"
+        );
+        let verbose =
+            format!("Fix it\n\n# comment\n{SCISSORS}\n# Do not modify\ndiff --git a/x b/x\n");
+        let out = add_missing(&verbose, &want).unwrap();
+        assert!(
+            out.starts_with("Fix it\n\nPlanx-Plan: p\nPlanx-Phase: a\n\n# comment\n"),
+            "{out}"
+        );
+        assert!(out.ends_with(&format!(
+            "{SCISSORS}\n# Do not modify\ndiff --git a/x b/x\n"
+        )));
     }
 
     #[test]

@@ -80,6 +80,13 @@ pub fn is_passing_record(event: &Event, tree: Option<&str>) -> bool {
         && flag("no_run") == Some(false)
 }
 
+/// Is this event a verify that passed with its commands run (clean work tree or not)? What
+/// `after_verify` paths wait for.
+pub fn is_passing_verify(event: &Event) -> bool {
+    let flag = |key: &str| event.data.get(key).and_then(Value::as_bool);
+    event.event == "verify" && flag("passed") == Some(true) && flag("no_run") == Some(false)
+}
+
 /// Parses the lines of a note; lines that are not events (written by hand, or by a newer
 /// version in a shape this one does not know) are skipped.
 pub fn parse_note(note: &str) -> Vec<Event> {

@@ -181,6 +181,19 @@ pub fn verify(
     let branch_commits = repo.commits_between(target.head, &[fork])?;
     let events = phase_events(repo, &judging.id, &phase.id, &branch_commits)?;
     findings.extend(after_verify_findings(repo, phase, &branch_commits)?);
+    for (commit, summary, paths) in crate::hooks::decide::bypassed(repo, phase, &branch_commits)? {
+        findings.push(Finding {
+            level: Level::Warning,
+            code: "hook-bypassed",
+            message: format!(
+                "commit {} ({summary}) changed {} outside the manifest: the pre-commit hook was bypassed or not installed",
+                &commit.to_string()[..10],
+                paths.join(", ")
+            ),
+            path: paths.first().cloned(),
+            entry: None,
+        });
+    }
 
     let runs_commands = !opts.no_run
         && phase
@@ -327,9 +340,9 @@ fn after_verify_findings(
             }
         }
         if let Some(note) = notes.get(commit)?
-            && parse_note(&note).iter().any(|e| {
-                e.event == "verify" && e.data.get("passed").and_then(|v| v.as_bool()) == Some(true)
-            })
+            && parse_note(&note)
+                .iter()
+                .any(crate::state::events::is_passing_verify)
         {
             verified_before = true;
         }

@@ -1,0 +1,213 @@
+//! `git planx hooks install|uninstall|status` and `git planx hook <name>`.
+
+use std::io::Read;
+use std::path::PathBuf;
+
+use clap::{Args, Subcommand};
+use serde_json::json;
+
+use super::GlobalArgs;
+use super::ui::{Style, Ui, table};
+use crate::error::{CliError, ErrorKind};
+use crate::git::Repo;
+use crate::hooks::{self, HookState, decide};
+
+/// Install, remove or inspect the planx git hooks (pre-commit, commit-msg, pre-merge-commit,
+/// pre-push).
+///
+/// The shims go into the hooks folder git uses (`git rev-parse --git-path hooks`: core.hooksPath
+/// and linked worktrees are honoured). A hook that is already there is kept as
+/// <hook>.planx-chained and still runs first, its exit status respected; `uninstall` puts it
+/// back byte for byte. Installing twice changes nothing.
+#[derive(Debug, Args)]
+pub struct HooksArgs {
+    #[command(subcommand)]
+    pub action: HooksAction,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum HooksAction {
+    /// Install the shims (chaining any hook already there)
+    Install {
+        /// Install even into a hooks folder shared with other repositories (core.hooksPath)
+        #[arg(long)]
+        force: bool,
+    },
+    /// Remove the shims, putting back the hooks that were there before
+    Uninstall,
+    /// Show, for each hook, whether it is planx's, chained, or someone else's
+    Status,
+}
+
+/// Run a planx hook (what the installed shims call; not for people).
+///
+/// Off a phase branch every hook returns at once; with PLANX_HOOKS=0 too.
+#[derive(Debug, Args)]
+pub struct HookArgs {
+    /// pre-commit, commit-msg, pre-merge-commit or pre-push
+    pub name: String,
+    /// What git passed to the hook
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    pub args: Vec<String>,
+}
+
+pub fn cmd_hooks(ui: &Ui, _global: &GlobalArgs, args: &HooksArgs) -> Result<u8, CliError> {
+    let repo = Repo::discover()?;
+    let dir = hooks::hooks_dir(&repo)?;
+    let p = ui.out_painter();
+    let io = |e: std::io::Error| {
+        CliError::repo_state(format!("cannot change the hooks in {}", dir.path.display()))
+            .hint(e.to_string())
+    };
+    let changes = match &args.action {
+        HooksAction::Install { force } => {
+            if dir.shared && !force {
+                return Err(CliError::repo_state(format!(
+                    "the hooks folder {} is shared: core.hooksPath ({} configuration) points outside this repository",
+                    dir.path.display(),
+                    dir.configured_in.as_deref().unwrap_or("some")
+                ))
+                .hint("installing there makes the planx shims run for every repository using that folder (they do nothing outside a phase branch); pass --force to do it")
+                .hint("or unset core.hooksPath for this repository and install here"));
+            }
+            Some(hooks::install(&dir.path).map_err(io)?)
+        }
+        HooksAction::Uninstall => Some(hooks::uninstall(&dir.path).map_err(io)?),
+        HooksAction::Status => None,
+    };
+    let status = hooks::status(&dir.path);
+    if ui.json {
+        ui.json(&json!({
+            "schema": "planx.hooks/1",
+            "dir": dir.path,
+            "shared": dir.shared,
+            "core_hooks_path": dir.configured_in,
+            "changes": changes.as_ref().map(|c| c.iter().map(|(h, c)| json!({"hook": h, "change": c})).collect::<Vec<_>>()),
+            "hooks": status.iter().map(|(h, s)| json!({"hook": h, "state": s})).collect::<Vec<_>>(),
+        }))?;
+        return Ok(0);
+    }
+    if ui.quiet {
+        return Ok(0);
+    }
+    let mut rows = Vec::new();
+    for (hook, state) in &status {
+        let change = changes
+            .as_ref()
+            .and_then(|c| c.iter().find(|(h, _)| h == hook))
+            .map(|(_, c)| {
+                format!("{c:?}")
+                    .to_lowercase()
+                    .replace("leftalone", "left alone")
+            });
+        let what = match state {
+            HookState::None => "none".to_owned(),
+            HookState::Planx => p.paint(Style::Ok, "planx"),
+            HookState::Chained => format!(
+                "{}: the hook that was there runs first ({hook}{})",
+                p.paint(Style::Ok, "chained"),
+                hooks::CHAINED_SUFFIX
+            ),
+            HookState::Foreign => p.paint(Style::Warning, "foreign: not planx's"),
+            HookState::Displaced => format!(
+                "{}: a hook manager moved planx's shim to {hook}.old, where it does not run; add planx to its configuration (see docs/hooks.md)",
+                p.paint(Style::Warning, "foreign")
+            ),
+        };
+        let mut row = vec![format!("  {hook}"), what];
+        if let Some(change) = change {
+            row.push(p.paint(Style::Dim, &format!("({change})")));
+        }
+        rows.push(row);
+    }
+    let mut out = format!("hooks in {}", dir.path.display());
+    if let Some(scope) = &dir.configured_in {
+        out.push_str(&format!(" (core.hooksPath, {scope} configuration)"));
+    }
+    out.push('\n');
+    out.push_str(&table(&rows));
+    ui.out(&out)?;
+    Ok(0)
+}
+
+pub fn cmd_hook(ui: &Ui, _global: &GlobalArgs, args: &HookArgs) -> Result<u8, CliError> {
+    if !hooks::HOOKS.contains(&args.name.as_str()) {
+        return Err(
+            CliError::usage(format!("`{}` is not a planx hook", args.name))
+                .hint(format!("planx hooks are {}", hooks::HOOKS.join(", "))),
+        );
+    }
+    if decide::disabled() {
+        return Ok(0);
+    }
+    let repo = match Repo::discover() {
+        Ok(repo) => repo,
+        Err(_) => return Ok(0),
+    };
+    let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
+    let result = match args.name.as_str() {
+        "pre-commit" => decide::pre_commit(&repo, &cwd),
+        "commit-msg" => match args.args.first() {
+            Some(file) => {
+                decide::commit_msg(&repo, &cwd.join(file)).map(|_| decide::Decision::default())
+            }
+            None => {
+                return Err(
+                    CliError::usage("commit-msg needs the message file").hint("git passes it")
+                );
+            }
+        },
+        "pre-merge-commit" => decide::pre_merge_commit(&repo),
+        _ => {
+            let updates = push_updates();
+            decide::pre_push(&repo, &updates)
+        }
+    };
+    let decision = match result {
+        Ok(decision) => decision,
+        Err(error) => {
+            // A hook that cannot judge does not block the user's work; it says so.
+            let error = CliError::from(error);
+            ui.err(&format!(
+                "{}: the planx {} hook could not check this: {}\n",
+                ui.err_painter().paint(Style::Warning, "warning"),
+                args.name,
+                error.message
+            ));
+            return Ok(0);
+        }
+    };
+    for note in &decision.notes {
+        ui.err(&format!("planx: {note}\n"));
+    }
+    if decision.allowed() {
+        return Ok(0);
+    }
+    let mut error = CliError::new(
+        ErrorKind::No,
+        format!("the planx {} hook refused this", args.name),
+    );
+    error.details = decision.refused;
+    error.hints = decision.hints;
+    Err(error)
+}
+
+/// The ref updates of a push: git's stdin lines, or the variables the pre-commit framework sets
+/// when it runs a pre-push hook.
+fn push_updates() -> Vec<String> {
+    if let (Ok(to), Ok(remote_branch)) = (
+        std::env::var("PRE_COMMIT_TO_REF"),
+        std::env::var("PRE_COMMIT_REMOTE_BRANCH"),
+    ) {
+        let from = std::env::var("PRE_COMMIT_FROM_REF").unwrap_or_else(|_| "0".repeat(40));
+        let local = std::env::var("PRE_COMMIT_LOCAL_BRANCH").unwrap_or_default();
+        return vec![format!("{local} {to} {remote_branch} {from}")];
+    }
+    let mut input = String::new();
+    let _ = std::io::stdin().read_to_string(&mut input);
+    input
+        .lines()
+        .map(str::to_owned)
+        .filter(|l| !l.trim().is_empty())
+        .collect()
+}

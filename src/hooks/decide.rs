@@ -1,0 +1,340 @@
+//! What each hook decides. Every hook returns at once off a phase branch (or, for the merge
+//! and push hooks, when base is not concerned), and with `PLANX_HOOKS=0`. No hook runs a plan
+//! command: they read the index, the manifest and the recorded evidence only.
+//!
+//! The phase's manifest comes from the plan on base at the fork point — the plan that judges
+//! the phase — not from the branch's own copy.
+
+use std::path::Path;
+
+use crate::git::changes::escape_path;
+use crate::git::trailers::{self, Trailer};
+use crate::git::{Oid, Repo};
+use crate::lifecycle::{LifecycleError, phase_of_branch, plan_at};
+use crate::plan::{self, EntryKind, Plan};
+use crate::state::events::{is_passing_record, is_passing_verify};
+use crate::state::{self, State};
+use crate::verify::{fork_point, phase_events};
+
+/// A hook's answer: let git go on, or stop it with these reasons.
+#[derive(Debug, Default)]
+pub struct Decision {
+    pub refused: Vec<String>,
+    pub hints: Vec<String>,
+    /// Said on stderr without refusing.
+    pub notes: Vec<String>,
+}
+
+impl Decision {
+    pub fn allowed(&self) -> bool {
+        self.refused.is_empty()
+    }
+}
+
+/// Are hooks switched off for this run?
+pub fn disabled() -> bool {
+    std::env::var("PLANX_HOOKS").is_ok_and(|v| v == "0")
+}
+
+/// The plan of this work tree, read fast and leniently: only to learn the branch prefix and
+/// the base. `None` when there is no usable plan (the hooks then have nothing to enforce).
+fn worktree_plan(repo: &Repo) -> Option<(Plan, String)> {
+    let top = repo.workdir()?;
+    let path = top.join(plan::DEFAULT_PLAN_PATH);
+    let loaded = plan::load_file(&path, plan::DEFAULT_PLAN_PATH, &plan::NoPathFacts).ok()?;
+    let (plan, _) = loaded.into_valid().ok()?;
+    Some((plan, plan::DEFAULT_PLAN_PATH.to_owned()))
+}
+
+/// The phase checked out here, with the plan that judges it.
+struct PhaseHere {
+    judging: Plan,
+    phase: String,
+    head: Oid,
+    fork: Oid,
+}
+
+fn phase_here(repo: &Repo) -> Result<Option<PhaseHere>, LifecycleError> {
+    let Some(branch) = repo.current_branch()? else {
+        return Ok(None);
+    };
+    let Some((plan, plan_path)) = worktree_plan(repo) else {
+        return Ok(None);
+    };
+    let Some(phase) = phase_of_branch(&plan, &branch) else {
+        return Ok(None);
+    };
+    let (Some(base_tip), Some(head)) = (repo.base_tip(&plan.base)?, repo.head_commit()?) else {
+        return Ok(None);
+    };
+    let Some(fork) = fork_point(repo, base_tip, head)? else {
+        return Ok(None);
+    };
+    let judging = plan_at(repo, fork, &plan_path, &plan.base)
+        .map_err(|source| LifecycleError::JudgingPlan {
+            branch: branch.clone(),
+            source,
+        })?
+        .unwrap_or(plan.clone());
+    let phase = phase.id.clone();
+    if judging.phase(&phase).is_none() {
+        return Ok(None);
+    }
+    Ok(Some(PhaseHere {
+        judging,
+        phase,
+        head,
+        fork,
+    }))
+}
+
+/// pre-commit: staged paths outside the phase's manifest are refused, and `after_verify`
+/// paths until a passing verify exists.
+pub fn pre_commit(repo: &Repo, cwd: &Path) -> Result<Decision, LifecycleError> {
+    let mut decision = Decision::default();
+    let Some(here) = phase_here(repo)? else {
+        return Ok(decision);
+    };
+    let phase = here
+        .judging
+        .phase(&here.phase)
+        .expect("checked in phase_here");
+    let staged = repo.staged(cwd)?;
+    let mut verified: Option<bool> = None;
+    let mut outside = false;
+    for (status, path) in staged {
+        let text = String::from_utf8_lossy(&path);
+        let shown = escape_path(&path);
+        match phase.files.all().find(|(_, e)| e.pattern.matches(&text)) {
+            None => {
+                outside = true;
+                decision.refused.push(format!(
+                    "{shown} ({}) is outside the manifest of phase `{}`",
+                    describe_status(status),
+                    phase.id
+                ));
+            }
+            Some((EntryKind::AfterVerify, entry)) => {
+                let ok = match verified {
+                    Some(ok) => ok,
+                    None => {
+                        let commits = repo.commits_between(here.head, &[here.fork])?;
+                        let ok = phase_events(repo, &here.judging.id, &phase.id, &commits)?
+                            .iter()
+                            .any(|(_, e)| is_passing_verify(e));
+                        verified = Some(ok);
+                        ok
+                    }
+                };
+                if !ok {
+                    decision.refused.push(format!(
+                        "{shown} may be committed only after a passing verify (after_verify `{}`)",
+                        entry.pattern
+                    ));
+                }
+            }
+            Some(_) => {}
+        }
+    }
+    if outside {
+        decision.hints.push(format!(
+            "declare what the phase may touch in [phase.files] of the plan on `{}` (phases are judged by it), or unstage: `git restore --staged <path>`",
+            here.judging.base
+        ));
+    }
+    if !decision.allowed() {
+        if verified == Some(false) {
+            decision.hints.push(format!(
+                "run `git planx verify {}` first for after_verify paths",
+                phase.id
+            ));
+        }
+        decision
+            .hints
+            .push("to bypass once: `git commit --no-verify` (verify and status will still show the commit)".into());
+    }
+    Ok(decision)
+}
+
+fn describe_status(status: char) -> &'static str {
+    match status {
+        'A' => "added",
+        'D' => "deleted",
+        'M' => "modified",
+        'T' => "type changed",
+        _ => "changed",
+    }
+}
+
+/// commit-msg: adds `Planx-Plan` / `Planx-Phase` trailers on a phase branch when missing,
+/// keeping the message otherwise byte for byte. Returns whether the file changed.
+pub fn commit_msg(repo: &Repo, message_file: &Path) -> Result<bool, LifecycleError> {
+    let Some(here) = phase_here(repo)? else {
+        return Ok(false);
+    };
+    let message = std::fs::read_to_string(message_file)?;
+    let wanted = [
+        Trailer::new(trailers::PLAN, &here.judging.id),
+        Trailer::new(trailers::PHASE, &here.phase),
+    ]
+    .into_iter()
+    .collect::<Result<Vec<_>, _>>()
+    .map_err(|e| LifecycleError::Io(std::io::Error::other(e)))?;
+    match trailers::add_missing(&message, &wanted) {
+        Some(new) => {
+            std::fs::write(message_file, new)?;
+            Ok(true)
+        }
+        None => Ok(false),
+    }
+}
+
+/// pre-merge-commit: merging a phase branch into base needs a passing verify of its tree.
+pub fn pre_merge_commit(repo: &Repo) -> Result<Decision, LifecycleError> {
+    let mut decision = Decision::default();
+    let Some((plan, plan_path)) = worktree_plan(repo) else {
+        return Ok(decision);
+    };
+    if repo.current_branch()?.as_deref() != Some(plan.base.as_str()) {
+        return Ok(decision);
+    }
+    let base_tip = repo.head_commit()?;
+    // `git merge` names what it merges in GITHEAD_<id> variables (MERGE_HEAD is written only
+    // later); a conflicted merge committed with `git commit` has MERGE_HEAD.
+    let mut heads = repo.merge_heads()?;
+    for (key, _) in std::env::vars_os() {
+        if let Some(id) = key.to_str().and_then(|k| k.strip_prefix("GITHEAD_"))
+            && let Ok(id) = Oid::from_str(id)
+            && !heads.contains(&id)
+        {
+            heads.push(id);
+        }
+    }
+    for head in heads {
+        let Some(phase) = phase_of_merged(repo, &plan, head)? else {
+            continue;
+        };
+        let tree = repo.tree_of(head)?;
+        let fork = base_tip
+            .map(|b| repo.merge_base(b, head))
+            .transpose()?
+            .flatten();
+        let commits = repo.commits_between(head, fork.as_slice())?;
+        let judging_id = match fork {
+            Some(f) => plan_at(repo, f, &plan_path, &plan.base)
+                .ok()
+                .flatten()
+                .map_or(plan.id.clone(), |p| p.id),
+            None => plan.id.clone(),
+        };
+        let verified = phase_events(repo, &judging_id, &phase, &commits)?
+            .iter()
+            .any(|(_, e)| is_passing_record(e, Some(&tree.to_string())));
+        if !verified {
+            decision.refused.push(format!(
+                "merging phase `{phase}` into `{}` needs a passing verify of its tree {}",
+                plan.base,
+                &tree.to_string()[..10]
+            ));
+            decision.hints.push(format!(
+                "`git merge --abort`, then `git planx verify {phase}` (or `git planx finish {phase}`, which verifies and merges)"
+            ));
+        }
+    }
+    Ok(decision)
+}
+
+/// The phase a merged commit belongs to: the phase branch it is the tip of, or the phase its
+/// checkpoint trailers name.
+fn phase_of_merged(repo: &Repo, plan: &Plan, head: Oid) -> Result<Option<String>, LifecycleError> {
+    for phase in &plan.phases {
+        if repo.branch_tip(&plan.branch(phase))? == Some(head) {
+            return Ok(Some(phase.id.clone()));
+        }
+    }
+    let info = repo.commit_info(head)?;
+    let trailers = info.trailers();
+    Ok(trailers::value(&trailers, trailers::PHASE)
+        .filter(|p| plan.phase(p).is_some())
+        .map(str::to_owned))
+}
+
+/// pre-push: pushing base with phase merges that lack a passing verify is refused. `updates`
+/// are git's stdin lines (`<local ref> <local sha> <remote ref> <remote sha>`).
+pub fn pre_push(repo: &Repo, updates: &[String]) -> Result<Decision, LifecycleError> {
+    let mut decision = Decision::default();
+    let Some((plan, plan_path)) = worktree_plan(repo) else {
+        return Ok(decision);
+    };
+    let base_ref = format!("refs/heads/{}", plan.base);
+    let zero = "0".repeat(40);
+    let mut pushed: Vec<Oid> = Vec::new();
+    for line in updates {
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        let [_, local_sha, remote_ref, remote_sha] = fields.as_slice() else {
+            continue;
+        };
+        if *remote_ref != base_ref || *local_sha == zero {
+            continue;
+        }
+        let Ok(local) = Oid::from_str(local_sha) else {
+            continue;
+        };
+        let hide: Vec<Oid> = Oid::from_str(remote_sha)
+            .ok()
+            .filter(|r| *remote_sha != zero && repo.commit_info(*r).is_ok())
+            .into_iter()
+            .collect();
+        pushed.extend(repo.commits_between(local, &hide)?);
+    }
+    if pushed.is_empty() {
+        return Ok(decision);
+    }
+    for status in state::derive(repo, &plan, &plan_path)? {
+        if status.state == State::Unverified
+            && let Some(by) = status.completed_by
+            && pushed.contains(&by)
+        {
+            decision.refused.push(format!(
+                "`{}` carries the merge of phase `{}` ({}) without a passing verify of its tree",
+                plan.base,
+                status.id,
+                &by.to_string()[..10]
+            ));
+        }
+    }
+    if !decision.allowed() {
+        decision.hints.push(
+            "verify those phases' branches (`git planx verify PHASE`), then push again with the notes: `git push <remote> refs/notes/planx`"
+                .into(),
+        );
+    } else {
+        decision.notes.push(
+            "push the evidence too: `git push <remote> refs/notes/planx` (or `git planx sync`)"
+                .into(),
+        );
+    }
+    Ok(decision)
+}
+
+/// Commits on a phase branch that changed paths outside the manifest: the pre-commit hook was
+/// bypassed (`--no-verify`, `PLANX_HOOKS=0`) or not installed. Newest first.
+pub fn bypassed(
+    repo: &Repo,
+    phase: &crate::plan::Phase,
+    commits: &[Oid],
+) -> Result<Vec<(Oid, String, Vec<String>)>, LifecycleError> {
+    let mut out = Vec::new();
+    for &commit in commits {
+        let outside: Vec<String> = repo
+            .paths_changed_by(commit)?
+            .into_iter()
+            .filter(|p| !phase.files.all().any(|(_, e)| e.pattern.matches(p)))
+            .collect();
+        if !outside.is_empty() {
+            let summary = repo.commit_info(commit)?.summary().to_owned();
+            out.push((commit, summary, outside));
+        }
+    }
+    Ok(out)
+}

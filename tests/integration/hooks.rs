@@ -1,0 +1,348 @@
+//! Hooks fired by real `git commit`, `git merge` and `git push`.
+
+use std::fs;
+use std::os::unix::fs::PermissionsExt;
+
+use insta::assert_snapshot;
+
+use crate::common::{Repo, VERIFY_PLAN};
+
+fn commit(repo: &Repo, args: &[&str]) -> crate::common::Run {
+    let mut all = vec!["commit", "-q"];
+    all.extend_from_slice(args);
+    repo.run(repo.command("git", &repo.root).args(&all))
+}
+
+/// A repository with phase `p` started and the hooks installed.
+fn hooked() -> Repo {
+    let repo = Repo::verifying(VERIFY_PLAN);
+    let run = repo.planx(&["hooks", "install", "-q"]);
+    assert_eq!(run.code, 0, "{run}");
+    repo
+}
+
+#[test]
+fn pre_commit_refuses_paths_outside_the_manifest() {
+    let repo = hooked();
+    repo.write("stray.txt", "x\n");
+    repo.write("new.txt", "hello\n");
+    repo.git(&["add", "stray.txt", "new.txt"]);
+    assert_snapshot!(commit(&repo, &["-m", "Stray"]), @"
+    --- stderr ---
+    error: the planx pre-commit hook refused this
+      stray.txt (added) is outside the manifest of phase `p`
+    hint: declare what the phase may touch in [phase.files] of the plan on `main` (phases are judged by it), or unstage: `git restore --staged <path>`
+    hint: to bypass once: `git commit --no-verify` (verify and status will still show the commit)
+    [exit status: 1]
+    ");
+    repo.git(&["restore", "--staged", "stray.txt"]);
+    let run = commit(&repo, &["-m", "Only new.txt"]);
+    assert_eq!(run.code, 0, "{run}");
+}
+
+#[test]
+fn pre_commit_holds_after_verify_paths_until_a_passing_verify() {
+    let repo = hooked();
+    repo.write("docs/status.md", "done\n");
+    repo.git(&["add", "docs/status.md"]);
+    let run = commit(&repo, &["-m", "Status"]);
+    assert_eq!(run.code, 1, "{run}");
+    assert!(run.stderr.contains("only after a passing verify"), "{run}");
+    repo.git(&["restore", "--staged", "docs/status.md"]);
+    fs::remove_file(repo.path("docs/status.md")).unwrap();
+    repo.do_phase_p();
+    repo.write("docs/status.md", "done\n");
+    let run = repo.planx(&["verify"]);
+    assert_eq!(run.code, 0, "{run}");
+    repo.git(&["add", "docs/status.md"]);
+    assert_eq!(commit(&repo, &["-m", "Status"]).code, 0);
+}
+
+#[test]
+fn a_partial_commit_reads_the_index_git_gives_the_hook() {
+    let repo = hooked();
+    repo.write("new.txt", "hello\n");
+    repo.write("stray.txt", "x\n");
+    repo.git(&["add", "stray.txt", "new.txt"]);
+    // `git commit -- new.txt` commits from a temporary index holding only new.txt.
+    let run = commit(&repo, &["-m", "Just new.txt", "--", "new.txt"]);
+    assert_eq!(run.code, 0, "{run}");
+    assert_eq!(
+        repo.git(&["show", "--name-only", "--format=", "HEAD"]),
+        "new.txt\n"
+    );
+}
+
+#[test]
+fn bypass_is_explicit_and_visible_later() {
+    let repo = hooked();
+    repo.write("stray.txt", "x\n");
+    repo.git(&["add", "stray.txt"]);
+    assert_eq!(commit(&repo, &["--no-verify", "-m", "Bypassed"]).code, 0);
+    repo.write("stray2.txt", "x\n");
+    repo.git(&["add", "stray2.txt"]);
+    let mut cmd = repo.command("git", &repo.root);
+    cmd.args(["commit", "-q", "-m", "Bypassed again"])
+        .env("PLANX_HOOKS", "0");
+    assert_eq!(repo.run(&mut cmd).code, 0);
+    let status = repo.planx(&["status"]);
+    assert!(
+        status
+            .stdout
+            .contains("p: 2 commits changed paths outside the manifest"),
+        "{status}"
+    );
+    let doc = repo.planx(&["verify", "--no-run", "--json"]).json();
+    let bypassed = doc["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["code"] == "hook-bypassed")
+        .count();
+    assert_eq!(bypassed, 2, "{doc}");
+}
+
+#[test]
+fn commit_msg_adds_the_trailers_and_keeps_the_message() {
+    let repo = hooked();
+    repo.write("new.txt", "hello\n");
+    repo.git(&["add", "new.txt"]);
+    assert_eq!(
+        commit(
+            &repo,
+            &[
+                "-m",
+                "Add new.txt",
+                "-m",
+                "Body text.",
+                "--trailer",
+                "Signed-off-by: Ada <ada@example.com>"
+            ]
+        )
+        .code,
+        0
+    );
+    assert_eq!(
+        repo.git(&["log", "-1", "--format=%B"]),
+        "Add new.txt\n\nBody text.\n\nSigned-off-by: Ada <ada@example.com>\nPlanx-Plan: v\nPlanx-Phase: p\n\n"
+    );
+    // fixup! commits are folded into others: left alone.
+    repo.write("new.txt", "hello again\n");
+    repo.git(&["add", "new.txt"]);
+    assert_eq!(commit(&repo, &["-m", "fixup! Add new.txt"]).code, 0);
+    assert_eq!(
+        repo.git(&["log", "-1", "--format=%B"]),
+        "fixup! Add new.txt\n\n"
+    );
+    // An editor session with comments and the --verbose diff below the scissors line.
+    repo.write("existing.txt", "changed\n");
+    repo.git(&["add", "existing.txt"]);
+    let mut cmd = repo.command("git", &repo.root);
+    cmd.args(["commit", "-q", "-v"]).env("GIT_EDITOR", "sh -c 'printf \"From the editor\\n\" | cat - \"$1\" > \"$1.new\" && mv \"$1.new\" \"$1\"' -");
+    let run = repo.run(&mut cmd);
+    assert_eq!(run.code, 0, "{run}");
+    assert_eq!(
+        repo.git(&["log", "-1", "--format=%B"]),
+        "From the editor\n\nPlanx-Plan: v\nPlanx-Phase: p\n\n"
+    );
+}
+
+#[test]
+fn hooks_return_at_once_off_a_phase_branch() {
+    let repo = hooked();
+    repo.git(&["switch", "-q", "main"]);
+    repo.write("anything.txt", "x\n");
+    repo.git(&["add", "anything.txt"]);
+    assert_eq!(commit(&repo, &["-m", "On main"]).code, 0);
+    assert_eq!(repo.git(&["log", "-1", "--format=%B"]), "On main\n\n");
+}
+
+#[test]
+fn pre_merge_commit_needs_a_verified_tree() {
+    let repo = hooked();
+    repo.do_phase_p();
+    repo.git(&["switch", "-q", "main"]);
+    repo.write("other.txt", "so that the merge is not a fast-forward\n");
+    repo.commit_all("Meanwhile");
+    let run = repo.run(
+        repo.command("git", &repo.root)
+            .args(["merge", "--no-ff", "-q", "-m", "Merge p", "planx/p"]),
+    );
+    assert_eq!(run.code, 1, "{run}");
+    assert!(
+        run.stderr
+            .contains("merging phase `p` into `main` needs a passing verify"),
+        "{run}"
+    );
+    repo.git(&["merge", "--abort"]);
+    assert_eq!(repo.planx(&["verify", "p", "-q"]).code, 0);
+    let run = repo.run(
+        repo.command("git", &repo.root)
+            .args(["merge", "--no-ff", "-q", "-m", "Merge p", "planx/p"]),
+    );
+    assert_eq!(run.code, 0, "{run}");
+}
+
+#[test]
+fn pre_push_refuses_base_with_unverified_phase_merges() {
+    let repo = hooked();
+    let remote = Repo::folder();
+    remote.git(&["init", "-q", "--bare"]);
+    repo.git(&["remote", "add", "origin", remote.root.to_str().unwrap()]);
+    repo.git(&["push", "-q", "--no-verify", "origin", "main"]);
+    repo.do_phase_p();
+    repo.git(&["switch", "-q", "main"]);
+    repo.git(&[
+        "merge",
+        "--no-ff",
+        "--no-verify",
+        "-q",
+        "-m",
+        "Merge p\n\nPlanx-Plan: v\nPlanx-Phase: p\nPlanx-Status: complete",
+        "planx/p",
+    ]);
+    let run = repo.run(
+        repo.command("git", &repo.root)
+            .args(["push", "origin", "main"]),
+    );
+    assert_eq!(run.code, 1, "{run}");
+    assert!(
+        run.stderr.contains("carries the merge of phase `p`"),
+        "{run}"
+    );
+    assert_ne!(
+        remote.git(&["rev-parse", "main"]),
+        repo.git(&["rev-parse", "main"])
+    );
+    // Verified: the push goes through.
+    assert_eq!(repo.planx(&["verify", "p", "-q"]).code, 0);
+    let run = repo.run(
+        repo.command("git", &repo.root)
+            .args(["push", "-q", "origin", "main"]),
+    );
+    assert_eq!(run.code, 0, "{run}");
+}
+
+#[test]
+fn an_existing_hook_still_runs_its_failure_blocks_and_uninstall_restores_it() {
+    let repo = Repo::verifying(VERIFY_PLAN);
+    let hook = repo.path(".git/hooks/pre-commit");
+    let original = b"#!/bin/sh\n# my own hook\nif [ -e .block ]; then echo 'my hook says no' >&2; exit 7; fi\necho 'my hook ran' >&2\n";
+    fs::write(&hook, original).unwrap();
+    fs::set_permissions(&hook, fs::Permissions::from_mode(0o700)).unwrap();
+    assert_snapshot!(repo.planx(&["hooks", "install"]), @"
+    hooks in $REPO/.git/hooks
+      pre-commit        chained: the hook that was there runs first (pre-commit.planx-chained)  (chained)
+      commit-msg        planx                                                                   (installed)
+      pre-merge-commit  planx                                                                   (installed)
+      pre-push          planx                                                                   (installed)
+    --- stderr ---
+    [exit status: 0]
+    ");
+    assert_eq!(repo.planx(&["hooks", "install", "-q"]).code, 0);
+    assert_snapshot!(repo.planx(&["hooks", "status"]), @"
+    hooks in $REPO/.git/hooks
+      pre-commit        chained: the hook that was there runs first (pre-commit.planx-chained)
+      commit-msg        planx
+      pre-merge-commit  planx
+      pre-push          planx
+    --- stderr ---
+    [exit status: 0]
+    ");
+    repo.write("new.txt", "hello\n");
+    repo.git(&["add", "new.txt"]);
+    repo.write(".block", "");
+    let run = commit(&repo, &["-m", "Blocked by my hook"]);
+    assert_eq!(run.code, 1, "{run}");
+    assert!(run.stderr.contains("my hook says no"), "{run}");
+    fs::remove_file(repo.path(".block")).unwrap();
+    let run = commit(&repo, &["-m", "Fine"]);
+    assert_eq!(run.code, 0, "{run}");
+    assert!(run.stderr.contains("my hook ran"), "{run}");
+    assert_snapshot!(repo.planx(&["hooks", "uninstall"]), @"
+    hooks in $REPO/.git/hooks
+      pre-commit        foreign: not planx's  (restored)
+      commit-msg        none                  (removed)
+      pre-merge-commit  none                  (removed)
+      pre-push          none                  (removed)
+    --- stderr ---
+    [exit status: 0]
+    ");
+    assert_eq!(fs::read(&hook).unwrap(), original);
+    assert_eq!(
+        fs::metadata(&hook).unwrap().permissions().mode() & 0o777,
+        0o700
+    );
+}
+
+#[test]
+fn core_hooks_path_is_honoured_and_a_shared_folder_needs_force() {
+    let repo = Repo::verifying(VERIFY_PLAN);
+    repo.git(&["config", "core.hooksPath", ".githooks"]);
+    assert_eq!(repo.planx(&["hooks", "install", "-q"]).code, 0);
+    assert!(repo.path(".githooks/pre-commit").exists());
+    repo.write("stray.txt", "x\n");
+    repo.git(&["add", "stray.txt"]);
+    assert_eq!(commit(&repo, &["-m", "Stray"]).code, 1);
+
+    let repo = Repo::verifying(VERIFY_PLAN);
+    let shared = repo.root.parent().unwrap().join("global-hooks");
+    repo.git(&["config", "core.hooksPath", shared.to_str().unwrap()]);
+    let run = repo.planx(&["hooks", "install"]);
+    assert_eq!(run.code, 3, "{run}");
+    assert!(run.stderr.contains("is shared"), "{run}");
+    assert!(!shared.join("pre-commit").exists());
+    assert_eq!(repo.planx(&["hooks", "install", "--force", "-q"]).code, 0);
+    assert!(shared.join("pre-commit").exists());
+}
+
+#[test]
+fn hooks_work_in_a_linked_worktree() {
+    let repo = Repo::with_plan(VERIFY_PLAN);
+    assert_eq!(repo.planx(&["hooks", "install", "-q"]).code, 0);
+    assert_eq!(
+        repo.planx(&["start", "p", "--worktree", "../wt-p", "-q"])
+            .code,
+        0
+    );
+    let wt = repo.root.parent().unwrap().join("wt-p");
+    fs::write(wt.join("stray.txt"), "x\n").unwrap();
+    let run = repo.run(repo.command("git", &wt).args(["add", "stray.txt"]));
+    assert_eq!(run.code, 0);
+    let run = repo.run(
+        repo.command("git", &wt)
+            .args(["commit", "-q", "-m", "Stray"]),
+    );
+    assert_eq!(run.code, 1, "{run}");
+    assert!(
+        run.stderr.contains("outside the manifest of phase `p`"),
+        "{run}"
+    );
+}
+
+#[test]
+fn the_shims_in_the_project_are_the_ones_installed() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/hooks");
+    // PLANX_UPDATE_SHIMS=1 rewrites them after a change of the shim text.
+    if std::env::var("PLANX_UPDATE_SHIMS").is_ok_and(|v| v == "1") {
+        for hook in git_planx::hooks::HOOKS {
+            let path = format!("{dir}/{hook}");
+            fs::write(&path, git_planx::hooks::shim(hook)).unwrap();
+            fs::set_permissions(&path, fs::Permissions::from_mode(0o755)).unwrap();
+        }
+    }
+    for hook in git_planx::hooks::HOOKS {
+        let shipped = fs::read_to_string(format!("{dir}/{hook}")).unwrap_or_default();
+        assert_eq!(
+            shipped,
+            git_planx::hooks::shim(hook),
+            "hooks/{hook} differs from the shim planx installs"
+        );
+    }
+}
+
+#[test]
+fn an_unknown_hook_is_a_usage_error() {
+    let repo = Repo::new();
+    assert_eq!(repo.planx(&["hook", "post-checkout"]).code, 2);
+}
