@@ -220,6 +220,7 @@ fn the_plan_edited_on_the_phase_branch_does_not_judge_it() {
       error: nothing was created for `new.txt` [create new.txt]
       error: nothing changed in `existing.txt` [modify existing.txt]
       error: old.txt should be deleted but is still there [delete old.txt]
+      warning: commit d593e8eede (Make the checks easy) changed .planx/plan.toml outside the manifest: the pre-commit hook was bypassed or not installed
 
     checks
       NOT VERIFIED  new.txt says hello: new.txt does not exist
