@@ -8,6 +8,7 @@ mod cli;
 mod dogfood;
 mod finish;
 mod graph;
+mod hook_managers;
 mod hooks;
 mod init;
 mod lifecycle;

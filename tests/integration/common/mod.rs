@@ -7,6 +7,8 @@
 
 #![allow(dead_code)]
 
+pub mod tools;
+
 use std::cell::Cell;
 use std::ffi::OsStr;
 use std::fmt;
@@ -97,6 +99,24 @@ impl Repo {
             .env("GIT_AUTHOR_DATE", &date)
             .env("GIT_COMMITTER_DATE", &date)
             .stdin(Stdio::null());
+        cmd
+    }
+
+    /// A command with the hermetic environment and extra folders first on `PATH`.
+    pub fn command_with_path(
+        &self,
+        program: impl AsRef<OsStr>,
+        dir: &Path,
+        extra: &[&Path],
+    ) -> Command {
+        let mut cmd = self.command(program, dir);
+        let bin_dir = Path::new(BIN).parent().expect("binary folder");
+        let mut path: Vec<String> = extra.iter().map(|p| p.display().to_string()).collect();
+        path.push(format!(
+            "{}:/usr/local/bin:/usr/bin:/bin",
+            bin_dir.display()
+        ));
+        cmd.env("PATH", path.join(":"));
         cmd
     }
 
