@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use crate::clock;
-use crate::git::changes::ChangeKind;
+use crate::git::changes::{Change, ChangeKind};
 use crate::git::{Oid, Repo};
 use crate::lifecycle::{LifecycleError, TrustPolicy, plan_at, require_trust};
 use crate::plan::{CheckKind, EntryKind, Phase, Plan};
@@ -135,52 +135,21 @@ pub fn verify(
     let tree = repo.tree_of(target.head)?;
     let changes = target.work.changes_since(fork)?;
     let clean = target.work.dirty_paths()?.is_empty();
-
-    let fork_paths: HashSet<String> = repo.tree_paths(fork)?.into_iter().collect();
-    let changed: std::collections::HashMap<String, ChangeKind> =
-        changes.iter().map(|c| (c.path_lossy(), c.kind)).collect();
-    let exists_at_fork = |path: &str| fork_paths.contains(path);
-    let present_now = |pattern: &crate::plan::Glob| -> Vec<String> {
-        let mut present: Vec<String> = fork_paths
-            .iter()
-            .filter(|p| changed.get(*p) != Some(&ChangeKind::Deleted) && pattern.matches(p))
-            .cloned()
-            .collect();
-        present.extend(
-            changed
-                .iter()
-                .filter(|(p, k)| **k == ChangeKind::Added && pattern.matches(p))
-                .map(|(p, _)| p.clone()),
-        );
-        present.sort();
-        present
-    };
-    let (rows, mut findings) = manifest::judge(
-        &phase.files,
-        &changes,
-        judging.strict,
-        &exists_at_fork,
-        &present_now,
-    );
-
-    let plan_edit = changes
-        .iter()
-        .find(|c| c.path == plan_path.as_bytes())
-        .map(|c| PlanEdit {
-            path: c.path_display(),
-            declared: rows
-                .iter()
-                .find(|r| r.path == c.path_display())
-                .and_then(|r| r.declared.clone()),
-        });
-
-    // An edit of the plan file is shown first.
-    if plan_edit.is_some() {
-        findings.sort_by_key(|f| f.path.as_deref() != Some(plan_path));
-    }
     let branch_commits = repo.commits_between(target.head, &[fork])?;
+    let Judgement {
+        rows,
+        findings,
+        plan_edit,
+    } = judge_changes(
+        repo,
+        &judging,
+        phase,
+        plan_path,
+        fork,
+        &changes,
+        &branch_commits,
+    )?;
     let events = phase_events(repo, &judging.id, &phase.id, &branch_commits)?;
-    findings.extend(after_verify_findings(repo, phase, &branch_commits)?);
 
     let runs_commands = !opts.no_run
         && phase
@@ -214,6 +183,77 @@ pub fn verify(
         rows,
         findings,
         checks,
+    })
+}
+
+/// What the manifest says about a change set.
+#[derive(Debug, Clone)]
+pub struct Judgement {
+    pub rows: Vec<Row>,
+    /// An edit of the plan file comes first.
+    pub findings: Vec<Finding>,
+    pub plan_edit: Option<PlanEdit>,
+}
+
+/// Judges `changes` (every path that differs from the fork point) by `phase`'s manifest in the
+/// judging plan. `commits` are the branch's commits since the fork point, newest first, for the
+/// `after_verify` rule.
+pub fn judge_changes(
+    repo: &Repo,
+    judging: &Plan,
+    phase: &Phase,
+    plan_path: &str,
+    fork: Oid,
+    changes: &[Change],
+    commits: &[Oid],
+) -> Result<Judgement, LifecycleError> {
+    let fork_paths: HashSet<String> = repo.tree_paths(fork)?.into_iter().collect();
+    let changed: std::collections::HashMap<String, ChangeKind> =
+        changes.iter().map(|c| (c.path_lossy(), c.kind)).collect();
+    let exists_at_fork = |path: &str| fork_paths.contains(path);
+    let present_now = |pattern: &crate::plan::Glob| -> Vec<String> {
+        let mut present: Vec<String> = fork_paths
+            .iter()
+            .filter(|p| changed.get(*p) != Some(&ChangeKind::Deleted) && pattern.matches(p))
+            .cloned()
+            .collect();
+        present.extend(
+            changed
+                .iter()
+                .filter(|(p, k)| **k == ChangeKind::Added && pattern.matches(p))
+                .map(|(p, _)| p.clone()),
+        );
+        present.sort();
+        present
+    };
+    let (rows, mut findings) = manifest::judge(
+        &phase.files,
+        changes,
+        judging.strict,
+        &exists_at_fork,
+        &present_now,
+    );
+
+    let plan_edit = changes
+        .iter()
+        .find(|c| c.path == plan_path.as_bytes())
+        .map(|c| PlanEdit {
+            path: c.path_display(),
+            declared: rows
+                .iter()
+                .find(|r| r.path == c.path_display())
+                .and_then(|r| r.declared.clone()),
+        });
+
+    // An edit of the plan file is shown first.
+    if plan_edit.is_some() {
+        findings.sort_by_key(|f| f.path.as_deref() != Some(plan_path));
+    }
+    findings.extend(after_verify_findings(repo, phase, commits)?);
+    Ok(Judgement {
+        rows,
+        findings,
+        plan_edit,
     })
 }
 
