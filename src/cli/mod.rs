@@ -18,6 +18,12 @@ mod trust;
 pub mod ui;
 mod verify;
 
+// Review and reporting: brief, review, report, and the markdown they write.
+mod brief;
+mod md;
+mod report;
+mod review;
+
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
@@ -82,6 +88,10 @@ pub enum Command {
     Verify(verify::VerifyArgs),
     Accept(accept::AcceptArgs),
     Finish(finish::FinishArgs),
+    // Review and reporting.
+    Brief(brief::BriefArgs),
+    Review(review::ReviewArgs),
+    Report(report::ReportArgs),
     Resume(resume::ResumeArgs),
     Trust(trust::TrustArgs),
     Untrust(trust::UntrustArgs),
@@ -103,6 +113,9 @@ pub fn run(cli: &Cli, ui: &Ui) -> Result<u8, CliError> {
         Command::Verify(args) => verify::cmd_verify(ui, &cli.global, args),
         Command::Accept(args) => accept::cmd_accept(ui, &cli.global, args),
         Command::Finish(args) => finish::cmd_finish(ui, &cli.global, args),
+        Command::Brief(args) => brief::cmd_brief(ui, &cli.global, args),
+        Command::Review(args) => review::cmd_review(ui, &cli.global, args),
+        Command::Report(args) => report::cmd_report(ui, &cli.global, args),
         Command::Resume(args) => resume::cmd_resume(ui, &cli.global, args),
         Command::Trust(args) => trust::cmd_trust(ui, &cli.global, args),
         Command::Untrust(args) => trust::cmd_untrust(ui, &cli.global, args),

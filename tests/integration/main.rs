@@ -11,6 +11,7 @@ mod graph;
 mod init;
 mod lifecycle;
 mod notes;
+mod review;
 mod robustness;
 mod trust;
 mod verify;
