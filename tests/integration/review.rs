@@ -1,6 +1,6 @@
 //! `git planx brief`, `review` and `report` on a plan taken through several phases — one
 //! complete (merged with `finish`), one failed, one in progress with an undeclared change, one
-//! waiting.
+//! waiting — and the CI recipes of docs/ci.md run as a CI job runs them.
 
 use std::path::{Path, PathBuf};
 
@@ -938,4 +938,295 @@ fn an_edit_of_the_plan_on_the_branch_is_called_out_first() {
     let doc = ok(repo.planx(&["review", "--json"])).json();
     assert_eq!(doc["plan_edit"]["path"], ".planx/plan.toml");
     assert_eq!(doc["plan_edit"]["declared"], serde_json::Value::Null);
+}
+
+/// The top-level fields docs/commands.md documents for `schema`: the first column of the first
+/// table after the line that names the schema.
+fn documented_fields(schema: &str) -> Vec<String> {
+    let doc =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/commands.md")).unwrap();
+    let at = doc
+        .find(&format!("JSON (`{schema}`)"))
+        .unwrap_or_else(|| panic!("docs/commands.md does not document {schema}"));
+    let mut fields: Vec<String> = doc[at..]
+        .lines()
+        .skip_while(|l| !l.starts_with('|'))
+        .take_while(|l| l.starts_with('|'))
+        .skip(2)
+        .flat_map(|l| {
+            let names = l.split('|').nth(1).unwrap();
+            names
+                .split(',')
+                .map(|n| n.trim().trim_matches('`').to_owned())
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    fields.sort();
+    fields
+}
+
+fn fields(doc: &serde_json::Value) -> Vec<String> {
+    let mut keys: Vec<String> = doc.as_object().unwrap().keys().cloned().collect();
+    keys.sort();
+    keys
+}
+
+#[test]
+fn json_documents_follow_their_documented_schemas() {
+    let repo = shop();
+
+    let brief = ok(repo.planx(&["brief", "model", "--format", "json"])).json();
+    assert_eq!(brief["schema"], "planx.brief/1");
+    assert_eq!(fields(&brief), documented_fields("planx.brief/1"));
+    assert_eq!(brief["judged_at"], "fork-point");
+    assert_eq!(brief["state"], "complete");
+    assert_eq!(brief["full_suite_from"], "preflight");
+    assert_eq!(brief["full_suite"][0]["name"], "test");
+    assert_eq!(
+        brief["steps"][1]["verify"]["shell"],
+        "test -s src/model.txt"
+    );
+    assert_eq!(brief["steps"][1]["state"], "COMPLETED");
+    assert_eq!(brief["to_review"][0]["path"], "README.md");
+    assert_eq!(brief["checks"][0]["contains"], "item");
+    assert_eq!(brief["timeout_seconds"], 1800);
+
+    let review = ok(repo.planx(&["review", "cli", "--json"])).json();
+    assert_eq!(review["schema"], "planx.review/1");
+    assert_eq!(fields(&review), documented_fields("planx.review/1"));
+    assert_eq!(review["verification"]["verdict"], "failed");
+    assert_eq!(review["verification"]["tree_matches"], true);
+    assert_eq!(review["head_from"], "checked-out");
+    assert_eq!(review["undeclared"], serde_json::json!(["stray.txt"]));
+    assert_eq!(review["uncommitted"], serde_json::json!(["scratch.txt"]));
+    assert_eq!(review["files"][1]["path"], "src/cli.txt");
+    assert_eq!(review["files"][1]["added"], 1);
+    assert_eq!(review["checks"][2]["verdict"], "verified");
+    assert_eq!(review["opened"], serde_json::Value::Null);
+    let body = review["body"].as_str().unwrap();
+    assert!(body.starts_with("**NOT VERIFIED**"), "{body}");
+    assert_eq!(tables(body).len(), 5);
+
+    let report = ok(repo.planx(&["report", "--json"])).json();
+    assert_eq!(report["schema"], "planx.report/1");
+    assert_eq!(fields(&report), documented_fields("planx.report/1"));
+    assert_eq!(report["overall"], "failed");
+    let phases: Vec<(&str, &str)> = report["phases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| (p["id"].as_str().unwrap(), p["state"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        phases,
+        [
+            ("model", "complete"),
+            ("parser", "failed"),
+            ("cli", "in-progress"),
+            ("docs", "waiting")
+        ]
+    );
+    assert_eq!(report["phases"][0]["runs"]["red"], 1);
+    assert_eq!(report["phases"][0]["files_from"]["what"], "merge");
+    assert_eq!(
+        report["phases"][2]["problems"][0]["code"],
+        "undeclared-change"
+    );
+    assert_eq!(report["next"]["action"], "continue");
+}
+
+/// The script of a CI recipe in docs/ci.md: the block scalar after the first line, below
+/// `heading`, that ends with `marker`.
+fn recipe(heading: &str, marker: &str) -> String {
+    let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/ci.md")).unwrap();
+    let section = &doc[doc.find(heading).expect("the heading")..];
+    let lines: Vec<&str> = section.lines().collect();
+    let indent = |l: &str| l.len() - l.trim_start().len();
+    let at = lines
+        .iter()
+        .position(|l| l.trim_end().ends_with(marker))
+        .expect("the marker");
+    let body: Vec<&str> = lines[at + 1..]
+        .iter()
+        .take_while(|l| l.trim().is_empty() || indent(l) > indent(lines[at]))
+        .copied()
+        .collect();
+    let strip = body
+        .iter()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| indent(l))
+        .min()
+        .unwrap();
+    body.iter()
+        .map(|l| l.get(strip..).unwrap_or(""))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// A bare repository standing for the forge, holding what a developer pushed: main, the phase
+/// branch and the notes.
+fn forge(dev: &Repo) -> String {
+    let remote = dev.root.parent().unwrap().join("remote.git");
+    if !remote.exists() {
+        dev.git(&["init", "-q", "--bare", remote.to_str().unwrap()]);
+    }
+    let url = format!("file://{}", remote.display());
+    dev.git(&[
+        "push",
+        "-q",
+        "--force",
+        &url,
+        "main",
+        "planx/p",
+        "refs/notes/planx",
+    ]);
+    url
+}
+
+/// A CI checkout: a fresh repository fetching from the forge, HEAD detached at `commit`.
+fn ci_checkout(dev: &Repo, name: &str, url: &str, refspec: &str, commit: &str) -> PathBuf {
+    let dir = dev.root.parent().unwrap().join(name);
+    let dir_s = dir.to_str().unwrap();
+    dev.git(&["init", "-q", dir_s]);
+    dev.git(&["-C", dir_s, "remote", "add", "origin", url]);
+    dev.git(&["-C", dir_s, "fetch", "-q", "origin", refspec]);
+    dev.git(&["-C", dir_s, "checkout", "-q", "--detach", commit]);
+    dir
+}
+
+#[test]
+fn the_github_recipe_verifies_comments_and_pushes_the_notes() {
+    let script = recipe("## GitHub Actions", "run: |");
+    assert!(script.contains("git planx verify"), "{script}");
+    let dev = Repo::verifying(crate::common::VERIFY_PLAN);
+    dev.do_phase_p();
+    let url = forge(&dev);
+    let tip = dev.git(&["rev-parse", "planx/p"]).trim().to_owned();
+    let fake = Fake::new(&dev);
+    let path = tools(&dev, &["gh"]);
+    let run_job = |dir: &Path, hook: &str| {
+        let temp = dir.parent().unwrap().join("runner-temp");
+        std::fs::create_dir_all(&temp).unwrap();
+        let summary = temp.join("summary.md");
+        let mut cmd = dev.command("bash", dir);
+        cmd.args(["--noprofile", "--norc", "-eo", "pipefail", "-c", &script])
+            .env("GITHUB_HEAD_REF", "planx/p")
+            .env("GITHUB_BASE_REF", "main")
+            .env("PR_NUMBER", "7")
+            .env("RUNNER_TEMP", &temp)
+            .env("GITHUB_STEP_SUMMARY", &summary)
+            .env("SAME_REPO", "true")
+            .env("PLANX_TRUST", "1")
+            .env("FAKE_HOOK", hook);
+        fake.env(&mut cmd, &format!("{path}:/usr/bin:/bin"), "ok");
+        (
+            dev.run(&mut cmd),
+            std::fs::read_to_string(summary).unwrap_or_default(),
+        )
+    };
+
+    let ci = ci_checkout(
+        &dev,
+        "ci",
+        &url,
+        "+refs/heads/*:refs/remotes/origin/*",
+        &tip,
+    );
+    let (run, summary) = run_job(&ci, "");
+    assert_eq!(run.code, 0, "{run}");
+    assert!(run.stdout.contains("VERIFIED: manifest holds"), "{run}");
+    assert!(
+        fake.log().starts_with("gh pr comment 7 --body-file "),
+        "{}",
+        fake.log()
+    );
+    let posted = fake.posted();
+    assert!(
+        posted.starts_with("# p: The phase\n\n**VERIFIED**"),
+        "{posted}"
+    );
+    assert!(
+        posted.contains("Verified tree = head tree? **yes**"),
+        "{posted}"
+    );
+    assert_eq!(summary, posted);
+    // The record went back to the forge with the notes.
+    let remote = url.trim_start_matches("file://");
+    let note = dev.git(&["--git-dir", remote, "notes", "--ref", "planx", "show", &tip]);
+    assert!(
+        note.contains(r#""event":"verify""#) && note.contains(r#""passed":true"#),
+        "{note}"
+    );
+
+    // A newer tip with an undeclared file: the job fails, and says why in the comment.
+    dev.git(&["fetch", "-q", &url, "+refs/notes/planx:refs/notes/planx"]);
+    dev.write("sneaky.txt", "x\n");
+    dev.git(&["add", "sneaky.txt"]);
+    ok(dev.planx(&["checkpoint", "-q", "-m", "Sneak a file in"]));
+    forge(&dev);
+    let tip = dev.git(&["rev-parse", "planx/p"]).trim().to_owned();
+    let ci = ci_checkout(
+        &dev,
+        "ci2",
+        &url,
+        "+refs/heads/*:refs/remotes/origin/*",
+        &tip,
+    );
+    // While the job runs, someone else pushes notes: the job merges them line by line.
+    let meanwhile = format!(
+        "git -C '{dir}' notes --ref planx append -m '{{\"v\":1,\"meanwhile\":true}}' main && git -C '{dir}' push -q '{url}' refs/notes/planx",
+        dir = dev.root.display()
+    );
+    let (run, _) = run_job(&ci, &meanwhile);
+    assert_eq!(run.code, 1, "{run}");
+    let posted = fake.posted();
+    assert!(posted.contains("**NOT VERIFIED**"), "{posted}");
+    assert!(posted.contains("**Undeclared changes**"), "{posted}");
+    let main_note = dev.git(&[
+        "--git-dir",
+        remote,
+        "notes",
+        "--ref",
+        "planx",
+        "show",
+        "main",
+    ]);
+    assert!(main_note.contains("\"meanwhile\":true"), "{main_note}");
+    let note = dev.git(&["--git-dir", remote, "notes", "--ref", "planx", "show", &tip]);
+    assert!(note.contains(r#""passed":false"#), "{note}");
+}
+
+#[test]
+fn the_gitlab_recipe_verifies_comments_and_pushes_the_notes() {
+    let script = recipe("## GitLab CI", "- |");
+    let dev = Repo::verifying(crate::common::VERIFY_PLAN);
+    dev.do_phase_p();
+    let url = forge(&dev);
+    let tip = dev.git(&["rev-parse", "planx/p"]).trim().to_owned();
+    // GitLab fetches the merge request's commits; the job fetches the target branch itself.
+    let ci = ci_checkout(&dev, "ci", &url, "planx/p", "FETCH_HEAD");
+    let fake = Fake::new(&dev);
+    let path = tools(&dev, &["curl"]);
+    let mut cmd = dev.command("bash", &ci);
+    cmd.args(["-eo", "pipefail", "-c", &script])
+        .env("CI_MERGE_REQUEST_SOURCE_BRANCH_NAME", "planx/p")
+        .env("CI_MERGE_REQUEST_TARGET_BRANCH_NAME", "main")
+        .env("CI_API_V4_URL", "https://gitlab.example.com/api/v4")
+        .env("CI_PROJECT_ID", "42")
+        .env("CI_MERGE_REQUEST_IID", "7")
+        .env("PLANX_GITLAB_TOKEN", "secret")
+        .env("PLANX_NOTES_REMOTE", &url)
+        .env("PLANX_TRUST", "1");
+    fake.env(&mut cmd, &format!("{path}:/usr/bin:/bin"), "ok");
+    let run = dev.run(&mut cmd);
+    assert_eq!(run.code, 0, "{run}");
+    let log = fake.log();
+    assert!(
+        log.contains("--header PRIVATE-TOKEN: secret --data-urlencode body@planx-review.md https://gitlab.example.com/api/v4/projects/42/merge_requests/7/notes"),
+        "{log}"
+    );
+    assert!(fake.posted().contains("**VERIFIED**"), "{}", fake.posted());
+    let remote = url.trim_start_matches("file://");
+    let note = dev.git(&["--git-dir", remote, "notes", "--ref", "planx", "show", &tip]);
+    assert!(note.contains(r#""passed":true"#), "{note}");
 }
