@@ -116,10 +116,18 @@ fn render(b: &Brief) -> String {
     ));
 
     out.push_str("## Pre-implementation steps\n\n");
-    out.push_str(&format!(
-        "1. Read the whole plan: `git show {}:{}`.\n",
-        b.base, b.plan_path
-    ));
+    out.push_str(&match b.judged_at {
+        JudgedAt::ForkPoint => format!(
+            "1. Read the whole plan, as it was on `{}` where the phase forked: `git show {}:{}`.\n",
+            b.base,
+            short(&b.plan_commit),
+            b.plan_path
+        ),
+        JudgedAt::Base => format!(
+            "1. Read the whole plan: `git show {}:{}`.\n",
+            b.base, b.plan_path
+        ),
+    });
     let now = match (&b.state, &b.last_checkpoint) {
         (State::Complete, _) => "It is complete: there is nothing left to do.".to_owned(),
         (State::Ready | State::Waiting, _) => format!(
@@ -160,17 +168,26 @@ fn render(b: &Brief) -> String {
             commands(&b.full_suite)
         )),
     }
-    if b.to_review.is_empty() {
-        out.push_str("4. Review the code around what the manifest below names; no existing file is to be modified or deleted.\n\n");
+    // `modify` entries that match nothing where the phase forks from cannot be met: verify will
+    // fail on them, and the executor should know before starting.
+    let unmatched: Vec<&String> = b
+        .manifest
+        .iter()
+        .filter(|l| l.kind == EntryKind::Modify)
+        .flat_map(|l| l.patterns.iter())
+        .filter(|pattern| !b.to_review.iter().any(|r| &r.pattern == *pattern))
+        .collect();
+    if b.to_review.is_empty() && unmatched.is_empty() {
+        out.push_str("4. Review the code around what the manifest below names; the phase is to modify or delete no existing file.\n");
     } else {
         out.push_str("4. Review the code the manifest names before changing it:\n");
         const SHOWN: usize = 30;
         for r in b.to_review.iter().take(SHOWN) {
             out.push_str(&format!(
-                "   - {} ({} `{}`)\n",
+                "   - {} ({} {})\n",
                 md::code(&r.path),
                 r.kind.as_str(),
-                r.pattern
+                md::code(&r.pattern)
             ));
         }
         if b.to_review.len() > SHOWN {
@@ -179,8 +196,15 @@ fn render(b: &Brief) -> String {
                 b.to_review.len() - SHOWN
             ));
         }
-        out.push('\n');
+        for pattern in unmatched {
+            out.push_str(&format!(
+                "   - {} (modify) matches no file at `{}`: it cannot be modified, and `verify` will fail on it. Ask whoever runs the plan before going on.\n",
+                md::code(pattern),
+                short(&b.plan_commit)
+            ));
+        }
     }
+    out.push('\n');
 
     out.push_str("## Guidelines\n\n");
     match &b.guidelines {

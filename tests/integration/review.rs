@@ -262,10 +262,10 @@ fn brief_of_a_phase_in_progress() {
 
     ## Pre-implementation steps
 
-    1. Read the whole plan: `git show main:.planx/plan.toml`.
+    1. Read the whole plan, as it was on `main` where the phase forked: `git show 810ea4b446:.planx/plan.toml`.
     2. Look at the phase's recorded status: `git planx status cli --format md`. It is in-progress. Its last checkpoint is `0e78b0ebf5` (step): The command line, and a stray file. `git planx resume cli` switches to it and names the next step: continue from there, and do not redo completed steps.
     3. Run the full test suite, ````printf 'suite: 3 passed | ok\n```\n' && test ! -e broken```` (`[commands] test`), and make sure it passes. If it does not, stop and tell whoever runs the plan.
-    4. Review the code around what the manifest below names; no existing file is to be modified or deleted.
+    4. Review the code around what the manifest below names; the phase is to modify or delete no existing file.
 
     ## Guidelines
 
@@ -341,7 +341,7 @@ fn brief_of_a_phase_not_started() {
     1. Read the whole plan: `git show main:.planx/plan.toml`.
     2. Look at the phase's recorded status: `git planx status docs --format md`. It has not started: `git planx start docs` runs the preflight and puts it on branch `planx/docs`.
     3. Run the full test suite, ````printf 'suite: 3 passed | ok\n```\n' && test ! -e broken```` (`[commands] test`), and make sure it passes. If it does not, stop and tell whoever runs the plan.
-    4. Review the code around what the manifest below names; no existing file is to be modified or deleted.
+    4. Review the code around what the manifest below names; the phase is to modify or delete no existing file.
 
     ## Guidelines
 
@@ -1229,4 +1229,26 @@ fn the_gitlab_recipe_verifies_comments_and_pushes_the_notes() {
     let remote = url.trim_start_matches("file://");
     let note = dev.git(&["--git-dir", remote, "notes", "--ref", "planx", "show", &tip]);
     assert!(note.contains(r#""passed":true"#), "{note}");
+}
+
+#[test]
+fn brief_names_the_code_to_review_and_what_cannot_be_modified() {
+    let plan = crate::common::VERIFY_PLAN.replace(
+        r#"modify = ["existing.txt"]"#,
+        r#"modify = ["existing.txt", "missing.txt"]"#,
+    );
+    let repo = Repo::verifying(&plan);
+    let run = ok(repo.planx(&["brief", "p"]));
+    let step = run
+        .stdout
+        .split("4. Review")
+        .nth(1)
+        .and_then(|rest| rest.split("\n\n").next())
+        .unwrap_or_else(|| panic!("{run}"));
+    assert_snapshot!(step, @"
+    the code the manifest names before changing it:
+      - `existing.txt` (modify `existing.txt`)
+      - `old.txt` (delete `old.txt`)
+      - `missing.txt` (modify) matches no file at `fe0f09efde`: it cannot be modified, and `verify` will fail on it. Ask whoever runs the plan before going on.
+    ");
 }
