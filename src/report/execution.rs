@@ -11,7 +11,7 @@ use serde::Serialize;
 
 use super::{RecordedRun, ReportError, VerifyRecord, epoch, hex, hex_opt, recorded_runs, rfc3339};
 use super::{record_for, verify_records};
-use crate::git::changes::ChangeKind;
+use crate::git::changes::{Change, ChangeKind};
 use crate::git::trailers;
 use crate::git::{Oid, Repo};
 use crate::lifecycle::plan_at;
@@ -290,20 +290,20 @@ fn phase_report(
     }
     let (first, last) = (times.iter().min().copied(), times.iter().max().copied());
 
-    let files = match &work.files_from {
-        Some(range) => repo
-            .diff_stats(range.from, range.to)?
-            .into_iter()
-            .map(|d| FileStat {
-                path: d.change.path_display(),
-                change: d.change.kind,
-                added: d.added,
-                removed: d.removed,
-                binary: d.binary,
-            })
-            .collect(),
+    let diffs = match &work.files_from {
+        Some(range) => repo.diff_stats(range.from, range.to)?,
         None => Vec::new(),
     };
+    let files = diffs
+        .iter()
+        .map(|d| FileStat {
+            path: d.change.path_display(),
+            change: d.change.kind,
+            added: d.added,
+            removed: d.removed,
+            binary: d.binary,
+        })
+        .collect();
 
     let runs = recorded_runs(&events);
     let red = |r: &&RecordedRun| r.when == "red";
@@ -360,7 +360,7 @@ fn phase_report(
     if open {
         if let Some(record) = latest.as_ref().filter(|_| of_tip) {
             if !record.holds() {
-                for check in record.checks.iter().filter(|c| !c.verified) {
+                for check in record.checks.iter().filter(|c| !c.verified && !c.skipped) {
                     problem(
                         "check-not-verified",
                         format!("check `{}` NOT VERIFIED: {}", check.name, check.evidence),
@@ -389,9 +389,16 @@ fn phase_report(
             );
         }
         if let Some(range) = &work.files_from {
-            for p in manifest_problems(repo, plan, plan_path, phase, range, &work.commits)? {
-                problems.push(p);
-            }
+            let changes: Vec<_> = diffs.into_iter().map(|d| d.change).collect();
+            problems.extend(manifest_problems(
+                repo,
+                plan,
+                plan_path,
+                phase,
+                range.from,
+                &changes,
+                &work.commits,
+            )?);
         }
     }
 
@@ -424,10 +431,11 @@ fn manifest_problems(
     plan: &Plan,
     plan_path: &str,
     phase: &Phase,
-    range: &FilesFrom,
+    fork: Oid,
+    changes: &[Change],
     commits: &[Oid],
 ) -> Result<Vec<Problem>, ReportError> {
-    let judging = match plan_at(repo, range.from, plan_path, &plan.base) {
+    let judging = match plan_at(repo, fork, plan_path, &plan.base) {
         Ok(Some(judging)) => judging,
         Ok(None) => {
             return Ok(vec![Problem {
@@ -454,14 +462,8 @@ fn manifest_problems(
             ),
         }]);
     };
-    let changes: Vec<_> = repo
-        .diff_stats(range.from, range.to)?
-        .into_iter()
-        .map(|d| d.change)
-        .collect();
-    let Judgement { findings, .. } = judge_changes(
-        repo, &judging, judged, plan_path, range.from, &changes, commits,
-    )?;
+    let Judgement { findings, .. } =
+        judge_changes(repo, &judging, judged, plan_path, fork, changes, commits)?;
     Ok(super::review::errors(&findings)
         .map(|f| Problem {
             code: f.code.to_owned(),

@@ -1252,3 +1252,34 @@ fn brief_names_the_code_to_review_and_what_cannot_be_modified() {
       - `missing.txt` (modify) matches no file at `fe0f09efde`: it cannot be modified, and `verify` will fail on it. Ask whoever runs the plan before going on.
     ");
 }
+
+#[test]
+fn a_merge_on_the_forge_without_a_verify_is_an_open_problem() {
+    let repo = Repo::verifying(crate::common::VERIFY_PLAN);
+    repo.do_phase_p();
+    repo.git(&["switch", "-q", "main"]);
+    repo.git(&[
+        "merge",
+        "-q",
+        "--no-ff",
+        "planx/p",
+        "-m",
+        "Merge pull request #1",
+    ]);
+    let doc = ok(repo.planx(&["report", "--json"])).json();
+    assert_eq!(doc["phases"][0]["state"], "unverified");
+    assert_eq!(doc["phases"][0]["files_from"]["what"], "merge");
+    assert_eq!(doc["phases"][0]["problems"][0]["code"], "unverified");
+    let run = ok(repo.planx(&["report"]));
+    assert!(
+        run.stdout
+            .contains("| `p` | The phase | dev | **UNVERIFIED** |"),
+        "{run}"
+    );
+    let run = ok(repo.planx(&["review", "p"]));
+    assert!(
+        run.stdout
+            .contains("**without a passing verify of its tree**: it does not count as complete"),
+        "{run}"
+    );
+}
