@@ -18,7 +18,7 @@ use crate::lifecycle::plan_at;
 use crate::plan::graph::Graph;
 use crate::plan::{Phase, PhaseKind, Plan};
 use crate::state::{self, Next, PhaseStatus, State};
-use crate::verify::{Judgement, fork_point, judge_changes, phase_events};
+use crate::verify::{Judgement, after_verify_findings, fork_point, judge_changes, phase_events};
 
 /// The plan as a whole.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -462,8 +462,9 @@ fn manifest_problems(
             ),
         }]);
     };
-    let Judgement { findings, .. } =
-        judge_changes(repo, &judging, judged, plan_path, fork, changes, commits)?;
+    let Judgement { mut findings, .. } =
+        judge_changes(repo, &judging, judged, plan_path, fork, changes)?;
+    findings.extend(after_verify_findings(repo, judged, commits)?);
     Ok(super::review::errors(&findings)
         .map(|f| Problem {
             code: f.code.to_owned(),

@@ -23,7 +23,9 @@ use crate::plan::{CheckKind, EntryKind, PhaseKind, Plan};
 use crate::state;
 use crate::state::events::{CommandRun, Event};
 use crate::verify::manifest::{Finding, Level};
-use crate::verify::{Judgement, PlanEdit, fork_point, judge_changes, phase_events};
+use crate::verify::{
+    Judgement, PlanEdit, after_verify_findings, fork_point, judge_changes, phase_events,
+};
 
 /// Whether the reviewed tree is verified, in one word.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -192,9 +194,10 @@ pub fn review(
     let changes: Vec<_> = diffs.iter().map(|d| d.change.clone()).collect();
     let Judgement {
         rows,
-        findings,
+        mut findings,
         plan_edit,
-    } = judge_changes(repo, &judging, phase, plan_path, fork, &changes, &commits)?;
+    } = judge_changes(repo, &judging, phase, plan_path, fork, &changes)?;
+    findings.extend(after_verify_findings(repo, phase, &commits)?);
     let files: Vec<FileRow> = rows
         .into_iter()
         .zip(&diffs)
