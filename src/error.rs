@@ -17,6 +17,8 @@ use std::io;
 use crate::git::GitError;
 use crate::lifecycle::LifecycleError;
 use crate::plan::{Diagnostic, PlanError};
+use crate::report::ReportError;
+use crate::report::forge::ForgeError;
 use crate::trust;
 
 /// What kind of failure, which decides the exit code.
@@ -317,6 +319,52 @@ impl From<LifecycleError> for CliError {
             }
             L::Git(e) => e.into(),
             L::Io(e) => CliError::repo_state(format!("cannot use planx's local state: {e}")),
+        }
+    }
+}
+
+impl From<ReportError> for CliError {
+    fn from(error: ReportError) -> CliError {
+        match error {
+            ReportError::NoBranch { ref merged_by, .. } => {
+                CliError::repo_state(error.to_string()).hint(format!(
+                    "`git show {}` shows what it brought into base; `git planx report` reports on every phase",
+                    short(&merged_by.to_string())
+                ))
+            }
+            ReportError::Lifecycle(e) => e.into(),
+        }
+    }
+}
+
+impl From<ForgeError> for CliError {
+    fn from(error: ForgeError) -> CliError {
+        let message = error.to_string();
+        match error {
+            ForgeError::Failed {
+                program,
+                stderr,
+                branch,
+                ..
+            } => {
+                let mut e = CliError::repo_state(message);
+                e.causes.extend(
+                    stderr
+                        .lines()
+                        .map(str::trim)
+                        .filter(|l| !l.is_empty())
+                        .map(str::to_owned),
+                );
+                e.hint(format!(
+                    "nothing was created; the body is printed above. If {program} cannot find the branch, push it first (`git push -u origin {branch}`), then run `git planx review --open` again"
+                ))
+            }
+            ForgeError::Spawn { ref source, .. } | ForgeError::BodyFile(ref source) => {
+                let cause = source.to_string();
+                let mut e = CliError::repo_state(message);
+                e.causes.push(cause);
+                e
+            }
         }
     }
 }

@@ -22,6 +22,7 @@ pub mod lifecycle;
 pub mod lock;
 pub mod plan;
 pub mod process;
+pub mod report;
 pub mod state;
 pub mod trust;
 pub mod verify;

@@ -19,6 +19,12 @@ mod trust;
 pub mod ui;
 mod verify;
 
+// Review and reporting: brief, review, report, and the markdown they write.
+mod brief;
+mod md;
+mod report;
+mod review;
+
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
@@ -83,6 +89,10 @@ pub enum Command {
     Verify(verify::VerifyArgs),
     Accept(accept::AcceptArgs),
     Finish(finish::FinishArgs),
+    // Review and reporting.
+    Brief(brief::BriefArgs),
+    Review(review::ReviewArgs),
+    Report(report::ReportArgs),
     Resume(resume::ResumeArgs),
     Hooks(hooks::HooksArgs),
     Hook(hooks::HookArgs),
@@ -106,6 +116,9 @@ pub fn run(cli: &Cli, ui: &Ui) -> Result<u8, CliError> {
         Command::Verify(args) => verify::cmd_verify(ui, &cli.global, args),
         Command::Accept(args) => accept::cmd_accept(ui, &cli.global, args),
         Command::Finish(args) => finish::cmd_finish(ui, &cli.global, args),
+        Command::Brief(args) => brief::cmd_brief(ui, &cli.global, args),
+        Command::Review(args) => review::cmd_review(ui, &cli.global, args),
+        Command::Report(args) => report::cmd_report(ui, &cli.global, args),
         Command::Resume(args) => resume::cmd_resume(ui, &cli.global, args),
         Command::Hooks(args) => hooks::cmd_hooks(ui, &cli.global, args),
         Command::Hook(args) => hooks::cmd_hook(ui, &cli.global, args),

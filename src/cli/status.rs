@@ -143,7 +143,7 @@ fn clock_format(secs: i64) -> String {
         .unwrap_or_default()
 }
 
-fn next_json(next: &Next, plan: &Plan) -> Value {
+pub(crate) fn next_json(next: &Next, plan: &Plan) -> Value {
     let (action, phase) = match next {
         Next::Continue { phase, .. } => ("continue", Some(phase)),
         Next::Unblock { phase, .. } => ("unblock", Some(phase)),

@@ -90,6 +90,17 @@ impl Change {
     }
 }
 
+/// A path changed between two commits, with its line counts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileDiff {
+    pub change: Change,
+    /// Lines added and removed (0 for binary files and submodules).
+    pub added: usize,
+    pub removed: usize,
+    /// git considers the content binary: it has no line counts.
+    pub binary: bool,
+}
+
 /// A path as git shows it with `core.quotePath`: as is when it is printable ASCII, else in
 /// double quotes with C escapes and octal bytes.
 pub fn escape_path(path: &[u8]) -> String {
@@ -179,6 +190,92 @@ impl Repo {
             });
         }
         out.sort_by(|a, b| a.path.cmp(&b.path));
+        Ok(out)
+    }
+
+    /// Every path that differs between the trees of two commits, with the lines each gained and
+    /// lost (`git diff --numstat from to`, without rename detection: a rename is a deletion and
+    /// a creation, as in [`Repo::changes_since`]). Sizes and symlink targets come from the blobs
+    /// of `to`, so a change set judged from here matches one judged in a clean work tree at `to`.
+    pub fn diff_stats(&self, from: Oid, to: Oid) -> Result<Vec<FileDiff>, GitError> {
+        let fail = || git_err(format!("cannot compare {from} with {to}"));
+        let tree = |id: Oid| {
+            self.inner
+                .find_commit(id)
+                .and_then(|c| c.tree())
+                .map_err(git_err(format!("cannot read the tree of {id}")))
+        };
+        let (old_tree, new_tree) = (tree(from)?, tree(to)?);
+        let mut opts = DiffOptions::new();
+        opts.include_typechange(true);
+        let diff = self
+            .inner
+            .diff_tree_to_tree(Some(&old_tree), Some(&new_tree), Some(&mut opts))
+            .map_err(fail())?;
+        let mut out = Vec::new();
+        for (index, delta) in diff.deltas().enumerate() {
+            let kind = match delta.status() {
+                Delta::Added => ChangeKind::Added,
+                Delta::Deleted => ChangeKind::Deleted,
+                Delta::Typechange => ChangeKind::TypeChanged,
+                Delta::Unmodified | Delta::Ignored | Delta::Untracked => continue,
+                _ => ChangeKind::Modified,
+            };
+            let file = if kind == ChangeKind::Deleted {
+                delta.old_file()
+            } else {
+                delta.new_file()
+            };
+            let Some(path) = file.path_bytes().map(<[u8]>::to_vec) else {
+                continue;
+            };
+            let old = (kind != ChangeKind::Added)
+                .then(|| EntryType::from_mode(delta.old_file().mode()))
+                .flatten();
+            let new = (kind != ChangeKind::Deleted)
+                .then(|| EntryType::from_mode(delta.new_file().mode()))
+                .flatten();
+            let (mut size, mut link_target) = (None, None);
+            if kind != ChangeKind::Deleted {
+                match new {
+                    // A submodule names a commit: it is never empty.
+                    Some(EntryType::Submodule) => size = Some(1),
+                    _ => {
+                        let blob = self
+                            .inner
+                            .find_blob(delta.new_file().id())
+                            .map_err(git_err(format!(
+                                "cannot read the blob of {}",
+                                escape_path(&path)
+                            )))?;
+                        size = Some(blob.size() as u64);
+                        if new == Some(EntryType::Symlink) {
+                            link_target = Some(bytes_path(blob.content()).to_path_buf());
+                        }
+                    }
+                }
+            }
+            let (mut added, mut removed, mut binary) = (0, 0, false);
+            if let Some(patch) = git2::Patch::from_diff(&diff, index).map_err(fail())? {
+                binary = patch.delta().flags().is_binary();
+                let (_, plus, minus) = patch.line_stats().map_err(fail())?;
+                (added, removed) = (plus, minus);
+            }
+            out.push(FileDiff {
+                change: Change {
+                    path,
+                    kind,
+                    old,
+                    new,
+                    size,
+                    link_target,
+                },
+                added,
+                removed,
+                binary,
+            });
+        }
+        out.sort_by(|a, b| a.change.path.cmp(&b.change.path));
         Ok(out)
     }
 

@@ -215,6 +215,47 @@ fn checkpoint_of(
     ))
 }
 
+/// The checkpoints of `phase` among `commits`, in the order given, each with the events of its
+/// note; and how many of the commits carry no planx trailers. For callers that know a phase's
+/// commits by other means than its local branch (a CI checkout, a merged side).
+pub fn checkpoints_in(
+    repo: &Repo,
+    plan_id: &str,
+    phase: &str,
+    commits: &[Oid],
+) -> Result<(Vec<Checkpoint>, usize), GitError> {
+    checkpoints_among(repo, &repo.notes()?, plan_id, phase, commits)
+}
+
+fn checkpoints_among(
+    repo: &Repo,
+    notes: &crate::git::notes::NotesSnapshot<'_>,
+    plan_id: &str,
+    phase: &str,
+    commits: &[Oid],
+) -> Result<(Vec<Checkpoint>, usize), GitError> {
+    let mut checkpoints = Vec::new();
+    let mut plain_commits = 0;
+    for &id in commits {
+        let info = repo.commit_info(id)?;
+        let trailers = info.trailers();
+        match checkpoint_of(&info, &trailers, plan_id) {
+            Some((p, mut c)) if p == phase => {
+                if let Some(note) = notes.get(id)? {
+                    c.events = parse_note(&note)
+                        .into_iter()
+                        .filter(|e| e.phase == phase && e.plan == plan_id)
+                        .collect();
+                }
+                checkpoints.push(c);
+            }
+            Some(_) => {}
+            None => plain_commits += 1,
+        }
+    }
+    Ok((checkpoints, plain_commits))
+}
+
 /// The state of every phase of `plan`, in plan order. `plan_path` is the plan's repo-relative
 /// path, which bounds the walk of base.
 pub fn derive(repo: &Repo, plan: &Plan, plan_path: &str) -> Result<Vec<PhaseStatus>, GitError> {
@@ -247,25 +288,8 @@ pub fn derive(repo: &Repo, plan: &Plan, plan_path: &str) -> Result<Vec<PhaseStat
             Some(merge) => completion_verified(repo, &notes, merge, &commits)?,
             None => false,
         };
-        let mut checkpoints = Vec::new();
-        let mut plain_commits = 0;
-        for id in commits {
-            let info = repo.commit_info(id)?;
-            let trailers = info.trailers();
-            match checkpoint_of(&info, &trailers, &plan.id) {
-                Some((p, mut c)) if p == phase.id => {
-                    if let Some(note) = notes.get(id)? {
-                        c.events = parse_note(&note)
-                            .into_iter()
-                            .filter(|e| e.phase == phase.id && e.plan == plan.id)
-                            .collect();
-                    }
-                    checkpoints.push(c);
-                }
-                Some(_) => {}
-                None => plain_commits += 1,
-            }
-        }
+        let (checkpoints, plain_commits) =
+            checkpoints_among(repo, &notes, &plan.id, &phase.id, &commits)?;
         out.push(PhaseStatus {
             id: phase.id.clone(),
             state: State::Waiting,

@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use crate::clock;
-use crate::git::changes::ChangeKind;
+use crate::git::changes::{Change, ChangeKind};
 use crate::git::{Oid, Repo};
 use crate::lifecycle::{LifecycleError, TrustPolicy, plan_at, require_trust};
 use crate::plan::{CheckKind, EntryKind, Phase, Plan};
@@ -135,49 +135,11 @@ pub fn verify(
     let tree = repo.tree_of(target.head)?;
     let changes = target.work.changes_since(fork)?;
     let clean = target.work.dirty_paths()?.is_empty();
-
-    let fork_paths: HashSet<String> = repo.tree_paths(fork)?.into_iter().collect();
-    let changed: std::collections::HashMap<String, ChangeKind> =
-        changes.iter().map(|c| (c.path_lossy(), c.kind)).collect();
-    let exists_at_fork = |path: &str| fork_paths.contains(path);
-    let present_now = |pattern: &crate::plan::Glob| -> Vec<String> {
-        let mut present: Vec<String> = fork_paths
-            .iter()
-            .filter(|p| changed.get(*p) != Some(&ChangeKind::Deleted) && pattern.matches(p))
-            .cloned()
-            .collect();
-        present.extend(
-            changed
-                .iter()
-                .filter(|(p, k)| **k == ChangeKind::Added && pattern.matches(p))
-                .map(|(p, _)| p.clone()),
-        );
-        present.sort();
-        present
-    };
-    let (rows, mut findings) = manifest::judge(
-        &phase.files,
-        &changes,
-        judging.strict,
-        &exists_at_fork,
-        &present_now,
-    );
-
-    let plan_edit = changes
-        .iter()
-        .find(|c| c.path == plan_path.as_bytes())
-        .map(|c| PlanEdit {
-            path: c.path_display(),
-            declared: rows
-                .iter()
-                .find(|r| r.path == c.path_display())
-                .and_then(|r| r.declared.clone()),
-        });
-
-    // An edit of the plan file is shown first.
-    if plan_edit.is_some() {
-        findings.sort_by_key(|f| f.path.as_deref() != Some(plan_path));
-    }
+    let Judgement {
+        rows,
+        mut findings,
+        plan_edit,
+    } = judge_changes(repo, &judging, phase, plan_path, fork, &changes)?;
     let branch_commits = repo.commits_between(target.head, &[fork])?;
     let events = phase_events(repo, &judging.id, &phase.id, &branch_commits)?;
     findings.extend(after_verify_findings(repo, phase, &branch_commits)?);
@@ -308,8 +270,9 @@ pub fn find_passing_record(
 }
 
 /// `after_verify` paths may be committed only after a passing verify: every commit of the branch
-/// that touches one needs a passing record on an earlier commit of the branch.
-fn after_verify_findings(
+/// that touches one needs a passing record on an earlier commit of the branch. `commits` are the
+/// branch's commits since the fork point, newest first.
+pub fn after_verify_findings(
     repo: &Repo,
     phase: &Phase,
     commits: &[Oid],
@@ -414,4 +377,72 @@ pub fn in_scratch<T>(
     let value = result?;
     removed?;
     Ok(value)
+}
+
+/// What the manifest says about a change set.
+#[derive(Debug, Clone)]
+pub struct Judgement {
+    pub rows: Vec<Row>,
+    /// An edit of the plan file comes first.
+    pub findings: Vec<Finding>,
+    pub plan_edit: Option<PlanEdit>,
+}
+
+/// Judges `changes` (every path that differs from the fork point) by `phase`'s manifest in the
+/// judging plan. The rule on the branch's history, [`after_verify_findings`], is apart.
+pub fn judge_changes(
+    repo: &Repo,
+    judging: &Plan,
+    phase: &Phase,
+    plan_path: &str,
+    fork: Oid,
+    changes: &[Change],
+) -> Result<Judgement, LifecycleError> {
+    let fork_paths: HashSet<String> = repo.tree_paths(fork)?.into_iter().collect();
+    let changed: std::collections::HashMap<String, ChangeKind> =
+        changes.iter().map(|c| (c.path_lossy(), c.kind)).collect();
+    let exists_at_fork = |path: &str| fork_paths.contains(path);
+    let present_now = |pattern: &crate::plan::Glob| -> Vec<String> {
+        let mut present: Vec<String> = fork_paths
+            .iter()
+            .filter(|p| changed.get(*p) != Some(&ChangeKind::Deleted) && pattern.matches(p))
+            .cloned()
+            .collect();
+        present.extend(
+            changed
+                .iter()
+                .filter(|(p, k)| **k == ChangeKind::Added && pattern.matches(p))
+                .map(|(p, _)| p.clone()),
+        );
+        present.sort();
+        present
+    };
+    let (rows, mut findings) = manifest::judge(
+        &phase.files,
+        changes,
+        judging.strict,
+        &exists_at_fork,
+        &present_now,
+    );
+
+    let plan_edit = changes
+        .iter()
+        .find(|c| c.path == plan_path.as_bytes())
+        .map(|c| PlanEdit {
+            path: c.path_display(),
+            declared: rows
+                .iter()
+                .find(|r| r.path == c.path_display())
+                .and_then(|r| r.declared.clone()),
+        });
+
+    // An edit of the plan file is shown first.
+    if plan_edit.is_some() {
+        findings.sort_by_key(|f| f.path.as_deref() != Some(plan_path));
+    }
+    Ok(Judgement {
+        rows,
+        findings,
+        plan_edit,
+    })
 }

@@ -13,6 +13,7 @@ mod hooks;
 mod init;
 mod lifecycle;
 mod notes;
+mod review;
 mod robustness;
 mod trust;
 mod verify;

@@ -1,0 +1,265 @@
+//! `git planx report`: the whole plan's execution report.
+
+use clap::Args;
+
+use super::context::{Context, Need, Origin};
+use super::md::{self, Format};
+use super::status::{next_json, next_text};
+use super::ui::Ui;
+use super::{GlobalArgs, short};
+use crate::clock;
+use crate::error::CliError;
+use crate::git::changes::ChangeKind;
+use crate::report::execution::{self, ExecutionReport, PhaseReport};
+use crate::state::State;
+
+/// Write the plan's execution report: phases, durations, files, test results, open problems.
+///
+/// A table of the phases with their state, owner and duration (from the first to the last time
+/// recorded for each: checkpoints, note events, the completing merge); the files each phase
+/// created, modified and deleted (from the merge that completed it, else from its branch since
+/// the fork point), with lines added and removed; the command runs recorded in the notes and
+/// the latest verify of each phase; and the problems still open: failed and blocked phases with
+/// their reasons, unverified merges, stale phases, failing checks and manifest errors of
+/// unmerged branches. Everything is read from git; nothing runs.
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// Output format
+    #[arg(long, value_enum, default_value_t = Format::Md)]
+    pub format: Format,
+}
+
+pub fn cmd_report(ui: &Ui, global: &GlobalArgs, args: &ReportArgs) -> Result<u8, CliError> {
+    let ctx = Context::open(global, Need::BaseOrWorkTree)?;
+    let current = ctx.repo.current_branch()?;
+    let report = execution::report(&ctx.repo, &ctx.plan, &ctx.plan_path, current.as_deref())?;
+    if ui.json || args.format == Format::Json {
+        let mut doc = md::document("planx.report/1", &report);
+        doc["next"] = next_json(&report.next, &ctx.plan);
+        ui.json(&doc)?;
+    } else {
+        let next = next_text(&report.next, &ctx.plan);
+        ui.out(&render(&report, &ctx.origin, &next))?;
+    }
+    Ok(0)
+}
+
+fn duration(secs: Option<i64>) -> String {
+    secs.map_or("-".to_owned(), clock::human_duration)
+}
+
+fn files_cell(p: &PhaseReport) -> String {
+    if p.files_from.is_none() {
+        return "-".to_owned();
+    }
+    let count = |kind: ChangeKind| p.files.iter().filter(|f| f.change == kind).count();
+    let mut parts = Vec::new();
+    for (kind, word) in [
+        (ChangeKind::Added, "created"),
+        (ChangeKind::Modified, "modified"),
+        (ChangeKind::Deleted, "deleted"),
+        (ChangeKind::TypeChanged, "type changed"),
+    ] {
+        let n = count(kind);
+        if n > 0 {
+            parts.push(format!("{n} {word}"));
+        }
+    }
+    if parts.is_empty() {
+        "none".to_owned()
+    } else {
+        parts.join(", ")
+    }
+}
+
+fn runs_cell(p: &PhaseReport) -> String {
+    let mut text = format!("{} passed, {} failed", p.runs.passed, p.runs.failed);
+    if p.runs.red > 0 {
+        text.push_str(&format!(", {} red", p.runs.red));
+    }
+    text
+}
+
+fn verify_cell(p: &PhaseReport) -> String {
+    match &p.latest_verify {
+        None => "none recorded".to_owned(),
+        Some(r) => {
+            let verdict = if r.counts {
+                "VERIFIED"
+            } else if !r.holds() {
+                "NOT VERIFIED"
+            } else if r.no_run {
+                "held, but ran no command (--no-run)"
+            } else {
+                "held, but with uncommitted changes"
+            };
+            let of = if p.latest_verify_of_tip {
+                if p.completed_by.is_some() {
+                    "the merged tree"
+                } else {
+                    "the branch's tip"
+                }
+            } else {
+                "an older tree"
+            };
+            format!(
+                "{verdict}, of {of} (`{}`, {})",
+                &r.tree[..r.tree.len().min(10)],
+                r.ts
+            )
+        }
+    }
+}
+
+fn state_cell(p: &PhaseReport) -> String {
+    let mut text = match p.state {
+        State::Unverified => "**UNVERIFIED**".to_owned(),
+        State::Failed | State::Blocked => format!("**{}**", p.state.as_str()),
+        state => state.as_str().to_owned(),
+    };
+    if !p.stale.is_empty() {
+        text.push_str(" (stale)");
+    }
+    text
+}
+
+fn render(r: &ExecutionReport, origin: &Origin, next: &str) -> String {
+    let mut out = format!(
+        "# Plan execution report: `{}` — {}\n\n",
+        r.plan,
+        md::line(&r.plan_title)
+    );
+    out.push_str(&format!(
+        "**Status: {}** — {} of {} phases complete.\n\n",
+        r.overall.as_str().replace('-', " ").to_uppercase(),
+        r.phases_complete,
+        r.phases_total
+    ));
+    out.push_str(&match origin {
+        Origin::Base(tip) => format!("- Base: `{}` at `{}`\n", r.base, short(tip)),
+        Origin::WorkTree => format!(
+            "- Base: `{}` (the plan is not committed there yet)\n",
+            r.base
+        ),
+    });
+    match (&r.first, &r.last) {
+        (Some(first), Some(last)) => out.push_str(&format!(
+            "- Recorded from {first} to {last} ({})\n\n",
+            duration(r.duration_seconds)
+        )),
+        _ => out.push_str("- Nothing recorded yet\n\n"),
+    }
+
+    out.push_str("## Phases\n\n");
+    let rows: Vec<Vec<String>> = r
+        .phases
+        .iter()
+        .map(|p| {
+            vec![
+                format!("`{}`", p.id),
+                md::cell(&p.title),
+                md::cell(p.owner.as_deref().unwrap_or("-")),
+                state_cell(p),
+                duration(p.duration_seconds),
+                files_cell(p),
+                runs_cell(p),
+            ]
+        })
+        .collect();
+    out.push_str(&md::table(
+        &[
+            "Phase", "Title", "Owner", "State", "Duration", "Files", "Runs",
+        ],
+        &rows,
+    ));
+    out.push('\n');
+
+    out.push_str("## Files changed\n\n");
+    let rows: Vec<Vec<String>> = r
+        .phases
+        .iter()
+        .flat_map(|p| {
+            p.files.iter().map(move |f| {
+                let (plus, minus) = if f.binary {
+                    ("binary".to_owned(), "binary".to_owned())
+                } else {
+                    (f.added.to_string(), f.removed.to_string())
+                };
+                vec![
+                    format!("`{}`", p.id),
+                    md::code_cell(&f.path),
+                    match f.change {
+                        ChangeKind::Added => "created".to_owned(),
+                        kind => kind.as_str().to_owned(),
+                    },
+                    plus,
+                    minus,
+                ]
+            })
+        })
+        .collect();
+    if rows.is_empty() {
+        out.push_str("No phase has changed a file yet.\n\n");
+    } else {
+        out.push_str(&md::table(&["Phase", "Path", "Change", "+", "−"], &rows));
+        out.push('\n');
+        let sources: Vec<String> = r
+            .phases
+            .iter()
+            .filter_map(|p| {
+                p.files_from.as_ref().map(|f| {
+                    format!(
+                        "`{}`: {} `{}`..`{}`",
+                        p.id,
+                        f.what,
+                        short(&f.from),
+                        short(&f.to)
+                    )
+                })
+            })
+            .collect();
+        out.push_str(&format!("Read from {}.\n\n", sources.join("; ")));
+    }
+
+    out.push_str("## Test results\n\n");
+    out.push_str("The command runs recorded in the notes: preflights, step verifications, red and green runs of the blast radius, and the checks of each verify. Red runs fail on purpose (tests written first) and are counted apart.\n\n");
+    let rows: Vec<Vec<String>> = r
+        .phases
+        .iter()
+        .map(|p| {
+            vec![
+                format!("`{}`", p.id),
+                p.runs.recorded.to_string(),
+                p.runs.passed.to_string(),
+                p.runs.failed.to_string(),
+                p.runs.red.to_string(),
+                md::cell(&verify_cell(p)),
+            ]
+        })
+        .collect();
+    out.push_str(&md::table(
+        &["Phase", "Runs", "Passed", "Failed", "Red", "Latest verify"],
+        &rows,
+    ));
+    out.push('\n');
+
+    out.push_str("## Open problems\n\n");
+    let problems: Vec<String> = r
+        .phases
+        .iter()
+        .flat_map(|p| {
+            p.problems
+                .iter()
+                .map(move |x| format!("- `{}` ({}): {}\n", p.id, x.code, md::line(&x.message)))
+        })
+        .collect();
+    if problems.is_empty() {
+        out.push_str("None.\n\n");
+    } else {
+        out.push_str(&problems.concat());
+        out.push('\n');
+    }
+
+    out.push_str(&format!("## Next step\n\n{}\n", md::line(next)));
+    out
+}

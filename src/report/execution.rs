@@ -1,0 +1,479 @@
+//! `report`: the whole plan's execution report, as the seeds' final report to the user has it —
+//! a phase table with state, owner and duration, the files each phase created, modified and
+//! deleted, the test results recorded, and the problems still open — derived from git alone.
+//!
+//! Durations run from a phase's first to its last recorded time (checkpoint commits, note
+//! events, the completing merge). Files come from the merge that completed a phase (what it
+//! brought into base), else from its branch since the fork point. Test results are the command
+//! runs recorded in the notes; nothing is run.
+
+use serde::Serialize;
+
+use super::{RecordedRun, ReportError, VerifyRecord, epoch, hex, hex_opt, recorded_runs, rfc3339};
+use super::{record_for, verify_records};
+use crate::git::changes::{Change, ChangeKind};
+use crate::git::trailers;
+use crate::git::{Oid, Repo};
+use crate::lifecycle::plan_at;
+use crate::plan::graph::Graph;
+use crate::plan::{Phase, PhaseKind, Plan};
+use crate::state::{self, Next, PhaseStatus, State};
+use crate::verify::{Judgement, after_verify_findings, fork_point, judge_changes, phase_events};
+
+/// The plan as a whole.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Overall {
+    /// Every phase is complete.
+    Complete,
+    /// A phase failed.
+    Failed,
+    /// A phase is blocked (and none failed).
+    Blocked,
+    /// Work has started and is not done.
+    InProgress,
+    /// No phase has started.
+    NotStarted,
+}
+
+impl Overall {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Overall::Complete => "complete",
+            Overall::Failed => "failed",
+            Overall::Blocked => "blocked",
+            Overall::InProgress => "in-progress",
+            Overall::NotStarted => "not-started",
+        }
+    }
+}
+
+/// Where a phase's files were read from.
+#[derive(Debug, Clone, Serialize)]
+pub struct FilesFrom {
+    /// `merge`, `squash`, `fast-forward` (complete phases) or `branch`.
+    pub what: &'static str,
+    #[serde(serialize_with = "hex")]
+    pub from: Oid,
+    #[serde(serialize_with = "hex")]
+    pub to: Oid,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct FileStat {
+    pub path: String,
+    pub change: ChangeKind,
+    pub added: usize,
+    pub removed: usize,
+    pub binary: bool,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct RunCounts {
+    pub recorded: usize,
+    /// Passed, other than red runs.
+    pub passed: usize,
+    /// Failed, other than red runs.
+    pub failed: usize,
+    /// Red runs of the blast radius: failing, as tests written first should.
+    pub red: usize,
+}
+
+/// Something that still needs attention.
+#[derive(Debug, Clone, Serialize)]
+pub struct Problem {
+    /// `failed`, `blocked`, `unverified`, `stale`, `check-not-verified`, `verify-incomplete`,
+    /// `verify-outdated`, `judging-plan`, or a manifest finding's code (`undeclared-change`, …).
+    pub code: String,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PhaseReport {
+    pub id: String,
+    pub title: String,
+    pub kind: PhaseKind,
+    pub owner: Option<String>,
+    pub state: State,
+    pub stale: Vec<String>,
+    pub branch: String,
+    pub branch_exists: bool,
+    #[serde(serialize_with = "hex_opt")]
+    pub completed_by: Option<Oid>,
+    pub first: Option<String>,
+    pub last: Option<String>,
+    pub duration_seconds: Option<i64>,
+    pub files_from: Option<FilesFrom>,
+    pub files: Vec<FileStat>,
+    pub runs: RunCounts,
+    /// Every recorded run, oldest first.
+    pub recorded_runs: Vec<RecordedRun>,
+    /// The verify record that speaks for the phase's latest tree.
+    pub latest_verify: Option<VerifyRecord>,
+    /// `latest_verify` is of the phase's latest tree.
+    pub latest_verify_of_tip: bool,
+    pub problems: Vec<Problem>,
+}
+
+/// The plan's execution report.
+#[derive(Debug, Clone, Serialize)]
+pub struct ExecutionReport {
+    pub plan: String,
+    pub plan_title: String,
+    pub base: String,
+    #[serde(serialize_with = "hex_opt")]
+    pub base_tip: Option<Oid>,
+    pub overall: Overall,
+    pub phases_complete: usize,
+    pub phases_total: usize,
+    pub first: Option<String>,
+    pub last: Option<String>,
+    pub duration_seconds: Option<i64>,
+    /// In dependency order.
+    pub phases: Vec<PhaseReport>,
+    #[serde(skip)]
+    pub next: Next,
+}
+
+/// Reports on `plan` (the plan on base).
+pub fn report(
+    repo: &Repo,
+    plan: &Plan,
+    plan_path: &str,
+    current_branch: Option<&str>,
+) -> Result<ExecutionReport, ReportError> {
+    let statuses = state::derive(repo, plan, plan_path)?;
+    let order = Graph::build(plan)
+        .map(|g| g.order)
+        .unwrap_or_else(|_| (0..plan.phases.len()).collect());
+    let base_tip = repo.base_tip(&plan.base)?;
+    let mut phases = Vec::new();
+    for &i in &order {
+        phases.push(phase_report(
+            repo,
+            plan,
+            plan_path,
+            base_tip,
+            &plan.phases[i],
+            &statuses[i],
+        )?);
+    }
+    let states: Vec<State> = statuses.iter().map(|s| s.state).collect();
+    let overall = if !states.is_empty() && states.iter().all(|s| *s == State::Complete) {
+        Overall::Complete
+    } else if states.contains(&State::Failed) {
+        Overall::Failed
+    } else if states.contains(&State::Blocked) {
+        Overall::Blocked
+    } else if statuses
+        .iter()
+        .any(|s| s.branch_tip.is_some() || s.completed_by.is_some())
+    {
+        Overall::InProgress
+    } else {
+        Overall::NotStarted
+    };
+    let first = phases.iter().filter_map(|p| p.first.clone()).min();
+    let last = phases.iter().filter_map(|p| p.last.clone()).max();
+    Ok(ExecutionReport {
+        plan: plan.id.clone(),
+        plan_title: plan.title.clone(),
+        base: plan.base.clone(),
+        base_tip,
+        overall,
+        phases_complete: states.iter().filter(|s| **s == State::Complete).count(),
+        phases_total: states.len(),
+        duration_seconds: span(first.as_deref(), last.as_deref()),
+        first,
+        last,
+        phases,
+        next: state::next_action(plan, &statuses, &order, current_branch),
+    })
+}
+
+fn span(first: Option<&str>, last: Option<&str>) -> Option<i64> {
+    Some(epoch(last?)? - epoch(first?)?)
+}
+
+/// The commits of a phase, where its files come from, and its latest tree.
+struct Work {
+    commits: Vec<Oid>,
+    files_from: Option<FilesFrom>,
+    tip: Option<Oid>,
+}
+
+fn work_of(repo: &Repo, base_tip: Option<Oid>, status: &PhaseStatus) -> Result<Work, ReportError> {
+    if let Some(merge) = status.completed_by {
+        let info = repo.commit_info(merge)?;
+        let squash = trailers::value(&info.trailers(), trailers::STATUS) == Some("complete");
+        return Ok(match info.parents.as_slice() {
+            [first, merged, ..] => {
+                let mut commits = repo.commits_between(*merged, &[*first])?;
+                commits.insert(0, merge);
+                Work {
+                    commits,
+                    files_from: Some(FilesFrom {
+                        what: "merge",
+                        from: *first,
+                        to: merge,
+                    }),
+                    tip: Some(*merged),
+                }
+            }
+            [parent] if squash => Work {
+                commits: vec![merge],
+                files_from: Some(FilesFrom {
+                    what: "squash",
+                    from: *parent,
+                    to: merge,
+                }),
+                tip: Some(merge),
+            },
+            _ => {
+                // Fast-forwarded: its checkpoints are on base; the work starts below its start.
+                let from = match status.start() {
+                    Some(start) => repo.commit_info(start.commit)?.parents.first().copied(),
+                    None => None,
+                };
+                Work {
+                    commits: status.checkpoints.iter().map(|c| c.commit).collect(),
+                    files_from: from.map(|from| FilesFrom {
+                        what: "fast-forward",
+                        from,
+                        to: merge,
+                    }),
+                    tip: Some(merge),
+                }
+            }
+        });
+    }
+    let (Some(tip), Some(base_tip)) = (status.branch_tip, base_tip) else {
+        return Ok(Work {
+            commits: Vec::new(),
+            files_from: None,
+            tip: status.branch_tip,
+        });
+    };
+    let Some(fork) = fork_point(repo, base_tip, tip)? else {
+        return Ok(Work {
+            commits: repo.commits_between(tip, &[])?,
+            files_from: None,
+            tip: Some(tip),
+        });
+    };
+    Ok(Work {
+        commits: repo.commits_between(tip, &[fork])?,
+        files_from: Some(FilesFrom {
+            what: "branch",
+            from: fork,
+            to: tip,
+        }),
+        tip: Some(tip),
+    })
+}
+
+fn phase_report(
+    repo: &Repo,
+    plan: &Plan,
+    plan_path: &str,
+    base_tip: Option<Oid>,
+    phase: &Phase,
+    status: &PhaseStatus,
+) -> Result<PhaseReport, ReportError> {
+    let work = work_of(repo, base_tip, status)?;
+    let events = phase_events(repo, &plan.id, &phase.id, &work.commits)?;
+
+    let mut times: Vec<i64> = status.checkpoints.iter().map(|c| c.time).collect();
+    times.extend(events.iter().filter_map(|(_, e)| epoch(&e.ts)));
+    if let Some(merge) = status.completed_by {
+        times.push(repo.commit_info(merge)?.time);
+    }
+    let (first, last) = (times.iter().min().copied(), times.iter().max().copied());
+
+    let diffs = match &work.files_from {
+        Some(range) => repo.diff_stats(range.from, range.to)?,
+        None => Vec::new(),
+    };
+    let files = diffs
+        .iter()
+        .map(|d| FileStat {
+            path: d.change.path_display(),
+            change: d.change.kind,
+            added: d.added,
+            removed: d.removed,
+            binary: d.binary,
+        })
+        .collect();
+
+    let runs = recorded_runs(&events);
+    let red = |r: &&RecordedRun| r.when == "red";
+    let counts = RunCounts {
+        recorded: runs.len(),
+        passed: runs.iter().filter(|r| r.run.passed && !red(r)).count(),
+        failed: runs.iter().filter(|r| !r.run.passed && !red(r)).count(),
+        red: runs.iter().filter(red).count(),
+    };
+    let tip_tree = work.tip.map(|t| repo.tree_of(t)).transpose()?;
+    let records = verify_records(&events);
+    let latest = match tip_tree {
+        Some(tree) => record_for(&records, tree).cloned(),
+        None => records.last().cloned(),
+    };
+    let of_tip = match (&latest, tip_tree) {
+        (Some(r), Some(tree)) => r.is_of(tree),
+        _ => false,
+    };
+
+    let mut problems = Vec::new();
+    let mut problem = |code: &str, message: String| {
+        problems.push(Problem {
+            code: code.to_owned(),
+            message,
+        })
+    };
+    match status.state {
+        State::Failed | State::Blocked => problem(
+            status.state.as_str(),
+            status
+                .reason()
+                .unwrap_or_else(|| "no reason was recorded".to_owned()),
+        ),
+        State::Unverified => problem(
+            "unverified",
+            format!(
+                "merged by {} without a passing verify of its tree: it does not count as complete",
+                short(status.completed_by)
+            ),
+        ),
+        _ => {}
+    }
+    for pattern in &status.stale {
+        problem(
+            "stale",
+            format!(
+                "complete, but nothing on {} matches `{pattern}` any more",
+                plan.base
+            ),
+        );
+    }
+    let open = status.completed_by.is_none() && status.branch_tip.is_some();
+    if open {
+        if let Some(record) = latest.as_ref().filter(|_| of_tip) {
+            if !record.holds() {
+                for check in record.checks.iter().filter(|c| !c.verified && !c.skipped) {
+                    problem(
+                        "check-not-verified",
+                        format!("check `{}` NOT VERIFIED: {}", check.name, check.evidence),
+                    );
+                }
+            } else if !record.counts {
+                problem(
+                    "verify-incomplete",
+                    format!(
+                        "the verify of its tip {}, so it does not count",
+                        if record.no_run {
+                            "ran no command (--no-run)"
+                        } else {
+                            "was of a work tree with uncommitted changes"
+                        }
+                    ),
+                );
+            }
+        } else if let Some(record) = &latest {
+            problem(
+                "verify-outdated",
+                format!(
+                    "the branch changed since its last verify (of tree {})",
+                    &record.tree[..record.tree.len().min(10)]
+                ),
+            );
+        }
+        if let Some(range) = &work.files_from {
+            let changes: Vec<_> = diffs.into_iter().map(|d| d.change).collect();
+            problems.extend(manifest_problems(
+                repo,
+                plan,
+                plan_path,
+                phase,
+                range.from,
+                &changes,
+                &work.commits,
+            )?);
+        }
+    }
+
+    Ok(PhaseReport {
+        id: phase.id.clone(),
+        title: phase.title.clone(),
+        kind: phase.kind,
+        owner: phase.owner.clone(),
+        state: status.state,
+        stale: status.stale.clone(),
+        branch: status.branch.clone(),
+        branch_exists: status.branch_tip.is_some(),
+        completed_by: status.completed_by,
+        first: first.map(rfc3339),
+        last: last.map(rfc3339),
+        duration_seconds: first.zip(last).map(|(a, b)| b - a),
+        files_from: work.files_from,
+        files,
+        runs: counts,
+        recorded_runs: runs,
+        latest_verify: latest,
+        latest_verify_of_tip: of_tip,
+        problems,
+    })
+}
+
+/// The manifest errors of a phase's branch tip, judged by the plan at its fork point.
+fn manifest_problems(
+    repo: &Repo,
+    plan: &Plan,
+    plan_path: &str,
+    phase: &Phase,
+    fork: Oid,
+    changes: &[Change],
+    commits: &[Oid],
+) -> Result<Vec<Problem>, ReportError> {
+    let judging = match plan_at(repo, fork, plan_path, &plan.base) {
+        Ok(Some(judging)) => judging,
+        Ok(None) => {
+            return Ok(vec![Problem {
+                code: "judging-plan".into(),
+                message: format!(
+                    "the plan file did not exist on {} where the branch forked",
+                    plan.base
+                ),
+            }]);
+        }
+        Err(e) => {
+            return Ok(vec![Problem {
+                code: "judging-plan".into(),
+                message: format!("the plan where the branch forked cannot be used: {e}"),
+            }]);
+        }
+    };
+    let Some(judged) = judging.phase(&phase.id) else {
+        return Ok(vec![Problem {
+            code: "judging-plan".into(),
+            message: format!(
+                "the plan where the branch forked has no phase `{}`",
+                phase.id
+            ),
+        }]);
+    };
+    let Judgement { mut findings, .. } =
+        judge_changes(repo, &judging, judged, plan_path, fork, changes)?;
+    findings.extend(after_verify_findings(repo, judged, commits)?);
+    Ok(super::review::errors(&findings)
+        .map(|f| Problem {
+            code: f.code.to_owned(),
+            message: f.message.clone(),
+        })
+        .collect())
+}
+
+fn short(id: Option<Oid>) -> String {
+    id.map(|id| id.to_string()[..10].to_owned())
+        .unwrap_or_default()
+}
