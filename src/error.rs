@@ -305,6 +305,9 @@ impl From<LifecycleError> for CliError {
             }),
             L::NotManual { .. } => CliError::usage(message)
                 .hint("only `manual = true` checks take evidence; the others are verified by running them"),
+            L::NoExecutor => CliError::usage(message).hint(
+                "pass --executor \"COMMAND\", set PLANX_EXECUTOR, or set `executor` in the plan's [run] table; it runs in each phase's worktree with $PLANX_BRIEF",
+            ),
             L::NoBase { .. } => state().hint("create the branch, or set `base` in the plan's [plan] table"),
             L::JudgingPlan { source, .. } => {
                 let mut e = CliError::from(source);

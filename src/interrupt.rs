@@ -78,6 +78,21 @@ impl Drop for Registration {
     }
 }
 
+/// While the guard lives, a signal never ends planx on the spot: it is recorded (and stops
+/// the registered commands) for the caller to notice with [`received`] and wind down.
+pub struct Deferred(());
+
+pub fn defer() -> Deferred {
+    RUNNING.fetch_add(1, Ordering::SeqCst);
+    Deferred(())
+}
+
+impl Drop for Deferred {
+    fn drop(&mut self) {
+        RUNNING.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
 /// The signal received, if one was.
 pub fn received() -> Option<i32> {
     match SIGNAL.load(Ordering::SeqCst) {

@@ -23,6 +23,7 @@ pub mod lock;
 pub mod plan;
 pub mod process;
 pub mod report;
+pub mod run;
 pub mod state;
 pub mod trust;
 pub mod verify;

@@ -27,7 +27,12 @@ pub struct Spec<'a> {
     pub timeout: Duration,
     pub env: Vec<(String, String)>,
     pub tail_bytes: usize,
+    /// A file that receives the whole output as well (a run log), created or truncated.
+    pub log: Option<&'a Path>,
 }
+
+/// Long enough to mean "no timeout" without overflowing clock arithmetic.
+pub const NO_TIMEOUT: Duration = Duration::from_secs(10 * 365 * 24 * 3600);
 
 /// What happened.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -95,6 +100,10 @@ pub fn run(spec: &Spec<'_>) -> std::io::Result<Outcome> {
     let _registration = crate::interrupt::register(pgid);
 
     let limit = spec.tail_bytes.max(1);
+    let mut log = match spec.log {
+        Some(path) => Some(std::fs::File::create(path)?),
+        None => None,
+    };
     let collector = thread::spawn(move || {
         let mut tail: VecDeque<u8> = VecDeque::with_capacity(limit.min(64 * 1024));
         let mut total: u64 = 0;
@@ -104,6 +113,13 @@ pub fn run(spec: &Spec<'_>) -> std::io::Result<Outcome> {
                 Ok(0) => break,
                 Ok(n) => {
                     total += n as u64;
+                    if let Some(file) = log.as_mut() {
+                        use std::io::Write;
+                        // A log that cannot be written does not stop the command.
+                        if file.write_all(&buf[..n]).is_err() {
+                            log = None;
+                        }
+                    }
                     tail.extend(&buf[..n]);
                     let excess = tail.len().saturating_sub(limit);
                     tail.drain(..excess);
@@ -166,6 +182,7 @@ mod tests {
             timeout,
             env: Vec::new(),
             tail_bytes: 64,
+            log: None,
         }
     }
 
@@ -191,6 +208,18 @@ mod tests {
         .unwrap();
         assert_eq!(out.output_bytes, 1_000_000);
         assert_eq!(out.tail.len(), 64);
+    }
+
+    #[test]
+    fn the_log_gets_everything() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("run.log");
+        let mut s = spec("seq 1 1000", Duration::from_secs(10));
+        s.log = Some(&log);
+        let out = run(&s).unwrap();
+        assert_eq!(out.tail.len(), 64);
+        let text = std::fs::read_to_string(&log).unwrap();
+        assert!(text.starts_with("1\n2\n") && text.ends_with("999\n1000\n"));
     }
 
     #[test]

@@ -9,7 +9,10 @@ use super::short;
 use super::ui::Ui;
 use crate::clock;
 use crate::error::CliError;
+use crate::git::Repo;
+use crate::lifecycle::LifecycleError;
 use crate::plan::EntryKind;
+use crate::plan::Plan;
 use crate::report::Command;
 use crate::report::brief::{self, Brief, JudgedAt, SuiteFrom};
 use crate::state::State;
@@ -49,6 +52,25 @@ pub fn cmd_brief(ui: &Ui, global: &GlobalArgs, args: &BriefArgs) -> Result<u8, C
 }
 
 /// A command as it runs, with the `[commands]` name it comes from.
+/// The brief of `phase` as markdown, for `run` to hand to an executor.
+pub(crate) fn markdown(
+    repo: &Repo,
+    plan: &Plan,
+    plan_path: &str,
+    phase: &str,
+) -> Result<String, LifecycleError> {
+    let base_tip = repo
+        .base_tip(&plan.base)?
+        .ok_or_else(|| LifecycleError::NoBase {
+            base: plan.base.clone(),
+        })?;
+    match brief::brief(repo, plan, plan_path, base_tip, phase) {
+        Ok(brief) => Ok(render(&brief)),
+        Err(crate::report::ReportError::Lifecycle(e)) => Err(e),
+        Err(e) => Err(LifecycleError::Io(std::io::Error::other(e.to_string()))),
+    }
+}
+
 pub(crate) fn command(c: &Command) -> String {
     match &c.name {
         Some(name) => format!("{} (`[commands] {name}`)", md::code(&c.shell)),

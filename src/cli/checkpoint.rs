@@ -51,6 +51,7 @@ pub fn cmd_checkpoint(ui: &Ui, global: &GlobalArgs, args: &CheckpointArgs) -> Re
         blocked: args.blocked.clone(),
         failed: args.failed.clone(),
         trust: trust_policy(global.trust_once),
+        ..CheckpointOptions::default()
     };
     let outcome = lifecycle::checkpoint(&ctx.repo, &ctx.plan, &ctx.plan_path, &opts)?;
     let code = u8::from(!outcome.verified());

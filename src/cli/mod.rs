@@ -5,6 +5,7 @@ mod accept;
 mod check;
 mod checkpoint;
 mod context;
+mod demo;
 mod finish;
 mod graph;
 mod hooks;
@@ -13,6 +14,7 @@ mod log;
 mod man;
 mod next;
 mod resume;
+mod run;
 mod start;
 mod status;
 mod trust;
@@ -94,6 +96,8 @@ pub enum Command {
     Review(review::ReviewArgs),
     Report(report::ReportArgs),
     Resume(resume::ResumeArgs),
+    Run(run::RunArgs),
+    Demo(demo::DemoArgs),
     Hooks(hooks::HooksArgs),
     Hook(hooks::HookArgs),
     Trust(trust::TrustArgs),
@@ -120,6 +124,8 @@ pub fn run(cli: &Cli, ui: &Ui) -> Result<u8, CliError> {
         Command::Review(args) => review::cmd_review(ui, &cli.global, args),
         Command::Report(args) => report::cmd_report(ui, &cli.global, args),
         Command::Resume(args) => resume::cmd_resume(ui, &cli.global, args),
+        Command::Run(args) => run::cmd_run(ui, &cli.global, args),
+        Command::Demo(args) => demo::cmd_demo(ui, &cli.global, args),
         Command::Hooks(args) => hooks::cmd_hooks(ui, &cli.global, args),
         Command::Hook(args) => hooks::cmd_hook(ui, &cli.global, args),
         Command::Trust(args) => trust::cmd_trust(ui, &cli.global, args),

@@ -9,7 +9,9 @@ use super::ui::Ui;
 use super::{GlobalArgs, short};
 use crate::clock;
 use crate::error::CliError;
+use crate::git::Repo;
 use crate::git::changes::ChangeKind;
+use crate::plan::Plan;
 use crate::report::execution::{self, ExecutionReport, PhaseReport};
 use crate::state::State;
 
@@ -42,6 +44,20 @@ pub fn cmd_report(ui: &Ui, global: &GlobalArgs, args: &ReportArgs) -> Result<u8,
         ui.out(&render(&report, &ctx.origin, &next))?;
     }
     Ok(0)
+}
+
+/// The plan's execution report as text, for the end of `run` and `demo`.
+pub(crate) fn print_report_for(
+    ui: &Ui,
+    repo: &Repo,
+    plan: &Plan,
+    plan_path: &str,
+    origin: &Origin,
+) -> Result<(), CliError> {
+    let current = repo.current_branch()?;
+    let report = execution::report(repo, plan, plan_path, current.as_deref())?;
+    let next = next_text(&report.next, plan);
+    ui.out(&render(&report, origin, &next))
 }
 
 fn duration(secs: Option<i64>) -> String {

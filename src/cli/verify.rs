@@ -9,7 +9,7 @@ use super::{GlobalArgs, short};
 use crate::error::CliError;
 use crate::lifecycle::{LifecycleError, phase_of_branch};
 use crate::verify::manifest::Level;
-use crate::verify::{self, Place, Report, Target, VerifyOptions};
+use crate::verify::{self, Place, Report, VerifyOptions};
 
 /// Verify a phase: its changes since the fork point against its file manifest, and its checks.
 ///
@@ -76,27 +76,8 @@ pub fn cmd_verify(ui: &Ui, global: &GlobalArgs, args: &VerifyArgs) -> Result<u8,
     };
     let ci = ci_branch();
     let (repo, plan, plan_path) = (&ctx.repo, &ctx.plan, ctx.plan_path.as_str());
-    let report = match Place::choose(repo, plan, &phase, ci.as_deref())? {
-        Place::Here { head, branch } => {
-            let workdir = repo.require_workdir()?.to_path_buf();
-            let target = Target {
-                work: repo,
-                workdir,
-                head,
-                branch,
-            };
-            verify::verify(repo, plan, plan_path, &phase, &target, &options)?
-        }
-        Place::Scratch { tip, branch, path } => verify::in_scratch(repo, &path, tip, |work| {
-            let target = Target {
-                work,
-                workdir: path.clone(),
-                head: tip,
-                branch,
-            };
-            verify::verify(repo, plan, plan_path, &phase, &target, &options)
-        })?,
-    };
+    let place = Place::choose(repo, plan, &phase, ci.as_deref())?;
+    let report = verify::verify_at(repo, plan, plan_path, &phase, place, &options)?;
     verify::record(repo, &report)?;
     let ok = if args.no_run {
         report.manifest_passed()

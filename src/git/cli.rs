@@ -287,21 +287,27 @@ impl Repo {
         Ok(None)
     }
 
+    /// `git add -A`: every change of the work tree, untracked files too (ignored ones not).
+    pub fn stage_all(&self) -> Result<(), GitError> {
+        git(self.require_workdir()?, &["add", "-A"], None).map(|_| ())
+    }
+
     /// `git commit` of what is staged (or an empty commit), with `message` taken verbatim.
-    /// The user's hooks run and their configuration (signing, identity) applies.
-    pub fn commit_staged(&self, message: &str) -> Result<Oid, GitError> {
+    /// The user's hooks run (unless `no_verify`) and their configuration (signing, identity)
+    /// applies.
+    pub fn commit_staged(&self, message: &str, no_verify: bool) -> Result<Oid, GitError> {
         let dir = self.require_workdir()?;
-        git(
-            dir,
-            &[
-                "commit",
-                "--quiet",
-                "--allow-empty",
-                "--cleanup=verbatim",
-                "--file=-",
-            ],
-            Some(message.as_bytes()),
-        )?;
+        let mut args = vec![
+            "commit",
+            "--quiet",
+            "--allow-empty",
+            "--cleanup=verbatim",
+            "--file=-",
+        ];
+        if no_verify {
+            args.push("--no-verify");
+        }
+        git(dir, &args, Some(message.as_bytes()))?;
         self.head_commit()?.ok_or_else(|| GitError::Busy {
             what: "HEAD has no commit after `git commit`".into(),
         })

@@ -22,12 +22,7 @@ pub fn accept(
     check_name: &str,
     evidence: &str,
 ) -> Result<AcceptOutcome, LifecycleError> {
-    let phase = plan
-        .phase(phase_id)
-        .ok_or_else(|| LifecycleError::UnknownPhase {
-            id: phase_id.to_owned(),
-            known: plan.phases.iter().map(|p| p.id.clone()).collect(),
-        })?;
+    let phase = super::find_phase(plan, phase_id)?;
     let branch = plan.branch(phase);
     let tip = repo
         .branch_tip(&branch)?

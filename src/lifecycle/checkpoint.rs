@@ -30,6 +30,12 @@ pub struct CheckpointOptions {
     pub blocked: Option<String>,
     pub failed: Option<String>,
     pub trust: TrustPolicy,
+    /// Stage every change of the work tree first (`git add -A`): what an executor left.
+    pub stage_all: bool,
+    /// Commit without running the hooks (`git commit --no-verify`); the note says so.
+    pub no_verify: bool,
+    /// More facts for the checkpoint's event (e.g. how an executor ended).
+    pub extra: Vec<(String, serde_json::Value)>,
 }
 
 #[derive(Debug)]
@@ -186,7 +192,10 @@ pub fn checkpoint(
         opts,
         reason.as_deref(),
     )?;
-    let commit = repo.commit_staged(&message)?;
+    if opts.stage_all {
+        repo.stage_all()?;
+    }
+    let commit = repo.commit_staged(&message, opts.no_verify)?;
 
     let mut event = Event::new(
         &clock::format(clock::now()),
@@ -204,6 +213,12 @@ pub fn checkpoint(
     }
     if let Some(reason) = &reason {
         event = event.with("reason", reason);
+    }
+    if opts.no_verify {
+        event = event.with("hooks", "bypassed");
+    }
+    for (key, value) in &opts.extra {
+        event = event.with(key, value);
     }
     repo.append_note_line(commit, &event.to_line())?;
     Ok(CheckpointOutcome {

@@ -12,10 +12,9 @@ use crate::clock;
 use crate::git::cli::MergeResult;
 use crate::git::trailers::{self, Trailer};
 use crate::git::{Oid, Repo};
-use crate::lock::Lock;
 use crate::plan::Plan;
 use crate::state::events::{Event, parse_note};
-use crate::verify::{self, Place, Report, Target, VerifyOptions};
+use crate::verify::{self, Place, Report, VerifyOptions};
 
 #[derive(Debug, Clone, Default)]
 pub struct FinishOptions {
@@ -48,26 +47,9 @@ pub fn finish(
     phase_id: &str,
     opts: &FinishOptions,
 ) -> Result<FinishOutcome, LifecycleError> {
-    let phase = plan
-        .phase(phase_id)
-        .ok_or_else(|| LifecycleError::UnknownPhase {
-            id: phase_id.to_owned(),
-            known: plan.phases.iter().map(|p| p.id.clone()).collect(),
-        })?;
+    let phase = super::find_phase(plan, phase_id)?;
     // One merge into base at a time.
-    let _lock = match Lock::acquire(
-        &repo.state_dir().join("locks"),
-        &format!("finish-{}", plan.id),
-    )? {
-        Ok(lock) => lock,
-        Err(held) => {
-            return Err(LifecycleError::Locked {
-                what: "finish",
-                phase: phase.id.clone(),
-                pid: held.pid,
-            });
-        }
-    };
+    let _lock = super::take_lock(repo, &format!("finish-{}", plan.id), "finish", &phase.id)?;
     let branch = plan.branch(phase);
     let statuses = crate::state::derive(repo, plan, plan_path)?;
     if let Some(status) = statuses.iter().find(|s| s.id == phase.id)
@@ -114,30 +96,17 @@ pub fn finish(
                 no_run: false,
                 trust: opts.trust,
             };
-            let report = match Place::choose(repo, plan, &phase.id, None)? {
-                Place::Here { head, branch } if head == tip => {
-                    let workdir = repo.require_workdir()?.to_path_buf();
-                    let target = Target {
-                        work: repo,
-                        workdir,
-                        head,
-                        branch,
-                    };
-                    verify::verify(repo, plan, plan_path, &phase.id, &target, &options)?
-                }
-                Place::Here { branch, .. } | Place::Scratch { branch, .. } => {
-                    let path = super::scratch_path(repo, &format!("finish-{}", phase.id));
-                    verify::in_scratch(repo, &path, tip, |work| {
-                        let target = Target {
-                            work,
-                            workdir: path.clone(),
-                            head: tip,
-                            branch,
-                        };
-                        verify::verify(repo, plan, plan_path, &phase.id, &target, &options)
-                    })?
-                }
+            // Verify exactly the tip: here when this work tree is clean at it, else in a scratch
+            // worktree.
+            let place = match Place::choose(repo, plan, &phase.id, None)? {
+                Place::Here { head, branch } if head == tip => Place::Here { head, branch },
+                Place::Here { branch, .. } | Place::Scratch { branch, .. } => Place::Scratch {
+                    tip,
+                    branch,
+                    path: super::scratch_path(repo, &format!("finish-{}", phase.id)),
+                },
             };
+            let report = verify::verify_at(repo, plan, plan_path, &phase.id, place, &options)?;
             verify::record(repo, &report)?;
             if !report.passed() {
                 return Err(LifecycleError::VerifyFailed {

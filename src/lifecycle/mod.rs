@@ -136,6 +136,8 @@ pub enum LifecycleError {
     },
     #[error("check `{check}` of phase `{phase}` is not a manual check")]
     NotManual { phase: String, check: String },
+    #[error("no executor to run the phases with")]
+    NoExecutor,
     #[error("the base branch `{base}` does not exist")]
     NoBase { base: String },
     #[error("the plan at the fork point of `{branch}` cannot be used")]
@@ -154,6 +156,31 @@ pub enum LifecycleError {
     Git(#[from] GitError),
     #[error("cannot use planx's local state")]
     Io(#[from] std::io::Error),
+}
+
+/// The phase `id` of `plan`, or the error that names the plan's phases.
+pub fn find_phase<'p>(plan: &'p Plan, id: &str) -> Result<&'p plan::Phase, LifecycleError> {
+    plan.phase(id).ok_or_else(|| LifecycleError::UnknownPhase {
+        id: id.to_owned(),
+        known: plan.phases.iter().map(|p| p.id.clone()).collect(),
+    })
+}
+
+/// Takes the local lock `name` for `what` of `phase`, or says who holds it.
+pub(crate) fn take_lock(
+    repo: &Repo,
+    name: &str,
+    what: &'static str,
+    phase: &str,
+) -> Result<crate::lock::Lock, LifecycleError> {
+    match crate::lock::Lock::acquire(&repo.state_dir().join("locks"), name)? {
+        Ok(lock) => Ok(lock),
+        Err(held) => Err(LifecycleError::Locked {
+            what,
+            phase: phase.to_owned(),
+            pid: held.pid,
+        }),
+    }
 }
 
 /// Checks that the plan's commands may run here.
@@ -192,6 +219,7 @@ pub(crate) fn run_command(
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect(),
         tail_bytes: process::DEFAULT_TAIL_BYTES,
+        log: None,
     };
     tracing::debug!(command = %command.shell, cwd = %cwd.display(), "running");
     let outcome = process::run(&spec).map_err(|source| LifecycleError::Spawn {

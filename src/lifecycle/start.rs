@@ -12,7 +12,6 @@ use super::{LifecycleError, TrustPolicy, require_trust, run_command, scratch_pat
 use crate::clock;
 use crate::git::trailers::{self, Trailer};
 use crate::git::{Oid, Repo};
-use crate::lock::Lock;
 use crate::plan::{Phase, Plan, PlanStatus};
 use crate::state::events::{CommandRun, Event};
 use crate::state::{self, State};
@@ -54,25 +53,13 @@ pub fn start(
     phase_id: &str,
     opts: &StartOptions,
 ) -> Result<StartOutcome, LifecycleError> {
-    let phase = plan
-        .phase(phase_id)
-        .ok_or_else(|| LifecycleError::UnknownPhase {
-            id: phase_id.to_owned(),
-            known: plan.phases.iter().map(|p| p.id.clone()).collect(),
-        })?;
-    let _lock = match Lock::acquire(
-        &repo.state_dir().join("locks"),
+    let phase = super::find_phase(plan, phase_id)?;
+    let _lock = super::take_lock(
+        repo,
         &format!("start-{}-{}", plan.id, phase.id),
-    )? {
-        Ok(lock) => lock,
-        Err(held) => {
-            return Err(LifecycleError::Locked {
-                what: "start",
-                phase: phase.id.clone(),
-                pid: held.pid,
-            });
-        }
-    };
+        "start",
+        &phase.id,
+    )?;
     let branch = plan.branch(phase);
     repo.configure_notes()?;
     let statuses = state::derive(repo, plan, plan_path)?;
@@ -136,8 +123,10 @@ pub fn start(
     if let Some(what) = repo.in_progress() {
         return Err(LifecycleError::OperationInProgress { what });
     }
+    // Uncommitted changes would be carried onto the phase branch by a switch; a new linked
+    // worktree carries nothing, so only a switch of this work tree needs a clean one.
     let dirty = repo.dirty_paths()?;
-    if plan.preflight.clean_worktree && !dirty.is_empty() {
+    if plan.preflight.clean_worktree && opts.worktree.is_none() && !dirty.is_empty() {
         return Err(LifecycleError::Dirty { paths: dirty });
     }
 
@@ -183,7 +172,7 @@ pub fn start(
         .with("preflight", &preflight);
     repo.append_note_line(commit, &event.to_line())?;
 
-    let worktree = checkout(repo, phase, &branch, opts.worktree.as_deref())?;
+    let worktree = checkout(repo, &phase.id, &branch, opts.worktree.as_deref())?;
     Ok(StartOutcome::Started {
         branch,
         commit,
@@ -287,9 +276,10 @@ fn run_preflight(
     Ok(runs)
 }
 
+/// Checks the branch out: in a new linked worktree at `worktree`, or in this work tree.
 fn checkout(
     repo: &Repo,
-    phase: &Phase,
+    phase: &str,
     branch: &str,
     worktree: Option<&Path>,
 ) -> Result<Option<PathBuf>, LifecycleError> {
@@ -302,7 +292,7 @@ fn checkout(
         None => repo.switch(branch).map(|_| None),
     };
     result.map_err(|source| LifecycleError::Switch {
-        phase: phase.id.clone(),
+        phase: phase.to_owned(),
         branch: branch.to_owned(),
         source,
     })
@@ -339,23 +329,11 @@ fn switch_to_started(
             worktree: None,
         });
     }
-    let phase = branch.to_owned();
     if worktree.is_none() && plan.preflight.clean_worktree {
         refuse_dirty(repo)?;
     }
-    let result = match worktree {
-        Some(path) => {
-            let path = absolute(path);
-            repo.add_worktree(&path, branch)
-                .map(|_| Some(absolute(&path)))
-        }
-        None => repo.switch(branch).map(|_| None),
-    };
-    let worktree = result.map_err(|source| LifecycleError::Switch {
-        phase,
-        branch: branch.to_owned(),
-        source,
-    })?;
+    let phase = branch.strip_prefix(&plan.branch_prefix).unwrap_or(branch);
+    let worktree = checkout(repo, phase, branch, worktree)?;
     Ok(StartOutcome::AlreadyStarted {
         branch: branch.to_owned(),
         elsewhere: None,

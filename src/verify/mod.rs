@@ -362,6 +362,38 @@ impl Place {
     }
 }
 
+/// Verifies `phase` where `place` says: this work tree, or a scratch worktree at the tip.
+pub fn verify_at(
+    repo: &Repo,
+    plan: &Plan,
+    plan_path: &str,
+    phase: &str,
+    place: Place,
+    opts: &VerifyOptions,
+) -> Result<Report, LifecycleError> {
+    match place {
+        Place::Here { head, branch } => {
+            let workdir = repo.require_workdir()?.to_path_buf();
+            let target = Target {
+                work: repo,
+                workdir,
+                head,
+                branch,
+            };
+            verify(repo, plan, plan_path, phase, &target, opts)
+        }
+        Place::Scratch { tip, branch, path } => in_scratch(repo, &path, tip, |work| {
+            let target = Target {
+                work,
+                workdir: path.clone(),
+                head: tip,
+                branch,
+            };
+            verify(repo, plan, plan_path, phase, &target, opts)
+        }),
+    }
+}
+
 /// Runs `f` on a scratch worktree at `commit`, removing it afterwards whatever happens.
 pub fn in_scratch<T>(
     repo: &Repo,

@@ -15,5 +15,6 @@ mod lifecycle;
 mod notes;
 mod review;
 mod robustness;
+mod run;
 mod trust;
 mod verify;

@@ -1,0 +1,394 @@
+//! `git planx run`: execute the plan, phases in parallel worktrees, with live progress.
+
+use std::collections::BTreeMap;
+use std::io::IsTerminal;
+use std::sync::Mutex;
+use std::time::Instant;
+
+use clap::Args;
+use serde_json::json;
+
+use super::GlobalArgs;
+use super::context::{Context, Need, trust_policy};
+use super::ui::{Painter, Style, Ui};
+use crate::error::{CliError, ErrorKind};
+use crate::git::Repo;
+use crate::lifecycle::LifecycleError;
+use crate::run::{self, Observer, Outcome, RunEvent, RunOptions, Summary};
+
+/// Run the plan: ready phases in parallel worktrees, an executor per phase, verify, merge.
+///
+/// Repeatedly takes the phases whose dependencies are complete (never two at once whose
+/// manifests could touch the same path), up to --jobs at a time, each in its own linked
+/// worktree on its phase branch. For each: writes the phase brief, runs the executor with
+/// PLANX_PLAN, PLANX_PHASE, PLANX_BRIEF, PLANX_BRANCH and PLANX_WORKTREE set (output in a log
+/// under .git/planx/run/), commits whatever it left, verifies, and merges a pass into base —
+/// one merge at a time. A failure records a `failed` checkpoint; the phases depending on it are
+/// skipped. Without --keep-going no new phase starts after a failure; with it, every phase that
+/// does not depend on a failure goes on. Ctrl-C stops the executors and leaves the worktrees;
+/// running again continues. Exit 0 only when every selected phase is complete.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Phases run at the same time at most [default: the plan's [run] jobs, else 1]
+    #[arg(long, short)]
+    pub jobs: Option<usize>,
+    /// The command that executes a phase [default: PLANX_EXECUTOR, else the plan's [run] executor]
+    #[arg(long, value_name = "COMMAND")]
+    pub executor: Option<String>,
+    /// Only these phases (repeat the option for several)
+    #[arg(long = "phase", value_name = "PHASE")]
+    pub phases: Vec<String>,
+    /// Print the schedule (waves of phases) and what would run, and run nothing
+    #[arg(long)]
+    pub dry_run: bool,
+    /// After a failure, go on with every phase that does not depend on it
+    #[arg(long, short = 'k')]
+    pub keep_going: bool,
+    /// Run phases that failed before again (their branch and worktree are reused)
+    #[arg(long)]
+    pub retry_failed: bool,
+    /// Run even though the plan's status is not `ready`
+    #[arg(long)]
+    pub force: bool,
+}
+
+pub fn cmd_run(ui: &Ui, global: &GlobalArgs, args: &RunArgs) -> Result<u8, CliError> {
+    let ctx = Context::open(global, Need::Base)?;
+    let opts = RunOptions {
+        jobs: args.jobs.or(ctx.plan.run.jobs).unwrap_or(1).max(1),
+        executor: args.executor.clone().or_else(|| {
+            std::env::var("PLANX_EXECUTOR")
+                .ok()
+                .filter(|e| !e.trim().is_empty())
+        }),
+        phases: args.phases.clone(),
+        keep_going: args.keep_going,
+        retry_failed: args.retry_failed,
+        force: args.force,
+        trust: trust_policy(global.trust_once),
+    };
+    if args.dry_run {
+        return dry_run(ui, &ctx, &opts);
+    }
+    let summary = execute(ui, &ctx.repo, &ctx.plan, &ctx.plan_path, &opts)?;
+    finish_output(ui, &ctx, &summary)
+}
+
+/// Runs the plan with the display `ui` asks for (used by `demo` too).
+pub(crate) fn execute(
+    ui: &Ui,
+    repo: &Repo,
+    plan: &crate::plan::Plan,
+    plan_path: &str,
+    opts: &RunOptions,
+) -> Result<Summary, CliError> {
+    let brief = |work: &Repo, phase: &str| -> Result<String, LifecycleError> {
+        super::brief::markdown(work, plan, plan_path, phase)
+    };
+    let observer: Box<dyn Observer> = if ui.json {
+        Box::new(JsonLines)
+    } else if std::io::stderr().is_terminal() && !ui.quiet {
+        Box::new(Live::new(ui.err_painter()))
+    } else {
+        Box::new(Lines {
+            painter: ui.err_painter(),
+            quiet: ui.quiet,
+        })
+    };
+    let summary = run::run(repo, plan, plan_path, opts, &brief, observer.as_ref())?;
+    observer.tick();
+    drop(observer);
+    Ok(summary)
+}
+
+fn finish_output(ui: &Ui, ctx: &Context, summary: &Summary) -> Result<u8, CliError> {
+    if ui.json {
+        ui.json(&json!({
+            "schema": "planx.run/1",
+            "complete": summary.all_complete(),
+            "phases": summary.outcomes.iter().map(|(id, o, why)| json!({"phase": id, "outcome": o, "why": why})).collect::<Vec<_>>(),
+        }))?;
+    } else {
+        let p = ui.out_painter();
+        let mut out = String::from("\n");
+        for (id, o, why) in &summary.outcomes {
+            let (mark, style) = match o {
+                Outcome::Completed | Outcome::WasComplete => ("complete", Style::Ok),
+                Outcome::Failed => ("failed", Style::Error),
+                Outcome::Blocked => ("blocked", Style::Error),
+                Outcome::Skipped => ("skipped", Style::Warning),
+                Outcome::NotRun => ("not run", Style::Dim),
+                Outcome::Interrupted => ("interrupted", Style::Warning),
+            };
+            out.push_str(&format!("{:<12} {id}: {why}\n", p.paint(style, mark)));
+        }
+        if !ui.quiet {
+            ui.out(&out)?;
+        }
+    }
+    if summary.interrupted.is_some() {
+        return Err(CliError::new(ErrorKind::RepoState, "interrupted").hint(
+            "the worktrees are left as they were (under .git/planx/worktrees/); `git planx run` again continues",
+        ));
+    }
+    if !ui.json && !ui.quiet {
+        // The plan's execution report, as `git planx report` prints it, with base as it is now.
+        let origin = match ctx.repo.base_tip(&ctx.plan.base)? {
+            Some(tip) => super::context::Origin::Base(tip),
+            None => ctx.origin.clone(),
+        };
+        ui.out("\n")?;
+        super::report::print_report_for(ui, &ctx.repo, &ctx.plan, &ctx.plan_path, &origin)?;
+    }
+    Ok(u8::from(!summary.all_complete()))
+}
+
+fn dry_run(ui: &Ui, ctx: &Context, opts: &RunOptions) -> Result<u8, CliError> {
+    let plan = &ctx.plan;
+    let schedule = run::schedule(&ctx.repo, plan, &ctx.plan_path, opts)?;
+    let executor = opts
+        .executor
+        .clone()
+        .or_else(|| plan.run.executor.as_ref().map(|e| e.shell.clone()));
+    if ui.json {
+        ui.json(&json!({
+            "schema": "planx.run-plan/1",
+            "jobs": opts.jobs,
+            "executor": executor,
+            "waves": schedule.waves,
+            "complete": schedule.complete,
+            "left_out": schedule.left_out.iter().map(|(p, why)| json!({"phase": p, "why": why})).collect::<Vec<_>>(),
+        }))?;
+        return Ok(0);
+    }
+    let p = ui.out_painter();
+    let mut out = format!(
+        "{} plan `{}` with {} job{}; executor: {}\n",
+        p.paint(Style::Bold, "would run"),
+        plan.id,
+        opts.jobs,
+        if opts.jobs == 1 { "" } else { "s" },
+        executor
+            .as_deref()
+            .unwrap_or("none (pass --executor or set PLANX_EXECUTOR)")
+    );
+    for (n, wave) in schedule.waves.iter().enumerate() {
+        out.push_str(&format!("\nwave {}:\n", n + 1));
+        for id in wave {
+            let path = run::worktree_path(&ctx.repo, plan, id);
+            out.push_str(&format!("  {id:<16} in {}\n", path.display()));
+        }
+    }
+    if schedule.waves.is_empty() {
+        out.push_str("\nnothing to run\n");
+    }
+    if !schedule.complete.is_empty() {
+        out.push_str(&format!(
+            "\nalready complete: {}\n",
+            schedule.complete.join(", ")
+        ));
+    }
+    for (id, why) in &schedule.left_out {
+        out.push_str(&format!("left out: {id}: {why}\n"));
+    }
+    out.push_str("\nfor each phase: brief → executor → commit what it left → verify → merge into base (one at a time)\n");
+    ui.out(&out)?;
+    Ok(0)
+}
+
+fn describe(event: &RunEvent) -> String {
+    match event {
+        RunEvent::Started {
+            branch, worktree, ..
+        } => format!("started on {branch} in {}", worktree.display()),
+        RunEvent::Executing { command, log, .. } => {
+            format!("running `{command}` (log: {})", log.display())
+        }
+        RunEvent::Executed {
+            outcome,
+            duration_ms,
+            ..
+        } => {
+            format!(
+                "executor ended: {outcome} after {}",
+                crate::clock::human_duration((duration_ms / 1000) as i64)
+            )
+        }
+        RunEvent::Committed { commit, .. } => {
+            format!("committed what the executor left: {}", &commit[..10])
+        }
+        RunEvent::Verified {
+            passed, summary, ..
+        } => {
+            format!(
+                "{}: {summary}",
+                if *passed { "VERIFIED" } else { "NOT VERIFIED" }
+            )
+        }
+        RunEvent::Merged { commit, .. } => format!("merged into base: {}", &commit[..10]),
+        RunEvent::Failed { reason, .. } => format!("FAILED: {reason}"),
+        RunEvent::Blocked { reason, .. } => format!("BLOCKED: {reason}"),
+        RunEvent::Skipped { because, .. } => format!("skipped: {because}"),
+        RunEvent::Interrupted { .. } => "interrupted: its worktree is left as it was".to_owned(),
+    }
+}
+
+/// One line per event (not a terminal).
+struct Lines {
+    painter: Painter,
+    quiet: bool,
+}
+
+impl Observer for Lines {
+    fn event(&self, event: &RunEvent) {
+        let important = matches!(
+            event,
+            RunEvent::Failed { .. } | RunEvent::Blocked { .. } | RunEvent::Interrupted { .. }
+        );
+        if self.quiet && !important {
+            return;
+        }
+        let mut line = format!(
+            "{}: {}\n",
+            self.painter.paint(Style::Bold, event.phase()),
+            describe(event)
+        );
+        if let RunEvent::Failed { tail, .. } = event {
+            for l in tail.lines() {
+                line.push_str(&format!("  | {l}\n"));
+            }
+        }
+        eprint!("{line}");
+    }
+}
+
+/// Events as JSON lines on stdout (`--json`).
+struct JsonLines;
+
+impl Observer for JsonLines {
+    fn event(&self, event: &RunEvent) {
+        let mut value = serde_json::to_value(event).unwrap_or_default();
+        if let Some(map) = value.as_object_mut() {
+            map.insert("schema".into(), json!("planx.run-event/1"));
+            map.insert(
+                "ts".into(),
+                json!(crate::clock::format(crate::clock::now())),
+            );
+        }
+        println!("{value}");
+    }
+}
+
+/// A live block on the terminal: one line per running phase with its elapsed time and state;
+/// finished phases scroll up above it.
+struct Live {
+    painter: Painter,
+    state: Mutex<LiveState>,
+}
+
+struct LiveState {
+    running: BTreeMap<String, (Instant, String)>,
+    drawn: usize,
+    frame: usize,
+}
+
+impl Live {
+    fn new(painter: Painter) -> Live {
+        Live {
+            painter,
+            state: Mutex::new(LiveState {
+                running: BTreeMap::new(),
+                drawn: 0,
+                frame: 0,
+            }),
+        }
+    }
+
+    fn redraw(&self, state: &mut LiveState, permanent: Option<String>) {
+        const SPIN: [&str; 4] = ["|", "/", "-", "\\"];
+        let mut out = String::new();
+        if state.drawn > 0 {
+            out.push_str(&format!("\x1b[{}A\x1b[J", state.drawn));
+        }
+        if let Some(line) = permanent {
+            out.push_str(&line);
+        }
+        state.frame += 1;
+        for (phase, (since, what)) in &state.running {
+            out.push_str(&format!(
+                "  {} {:<16} {:>7}  {what}\n",
+                SPIN[state.frame % 4],
+                phase,
+                crate::clock::human_duration(since.elapsed().as_secs() as i64)
+            ));
+        }
+        state.drawn = state.running.len();
+        eprint!("{out}");
+    }
+}
+
+impl Observer for Live {
+    fn event(&self, event: &RunEvent) {
+        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        let phase = event.phase().to_owned();
+        let p = self.painter;
+        let permanent = match event {
+            RunEvent::Merged { commit, .. } => {
+                state.running.remove(&phase);
+                Some(format!(
+                    "{} {phase}: merged into base ({})\n",
+                    p.paint(Style::Ok, "✓"),
+                    &commit[..10]
+                ))
+            }
+            RunEvent::Failed { reason, tail, .. } => {
+                state.running.remove(&phase);
+                let mut s = format!("{} {phase}: {reason}\n", p.paint(Style::Error, "✗"));
+                for l in tail.lines() {
+                    s.push_str(&format!("    | {l}\n"));
+                }
+                Some(s)
+            }
+            RunEvent::Blocked { reason, .. } => {
+                state.running.remove(&phase);
+                Some(format!(
+                    "{} {phase}: {reason}\n",
+                    p.paint(Style::Error, "!")
+                ))
+            }
+            RunEvent::Skipped { because, .. } => Some(format!(
+                "{} {phase}: skipped, {because}\n",
+                p.paint(Style::Warning, "-")
+            )),
+            RunEvent::Interrupted { .. } => {
+                state.running.remove(&phase);
+                Some(format!(
+                    "{} {phase}: interrupted\n",
+                    p.paint(Style::Warning, "!")
+                ))
+            }
+            other => {
+                let since = state
+                    .running
+                    .get(&phase)
+                    .map_or_else(Instant::now, |(t, _)| *t);
+                let what = match other {
+                    RunEvent::Started { .. } => "started".to_owned(),
+                    RunEvent::Executing { .. } => "executor running".to_owned(),
+                    RunEvent::Executed { .. } => "committing".to_owned(),
+                    RunEvent::Committed { .. } => "verifying".to_owned(),
+                    RunEvent::Verified { passed: true, .. } => "merging".to_owned(),
+                    _ => "…".to_owned(),
+                };
+                state.running.insert(phase, (since, what));
+                None
+            }
+        };
+        self.redraw(&mut state, permanent);
+    }
+
+    fn tick(&self) {
+        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        self.redraw(&mut state, None);
+    }
+}

@@ -1,0 +1,775 @@
+//! `run`: the plan executor of the seeds, with git as the record (SPEC §6). Ready phases —
+//! dependencies complete, no running phase whose manifest could touch the same path — run up
+//! to `jobs` at once, each in its own linked worktree on its phase branch. For each phase: the
+//! brief is written to a file, the executor runs with the phase's timeout, whatever it left
+//! uncommitted becomes a checkpoint (nothing is lost), verify judges the result, and a pass is
+//! merged into base — one merge at a time. A failure, a timeout or an executor error records a
+//! `failed` checkpoint with the reason and the output's tail, and the phases that depend on it
+//! are skipped.
+//!
+//! Interrupting (Ctrl-C) stops the executors' process groups, records `interrupted`, and leaves
+//! the worktrees for inspection; running again continues where it stopped: complete phases are
+//! never redone, and failed ones are retried only when asked.
+
+use std::collections::{BTreeSet, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+
+use crate::clock;
+use crate::git::{Oid, Repo};
+use crate::interrupt;
+use crate::lifecycle::{
+    self, CheckpointOptions, FinishOptions, LifecycleError, StartOptions, TrustPolicy,
+};
+use crate::plan::Plan;
+use crate::plan::graph::Graph;
+use crate::process;
+use crate::state::events::{CommandRun, Event};
+use crate::state::{self, State};
+use crate::verify::{self, Target, VerifyOptions};
+
+/// How the plan is run.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    pub jobs: usize,
+    /// The executor command: from `--executor` or `PLANX_EXECUTOR` (the user's own), else the
+    /// plan's `[run] executor`.
+    pub executor: Option<String>,
+    /// Only these phases (empty: every phase).
+    pub phases: Vec<String>,
+    pub keep_going: bool,
+    pub retry_failed: bool,
+    pub force: bool,
+    pub trust: TrustPolicy,
+}
+
+/// Something that happened, for the progress display and `--json`.
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "event", rename_all = "kebab-case")]
+pub enum RunEvent {
+    Started {
+        phase: String,
+        branch: String,
+        worktree: PathBuf,
+    },
+    Executing {
+        phase: String,
+        command: String,
+        log: PathBuf,
+    },
+    Executed {
+        phase: String,
+        outcome: String,
+        duration_ms: u64,
+    },
+    Committed {
+        phase: String,
+        commit: String,
+    },
+    Verified {
+        phase: String,
+        passed: bool,
+        summary: String,
+    },
+    Merged {
+        phase: String,
+        commit: String,
+    },
+    Failed {
+        phase: String,
+        reason: String,
+        tail: String,
+    },
+    Blocked {
+        phase: String,
+        reason: String,
+    },
+    Skipped {
+        phase: String,
+        because: String,
+    },
+    Interrupted {
+        phase: String,
+    },
+}
+
+impl RunEvent {
+    pub fn phase(&self) -> &str {
+        match self {
+            RunEvent::Started { phase, .. }
+            | RunEvent::Executing { phase, .. }
+            | RunEvent::Executed { phase, .. }
+            | RunEvent::Committed { phase, .. }
+            | RunEvent::Verified { phase, .. }
+            | RunEvent::Merged { phase, .. }
+            | RunEvent::Failed { phase, .. }
+            | RunEvent::Blocked { phase, .. }
+            | RunEvent::Skipped { phase, .. }
+            | RunEvent::Interrupted { phase } => phase,
+        }
+    }
+}
+
+/// Receives events from every phase's thread.
+pub trait Observer: Sync {
+    fn event(&self, event: &RunEvent);
+    /// Called about five times a second while phases run (a live display redraws).
+    fn tick(&self) {}
+}
+
+/// How each selected phase ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Outcome {
+    /// Already complete before this run.
+    WasComplete,
+    Completed,
+    Failed,
+    /// Verified but not merged (a conflict with base, a dirty base): needs a person.
+    Blocked,
+    /// A dependency failed, or is blocked.
+    Skipped,
+    /// Not run: earlier failures stopped the run (without --keep-going), a dependency outside
+    /// the selection is not complete, or it failed before and --retry-failed was not given.
+    NotRun,
+    Interrupted,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Summary {
+    pub outcomes: Vec<(String, Outcome, String)>,
+    pub interrupted: Option<i32>,
+}
+
+impl Summary {
+    pub fn all_complete(&self) -> bool {
+        self.outcomes
+            .iter()
+            .all(|(_, o, _)| matches!(o, Outcome::Completed | Outcome::WasComplete))
+    }
+}
+
+/// The schedule a run would follow if every phase succeeded: waves of phases run together.
+#[derive(Debug, Clone, Serialize)]
+pub struct Schedule {
+    pub waves: Vec<Vec<String>>,
+    pub complete: Vec<String>,
+    /// Phases left out, with why.
+    pub left_out: Vec<(String, String)>,
+}
+
+/// Where a phase's worktree, brief and logs live: under `$GIT_COMMON_DIR/planx/run/`.
+pub fn phase_dir(repo: &Repo, plan: &Plan, phase: &str) -> PathBuf {
+    repo.state_dir()
+        .join("run")
+        .join(&plan.id)
+        .join(phase.replace('/', "%2F"))
+}
+
+/// The worktree a run uses for a phase.
+pub fn worktree_path(repo: &Repo, plan: &Plan, phase: &str) -> PathBuf {
+    repo.state_dir()
+        .join("worktrees")
+        .join(&plan.id)
+        .join(phase.replace('/', "%2F"))
+}
+
+/// The phases the run is about, in dependency order.
+fn selection(plan: &Plan, graph: &Graph, phases: &[String]) -> Result<Vec<usize>, LifecycleError> {
+    for id in phases {
+        if plan.phase(id).is_none() {
+            return Err(LifecycleError::UnknownPhase {
+                id: id.clone(),
+                known: plan.phases.iter().map(|p| p.id.clone()).collect(),
+            });
+        }
+    }
+    Ok(graph
+        .order
+        .iter()
+        .copied()
+        .filter(|&i| phases.is_empty() || phases.contains(&plan.phases[i].id))
+        .collect())
+}
+
+/// What `run --dry-run` prints: the waves, assuming every phase succeeds.
+pub fn schedule(
+    repo: &Repo,
+    plan: &Plan,
+    plan_path: &str,
+    opts: &RunOptions,
+) -> Result<Schedule, LifecycleError> {
+    let graph = Graph::build(plan).map_err(|_| {
+        LifecycleError::Io(std::io::Error::other("the plan has a dependency cycle"))
+    })?;
+    let selected = selection(plan, &graph, &opts.phases)?;
+    let statuses = state::derive(repo, plan, plan_path)?;
+    let mut done: BTreeSet<usize> = (0..plan.phases.len())
+        .filter(|&i| statuses[i].state == State::Complete)
+        .collect();
+    let mut pending: Vec<usize> = Vec::new();
+    let mut left_out = Vec::new();
+    for &i in &selected {
+        match statuses[i].state {
+            State::Complete => {}
+            State::Failed if !opts.retry_failed => left_out.push((
+                plan.phases[i].id.clone(),
+                "failed before; --retry-failed runs it again".to_owned(),
+            )),
+            State::Unverified => left_out.push((
+                plan.phases[i].id.clone(),
+                "merged without a passing verify; verify it".to_owned(),
+            )),
+            _ => pending.push(i),
+        }
+    }
+    let complete = selected
+        .iter()
+        .filter(|&&i| done.contains(&i))
+        .map(|&i| plan.phases[i].id.clone())
+        .collect();
+    let mut waves = Vec::new();
+    loop {
+        let mut wave: Vec<usize> = Vec::new();
+        for &i in &pending {
+            if wave.len() >= opts.jobs {
+                break;
+            }
+            let ready = graph.depends[i].iter().all(|d| done.contains(d));
+            let clash = wave.iter().any(|&j| graph.conflict(i, j).is_some());
+            if ready && !clash {
+                wave.push(i);
+            }
+        }
+        if wave.is_empty() {
+            break;
+        }
+        pending.retain(|i| !wave.contains(i));
+        done.extend(&wave);
+        waves.push(wave.iter().map(|&i| plan.phases[i].id.clone()).collect());
+    }
+    for i in pending {
+        let waiting: Vec<String> = graph.depends[i]
+            .iter()
+            .filter(|d| !done.contains(d))
+            .map(|&d| plan.phases[d].id.clone())
+            .collect();
+        left_out.push((
+            plan.phases[i].id.clone(),
+            format!("waits for {} (not in this run)", waiting.join(", ")),
+        ));
+    }
+    Ok(Schedule {
+        waves,
+        complete,
+        left_out,
+    })
+}
+
+/// Everything a phase's thread needs.
+struct Shared<'a> {
+    workdir: PathBuf,
+    plan: &'a Plan,
+    plan_path: &'a str,
+    opts: &'a RunOptions,
+    executor: String,
+    brief: &'a (dyn Fn(&Repo, &str) -> Result<String, LifecycleError> + Sync),
+    observer: &'a dyn Observer,
+    merge: Mutex<()>,
+}
+
+/// Runs the plan. `brief` writes a phase's execution plan (markdown) for the executor.
+pub fn run(
+    repo: &Repo,
+    plan: &Plan,
+    plan_path: &str,
+    opts: &RunOptions,
+    brief: &(dyn Fn(&Repo, &str) -> Result<String, LifecycleError> + Sync),
+    observer: &dyn Observer,
+) -> Result<Summary, LifecycleError> {
+    let graph = Graph::build(plan).map_err(|_| {
+        LifecycleError::Io(std::io::Error::other("the plan has a dependency cycle"))
+    })?;
+    let selected = selection(plan, &graph, &opts.phases)?;
+    if plan.status != crate::plan::PlanStatus::Ready && !opts.force {
+        return Err(LifecycleError::PlanNotReady {
+            status: plan.status.as_str().to_owned(),
+        });
+    }
+    let executor = match (&opts.executor, &plan.run.executor) {
+        (Some(cmd), _) => cmd.clone(),
+        (None, Some(cmd)) => cmd.shell.clone(),
+        (None, None) => return Err(LifecycleError::NoExecutor),
+    };
+    // Trust is settled before anything runs: the plan's commands (preflight, checks, and its
+    // executor when that is the one used) run in every phase.
+    if !crate::trust::plan_commands(plan).is_empty() {
+        lifecycle::require_trust(repo, plan, opts.trust)?;
+    }
+    let _deferred = interrupt::defer();
+    let shared = Shared {
+        workdir: repo.require_workdir()?.to_path_buf(),
+        plan,
+        plan_path,
+        opts,
+        executor,
+        brief,
+        observer,
+        merge: Mutex::new(()),
+    };
+    let statuses = state::derive(repo, plan, plan_path)?;
+    let mut outcome: HashMap<usize, (Outcome, String)> = HashMap::new();
+    let mut pending: Vec<usize> = Vec::new();
+    for &i in &selected {
+        match statuses[i].state {
+            State::Complete => {
+                outcome.insert(i, (Outcome::WasComplete, "complete before this run".into()));
+            }
+            State::Failed if !opts.retry_failed => {
+                outcome.insert(
+                    i,
+                    (
+                        Outcome::NotRun,
+                        "failed before; --retry-failed runs it again".into(),
+                    ),
+                );
+            }
+            State::Unverified => {
+                outcome.insert(
+                    i,
+                    (Outcome::NotRun, "merged without a passing verify".into()),
+                );
+            }
+            _ => pending.push(i),
+        }
+    }
+    let complete_at_start: BTreeSet<usize> = (0..plan.phases.len())
+        .filter(|&i| statuses[i].state == State::Complete)
+        .collect();
+    let mut complete = complete_at_start.clone();
+    let mut running: Vec<usize> = Vec::new();
+    let mut stopped = false;
+    let (tx, rx) = mpsc::channel::<(usize, Result<(Outcome, String), LifecycleError>)>();
+
+    std::thread::scope(|scope| -> Result<(), LifecycleError> {
+        loop {
+            if interrupt::received().is_some() {
+                stopped = true;
+            }
+            // Skip what depends on a failure.
+            let mut changed = true;
+            while changed {
+                changed = false;
+                for &i in pending.clone().iter() {
+                    if let Some(&d) = graph.depends[i].iter().find(|d| {
+                        outcome.get(d).is_some_and(|(o, _)| {
+                            !matches!(o, Outcome::Completed | Outcome::WasComplete)
+                        }) || (statuses[**d].state == State::Failed && !selected.contains(d))
+                    }) {
+                        let why = format!("`{}` did not complete", plan.phases[d].id);
+                        observer.event(&RunEvent::Skipped {
+                            phase: plan.phases[i].id.clone(),
+                            because: why.clone(),
+                        });
+                        outcome.insert(i, (Outcome::Skipped, why));
+                        pending.retain(|&p| p != i);
+                        changed = true;
+                    }
+                }
+            }
+            if !stopped {
+                for &i in pending.clone().iter() {
+                    if running.len() >= opts.jobs.max(1) {
+                        break;
+                    }
+                    let ready = graph.depends[i].iter().all(|d| complete.contains(d));
+                    let clash = running.iter().any(|&j| graph.conflict(i, j).is_some());
+                    if ready && !clash {
+                        pending.retain(|&p| p != i);
+                        running.push(i);
+                        let tx = tx.clone();
+                        let shared = &shared;
+                        scope.spawn(move || {
+                            let result = run_phase(shared, i);
+                            let _ = tx.send((i, result));
+                        });
+                    }
+                }
+            }
+            if running.is_empty() {
+                break;
+            }
+            match rx.recv_timeout(Duration::from_millis(200)) {
+                Ok((i, result)) => {
+                    running.retain(|&r| r != i);
+                    let (o, why) = match result {
+                        Ok(done) => done,
+                        Err(LifecycleError::Interrupted { .. }) => {
+                            (Outcome::Interrupted, "interrupted".into())
+                        }
+                        Err(e) => {
+                            let reason = crate::error::CliError::from(e).message;
+                            observer.event(&RunEvent::Failed {
+                                phase: plan.phases[i].id.clone(),
+                                reason: reason.clone(),
+                                tail: String::new(),
+                            });
+                            (Outcome::Failed, reason)
+                        }
+                    };
+                    if o == Outcome::Completed {
+                        complete.insert(i);
+                    } else if o != Outcome::Interrupted && !opts.keep_going {
+                        stopped = true;
+                    }
+                    outcome.insert(i, (o, why));
+                }
+                Err(mpsc::RecvTimeoutError::Timeout) => observer.tick(),
+                Err(mpsc::RecvTimeoutError::Disconnected) => break,
+            }
+        }
+        Ok(())
+    })?;
+
+    for i in pending {
+        let why = if interrupt::received().is_some() {
+            "interrupted before it started".to_owned()
+        } else if stopped {
+            "not started: a phase failed (--keep-going runs the independent ones)".to_owned()
+        } else {
+            let waiting: Vec<&str> = graph.depends[i]
+                .iter()
+                .filter(|d| !complete.contains(d))
+                .map(|&d| plan.phases[d].id.as_str())
+                .collect();
+            format!("waits for {} (not in this run)", waiting.join(", "))
+        };
+        outcome.insert(i, (Outcome::NotRun, why));
+    }
+    Ok(Summary {
+        outcomes: selected
+            .iter()
+            .map(|&i| {
+                let (o, why) = outcome
+                    .remove(&i)
+                    .unwrap_or((Outcome::NotRun, String::new()));
+                (plan.phases[i].id.clone(), o, why)
+            })
+            .collect(),
+        interrupted: interrupt::received(),
+    })
+}
+
+/// One phase, from its worktree to its merge.
+fn run_phase(shared: &Shared<'_>, index: usize) -> Result<(Outcome, String), LifecycleError> {
+    let plan = shared.plan;
+    let phase = &plan.phases[index];
+    let observer = shared.observer;
+    let repo = Repo::open(&shared.workdir)?;
+    let branch = plan.branch(phase);
+    let dir = phase_dir(&repo, plan, &phase.id);
+    std::fs::create_dir_all(&dir)?;
+
+    // The worktree: started now, or the one of an earlier run (or wherever the branch is).
+    let worktree = match repo.worktree_of_branch(&branch)? {
+        Some(path) => path,
+        None => {
+            let path = worktree_path(&repo, plan, &phase.id);
+            if repo.branch_tip(&branch)?.is_some() {
+                if path.exists() {
+                    return Err(LifecycleError::Io(std::io::Error::other(format!(
+                        "{} exists but does not hold {branch}; move it away",
+                        path.display()
+                    ))));
+                }
+                std::fs::create_dir_all(path.parent().unwrap_or(&path))?;
+                repo.add_worktree(&path, &branch)?;
+            } else {
+                std::fs::create_dir_all(path.parent().unwrap_or(&path))?;
+                let opts = StartOptions {
+                    force: shared.opts.force,
+                    worktree: Some(path.clone()),
+                    trust: shared.opts.trust,
+                };
+                lifecycle::start(&repo, plan, shared.plan_path, &phase.id, &opts)?;
+            }
+            path
+        }
+    };
+    observer.event(&RunEvent::Started {
+        phase: phase.id.clone(),
+        branch: branch.clone(),
+        worktree: worktree.clone(),
+    });
+    let work = Repo::open(&worktree)?;
+
+    // The brief, then the executor.
+    let brief_path = dir.join("brief.md");
+    std::fs::write(&brief_path, (shared.brief)(&work, &phase.id)?)?;
+    let log = dir.join("executor.log");
+    observer.event(&RunEvent::Executing {
+        phase: phase.id.clone(),
+        command: shared.executor.clone(),
+        log: log.clone(),
+    });
+    let worktree_text = worktree.display().to_string();
+    let brief_text = brief_path.display().to_string();
+    let env = vec![
+        ("PLANX_PLAN".to_owned(), plan.id.clone()),
+        ("PLANX_PHASE".to_owned(), phase.id.clone()),
+        ("PLANX_BRIEF".to_owned(), brief_text),
+        ("PLANX_BRANCH".to_owned(), branch.clone()),
+        ("PLANX_WORKTREE".to_owned(), worktree_text),
+    ];
+    let started = Instant::now();
+    let spec = process::Spec {
+        shell: &shared.executor,
+        cwd: &worktree,
+        timeout: phase.timeout.unwrap_or(process::NO_TIMEOUT),
+        env,
+        tail_bytes: process::DEFAULT_TAIL_BYTES,
+        log: Some(&log),
+    };
+    let outcome = process::run(&spec).map_err(|source| LifecycleError::Spawn {
+        command: shared.executor.clone(),
+        source,
+    })?;
+    observer.event(&RunEvent::Executed {
+        phase: phase.id.clone(),
+        outcome: outcome.describe(),
+        duration_ms: started.elapsed().as_millis() as u64,
+    });
+    if let Some(signal) = interrupt::received() {
+        // Leave everything as it is for inspection; say so in the notes.
+        let event = Event::new(
+            &clock::format(clock::now()),
+            &plan.id,
+            &phase.id,
+            "interrupted",
+        )
+        .with("signal", signal)
+        .with(
+            "executor",
+            CommandRun::new(&shared.executor, &shared.executor, &outcome, false),
+        );
+        if let Some(head) = work.head_commit()? {
+            work.append_note_line(head, &event.to_line())?;
+        }
+        observer.event(&RunEvent::Interrupted {
+            phase: phase.id.clone(),
+        });
+        return Err(LifecycleError::Interrupted { signal });
+    }
+
+    // Nothing the executor did is lost: whatever it left becomes a checkpoint.
+    let executor_run = CommandRun::new(
+        &shared.executor,
+        &shared.executor,
+        &outcome,
+        outcome.exited_with(0),
+    );
+    if !work.dirty_paths()?.is_empty() {
+        let opts = CheckpointOptions {
+            message: Some(format!(
+                "planx run: what the executor left in phase {}",
+                phase.id
+            )),
+            stage_all: true,
+            no_verify: true,
+            trust: shared.opts.trust,
+            extra: vec![(
+                "executor".into(),
+                serde_json::to_value(&executor_run).unwrap_or_default(),
+            )],
+            ..CheckpointOptions::default()
+        };
+        let done = lifecycle::checkpoint(&work, plan, shared.plan_path, &opts)?;
+        observer.event(&RunEvent::Committed {
+            phase: phase.id.clone(),
+            commit: done.commit.to_string(),
+        });
+    }
+    if !outcome.exited_with(0) {
+        let reason = format!("the executor {}", outcome.describe());
+        return fail(
+            shared,
+            &work,
+            phase,
+            reason,
+            &outcome.tail,
+            Some(&executor_run),
+        );
+    }
+
+    let head = work
+        .head_commit()?
+        .ok_or_else(|| LifecycleError::NotStarted {
+            phase: phase.id.clone(),
+        })?;
+    let target = Target {
+        work: &work,
+        workdir: worktree.clone(),
+        head,
+        branch: branch.clone(),
+    };
+    let report = verify::verify(
+        &repo,
+        plan,
+        shared.plan_path,
+        &phase.id,
+        &target,
+        &VerifyOptions {
+            no_run: false,
+            trust: shared.opts.trust,
+        },
+    )?;
+    verify::record(&repo, &report)?;
+    let summary = format!(
+        "{}, {} of {} checks verified",
+        match report.errors() {
+            0 => "manifest holds".to_owned(),
+            1 => "1 manifest error".to_owned(),
+            n => format!("{n} manifest errors"),
+        },
+        report.checks.iter().filter(|c| c.verified).count(),
+        report.checks.len()
+    );
+    observer.event(&RunEvent::Verified {
+        phase: phase.id.clone(),
+        passed: report.passed(),
+        summary: summary.clone(),
+    });
+    if !report.passed() {
+        let mut details: Vec<String> = report
+            .findings
+            .iter()
+            .filter(|f| f.level == verify::manifest::Level::Error)
+            .map(|f| f.message.clone())
+            .collect();
+        details.extend(
+            report
+                .checks
+                .iter()
+                .filter(|c| !c.verified)
+                .map(|c| format!("{}: {}", c.name, c.evidence)),
+        );
+        let reason = format!("verify: {summary}");
+        return fail(
+            shared,
+            &work,
+            phase,
+            reason,
+            &details.join("\n"),
+            Some(&executor_run),
+        );
+    }
+
+    // One merge into base at a time; finish takes the plan's lock, so another process's finish
+    // is waited for.
+    let _merging = shared.merge.lock().unwrap_or_else(|p| p.into_inner());
+    let main = Repo::open(&shared.workdir)?;
+    let finish = FinishOptions {
+        squash: false,
+        delete_branch: false,
+        trust: shared.opts.trust,
+    };
+    let mut attempts = 0;
+    let merged = loop {
+        match lifecycle::finish(&main, plan, shared.plan_path, &phase.id, &finish) {
+            Err(LifecycleError::Locked { .. }) if attempts < 600 => {
+                attempts += 1;
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            other => break other,
+        }
+    };
+    match merged {
+        Ok(done) => {
+            observer.event(&RunEvent::Merged {
+                phase: phase.id.clone(),
+                commit: done.commit.to_string(),
+            });
+            // Merged and clean: the worktree has served; the branch stays.
+            let _ = repo.remove_worktree(&worktree);
+            Ok((
+                Outcome::Completed,
+                format!("merged by {}", &done.commit.to_string()[..10]),
+            ))
+        }
+        Err(
+            e @ (LifecycleError::Conflicts { .. }
+            | LifecycleError::BaseDirty { .. }
+            | LifecycleError::BaseMoved { .. }),
+        ) => {
+            let error = crate::error::CliError::from(e);
+            let reason = format!("verified, but not merged: {}", error.message);
+            let opts = CheckpointOptions {
+                blocked: Some(format!("{reason}\n{}", error.details.join("\n"))),
+                trust: shared.opts.trust,
+                no_verify: true,
+                ..CheckpointOptions::default()
+            };
+            lifecycle::checkpoint(&work, plan, shared.plan_path, &opts)?;
+            observer.event(&RunEvent::Blocked {
+                phase: phase.id.clone(),
+                reason: reason.clone(),
+            });
+            Ok((Outcome::Blocked, reason))
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// Records a `failed` checkpoint with the reason and the output's tail.
+fn fail(
+    shared: &Shared<'_>,
+    work: &Repo,
+    phase: &crate::plan::Phase,
+    reason: String,
+    tail: &str,
+    executor: Option<&CommandRun>,
+) -> Result<(Outcome, String), LifecycleError> {
+    let mut extra = vec![(
+        "tail".to_owned(),
+        serde_json::Value::String(last_lines(tail, 40)),
+    )];
+    if let Some(run) = executor {
+        extra.push((
+            "executor".into(),
+            serde_json::to_value(run).unwrap_or_default(),
+        ));
+    }
+    let opts = CheckpointOptions {
+        failed: Some(reason.clone()),
+        trust: shared.opts.trust,
+        no_verify: true,
+        extra,
+        ..CheckpointOptions::default()
+    };
+    lifecycle::checkpoint(work, shared.plan, shared.plan_path, &opts)?;
+    shared.observer.event(&RunEvent::Failed {
+        phase: phase.id.clone(),
+        reason: reason.clone(),
+        tail: last_lines(tail, 10),
+    });
+    Ok((Outcome::Failed, reason))
+}
+
+fn last_lines(text: &str, n: usize) -> String {
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(n)..].join("\n")
+}
+
+/// The base commit phases fork from now (for the dry run's display).
+pub fn base_commit(repo: &Repo, plan: &Plan) -> Result<Option<Oid>, LifecycleError> {
+    Ok(repo.branch_tip(&plan.base)?)
+}
+
+/// Is `path` a worktree this run made (under the state folder)?
+pub fn is_run_worktree(repo: &Repo, path: &Path) -> bool {
+    path.starts_with(repo.state_dir().join("worktrees"))
+}

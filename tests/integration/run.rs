@@ -1,0 +1,386 @@
+//! `git planx run`: the whole plan, phases in parallel worktrees, an executor per phase.
+
+use std::fs;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::common::Repo;
+
+/// A diamond: `a`, then `b` and `c` in parallel, then `d`. Each phase creates `<id>.txt`.
+fn diamond(extra_b: &str, extra_c: &str) -> String {
+    let mut plan = String::from(
+        "version = 1\n[plan]\nid = \"dia\"\ntitle = \"Diamond\"\nstatus = \"ready\"\nbase = \"main\"\n",
+    );
+    for (id, deps, extra) in [
+        ("a", "", ""),
+        ("b", "\"a\"", extra_b),
+        ("c", "\"a\"", extra_c),
+        ("d", "\"b\", \"c\"", ""),
+    ] {
+        plan.push_str(&format!(
+            "[[phase]]\nid = \"{id}\"\ntitle = \"Phase {id}\"\nowner = \"bot\"\ndepends_on = [{deps}]\nblast_radius = \"test -f {id}.txt\"\n{extra}\n  [phase.files]\n  create = [\"{id}.txt\"]\n  [[phase.check]]\n  name = \"{id}.txt exists\"\n  file = \"{id}.txt\"\n"
+        ));
+    }
+    plan
+}
+
+/// The executor: logs start and end of each phase to `events.log` beside the repository, then
+/// does what `act.sh` says for the phase (default: write `<phase>.txt`).
+fn executor(repo: &Repo, act: &str) -> String {
+    let dir = repo.root.parent().unwrap();
+    let script = dir.join("executor.sh");
+    fs::write(
+        &script,
+        format!(
+            "#!/bin/sh\nlog='{}'\necho \"start $PLANX_PHASE\" >> \"$log\"\ntest -f \"$PLANX_BRIEF\" || {{ echo 'no brief' >&2; exit 9; }}\n{act}\necho \"end $PLANX_PHASE\" >> \"$log\"\n",
+            dir.join("events.log").display()
+        ),
+    )
+    .unwrap();
+    format!("sh {}", script.display())
+}
+
+fn events(repo: &Repo) -> Vec<String> {
+    fs::read_to_string(repo.root.parent().unwrap().join("events.log"))
+        .unwrap_or_default()
+        .lines()
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Did phases `x` and `y` run at the same time (by the order of their start and end lines)?
+fn overlapped(events: &[String], x: &str, y: &str) -> bool {
+    let at = |what: &str| events.iter().position(|e| e == what).unwrap_or(usize::MAX);
+    let (xs, xe, ys, ye) = (
+        at(&format!("start {x}")),
+        at(&format!("end {x}")),
+        at(&format!("start {y}")),
+        at(&format!("end {y}")),
+    );
+    xs < ye && ys < xe
+}
+
+const WRITE: &str = "echo \"$PLANX_PHASE\" > \"$PLANX_PHASE.txt\"";
+
+#[test]
+fn a_diamond_runs_in_parallel_and_merges_in_order() {
+    let repo = Repo::with_plan(&diamond("", ""));
+    let exec = executor(&repo, &format!("sleep 1; {WRITE}"));
+    let run = repo.planx(&["run", "--jobs", "2", "--executor", &exec]);
+    assert_eq!(run.code, 0, "{run}");
+    let ev = events(&repo);
+    assert!(overlapped(&ev, "b", "c"), "b and c ran in parallel: {ev:?}");
+    assert!(
+        !overlapped(&ev, "a", "b") && !overlapped(&ev, "c", "d"),
+        "{ev:?}"
+    );
+    let merged: Vec<String> = repo
+        .git(&[
+            "log",
+            "--first-parent",
+            "--reverse",
+            "--format=%(trailers:key=Planx-Phase,valueonly)",
+            "main",
+        ])
+        .split_whitespace()
+        .map(str::to_owned)
+        .collect();
+    assert_eq!(merged.first().map(String::as_str), Some("a"));
+    assert_eq!(merged.last().map(String::as_str), Some("d"));
+    assert_eq!(merged.len(), 4, "{merged:?}");
+    for id in ["a", "b", "c", "d"] {
+        assert_eq!(
+            repo.git(&["show", &format!("main:{id}.txt")]),
+            format!("{id}\n")
+        );
+    }
+    let status = repo.planx(&["status", "--json"]).json();
+    assert!(
+        status["phases"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|p| p["state"] == "complete"),
+        "{status}"
+    );
+    // The run's worktrees of merged phases are gone; the log of each executor is kept.
+    assert_eq!(repo.git(&["worktree", "list"]).lines().count(), 1);
+    assert!(repo.path(".git/planx/run/dia/b/executor.log").exists());
+}
+
+#[test]
+fn phases_that_may_touch_the_same_path_never_run_at_once() {
+    // b and c both allow shared.txt: independent, but they must not run side by side.
+    let plan = diamond("", "")
+        .replace(
+            "  create = [\"b.txt\"]",
+            "  create = [\"b.txt\"]\n  allow = [\"shared.txt\"]",
+        )
+        .replace(
+            "  create = [\"c.txt\"]",
+            "  create = [\"c.txt\"]\n  allow = [\"shared.txt\"]",
+        );
+    let repo = Repo::with_plan(&plan);
+    let exec = executor(&repo, &format!("sleep 1; {WRITE}"));
+    let run = repo.planx(&["run", "--jobs", "2", "--executor", &exec]);
+    assert_eq!(run.code, 0, "{run}");
+    let ev = events(&repo);
+    assert!(!overlapped(&ev, "b", "c"), "{ev:?}");
+}
+
+#[test]
+fn a_failing_executor_fails_its_phase_and_skips_only_its_dependents() {
+    let repo = Repo::with_plan(&diamond("", ""));
+    let exec = executor(
+        &repo,
+        &format!(
+            "if [ \"$PLANX_PHASE\" = c ]; then echo 'c: cannot do this' >&2; exit 3; fi; {WRITE}"
+        ),
+    );
+    let run = repo.planx(&["run", "--jobs", "2", "--keep-going", "--executor", &exec]);
+    assert_eq!(run.code, 1, "{run}");
+    let status = repo.planx(&["status", "--json"]).json();
+    let state = |i: usize| status["phases"][i]["state"].as_str().unwrap().to_owned();
+    assert_eq!(
+        [state(0), state(1), state(2), state(3)],
+        ["complete", "complete", "failed", "waiting"].map(String::from)
+    );
+    assert!(
+        status["phases"][2]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("the executor exit 3"),
+        "{status}"
+    );
+    let note = repo.note("planx/c");
+    assert!(
+        note.contains("c: cannot do this"),
+        "the output's tail is recorded: {note}"
+    );
+    assert!(
+        run.stderr.contains("d: skipped") || run.stdout.contains("skipped"),
+        "{run}"
+    );
+    // A second run does not retry the failed phase unless asked.
+    let again = repo.planx(&["run", "--executor", &exec]);
+    assert_eq!(again.code, 1, "{again}");
+    assert_eq!(events(&repo).iter().filter(|e| *e == "start c").count(), 1);
+}
+
+#[test]
+fn a_hanging_executor_is_killed_at_the_phase_timeout() {
+    let plan = diamond("", "timeout = \"2s\"");
+    let repo = Repo::with_plan(&plan);
+    let marker = repo.root.parent().unwrap().join("grandchild-survived");
+    let exec = executor(
+        &repo,
+        &format!(
+            "if [ \"$PLANX_PHASE\" = c ]; then (sleep 4; touch '{}') & sleep 300; fi; {WRITE}",
+            marker.display()
+        ),
+    );
+    let run = repo.planx(&["run", "--jobs", "2", "--keep-going", "--executor", &exec]);
+    assert_eq!(run.code, 1, "{run}");
+    let status = repo.planx(&["status", "--json"]).json();
+    assert_eq!(status["phases"][2]["state"], "failed");
+    assert!(
+        status["phases"][2]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("timed out"),
+        "{status}"
+    );
+    std::thread::sleep(Duration::from_secs(5));
+    assert!(!marker.exists(), "the executor's children were killed too");
+}
+
+#[test]
+fn an_executor_writing_outside_the_manifest_fails_verify_and_nothing_is_lost() {
+    let repo = Repo::with_plan(&diamond("", ""));
+    let exec = executor(
+        &repo,
+        &format!("{WRITE}; if [ \"$PLANX_PHASE\" = b ]; then echo oops > outside.txt; fi"),
+    );
+    let run = repo.planx(&["run", "--keep-going", "--executor", &exec]);
+    assert_eq!(run.code, 1, "{run}");
+    let status = repo.planx(&["status", "--json"]).json();
+    assert_eq!(status["phases"][1]["state"], "failed");
+    assert!(
+        status["phases"][1]["reason"]
+            .as_str()
+            .unwrap()
+            .starts_with("verify:"),
+        "{status}"
+    );
+    // The stray file was committed on b's branch, not lost.
+    assert_eq!(repo.git(&["show", "planx/b:outside.txt"]), "oops\n");
+}
+
+#[test]
+fn an_executor_that_commits_on_its_own() {
+    let repo = Repo::with_plan(&diamond("", ""));
+    let exec = executor(
+        &repo,
+        &format!("{WRITE}; git add -A && git commit -q -m \"$PLANX_PHASE by the agent\""),
+    );
+    let run = repo.planx(&["run", "--executor", &exec]);
+    assert_eq!(run.code, 0, "{run}");
+    let subjects = repo.git(&["log", "--format=%s", "main"]);
+    assert!(subjects.contains("a by the agent"), "{subjects}");
+    assert!(
+        !subjects.contains("what the executor left"),
+        "nothing was left to commit: {subjects}"
+    );
+}
+
+#[test]
+fn interrupting_a_run_then_running_again_redoes_nothing() {
+    let repo = Repo::with_plan(&diamond("", ""));
+    let gate = repo.root.parent().unwrap().join("slow");
+    fs::write(&gate, "").unwrap();
+    let exec = executor(
+        &repo,
+        &format!(
+            "if [ \"$PLANX_PHASE\" != a ] && [ -e '{}' ]; then sleep 300; fi; {WRITE}",
+            gate.display()
+        ),
+    );
+    let child = repo
+        .command(crate::common::BIN, &repo.root)
+        .args(["run", "--jobs", "2", "--executor", &exec])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait for b and c to be running (a merged first).
+    for _ in 0..200 {
+        let ev = events(&repo);
+        if ev.contains(&"start b".to_owned()) && ev.contains(&"start c".to_owned()) {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    // SAFETY: signals the child process this test started.
+    unsafe {
+        libc::kill(child.id() as i32, libc::SIGINT);
+    }
+    let out = child.wait_with_output().unwrap();
+    use std::os::unix::process::ExitStatusExt;
+    assert_eq!(
+        out.status.signal(),
+        Some(libc::SIGINT),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // Interrupted phases keep their worktrees for inspection, and say so in their notes.
+    let wt: PathBuf = repo.path(".git/planx/worktrees/dia/b");
+    assert!(wt.exists());
+    assert!(repo.note("planx/b").contains(r#""event":"interrupted""#));
+    // Run again, now fast: b, c and d complete; a is not redone.
+    fs::remove_file(&gate).unwrap();
+    let run = repo.planx(&["run", "--jobs", "2", "--executor", &exec]);
+    assert_eq!(run.code, 0, "{run}");
+    let ev = events(&repo);
+    assert_eq!(ev.iter().filter(|e| *e == "start a").count(), 1, "{ev:?}");
+    assert_eq!(ev.iter().filter(|e| *e == "end d").count(), 1, "{ev:?}");
+}
+
+#[test]
+fn dry_run_prints_the_waves_and_runs_nothing() {
+    let repo = Repo::with_plan(&diamond("", ""));
+    let run = repo.planx(&[
+        "run",
+        "--dry-run",
+        "--jobs",
+        "2",
+        "--executor",
+        "my-agent --brief \"$PLANX_BRIEF\"",
+    ]);
+    assert_eq!(run.code, 0, "{run}");
+    assert!(run.stdout.contains("wave 1:\n  a "), "{run}");
+    assert!(run.stdout.contains("wave 2:\n  b"), "{run}");
+    assert!(run.stdout.contains("wave 3:\n  d"), "{run}");
+    assert!(
+        repo.git(&["branch", "--list", "planx/*"]).is_empty(),
+        "nothing started"
+    );
+    let doc = repo
+        .planx(&["run", "--dry-run", "--jobs", "1", "--json"])
+        .json();
+    assert_eq!(doc["waves"].as_array().unwrap().len(), 4);
+}
+
+#[test]
+fn run_refusals() {
+    let repo = Repo::with_plan(&diamond("", ""));
+    let run = repo.planx(&["run"]);
+    assert_eq!(run.code, 2, "no executor: {run}");
+    assert_eq!(
+        repo.planx(&["run", "--phase", "zz", "--executor", "true x"])
+            .code,
+        2
+    );
+    let repo =
+        Repo::with_plan(&diamond("", "").replace("status = \"ready\"", "status = \"draft\""));
+    assert_eq!(repo.planx(&["run", "--executor", "true x"]).code, 3);
+}
+
+#[test]
+fn json_streams_events() {
+    let repo = Repo::with_plan(&diamond("", ""));
+    let exec = executor(&repo, WRITE);
+    let run = repo.planx(&["run", "--json", "--phase", "a", "--executor", &exec]);
+    assert_eq!(run.code, 0, "{run}");
+    let lines: Vec<serde_json::Value> = run
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert!(lines.iter().any(|l| l["schema"] == "planx.run-event/1"
+        && l["event"] == "merged"
+        && l["phase"] == "a"));
+    assert_eq!(lines.last().unwrap()["schema"], "planx.run/1");
+}
+
+#[test]
+fn the_demo_runs_to_its_end() {
+    let dir = Repo::folder();
+    let target = dir.root.join("demo");
+    let run = dir.planx(&["demo", target.to_str().unwrap()]);
+    assert_eq!(run.code, 0, "{run}");
+    let status = dir.run(
+        dir.command(crate::common::BIN, &target)
+            .args(["status", "--json"]),
+    );
+    let doc = status.json();
+    let states: Vec<(String, String)> = doc["phases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                p["id"].as_str().unwrap().to_owned(),
+                p["state"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    let state = |id: &str| {
+        states
+            .iter()
+            .find(|(p, _)| p == id)
+            .map(|(_, s)| s.as_str())
+            .unwrap()
+    };
+    assert_eq!(state("design"), "complete");
+    assert_eq!(state("add"), "complete");
+    assert_eq!(state("help"), "complete");
+    assert_eq!(state("mul"), "failed", "verify caught the missing test");
+    assert_eq!(state("docs"), "waiting", "docs depends on mul");
+    assert!(
+        run.stdout.contains("git notes --ref planx show planx/mul"),
+        "{run}"
+    );
+    // A second demo into the same folder is refused: it is not empty.
+    assert_eq!(dir.planx(&["demo", target.to_str().unwrap()]).code, 3);
+}
