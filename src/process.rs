@@ -88,6 +88,10 @@ pub fn run(spec: &Spec<'_>) -> std::io::Result<Outcome> {
         .stdout(writer.try_clone()?)
         .stderr(writer)
         .process_group(0);
+    // The command belongs to the folder it runs in, not to a repository git pointed us at.
+    for var in crate::git::cli::LOCATION_VARIABLES {
+        cmd.env_remove(var);
+    }
     for (key, value) in &spec.env {
         cmd.env(key, value);
     }

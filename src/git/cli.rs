@@ -15,12 +15,37 @@ pub struct GitOutput {
     pub stderr: String,
 }
 
+/// Variables with which git points a process at one repository, work tree and index (a hook
+/// runs with them set). A git command aimed at another folder (`-C dir`), or a plan command run
+/// in a phase's worktree, must not inherit them, or it would act on the wrong work tree.
+pub const LOCATION_VARIABLES: [&str; 5] = [
+    "GIT_DIR",
+    "GIT_WORK_TREE",
+    "GIT_INDEX_FILE",
+    "GIT_COMMON_DIR",
+    "GIT_PREFIX",
+];
+
 /// Runs `git -C dir args…`, feeding `input` on stdin when given. A non-zero exit is an error
 /// carrying git's own message.
 pub fn git(dir: &Path, args: &[&str], input: Option<&[u8]>) -> Result<GitOutput, GitError> {
+    run_git(dir, args, input, true)
+}
+
+fn run_git(
+    dir: &Path,
+    args: &[&str],
+    input: Option<&[u8]>,
+    scrub: bool,
+) -> Result<GitOutput, GitError> {
     tracing::debug!(dir = %dir.display(), ?args, "git");
     let mut cmd = Command::new("git");
     cmd.arg("-C").arg(dir).args(args);
+    if scrub {
+        for var in LOCATION_VARIABLES {
+            cmd.env_remove(var);
+        }
+    }
     cmd.stdin(if input.is_some() {
         Stdio::piped()
     } else {
@@ -55,13 +80,12 @@ pub fn git(dir: &Path, args: &[&str], input: Option<&[u8]>) -> Result<GitOutput,
 /// cannot be started (for commands whose non-zero exit is an answer, not an error).
 pub fn git_status(dir: &Path, args: &[&str]) -> Result<(i32, Vec<u8>, String), GitError> {
     tracing::debug!(dir = %dir.display(), ?args, "git");
-    let out = Command::new("git")
-        .arg("-C")
-        .arg(dir)
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .map_err(|source| GitError::Spawn { source })?;
+    let mut cmd = Command::new("git");
+    cmd.arg("-C").arg(dir).args(args).stdin(Stdio::null());
+    for var in LOCATION_VARIABLES {
+        cmd.env_remove(var);
+    }
+    let out = cmd.output().map_err(|source| GitError::Spawn { source })?;
     Ok((
         out.status.code().unwrap_or(-1),
         out.stdout,
@@ -210,10 +234,12 @@ impl Repo {
     /// run in `dir` so that a hook's `GIT_DIR` and `GIT_INDEX_FILE` (the temporary index of
     /// `git commit -- path`) are the ones read. Renames are a deletion and an addition.
     pub fn staged(&self, dir: &Path) -> Result<Vec<(char, Vec<u8>)>, GitError> {
-        let out = git(
+        // The one git command that keeps the hook's GIT_DIR and GIT_INDEX_FILE.
+        let out = run_git(
             dir,
             &["diff", "--cached", "--name-status", "--no-renames", "-z"],
             None,
+            false,
         )?;
         let mut fields = out.stdout.split(|b| *b == 0).filter(|f| !f.is_empty());
         let mut staged = Vec::new();

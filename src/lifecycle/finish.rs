@@ -80,7 +80,7 @@ pub fn finish(
             });
         }
     }
-    let tree = repo.tree_of(tip)?;
+    let tip_tree = repo.tree_of(tip)?;
     let fork =
         verify::fork_point(repo, base_tip, tip)?.ok_or_else(|| LifecycleError::NoForkPoint {
             branch: branch.clone(),
@@ -88,35 +88,7 @@ pub fn finish(
         })?;
     let branch_commits = repo.commits_between(tip, &[fork])?;
 
-    // The evidence: a passing record for exactly this tree, or a verification run now.
-    let (record, ran_verify) = match verify::find_passing_record(repo, tree, &branch_commits)? {
-        Some(record) => (record, None),
-        None => {
-            let options = VerifyOptions {
-                no_run: false,
-                trust: opts.trust,
-            };
-            // Verify exactly the tip: here when this work tree is clean at it, else in a scratch
-            // worktree.
-            let place = match Place::choose(repo, plan, &phase.id, None)? {
-                Place::Here { head, branch } if head == tip => Place::Here { head, branch },
-                Place::Here { branch, .. } | Place::Scratch { branch, .. } => Place::Scratch {
-                    tip,
-                    branch,
-                    path: super::scratch_path(repo, &format!("finish-{}", phase.id)),
-                },
-            };
-            let report = verify::verify_at(repo, plan, plan_path, &phase.id, place, &options)?;
-            verify::record(repo, &report)?;
-            if !report.passed() {
-                return Err(LifecycleError::VerifyFailed {
-                    report: Box::new(report),
-                });
-            }
-            (tip, Some(report))
-        }
-    };
-
+    // The merge, computed in memory: a conflict changes nothing.
     let merged_tree = match repo.merge_tree(base_tip, tip)? {
         MergeResult::Clean { tree } => tree,
         MergeResult::Conflicts { paths } => {
@@ -129,7 +101,13 @@ pub fn finish(
     };
     let base_worktree = repo.worktree_of_branch(&plan.base)?;
     if let Some(dir) = &base_worktree {
-        let dirty = Repo::open(dir)?.dirty_paths()?;
+        // Changes to tracked files there would be mixed into base; untracked files are left
+        // alone by the fast-forward, which refuses (changing nothing) when one is in the way.
+        let dirty: Vec<_> = Repo::open(dir)?
+            .dirty_paths()?
+            .into_iter()
+            .filter(|p| p.status != "??")
+            .collect();
         if !dirty.is_empty() {
             return Err(LifecycleError::BaseDirty {
                 base: plan.base.clone(),
@@ -139,13 +117,57 @@ pub fn finish(
         }
     }
 
-    let message = merge_message(plan, phase, tree, opts.squash)?;
+    // What would land on base, as an object: no ref moves yet.
+    let message = merge_message(plan, phase, merged_tree, opts.squash)?;
     let parents: Vec<Oid> = if opts.squash {
         vec![base_tip]
     } else {
         vec![base_tip, tip]
     };
     let commit = repo.commit_tree(merged_tree, &parents, &message)?;
+
+    // The evidence: a passing record, of a clean work tree, for exactly the tree that lands —
+    // the phase's tip when base has not moved since it forked, else the merge itself.
+    let mut candidates = branch_commits.clone();
+    candidates.push(commit);
+    let found = verify::find_passing_record(repo, &plan.id, &phase.id, merged_tree, &candidates)?;
+    let (record, ran_verify) = match found {
+        Some(record) => (record, None),
+        None => {
+            let options = VerifyOptions {
+                no_run: false,
+                trust: opts.trust,
+            };
+            let scratch = |head: Oid, branch: String| Place::Scratch {
+                tip: head,
+                branch,
+                path: super::scratch_path(repo, &format!("finish-{}", phase.id)),
+            };
+            let place = if merged_tree == tip_tree {
+                match Place::choose(repo, plan, &phase.id, None)? {
+                    Place::Here { head, branch }
+                        if head == tip && repo.dirty_paths()?.is_empty() =>
+                    {
+                        Place::Here { head, branch }
+                    }
+                    Place::Here { branch, .. } | Place::Scratch { branch, .. } => {
+                        scratch(tip, branch)
+                    }
+                }
+            } else {
+                scratch(commit, branch.clone())
+            };
+            let report = verify::verify_at(repo, plan, plan_path, &phase.id, place, &options)?;
+            verify::record(repo, &report)?;
+            if !report.passed() || !report.clean {
+                return Err(LifecycleError::VerifyFailed {
+                    report: Box::new(report),
+                });
+            }
+            (report.head, Some(report))
+        }
+    };
+
     match &base_worktree {
         Some(dir) => repo.fast_forward_worktree(dir, commit)?,
         None => {
@@ -180,7 +202,7 @@ pub fn finish(
     }
     let event = Event::new(&now, &plan.id, &phase.id, "complete")
         .with("merged", tip.to_string())
-        .with("verified_tree", tree.to_string())
+        .with("verified_tree", merged_tree.to_string())
         .with("record", record.to_string())
         .with("squash", opts.squash)
         .with(
@@ -204,7 +226,7 @@ pub fn finish(
         branch,
         base: plan.base.clone(),
         commit,
-        verified_tree: tree,
+        verified_tree: merged_tree,
         record,
         ran_verify,
         squash: opts.squash,

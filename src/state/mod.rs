@@ -271,12 +271,22 @@ pub fn derive(repo: &Repo, plan: &Plan, plan_path: &str) -> Result<Vec<PhaseStat
         let branch_tip = repo.branch_tip(&branch)?;
         let completed_by = completions.get(phase.id.as_str()).copied();
         // The commits of the phase: on its branch beyond base, or, once merged, the merged side.
+        // A fast-forward's work ends at the phase branch's tip when the branch is still there
+        // (commits after the last checkpoint are part of it), else at its last checkpoint.
+        let mut fast_forward_tip = None;
         let commits = match (completed_by, branch_tip, base_tip) {
             (Some(merge), _, _) => {
                 let info = repo.commit_info(merge)?;
                 match info.parents.as_slice() {
                     [first, second, ..] => repo.commits_between(*second, &[*first])?,
-                    _ if is_fast_forward(&info) => fast_forwarded(repo, merge, &phase.id)?,
+                    _ if is_fast_forward(&info) => {
+                        let top = match (branch_tip, base_tip) {
+                            (Some(tip), Some(base)) if repo.is_ancestor(tip, base)? => tip,
+                            _ => merge,
+                        };
+                        fast_forward_tip = Some(top);
+                        fast_forwarded(repo, top, &phase.id)?
+                    }
                     _ => vec![merge],
                 }
             }
@@ -285,7 +295,15 @@ pub fn derive(repo: &Repo, plan: &Plan, plan_path: &str) -> Result<Vec<PhaseStat
             (None, None, _) => Vec::new(),
         };
         let verified = match completed_by {
-            Some(merge) => completion_verified(repo, &notes, merge, &commits)?,
+            Some(merge) => completion_verified(
+                repo,
+                &notes,
+                &plan.id,
+                &phase.id,
+                merge,
+                fast_forward_tip,
+                &commits,
+            )?,
             None => false,
         };
         let (checkpoints, plain_commits) =
@@ -385,30 +403,35 @@ fn fast_forwarded(repo: &Repo, tip: Oid, phase: &str) -> Result<Vec<Oid>, GitErr
     Ok(out)
 }
 
-/// Is there a passing verify record for what `merge` brought into base? For a merge, the
-/// merged tree is the tree its trailers name (`Planx-Verified-Tree`) or its merged parent's;
-/// records are looked for on the merged side and on the merge itself. A squash commit carries
-/// the phase's records in its own note.
+/// Is there a passing verify record of this phase for what `merge` brought into base? The
+/// trees that count: the tree that landed (the merge's own), and for a merge also the tree that
+/// was merged (its second parent's: what a pull request's CI verified); for a fast-forward, the
+/// top of the forwarded work. A trailer naming a tree is a claim and counts for nothing.
+/// Records are looked for on the merge and on the merged commits (a squash carries them).
 fn completion_verified(
     repo: &Repo,
     notes: &crate::git::notes::NotesSnapshot<'_>,
+    plan: &str,
+    phase: &str,
     merge: Oid,
+    fast_forward_tip: Option<Oid>,
     merged_side: &[Oid],
 ) -> Result<bool, GitError> {
     let info = repo.commit_info(merge)?;
-    let trailers = info.trailers();
-    let named = trailers::value(&trailers, trailers::VERIFIED_TREE).map(str::to_owned);
-    let tree = match (&named, info.parents.get(1)) {
-        (Some(tree), _) => Some(tree.clone()),
-        (None, Some(merged)) => Some(repo.tree_of(*merged)?.to_string()),
-        (None, None) if is_fast_forward(&info) => Some(info.tree.to_string()),
-        (None, None) => None,
-    };
+    let mut trees = vec![match fast_forward_tip {
+        Some(top) => repo.tree_of(top)?.to_string(),
+        None => info.tree.to_string(),
+    }];
+    if let Some(merged) = info.parents.get(1) {
+        trees.push(repo.tree_of(*merged)?.to_string());
+    }
     for &commit in std::iter::once(&merge).chain(merged_side) {
         if let Some(note) = notes.get(commit)?
-            && parse_note(&note)
-                .iter()
-                .any(|e| events::is_passing_record(e, tree.as_deref()))
+            && parse_note(&note).iter().any(|e| {
+                e.plan == plan
+                    && e.phase == phase
+                    && trees.iter().any(|t| events::is_passing_record(e, Some(t)))
+            })
         {
             return Ok(true);
         }

@@ -250,18 +250,23 @@ pub fn phase_events(
     Ok(out)
 }
 
-/// The commit whose note holds a passing record for `tree`, among `commits`.
+/// The commit whose note holds a passing record of `plan`'s `phase` for `tree`, among `commits`.
 pub fn find_passing_record(
     repo: &Repo,
+    plan: &str,
+    phase: &str,
     tree: Oid,
     commits: &[Oid],
 ) -> Result<Option<Oid>, LifecycleError> {
     let notes = repo.notes()?;
+    let tree = tree.to_string();
     for &commit in commits {
         if let Some(note) = notes.get(commit)?
-            && parse_note(&note)
-                .iter()
-                .any(|e| crate::state::events::is_passing_record(e, Some(&tree.to_string())))
+            && parse_note(&note).iter().any(|e| {
+                e.plan == plan
+                    && e.phase == phase
+                    && crate::state::events::is_passing_record(e, Some(&tree))
+            })
         {
             return Ok(Some(commit));
         }

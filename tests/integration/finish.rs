@@ -128,22 +128,34 @@ fn a_dirty_base_work_tree_is_refused() {
     // Base checked out in another worktree, with uncommitted work there.
     repo.git(&["worktree", "add", "-q", "../base-wt", "main"]);
     let other = repo.root.parent().unwrap().join("base-wt");
-    fs::write(other.join("README.md"), "work in progress\n").unwrap();
+    fs::write(other.join("existing.txt"), "work in progress\n").unwrap();
+    // An untracked file there is no obstacle: the fast-forward leaves it alone.
+    fs::write(other.join("notes.txt"), "mine\n").unwrap();
     let before = repo.git(&["rev-parse", "main"]);
     let run = repo.planx(&["finish", "p"]);
     assert_eq!(run.code, 3, "{run}");
     assert!(run.stderr.contains("with uncommitted changes"), "{run}");
     assert_eq!(repo.git(&["rev-parse", "main"]), before);
     assert_eq!(
-        fs::read_to_string(other.join("README.md")).unwrap(),
+        fs::read_to_string(other.join("existing.txt")).unwrap(),
         "work in progress\n"
     );
-    // Clean there: the other worktree is fast-forwarded with base.
-    fs::remove_file(other.join("README.md")).unwrap();
+    // Clean there: the other worktree is fast-forwarded with base, its untracked file kept.
+    repo.git(&[
+        "-C",
+        other.to_str().unwrap(),
+        "checkout",
+        "--",
+        "existing.txt",
+    ]);
     assert_eq!(repo.planx(&["finish", "p", "-q"]).code, 0);
     assert_eq!(
         fs::read_to_string(other.join("new.txt")).unwrap(),
         "hello\n"
+    );
+    assert_eq!(
+        fs::read_to_string(other.join("notes.txt")).unwrap(),
+        "mine\n"
     );
 }
 
@@ -198,4 +210,59 @@ fn finish_refusals() {
     assert_eq!(repo.planx(&["finish", "p", "-q"]).code, 0);
     let run = repo.planx(&["finish", "p"]);
     assert_eq!(run.code, 3, "already complete: {run}");
+}
+
+#[test]
+fn a_dirty_detached_tip_is_not_what_finish_merges() {
+    let repo = Repo::verifying(VERIFY_PLAN);
+    repo.write("new.txt", "nope\n");
+    repo.write("existing.txt", "changed\n");
+    std::fs::remove_file(repo.path("old.txt")).unwrap();
+    repo.git(&["add", "-A"]);
+    repo.planx(&["checkpoint", "-q", "-m", "new.txt says nope"]);
+    repo.git(&["checkout", "-q", "--detach", "planx/p"]);
+    // The work tree says hello; the commit says nope.
+    repo.write("new.txt", "hello\n");
+    let run = repo.planx(&["finish", "p"]);
+    assert_ne!(run.code, 0, "{run}");
+    assert!(
+        repo.run(
+            repo.command("git", &repo.root)
+                .args(["show", "main:new.txt"])
+        )
+        .code
+            != 0
+    );
+}
+
+#[test]
+fn when_base_moved_the_merged_tree_itself_is_verified() {
+    // Two phases verified from the same base: the second to finish lands on a base that has the
+    // first, so the tree that lands is one nobody verified yet: finish verifies it.
+    let plan = VERIFY_PLAN.replace("depends_on = [\"p\"]\n", "");
+    let repo = Repo::verifying(&plan);
+    repo.do_phase_p();
+    assert_eq!(repo.planx(&["verify", "-q"]).code, 0);
+    repo.git(&["switch", "-q", "main"]);
+    assert_eq!(repo.planx(&["start", "q", "-q"]).code, 0);
+    repo.write("q.txt", "q\n");
+    repo.git(&["add", "q.txt"]);
+    repo.planx(&["checkpoint", "-q", "-m", "q"]);
+    assert_eq!(repo.planx(&["verify", "-q"]).code, 0);
+    repo.git(&["switch", "-q", "main"]);
+    assert_eq!(repo.planx(&["finish", "p", "-q"]).code, 0);
+    let run = repo.planx(&["finish", "q"]);
+    assert_eq!(run.code, 0, "{run}");
+    assert!(
+        run.stdout.contains("VERIFIED"),
+        "the merged tree was verified: {run}"
+    );
+    let merged_tree = repo.git(&["rev-parse", "main^{tree}"]);
+    let note = repo.note("main");
+    assert!(
+        note.contains(&format!(r#""tree":"{}""#, merged_tree.trim())),
+        "{note}"
+    );
+    let status = repo.planx(&["status", "--json"]).json();
+    assert_eq!(status["phases"][1]["state"], "complete", "{status}");
 }

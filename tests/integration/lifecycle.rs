@@ -920,3 +920,42 @@ fn an_interrupted_start_stops_its_preflight_and_leaves_nothing() {
     );
     assert_eq!(leftovers.stdout, "", "the preflight was stopped");
 }
+
+#[test]
+fn a_fast_forward_past_the_verified_checkpoint_is_unverified() {
+    let repo = Repo::with_plan(WALK_PLAN);
+    assert_eq!(repo.planx(&["start", "a"]).code, 0);
+    repo.write("a.txt", "a\n");
+    repo.git(&["add", "a.txt"]);
+    assert_eq!(repo.planx(&["checkpoint", "--step", "2"]).code, 0);
+    assert_eq!(repo.planx(&["verify", "-q"]).code, 0);
+    // A commit after the verified checkpoint, then a fast-forward of base over all of it.
+    repo.write("a.txt", "broken\n");
+    repo.git(&["commit", "-q", "-am", "After the verify"]);
+    repo.git(&["switch", "-q", "main"]);
+    repo.git(&["merge", "-q", "--ff-only", "planx/a"]);
+    let status = repo.planx(&["status", "--json"]).json();
+    assert_eq!(status["phases"][0]["state"], "unverified", "{status}");
+    assert_eq!(status["phases"][1]["state"], "waiting");
+}
+
+#[test]
+fn a_verified_tree_trailer_is_only_a_claim() {
+    let repo = Repo::with_plan(WALK_PLAN);
+    assert_eq!(repo.planx(&["start", "a"]).code, 0);
+    repo.write("a.txt", "a\n");
+    repo.git(&["add", "a.txt"]);
+    assert_eq!(repo.planx(&["checkpoint", "--step", "2"]).code, 0);
+    assert_eq!(repo.planx(&["verify", "-q"]).code, 0);
+    let verified = repo.git(&["rev-parse", "HEAD^{tree}"]);
+    repo.write("a.txt", "broken\n");
+    repo.git(&["commit", "-q", "-am", "Broken after the verify"]);
+    repo.git(&["switch", "-q", "main"]);
+    let message = format!(
+        "Merge a\n\nPlanx-Plan: walk\nPlanx-Phase: a\nPlanx-Status: complete\nPlanx-Verified-Tree: {}",
+        verified.trim()
+    );
+    repo.git(&["merge", "-q", "--no-ff", "-m", &message, "planx/a"]);
+    let status = repo.planx(&["status", "--json"]).json();
+    assert_eq!(status["phases"][0]["state"], "unverified", "{status}");
+}

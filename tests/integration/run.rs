@@ -384,3 +384,25 @@ fn the_demo_runs_to_its_end() {
     // A second demo into the same folder is refused: it is not empty.
     assert_eq!(dir.planx(&["demo", target.to_str().unwrap()]).code, 3);
 }
+
+#[test]
+fn a_git_dir_in_the_environment_does_not_send_commits_to_base() {
+    let repo = Repo::with_plan(&diamond("", ""));
+    let exec = executor(&repo, WRITE);
+    let mut cmd = repo.command(crate::common::BIN, &repo.root);
+    cmd.args(["run", "--phase", "a", "--executor", &exec])
+        .env("GIT_DIR", repo.path(".git"))
+        .env("GIT_WORK_TREE", &repo.root);
+    let run = repo.run(&mut cmd);
+    assert_eq!(run.code, 0, "{run}");
+    assert_eq!(
+        repo.git(&["status", "--porcelain"]),
+        "",
+        "the main work tree is untouched"
+    );
+    let subjects = repo.git(&["log", "--first-parent", "--format=%s", "main"]);
+    assert!(
+        subjects.starts_with("planx: complete phase a"),
+        "{subjects}"
+    );
+}
