@@ -11,8 +11,13 @@ const SLOTS: usize = 64;
 static GROUPS: [AtomicI32; SLOTS] = [const { AtomicI32::new(0) }; SLOTS];
 static RUNNING: AtomicI32 = AtomicI32::new(0);
 static SIGNAL: AtomicI32 = AtomicI32::new(0);
+static INTERACTIVE: AtomicI32 = AtomicI32::new(0);
 
 extern "C" fn handler(signal: libc::c_int) {
+    // A person at an interactive command uses Ctrl-C inside it; it is not for planx.
+    if signal == libc::SIGINT && INTERACTIVE.load(Ordering::SeqCst) > 0 {
+        return;
+    }
     SIGNAL.store(signal, Ordering::SeqCst);
     if RUNNING.load(Ordering::SeqCst) == 0 {
         // SAFETY: signal(2) and raise(3) are async-signal-safe.
@@ -90,6 +95,20 @@ pub fn defer() -> Deferred {
 impl Drop for Deferred {
     fn drop(&mut self) {
         RUNNING.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// While the guard lives, Ctrl-C belongs to the interactive command in the foreground.
+pub struct Interactive(());
+
+pub fn interactive() -> Interactive {
+    INTERACTIVE.fetch_add(1, Ordering::SeqCst);
+    Interactive(())
+}
+
+impl Drop for Interactive {
+    fn drop(&mut self) {
+        INTERACTIVE.fetch_sub(1, Ordering::SeqCst);
     }
 }
 

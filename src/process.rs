@@ -168,6 +168,34 @@ pub fn run(spec: &Spec<'_>) -> std::io::Result<Outcome> {
     })
 }
 
+/// Runs a command for a person at the terminal: it inherits stdin, stdout and stderr and stays
+/// in planx's process group (so the terminal is its), with no timeout and no capture.
+pub fn run_interactive(
+    shell: &str,
+    cwd: &Path,
+    env: &[(String, String)],
+) -> std::io::Result<Outcome> {
+    let _guard = crate::interrupt::interactive();
+    let mut cmd = Command::new("sh");
+    cmd.arg("-c").arg(shell).current_dir(cwd);
+    for var in crate::git::cli::LOCATION_VARIABLES {
+        cmd.env_remove(var);
+    }
+    for (key, value) in env {
+        cmd.env(key, value);
+    }
+    let started = Instant::now();
+    let status = cmd.status()?;
+    Ok(Outcome {
+        exit: status.code(),
+        signal: status.signal(),
+        timed_out: false,
+        duration_ms: started.elapsed().as_millis() as u64,
+        tail: String::from("(interactive: the output went to the terminal)"),
+        output_bytes: 0,
+    })
+}
+
 fn kill_group(pgid: i32, signal: i32) {
     // SAFETY: kill(2) with a negative pid signals a process group; it has no memory effects.
     unsafe {

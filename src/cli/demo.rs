@@ -201,6 +201,7 @@ pub fn cmd_demo(ui: &Ui, _global: &GlobalArgs, args: &DemoArgs) -> Result<u8, Cl
         keep_going: true,
         retry_failed: false,
         force: false,
+        interactive: false,
         // The demo wrote this plan itself, in its own scratch repository: its commands run once.
         trust: TrustPolicy {
             once: true,

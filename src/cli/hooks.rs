@@ -82,6 +82,7 @@ pub fn cmd_hooks(ui: &Ui, _global: &GlobalArgs, args: &HooksArgs) -> Result<u8, 
             "dir": dir.path,
             "shared": dir.shared,
             "core_hooks_path": dir.configured_in,
+            "relative": dir.relative,
             "changes": changes.as_ref().map(|c| c.iter().map(|(h, c)| json!({"hook": h, "change": c})).collect::<Vec<_>>()),
             "hooks": status.iter().map(|(h, s)| json!({"hook": h, "state": s})).collect::<Vec<_>>(),
         }))?;
@@ -126,6 +127,12 @@ pub fn cmd_hooks(ui: &Ui, _global: &GlobalArgs, args: &HooksArgs) -> Result<u8, 
     }
     out.push('\n');
     out.push_str(&table(&rows));
+    if dir.relative {
+        out.push_str(&format!(
+            "{} core.hooksPath is a relative path: git resolves it in each work tree, so each linked worktree has its own hooks folder (and the shims are files of the work tree); run `git planx hooks install` in each, or add planx to your hook manager's configuration (docs/hooks.md)\n",
+            p.paint(Style::Warning, "note:")
+        ));
+    }
     ui.out(&out)?;
     Ok(0)
 }
@@ -166,15 +173,21 @@ pub fn cmd_hook(ui: &Ui, _global: &GlobalArgs, args: &HookArgs) -> Result<u8, Cl
     let decision = match result {
         Ok(decision) => decision,
         Err(error) => {
-            // A hook that cannot judge does not block the user's work; it says so.
-            let error = CliError::from(error);
-            ui.err(&format!(
-                "{}: the planx {} hook could not check this: {}\n",
-                ui.err_painter().paint(Style::Warning, "warning"),
-                args.name,
-                error.message
+            // A hook that cannot judge refuses: an enforcement that a broken state switches off
+            // would be none. Bypassing stays explicit.
+            let cause = CliError::from(error);
+            let mut refusal = CliError::new(
+                ErrorKind::No,
+                format!(
+                    "the planx {} hook could not check this: {}",
+                    args.name, cause.message
+                ),
+            );
+            refusal.details = cause.details;
+            refusal.hints = cause.hints;
+            return Err(refusal.hint(
+                "fix the cause, or bypass once with git's --no-verify (or PLANX_HOOKS=0); verify and status will still see it",
             ));
-            return Ok(0);
         }
     };
     for note in &decision.notes {

@@ -50,12 +50,24 @@ pub struct RunArgs {
     /// Run even though the plan's status is not `ready`
     #[arg(long)]
     pub force: bool,
+    /// The executor is you: it gets this terminal (e.g. --executor "$SHELL"), one phase at a time
+    #[arg(long)]
+    pub interactive: bool,
 }
 
 pub fn cmd_run(ui: &Ui, global: &GlobalArgs, args: &RunArgs) -> Result<u8, CliError> {
     let ctx = Context::open(global, Need::Base)?;
+    if args.interactive && !(std::io::stdin().is_terminal() && std::io::stdout().is_terminal()) {
+        return Err(CliError::usage("--interactive needs a terminal")
+            .hint("run it from a terminal, or give an executor that needs no person"));
+    }
     let opts = RunOptions {
-        jobs: args.jobs.or(ctx.plan.run.jobs).unwrap_or(1).max(1),
+        interactive: args.interactive,
+        jobs: if args.interactive {
+            1
+        } else {
+            args.jobs.or(ctx.plan.run.jobs).unwrap_or(1).max(1)
+        },
         executor: args.executor.clone().or_else(|| {
             std::env::var("PLANX_EXECUTOR")
                 .ok()
@@ -87,7 +99,7 @@ pub(crate) fn execute(
     };
     let observer: Box<dyn Observer> = if ui.json {
         Box::new(JsonLines)
-    } else if std::io::stderr().is_terminal() && !ui.quiet {
+    } else if std::io::stderr().is_terminal() && !ui.quiet && !opts.interactive {
         Box::new(Live::new(ui.err_painter()))
     } else {
         Box::new(Lines {

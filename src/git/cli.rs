@@ -293,6 +293,13 @@ impl Repo {
         .map(|_| ())
     }
 
+    /// `git worktree remove <path>`: only when the worktree is clean (git refuses otherwise, and
+    /// nothing is lost).
+    pub fn remove_clean_worktree(&self, path: &Path) -> Result<(), GitError> {
+        let path = path.to_string_lossy();
+        git(self.common_dir(), &["worktree", "remove", &path], None).map(|_| ())
+    }
+
     /// The work tree where `branch` is checked out, if any (`git worktree list`).
     pub fn worktree_of_branch(&self, branch: &str) -> Result<Option<std::path::PathBuf>, GitError> {
         let out = git(

@@ -193,18 +193,21 @@ pub const SCISSORS: &str = "# ------------------------ >8 ----------------------
 /// kept byte for byte. `None` when nothing is to be added: the message is empty (the commit
 /// will be aborted) or it is a `fixup!` / `squash!` / `amend!` commit that will be folded into
 /// another.
-pub fn add_missing(message: &str, wanted: &[Trailer]) -> Option<String> {
-    let (body, tail) = match message.find(&format!("\n{SCISSORS}")) {
+pub fn add_missing(message: &str, wanted: &[Trailer], comment: char) -> Option<String> {
+    let scissors = SCISSORS.replacen('#', &comment.to_string(), 1);
+    let (body, tail) = match message.find(&format!("\n{scissors}")) {
         Some(i) => message.split_at(i + 1),
-        None if message.starts_with(SCISSORS) => ("", message),
+        None if message.starts_with(&scissors) => ("", message),
         None => (message, ""),
     };
+    // The message's own line ending, kept for the lines added.
+    let eol = if body.contains("\r\n") { "\r\n" } else { "\n" };
     // Comment and blank lines at the end of the body stay after the trailers.
     let lines: Vec<&str> = body.split_inclusive('\n').collect();
     let mut keep = lines.len();
     while keep > 0 && {
         let l = lines[keep - 1].trim_end();
-        l.is_empty() || l.starts_with('#')
+        l.is_empty() || l.starts_with(comment)
     } {
         keep -= 1;
     }
@@ -212,7 +215,7 @@ pub fn add_missing(message: &str, wanted: &[Trailer]) -> Option<String> {
     let trailing: String = lines[keep..].concat();
     let subject = content
         .lines()
-        .find(|l| !l.starts_with('#') && !l.trim().is_empty())?;
+        .find(|l| !l.starts_with(comment) && !l.trim().is_empty())?;
     if ["fixup! ", "squash! ", "amend! "]
         .iter()
         .any(|p| subject.starts_with(p))
@@ -228,9 +231,18 @@ pub fn add_missing(message: &str, wanted: &[Trailer]) -> Option<String> {
     if missing.is_empty() {
         return None;
     }
-    let mut out = append(&content, &missing);
-    if !trailing.is_empty() && !trailing.starts_with('\n') {
-        out.push('\n');
+    // Only line endings at the very end of the content give way to the trailers.
+    let kept = content.trim_end_matches(['\n', '\r']);
+    let mut out = kept.to_owned();
+    out.push_str(eol);
+    if block_start(&content).is_none() {
+        out.push_str(eol);
+    }
+    for t in &missing {
+        out.push_str(&format!("{}: {}{eol}", t.key, t.value));
+    }
+    if !trailing.is_empty() && !trailing.starts_with(['\n', '\r']) {
+        out.push_str(eol);
     }
     out.push_str(&trailing);
     out.push_str(tail);
@@ -280,37 +292,54 @@ mod tests {
         assert_eq!(parse(msg), vec![t("Planx-Phase", "a continued")]);
     }
 
+    fn add_missing_test(message: &str, wanted: &[Trailer]) -> Option<String> {
+        add_missing(message, wanted, '#')
+    }
+
+    #[test]
+    fn line_endings_and_the_comment_character_are_kept() {
+        let want = [t("Planx-Plan", "p")];
+        assert_eq!(
+            add_missing("Subj\r\n\r\nbody\r\n", &want, '#').unwrap(),
+            "Subj\r\n\r\nbody\r\n\r\nPlanx-Plan: p\r\n"
+        );
+        assert_eq!(
+            add_missing("Subj\n\n; a comment\n", &want, ';').unwrap(),
+            "Subj\n\nPlanx-Plan: p\n\n; a comment\n"
+        );
+    }
+
     #[test]
     fn the_commit_msg_hook_adds_what_is_missing() {
         let want = [t("Planx-Plan", "p"), t("Planx-Phase", "a")];
         assert_eq!(
-            add_missing("Fix it\n", &want).unwrap(),
+            add_missing_test("Fix it\n", &want).unwrap(),
             "Fix it\n\nPlanx-Plan: p\nPlanx-Phase: a\n"
         );
         assert_eq!(
-            add_missing("Fix it\n\nSigned-off-by: A <a@x>\n", &want).unwrap(),
+            add_missing_test("Fix it\n\nSigned-off-by: A <a@x>\n", &want).unwrap(),
             "Fix it\n\nSigned-off-by: A <a@x>\nPlanx-Plan: p\nPlanx-Phase: a\n"
         );
         assert_eq!(
-            add_missing("Fix it\n\nPlanx-Plan: p\nPlanx-Phase: a\n", &want),
+            add_missing_test("Fix it\n\nPlanx-Plan: p\nPlanx-Phase: a\n", &want),
             None
         );
         assert_eq!(
-            add_missing("Fix it\n\nPlanx-Phase: a\n", &want).unwrap(),
+            add_missing_test("Fix it\n\nPlanx-Phase: a\n", &want).unwrap(),
             "Fix it\n\nPlanx-Phase: a\nPlanx-Plan: p\n"
         );
-        assert_eq!(add_missing("fixup! Fix it\n", &want), None);
-        assert_eq!(add_missing("squash! Fix it\n", &want), None);
-        assert_eq!(add_missing("# only comments\n\n", &want), None);
+        assert_eq!(add_missing_test("fixup! Fix it\n", &want), None);
+        assert_eq!(add_missing_test("squash! Fix it\n", &want), None);
+        assert_eq!(add_missing_test("# only comments\n\n", &want), None);
         let with_comments =
             "Fix it\n\n# Please enter the commit message\n# Lines starting with '#'\n";
         assert_eq!(
-            add_missing(with_comments, &want).unwrap(),
+            add_missing_test(with_comments, &want).unwrap(),
             "Fix it\n\nPlanx-Plan: p\nPlanx-Phase: a\n\n# Please enter the commit message\n# Lines starting with '#'\n"
         );
         let verbose =
             format!("Fix it\n\n# comment\n{SCISSORS}\n# Do not modify\ndiff --git a/x b/x\n");
-        let out = add_missing(&verbose, &want).unwrap();
+        let out = add_missing_test(&verbose, &want).unwrap();
         assert!(
             out.starts_with("Fix it\n\nPlanx-Plan: p\nPlanx-Phase: a\n\n# comment\n"),
             "{out}"

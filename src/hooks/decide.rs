@@ -36,14 +36,25 @@ pub fn disabled() -> bool {
     std::env::var("PLANX_HOOKS").is_ok_and(|v| v == "0")
 }
 
-/// The plan of this work tree, read fast and leniently: only to learn the branch prefix and
-/// the base. `None` when there is no usable plan (the hooks then have nothing to enforce).
-fn worktree_plan(repo: &Repo) -> Option<(Plan, String)> {
-    let top = repo.workdir()?;
-    let path = top.join(plan::DEFAULT_PLAN_PATH);
-    let loaded = plan::load_file(&path, plan::DEFAULT_PLAN_PATH, &plan::NoPathFacts).ok()?;
-    let (plan, _) = loaded.into_valid().ok()?;
-    Some((plan, plan::DEFAULT_PLAN_PATH.to_owned()))
+/// The plan as committed — at HEAD, else on a default branch — to learn the branch prefix and
+/// the base. Never the work tree's copy: an edit there, or a broken plan committed on a phase
+/// branch, must not switch the hooks off. `None` when the repository has no plan (the hooks then
+/// have nothing to enforce).
+fn committed_plan(repo: &Repo) -> Option<(Plan, String)> {
+    let path = plan::DEFAULT_PLAN_PATH;
+    let mut candidates = Vec::new();
+    if let Ok(Some(head)) = repo.head_commit() {
+        candidates.push(head);
+    }
+    for branch in ["main", "master", "trunk"] {
+        if let Ok(Some(tip)) = repo.branch_tip(branch) {
+            candidates.push(tip);
+        }
+    }
+    candidates
+        .into_iter()
+        .find_map(|commit| plan_at(repo, commit, path, "HEAD").ok().flatten())
+        .map(|plan| (plan, path.to_owned()))
 }
 
 /// The phase checked out here, with the plan that judges it.
@@ -58,7 +69,7 @@ fn phase_here(repo: &Repo) -> Result<Option<PhaseHere>, LifecycleError> {
     let Some(branch) = repo.current_branch()? else {
         return Ok(None);
     };
-    let Some((plan, plan_path)) = worktree_plan(repo) else {
+    let Some((plan, plan_path)) = committed_plan(repo) else {
         return Ok(None);
     };
     let Some(phase) = phase_of_branch(&plan, &branch) else {
@@ -180,7 +191,13 @@ pub fn commit_msg(repo: &Repo, message_file: &Path) -> Result<bool, LifecycleErr
     .into_iter()
     .collect::<Result<Vec<_>, _>>()
     .map_err(|e| LifecycleError::Io(std::io::Error::other(e)))?;
-    match trailers::add_missing(&message, &wanted) {
+    // core.commentChar (git's "auto" picks per message; '#' is its usual choice).
+    let comment = repo
+        .config_string("core.commentChar")?
+        .filter(|c| c != "auto")
+        .and_then(|c| c.chars().next())
+        .unwrap_or('#');
+    match trailers::add_missing(&message, &wanted, comment) {
         Some(new) => {
             std::fs::write(message_file, new)?;
             Ok(true)
@@ -192,7 +209,7 @@ pub fn commit_msg(repo: &Repo, message_file: &Path) -> Result<bool, LifecycleErr
 /// pre-merge-commit: merging a phase branch into base needs a passing verify of its tree.
 pub fn pre_merge_commit(repo: &Repo) -> Result<Decision, LifecycleError> {
     let mut decision = Decision::default();
-    let Some((plan, plan_path)) = worktree_plan(repo) else {
+    let Some((plan, plan_path)) = committed_plan(repo) else {
         return Ok(decision);
     };
     if repo.current_branch()?.as_deref() != Some(plan.base.as_str()) {
@@ -252,9 +269,15 @@ fn phase_of_merged(repo: &Repo, plan: &Plan, head: Oid) -> Result<Option<String>
             return Ok(Some(phase.id.clone()));
         }
     }
+    // A checkpoint of a phase (not a completion: merging base's own history, as `git pull`
+    // does, brings completion merges that were judged when they were made).
     let info = repo.commit_info(head)?;
     let trailers = info.trailers();
+    if trailers::value(&trailers, trailers::STATUS) == Some("complete") {
+        return Ok(None);
+    }
     Ok(trailers::value(&trailers, trailers::PHASE)
+        .filter(|_| trailers::value(&trailers, trailers::CHECKPOINT).is_some())
         .filter(|p| plan.phase(p).is_some())
         .map(str::to_owned))
 }
@@ -263,12 +286,11 @@ fn phase_of_merged(repo: &Repo, plan: &Plan, head: Oid) -> Result<Option<String>
 /// are git's stdin lines (`<local ref> <local sha> <remote ref> <remote sha>`).
 pub fn pre_push(repo: &Repo, updates: &[String]) -> Result<Decision, LifecycleError> {
     let mut decision = Decision::default();
-    let Some((plan, plan_path)) = worktree_plan(repo) else {
+    let Some((plan, plan_path)) = committed_plan(repo) else {
         return Ok(decision);
     };
     let base_ref = format!("refs/heads/{}", plan.base);
     let zero = "0".repeat(40);
-    let mut pushed: Vec<Oid> = Vec::new();
     for line in updates {
         let fields: Vec<&str> = line.split_whitespace().collect();
         let [_, local_sha, remote_ref, remote_sha] = fields.as_slice() else {
@@ -285,23 +307,28 @@ pub fn pre_push(repo: &Repo, updates: &[String]) -> Result<Decision, LifecycleEr
             .filter(|r| *remote_sha != zero && repo.commit_info(*r).is_ok())
             .into_iter()
             .collect();
-        pushed.extend(repo.commits_between(local, &hide)?);
-    }
-    if pushed.is_empty() {
-        return Ok(decision);
-    }
-    for status in state::derive(repo, &plan, &plan_path)? {
-        if status.state == State::Unverified
-            && let Some(by) = status.completed_by
-            && pushed.contains(&by)
-        {
-            decision.refused.push(format!(
-                "`{}` carries the merge of phase `{}` ({}) without a passing verify of its tree",
-                plan.base,
-                status.id,
-                &by.to_string()[..10]
-            ));
+        let pushed = repo.commits_between(local, &hide)?;
+        // Judge what the remote's base would become: the commit being pushed, whatever local
+        // branch it comes from.
+        for status in state::derive_with_base(repo, &plan, &plan_path, Some(local))? {
+            if status.state == State::Unverified
+                && let Some(by) = status.completed_by
+                && pushed.contains(&by)
+            {
+                decision.refused.push(format!(
+                    "`{}` would carry the merge of phase `{}` ({}) without a passing verify of its tree",
+                    plan.base,
+                    status.id,
+                    &by.to_string()[..10]
+                ));
+            }
         }
+    }
+    if updates
+        .iter()
+        .all(|l| l.split_whitespace().nth(2).is_none_or(|r| r != base_ref))
+    {
+        return Ok(decision);
     }
     if !decision.allowed() {
         decision.hints.push(

@@ -62,6 +62,9 @@ pub struct HooksDir {
     pub shared: bool,
     /// Where `core.hooksPath` is set, when it is.
     pub configured_in: Option<String>,
+    /// `core.hooksPath` is a relative path: git resolves it in each work tree, so every linked
+    /// worktree has a hooks folder of its own.
+    pub relative: bool,
 }
 
 /// Finds the hooks folder the way git does (`git rev-parse --git-path hooks`), which honours
@@ -89,10 +92,14 @@ pub fn hooks_dir(repo: &Repo) -> Result<HooksDir, crate::git::GitError> {
         p.starts_with(base)
     };
     let shared = configured_in.is_some() && !(inside(repo.common_dir()) || inside(&top));
+    let relative = repo
+        .config_string("core.hooksPath")?
+        .is_some_and(|v| !v.starts_with('/') && !v.starts_with('~'));
     Ok(HooksDir {
         path,
         shared,
         configured_in,
+        relative,
     })
 }
 

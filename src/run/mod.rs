@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 
 use crate::clock;
-use crate::git::{Oid, Repo};
+use crate::git::Repo;
 use crate::interrupt;
 use crate::lifecycle::{
     self, CheckpointOptions, FinishOptions, LifecycleError, StartOptions, TrustPolicy,
@@ -45,6 +45,9 @@ pub struct RunOptions {
     pub retry_failed: bool,
     pub force: bool,
     pub trust: TrustPolicy,
+    /// The executor is for a person at this terminal: it inherits the terminal, one phase at a
+    /// time, with no timeout and no log.
+    pub interactive: bool,
 }
 
 /// Something that happened, for the progress display and `--json`.
@@ -474,38 +477,76 @@ fn run_phase(shared: &Shared<'_>, index: usize) -> Result<(Outcome, String), Lif
     let dir = phase_dir(&repo, plan, &phase.id);
     std::fs::create_dir_all(&dir)?;
 
-    // The worktree: started now, or the one of an earlier run (or wherever the branch is).
-    let worktree = match repo.worktree_of_branch(&branch)? {
-        Some(path) => path,
-        None => {
-            let path = worktree_path(&repo, plan, &phase.id);
-            if repo.branch_tip(&branch)?.is_some() {
-                if path.exists() {
-                    return Err(LifecycleError::Io(std::io::Error::other(format!(
-                        "{} exists but does not hold {branch}; move it away",
-                        path.display()
-                    ))));
-                }
-                std::fs::create_dir_all(path.parent().unwrap_or(&path))?;
-                repo.add_worktree(&path, &branch)?;
-            } else {
-                std::fs::create_dir_all(path.parent().unwrap_or(&path))?;
-                let opts = StartOptions {
-                    force: shared.opts.force,
-                    worktree: Some(path.clone()),
-                    trust: shared.opts.trust,
-                };
-                lifecycle::start(&repo, plan, shared.plan_path, &phase.id, &opts)?;
-            }
-            path
-        }
+    // One run at a time per phase, whatever process runs it.
+    let Ok(_phase_lock) = lifecycle::take_lock(
+        &repo,
+        &format!("run-{}-{}", plan.id, phase.id),
+        "run",
+        &phase.id,
+    ) else {
+        return Ok((
+            Outcome::NotRun,
+            "another `git planx run` is executing it".into(),
+        ));
     };
+
+    // The worktree: run's own, under .git/planx/worktrees — started now, or left by an earlier
+    // run. A phase checked out anywhere else is someone's work in progress: left alone.
+    let path = worktree_path(&repo, plan, &phase.id);
+    match repo.worktree_of_branch(&branch)? {
+        Some(elsewhere) if !same_path(&elsewhere, &path) => {
+            return Ok((
+                Outcome::NotRun,
+                format!(
+                    "{branch} is checked out in {}; run works in worktrees of its own: switch that one to another branch, or go on there by hand",
+                    elsewhere.display()
+                ),
+            ));
+        }
+        Some(_) => {}
+        None if repo.branch_tip(&branch)?.is_some() => {
+            if path.exists() {
+                return Err(LifecycleError::Io(std::io::Error::other(format!(
+                    "{} exists but does not hold {branch}; move it away",
+                    path.display()
+                ))));
+            }
+            std::fs::create_dir_all(path.parent().unwrap_or(&path))?;
+            repo.add_worktree(&path, &branch)?;
+        }
+        None => {
+            std::fs::create_dir_all(path.parent().unwrap_or(&path))?;
+            let opts = StartOptions {
+                force: shared.opts.force,
+                worktree: Some(path.clone()),
+                trust: shared.opts.trust,
+            };
+            lifecycle::start(&repo, plan, shared.plan_path, &phase.id, &opts)?;
+        }
+    }
+    let worktree = path;
     observer.event(&RunEvent::Started {
         phase: phase.id.clone(),
         branch: branch.clone(),
         worktree: worktree.clone(),
     });
     let work = Repo::open(&worktree)?;
+
+    // Verified already (a phase that could not be merged last time): straight to the merge.
+    if let Some(tip) = work.head_commit()?
+        && work.dirty_paths()?.is_empty()
+    {
+        let base_tip = repo.base_tip(&plan.base)?;
+        let fork = match base_tip {
+            Some(base) => verify::fork_point(&repo, base, tip)?,
+            None => None,
+        };
+        let commits = repo.commits_between(tip, fork.as_slice())?;
+        let tree = repo.tree_of(tip)?;
+        if verify::find_passing_record(&repo, &plan.id, &phase.id, tree, &commits)?.is_some() {
+            return merge(shared, &repo, &work, &worktree, phase);
+        }
+    }
 
     // The brief, then the executor.
     let brief_path = dir.join("brief.md");
@@ -534,7 +575,12 @@ fn run_phase(shared: &Shared<'_>, index: usize) -> Result<(Outcome, String), Lif
         tail_bytes: process::DEFAULT_TAIL_BYTES,
         log: Some(&log),
     };
-    let outcome = process::run(&spec).map_err(|source| LifecycleError::Spawn {
+    let outcome = if shared.opts.interactive {
+        process::run_interactive(&shared.executor, &worktree, &spec.env)
+    } else {
+        process::run(&spec)
+    }
+    .map_err(|source| LifecycleError::Spawn {
         command: shared.executor.clone(),
         source,
     })?;
@@ -668,6 +714,19 @@ fn run_phase(shared: &Shared<'_>, index: usize) -> Result<(Outcome, String), Lif
         );
     }
 
+    merge(shared, &repo, &work, &worktree, phase)
+}
+
+/// Merges a verified phase into base, one merge at a time.
+fn merge(
+    shared: &Shared<'_>,
+    repo: &Repo,
+    work: &Repo,
+    worktree: &Path,
+    phase: &crate::plan::Phase,
+) -> Result<(Outcome, String), LifecycleError> {
+    let plan = shared.plan;
+    let observer = shared.observer;
     // One merge into base at a time; finish takes the plan's lock, so another process's finish
     // is waited for.
     let _merging = shared.merge.lock().unwrap_or_else(|p| p.into_inner());
@@ -693,8 +752,9 @@ fn run_phase(shared: &Shared<'_>, index: usize) -> Result<(Outcome, String), Lif
                 phase: phase.id.clone(),
                 commit: done.commit.to_string(),
             });
-            // Merged and clean: the worktree has served; the branch stays.
-            let _ = repo.remove_worktree(&worktree);
+            // Merged and clean: the worktree has served (the branch stays). git removes only a
+            // clean one; anything left there stays for a person to look at.
+            let _ = repo.remove_clean_worktree(worktree);
             Ok((
                 Outcome::Completed,
                 format!("merged by {}", &done.commit.to_string()[..10]),
@@ -713,12 +773,36 @@ fn run_phase(shared: &Shared<'_>, index: usize) -> Result<(Outcome, String), Lif
                 no_verify: true,
                 ..CheckpointOptions::default()
             };
-            lifecycle::checkpoint(&work, plan, shared.plan_path, &opts)?;
+            lifecycle::checkpoint(work, plan, shared.plan_path, &opts)?;
             observer.event(&RunEvent::Blocked {
                 phase: phase.id.clone(),
                 reason: reason.clone(),
             });
             Ok((Outcome::Blocked, reason))
+        }
+        Err(LifecycleError::VerifyFailed { report }) => {
+            // Base moved since the phase forked, and the tree that would land fails.
+            let details: Vec<String> = report
+                .findings
+                .iter()
+                .filter(|f| f.level == verify::manifest::Level::Error)
+                .map(|f| f.message.clone())
+                .chain(
+                    report
+                        .checks
+                        .iter()
+                        .filter(|c| !c.verified)
+                        .map(|c| format!("{}: {}", c.name, c.evidence)),
+                )
+                .collect();
+            fail(
+                shared,
+                work,
+                phase,
+                format!("merged with the latest {}, it does not verify", plan.base),
+                &details.join("\n"),
+                None,
+            )
         }
         Err(e) => Err(e),
     }
@@ -764,12 +848,8 @@ fn last_lines(text: &str, n: usize) -> String {
     lines[lines.len().saturating_sub(n)..].join("\n")
 }
 
-/// The base commit phases fork from now (for the dry run's display).
-pub fn base_commit(repo: &Repo, plan: &Plan) -> Result<Option<Oid>, LifecycleError> {
-    Ok(repo.branch_tip(&plan.base)?)
-}
-
-/// Is `path` a worktree this run made (under the state folder)?
-pub fn is_run_worktree(repo: &Repo, path: &Path) -> bool {
-    path.starts_with(repo.state_dir().join("worktrees"))
+/// Do two paths name the same folder?
+fn same_path(a: &Path, b: &Path) -> bool {
+    let canon = |p: &Path| p.canonicalize().unwrap_or_else(|_| p.to_path_buf());
+    canon(a) == canon(b)
 }

@@ -259,7 +259,17 @@ fn checkpoints_among(
 /// The state of every phase of `plan`, in plan order. `plan_path` is the plan's repo-relative
 /// path, which bounds the walk of base.
 pub fn derive(repo: &Repo, plan: &Plan, plan_path: &str) -> Result<Vec<PhaseStatus>, GitError> {
-    let base_tip = repo.branch_tip(&plan.base)?;
+    derive_with_base(repo, plan, plan_path, repo.branch_tip(&plan.base)?)
+}
+
+/// As [`derive`], with base at `base_tip` (for instance the commit a push is about to make the
+/// remote's base).
+pub fn derive_with_base(
+    repo: &Repo,
+    plan: &Plan,
+    plan_path: &str,
+    base_tip: Option<Oid>,
+) -> Result<Vec<PhaseStatus>, GitError> {
     let completions = match base_tip {
         Some(tip) => completions_on_base(repo, plan, plan_path, tip)?,
         None => HashMap::new(),

@@ -207,7 +207,7 @@ fn pre_push_refuses_base_with_unverified_phase_merges() {
     );
     assert_eq!(run.code, 1, "{run}");
     assert!(
-        run.stderr.contains("carries the merge of phase `p`"),
+        run.stderr.contains("would carry the merge of phase `p`"),
         "{run}"
     );
     assert_ne!(
@@ -345,4 +345,76 @@ fn the_shims_in_the_project_are_the_ones_installed() {
 fn an_unknown_hook_is_a_usage_error() {
     let repo = Repo::new();
     assert_eq!(repo.planx(&["hook", "post-checkout"]).code, 2);
+}
+
+#[test]
+fn pre_push_judges_what_is_pushed_not_the_local_branch() {
+    let repo = hooked();
+    let remote = Repo::folder();
+    remote.git(&["init", "-q", "--bare"]);
+    repo.git(&["remote", "add", "origin", remote.root.to_str().unwrap()]);
+    repo.git(&["push", "-q", "--no-verify", "origin", "main"]);
+    repo.do_phase_p();
+    repo.git(&["switch", "-q", "-c", "tmp", "main"]);
+    repo.git(&[
+        "merge",
+        "--no-ff",
+        "--no-verify",
+        "-q",
+        "-m",
+        "Merge p\n\nPlanx-Plan: v\nPlanx-Phase: p\nPlanx-Status: complete",
+        "planx/p",
+    ]);
+    let run = repo.run(
+        repo.command("git", &repo.root)
+            .args(["push", "origin", "tmp:main"]),
+    );
+    assert_eq!(run.code, 1, "{run}");
+}
+
+#[test]
+fn pulling_base_with_a_finished_phase_is_not_refused() {
+    let repo = hooked();
+    let remote = Repo::folder();
+    remote.git(&["init", "-q", "--bare"]);
+    repo.git(&["remote", "add", "origin", remote.root.to_str().unwrap()]);
+    repo.git(&["push", "-q", "--no-verify", "origin", "main"]);
+    // Another clone: a commit of its own on main.
+    let other = Repo::folder();
+    other.git(&["clone", "-q", remote.root.to_str().unwrap(), "."]);
+    other.write("theirs.txt", "x\n");
+    other.commit_all("Their own commit");
+    // Here: finish p and push it, with its notes.
+    repo.do_phase_p();
+    assert_eq!(repo.planx(&["finish", "p", "-q"]).code, 0);
+    repo.git(&["switch", "-q", "main"]);
+    repo.git(&["push", "-q", "origin", "main", "refs/notes/planx"]);
+    // There: the hooks are installed, and a pull merges base's history, finish merge included.
+    assert_eq!(other.planx(&["hooks", "install", "-q"]).code, 0);
+    other.git(&["fetch", "-q", "origin", "refs/notes/planx:refs/notes/planx"]);
+    let run = other.run(other.command("git", &other.root).args([
+        "pull",
+        "-q",
+        "--no-rebase",
+        "--no-edit",
+        "origin",
+        "main",
+    ]));
+    assert_eq!(run.code, 0, "{run}");
+}
+
+#[test]
+fn a_broken_plan_in_the_work_tree_does_not_switch_the_hooks_off() {
+    let repo = hooked();
+    let plan = repo.read(".planx/plan.toml");
+    repo.write(".planx/plan.toml", format!("{plan}\ngarbage = [\n"));
+    repo.write("stray.txt", "x\n");
+    repo.git(&["add", "stray.txt"]);
+    let run = commit(&repo, &["-m", "Stray"]);
+    assert_eq!(run.code, 1, "{run}");
+    assert!(
+        run.stderr
+            .contains("stray.txt (added) is outside the manifest"),
+        "{run}"
+    );
 }

@@ -406,3 +406,81 @@ fn a_git_dir_in_the_environment_does_not_send_commits_to_base() {
         "{subjects}"
     );
 }
+
+#[test]
+fn a_phase_checked_out_elsewhere_is_left_alone() {
+    let repo = Repo::with_plan(&diamond("", ""));
+    assert_eq!(
+        repo.planx(&["start", "a", "--worktree", "../mine", "-q"])
+            .code,
+        0
+    );
+    let mine = repo.root.parent().unwrap().join("mine");
+    fs::write(mine.join("dev.secret"), "key\n").unwrap();
+    let exec = executor(&repo, WRITE);
+    let run = repo.planx(&["run", "--phase", "a", "--executor", &exec]);
+    assert_eq!(run.code, 1, "{run}");
+    assert!(run.stdout.contains("is checked out in"), "{run}");
+    assert_eq!(
+        fs::read_to_string(mine.join("dev.secret")).unwrap(),
+        "key\n"
+    );
+    assert!(events(&repo).is_empty(), "no executor ran");
+}
+
+#[test]
+fn a_verified_phase_that_could_not_merge_is_merged_next_time_without_running_again() {
+    let repo = Repo::with_plan(&diamond("", ""));
+    // Base is checked out here with a change to a tracked file: the merge must wait.
+    repo.write("README.md", "edited\n");
+    let exec = executor(&repo, WRITE);
+    let run = repo.planx(&["run", "--phase", "a", "--executor", &exec]);
+    assert_eq!(run.code, 1, "{run}");
+    assert_eq!(
+        repo.planx(&["status", "--json"]).json()["phases"][0]["state"],
+        "blocked"
+    );
+    // Once the obstacle is gone, the next run merges it: its tree is verified already.
+    repo.git(&["checkout", "--", "README.md"]);
+    let run = repo.planx(&["run", "--phase", "a", "--executor", &exec]);
+    assert_eq!(run.code, 0, "{run}");
+    assert_eq!(
+        events(&repo).iter().filter(|e| *e == "start a").count(),
+        1,
+        "the executor ran once"
+    );
+}
+
+#[test]
+fn a_person_as_the_executor() {
+    let repo = Repo::with_plan(&diamond("", ""));
+    // `script` gives the run a terminal; the "person" types into the shell it opens.
+    let mut cmd = repo.command("script", &repo.root);
+    cmd.args([
+        "-qec",
+        &format!(
+            "'{}' run --phase a --interactive --executor sh",
+            crate::common::BIN
+        ),
+        "/dev/null",
+    ])
+    .env("TERM", "dumb")
+    .stdin(std::process::Stdio::piped());
+    let mut child = cmd.stdout(std::process::Stdio::piped()).spawn().unwrap();
+    use std::io::Write;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"echo a > a.txt\nexit\n")
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    assert_eq!(repo.git(&["show", "main:a.txt"]), "a\n");
+    let run = repo.planx(&["run", "--interactive", "--executor", "sh"]);
+    assert_eq!(run.code, 2, "no terminal: {run}");
+}
