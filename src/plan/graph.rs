@@ -235,29 +235,58 @@ fn ancestor_sets(depends: &[Vec<usize>], order: &[usize]) -> Vec<Vec<bool>> {
 fn find_conflicts(plan: &Plan, ancestors: &[Vec<bool>]) -> Vec<Conflict> {
     let mut conflicts = Vec::new();
     let phases = &plan.phases;
-    for a in 0..phases.len() {
-        for b in a + 1..phases.len() {
-            if ancestors[a][b] || ancestors[b][a] {
-                continue;
-            }
-            let overlap = phases[a].files.all().find_map(|(ka, ea)| {
-                phases[b]
-                    .files
-                    .all()
-                    .find(|(_, eb)| ea.pattern.intersects(&eb.pattern))
-                    .map(|(kb, eb)| ((ka, ea.pattern.to_string()), (kb, eb.pattern.to_string())))
+    for (a, b) in candidate_pairs(plan) {
+        if ancestors[a][b] || ancestors[b][a] {
+            continue;
+        }
+        let overlap = phases[a].files.all().find_map(|(ka, ea)| {
+            phases[b]
+                .files
+                .all()
+                .find(|(_, eb)| ea.pattern.intersects(&eb.pattern))
+                .map(|(kb, eb)| ((ka, ea.pattern.to_string()), (kb, eb.pattern.to_string())))
+        });
+        if let Some((entry_a, entry_b)) = overlap {
+            conflicts.push(Conflict {
+                a,
+                b,
+                entry_a,
+                entry_b,
             });
-            if let Some((entry_a, entry_b)) = overlap {
-                conflicts.push(Conflict {
-                    a,
-                    b,
-                    entry_a,
-                    entry_b,
-                });
-            }
         }
     }
     conflicts
+}
+
+/// The pairs of phases `(a, b)`, `a < b`, with entries that could match the same path, in
+/// order. Two patterns can only both match a path when the literal prefix of one (the text
+/// before its first wildcard) starts with the other's: with the entries sorted by prefix, the
+/// entries that extend a prefix follow it, so a plan of many phases is not compared pair by
+/// pair.
+fn candidate_pairs(plan: &Plan) -> BTreeSet<(usize, usize)> {
+    let mut entries: Vec<(&str, usize)> = plan
+        .phases
+        .iter()
+        .enumerate()
+        .flat_map(|(i, p)| {
+            p.files
+                .all()
+                .map(move |(_, e)| (e.pattern.literal_prefix(), i))
+        })
+        .collect();
+    entries.sort_unstable();
+    let mut pairs = BTreeSet::new();
+    for (k, &(prefix, a)) in entries.iter().enumerate() {
+        for &(other, b) in &entries[k + 1..] {
+            if !other.starts_with(prefix) {
+                break;
+            }
+            if a != b {
+                pairs.insert((a.min(b), a.max(b)));
+            }
+        }
+    }
+    pairs
 }
 
 /// Each level becomes one group, split where two of its phases conflict (first fit, in file
@@ -338,5 +367,67 @@ pub(crate) fn diagnose(plan: &Plan, d: &mut Diagnostics<'_>) {
                 );
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::Glob;
+
+    /// Independent phases (no dependencies), one manifest pattern each.
+    fn plan_of(patterns: &[&str]) -> Plan {
+        let mut text = String::from(
+            "version = 1\n[plan]\nid = \"g\"\ntitle = \"G\"\nstatus = \"ready\"\nbase = \"main\"\n",
+        );
+        for (i, pattern) in patterns.iter().enumerate() {
+            text.push_str(&format!(
+                "[[phase]]\nid = \"p{i}\"\ntitle = \"P\"\nkind = \"design\"\nowner = \"x\"\n\
+                 [phase.files]\nallow = [\"{pattern}\"]\n[[phase.check]]\nname = \"c\"\nmanual = true\n"
+            ));
+        }
+        let (plan, _) =
+            crate::plan::load_bytes("plan.toml", text.into_bytes(), &crate::plan::NoPathFacts)
+                .into_valid()
+                .expect("a valid plan");
+        plan
+    }
+
+    #[test]
+    fn conflicts_are_those_of_comparing_every_pair() {
+        let patterns = [
+            "src/**",
+            "src/a/b.rs",
+            "src/a/*.rs",
+            "src/ab.rs",
+            "**/*.md",
+            "docs/x.md",
+            "docs/x.mdx",
+            "lib/[ab]*.rs",
+            "lib/b1.rs",
+            "lib/c.rs",
+            "?/x",
+            "a/x",
+            "tests/**/mod.rs",
+            "tests/unit/mod.rs",
+            "tests/unit/lib.rs",
+        ];
+        let plan = plan_of(&patterns);
+        let graph = Graph::build(&plan).expect("no cycle");
+        let found: Vec<(usize, usize)> = graph.conflicts.iter().map(|c| (c.a, c.b)).collect();
+        let mut expected = Vec::new();
+        for a in 0..patterns.len() {
+            for b in a + 1..patterns.len() {
+                let (pa, pb) = (
+                    Glob::parse(patterns[a]).unwrap(),
+                    Glob::parse(patterns[b]).unwrap(),
+                );
+                if pa.intersects(&pb) {
+                    expected.push((a, b));
+                }
+            }
+        }
+        assert!(expected.len() > 5, "the patterns should overlap somewhere");
+        assert_eq!(found, expected);
     }
 }
