@@ -41,8 +41,8 @@ pub fn disabled() -> bool {
 fn worktree_plan(repo: &Repo) -> Option<(Plan, String)> {
     let top = repo.workdir()?;
     let path = top.join(plan::DEFAULT_PLAN_PATH);
-    let loaded = plan::load_file(&path, plan::DEFAULT_PLAN_PATH, &plan::NoPathFacts).ok()?;
-    let (plan, _) = loaded.into_valid().ok()?;
+    let bytes = plan::read_file(&path, plan::DEFAULT_PLAN_PATH).ok()?;
+    let plan = plan::load_valid(plan::DEFAULT_PLAN_PATH, bytes).ok()?;
     Some((plan, plan::DEFAULT_PLAN_PATH.to_owned()))
 }
 

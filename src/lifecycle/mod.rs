@@ -221,8 +221,7 @@ pub fn plan_at(
         return Ok(None);
     };
     let display = format!("{label}:{plan_path}");
-    let (plan, _) = plan::load_bytes(&display, bytes, &plan::NoPathFacts).into_valid()?;
-    Ok(Some(plan))
+    Ok(Some(plan::load_valid(&display, bytes)?))
 }
 
 /// The phase id of a branch, when it is one of the plan's phase branches.

@@ -348,7 +348,8 @@ pub fn load_file(
     Ok(load_bytes(display, text, facts))
 }
 
-fn read_file(path: &Path, display: &str) -> Result<Vec<u8>, PlanError> {
+/// The bytes of the plan file at `path` (at most [`MAX_PLAN_BYTES`]).
+pub fn read_file(path: &Path, display: &str) -> Result<Vec<u8>, PlanError> {
     let unreadable = |source: io::Error| PlanError::Unreadable {
         path: display.to_owned(),
         source,
@@ -385,6 +386,36 @@ fn read_file(path: &Path, display: &str) -> Result<Vec<u8>, PlanError> {
         });
     }
     Ok(bytes)
+}
+
+thread_local! {
+    /// Valid plans this process has read, with the bytes they were read from.
+    static VALID: std::cell::RefCell<Vec<(Vec<u8>, Plan)>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// The plan in `bytes` when it is valid, validated as committed (without [`PathFacts`] of a work
+/// tree); warnings are dropped. A command often reads one plan several times — the work tree's
+/// copy, base's, the one at a fork point — and those are usually the same bytes: they are
+/// validated once per process, which matters for plans of hundreds of phases.
+pub fn load_valid(display: &str, bytes: Vec<u8>) -> Result<Plan, PlanError> {
+    let known = VALID.with(|memo| {
+        memo.borrow()
+            .iter()
+            .find(|(seen, _)| *seen == bytes)
+            .map(|(_, plan)| plan.clone())
+    });
+    if let Some(plan) = known {
+        return Ok(plan);
+    }
+    let (plan, _) = load_bytes(display, bytes.clone(), &NoPathFacts).into_valid()?;
+    VALID.with(|memo| {
+        let mut memo = memo.borrow_mut();
+        if memo.len() == 4 {
+            memo.remove(0);
+        }
+        memo.push((bytes, plan.clone()));
+    });
+    Ok(plan)
 }
 
 /// Validates plan text (for example a plan read from a git object). Never fails: every problem
