@@ -182,7 +182,8 @@ impl Repo {
         Ok(out)
     }
 
-    /// The paths a commit changed against its first parent (all of them for a root commit).
+    /// The paths a commit changed against its first parent (all of them for a root commit), in
+    /// path order.
     pub fn paths_changed_by(&self, commit: Oid) -> Result<Vec<String>, GitError> {
         let fail = || git_err(format!("cannot read what {commit} changed"));
         let c = self.inner.find_commit(commit).map_err(fail())?;
@@ -191,18 +192,10 @@ impl Repo {
             Ok(p) => Some(p.tree().map_err(fail())?),
             Err(_) => None,
         };
-        let diff = self
-            .inner
-            .diff_tree_to_tree(old.as_ref(), Some(&new), None)
-            .map_err(fail())?;
-        Ok(diff
-            .deltas()
-            .filter_map(|d| {
-                d.new_file()
-                    .path_bytes()
-                    .or(d.old_file().path_bytes())
-                    .map(|p| String::from_utf8_lossy(p).into_owned())
-            })
+        let changed = tree_diff(&self.inner, old.as_ref(), Some(&new)).map_err(fail())?;
+        Ok(changed
+            .iter()
+            .map(|c| String::from_utf8_lossy(&c.path).into_owned())
             .collect())
     }
 
@@ -217,6 +210,121 @@ impl Repo {
     }
 }
 
+/// A path that differs between two trees: its mode and id on each side (`None`: absent).
+/// Folders are not listed, only what they hold.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct TreeChange {
+    pub path: Vec<u8>,
+    pub old: Option<(i32, Oid)>,
+    pub new: Option<(i32, Oid)>,
+}
+
+/// The paths that differ between two trees, in path order. Folders with the same id on both
+/// sides are skipped without being read, as git does, so the cost follows the size of the
+/// change, not the size of the trees (libgit2's tree-to-tree diff reads both trees whole).
+pub(crate) fn tree_diff(
+    repo: &git2::Repository,
+    old: Option<&git2::Tree<'_>>,
+    new: Option<&git2::Tree<'_>>,
+) -> Result<Vec<TreeChange>, git2::Error> {
+    let mut out = Vec::new();
+    diff_level(repo, old, new, &mut Vec::new(), &mut out)?;
+    out.sort_by(|a, b| a.path.cmp(&b.path));
+    Ok(out)
+}
+
+const MODE_TREE: i32 = 0o040000;
+
+/// One entry of a tree, ordered as git orders tree entries (a folder as its name and `/`).
+struct Item {
+    key: Vec<u8>,
+    name: Vec<u8>,
+    mode: i32,
+    id: Oid,
+}
+
+fn items(tree: Option<&git2::Tree<'_>>) -> Vec<Item> {
+    let Some(tree) = tree else {
+        return Vec::new();
+    };
+    let mut items: Vec<Item> = tree
+        .iter()
+        .map(|e| {
+            let name = e.name_bytes().to_vec();
+            let mode = e.filemode();
+            let mut key = name.clone();
+            if mode == MODE_TREE {
+                key.push(b'/');
+            }
+            Item {
+                key,
+                name,
+                mode,
+                id: e.id(),
+            }
+        })
+        .collect();
+    items.sort_by(|a, b| a.key.cmp(&b.key));
+    items
+}
+
+fn diff_level(
+    repo: &git2::Repository,
+    old: Option<&git2::Tree<'_>>,
+    new: Option<&git2::Tree<'_>>,
+    prefix: &mut Vec<u8>,
+    out: &mut Vec<TreeChange>,
+) -> Result<(), git2::Error> {
+    let (a, b) = (items(old), items(new));
+    let (mut i, mut j) = (0, 0);
+    while i < a.len() || j < b.len() {
+        let order = match (a.get(i), b.get(j)) {
+            (Some(x), Some(y)) => x.key.cmp(&y.key),
+            (Some(_), None) => std::cmp::Ordering::Less,
+            _ => std::cmp::Ordering::Greater,
+        };
+        let (x, y) = match order {
+            std::cmp::Ordering::Less => (Some(&a[i]), None),
+            std::cmp::Ordering::Greater => (None, Some(&b[j])),
+            std::cmp::Ordering::Equal => (Some(&a[i]), Some(&b[j])),
+        };
+        i += usize::from(x.is_some());
+        j += usize::from(y.is_some());
+        if let (Some(x), Some(y)) = (x, y)
+            && x.id == y.id
+            && x.mode == y.mode
+        {
+            continue;
+        }
+        let name = x.or(y).map(|e| e.name.as_slice()).unwrap_or_default();
+        let depth = prefix.len();
+        prefix.extend_from_slice(name);
+        let is_tree = |e: Option<&Item>| e.is_some_and(|e| e.mode == MODE_TREE);
+        if is_tree(x) || is_tree(y) {
+            let load = |e: Option<&Item>| {
+                e.filter(|e| e.mode == MODE_TREE)
+                    .map(|e| repo.find_tree(e.id))
+                    .transpose()
+            };
+            let (old_tree, new_tree) = (load(x)?, load(y)?);
+            prefix.push(b'/');
+            diff_level(repo, old_tree.as_ref(), new_tree.as_ref(), prefix, out)?;
+            prefix.truncate(depth + name.len());
+        }
+        let leaf = |e: Option<&Item>| e.filter(|e| e.mode != MODE_TREE).map(|e| (e.mode, e.id));
+        let (old_leaf, new_leaf) = (leaf(x), leaf(y));
+        if old_leaf.is_some() || new_leaf.is_some() {
+            out.push(TreeChange {
+                path: prefix.clone(),
+                old: old_leaf,
+                new: new_leaf,
+            });
+        }
+        prefix.truncate(depth);
+    }
+    Ok(())
+}
+
 /// A git path (bytes) as a file system path.
 pub fn bytes_path(bytes: &[u8]) -> &Path {
     use std::os::unix::ffi::OsStrExt;
@@ -226,6 +334,99 @@ pub fn bytes_path(bytes: &[u8]) -> &Path {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Builds a tree from `(path, content, executable)` in `repo`.
+    fn tree_of<'r>(repo: &'r git2::Repository, files: &[(&str, &str, bool)]) -> git2::Tree<'r> {
+        let mut index = git2::Index::new().unwrap();
+        for (path, content, exec) in files {
+            let id = repo.blob(content.as_bytes()).unwrap();
+            let mut entry = git2::IndexEntry {
+                ctime: git2::IndexTime::new(0, 0),
+                mtime: git2::IndexTime::new(0, 0),
+                dev: 0,
+                ino: 0,
+                mode: if *exec { 0o100755 } else { 0o100644 },
+                uid: 0,
+                gid: 0,
+                file_size: 0,
+                id,
+                flags: 0,
+                flags_extended: 0,
+                path: path.as_bytes().to_vec(),
+            };
+            entry.flags = path.len().min(0xfff) as u16;
+            index.add(&entry).unwrap();
+        }
+        let id = index.write_tree_to(repo).unwrap();
+        repo.find_tree(id).unwrap()
+    }
+
+    #[test]
+    fn tree_diff_lists_what_libgit2_lists() {
+        let dir = tempfile::tempdir().unwrap();
+        let repo = git2::Repository::init_bare(dir.path()).unwrap();
+        let old = tree_of(
+            &repo,
+            &[
+                ("same/deep/a.rs", "a", false),
+                ("same/b.rs", "b", false),
+                ("changed/deep/c.rs", "c", false),
+                ("changed/d.rs", "d", false),
+                ("gone/e.rs", "e", false),
+                ("gone/sub/f.rs", "f", false),
+                ("becomes-dir", "g", false),
+                ("run.sh", "h", false),
+                ("top.txt", "i", false),
+                ("a-b", "j", false),
+            ],
+        );
+        let new = tree_of(
+            &repo,
+            &[
+                ("same/deep/a.rs", "a", false),
+                ("same/b.rs", "b", false),
+                ("changed/deep/c.rs", "c2", false),
+                ("changed/d.rs", "d", false),
+                ("changed/new.rs", "n", false),
+                ("becomes-dir/x", "g", false),
+                ("run.sh", "h", true),
+                ("top.txt", "i", false),
+                ("added/z/y.rs", "y", false),
+                ("a", "k", false),
+            ],
+        );
+        for (old, new) in [
+            (Some(&old), Some(&new)),
+            (None, Some(&new)),
+            (Some(&new), Some(&old)),
+        ] {
+            let ours: Vec<Vec<u8>> = tree_diff(&repo, old, new)
+                .unwrap()
+                .into_iter()
+                .map(|c| c.path)
+                .collect();
+            let diff = repo.diff_tree_to_tree(old, new, None).unwrap();
+            let mut theirs: Vec<Vec<u8>> = diff
+                .deltas()
+                .map(|d| {
+                    d.new_file()
+                        .path_bytes()
+                        .or(d.old_file().path_bytes())
+                        .unwrap()
+                        .to_vec()
+                })
+                .collect();
+            theirs.sort();
+            assert_eq!(ours, theirs);
+        }
+        let changes = tree_diff(&repo, Some(&old), Some(&new)).unwrap();
+        let run = changes.iter().find(|c| c.path == b"run.sh").unwrap();
+        assert_eq!(
+            (run.old.unwrap().0, run.new.unwrap().0),
+            (0o100644, 0o100755)
+        );
+        assert!(changes.iter().all(|c| !c.path.starts_with(b"same/")));
+    }
 
     #[test]
     fn paths_are_quoted_like_git() {
