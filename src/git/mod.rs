@@ -358,16 +358,40 @@ impl Repo {
 
     /// Every file path in a commit's tree (blobs and links, recursively).
     pub fn tree_paths(&self, commit: Oid) -> Result<Vec<String>, GitError> {
-        let tree = self
+        self.tree_paths_under(commit, "")
+    }
+
+    /// Every file path under the folder `dir` of a commit's tree (`""`: the whole tree), as
+    /// paths from the top; none when there is no such folder.
+    pub fn tree_paths_under(&self, commit: Oid, dir: &str) -> Result<Vec<String>, GitError> {
+        let fail = || git_err(format!("cannot read the tree of {commit}"));
+        let root = self
             .inner
             .find_commit(commit)
             .and_then(|c| c.tree())
-            .map_err(git_err(format!("cannot read the tree of {commit}")))?;
+            .map_err(fail())?;
+        let tree = if dir.is_empty() {
+            root
+        } else {
+            match root.get_path(Path::new(dir)) {
+                Ok(entry) if entry.kind() == Some(git2::ObjectType::Tree) => {
+                    self.inner.find_tree(entry.id()).map_err(fail())?
+                }
+                Ok(_) => return Ok(Vec::new()),
+                Err(e) if e.code() == git2::ErrorCode::NotFound => return Ok(Vec::new()),
+                Err(e) => return Err(fail()(e)),
+            }
+        };
+        let top = if dir.is_empty() {
+            String::new()
+        } else {
+            format!("{}/", dir.trim_end_matches('/'))
+        };
         let mut out = Vec::new();
-        tree.walk(git2::TreeWalkMode::PreOrder, |dir, entry| {
+        tree.walk(git2::TreeWalkMode::PreOrder, |folder, entry| {
             if entry.kind() != Some(git2::ObjectType::Tree) {
                 out.push(format!(
-                    "{dir}{}",
+                    "{top}{folder}{}",
                     String::from_utf8_lossy(entry.name_bytes())
                 ));
             }

@@ -289,7 +289,8 @@ pub fn derive(repo: &Repo, plan: &Plan, plan_path: &str) -> Result<Vec<PhaseStat
         .enumerate()
         .map(|(i, p)| (p.id.as_str(), i))
         .collect();
-    let mut base_paths: Option<Vec<String>> = None;
+    // Paths on base's tip by folder, listed only where a `create` entry can match.
+    let mut base_paths: HashMap<String, Vec<String>> = HashMap::new();
     for (i, phase) in plan.phases.iter().enumerate() {
         let status = &mut out[i];
         status.waiting_for = phase
@@ -315,20 +316,22 @@ pub fn derive(repo: &Repo, plan: &Plan, plan_path: &str) -> Result<Vec<PhaseStat
             State::Waiting
         };
         if complete[i] && !phase.files.create.is_empty() {
-            if base_paths.is_none() {
-                base_paths = Some(match base_tip {
-                    Some(tip) => repo.tree_paths(tip)?,
-                    None => Vec::new(),
-                });
+            let mut stale = Vec::new();
+            for entry in &phase.files.create {
+                let folder = folder_of(&entry.pattern);
+                let paths = match (base_paths.get(folder), base_tip) {
+                    (Some(paths), _) => paths,
+                    (None, Some(tip)) => {
+                        let paths = repo.tree_paths_under(tip, folder)?;
+                        base_paths.entry(folder.to_owned()).or_insert(paths)
+                    }
+                    (None, None) => base_paths.entry(folder.to_owned()).or_default(),
+                };
+                if !any_match(&entry.pattern, paths) {
+                    stale.push(entry.pattern.to_string());
+                }
             }
-            let paths = base_paths.as_deref().unwrap_or_default();
-            status.stale = phase
-                .files
-                .create
-                .iter()
-                .filter(|e| !any_match(&e.pattern, paths))
-                .map(|e| e.pattern.to_string())
-                .collect();
+            status.stale = stale;
         }
     }
     Ok(out)
@@ -390,6 +393,13 @@ fn completion_verified(
         }
     }
     Ok(false)
+}
+
+/// The deepest folder holding every path `pattern` can match: its literal beginning, up to the
+/// last `/` there.
+fn folder_of(pattern: &Glob) -> &str {
+    let prefix = pattern.literal_prefix();
+    prefix.rfind('/').map_or("", |at| &prefix[..at])
 }
 
 fn any_match(pattern: &Glob, paths: &[String]) -> bool {
@@ -611,5 +621,21 @@ pub fn next_action(
             waiting_for: statuses[i].waiting_for.clone(),
         },
         None => Next::Done,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_pattern_matches_only_under_its_folder() {
+        let folder = |p: &str| folder_of(&Glob::parse(p).unwrap()).to_owned();
+        assert_eq!(folder("src/a/b.rs"), "src/a");
+        assert_eq!(folder("src/**"), "src");
+        assert_eq!(folder("src/a*/x.rs"), "src");
+        assert_eq!(folder("a.txt"), "");
+        assert_eq!(folder("**/mod.rs"), "");
+        assert_eq!(folder("docs/[ab]/x.md"), "docs");
     }
 }
