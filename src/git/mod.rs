@@ -320,15 +320,16 @@ impl Repo {
 
     /// Commits reachable from `tip` but not from any of `hide`, newest first.
     pub fn commits_between(&self, tip: Oid, hide: &[Oid]) -> Result<Vec<Oid>, GitError> {
-        let fail = || git_err("cannot walk the history");
-        let mut walk = self.inner.revwalk().map_err(fail())?;
-        walk.set_sorting(git2::Sort::TOPOLOGICAL | git2::Sort::TIME)
-            .map_err(fail())?;
-        walk.push(tip).map_err(fail())?;
-        for h in hide {
-            walk.hide(*h).map_err(fail())?;
-        }
-        walk.collect::<Result<Vec<_>, _>>().map_err(fail())
+        self.walker()?.between(tip, hide)
+    }
+
+    /// A walker for many walks of the history: see [`Walker`].
+    pub fn walker(&self) -> Result<Walker<'_>, GitError> {
+        let walk = self
+            .inner
+            .revwalk()
+            .map_err(git_err("cannot walk the history"))?;
+        Ok(Walker { walk })
     }
 
     /// The contents of `path` (repo-relative, `/`-separated) in a commit's tree.
@@ -521,6 +522,29 @@ impl Repo {
         IndexPathFacts {
             index: self.inner.index().ok(),
         }
+    }
+}
+
+/// Walks of the history that share the commits they have read: libgit2 keeps the commits a
+/// walk parsed for the next walk of the same walker, and the walks that derive a plan's state
+/// (one per phase) cover much of the same history.
+pub struct Walker<'r> {
+    walk: git2::Revwalk<'r>,
+}
+
+impl Walker<'_> {
+    /// Commits reachable from `tip` but not from any of `hide`, newest first.
+    pub fn between(&mut self, tip: Oid, hide: &[Oid]) -> Result<Vec<Oid>, GitError> {
+        let fail = || git_err("cannot walk the history");
+        let walk = &mut self.walk;
+        walk.reset().map_err(fail())?;
+        walk.set_sorting(git2::Sort::TOPOLOGICAL | git2::Sort::TIME)
+            .map_err(fail())?;
+        walk.push(tip).map_err(fail())?;
+        for h in hide {
+            walk.hide(*h).map_err(fail())?;
+        }
+        walk.collect::<Result<Vec<_>, _>>().map_err(fail())
     }
 }
 

@@ -17,7 +17,7 @@ use std::collections::{BTreeMap, HashMap};
 use serde::Serialize;
 
 use crate::git::trailers::{self, Trailer};
-use crate::git::{CommitInfo, GitError, Oid, Repo};
+use crate::git::{CommitInfo, GitError, Oid, Repo, Walker};
 use crate::plan::{Glob, Plan};
 use events::{Event, parse_note};
 
@@ -219,8 +219,9 @@ fn checkpoint_of(
 /// path, which bounds the walk of base.
 pub fn derive(repo: &Repo, plan: &Plan, plan_path: &str) -> Result<Vec<PhaseStatus>, GitError> {
     let base_tip = repo.branch_tip(&plan.base)?;
+    let mut walker = repo.walker()?;
     let completions = match base_tip {
-        Some(tip) => completions_on_base(repo, plan, plan_path, tip)?,
+        Some(tip) => completions_on_base(repo, &mut walker, plan, plan_path, tip)?,
         None => HashMap::new(),
     };
     let notes = repo.notes()?;
@@ -234,13 +235,13 @@ pub fn derive(repo: &Repo, plan: &Plan, plan_path: &str) -> Result<Vec<PhaseStat
             (Some(merge), _, _) => {
                 let info = repo.commit_info(merge)?;
                 match info.parents.as_slice() {
-                    [first, second, ..] => repo.commits_between(*second, &[*first])?,
+                    [first, second, ..] => walker.between(*second, &[*first])?,
                     _ if is_fast_forward(&info) => fast_forwarded(repo, merge, &phase.id)?,
                     _ => vec![merge],
                 }
             }
-            (None, Some(tip), Some(base)) => repo.commits_between(tip, &[base])?,
-            (None, Some(tip), None) => repo.commits_between(tip, &[])?,
+            (None, Some(tip), Some(base)) => walker.between(tip, &[base])?,
+            (None, Some(tip), None) => walker.between(tip, &[])?,
             (None, None, _) => Vec::new(),
         };
         let verified = match completed_by {
@@ -412,6 +413,7 @@ fn any_match(pattern: &Glob, paths: &[String]) -> bool {
 /// Which phases base's first-parent history completes, and by which commit (the newest).
 fn completions_on_base<'p>(
     repo: &Repo,
+    walker: &mut Walker<'_>,
     plan: &'p Plan,
     plan_path: &str,
     tip: Oid,
@@ -445,7 +447,7 @@ fn completions_on_base<'p>(
             }
             (None, _) if info.parents.len() >= 2 => {
                 // A merge made elsewhere: the phases whose checkpoints are on the merged side.
-                for side in repo.commits_between(info.parents[1], &[info.parents[0]])? {
+                for side in walker.between(info.parents[1], &[info.parents[0]])? {
                     let side_info = repo.commit_info(side)?;
                     if let Some((phase, _)) =
                         checkpoint_of(&side_info, &side_info.trailers(), &plan.id)
