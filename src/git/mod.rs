@@ -357,6 +357,21 @@ impl Repo {
         }
     }
 
+    /// Is there a file (a blob, a link or a submodule, not a folder) at `path` in a commit's
+    /// tree?
+    pub fn file_exists_at(&self, commit: Oid, path: &str) -> Result<bool, GitError> {
+        let tree = self
+            .inner
+            .find_commit(commit)
+            .and_then(|c| c.tree())
+            .map_err(git_err(format!("cannot read the tree of {commit}")))?;
+        match tree.get_path(Path::new(path)) {
+            Ok(entry) => Ok(entry.kind() != Some(git2::ObjectType::Tree)),
+            Err(e) if e.code() == git2::ErrorCode::NotFound => Ok(false),
+            Err(e) => Err(git_err(format!("cannot look up {path}"))(e)),
+        }
+    }
+
     /// Every file path in a commit's tree (blobs and links, recursively).
     pub fn tree_paths(&self, commit: Oid) -> Result<Vec<String>, GitError> {
         self.tree_paths_under(commit, "")

@@ -290,7 +290,7 @@ pub fn derive(repo: &Repo, plan: &Plan, plan_path: &str) -> Result<Vec<PhaseStat
         .enumerate()
         .map(|(i, p)| (p.id.as_str(), i))
         .collect();
-    // Paths on base's tip by folder, listed only where a `create` entry can match.
+    // Paths on base's tip by folder, listed only where a `create` pattern can match.
     let mut base_paths: HashMap<String, Vec<String>> = HashMap::new();
     for (i, phase) in plan.phases.iter().enumerate() {
         let status = &mut out[i];
@@ -319,6 +319,16 @@ pub fn derive(repo: &Repo, plan: &Plan, plan_path: &str) -> Result<Vec<PhaseStat
         if complete[i] && !phase.files.create.is_empty() {
             let mut stale = Vec::new();
             for entry in &phase.files.create {
+                if entry.pattern.is_literal() {
+                    let present = match base_tip {
+                        Some(tip) => repo.file_exists_at(tip, entry.pattern.as_str())?,
+                        None => false,
+                    };
+                    if !present {
+                        stale.push(entry.pattern.to_string());
+                    }
+                    continue;
+                }
                 let folder = folder_of(&entry.pattern);
                 let paths = match (base_paths.get(folder), base_tip) {
                     (Some(paths), _) => paths,
