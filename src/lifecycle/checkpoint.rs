@@ -82,7 +82,7 @@ pub fn checkpoint(
         })?;
     let branch = branch.unwrap_or_default();
     repo.configure_notes()?;
-    let statuses = state::derive(repo, plan, plan_path)?;
+    let statuses = state::derive_around(repo, plan, plan_path, &phase.id)?;
     let status =
         statuses
             .iter()

@@ -12,7 +12,7 @@
 
 pub mod events;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use serde::Serialize;
 
@@ -218,6 +218,41 @@ fn checkpoint_of(
 /// The state of every phase of `plan`, in plan order. `plan_path` is the plan's repo-relative
 /// path, which bounds the walk of base.
 pub fn derive(repo: &Repo, plan: &Plan, plan_path: &str) -> Result<Vec<PhaseStatus>, GitError> {
+    derive_where(repo, plan, plan_path, &|_| true)
+}
+
+/// [`derive`] for what `start`, `checkpoint` and `finish` ask about phase `id`: its state and
+/// the states of the phases it depends on are [`derive`]'s, read from the history and notes
+/// of those phases (and of theirs, for ready or waiting) only; the other entries are left
+/// unread and mean nothing.
+pub fn derive_around(
+    repo: &Repo,
+    plan: &Plan,
+    plan_path: &str,
+    id: &str,
+) -> Result<Vec<PhaseStatus>, GitError> {
+    let mut wanted: HashSet<&str> = HashSet::from([id]);
+    for _ in 0..2 {
+        let next: Vec<&str> = plan
+            .phases
+            .iter()
+            .filter(|p| wanted.contains(p.id.as_str()))
+            .flat_map(|p| p.depends_on.iter().map(|d| d.id.as_str()))
+            .collect();
+        wanted.extend(next);
+    }
+    derive_where(repo, plan, plan_path, &|p| wanted.contains(p.id.as_str()))
+}
+
+/// [`derive`] for the phases `wanted` says; the other phases are left without their commits,
+/// notes and verification, so their states mean nothing (only those of wanted phases whose
+/// dependencies are wanted too are right).
+fn derive_where(
+    repo: &Repo,
+    plan: &Plan,
+    plan_path: &str,
+    wanted: &dyn Fn(&crate::plan::Phase) -> bool,
+) -> Result<Vec<PhaseStatus>, GitError> {
     let base_tip = repo.branch_tip(&plan.base)?;
     let mut walker = repo.walker()?;
     let completions = match base_tip {
@@ -228,8 +263,23 @@ pub fn derive(repo: &Repo, plan: &Plan, plan_path: &str) -> Result<Vec<PhaseStat
     let mut out: Vec<PhaseStatus> = Vec::with_capacity(plan.phases.len());
     for phase in &plan.phases {
         let branch = plan.branch(phase);
-        let branch_tip = repo.branch_tip(&branch)?;
         let completed_by = completions.get(phase.id.as_str()).copied();
+        if !wanted(phase) {
+            out.push(PhaseStatus {
+                id: phase.id.clone(),
+                state: State::Waiting,
+                stale: Vec::new(),
+                branch,
+                branch_tip: None,
+                completed_by,
+                verified: false,
+                checkpoints: Vec::new(),
+                plain_commits: 0,
+                waiting_for: Vec::new(),
+            });
+            continue;
+        }
+        let branch_tip = repo.branch_tip(&branch)?;
         // The commits of the phase: on its branch beyond base, or, once merged, the merged side.
         let commits = match (completed_by, branch_tip, base_tip) {
             (Some(merge), _, _) => {
@@ -316,7 +366,7 @@ pub fn derive(repo: &Repo, plan: &Plan, plan_path: &str) -> Result<Vec<PhaseStat
         } else {
             State::Waiting
         };
-        if complete[i] && !phase.files.create.is_empty() {
+        if complete[i] && !phase.files.create.is_empty() && wanted(phase) {
             let mut stale = Vec::new();
             for entry in &phase.files.create {
                 if entry.pattern.is_literal() {
