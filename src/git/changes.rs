@@ -1,12 +1,12 @@
 //! The change set of a phase: every path that differs between the fork point and the work
-//! tree — committed, staged, unstaged, untracked (not ignored), deleted — read by libgit2 from
-//! the index and the trees (it stats the files the index knows and lists untracked ones; nothing
-//! here walks the file system itself). Renames are not detected: a rename is a deletion and a
-//! creation, and both paths are judged.
+//! tree — committed, staged, unstaged, untracked (not ignored), deleted. What the commits since
+//! the fork point changed comes from a diff of the two trees that skips unchanged folders; what
+//! the index and the work tree add comes from one `git status`, so that git's own index
+//! refresh, untracked cache and fsmonitor do the reading (nothing here walks the file system).
+//! Renames are not detected: a rename is a deletion and a creation, and both paths are judged.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-
-use git2::{Delta, DiffOptions};
 
 use super::{GitError, Oid, Repo, git_err};
 
@@ -47,13 +47,14 @@ pub enum EntryType {
 }
 
 impl EntryType {
-    fn from_mode(mode: git2::FileMode) -> Option<EntryType> {
+    /// The type of a git mode (`0o100644`…); `None` for no entry.
+    fn from_mode(mode: u32) -> Option<EntryType> {
         match mode {
-            git2::FileMode::Unreadable => None,
-            git2::FileMode::Blob => Some(EntryType::File),
-            git2::FileMode::BlobExecutable => Some(EntryType::Executable),
-            git2::FileMode::Link => Some(EntryType::Symlink),
-            git2::FileMode::Commit => Some(EntryType::Submodule),
+            0 => None,
+            0o100644 => Some(EntryType::File),
+            0o100755 => Some(EntryType::Executable),
+            0o120000 => Some(EntryType::Symlink),
+            0o160000 => Some(EntryType::Submodule),
             _ => Some(EntryType::Other),
         }
     }
@@ -114,72 +115,248 @@ pub fn escape_path(path: &[u8]) -> String {
     out
 }
 
+/// The change set of a work tree since a fork point.
+#[derive(Debug, Clone)]
+pub struct WorkTreeChanges {
+    /// In path order.
+    pub changes: Vec<Change>,
+    /// Nothing differs from HEAD and nothing is untracked: the content is exactly HEAD's tree.
+    pub clean: bool,
+}
+
+/// A path's entry in a tree or the index: its mode and id, `None` when there is none.
+type Entry = Option<(u32, Oid)>;
+
+/// A path as it is now in the work tree, against the fork point.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Now {
+    Absent,
+    /// Present with this mode and blob (the work tree matches the index, or HEAD).
+    Known(u32, Oid),
+    /// Present with this mode, its content differing from the index's `index` entry (`None`:
+    /// not in the index).
+    Differs(u32, Entry),
+}
+
+/// One entry of `git status --porcelain=v2 -z`: the path, its entry in HEAD, and now.
+fn parse_status(out: &[u8]) -> Vec<(Vec<u8>, Entry, Now)> {
+    let mode = |f: &[u8]| {
+        std::str::from_utf8(f)
+            .ok()
+            .and_then(|t| u32::from_str_radix(t, 8).ok())
+            .unwrap_or(0)
+    };
+    let oid = |f: &[u8]| {
+        std::str::from_utf8(f)
+            .ok()
+            .and_then(|t| Oid::from_str(t).ok())
+            .unwrap_or(Oid::ZERO_SHA1)
+    };
+    let entry = |m: u32, o: Oid| (m != 0).then_some((m, o));
+    let mut out_entries = Vec::new();
+    let mut records = out.split(|b| *b == 0).filter(|r| !r.is_empty());
+    while let Some(record) = records.next() {
+        match record.first() {
+            Some(b'1' | b'2') => {
+                // `1 XY sub mH mI mW hH hI path`; `2` adds a score before the path and the
+                // original path as the next record (renames, which --no-renames leaves out).
+                let fields = if record[0] == b'1' { 9 } else { 10 };
+                let parts: Vec<&[u8]> = record.splitn(fields, |b| *b == b' ').collect();
+                if parts.len() < fields {
+                    continue;
+                }
+                let worktree_same = parts[1].get(1) == Some(&b'.');
+                let (m_head, m_index, m_work) = (mode(parts[3]), mode(parts[4]), mode(parts[5]));
+                let (h_head, h_index) = (oid(parts[6]), oid(parts[7]));
+                let now = match (m_work, worktree_same) {
+                    (0, _) => Now::Absent,
+                    (_, true) => Now::Known(m_work, h_index),
+                    (_, false) => Now::Differs(m_work, entry(m_index, h_index)),
+                };
+                out_entries.push((parts[fields - 1].to_vec(), entry(m_head, h_head), now));
+                if record[0] == b'2' {
+                    records.next();
+                }
+            }
+            Some(b'u') => {
+                // `u XY sub m1 m2 m3 mW h1 h2 h3 path`: a conflict; HEAD's side is stage 2.
+                let parts: Vec<&[u8]> = record.splitn(11, |b| *b == b' ').collect();
+                if parts.len() < 11 {
+                    continue;
+                }
+                let m_work = mode(parts[6]);
+                let now = if m_work == 0 {
+                    Now::Absent
+                } else {
+                    Now::Differs(m_work, None)
+                };
+                out_entries.push((
+                    parts[10].to_vec(),
+                    entry(mode(parts[4]), oid(parts[8])),
+                    now,
+                ));
+            }
+            Some(b'?') if record.len() > 2 => {
+                out_entries.push((record[2..].to_vec(), None, Now::Differs(0, None)));
+            }
+            _ => {}
+        }
+    }
+    out_entries
+}
+
+/// The file type bits of a git mode: a file (either mode), a link or a submodule.
+fn kind_of(mode: u32) -> u32 {
+    mode & 0o170000
+}
+
 impl Repo {
-    /// Every path that differs between `fork`'s tree and the work tree (through the index).
-    pub fn changes_since(&self, fork: Oid) -> Result<Vec<Change>, GitError> {
+    /// Every path that differs between `fork`'s tree and the work tree, and whether the work
+    /// tree is clean.
+    pub fn changes_since(&self, fork: Oid) -> Result<WorkTreeChanges, GitError> {
         let workdir = self.require_workdir()?.to_path_buf();
-        let tree = self
+        let status = super::cli::git(
+            &workdir,
+            &[
+                "status",
+                "--porcelain=v2",
+                "-z",
+                "--untracked-files=all",
+                "--no-renames",
+            ],
+            None,
+        )?;
+        let now = parse_status(&status.stdout);
+        let clean = now.is_empty();
+
+        let fail = || git_err(format!("cannot compare {fork} with HEAD"));
+        let fork_tree = self
             .inner
             .find_commit(fork)
             .and_then(|c| c.tree())
-            .map_err(git_err(format!("cannot read the tree of {fork}")))?;
-        let mut opts = DiffOptions::new();
-        opts.include_untracked(true)
-            .recurse_untracked_dirs(true)
-            .include_typechange(true)
-            .include_unreadable(true);
-        let diff = self
-            .inner
-            .diff_tree_to_workdir_with_index(Some(&tree), Some(&mut opts))
-            .map_err(git_err("cannot compare the work tree with the fork point"))?;
+            .map_err(fail())?;
+        let head_tree = match self.head_commit()? {
+            Some(head) => Some(
+                self.inner
+                    .find_commit(head)
+                    .and_then(|c| c.tree())
+                    .map_err(fail())?,
+            ),
+            None => None,
+        };
+        let as_u32 = |(m, o): (i32, Oid)| (m as u32, o);
+        // Each path's entry at the fork point and now: first what the commits changed…
+        let mut sides: BTreeMap<Vec<u8>, (Entry, Now)> = BTreeMap::new();
+        for c in tree_diff(&self.inner, Some(&fork_tree), head_tree.as_ref()).map_err(fail())? {
+            let after = match c.new.map(as_u32) {
+                Some((m, o)) => Now::Known(m, o),
+                None => Now::Absent,
+            };
+            sides.insert(c.path, (c.old.map(as_u32), after));
+        }
+        // …then what the index and the work tree change on top of HEAD. A path the commits did
+        // not change was at the fork point as it is in HEAD.
+        for (path, head, after) in now {
+            let before = match sides.get(&path) {
+                Some((before, _)) => *before,
+                None => head,
+            };
+            sides.insert(path, (before, after));
+        }
+
         let mut out = Vec::new();
-        for delta in diff.deltas() {
-            let kind = match delta.status() {
-                Delta::Added | Delta::Untracked => ChangeKind::Added,
-                Delta::Deleted => ChangeKind::Deleted,
-                Delta::Modified
-                | Delta::Renamed
-                | Delta::Copied
-                | Delta::Unreadable
-                | Delta::Conflicted => ChangeKind::Modified,
-                Delta::Typechange => ChangeKind::TypeChanged,
-                Delta::Unmodified | Delta::Ignored => continue,
-            };
-            let file = if kind == ChangeKind::Deleted {
-                delta.old_file()
-            } else {
-                delta.new_file()
-            };
-            let Some(path) = file.path_bytes().map(<[u8]>::to_vec) else {
-                continue;
-            };
-            let (old, new) = (
-                (kind != ChangeKind::Added)
-                    .then(|| EntryType::from_mode(delta.old_file().mode()))
-                    .flatten(),
-                (kind != ChangeKind::Deleted)
-                    .then(|| EntryType::from_mode(delta.new_file().mode()))
-                    .flatten(),
-            );
+        let mut unsure: Vec<Vec<u8>> = Vec::new();
+        for (path, (before, after)) in sides {
             let on_disk = workdir.join(bytes_path(&path));
-            let meta = (kind != ChangeKind::Deleted)
-                .then(|| std::fs::symlink_metadata(&on_disk).ok())
-                .flatten();
+            let meta = std::fs::symlink_metadata(&on_disk).ok();
+            let now_mode = match after {
+                Now::Absent => 0,
+                Now::Known(m, _) => m,
+                Now::Differs(0, _) => meta.as_ref().map_or(0o100644, disk_mode),
+                Now::Differs(m, _) => m,
+            };
+            let kind = match (before, after) {
+                (None, Now::Absent) => continue,
+                (None, _) => ChangeKind::Added,
+                (Some(_), Now::Absent) => ChangeKind::Deleted,
+                (Some((m, _)), _) if kind_of(m) != kind_of(now_mode) => ChangeKind::TypeChanged,
+                (Some(f), Now::Known(m, o)) if f == (m, o) => continue,
+                (Some(_), Now::Known(..)) => ChangeKind::Modified,
+                // The work tree differs from the index, which holds the fork point's version.
+                (Some(f), Now::Differs(_, index)) if index == Some(f) => ChangeKind::Modified,
+                // The work tree differs from an index that differs from the fork point: only
+                // git can tell whether it came back to the fork point's content.
+                (Some(_), Now::Differs(..)) => {
+                    unsure.push(path.clone());
+                    ChangeKind::Modified
+                }
+            };
+            let present = kind != ChangeKind::Deleted;
             let link_target = match &meta {
-                Some(m) if m.file_type().is_symlink() => std::fs::read_link(&on_disk).ok(),
+                Some(m) if present && m.file_type().is_symlink() => {
+                    std::fs::read_link(&on_disk).ok()
+                }
                 _ => None,
             };
             out.push(Change {
-                path,
+                old: before.and_then(|(m, _)| EntryType::from_mode(m)),
+                new: EntryType::from_mode(now_mode),
                 kind,
-                old,
-                new,
-                size: meta.map(|m| m.len()),
+                size: meta.filter(|_| present).map(|m| m.len()),
                 link_target,
+                path,
             });
         }
-        out.sort_by(|a, b| a.path.cmp(&b.path));
-        Ok(out)
+        if !unsure.is_empty() {
+            let changed = self.differ_from(&workdir, fork, &unsure)?;
+            out.retain(|c| !unsure.contains(&c.path) || changed.contains(&c.path));
+        }
+        Ok(WorkTreeChanges {
+            changes: out,
+            clean,
+        })
+    }
+
+    /// Which of `paths` differ between `commit` and the work tree, as `git diff` sees them.
+    fn differ_from(
+        &self,
+        workdir: &Path,
+        commit: Oid,
+        paths: &[Vec<u8>],
+    ) -> Result<Vec<Vec<u8>>, GitError> {
+        use std::os::unix::ffi::OsStrExt;
+        let commit = commit.to_string();
+        let mut cmd = std::process::Command::new("git");
+        cmd.arg("-C").arg(workdir).args([
+            "diff",
+            "--no-renames",
+            "--name-only",
+            "-z",
+            &commit,
+            "--",
+        ]);
+        for path in paths {
+            let mut spec = b":(literal)".to_vec();
+            spec.extend_from_slice(path);
+            cmd.arg(std::ffi::OsStr::from_bytes(&spec));
+        }
+        let out = cmd
+            .stdin(std::process::Stdio::null())
+            .output()
+            .map_err(|source| GitError::Spawn { source })?;
+        if !out.status.success() {
+            return Err(GitError::Command {
+                args: format!("diff --name-only {commit} -- …"),
+                status: out.status.code(),
+                stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+            });
+        }
+        Ok(out
+            .stdout
+            .split(|b| *b == 0)
+            .filter(|p| !p.is_empty())
+            .map(<[u8]>::to_vec)
+            .collect())
     }
 
     /// The paths a commit changed against its first parent (all of them for a root commit), in
@@ -323,6 +500,20 @@ fn diff_level(
         prefix.truncate(depth);
     }
     Ok(())
+}
+
+/// The git mode of an untracked file, from the file system.
+fn disk_mode(meta: &std::fs::Metadata) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    if meta.file_type().is_symlink() {
+        0o120000
+    } else if meta.is_dir() {
+        0o160000
+    } else if meta.permissions().mode() & 0o111 != 0 {
+        0o100755
+    } else {
+        0o100644
+    }
 }
 
 /// A git path (bytes) as a file system path.

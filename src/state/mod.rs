@@ -379,7 +379,7 @@ fn derive_where(
                     }
                     continue;
                 }
-                let folder = folder_of(&entry.pattern);
+                let folder = entry.pattern.folder();
                 let paths = match (base_paths.get(folder), base_tip) {
                     (Some(paths), _) => paths,
                     (None, Some(tip)) => {
@@ -454,13 +454,6 @@ fn completion_verified(
         }
     }
     Ok(false)
-}
-
-/// The deepest folder holding every path `pattern` can match: its literal beginning, up to the
-/// last `/` there.
-fn folder_of(pattern: &Glob) -> &str {
-    let prefix = pattern.literal_prefix();
-    prefix.rfind('/').map_or("", |at| &prefix[..at])
 }
 
 fn any_match(pattern: &Glob, paths: &[String]) -> bool {
@@ -683,21 +676,5 @@ pub fn next_action(
             waiting_for: statuses[i].waiting_for.clone(),
         },
         None => Next::Done,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_pattern_matches_only_under_its_folder() {
-        let folder = |p: &str| folder_of(&Glob::parse(p).unwrap()).to_owned();
-        assert_eq!(folder("src/a/b.rs"), "src/a");
-        assert_eq!(folder("src/**"), "src");
-        assert_eq!(folder("src/a*/x.rs"), "src");
-        assert_eq!(folder("a.txt"), "");
-        assert_eq!(folder("**/mod.rs"), "");
-        assert_eq!(folder("docs/[ab]/x.md"), "docs");
     }
 }
