@@ -7,11 +7,12 @@
 
 use std::path::Path;
 
+use super::digest::{self, Header};
 use crate::git::changes::escape_path;
 use crate::git::trailers::{self, Trailer};
 use crate::git::{Oid, Repo};
-use crate::lifecycle::{LifecycleError, phase_of_branch, plan_at};
-use crate::plan::{self, EntryKind, Plan};
+use crate::lifecycle::{LifecycleError, plan_at};
+use crate::plan::{self, EntryKind, Manifest, Plan};
 use crate::state::events::{is_passing_record, is_passing_verify};
 use crate::state::{self, State};
 use crate::verify::{fork_point, phase_events};
@@ -46,10 +47,12 @@ fn worktree_plan(repo: &Repo) -> Option<(Plan, String)> {
     Some((plan, plan::DEFAULT_PLAN_PATH.to_owned()))
 }
 
-/// The phase checked out here, with the plan that judges it.
+/// The phase checked out here, with what the plan that judges it says of it.
 struct PhaseHere {
-    judging: Plan,
+    /// The judging plan's id, base and branch prefix.
+    judging: Header,
     phase: String,
+    manifest: Manifest,
     head: Oid,
     fork: Oid,
 }
@@ -58,31 +61,54 @@ fn phase_here(repo: &Repo) -> Result<Option<PhaseHere>, LifecycleError> {
     let Some(branch) = repo.current_branch()? else {
         return Ok(None);
     };
-    let Some((plan, plan_path)) = worktree_plan(repo) else {
+    let Some(top) = repo.workdir() else {
         return Ok(None);
     };
-    let Some(phase) = phase_of_branch(&plan, &branch) else {
+    let plan_path = plan::DEFAULT_PLAN_PATH;
+    let Ok(bytes) = plan::read_file(&top.join(plan_path), plan_path) else {
         return Ok(None);
     };
-    let (Some(base_tip), Some(head)) = (repo.base_tip(&plan.base)?, repo.head_commit()?) else {
+    // The work tree's plan, read leniently: only to learn the branch prefix and the base.
+    let key = crate::git::fingerprint(&bytes);
+    let here = digest::digest(repo, &key, || {
+        Ok::<_, LifecycleError>(plan::load_valid(plan_path, bytes).ok())
+    })?;
+    let Some(here) = here else {
+        return Ok(None);
+    };
+    let Some(phase) = branch
+        .strip_prefix(&here.header.branch_prefix)
+        .filter(|id| here.manifest(id).is_some())
+        .map(str::to_owned)
+    else {
+        return Ok(None);
+    };
+    let (Some(base_tip), Some(head)) = (repo.base_tip(&here.header.base)?, repo.head_commit()?)
+    else {
         return Ok(None);
     };
     let Some(fork) = fork_point(repo, base_tip, head)? else {
         return Ok(None);
     };
-    let judging = plan_at(repo, fork, &plan_path, &plan.base)
-        .map_err(|source| LifecycleError::JudgingPlan {
-            branch: branch.clone(),
-            source,
+    let judging = match repo.entry_at(fork, plan_path)? {
+        Some(blob) if blob.to_string() != key => digest::digest(repo, &blob.to_string(), || {
+            plan_at(repo, fork, plan_path, &here.header.base).map_err(|source| {
+                LifecycleError::JudgingPlan {
+                    branch: branch.clone(),
+                    source,
+                }
+            })
         })?
-        .unwrap_or(plan.clone());
-    let phase = phase.id.clone();
-    if judging.phase(&phase).is_none() {
+        .unwrap_or(here),
+        _ => here,
+    };
+    let Some(manifest) = judging.manifest(&phase) else {
         return Ok(None);
-    }
+    };
     Ok(Some(PhaseHere {
-        judging,
+        judging: judging.header,
         phase,
+        manifest,
         head,
         fork,
     }))
@@ -95,23 +121,19 @@ pub fn pre_commit(repo: &Repo, cwd: &Path) -> Result<Decision, LifecycleError> {
     let Some(here) = phase_here(repo)? else {
         return Ok(decision);
     };
-    let phase = here
-        .judging
-        .phase(&here.phase)
-        .expect("checked in phase_here");
     let staged = repo.staged(cwd)?;
     let mut verified: Option<bool> = None;
     let mut outside = false;
     for (status, path) in staged {
         let text = String::from_utf8_lossy(&path);
         let shown = escape_path(&path);
-        match phase.files.all().find(|(_, e)| e.pattern.matches(&text)) {
+        match here.manifest.all().find(|(_, e)| e.pattern.matches(&text)) {
             None => {
                 outside = true;
                 decision.refused.push(format!(
                     "{shown} ({}) is outside the manifest of phase `{}`",
                     describe_status(status),
-                    phase.id
+                    here.phase
                 ));
             }
             Some((EntryKind::AfterVerify, entry)) => {
@@ -119,7 +141,7 @@ pub fn pre_commit(repo: &Repo, cwd: &Path) -> Result<Decision, LifecycleError> {
                     Some(ok) => ok,
                     None => {
                         let commits = repo.commits_between(here.head, &[here.fork])?;
-                        let ok = phase_events(repo, &here.judging.id, &phase.id, &commits)?
+                        let ok = phase_events(repo, &here.judging.id, &here.phase, &commits)?
                             .iter()
                             .any(|(_, e)| is_passing_verify(e));
                         verified = Some(ok);
@@ -146,7 +168,7 @@ pub fn pre_commit(repo: &Repo, cwd: &Path) -> Result<Decision, LifecycleError> {
         if verified == Some(false) {
             decision.hints.push(format!(
                 "run `git planx verify {}` first for after_verify paths",
-                phase.id
+                here.phase
             ));
         }
         decision
