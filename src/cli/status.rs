@@ -63,9 +63,7 @@ pub fn cmd_status(ui: &Ui, global: &GlobalArgs, args: &StatusArgs) -> Result<u8,
             }
         }
     }
-    let order = Graph::build(plan)
-        .map(|g| g.order)
-        .unwrap_or_else(|_| (0..plan.phases.len()).collect());
+    let order = Graph::order(plan).unwrap_or_else(|_| (0..plan.phases.len()).collect());
     let current = ctx.repo.current_branch()?;
     let next = state::next_action(plan, &statuses, &order, current.as_deref());
     let now = clock::now().timestamp();

@@ -4,7 +4,7 @@
 //! run at the same time. When the manifests of two independent phases could touch the same path
 //! they must not; `check` warns about such pairs and the groups keep them apart.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
 use super::diag::Diagnostics;
 use super::{EntryKind, Plan};
@@ -69,6 +69,17 @@ impl Graph {
         })
     }
 
+    /// The topological order alone (the `order` of [`Graph::build`]), without the levels,
+    /// groups and overlapping manifests that `build` also works out.
+    pub fn order(plan: &Plan) -> Result<Vec<usize>, Vec<Cycle>> {
+        let depends = direct_dependencies(plan);
+        let cycles = find_cycles(&depends);
+        if !cycles.is_empty() {
+            return Err(cycles);
+        }
+        Ok(topological_order(&depends))
+    }
+
     /// Do phases `a` and `b` conflict (may touch the same path while independent)?
     pub fn conflict(&self, a: usize, b: usize) -> Option<&Conflict> {
         self.conflicts
@@ -78,13 +89,17 @@ impl Graph {
 }
 
 fn direct_dependencies(plan: &Plan) -> Vec<Vec<usize>> {
+    let mut index: HashMap<&str, usize> = HashMap::new();
+    for (i, phase) in plan.phases.iter().enumerate() {
+        index.entry(phase.id.as_str()).or_insert(i);
+    }
     plan.phases
         .iter()
         .map(|phase| {
             phase
                 .depends_on
                 .iter()
-                .filter_map(|dep| plan.phases.iter().position(|p| p.id == dep.id))
+                .filter_map(|dep| index.get(dep.id.as_str()).copied())
                 .collect()
         })
         .collect()
@@ -315,9 +330,15 @@ fn split_groups(levels: &[usize], conflicts: &[Conflict]) -> Vec<Group> {
     groups
 }
 
-/// Reports cycles (errors) and phases that may run together on the same paths (warnings).
-pub(crate) fn diagnose(plan: &Plan, d: &mut Diagnostics<'_>) {
-    match Graph::build(plan) {
+/// Reports cycles (errors) and, with `overlaps`, phases that may run together on the same
+/// paths (warnings).
+pub(crate) fn diagnose(plan: &Plan, d: &mut Diagnostics<'_>, overlaps: bool) {
+    let conflicts = if overlaps {
+        Graph::build(plan).map(|graph| graph.conflicts)
+    } else {
+        Graph::order(plan).map(|_| Vec::new())
+    };
+    match conflicts {
         Err(cycles) => {
             for Cycle(cycle) in cycles {
                 let first = &plan.phases[cycle[0]];
@@ -338,8 +359,8 @@ pub(crate) fn diagnose(plan: &Plan, d: &mut Diagnostics<'_>) {
                 );
             }
         }
-        Ok(graph) => {
-            for conflict in &graph.conflicts {
+        Ok(conflicts) => {
+            for conflict in &conflicts {
                 let (a, b) = (&plan.phases[conflict.a], &plan.phases[conflict.b]);
                 let (ka, pa) = &conflict.entry_a;
                 let (kb, pb) = &conflict.entry_b;

@@ -407,7 +407,12 @@ pub fn load_valid(display: &str, bytes: Vec<u8>) -> Result<Plan, PlanError> {
     if let Some(plan) = known {
         return Ok(plan);
     }
-    let (plan, _) = load_bytes(display, bytes.clone(), &NoPathFacts).into_valid()?;
+    // Overlapping manifests are only warnings, which this caller drops: not looked for.
+    let (plan, _) = match String::from_utf8(bytes.clone()) {
+        Ok(text) => load_str(display, text, &NoPathFacts, false),
+        Err(_) => load_bytes(display, bytes.clone(), &NoPathFacts),
+    }
+    .into_valid()?;
     VALID.with(|memo| {
         let mut memo = memo.borrow_mut();
         if memo.len() == 4 {
@@ -422,7 +427,7 @@ pub fn load_valid(display: &str, bytes: Vec<u8>) -> Result<Plan, PlanError> {
 /// becomes a diagnostic.
 pub fn load_bytes(display: &str, bytes: Vec<u8>, facts: &dyn PathFacts) -> LoadedPlan {
     match String::from_utf8(bytes) {
-        Ok(text) => load_str(display, text, facts),
+        Ok(text) => load_str(display, text, facts, true),
         Err(e) => {
             let valid_up_to = e.utf8_error().valid_up_to();
             let source = Source::new(display, String::from_utf8_lossy(e.as_bytes()).into_owned());
@@ -452,7 +457,9 @@ fn source_bom_len(bytes: &[u8]) -> usize {
     }
 }
 
-fn load_str(display: &str, text: String, facts: &dyn PathFacts) -> LoadedPlan {
+/// `overlaps`: also warn about phases whose manifests may overlap (a search over all pairs of
+/// phases that only `check` and `graph` show).
+fn load_str(display: &str, text: String, facts: &dyn PathFacts, overlaps: bool) -> LoadedPlan {
     let source = Source::new(display, text);
     let mut diags = diag::Diagnostics::new(&source);
     let (root, syntax_errors) = toml::de::DeTable::parse_recoverable(source.text());
@@ -484,7 +491,7 @@ fn load_str(display: &str, text: String, facts: &dyn PathFacts) -> LoadedPlan {
     let plan = match raw::read(root, &mut diags) {
         Some((raw, removed)) => {
             let plan = validate::build(raw, &removed, facts, &mut diags);
-            graph::diagnose(&plan, &mut diags);
+            graph::diagnose(&plan, &mut diags, overlaps);
             plan
         }
         None => validate::empty_plan(),
