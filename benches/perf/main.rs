@@ -13,6 +13,7 @@
 
 mod env;
 mod fixture;
+mod inproc;
 mod measure;
 mod notes;
 mod report;
@@ -42,6 +43,10 @@ struct Args {
     /// Untimed runs first [default: 2; smoke: 0]
     #[arg(long)]
     warmup: Option<usize>,
+    /// Keep measuring a pair (up to 201 runs a side) until its timed runs took this long
+    /// [default: 4; smoke: 0]
+    #[arg(long)]
+    seconds: Option<f64>,
     /// CI mode: size S, one run each, note writes cut short, results under target/ only
     #[arg(long)]
     smoke: bool,
@@ -67,9 +72,10 @@ const BIN: &str = env!("CARGO_BIN_EXE_git-planx");
 
 fn main() {
     let raw: Vec<String> = std::env::args().collect();
-    if raw.get(1).map(String::as_str) == Some(notes::CHILD_FLAG) {
-        notes::child(&raw[2..]);
-        return;
+    match raw.get(1).map(String::as_str) {
+        Some(notes::CHILD_FLAG) => return notes::child(&raw[2..]),
+        Some(inproc::CHILD_FLAG) => return inproc::child(&raw[2..]),
+        _ => {}
     }
     let args = Args::parse();
     let root = Path::new(env!("CARGO_TARGET_TMPDIR")).join("perf");
@@ -85,10 +91,12 @@ fn main() {
     let reps = Reps {
         warmup: args.warmup.unwrap_or(if args.smoke { 0 } else { 2 }),
         reps: args.reps.unwrap_or(if args.smoke { 1 } else { 11 }),
+        seconds: args.seconds.unwrap_or(if args.smoke { 0.0 } else { 4.0 }),
     };
     let toggle_reps = Reps {
         warmup: reps.warmup.min(1),
-        reps: reps.reps.min(5),
+        reps: reps.reps.min(7),
+        seconds: reps.seconds / 2.0,
     };
     let note_writes = if args.smoke { 200 } else { 1000 };
 
@@ -136,7 +144,7 @@ fn main() {
             ] {
                 work.toggle(&env, graph, untracked);
                 for pair in goal_pairs(&env, &work) {
-                    if pair.key != "hook-shim" {
+                    if !matches!(pair.key, "hook-shim" | "hook-cold") {
                         results
                             .toggles
                             .push(run_pair(&env, &work, pair, toggle_reps, label));
@@ -284,6 +292,8 @@ pub enum Reset {
     Nothing,
     Notes,
     BranchAndNotes,
+    /// Forget the plan digests the hooks keep (docs/hooks.md).
+    HookDigests,
 }
 
 /// A measured pair.
@@ -311,6 +321,9 @@ fn run_pair(env: &Env, work: &Work, pair: Pair, reps: Reps, config: &str) -> Pai
         Reset::Nothing => {}
         Reset::Notes => work.reset_notes(env),
         Reset::BranchAndNotes => work.reset(env),
+        Reset::HookDigests => {
+            let _ = std::fs::remove_dir_all(work.repo.join(".git/planx/cache"));
+        }
     };
     let (planx, git) = compare(env, &pair.planx, &pair.git, reps, &reset);
     reset();
@@ -372,6 +385,15 @@ fn goal_pairs(env: &Env, work: &Work) -> Vec<Pair> {
             git: Op::of(vec![git(&["diff", "--cached", "--name-only"])]),
             goal: Some(1.5),
             reset: Reset::Nothing,
+        },
+        Pair {
+            key: "hook-cold",
+            operation: "pre-commit hook, first commit after the plan changed (no digest kept yet)"
+                .into(),
+            planx: Op::of(vec![planx(&["hook", "pre-commit"])]),
+            git: Op::of(vec![git(&["diff", "--cached", "--name-status"])]),
+            goal: None,
+            reset: Reset::HookDigests,
         },
         Pair {
             key: "hook-shim",
@@ -440,7 +462,8 @@ fn goal_pairs(env: &Env, work: &Work) -> Vec<Pair> {
 #[derive(Debug, Clone)]
 pub struct Floor {
     pub size: String,
-    pub key: &'static str,
+    /// The pairs whose git-planx side does this part.
+    pub pairs: &'static [&'static str],
     pub what: String,
     pub sample: Sample,
 }
@@ -458,25 +481,22 @@ fn floors(env: &Env, work: &Work, reps: Reps) -> Vec<Floor> {
     )
     .expect("write a commit message");
     let message = message.to_string_lossy().into_owned();
-    let items = [
+    let commit = [
+        "commit",
+        "--quiet",
+        "--allow-empty",
+        "--cleanup=verbatim",
+        "--file",
+        &message,
+    ];
+    let items: [(&'static [&'static str], Cmd, Reset); 3] = [
         (
-            "checkpoint",
-            Cmd::new(
-                "git",
-                repo,
-                &[
-                    "commit",
-                    "--quiet",
-                    "--allow-empty",
-                    "--cleanup=verbatim",
-                    "--file",
-                    &message,
-                ],
-            ),
+            &["checkpoint"],
+            Cmd::new("git", repo, &commit),
             Reset::BranchAndNotes,
         ),
         (
-            "hook",
+            &["hook", "hook-name-only"],
             Cmd::new(
                 "git",
                 repo,
@@ -484,10 +504,50 @@ fn floors(env: &Env, work: &Work, reps: Reps) -> Vec<Floor> {
             ),
             Reset::Nothing,
         ),
+        (
+            &["verify"],
+            Cmd::new(
+                "git",
+                repo,
+                &[
+                    "status",
+                    "--porcelain=v2",
+                    "-z",
+                    "--untracked-files=all",
+                    "--no-renames",
+                ],
+            ),
+            Reset::Nothing,
+        ),
     ];
     let mut out = Vec::new();
-    for (key, cmd, reset_kind) in items {
-        let what = format!("`{}`", cmd.display());
+    for (pairs, part, what) in [
+        (
+            &["status", "verify", "checkpoint"][..],
+            inproc::Part::Plan,
+            "validating the plan of 1,000 phases (`plan::load_valid`, timed inside one process)",
+        ),
+        (
+            &["status"][..],
+            inproc::Part::Derive,
+            "deriving every phase's state (`state::derive`, timed inside one process)",
+        ),
+    ] {
+        let sample = inproc::sample(env, work, part, reps);
+        eprintln!(
+            "perf: {} part: {what}: {:.1} ms",
+            work.meta.size,
+            sample.median()
+        );
+        out.push(Floor {
+            size: work.meta.size.clone(),
+            pairs,
+            what: what.to_owned(),
+            sample,
+        });
+    }
+    for (pairs, cmd, reset_kind) in items {
+        let what = format!("`{}`, which it runs itself", cmd.display());
         let reset = || {
             if reset_kind == Reset::BranchAndNotes {
                 work.reset(env);
@@ -496,13 +556,13 @@ fn floors(env: &Env, work: &Work, reps: Reps) -> Vec<Floor> {
         let sample = single(env, &Op::of(vec![cmd]), reps, &reset);
         reset();
         eprintln!(
-            "perf: {} floor {key}: {:.1} ms",
+            "perf: {} part: {what}: {:.1} ms",
             work.meta.size,
             sample.median()
         );
         out.push(Floor {
             size: work.meta.size.clone(),
-            key,
+            pairs,
             what,
             sample,
         });

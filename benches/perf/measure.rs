@@ -47,7 +47,9 @@ impl Cmd {
             None => program,
         };
         let mut text = program;
+        let dir = format!("{}/", self.dir.display());
         for arg in &self.args {
+            let arg = arg.strip_prefix(&dir).unwrap_or(arg);
             text.push(' ');
             if arg.contains([' ', '(', '*']) {
                 text.push_str(&format!("'{arg}'"));
@@ -147,11 +149,21 @@ pub fn median(values: &[f64]) -> f64 {
     }
 }
 
-/// How many runs.
+/// How many runs: `warmup` untimed, then at least `reps` timed, and more (up to `MAX_REPS`)
+/// until the timed runs of a pair have taken `seconds`: cheap operations get more samples.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Reps {
     pub warmup: usize,
     pub reps: usize,
+    pub seconds: f64,
+}
+
+const MAX_REPS: usize = 201;
+
+impl Reps {
+    fn more(&self, done: usize, started: Instant) -> bool {
+        done < self.reps || (done < MAX_REPS && started.elapsed().as_secs_f64() < self.seconds)
+    }
 }
 
 /// Measures `a` against `b`. `reset` runs (untimed) before every run of either side, to put
@@ -164,8 +176,11 @@ pub fn compare(env: &Env, a: &Op, b: &Op, reps: Reps, reset: &dyn Fn()) -> (Samp
         reset();
         b.time(env);
     }
-    for r in 0..reps.reps {
-        if r % 2 == 0 {
+    let started = Instant::now();
+    let mut r = 0;
+    while reps.more(r, started) {
+        r += 1;
+        if r % 2 == 1 {
             reset();
             sa.runs.push(a.time(env));
             reset();
@@ -187,7 +202,8 @@ pub fn single(env: &Env, a: &Op, reps: Reps, reset: &dyn Fn()) -> Sample {
         reset();
         a.time(env);
     }
-    for _ in 0..reps.reps {
+    let started = Instant::now();
+    while reps.more(s.runs.len(), started) {
         reset();
         s.runs.push(a.time(env));
     }
