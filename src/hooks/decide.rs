@@ -65,13 +65,17 @@ fn phase_here(repo: &Repo) -> Result<Option<PhaseHere>, LifecycleError> {
         return Ok(None);
     };
     let plan_path = plan::DEFAULT_PLAN_PATH;
-    let Ok(bytes) = plan::read_file(&top.join(plan_path), plan_path) else {
+    let file = top.join(plan_path);
+    let Some((key, bytes)) = digest::plan_blob(repo, &file) else {
         return Ok(None);
     };
     // The work tree's plan, read leniently: only to learn the branch prefix and the base.
-    let key = crate::git::fingerprint(&bytes);
     let here = digest::digest(repo, &key, || {
-        Ok::<_, LifecycleError>(plan::load_valid(plan_path, bytes).ok())
+        let bytes = match bytes {
+            Some(bytes) => Some(bytes),
+            None => plan::read_file(&file, plan_path).ok(),
+        };
+        Ok::<_, LifecycleError>(bytes.and_then(|b| plan::load_valid(plan_path, b).ok()))
     })?;
     let Some(here) = here else {
         return Ok(None);

@@ -90,6 +90,64 @@ impl Digest {
     }
 }
 
+/// A file's identity on disk, as git's index records it to know a file unchanged without
+/// reading it: device, inode, size, and change and modification times to the nanosecond.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+struct Stamp {
+    dev: u64,
+    ino: u64,
+    size: u64,
+    mtime: (i64, i64),
+    ctime: (i64, i64),
+}
+
+impl Stamp {
+    fn of(meta: &fs::Metadata) -> Stamp {
+        use std::os::unix::fs::MetadataExt;
+        Stamp {
+            dev: meta.dev(),
+            ino: meta.ino(),
+            size: meta.size(),
+            mtime: (meta.mtime(), meta.mtime_nsec()),
+            ctime: (meta.ctime(), meta.ctime_nsec()),
+        }
+    }
+}
+
+/// The blob id of the plan file at `file`, and its bytes when they had to be read. The id
+/// is remembered with the file's [`Stamp`], so an unchanged plan is not read and hashed again
+/// (hashing 500 KiB with libgit2's collision-detecting SHA-1 costs more than the rest of the
+/// hook). As with git's index, a file changed in the last two seconds is not remembered: a
+/// second change within the same clock tick could keep its stamp.
+pub fn plan_blob(repo: &Repo, file: &Path) -> Option<(String, Option<Vec<u8>>)> {
+    let meta = fs::metadata(file).ok()?;
+    let stamp = Stamp::of(&meta);
+    let stamps_file = folder(repo).join("stamps.json");
+    let mut stamps: Vec<(PathBuf, Stamp, String)> = fs::read(&stamps_file)
+        .ok()
+        .and_then(|bytes| serde_json::from_slice(&bytes).ok())
+        .unwrap_or_default();
+    if let Some((_, _, blob)) = stamps.iter().find(|(f, s, _)| f == file && *s == stamp) {
+        return Some((blob.clone(), None));
+    }
+    let bytes = crate::plan::read_file(file, "plan").ok()?;
+    let blob = crate::git::fingerprint(&bytes);
+    let settled = meta
+        .modified()
+        .ok()
+        .and_then(|t| t.elapsed().ok())
+        .is_some_and(|age| age.as_secs() >= 2);
+    if settled && fs::metadata(file).is_ok_and(|again| Stamp::of(&again) == stamp) {
+        stamps.retain(|(f, _, _)| f != file);
+        stamps.push((file.to_path_buf(), stamp, blob.clone()));
+        stamps.drain(..stamps.len().saturating_sub(KEEP));
+        if let Ok(text) = serde_json::to_string(&stamps) {
+            let _ = write_atomically(&folder(repo), &stamps_file, &text);
+        }
+    }
+    Some((blob, Some(bytes)))
+}
+
 fn folder(repo: &Repo) -> PathBuf {
     repo.state_dir()
         .join("cache")
@@ -119,12 +177,16 @@ pub fn digest<E>(
     Ok(Some(digest))
 }
 
-/// Writes `text` to `file` atomically and removes the oldest digests beyond [`KEEP`].
-fn keep(dir: &Path, file: &Path, text: &str) -> std::io::Result<()> {
+fn write_atomically(dir: &Path, file: &Path, text: &str) -> std::io::Result<()> {
     fs::create_dir_all(dir)?;
     let temp = dir.join(format!(".tmp-{}", std::process::id()));
     fs::write(&temp, text)?;
-    fs::rename(&temp, file)?;
+    fs::rename(&temp, file)
+}
+
+/// Writes `text` to `file` atomically and removes the oldest digests beyond [`KEEP`].
+fn keep(dir: &Path, file: &Path, text: &str) -> std::io::Result<()> {
+    write_atomically(dir, file, text)?;
     let mut kept: Vec<(std::time::SystemTime, PathBuf)> = fs::read_dir(dir)?
         .flatten()
         .filter(|e| e.path().extension().is_some_and(|x| x == "jsonl"))

@@ -57,6 +57,7 @@ fn pre_commit_keeps_a_digest_of_the_plan_that_follows_its_content() {
         .unwrap()
         .flatten()
         .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "jsonl"))
         .collect();
     assert_eq!(digests.len(), 1, "{digests:?}");
     // A damaged digest is made again from the plan.
@@ -68,6 +69,16 @@ fn pre_commit_keeps_a_digest_of_the_plan_that_follows_its_content() {
             .contains("stray.txt (added) is outside the manifest"),
         "{run}"
     );
+    // A plan file that has not changed for a while is known by its stamp, without hashing it.
+    let touched = repo.run(repo.command("touch", &repo.root).args([
+        "-d",
+        "2020-01-01 00:00:00",
+        ".planx/plan.toml",
+    ]));
+    assert_eq!(touched.code, 0, "{touched}");
+    assert_eq!(commit(&repo, &["-m", "Stray"]).code, 1);
+    assert!(dir.join("stamps.json").exists());
+    assert_eq!(commit(&repo, &["-m", "Stray"]).code, 1);
     // An edit of the plan in the work tree is a new plan: this branch is no phase branch of it.
     let plan = repo.read(".planx/plan.toml");
     repo.write_plan(&plan.replace(
