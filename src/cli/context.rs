@@ -46,11 +46,11 @@ impl Context {
         // The work tree's plan names the base; base's copy is the one that counts. The work
         // tree's copy is read as committed (without the index's facts about symlinks, which
         // cost a read of the whole index) unless it is the plan used.
-        let (mut worktree_plan, worktree_blob) = match plan::read_file(&file, &plan_path) {
-            Ok(bytes) => {
-                let blob = crate::git::fingerprint(&bytes);
-                (Some(plan::load_valid(&plan_path, bytes)), Some(blob))
-            }
+        let (worktree_plan, worktree_bytes) = match plan::read_file(&file, &plan_path) {
+            Ok(bytes) => (
+                Some(plan::load_valid(&plan_path, bytes.clone())),
+                Some(bytes),
+            ),
             Err(plan::PlanError::NotFound { .. }) => (None, None),
             Err(e) => return Err(e.into()),
         };
@@ -71,16 +71,21 @@ impl Context {
         };
         let base_tip = repo.base_tip(&base_name)?;
         let from_base = match base_tip {
-            // Base holds the same bytes as the work tree (the usual case): that plan, as read.
-            Some(tip)
-                if worktree_blob.is_some()
-                    && repo.entry_at(tip, &plan_path)?.map(|id| id.to_string())
-                        == worktree_blob
-                    && matches!(worktree_plan, Some(Ok(_))) =>
-            {
-                worktree_plan.take().and_then(Result::ok).map(|p| (p, tip))
+            Some(tip) => {
+                // Base holds the same bytes as the work tree (the usual case): that plan, as read.
+                let blob = repo.entry_at(tip, &plan_path)?;
+                let same = matches!(worktree_plan, Some(Ok(_)))
+                    && blob.is_some()
+                    && worktree_bytes.is_some()
+                    && repo.file_at(tip, &plan_path)? == worktree_bytes;
+                match worktree_plan {
+                    Some(Ok(mut plan)) if same => {
+                        plan.blob = blob.map(|id| id.to_string());
+                        Some((plan, tip))
+                    }
+                    _ => lifecycle::plan_at(&repo, tip, &plan_path, &base_name)?.map(|p| (p, tip)),
+                }
             }
-            Some(tip) => lifecycle::plan_at(&repo, tip, &plan_path, &base_name)?.map(|p| (p, tip)),
             None => None,
         };
         // The base is only the base when its own plan says so: an edit elsewhere (say, an
@@ -97,7 +102,7 @@ impl Context {
         let (plan, origin) = match (from_base, need) {
             (Some((plan, tip)), _) => (plan, Origin::Base(tip)),
             (None, Need::BaseOrWorkTree) => {
-                if worktree_blob.is_none() {
+                if worktree_bytes.is_none() {
                     return Err(plan::PlanError::NotFound { path: plan_path }.into());
                 }
                 let loaded = plan::load_file(&file, &plan_path, &repo.path_facts())?;

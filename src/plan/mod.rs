@@ -89,6 +89,9 @@ pub struct Plan {
     pub preflight: Preflight,
     pub run: RunSettings,
     pub phases: Vec<Phase>,
+    /// The blob id of the bytes the plan was read from, when it was read from git (or found
+    /// equal to a blob there): two plans with the same id are the same plan.
+    pub blob: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -388,39 +391,15 @@ pub fn read_file(path: &Path, display: &str) -> Result<Vec<u8>, PlanError> {
     Ok(bytes)
 }
 
-thread_local! {
-    /// Valid plans this process has read, with the bytes they were read from.
-    static VALID: std::cell::RefCell<Vec<(Vec<u8>, Plan)>> = const { std::cell::RefCell::new(Vec::new()) };
-}
-
 /// The plan in `bytes` when it is valid, validated as committed (without [`PathFacts`] of a work
-/// tree); warnings are dropped. A command often reads one plan several times — the work tree's
-/// copy, base's, the one at a fork point — and those are usually the same bytes: they are
-/// validated once per process, which matters for plans of hundreds of phases.
+/// tree); warnings are dropped, so the search for overlapping manifests, which only yields
+/// warnings, is skipped.
 pub fn load_valid(display: &str, bytes: Vec<u8>) -> Result<Plan, PlanError> {
-    let known = VALID.with(|memo| {
-        memo.borrow()
-            .iter()
-            .find(|(seen, _)| *seen == bytes)
-            .map(|(_, plan)| plan.clone())
-    });
-    if let Some(plan) = known {
-        return Ok(plan);
-    }
-    // Overlapping manifests are only warnings, which this caller drops: not looked for.
-    let (plan, _) = match String::from_utf8(bytes.clone()) {
+    let loaded = match String::from_utf8(bytes) {
         Ok(text) => load_str(display, text, &NoPathFacts, false),
-        Err(_) => load_bytes(display, bytes.clone(), &NoPathFacts),
-    }
-    .into_valid()?;
-    VALID.with(|memo| {
-        let mut memo = memo.borrow_mut();
-        if memo.len() == 4 {
-            memo.remove(0);
-        }
-        memo.push((bytes, plan.clone()));
-    });
-    Ok(plan)
+        Err(e) => load_bytes(display, e.into_bytes(), &NoPathFacts),
+    };
+    Ok(loaded.into_valid()?.0)
 }
 
 /// Validates plan text (for example a plan read from a git object). Never fails: every problem

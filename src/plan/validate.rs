@@ -33,6 +33,7 @@ pub(crate) fn empty_plan() -> Plan {
         },
         run: RunSettings::default(),
         phases: Vec::new(),
+        blob: None,
     }
 }
 

@@ -10,6 +10,7 @@
 pub mod checks;
 pub mod manifest;
 
+use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
@@ -118,14 +119,23 @@ pub fn verify(
             branch: target.branch.clone(),
             shallow: repo.is_shallow(),
         })?;
-    let judging = plan_at(repo, fork, plan_path, &base_plan.base)
-        .map_err(|source| LifecycleError::JudgingPlan {
-            branch: target.branch.clone(),
-            source,
-        })?
-        .ok_or_else(|| LifecycleError::NoPlanAtFork {
-            branch: target.branch.clone(),
-        })?;
+    // Base's plan when the fork point holds the same blob (no copy of a large plan).
+    let same = base_plan.blob.is_some()
+        && repo.entry_at(fork, plan_path)?.map(|id| id.to_string()) == base_plan.blob;
+    let judging: Cow<'_, Plan> = if same {
+        Cow::Borrowed(base_plan)
+    } else {
+        Cow::Owned(
+            plan_at(repo, fork, plan_path, &base_plan.base)
+                .map_err(|source| LifecycleError::JudgingPlan {
+                    branch: target.branch.clone(),
+                    source,
+                })?
+                .ok_or_else(|| LifecycleError::NoPlanAtFork {
+                    branch: target.branch.clone(),
+                })?,
+        )
+    };
     let phase = judging
         .phase(phase_id)
         .ok_or_else(|| LifecycleError::UnknownPhase {
