@@ -136,7 +136,8 @@ fn main() {
         results
             .phase_scaling
             .extend(phase_scaling(&env, &work, reps));
-        if !args.no_toggles && !args.smoke && size.name != "S" {
+        // The matrix at M only: it is what the goals are measured on.
+        if !args.no_toggles && !args.smoke && size.name == "M" {
             for (graph, untracked, label) in [
                 (true, false, "commit-graph"),
                 (true, true, "commit-graph + untracked cache"),
