@@ -50,13 +50,15 @@ impl Cmd {
         let dir = format!("{}/", self.dir.display());
         for arg in &self.args {
             let arg = arg.strip_prefix(&dir).unwrap_or(arg);
+            let mut shown = shorten_ids(arg);
+            if shown.chars().count() > 48 {
+                shown = format!("{}…", shown.chars().take(40).collect::<String>());
+            }
             text.push(' ');
-            if arg.contains([' ', '(', '*']) {
-                text.push_str(&format!("'{arg}'"));
-            } else if arg.len() == 40 && arg.bytes().all(|b| b.is_ascii_hexdigit()) {
-                text.push_str(&arg[..10]);
+            if shown.contains([' ', '(', ')', '*', '"', '{', '}', '$', '\'', '…']) {
+                text.push_str(&format!("'{shown}'"));
             } else {
-                text.push_str(arg);
+                text.push_str(&shown);
             }
         }
         text
@@ -89,6 +91,26 @@ impl Cmd {
         );
         ms
     }
+}
+
+/// `text` with each commit id cut to its first ten digits.
+fn shorten_ids(text: &str) -> String {
+    let mut out = String::new();
+    let mut run = String::new();
+    for c in text.chars().chain(std::iter::once(' ')) {
+        if c.is_ascii_hexdigit() {
+            run.push(c);
+            continue;
+        }
+        if run.len() == 40 {
+            run.truncate(10);
+        }
+        out.push_str(&run);
+        run.clear();
+        out.push(c);
+    }
+    out.pop();
+    out
 }
 
 /// Commands run one after the other, timed together.
