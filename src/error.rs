@@ -161,7 +161,7 @@ impl From<GitError> for CliError {
                 );
                 e
             }
-            GitError::Git { .. } | GitError::Spawn { .. } => {
+            GitError::Git { .. } | GitError::Spawn { .. } | GitError::Lock { .. } => {
                 CliError::repo_state(error.to_string()).with_sources(&error)
             }
         }

@@ -48,6 +48,29 @@ impl Lock {
         Ok(Ok(Lock { _file: file }))
     }
 
+    /// Takes the lock `name` under `dir`, waiting for its holder to let go: for short critical
+    /// sections that must not run side by side, where waiting is the right answer.
+    pub fn wait(dir: &Path, name: &str) -> std::io::Result<Lock> {
+        fs::create_dir_all(dir)?;
+        let path = dir.join(format!("{}.lock", name.replace('/', "%2F")));
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&path)?;
+        loop {
+            // SAFETY: flock(2) on a file descriptor this process owns; no memory is involved.
+            if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX) } == 0 {
+                return Ok(Lock { _file: file });
+            }
+            let error = std::io::Error::last_os_error();
+            if error.kind() != std::io::ErrorKind::Interrupted {
+                return Err(error);
+            }
+        }
+    }
+
     /// Is the lock `name` under `dir` free right now?
     pub fn is_free(dir: &Path, name: &str) -> std::io::Result<bool> {
         Ok(Lock::acquire(dir, name)?.is_ok())
@@ -66,6 +89,18 @@ mod tests {
         assert_eq!(second.unwrap_err().pid, Some(std::process::id()));
         drop(first);
         assert!(Lock::is_free(dir.path(), "start-a").unwrap());
+    }
+
+    #[test]
+    fn waiting_takes_the_lock_once_its_holder_lets_go() {
+        let dir = tempfile::tempdir().unwrap();
+        let first = Lock::wait(dir.path(), "worktrees").unwrap();
+        let path = dir.path().to_path_buf();
+        let waiter = std::thread::spawn(move || Lock::wait(&path, "worktrees").map(|_| ()));
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        assert!(!waiter.is_finished());
+        drop(first);
+        waiter.join().unwrap().unwrap();
     }
 
     #[test]

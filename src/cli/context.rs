@@ -43,24 +43,25 @@ impl Context {
         let plan_path = repo_relative_plan(global.plan.as_deref(), &workdir)?;
         let file = workdir.join(&plan_path);
 
-        // The work tree's plan names the base; base's copy is the one that counts.
-        let worktree_plan = match plan::load_file(&file, &plan_path, &repo.path_facts()) {
-            Ok(loaded) => Some(loaded),
-            Err(plan::PlanError::NotFound { .. }) => None,
+        // The work tree's plan names the base; base's copy is the one that counts. The work
+        // tree's copy is read as committed (without the index's facts about symlinks, which
+        // cost a read of the whole index) unless it is the plan used.
+        let (worktree_plan, worktree_bytes) = match plan::read_file(&file, &plan_path) {
+            Ok(bytes) => (
+                Some(plan::load_valid(&plan_path, bytes.clone())),
+                Some(bytes),
+            ),
+            Err(plan::PlanError::NotFound { .. }) => (None, None),
             Err(e) => return Err(e.into()),
         };
         let base_name = match &worktree_plan {
-            Some(loaded) if !loaded.has_errors() => loaded.plan.base.clone(),
-            Some(_) | None => match find_base_from_branches(&repo, &plan_path)? {
+            Some(Ok(plan)) => plan.base.clone(),
+            Some(Err(_)) | None => match find_base_from_branches(&repo, &plan_path)? {
                 Some(base) => base,
                 None => {
                     return Err(match worktree_plan {
-                        Some(loaded) => loaded
-                            .into_valid()
-                            .err()
-                            .map(CliError::from)
-                            .unwrap_or_else(|| CliError::usage("invalid plan")),
-                        None => plan::PlanError::NotFound {
+                        Some(Err(error)) => error.into(),
+                        _ => plan::PlanError::NotFound {
                             path: plan_path.clone(),
                         }
                         .into(),
@@ -70,7 +71,21 @@ impl Context {
         };
         let base_tip = repo.base_tip(&base_name)?;
         let from_base = match base_tip {
-            Some(tip) => lifecycle::plan_at(&repo, tip, &plan_path, &base_name)?.map(|p| (p, tip)),
+            Some(tip) => {
+                // Base holds the same bytes as the work tree (the usual case): that plan, as read.
+                let blob = repo.entry_at(tip, &plan_path)?;
+                let same = matches!(worktree_plan, Some(Ok(_)))
+                    && blob.is_some()
+                    && worktree_bytes.is_some()
+                    && repo.file_at(tip, &plan_path)? == worktree_bytes;
+                match worktree_plan {
+                    Some(Ok(mut plan)) if same => {
+                        plan.blob = blob.map(|id| id.to_string());
+                        Some((plan, tip))
+                    }
+                    _ => lifecycle::plan_at(&repo, tip, &plan_path, &base_name)?.map(|p| (p, tip)),
+                }
+            }
             None => None,
         };
         // The base is only the base when its own plan says so: an edit elsewhere (say, an
@@ -87,9 +102,10 @@ impl Context {
         let (plan, origin) = match (from_base, need) {
             (Some((plan, tip)), _) => (plan, Origin::Base(tip)),
             (None, Need::BaseOrWorkTree) => {
-                let loaded = worktree_plan.ok_or_else(|| plan::PlanError::NotFound {
-                    path: plan_path.clone(),
-                })?;
+                if worktree_bytes.is_none() {
+                    return Err(plan::PlanError::NotFound { path: plan_path }.into());
+                }
+                let loaded = plan::load_file(&file, &plan_path, &repo.path_facts())?;
                 let (plan, _) = loaded.into_valid()?;
                 (plan, Origin::WorkTree)
             }

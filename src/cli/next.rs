@@ -21,9 +21,7 @@ pub fn cmd_next(ui: &Ui, global: &GlobalArgs, _args: &NextArgs) -> Result<u8, Cl
     let ctx = Context::open(global, Need::BaseOrWorkTree)?;
     let plan = &ctx.plan;
     let statuses = state::derive(&ctx.repo, plan, &ctx.plan_path)?;
-    let order = Graph::build(plan)
-        .map(|g| g.order)
-        .unwrap_or_else(|_| (0..plan.phases.len()).collect());
+    let order = Graph::order(plan).unwrap_or_else(|_| (0..plan.phases.len()).collect());
     let ready: Vec<usize> = order
         .iter()
         .copied()

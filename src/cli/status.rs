@@ -49,22 +49,21 @@ pub fn cmd_status(ui: &Ui, global: &GlobalArgs, args: &StatusArgs) -> Result<u8,
     let statuses = state::derive(&ctx.repo, plan, &ctx.plan_path)?;
     // Commits on active phase branches that the pre-commit hook would have refused.
     let mut bypassed: Vec<(String, usize)> = Vec::new();
+    let mut walker = ctx.repo.walker()?;
     for (phase, status) in plan.phases.iter().zip(&statuses) {
         if matches!(
             status.state,
             State::InProgress | State::Blocked | State::Failed
         ) && let (Some(tip), Some(base)) = (status.branch_tip, ctx.repo.base_tip(&plan.base)?)
         {
-            let commits = ctx.repo.commits_between(tip, &[base])?;
+            let commits = walker.between(tip, &[base])?;
             let found = crate::hooks::decide::bypassed(&ctx.repo, phase, &commits)?;
             if !found.is_empty() {
                 bypassed.push((status.id.clone(), found.len()));
             }
         }
     }
-    let order = Graph::build(plan)
-        .map(|g| g.order)
-        .unwrap_or_else(|_| (0..plan.phases.len()).collect());
+    let order = Graph::order(plan).unwrap_or_else(|_| (0..plan.phases.len()).collect());
     let current = ctx.repo.current_branch()?;
     let next = state::next_action(plan, &statuses, &order, current.as_deref());
     let now = clock::now().timestamp();

@@ -251,73 +251,95 @@ impl Repo {
 
     /// `git switch <branch>` in the work tree.
     pub fn switch(&self, branch: &str) -> Result<(), GitError> {
-        git(
-            self.require_workdir()?,
-            &["switch", "--quiet", branch],
-            None,
-        )
-        .map(|_| ())
+        self.worktree_admin(|| {
+            git(
+                self.require_workdir()?,
+                &["switch", "--quiet", branch],
+                None,
+            )
+            .map(|_| ())
+        })
+    }
+
+    /// Holds planx's lock on the repository's worktree list while `f` runs. `git worktree add`
+    /// writes a new entry's files one after another, and a git command that scans the list
+    /// meanwhile (another `worktree add`, `worktree list`, `switch`) can read a half-written
+    /// entry and die; planx's own worktree commands, run side by side by `run`, take turns.
+    fn worktree_admin<T>(&self, f: impl FnOnce() -> Result<T, GitError>) -> Result<T, GitError> {
+        let _lock = crate::lock::Lock::wait(&self.state_dir().join("locks"), "worktrees")
+            .map_err(|source| GitError::Lock { source })?;
+        f()
     }
 
     /// `git worktree add <path> <branch>`.
     pub fn add_worktree(&self, path: &Path, branch: &str) -> Result<(), GitError> {
-        let path = path.to_string_lossy();
-        git(
-            self.require_workdir()?,
-            &["worktree", "add", "--quiet", &path, branch],
-            None,
-        )
-        .map(|_| ())
+        self.worktree_admin(|| {
+            let path = path.to_string_lossy();
+            git(
+                self.require_workdir()?,
+                &["worktree", "add", "--quiet", &path, branch],
+                None,
+            )
+            .map(|_| ())
+        })
     }
 
     /// `git worktree add --detach <path> <commit>`, for a scratch checkout.
     pub fn add_detached_worktree(&self, path: &Path, commit: Oid) -> Result<(), GitError> {
-        let path = path.to_string_lossy();
-        let commit = commit.to_string();
-        git(
-            self.common_dir(),
-            &["worktree", "add", "--quiet", "--detach", &path, &commit],
-            None,
-        )
-        .map(|_| ())
+        self.worktree_admin(|| {
+            let path = path.to_string_lossy();
+            let commit = commit.to_string();
+            git(
+                self.common_dir(),
+                &["worktree", "add", "--quiet", "--detach", &path, &commit],
+                None,
+            )
+            .map(|_| ())
+        })
     }
 
     /// `git worktree remove --force <path>`.
     pub fn remove_worktree(&self, path: &Path) -> Result<(), GitError> {
-        let path = path.to_string_lossy();
-        git(
-            self.common_dir(),
-            &["worktree", "remove", "--force", &path],
-            None,
-        )
-        .map(|_| ())
+        self.worktree_admin(|| {
+            let path = path.to_string_lossy();
+            git(
+                self.common_dir(),
+                &["worktree", "remove", "--force", &path],
+                None,
+            )
+            .map(|_| ())
+        })
     }
 
     /// `git worktree remove <path>`: only when the worktree is clean (git refuses otherwise, and
     /// nothing is lost).
     pub fn remove_clean_worktree(&self, path: &Path) -> Result<(), GitError> {
-        let path = path.to_string_lossy();
-        git(self.common_dir(), &["worktree", "remove", &path], None).map(|_| ())
+        self.worktree_admin(|| {
+            let path = path.to_string_lossy();
+            git(self.common_dir(), &["worktree", "remove", &path], None).map(|_| ())
+        })
     }
 
     /// The work tree where `branch` is checked out, if any (`git worktree list`).
     pub fn worktree_of_branch(&self, branch: &str) -> Result<Option<std::path::PathBuf>, GitError> {
-        let out = git(
-            self.common_dir(),
-            &["worktree", "list", "--porcelain", "-z"],
-            None,
-        )?;
-        let wanted = format!("branch refs/heads/{branch}");
-        let mut current: Option<std::path::PathBuf> = None;
-        for field in out.stdout.split(|b| *b == 0) {
-            let field = String::from_utf8_lossy(field);
-            if let Some(path) = field.strip_prefix("worktree ") {
-                current = Some(std::path::PathBuf::from(path));
-            } else if field == wanted {
-                return Ok(current);
+        self.worktree_admin(|| {
+            let out = git(
+                self.common_dir(),
+                &["worktree", "list", "--porcelain", "-z"],
+                None,
+            )?;
+            let wanted = format!("branch refs/heads/{branch}");
+            let mut current: Option<std::path::PathBuf> = None;
+            for field in out.stdout.split(|b| *b == 0) {
+                let field = String::from_utf8_lossy(field);
+                if let Some(path) = field.strip_prefix("worktree ") {
+                    current = Some(std::path::PathBuf::from(path));
+                } else if field == wanted {
+                    return Ok(current);
+                }
             }
-        }
-        Ok(None)
+            Ok(None)
+        })
     }
 
     /// `git add -A`: every change of the work tree, untracked files too (ignored ones not).

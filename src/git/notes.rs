@@ -10,6 +10,8 @@
 //! move the ref only if it still points at the tip that was read; on a lost race (or a lock
 //! held by another writer) read again and retry, so no event is ever dropped.
 
+use std::cell::RefCell;
+use std::collections::HashMap;
 use std::thread;
 use std::time::Duration;
 
@@ -30,15 +32,18 @@ const MAX_ATTEMPTS: u32 = 200;
 pub struct NotesSnapshot<'r> {
     repo: &'r Repo,
     root: Option<Tree<'r>>,
+    /// Fan-out folders read so far, by id: each is read once however many notes are looked up
+    /// in it (libgit2 does not keep trees of more than 4 KiB in its object cache).
+    folders: RefCell<HashMap<Oid, Tree<'r>>>,
 }
 
-impl NotesSnapshot<'_> {
+impl<'r> NotesSnapshot<'r> {
     /// The note on `target`, if any (lossily decoded: notes are written as UTF-8).
     pub fn get(&self, target: Oid) -> Result<Option<String>, GitError> {
         let Some(root) = &self.root else {
             return Ok(None);
         };
-        match find(self.repo, root, &target.to_string())? {
+        match self.find(root, &target.to_string())? {
             Some(blob) => {
                 let blob = self
                     .repo
@@ -49,6 +54,36 @@ impl NotesSnapshot<'_> {
             }
             None => Ok(None),
         }
+    }
+
+    /// [`find`], reading each folder once.
+    fn find(&self, tree: &Tree<'r>, hex: &str) -> Result<Option<Oid>, GitError> {
+        if let Some(entry) = tree.get_name(hex)
+            && entry.kind() == Some(ObjectType::Blob)
+        {
+            return Ok(Some(entry.id()));
+        }
+        if hex.len() > 2
+            && let Some(entry) = tree.get_name(&hex[..2])
+            && entry.kind() == Some(ObjectType::Tree)
+        {
+            let id = entry.id();
+            let known = self.folders.borrow().get(&id).cloned();
+            let sub = match known {
+                Some(sub) => sub,
+                None => {
+                    let sub = self
+                        .repo
+                        .inner
+                        .find_tree(id)
+                        .map_err(git_err("cannot read the notes tree"))?;
+                    self.folders.borrow_mut().insert(id, sub.clone());
+                    sub
+                }
+            };
+            return self.find(&sub, &hex[2..]);
+        }
+        Ok(None)
     }
 }
 
@@ -190,7 +225,11 @@ impl Repo {
             ),
             None => None,
         };
-        Ok(NotesSnapshot { repo: self, root })
+        Ok(NotesSnapshot {
+            repo: self,
+            root,
+            folders: RefCell::new(HashMap::new()),
+        })
     }
 
     /// Appends `line` (one JSON object, no newline) to the note on `target`.

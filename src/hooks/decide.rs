@@ -7,11 +7,12 @@
 
 use std::path::Path;
 
+use super::digest::{self, Digest, Header};
 use crate::git::changes::escape_path;
 use crate::git::trailers::{self, Trailer};
 use crate::git::{Oid, Repo};
-use crate::lifecycle::{LifecycleError, phase_of_branch, plan_at};
-use crate::plan::{self, EntryKind, Plan};
+use crate::lifecycle::{LifecycleError, plan_at};
+use crate::plan::{self, EntryKind, Manifest, Plan, PlanError};
 use crate::state::events::{is_passing_record, is_passing_verify};
 use crate::state::{self, State};
 use crate::verify::{fork_point, phase_events};
@@ -36,12 +37,21 @@ pub fn disabled() -> bool {
     std::env::var("PLANX_HOOKS").is_ok_and(|v| v == "0")
 }
 
-/// The plan as committed — at HEAD, else on a default branch — to learn the branch prefix and
-/// the base. Never the work tree's copy: an edit there, or a broken plan committed on a phase
-/// branch, must not switch the hooks off. `None` when the repository has no plan (the hooks then
-/// have nothing to enforce).
-fn committed_plan(repo: &Repo) -> Option<(Plan, String)> {
-    let path = plan::DEFAULT_PLAN_PATH;
+/// A digest of the plan as committed — at HEAD, else on a default branch — to learn the branch
+/// prefix and the base. Never the work tree's copy: an edit there, or a broken plan committed on
+/// a phase branch, must not switch the hooks off. `None` when the repository has no plan (the
+/// hooks then have nothing to enforce).
+fn committed_digest(repo: &Repo) -> Option<Digest> {
+    candidates(repo).into_iter().find_map(|commit| {
+        plan_digest(repo, commit, "HEAD")
+            .ok()
+            .flatten()
+            .map(|(digest, _)| digest)
+    })
+}
+
+/// HEAD, then the tips of the usual default branches: where a committed plan is looked for.
+fn candidates(repo: &Repo) -> Vec<Oid> {
     let mut candidates = Vec::new();
     if let Ok(Some(head)) = repo.head_commit() {
         candidates.push(head);
@@ -52,15 +62,42 @@ fn committed_plan(repo: &Repo) -> Option<(Plan, String)> {
         }
     }
     candidates
+}
+
+/// The digest of the plan committed at `commit`, keyed by its blob id (validated only the first
+/// time that blob is seen), with the blob id. `None` when `commit` has no plan.
+fn plan_digest(repo: &Repo, commit: Oid, label: &str) -> Result<Option<(Digest, Oid)>, PlanError> {
+    let path = plan::DEFAULT_PLAN_PATH;
+    let blob = repo
+        .entry_at(commit, path)
+        .map_err(|e| PlanError::Unreadable {
+            path: format!("{label}:{path}"),
+            source: std::io::Error::other(e.to_string()),
+        })?;
+    let Some(blob) = blob else {
+        return Ok(None);
+    };
+    let digest = digest::digest(repo, &blob.to_string(), || {
+        plan_at(repo, commit, path, label)
+    })?;
+    Ok(digest.map(|d| (d, blob)))
+}
+
+/// The plan as committed, in full, for the merge and push hooks.
+fn committed_plan(repo: &Repo) -> Option<(Plan, String)> {
+    let path = plan::DEFAULT_PLAN_PATH;
+    candidates(repo)
         .into_iter()
         .find_map(|commit| plan_at(repo, commit, path, "HEAD").ok().flatten())
         .map(|plan| (plan, path.to_owned()))
 }
 
-/// The phase checked out here, with the plan that judges it.
+/// The phase checked out here, with what the plan that judges it says of it.
 struct PhaseHere {
-    judging: Plan,
+    /// The judging plan's id, base and branch prefix.
+    judging: Header,
     phase: String,
+    manifest: Manifest,
     head: Oid,
     fork: Oid,
 }
@@ -69,31 +106,37 @@ fn phase_here(repo: &Repo) -> Result<Option<PhaseHere>, LifecycleError> {
     let Some(branch) = repo.current_branch()? else {
         return Ok(None);
     };
-    let Some((plan, plan_path)) = committed_plan(repo) else {
+    let Some(here) = committed_digest(repo) else {
         return Ok(None);
     };
-    let Some(phase) = phase_of_branch(&plan, &branch) else {
+    let Some(phase) = branch
+        .strip_prefix(&here.header.branch_prefix)
+        .filter(|id| here.manifest(id).is_some())
+        .map(str::to_owned)
+    else {
         return Ok(None);
     };
-    let (Some(base_tip), Some(head)) = (repo.base_tip(&plan.base)?, repo.head_commit()?) else {
+    let (Some(base_tip), Some(head)) = (repo.base_tip(&here.header.base)?, repo.head_commit()?)
+    else {
         return Ok(None);
     };
     let Some(fork) = fork_point(repo, base_tip, head)? else {
         return Ok(None);
     };
-    let judging = plan_at(repo, fork, &plan_path, &plan.base)
+    let judging = plan_digest(repo, fork, &here.header.base)
         .map_err(|source| LifecycleError::JudgingPlan {
             branch: branch.clone(),
             source,
         })?
-        .unwrap_or(plan.clone());
-    let phase = phase.id.clone();
-    if judging.phase(&phase).is_none() {
+        .map(|(digest, _)| digest)
+        .unwrap_or(here);
+    let Some(manifest) = judging.manifest(&phase) else {
         return Ok(None);
-    }
+    };
     Ok(Some(PhaseHere {
-        judging,
+        judging: judging.header,
         phase,
+        manifest,
         head,
         fork,
     }))
@@ -106,23 +149,19 @@ pub fn pre_commit(repo: &Repo, cwd: &Path) -> Result<Decision, LifecycleError> {
     let Some(here) = phase_here(repo)? else {
         return Ok(decision);
     };
-    let phase = here
-        .judging
-        .phase(&here.phase)
-        .expect("checked in phase_here");
     let staged = repo.staged(cwd)?;
     let mut verified: Option<bool> = None;
     let mut outside = false;
     for (status, path) in staged {
         let text = String::from_utf8_lossy(&path);
         let shown = escape_path(&path);
-        match phase.files.all().find(|(_, e)| e.pattern.matches(&text)) {
+        match here.manifest.all().find(|(_, e)| e.pattern.matches(&text)) {
             None => {
                 outside = true;
                 decision.refused.push(format!(
                     "{shown} ({}) is outside the manifest of phase `{}`",
                     describe_status(status),
-                    phase.id
+                    here.phase
                 ));
             }
             Some((EntryKind::AfterVerify, entry)) => {
@@ -130,7 +169,7 @@ pub fn pre_commit(repo: &Repo, cwd: &Path) -> Result<Decision, LifecycleError> {
                     Some(ok) => ok,
                     None => {
                         let commits = repo.commits_between(here.head, &[here.fork])?;
-                        let ok = phase_events(repo, &here.judging.id, &phase.id, &commits)?
+                        let ok = phase_events(repo, &here.judging.id, &here.phase, &commits)?
                             .iter()
                             .any(|(_, e)| is_passing_verify(e));
                         verified = Some(ok);
@@ -157,7 +196,7 @@ pub fn pre_commit(repo: &Repo, cwd: &Path) -> Result<Decision, LifecycleError> {
         if verified == Some(false) {
             decision.hints.push(format!(
                 "run `git planx verify {}` first for after_verify paths",
-                phase.id
+                here.phase
             ));
         }
         decision

@@ -6,6 +6,7 @@
 //! `uninstall` moves it back. The shims are the same scripts as `hooks/` in the project.
 
 pub mod decide;
+pub mod digest;
 
 use std::fs;
 use std::io::Write;

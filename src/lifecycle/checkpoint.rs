@@ -7,7 +7,9 @@
 //! the plan that judges the phase — never from the branch's own copy.
 
 use super::start::one_line;
-use super::{LifecycleError, TrustPolicy, phase_of_branch, plan_at, require_trust, run_command};
+use super::{
+    LifecycleError, TrustPolicy, judging_plan, phase_of_branch, require_trust, run_command,
+};
 use crate::clock;
 use crate::git::trailers::{self, Trailer};
 use crate::git::{Oid, Repo};
@@ -88,7 +90,7 @@ pub fn checkpoint(
         })?;
     let branch = branch.unwrap_or_default();
     repo.configure_notes()?;
-    let statuses = state::derive(repo, plan, plan_path)?;
+    let statuses = state::derive_around(repo, plan, plan_path, &phase.id)?;
     let status =
         statuses
             .iter()
@@ -117,12 +119,12 @@ pub fn checkpoint(
             branch: branch.clone(),
             shallow: repo.is_shallow(),
         })?;
-    let judging = plan_at(repo, fork, plan_path, &plan.base)
-        .map_err(|source| LifecycleError::JudgingPlan {
+    let judging = judging_plan(repo, plan, fork, plan_path).map_err(|source| {
+        LifecycleError::JudgingPlan {
             branch: branch.clone(),
             source,
-        })?
-        .unwrap_or_else(|| plan.clone());
+        }
+    })?;
     let judged = judging.phase(&phase.id).unwrap_or(phase);
 
     let step = match &opts.step {

@@ -51,7 +51,7 @@ pub fn finish(
     // One merge into base at a time.
     let _lock = super::take_lock(repo, &format!("finish-{}", plan.id), "finish", &phase.id)?;
     let branch = plan.branch(phase);
-    let statuses = crate::state::derive(repo, plan, plan_path)?;
+    let statuses = crate::state::derive_around(repo, plan, plan_path, &phase.id)?;
     if let Some(status) = statuses.iter().find(|s| s.id == phase.id)
         && let Some(by) = status.completed_by
         && status.state == crate::state::State::Complete

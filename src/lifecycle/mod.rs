@@ -239,18 +239,43 @@ pub fn plan_at(
     plan_path: &str,
     label: &str,
 ) -> Result<Option<Plan>, PlanError> {
-    let Some(bytes) = repo
-        .file_at(commit, plan_path)
-        .map_err(|e| PlanError::Unreadable {
-            path: format!("{label}:{plan_path}"),
-            source: std::io::Error::other(e.to_string()),
-        })?
-    else {
+    let unreadable = |e: crate::git::GitError| PlanError::Unreadable {
+        path: format!("{label}:{plan_path}"),
+        source: std::io::Error::other(e.to_string()),
+    };
+    let Some(blob) = repo.entry_at(commit, plan_path).map_err(unreadable)? else {
+        return Ok(None);
+    };
+    let Some(bytes) = repo.file_at(commit, plan_path).map_err(unreadable)? else {
         return Ok(None);
     };
     let display = format!("{label}:{plan_path}");
-    let (plan, _) = plan::load_bytes(&display, bytes, &plan::NoPathFacts).into_valid()?;
+    let mut plan = plan::load_valid(&display, bytes)?;
+    plan.blob = Some(blob.to_string());
     Ok(Some(plan))
+}
+
+/// The plan that judges a phase forked at `fork`: `plan` itself when the plan at the fork
+/// point is the same blob (no copy), else the plan committed there, else `plan`.
+pub fn judging_plan<'p>(
+    repo: &Repo,
+    plan: &'p Plan,
+    fork: Oid,
+    plan_path: &str,
+) -> Result<std::borrow::Cow<'p, Plan>, PlanError> {
+    let at_fork = repo
+        .entry_at(fork, plan_path)
+        .map_err(|e| PlanError::Unreadable {
+            path: format!("{}:{plan_path}", plan.base),
+            source: std::io::Error::other(e.to_string()),
+        })?;
+    if at_fork.is_some() && at_fork.map(|id| id.to_string()) == plan.blob {
+        return Ok(std::borrow::Cow::Borrowed(plan));
+    }
+    Ok(match plan_at(repo, fork, plan_path, &plan.base)? {
+        Some(judging) => std::borrow::Cow::Owned(judging),
+        None => std::borrow::Cow::Borrowed(plan),
+    })
 }
 
 /// The phase id of a branch, when it is one of the plan's phase branches.

@@ -62,7 +62,7 @@ pub fn start(
     )?;
     let branch = plan.branch(phase);
     repo.configure_notes()?;
-    let statuses = state::derive(repo, plan, plan_path)?;
+    let statuses = state::derive_around(repo, plan, plan_path, &phase.id)?;
     let index = plan
         .phases
         .iter()

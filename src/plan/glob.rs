@@ -120,6 +120,12 @@ impl Glob {
         &self.prefix
     }
 
+    /// The deepest folder holding every path the pattern can match: its literal beginning up
+    /// to the last `/` there (`""` for the top).
+    pub fn folder(&self) -> &str {
+        self.prefix.rfind('/').map_or("", |at| &self.prefix[..at])
+    }
+
     pub fn matches(&self, path: &str) -> bool {
         let mut current = self.closure([State::start()]);
         for c in path.chars() {
@@ -332,6 +338,16 @@ mod tests {
         assert!(!g("src/lib.rs").matches("src/lib.rsx"));
         assert!(!g("src/lib.rs").matches("src"));
         assert!(g("src/lib.rs").is_literal());
+    }
+
+    #[test]
+    fn a_pattern_matches_only_under_its_folder() {
+        assert_eq!(g("src/a/b.rs").folder(), "src/a");
+        assert_eq!(g("src/**").folder(), "src");
+        assert_eq!(g("src/a*/x.rs").folder(), "src");
+        assert_eq!(g("a.txt").folder(), "");
+        assert_eq!(g("**/mod.rs").folder(), "");
+        assert_eq!(g("docs/[ab]/x.md").folder(), "docs");
     }
 
     #[test]

@@ -4,7 +4,7 @@
 //! run at the same time. When the manifests of two independent phases could touch the same path
 //! they must not; `check` warns about such pairs and the groups keep them apart.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
 use super::diag::Diagnostics;
 use super::{EntryKind, Plan};
@@ -69,6 +69,17 @@ impl Graph {
         })
     }
 
+    /// The topological order alone (the `order` of [`Graph::build`]), without the levels,
+    /// groups and overlapping manifests that `build` also works out.
+    pub fn order(plan: &Plan) -> Result<Vec<usize>, Vec<Cycle>> {
+        let depends = direct_dependencies(plan);
+        let cycles = find_cycles(&depends);
+        if !cycles.is_empty() {
+            return Err(cycles);
+        }
+        Ok(topological_order(&depends))
+    }
+
     /// Do phases `a` and `b` conflict (may touch the same path while independent)?
     pub fn conflict(&self, a: usize, b: usize) -> Option<&Conflict> {
         self.conflicts
@@ -78,13 +89,17 @@ impl Graph {
 }
 
 fn direct_dependencies(plan: &Plan) -> Vec<Vec<usize>> {
+    let mut index: HashMap<&str, usize> = HashMap::new();
+    for (i, phase) in plan.phases.iter().enumerate() {
+        index.entry(phase.id.as_str()).or_insert(i);
+    }
     plan.phases
         .iter()
         .map(|phase| {
             phase
                 .depends_on
                 .iter()
-                .filter_map(|dep| plan.phases.iter().position(|p| p.id == dep.id))
+                .filter_map(|dep| index.get(dep.id.as_str()).copied())
                 .collect()
         })
         .collect()
@@ -235,29 +250,58 @@ fn ancestor_sets(depends: &[Vec<usize>], order: &[usize]) -> Vec<Vec<bool>> {
 fn find_conflicts(plan: &Plan, ancestors: &[Vec<bool>]) -> Vec<Conflict> {
     let mut conflicts = Vec::new();
     let phases = &plan.phases;
-    for a in 0..phases.len() {
-        for b in a + 1..phases.len() {
-            if ancestors[a][b] || ancestors[b][a] {
-                continue;
-            }
-            let overlap = phases[a].files.all().find_map(|(ka, ea)| {
-                phases[b]
-                    .files
-                    .all()
-                    .find(|(_, eb)| ea.pattern.intersects(&eb.pattern))
-                    .map(|(kb, eb)| ((ka, ea.pattern.to_string()), (kb, eb.pattern.to_string())))
+    for (a, b) in candidate_pairs(plan) {
+        if ancestors[a][b] || ancestors[b][a] {
+            continue;
+        }
+        let overlap = phases[a].files.all().find_map(|(ka, ea)| {
+            phases[b]
+                .files
+                .all()
+                .find(|(_, eb)| ea.pattern.intersects(&eb.pattern))
+                .map(|(kb, eb)| ((ka, ea.pattern.to_string()), (kb, eb.pattern.to_string())))
+        });
+        if let Some((entry_a, entry_b)) = overlap {
+            conflicts.push(Conflict {
+                a,
+                b,
+                entry_a,
+                entry_b,
             });
-            if let Some((entry_a, entry_b)) = overlap {
-                conflicts.push(Conflict {
-                    a,
-                    b,
-                    entry_a,
-                    entry_b,
-                });
-            }
         }
     }
     conflicts
+}
+
+/// The pairs of phases `(a, b)`, `a < b`, with entries that could match the same path, in
+/// order. Two patterns can only both match a path when the literal prefix of one (the text
+/// before its first wildcard) starts with the other's: with the entries sorted by prefix, the
+/// entries that extend a prefix follow it, so a plan of many phases is not compared pair by
+/// pair.
+fn candidate_pairs(plan: &Plan) -> BTreeSet<(usize, usize)> {
+    let mut entries: Vec<(&str, usize)> = plan
+        .phases
+        .iter()
+        .enumerate()
+        .flat_map(|(i, p)| {
+            p.files
+                .all()
+                .map(move |(_, e)| (e.pattern.literal_prefix(), i))
+        })
+        .collect();
+    entries.sort_unstable();
+    let mut pairs = BTreeSet::new();
+    for (k, &(prefix, a)) in entries.iter().enumerate() {
+        for &(other, b) in &entries[k + 1..] {
+            if !other.starts_with(prefix) {
+                break;
+            }
+            if a != b {
+                pairs.insert((a.min(b), a.max(b)));
+            }
+        }
+    }
+    pairs
 }
 
 /// Each level becomes one group, split where two of its phases conflict (first fit, in file
@@ -286,9 +330,15 @@ fn split_groups(levels: &[usize], conflicts: &[Conflict]) -> Vec<Group> {
     groups
 }
 
-/// Reports cycles (errors) and phases that may run together on the same paths (warnings).
-pub(crate) fn diagnose(plan: &Plan, d: &mut Diagnostics<'_>) {
-    match Graph::build(plan) {
+/// Reports cycles (errors) and, with `overlaps`, phases that may run together on the same
+/// paths (warnings).
+pub(crate) fn diagnose(plan: &Plan, d: &mut Diagnostics<'_>, overlaps: bool) {
+    let conflicts = if overlaps {
+        Graph::build(plan).map(|graph| graph.conflicts)
+    } else {
+        Graph::order(plan).map(|_| Vec::new())
+    };
+    match conflicts {
         Err(cycles) => {
             for Cycle(cycle) in cycles {
                 let first = &plan.phases[cycle[0]];
@@ -309,8 +359,8 @@ pub(crate) fn diagnose(plan: &Plan, d: &mut Diagnostics<'_>) {
                 );
             }
         }
-        Ok(graph) => {
-            for conflict in &graph.conflicts {
+        Ok(conflicts) => {
+            for conflict in &conflicts {
                 let (a, b) = (&plan.phases[conflict.a], &plan.phases[conflict.b]);
                 let (ka, pa) = &conflict.entry_a;
                 let (kb, pb) = &conflict.entry_b;
@@ -338,5 +388,67 @@ pub(crate) fn diagnose(plan: &Plan, d: &mut Diagnostics<'_>) {
                 );
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::Glob;
+
+    /// Independent phases (no dependencies), one manifest pattern each.
+    fn plan_of(patterns: &[&str]) -> Plan {
+        let mut text = String::from(
+            "version = 1\n[plan]\nid = \"g\"\ntitle = \"G\"\nstatus = \"ready\"\nbase = \"main\"\n",
+        );
+        for (i, pattern) in patterns.iter().enumerate() {
+            text.push_str(&format!(
+                "[[phase]]\nid = \"p{i}\"\ntitle = \"P\"\nkind = \"design\"\nowner = \"x\"\n\
+                 [phase.files]\nallow = [\"{pattern}\"]\n[[phase.check]]\nname = \"c\"\nmanual = true\n"
+            ));
+        }
+        let (plan, _) =
+            crate::plan::load_bytes("plan.toml", text.into_bytes(), &crate::plan::NoPathFacts)
+                .into_valid()
+                .expect("a valid plan");
+        plan
+    }
+
+    #[test]
+    fn conflicts_are_those_of_comparing_every_pair() {
+        let patterns = [
+            "src/**",
+            "src/a/b.rs",
+            "src/a/*.rs",
+            "src/ab.rs",
+            "**/*.md",
+            "docs/x.md",
+            "docs/x.mdx",
+            "lib/[ab]*.rs",
+            "lib/b1.rs",
+            "lib/c.rs",
+            "?/x",
+            "a/x",
+            "tests/**/mod.rs",
+            "tests/unit/mod.rs",
+            "tests/unit/lib.rs",
+        ];
+        let plan = plan_of(&patterns);
+        let graph = Graph::build(&plan).expect("no cycle");
+        let found: Vec<(usize, usize)> = graph.conflicts.iter().map(|c| (c.a, c.b)).collect();
+        let mut expected = Vec::new();
+        for a in 0..patterns.len() {
+            for b in a + 1..patterns.len() {
+                let (pa, pb) = (
+                    Glob::parse(patterns[a]).unwrap(),
+                    Glob::parse(patterns[b]).unwrap(),
+                );
+                if pa.intersects(&pb) {
+                    expected.push((a, b));
+                }
+            }
+        }
+        assert!(expected.len() > 5, "the patterns should overlap somewhere");
+        assert_eq!(found, expected);
     }
 }

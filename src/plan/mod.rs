@@ -89,6 +89,9 @@ pub struct Plan {
     pub preflight: Preflight,
     pub run: RunSettings,
     pub phases: Vec<Phase>,
+    /// The blob id of the bytes the plan was read from, when it was read from git (or found
+    /// equal to a blob there): two plans with the same id are the same plan.
+    pub blob: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -348,7 +351,8 @@ pub fn load_file(
     Ok(load_bytes(display, text, facts))
 }
 
-fn read_file(path: &Path, display: &str) -> Result<Vec<u8>, PlanError> {
+/// The bytes of the plan file at `path` (at most [`MAX_PLAN_BYTES`]).
+pub fn read_file(path: &Path, display: &str) -> Result<Vec<u8>, PlanError> {
     let unreadable = |source: io::Error| PlanError::Unreadable {
         path: display.to_owned(),
         source,
@@ -387,11 +391,22 @@ fn read_file(path: &Path, display: &str) -> Result<Vec<u8>, PlanError> {
     Ok(bytes)
 }
 
+/// The plan in `bytes` when it is valid, validated as committed (without [`PathFacts`] of a work
+/// tree); warnings are dropped, so the search for overlapping manifests, which only yields
+/// warnings, is skipped.
+pub fn load_valid(display: &str, bytes: Vec<u8>) -> Result<Plan, PlanError> {
+    let loaded = match String::from_utf8(bytes) {
+        Ok(text) => load_str(display, text, &NoPathFacts, false),
+        Err(e) => load_bytes(display, e.into_bytes(), &NoPathFacts),
+    };
+    Ok(loaded.into_valid()?.0)
+}
+
 /// Validates plan text (for example a plan read from a git object). Never fails: every problem
 /// becomes a diagnostic.
 pub fn load_bytes(display: &str, bytes: Vec<u8>, facts: &dyn PathFacts) -> LoadedPlan {
     match String::from_utf8(bytes) {
-        Ok(text) => load_str(display, text, facts),
+        Ok(text) => load_str(display, text, facts, true),
         Err(e) => {
             let valid_up_to = e.utf8_error().valid_up_to();
             let source = Source::new(display, String::from_utf8_lossy(e.as_bytes()).into_owned());
@@ -421,7 +436,9 @@ fn source_bom_len(bytes: &[u8]) -> usize {
     }
 }
 
-fn load_str(display: &str, text: String, facts: &dyn PathFacts) -> LoadedPlan {
+/// `overlaps`: also warn about phases whose manifests may overlap (a search over all pairs of
+/// phases that only `check` and `graph` show).
+fn load_str(display: &str, text: String, facts: &dyn PathFacts, overlaps: bool) -> LoadedPlan {
     let source = Source::new(display, text);
     let mut diags = diag::Diagnostics::new(&source);
     let (root, syntax_errors) = toml::de::DeTable::parse_recoverable(source.text());
@@ -453,7 +470,7 @@ fn load_str(display: &str, text: String, facts: &dyn PathFacts) -> LoadedPlan {
     let plan = match raw::read(root, &mut diags) {
         Some((raw, removed)) => {
             let plan = validate::build(raw, &removed, facts, &mut diags);
-            graph::diagnose(&plan, &mut diags);
+            graph::diagnose(&plan, &mut diags, overlaps);
             plan
         }
         None => validate::empty_plan(),

@@ -5,7 +5,7 @@
 //! The model is always built, with empty values where the file is wrong, so that one run reports
 //! every problem; callers use it only when no error was found.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::time::Duration;
 
 use super::diag::Diagnostics;
@@ -33,6 +33,7 @@ pub(crate) fn empty_plan() -> Plan {
         },
         run: RunSettings::default(),
         phases: Vec::new(),
+        blob: None,
     }
 }
 
@@ -333,6 +334,7 @@ pub(crate) fn build(
         .iter()
         .filter_map(|p| p.get_ref().id.as_ref().map(|id| id.get_ref().clone()))
         .collect();
+    let known_ids: HashSet<&str> = known.iter().map(String::as_str).collect();
     let mut seen: HashMap<String, (String, usize)> = HashMap::new();
     for phase in raw.phase {
         let span = phase.span();
@@ -340,7 +342,7 @@ pub(crate) fn build(
             phase.into_inner(),
             span,
             removed,
-            &known,
+            (&known, &known_ids),
             &commands,
             facts,
             d,
@@ -395,15 +397,21 @@ fn warn_not_ready(plan: &Plan, span: Span, d: &mut Diagnostics<'_>) {
 }
 
 /// Branch `planx/a` and branch `planx/a/b` cannot both exist: git stores refs as files.
+/// Each id is looked up by its folders, so that a plan of many phases stays linear.
 fn check_nested_ids(plan: &Plan, d: &mut Diagnostics<'_>) {
+    let mut first: HashMap<String, usize> = HashMap::new();
+    for (i, phase) in plan.phases.iter().enumerate() {
+        first.entry(phase.id.to_ascii_lowercase()).or_insert(i);
+    }
     for phase in &plan.phases {
         let folded = phase.id.to_ascii_lowercase();
-        if let Some(parent) = plan.phases.iter().find(|p| {
-            let parent = p.id.to_ascii_lowercase();
-            folded.len() > parent.len()
-                && folded.starts_with(&parent)
-                && folded.as_bytes()[parent.len()] == b'/'
-        }) {
+        // The first phase in plan order whose id is a folder of this one.
+        let parent = folded
+            .match_indices('/')
+            .filter_map(|(at, _)| first.get(&folded[..at]).copied())
+            .min()
+            .map(|i| &plan.phases[i]);
+        if let Some(parent) = parent {
             d.error(
                 phase.span.clone(),
                 "id-conflict",
@@ -452,7 +460,7 @@ fn build_phase(
     raw: RawPhase,
     span: Span,
     removed: &Removed,
-    known: &[String],
+    (known, known_ids): (&[String], &HashSet<&str>),
     commands: &Commands,
     facts: &dyn PathFacts,
     d: &mut Diagnostics<'_>,
@@ -516,7 +524,7 @@ fn build_phase(
                 format!("phase `{id}` depends on itself"),
                 "remove it from its own `depends_on`",
             );
-        } else if !known.contains(&dep) {
+        } else if !known_ids.contains(dep.as_str()) {
             let hint = match closest(&dep, known) {
                 Some(best) => format!("did you mean `{best}`?"),
                 None => format!("known phases are {}", known.join(", ")),

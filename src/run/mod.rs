@@ -415,7 +415,18 @@ pub fn run(
                             (Outcome::Interrupted, "interrupted".into())
                         }
                         Err(e) => {
-                            let reason = crate::error::CliError::from(e).message;
+                            // The message with its causes (git's own words among them).
+                            let error = crate::error::CliError::from(e);
+                            let reason = std::iter::once(error.message)
+                                .chain(error.causes)
+                                .chain(
+                                    error
+                                        .details
+                                        .iter()
+                                        .map(|d| d.trim_start_matches("| ").to_owned()),
+                                )
+                                .collect::<Vec<_>>()
+                                .join(": ");
                             observer.event(&RunEvent::Failed {
                                 phase: plan.phases[i].id.clone(),
                                 reason: reason.clone(),

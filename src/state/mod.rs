@@ -12,12 +12,12 @@
 
 pub mod events;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use serde::Serialize;
 
 use crate::git::trailers::{self, Trailer};
-use crate::git::{CommitInfo, GitError, Oid, Repo};
+use crate::git::{CommitInfo, GitError, Oid, Repo, Walker};
 use crate::plan::{Glob, Plan};
 use events::{Event, parse_note};
 
@@ -259,7 +259,9 @@ fn checkpoints_among(
 /// The state of every phase of `plan`, in plan order. `plan_path` is the plan's repo-relative
 /// path, which bounds the walk of base.
 pub fn derive(repo: &Repo, plan: &Plan, plan_path: &str) -> Result<Vec<PhaseStatus>, GitError> {
-    derive_with_base(repo, plan, plan_path, repo.branch_tip(&plan.base)?)
+    derive_where(repo, plan, plan_path, repo.branch_tip(&plan.base)?, &|_| {
+        true
+    })
 }
 
 /// As [`derive`], with base at `base_tip` (for instance the commit a push is about to make the
@@ -270,16 +272,71 @@ pub fn derive_with_base(
     plan_path: &str,
     base_tip: Option<Oid>,
 ) -> Result<Vec<PhaseStatus>, GitError> {
+    derive_where(repo, plan, plan_path, base_tip, &|_| true)
+}
+
+/// [`derive`] for what `start`, `checkpoint` and `finish` ask about phase `id`: its state and
+/// the states of the phases it depends on are [`derive`]'s, read from the history and notes
+/// of those phases (and of theirs, for ready or waiting) only; the other entries are left
+/// unread and mean nothing.
+pub fn derive_around(
+    repo: &Repo,
+    plan: &Plan,
+    plan_path: &str,
+    id: &str,
+) -> Result<Vec<PhaseStatus>, GitError> {
+    let mut wanted: HashSet<&str> = HashSet::from([id]);
+    for _ in 0..2 {
+        let next: Vec<&str> = plan
+            .phases
+            .iter()
+            .filter(|p| wanted.contains(p.id.as_str()))
+            .flat_map(|p| p.depends_on.iter().map(|d| d.id.as_str()))
+            .collect();
+        wanted.extend(next);
+    }
+    let base_tip = repo.branch_tip(&plan.base)?;
+    derive_where(repo, plan, plan_path, base_tip, &|p| {
+        wanted.contains(p.id.as_str())
+    })
+}
+
+/// [`derive`] for the phases `wanted` says, with base at `base_tip`; the other phases are left
+/// without their commits, notes and verification, so their states mean nothing (only those of
+/// wanted phases whose dependencies are wanted too are right).
+fn derive_where(
+    repo: &Repo,
+    plan: &Plan,
+    plan_path: &str,
+    base_tip: Option<Oid>,
+    wanted: &dyn Fn(&crate::plan::Phase) -> bool,
+) -> Result<Vec<PhaseStatus>, GitError> {
+    let mut walker = repo.walker()?;
     let completions = match base_tip {
-        Some(tip) => completions_on_base(repo, plan, plan_path, tip)?,
+        Some(tip) => completions_on_base(repo, &mut walker, plan, plan_path, tip)?,
         None => HashMap::new(),
     };
     let notes = repo.notes()?;
     let mut out: Vec<PhaseStatus> = Vec::with_capacity(plan.phases.len());
     for phase in &plan.phases {
         let branch = plan.branch(phase);
-        let branch_tip = repo.branch_tip(&branch)?;
         let completed_by = completions.get(phase.id.as_str()).copied();
+        if !wanted(phase) {
+            out.push(PhaseStatus {
+                id: phase.id.clone(),
+                state: State::Waiting,
+                stale: Vec::new(),
+                branch,
+                branch_tip: None,
+                completed_by,
+                verified: false,
+                checkpoints: Vec::new(),
+                plain_commits: 0,
+                waiting_for: Vec::new(),
+            });
+            continue;
+        }
+        let branch_tip = repo.branch_tip(&branch)?;
         // The commits of the phase: on its branch beyond base, or, once merged, the merged side.
         // A fast-forward's work ends at the phase branch's tip when the branch is still there
         // (commits after the last checkpoint are part of it), else at its last checkpoint.
@@ -288,7 +345,7 @@ pub fn derive_with_base(
             (Some(merge), _, _) => {
                 let info = repo.commit_info(merge)?;
                 match info.parents.as_slice() {
-                    [first, second, ..] => repo.commits_between(*second, &[*first])?,
+                    [first, second, ..] => walker.between(*second, &[*first])?,
                     _ if is_fast_forward(&info) => {
                         let top = match (branch_tip, base_tip) {
                             (Some(tip), Some(base)) if repo.is_ancestor(tip, base)? => tip,
@@ -300,8 +357,8 @@ pub fn derive_with_base(
                     _ => vec![merge],
                 }
             }
-            (None, Some(tip), Some(base)) => repo.commits_between(tip, &[base])?,
-            (None, Some(tip), None) => repo.commits_between(tip, &[])?,
+            (None, Some(tip), Some(base)) => walker.between(tip, &[base])?,
+            (None, Some(tip), None) => walker.between(tip, &[])?,
             (None, None, _) => Vec::new(),
         };
         let verified = match completed_by {
@@ -341,7 +398,8 @@ pub fn derive_with_base(
         .enumerate()
         .map(|(i, p)| (p.id.as_str(), i))
         .collect();
-    let mut base_paths: Option<Vec<String>> = None;
+    // Paths on base's tip by folder, listed only where a `create` pattern can match.
+    let mut base_paths: HashMap<String, Vec<String>> = HashMap::new();
     for (i, phase) in plan.phases.iter().enumerate() {
         let status = &mut out[i];
         status.waiting_for = phase
@@ -366,21 +424,33 @@ pub fn derive_with_base(
         } else {
             State::Waiting
         };
-        if complete[i] && !phase.files.create.is_empty() {
-            if base_paths.is_none() {
-                base_paths = Some(match base_tip {
-                    Some(tip) => repo.tree_paths(tip)?,
-                    None => Vec::new(),
-                });
+        if complete[i] && !phase.files.create.is_empty() && wanted(phase) {
+            let mut stale = Vec::new();
+            for entry in &phase.files.create {
+                if entry.pattern.is_literal() {
+                    let present = match base_tip {
+                        Some(tip) => repo.file_exists_at(tip, entry.pattern.as_str())?,
+                        None => false,
+                    };
+                    if !present {
+                        stale.push(entry.pattern.to_string());
+                    }
+                    continue;
+                }
+                let folder = entry.pattern.folder();
+                let paths = match (base_paths.get(folder), base_tip) {
+                    (Some(paths), _) => paths,
+                    (None, Some(tip)) => {
+                        let paths = repo.tree_paths_under(tip, folder)?;
+                        base_paths.entry(folder.to_owned()).or_insert(paths)
+                    }
+                    (None, None) => base_paths.entry(folder.to_owned()).or_default(),
+                };
+                if !any_match(&entry.pattern, paths) {
+                    stale.push(entry.pattern.to_string());
+                }
             }
-            let paths = base_paths.as_deref().unwrap_or_default();
-            status.stale = phase
-                .files
-                .create
-                .iter()
-                .filter(|e| !any_match(&e.pattern, paths))
-                .map(|e| e.pattern.to_string())
-                .collect();
+            status.stale = stale;
         }
     }
     Ok(out)
@@ -459,6 +529,7 @@ fn any_match(pattern: &Glob, paths: &[String]) -> bool {
 /// Which phases base's first-parent history completes, and by which commit (the newest).
 fn completions_on_base<'p>(
     repo: &Repo,
+    walker: &mut Walker<'_>,
     plan: &'p Plan,
     plan_path: &str,
     tip: Oid,
@@ -492,7 +563,7 @@ fn completions_on_base<'p>(
             }
             (None, _) if info.parents.len() >= 2 => {
                 // A merge made elsewhere: the phases whose checkpoints are on the merged side.
-                for side in repo.commits_between(info.parents[1], &[info.parents[0]])? {
+                for side in walker.between(info.parents[1], &[info.parents[0]])? {
                     let side_info = repo.commit_info(side)?;
                     if let Some((phase, _)) =
                         checkpoint_of(&side_info, &side_info.trailers(), &plan.id)

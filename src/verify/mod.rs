@@ -10,7 +10,8 @@
 pub mod checks;
 pub mod manifest;
 
-use std::collections::HashSet;
+use std::borrow::Cow;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
@@ -118,14 +119,23 @@ pub fn verify(
             branch: target.branch.clone(),
             shallow: repo.is_shallow(),
         })?;
-    let judging = plan_at(repo, fork, plan_path, &base_plan.base)
-        .map_err(|source| LifecycleError::JudgingPlan {
-            branch: target.branch.clone(),
-            source,
-        })?
-        .ok_or_else(|| LifecycleError::NoPlanAtFork {
-            branch: target.branch.clone(),
-        })?;
+    // Base's plan when the fork point holds the same blob (no copy of a large plan).
+    let same = base_plan.blob.is_some()
+        && repo.entry_at(fork, plan_path)?.map(|id| id.to_string()) == base_plan.blob;
+    let judging: Cow<'_, Plan> = if same {
+        Cow::Borrowed(base_plan)
+    } else {
+        Cow::Owned(
+            plan_at(repo, fork, plan_path, &base_plan.base)
+                .map_err(|source| LifecycleError::JudgingPlan {
+                    branch: target.branch.clone(),
+                    source,
+                })?
+                .ok_or_else(|| LifecycleError::NoPlanAtFork {
+                    branch: target.branch.clone(),
+                })?,
+        )
+    };
     let phase = judging
         .phase(phase_id)
         .ok_or_else(|| LifecycleError::UnknownPhase {
@@ -133,8 +143,8 @@ pub fn verify(
             known: judging.phases.iter().map(|p| p.id.clone()).collect(),
         })?;
     let tree = repo.tree_of(target.head)?;
-    let changes = target.work.changes_since(fork)?;
-    let clean = target.work.dirty_paths()?.is_empty();
+    let crate::git::changes::WorkTreeChanges { changes, clean } =
+        target.work.changes_since(fork)?;
     let Judgement {
         rows,
         mut findings,
@@ -435,13 +445,30 @@ pub fn judge_changes(
     fork: Oid,
     changes: &[Change],
 ) -> Result<Judgement, LifecycleError> {
-    let fork_paths: HashSet<String> = repo.tree_paths(fork)?.into_iter().collect();
-    let changed: std::collections::HashMap<String, ChangeKind> =
+    // What the rules ask of the fork point's tree, looked up for the entries that ask: whether
+    // a literal `create` or `modify` path existed, and which paths a `delete` pattern matched
+    // (listed under the folder the pattern names, not the whole tree).
+    let mut existed: HashSet<&str> = HashSet::new();
+    for entry in phase.files.create.iter().chain(&phase.files.modify) {
+        if entry.pattern.is_literal() && repo.file_exists_at(fork, entry.pattern.as_str())? {
+            existed.insert(entry.pattern.as_str());
+        }
+    }
+    let mut fork_paths: HashMap<&str, Vec<String>> = HashMap::new();
+    for entry in &phase.files.delete {
+        let folder = entry.pattern.folder();
+        if !fork_paths.contains_key(folder) {
+            fork_paths.insert(folder, repo.tree_paths_under(fork, folder)?);
+        }
+    }
+    let changed: HashMap<String, ChangeKind> =
         changes.iter().map(|c| (c.path_lossy(), c.kind)).collect();
-    let exists_at_fork = |path: &str| fork_paths.contains(path);
+    let exists_at_fork = |path: &str| existed.contains(path);
     let present_now = |pattern: &crate::plan::Glob| -> Vec<String> {
         let mut present: Vec<String> = fork_paths
-            .iter()
+            .get(pattern.folder())
+            .into_iter()
+            .flatten()
             .filter(|p| changed.get(*p) != Some(&ChangeKind::Deleted) && pattern.matches(p))
             .cloned()
             .collect();

@@ -41,6 +41,51 @@ fn pre_commit_refuses_paths_outside_the_manifest() {
 }
 
 #[test]
+fn pre_commit_keeps_a_digest_of_the_plan_that_follows_its_content() {
+    let repo = hooked();
+    repo.write("stray.txt", "x\n");
+    repo.git(&["add", "stray.txt"]);
+    assert_eq!(commit(&repo, &["-m", "Stray"]).code, 1);
+    // The plan's digest is kept in the local state, by the plan's content.
+    let dir = fs::read_dir(repo.path(".git/planx/cache"))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let digests: Vec<_> = fs::read_dir(&dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "jsonl"))
+        .collect();
+    assert_eq!(digests.len(), 1, "{digests:?}");
+    // A damaged digest is made again from the plan.
+    fs::write(&digests[0], "not a digest").unwrap();
+    let run = commit(&repo, &["-m", "Stray"]);
+    assert_eq!(run.code, 1, "{run}");
+    assert!(
+        run.stderr
+            .contains("stray.txt (added) is outside the manifest"),
+        "{run}"
+    );
+    // An edit of the plan in the work tree changes nothing: the hooks read the committed plan.
+    let plan = repo.read(".planx/plan.toml");
+    repo.write_plan(&plan.replace(
+        "base = \"main\"",
+        "base = \"main\"\nbranch_prefix = \"work/\"",
+    ));
+    let run = commit(&repo, &["-m", "Stray"]);
+    assert_eq!(run.code, 1, "{run}");
+    let kept = fs::read_dir(&dir)
+        .unwrap()
+        .flatten()
+        .filter(|e| e.path().extension().is_some_and(|x| x == "jsonl"))
+        .count();
+    assert_eq!(kept, 1);
+}
+
+#[test]
 fn pre_commit_holds_after_verify_paths_until_a_passing_verify() {
     let repo = hooked();
     repo.write("docs/status.md", "done\n");

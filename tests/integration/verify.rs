@@ -195,6 +195,39 @@ fn every_kind_of_change_is_seen() {
 }
 
 #[test]
+fn a_file_staged_then_changed_back_is_not_a_change() {
+    let repo = Repo::verifying(VERIFY_PLAN);
+    let changes = |repo: &Repo| -> Vec<String> {
+        let doc = repo.planx(&["verify", "--no-run", "--json"]).json();
+        assert_eq!(doc["clean"], false, "{doc}");
+        doc["changes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| {
+                format!(
+                    "{} {}",
+                    c["path"].as_str().unwrap(),
+                    c["change"].as_str().unwrap()
+                )
+            })
+            .collect()
+    };
+    // The index differs from the fork point, the work tree is back to it.
+    repo.write("existing.txt", "staged edit\n");
+    repo.git(&["add", "existing.txt"]);
+    repo.write("existing.txt", "existing\n");
+    assert_eq!(changes(&repo), Vec::<String>::new());
+    // The work tree differs from both.
+    repo.write("existing.txt", "another edit\n");
+    assert_eq!(changes(&repo), vec!["existing.txt modified"]);
+    // Staged back, the work tree edited again.
+    repo.git(&["add", "existing.txt"]);
+    repo.write("existing.txt", "existing\n");
+    assert_eq!(changes(&repo), Vec::<String>::new());
+}
+
+#[test]
 fn the_plan_edited_on_the_phase_branch_does_not_judge_it() {
     let repo = Repo::verifying(VERIFY_PLAN);
     // The work is not done; the branch rewrites its own checks to pass.

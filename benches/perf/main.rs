@@ -1,0 +1,612 @@
+//! The performance suite: git-planx against the `git` command doing the equivalent work, on the
+//! same generated repository in the same run, reported as ratios of medians (machines are
+//! noisy; ratios hold). See docs/performance.md for what is measured and the latest results.
+//!
+//! ```text
+//! cargo bench --bench perf                       # sizes S and M, writes docs/performance.md
+//! cargo bench --bench perf -- --sizes S,M,L      # L: 500k files, 100k commits (long)
+//! cargo test --bench perf -- --smoke             # CI: size S, one run each, no document
+//! ```
+//!
+//! Fixtures are generated once per size and seed under `target/tmp/perf/` and reused; every
+//! measurement runs in a fresh copy of the fixture so that the cached one stays as generated.
+
+mod env;
+mod fixture;
+mod inproc;
+mod measure;
+mod notes;
+mod report;
+mod rng;
+
+use std::path::{Path, PathBuf};
+
+use clap::Parser;
+
+use env::Env;
+use fixture::{Fixture, Meta, Size};
+use measure::{Cmd, Op, Reps, Sample, compare, single};
+
+/// Runs the performance suite.
+#[derive(Debug, Parser)]
+#[command(name = "perf")]
+struct Args {
+    /// Fixture sizes to measure (S, M, L)
+    #[arg(long, value_delimiter = ',', default_value = "S,M")]
+    sizes: Vec<String>,
+    /// Seed of the fixture generator
+    #[arg(long, default_value_t = 8)]
+    seed: u64,
+    /// Timed runs of each side of a pair [default: 11; smoke: 1]
+    #[arg(long)]
+    reps: Option<usize>,
+    /// Untimed runs first [default: 2; smoke: 0]
+    #[arg(long)]
+    warmup: Option<usize>,
+    /// Keep measuring a pair (up to 201 runs a side) until its timed runs took this long
+    /// [default: 4; smoke: 0]
+    #[arg(long)]
+    seconds: Option<f64>,
+    /// CI mode: size S, one run each, note writes cut short, results under target/ only
+    #[arg(long)]
+    smoke: bool,
+    /// Where to write the report [default: docs/performance.md; smoke: target/tmp/perf/smoke.md]
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Skip the commit-graph / untracked-cache matrix
+    #[arg(long)]
+    no_toggles: bool,
+    /// Build the fixtures again even when cached
+    #[arg(long)]
+    regenerate: bool,
+    /// Build (or find) the fixtures, print where they are, measure nothing
+    #[arg(long)]
+    fixtures_only: bool,
+    /// Passed by `cargo bench`; ignored
+    #[arg(long, hide = true)]
+    bench: bool,
+}
+
+const MANIFEST_DIR: &str = env!("CARGO_MANIFEST_DIR");
+const BIN: &str = env!("CARGO_BIN_EXE_git-planx");
+
+fn main() {
+    let raw: Vec<String> = std::env::args().collect();
+    match raw.get(1).map(String::as_str) {
+        Some(notes::CHILD_FLAG) => return notes::child(&raw[2..]),
+        Some(inproc::CHILD_FLAG) => return inproc::child(&raw[2..]),
+        _ => {}
+    }
+    let args = Args::parse();
+    let root = Path::new(env!("CARGO_TARGET_TMPDIR")).join("perf");
+    let env = Env::new(&root.join("home"), Path::new(BIN));
+    let sizes: Vec<Size> = if args.smoke {
+        vec![fixture::size("S").expect("size S")]
+    } else {
+        args.sizes
+            .iter()
+            .map(|s| fixture::size(s).unwrap_or_else(|| panic!("unknown size `{s}`: S, M or L")))
+            .collect()
+    };
+    let reps = Reps {
+        warmup: args.warmup.unwrap_or(if args.smoke { 0 } else { 2 }),
+        reps: args.reps.unwrap_or(if args.smoke { 1 } else { 11 }),
+        seconds: args.seconds.unwrap_or(if args.smoke { 0.0 } else { 4.0 }),
+    };
+    let toggle_reps = Reps {
+        warmup: reps.warmup.min(1),
+        reps: reps.reps.min(7),
+        seconds: reps.seconds / 2.0,
+    };
+    let note_writes = if args.smoke { 200 } else { 1000 };
+
+    let mut results = report::Results {
+        machine: report::machine(&env, MANIFEST_DIR),
+        seed: args.seed,
+        reps,
+        toggle_reps,
+        note_writes,
+        smoke: args.smoke,
+        ..Default::default()
+    };
+    for &size in &sizes {
+        let fixture = fixture::fixture(
+            &env,
+            &root.join("fixtures"),
+            size,
+            args.seed,
+            args.regenerate,
+        );
+        if args.fixtures_only {
+            fixture::validate(&env, &fixture.repo, &fixture.meta);
+            println!("{} {}", size.name, fixture.repo.display());
+            continue;
+        }
+        let work = Work::copy(&env, &root.join("work"), &fixture);
+        fixture::validate(&env, &work.repo, &work.meta);
+        results.fixtures.push(fixture.meta.clone());
+
+        let config = "default";
+        for pair in goal_pairs(&env, &work) {
+            results
+                .pairs
+                .push(run_pair(&env, &work, pair, reps, config));
+        }
+        results.floors.extend(floors(&env, &work, reps));
+        results
+            .phase_scaling
+            .extend(phase_scaling(&env, &work, reps));
+        // The matrix at M only: it is what the goals are measured on.
+        if !args.no_toggles && !args.smoke && size.name == "M" {
+            for (graph, untracked, label) in [
+                (true, false, "commit-graph"),
+                (true, true, "commit-graph + untracked cache"),
+                (false, true, "untracked cache"),
+            ] {
+                work.toggle(&env, graph, untracked);
+                for pair in goal_pairs(&env, &work) {
+                    if !matches!(pair.key, "hook-shim" | "hook-cold") {
+                        results
+                            .toggles
+                            .push(run_pair(&env, &work, pair, toggle_reps, label));
+                    }
+                }
+            }
+            work.toggle(&env, false, false);
+        }
+        results.note_series.push(notes::series(
+            &env,
+            &work,
+            note_writes,
+            &size_label(&work.meta),
+        ));
+        if size.name == "S" {
+            // The same writes into a repository without notes yet: the fan-out split at 256.
+            env.git(&work.repo, &["update-ref", "-d", "refs/notes/planx"]);
+            results
+                .note_series
+                .push(notes::series(&env, &work, note_writes, "no notes"));
+        }
+        work.remove();
+    }
+    if args.fixtures_only {
+        return;
+    }
+    let out = args.out.clone().unwrap_or_else(|| {
+        if args.smoke {
+            root.join("smoke.md")
+        } else {
+            Path::new(MANIFEST_DIR).join("docs/performance.md")
+        }
+    });
+    report::write(&results, &out);
+    eprintln!("perf: wrote {}", out.display());
+}
+
+fn size_label(meta: &Meta) -> String {
+    format!("{} ({} notes)", meta.size, group(meta.notes))
+}
+
+/// `50000` → `50,000`.
+pub fn group(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// A copy of a fixture to measure in: operations that write (checkpoints, verify records,
+/// note writes) never touch the cached fixture.
+pub struct Work {
+    pub repo: PathBuf,
+    pub meta: Meta,
+    /// The work branch's tip and the notes ref as generated, to reset to.
+    pub tip: String,
+    pub notes: String,
+}
+
+impl Work {
+    fn copy(env: &Env, dir: &Path, fixture: &Fixture) -> Work {
+        let target = dir.join(&fixture.meta.size);
+        if target.exists() {
+            std::fs::remove_dir_all(&target).expect("remove an old work copy");
+        }
+        std::fs::create_dir_all(&target).expect("create the work folder");
+        let status = std::process::Command::new("cp")
+            .arg("-a")
+            .arg(&fixture.repo)
+            .arg(&target)
+            .status()
+            .expect("run cp");
+        assert!(status.success(), "cannot copy the fixture");
+        let repo = target.join("repo");
+        // A copy has new inodes and change times: refresh the index once so that no measured
+        // command pays for hashing every file again.
+        fixture::settle(env, &repo);
+        let tip = env.git(&repo, &["rev-parse", "HEAD"]).trim().to_owned();
+        let notes = env
+            .git(&repo, &["rev-parse", "refs/notes/planx"])
+            .trim()
+            .to_owned();
+        Work {
+            repo,
+            meta: fixture.meta.clone(),
+            tip,
+            notes,
+        }
+    }
+
+    /// Puts the work branch, the index's staged work and the notes back as generated.
+    fn reset(&self, env: &Env) {
+        env.git(&self.repo, &["reset", "-q", "--soft", &self.tip]);
+        env.git(&self.repo, &["update-ref", "refs/notes/planx", &self.notes]);
+    }
+
+    fn reset_notes(&self, env: &Env) {
+        env.git(&self.repo, &["update-ref", "refs/notes/planx", &self.notes]);
+    }
+
+    /// Switches git's commit-graph file and untracked cache on or off.
+    fn toggle(&self, env: &Env, graph: bool, untracked: bool) {
+        let info = self.repo.join(".git/objects/info");
+        if graph {
+            env.git(&self.repo, &["commit-graph", "write", "--reachable"]);
+        } else {
+            let _ = std::fs::remove_file(info.join("commit-graph"));
+            let _ = std::fs::remove_dir_all(info.join("commit-graphs"));
+        }
+        let (value, flag) = if untracked {
+            ("true", "--untracked-cache")
+        } else {
+            ("false", "--no-untracked-cache")
+        };
+        env.git(&self.repo, &["config", "core.untrackedCache", value]);
+        env.git(&self.repo, &["update-index", flag]);
+        fixture::settle(env, &self.repo);
+    }
+
+    fn remove(self) {
+        if let Some(parent) = self.repo.parent() {
+            let _ = std::fs::remove_dir_all(parent);
+        }
+    }
+}
+
+/// One measured pair of the goals table.
+pub struct Pair {
+    pub key: &'static str,
+    pub operation: String,
+    pub planx: Op,
+    pub git: Op,
+    pub goal: Option<f64>,
+    /// Put the repository back before every run.
+    pub reset: Reset,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Reset {
+    Nothing,
+    Notes,
+    BranchAndNotes,
+    /// Forget the plan digests the hooks keep (docs/hooks.md).
+    HookDigests,
+}
+
+/// A measured pair.
+#[derive(Debug, Clone)]
+pub struct PairResult {
+    pub key: &'static str,
+    pub size: String,
+    pub config: String,
+    pub operation: String,
+    pub planx_op: String,
+    pub git_op: String,
+    pub planx: Sample,
+    pub git: Sample,
+    pub goal: Option<f64>,
+}
+
+impl PairResult {
+    pub fn ratio(&self) -> f64 {
+        self.planx.median() / self.git.median()
+    }
+}
+
+fn run_pair(env: &Env, work: &Work, pair: Pair, reps: Reps, config: &str) -> PairResult {
+    let reset = || match pair.reset {
+        Reset::Nothing => {}
+        Reset::Notes => work.reset_notes(env),
+        Reset::BranchAndNotes => work.reset(env),
+        Reset::HookDigests => {
+            let _ = std::fs::remove_dir_all(work.repo.join(".git/planx/cache"));
+        }
+    };
+    let (planx, git) = compare(env, &pair.planx, &pair.git, reps, &reset);
+    reset();
+    let result = PairResult {
+        key: pair.key,
+        size: work.meta.size.clone(),
+        config: config.to_owned(),
+        operation: pair.operation,
+        planx_op: pair.planx.display(),
+        git_op: pair.git.display(),
+        planx,
+        git,
+        goal: pair.goal,
+    };
+    eprintln!(
+        "perf: {} [{}] {}: planx {:.1} ms, git {:.1} ms, ratio {:.2}",
+        result.size,
+        result.config,
+        result.key,
+        result.planx.median(),
+        result.git.median(),
+        result.ratio()
+    );
+    result
+}
+
+/// The pairs of the goals table (issue 8), on the work copy's phase in progress.
+fn goal_pairs(env: &Env, work: &Work) -> Vec<Pair> {
+    let repo = work.repo.as_path();
+    let meta = &work.meta;
+    let planx = |args: &[&str]| Cmd::new(&env.bin, repo, args);
+    let git = |args: &[&str]| Cmd::new("git", repo, args);
+    let shim = repo.join(".git/planx-bench-pre-commit");
+    std::fs::write(&shim, git_planx::hooks::shim("pre-commit")).expect("write the hook shim");
+    let plan_history = format!("^{}^", meta.plan_commit);
+    let message = "bench checkpoint";
+    let event = git_planx::state::events::Event::new(
+        "2026-01-01T00:00:00Z",
+        fixture::PLAN_ID,
+        &meta.work_phase,
+        "checkpoint",
+    )
+    .with("checkpoint", "step")
+    .with("status", "in-progress")
+    .to_line();
+    vec![
+        Pair {
+            key: "hook",
+            operation: "pre-commit hook, 3 files staged".into(),
+            planx: Op::of(vec![planx(&["hook", "pre-commit"])]),
+            git: Op::of(vec![git(&["diff", "--cached", "--name-status"])]),
+            goal: Some(1.5),
+            reset: Reset::Nothing,
+        },
+        Pair {
+            key: "hook-name-only",
+            operation: "pre-commit hook, 3 files staged (issue 5's comparison)".into(),
+            planx: Op::of(vec![planx(&["hook", "pre-commit"])]),
+            git: Op::of(vec![git(&["diff", "--cached", "--name-only"])]),
+            goal: Some(1.5),
+            reset: Reset::Nothing,
+        },
+        Pair {
+            key: "hook-cold",
+            operation: "pre-commit hook, first commit after the plan changed (no digest kept yet)"
+                .into(),
+            planx: Op::of(vec![planx(&["hook", "pre-commit"])]),
+            git: Op::of(vec![git(&["diff", "--cached", "--name-status"])]),
+            goal: None,
+            reset: Reset::HookDigests,
+        },
+        Pair {
+            key: "hook-shim",
+            operation: "the installed hook: shell shim, then `git-planx hook pre-commit`".into(),
+            planx: Op::of(vec![Cmd::new("sh", repo, &[&shim.to_string_lossy()])]),
+            git: Op::of(vec![git(&["diff", "--cached", "--name-status"])]),
+            goal: None,
+            reset: Reset::Nothing,
+        },
+        Pair {
+            key: "verify",
+            operation: "`verify --no-run` (manifest part)".into(),
+            planx: Op::of(vec![planx(&["verify", "--no-run"])]),
+            git: Op::of(vec![
+                git(&["diff", "--name-status", &meta.fork]),
+                git(&["ls-files", "-o", "--exclude-standard"]),
+            ]),
+            goal: Some(1.3),
+            reset: Reset::Notes,
+        },
+        Pair {
+            key: "status",
+            operation: format!("`status` of {} phases", group(meta.phases)),
+            planx: Op::of(vec![planx(&["status"])]),
+            git: Op::of(vec![
+                git(&[
+                    "log",
+                    "--format=%(trailers)",
+                    "main",
+                    "--branches=planx/*",
+                    &plan_history,
+                ]),
+                git(&["notes", "--ref", "planx", "list"]),
+            ]),
+            goal: Some(1.0),
+            reset: Reset::Nothing,
+        },
+        Pair {
+            key: "checkpoint",
+            operation: "one checkpoint (commit + note), 3 files staged".into(),
+            planx: Op::of(vec![planx(&["checkpoint", "-q", "-m", message])]),
+            git: Op::of(vec![
+                git(&[
+                    "commit",
+                    "-q",
+                    "-m",
+                    message,
+                    "--trailer",
+                    &format!("Planx-Plan: {}", fixture::PLAN_ID),
+                    "--trailer",
+                    &format!("Planx-Phase: {}", meta.work_phase),
+                    "--trailer",
+                    "Planx-Checkpoint: step",
+                    "--trailer",
+                    "Planx-Status: in-progress",
+                ]),
+                git(&["notes", "--ref", "planx", "add", "-m", &event, "HEAD"]),
+            ]),
+            goal: Some(0.5),
+            reset: Reset::BranchAndNotes,
+        },
+    ]
+}
+
+/// What a git-planx command cannot go below: the git commands it runs itself, measured alone.
+#[derive(Debug, Clone)]
+pub struct Floor {
+    pub size: String,
+    /// The pairs whose git-planx side does this part.
+    pub pairs: &'static [&'static str],
+    pub what: String,
+    pub sample: Sample,
+}
+
+fn floors(env: &Env, work: &Work, reps: Reps) -> Vec<Floor> {
+    let repo = work.repo.as_path();
+    let message = repo.join(".git/planx-bench-message");
+    std::fs::write(
+        &message,
+        format!(
+            "bench checkpoint\n\nPlanx-Plan: {}\nPlanx-Phase: {}\nPlanx-Checkpoint: step\nPlanx-Status: in-progress\n",
+            fixture::PLAN_ID,
+            work.meta.work_phase
+        ),
+    )
+    .expect("write a commit message");
+    let message = message.to_string_lossy().into_owned();
+    let commit = [
+        "commit",
+        "--quiet",
+        "--allow-empty",
+        "--cleanup=verbatim",
+        "--file",
+        &message,
+    ];
+    let items: [(&'static [&'static str], Cmd, Reset); 3] = [
+        (
+            &["checkpoint"],
+            Cmd::new("git", repo, &commit),
+            Reset::BranchAndNotes,
+        ),
+        (
+            &["hook", "hook-name-only"],
+            Cmd::new(
+                "git",
+                repo,
+                &["diff", "--cached", "--name-status", "--no-renames", "-z"],
+            ),
+            Reset::Nothing,
+        ),
+        (
+            &["verify"],
+            Cmd::new(
+                "git",
+                repo,
+                &[
+                    "status",
+                    "--porcelain=v2",
+                    "-z",
+                    "--untracked-files=all",
+                    "--no-renames",
+                ],
+            ),
+            Reset::Nothing,
+        ),
+    ];
+    let mut out = Vec::new();
+    for (pairs, part, what) in [
+        (
+            &["status", "verify", "checkpoint"][..],
+            inproc::Part::Plan,
+            "validating the plan of 1,000 phases (`plan::load_valid`, timed inside one process)",
+        ),
+        (
+            &["status"][..],
+            inproc::Part::Derive,
+            "deriving every phase's state (`state::derive`, timed inside one process)",
+        ),
+    ] {
+        let sample = inproc::sample(env, work, part, reps);
+        eprintln!(
+            "perf: {} part: {what}: {:.1} ms",
+            work.meta.size,
+            sample.median()
+        );
+        out.push(Floor {
+            size: work.meta.size.clone(),
+            pairs,
+            what: what.to_owned(),
+            sample,
+        });
+    }
+    for (pairs, cmd, reset_kind) in items {
+        let what = format!("`{}`, which it runs itself", cmd.display());
+        let reset = || {
+            if reset_kind == Reset::BranchAndNotes {
+                work.reset(env);
+            }
+        };
+        let sample = single(env, &Op::of(vec![cmd]), reps, &reset);
+        reset();
+        eprintln!(
+            "perf: {} part: {what}: {:.1} ms",
+            work.meta.size,
+            sample.median()
+        );
+        out.push(Floor {
+            size: work.meta.size.clone(),
+            pairs,
+            what,
+            sample,
+        });
+    }
+    out
+}
+
+/// `status` of plans of 10, 100 and 1,000 phases over the same history.
+#[derive(Debug, Clone)]
+pub struct PhaseScaling {
+    pub size: String,
+    pub phases: usize,
+    pub sample: Sample,
+}
+
+fn phase_scaling(env: &Env, work: &Work, reps: Reps) -> Vec<PhaseScaling> {
+    let mut plans: Vec<(usize, Option<String>)> = work
+        .meta
+        .subset_plans
+        .iter()
+        .map(|(n, path)| (*n, Some(path.clone())))
+        .collect();
+    plans.push((work.meta.phases, None));
+    plans
+        .into_iter()
+        .map(|(phases, path)| {
+            let mut args = Vec::new();
+            if let Some(path) = &path {
+                args.extend(["--plan", path.as_str()]);
+            }
+            args.push("status");
+            let op = Op::of(vec![Cmd::new(&env.bin, &work.repo, &args)]);
+            let sample = single(env, &op, reps, &|| {});
+            eprintln!(
+                "perf: {} status of {phases} phases: {:.1} ms",
+                work.meta.size,
+                sample.median()
+            );
+            PhaseScaling {
+                size: work.meta.size.clone(),
+                phases,
+                sample,
+            }
+        })
+        .collect()
+}

@@ -1,0 +1,110 @@
+//! Sequential note writes: does a write cost more as notes accumulate? Each write adds a note
+//! to a different commit of the project history, through the library's own writer
+//! ([`git_planx::git::Repo::append_note_line`]), in a child process started with the suite's
+//! hermetic environment, timing each write alone.
+
+use std::path::Path;
+use std::time::Instant;
+
+use git_planx::git::{Oid, Repo};
+use serde::{Deserialize, Serialize};
+
+use crate::Work;
+use crate::env::Env;
+use crate::measure::median;
+
+/// The flag that makes the bench binary the child that writes notes.
+pub const CHILD_FLAG: &str = "--note-writes-child";
+/// Writes compared at each end of a series.
+pub const WINDOW: usize = 100;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Series {
+    pub label: String,
+    /// Notes in refs/notes/planx before the first write.
+    pub notes_before: usize,
+    /// Milliseconds of each write, in order.
+    pub ms: Vec<f64>,
+}
+
+impl Series {
+    pub fn first(&self) -> f64 {
+        median(&self.ms[..WINDOW.min(self.ms.len())])
+    }
+
+    pub fn last(&self) -> f64 {
+        median(&self.ms[self.ms.len().saturating_sub(WINDOW)..])
+    }
+
+    pub fn ratio(&self) -> f64 {
+        self.last() / self.first()
+    }
+}
+
+/// Writes `count` notes into the work copy and times each.
+pub fn series(env: &Env, work: &Work, count: usize, label: &str) -> Series {
+    let notes_before = match env
+        .output(
+            env.command("git", &work.repo)
+                .args(["notes", "--ref", "planx", "list"]),
+        )
+        .status
+        .success()
+    {
+        true => env
+            .git(&work.repo, &["notes", "--ref", "planx", "list"])
+            .lines()
+            .count(),
+        false => 0,
+    };
+    let exe = std::env::current_exe().expect("the bench binary");
+    let targets = &work.meta.note_targets[..count.min(work.meta.note_targets.len())];
+    let out = env.output(
+        env.command(&exe, &work.repo)
+            .arg(CHILD_FLAG)
+            .arg(&work.repo)
+            .args(targets),
+    );
+    assert!(
+        out.status.success(),
+        "the note writer failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let ms: Vec<f64> = serde_json::from_slice(&out.stdout).expect("the writer's timings");
+    let series = Series {
+        label: label.to_owned(),
+        notes_before,
+        ms,
+    };
+    eprintln!(
+        "perf: {label}: {} note writes, first {WINDOW} {:.3} ms, last {WINDOW} {:.3} ms, ratio {:.2}",
+        series.ms.len(),
+        series.first(),
+        series.last(),
+        series.ratio()
+    );
+    series
+}
+
+/// The child: `<repo> <commit>…`; prints the milliseconds of each write as a JSON array.
+pub fn child(args: &[String]) {
+    let (repo, targets) = args.split_first().expect("a repository and commits");
+    let repo = Repo::open(Path::new(repo)).expect("open the work copy");
+    let mut ms = Vec::with_capacity(targets.len());
+    for (i, target) in targets.iter().enumerate() {
+        let oid = Oid::from_str(target).expect("a commit id");
+        let line = git_planx::state::events::Event::new(
+            "2026-01-01T00:00:00Z",
+            "notes",
+            &format!("w{i:04}"),
+            "accept",
+        )
+        .with("check", "reviewed")
+        .with("evidence", "looked at it")
+        .to_line();
+        let started = Instant::now();
+        repo.append_note_line(oid, &line).expect("append a note");
+        ms.push(started.elapsed().as_secs_f64() * 1000.0);
+    }
+    println!("{}", serde_json::to_string(&ms).expect("timings as JSON"));
+}
