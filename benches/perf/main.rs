@@ -18,6 +18,7 @@ mod measure;
 mod notes;
 mod report;
 mod rng;
+mod run;
 
 use std::path::{Path, PathBuf};
 
@@ -172,6 +173,15 @@ fn main() {
     if args.fixtures_only {
         return;
     }
+    // The `run` pair, on a repository of its own (see run.rs).
+    let phases = if args.smoke { 5 } else { 50 };
+    let run_reps = Reps {
+        warmup: 0,
+        reps: if args.smoke { 1 } else { 5 },
+        seconds: 0.0,
+    };
+    let run_fixture = run::fixture(&env, &root, phases);
+    results.run = Some(run_fixture.measure(&env, run_reps, "run"));
     let out = args.out.clone().unwrap_or_else(|| {
         if args.smoke {
             root.join("smoke.md")

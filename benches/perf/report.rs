@@ -29,6 +29,8 @@ pub struct Results {
     pub floors: Vec<Floor>,
     pub phase_scaling: Vec<PhaseScaling>,
     pub note_series: Vec<Series>,
+    /// The `run` pair, per phase, on its own repository.
+    pub run: Option<PairResult>,
 }
 
 /// The machine, the tools and the code measured.
@@ -200,7 +202,19 @@ pub fn render(results: &Results) -> String {
             ));
         }
     }
-    out.push_str("| `run` overhead per phase, no-op executor, 50 phases | `git planx run` | the same steps as a shell script of git commands | — | — | — | ≤ 1.5× | **not measured yet**: `git planx run` does not exist on this branch |\n");
+    if let Some(p) = &results.run {
+        out.push_str(&format!(
+            "| {} | {} | {} | {} / phase | {} / phase | **{:.2}×** | {} | {} |\n",
+            p.operation,
+            p.planx_op,
+            p.git_op,
+            ms(p.planx.median()),
+            ms(p.git.median()),
+            p.ratio(),
+            p.goal.map_or("—".into(), |g| format!("≤ {g}×")),
+            verdict(p.ratio(), p.goal),
+        ));
+    }
 
     if !results.floors.is_empty() {
         out.push_str("\n### What bounds them\n\n");
