@@ -19,14 +19,8 @@ pub struct LogArgs {
 pub fn cmd_log(ui: &Ui, global: &GlobalArgs, args: &LogArgs) -> Result<u8, CliError> {
     let ctx = Context::open(global, Need::BaseOrWorkTree)?;
     let plan = &ctx.plan;
-    if let Some(id) = &args.phase
-        && plan.phase(id).is_none()
-    {
-        return Err(crate::lifecycle::LifecycleError::UnknownPhase {
-            id: id.clone(),
-            known: plan.phases.iter().map(|p| p.id.clone()).collect(),
-        }
-        .into());
+    if let Some(id) = &args.phase {
+        crate::lifecycle::find_phase(plan, id)?;
     }
     let statuses = state::derive(&ctx.repo, plan, &ctx.plan_path)?;
     let mut entries: Vec<(&str, &Checkpoint)> = statuses

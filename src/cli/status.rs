@@ -37,14 +37,8 @@ pub enum StatusFormat {
 pub fn cmd_status(ui: &Ui, global: &GlobalArgs, args: &StatusArgs) -> Result<u8, CliError> {
     let ctx = Context::open(global, Need::BaseOrWorkTree)?;
     let plan = &ctx.plan;
-    if let Some(id) = &args.phase
-        && plan.phase(id).is_none()
-    {
-        return Err(crate::lifecycle::LifecycleError::UnknownPhase {
-            id: id.clone(),
-            known: plan.phases.iter().map(|p| p.id.clone()).collect(),
-        }
-        .into());
+    if let Some(id) = &args.phase {
+        crate::lifecycle::find_phase(plan, id)?;
     }
     let statuses = state::derive(&ctx.repo, plan, &ctx.plan_path)?;
     // Commits on active phase branches that the pre-commit hook would have refused.

@@ -63,13 +63,7 @@ pub(crate) fn phase_arg(ctx: &Context, named: Option<&str>) -> Result<String, Cl
 pub fn cmd_verify(ui: &Ui, global: &GlobalArgs, args: &VerifyArgs) -> Result<u8, CliError> {
     let ctx = Context::open(global, Need::Base)?;
     let phase = phase_arg(&ctx, args.phase.as_deref())?;
-    if ctx.plan.phase(&phase).is_none() {
-        return Err(LifecycleError::UnknownPhase {
-            id: phase,
-            known: ctx.plan.phases.iter().map(|p| p.id.clone()).collect(),
-        }
-        .into());
-    }
+    crate::lifecycle::find_phase(&ctx.plan, &phase)?;
     let options = VerifyOptions {
         no_run: args.no_run,
         trust: trust_policy(global.trust_once),

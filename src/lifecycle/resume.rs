@@ -44,12 +44,12 @@ pub fn resume(
     let current = repo.current_branch()?;
     let index = match phase {
         Some(id) => {
-            let i = plan.phases.iter().position(|p| p.id == id).ok_or_else(|| {
-                LifecycleError::UnknownPhase {
-                    id: id.to_owned(),
-                    known: plan.phases.iter().map(|p| p.id.clone()).collect(),
-                }
-            })?;
+            super::find_phase(plan, id)?;
+            let i = plan
+                .phases
+                .iter()
+                .position(|p| p.id == id)
+                .unwrap_or_default();
             if !active(&statuses[i]) {
                 return Err(LifecycleError::NotResumable {
                     phase: id.to_owned(),

@@ -12,7 +12,7 @@ use serde::Serialize;
 
 use super::{Command, ReportError, hex, hex_opt};
 use crate::git::{Oid, Repo};
-use crate::lifecycle::{LifecycleError, plan_at};
+use crate::lifecycle::{LifecycleError, find_phase, plan_at};
 use crate::plan::{CheckKind, EntryKind, Phase, PhaseKind, Plan};
 use crate::state::{self, Kind, PhaseStatus, State, StepState};
 use crate::verify::fork_point;
@@ -137,11 +137,7 @@ pub fn brief(
     base_tip: Oid,
     phase_id: &str,
 ) -> Result<Brief, ReportError> {
-    let unknown = |plan: &Plan| LifecycleError::UnknownPhase {
-        id: phase_id.to_owned(),
-        known: plan.phases.iter().map(|p| p.id.clone()).collect(),
-    };
-    let phase = plan.phase(phase_id).ok_or_else(|| unknown(plan))?;
+    let phase = find_phase(plan, phase_id)?;
     let statuses = state::derive(repo, plan, plan_path)?;
     let index = plan
         .phases
@@ -168,7 +164,7 @@ pub fn brief(
         Some((p, fork)) => (p, JudgedAt::ForkPoint, fork),
         None => (plan.clone(), JudgedAt::Base, base_tip),
     };
-    let phase = judging.phase(phase_id).ok_or_else(|| unknown(&judging))?;
+    let phase = find_phase(&judging, phase_id)?;
 
     let (full_suite, full_suite_from) = full_suite(&judging);
     let steps = state::step_states(phase, status);

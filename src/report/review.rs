@@ -18,7 +18,7 @@ use super::{
 use crate::git::changes::ChangeKind;
 use crate::git::trailers;
 use crate::git::{Oid, Repo};
-use crate::lifecycle::{LifecycleError, plan_at};
+use crate::lifecycle::{LifecycleError, find_phase, plan_at};
 use crate::plan::{CheckKind, EntryKind, PhaseKind, Plan};
 use crate::state;
 use crate::state::events::{CommandRun, Event};
@@ -157,11 +157,7 @@ pub fn review(
     phase_id: &str,
     ci_branch: Option<&str>,
 ) -> Result<Review, ReportError> {
-    let unknown = |plan: &Plan| LifecycleError::UnknownPhase {
-        id: phase_id.to_owned(),
-        known: plan.phases.iter().map(|p| p.id.clone()).collect(),
-    };
-    let phase = plan.phase(phase_id).ok_or_else(|| unknown(plan))?;
+    let phase = find_phase(plan, phase_id)?;
     let branch = plan.branch(phase);
     let base_tip = repo
         .base_tip(&plan.base)?
@@ -185,7 +181,7 @@ pub fn review(
         .ok_or_else(|| LifecycleError::NoPlanAtFork {
             branch: branch.clone(),
         })?;
-    let phase = judging.phase(phase_id).ok_or_else(|| unknown(&judging))?;
+    let phase = find_phase(&judging, phase_id)?;
 
     let head_tree = repo.tree_of(head)?;
     let commits = repo.commits_between(head, &[fork])?;

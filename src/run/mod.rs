@@ -184,12 +184,7 @@ pub fn worktree_path(repo: &Repo, plan: &Plan, phase: &str) -> PathBuf {
 /// The phases the run is about, in dependency order.
 fn selection(plan: &Plan, graph: &Graph, phases: &[String]) -> Result<Vec<usize>, LifecycleError> {
     for id in phases {
-        if plan.phase(id).is_none() {
-            return Err(LifecycleError::UnknownPhase {
-                id: id.clone(),
-                known: plan.phases.iter().map(|p| p.id.clone()).collect(),
-            });
-        }
+        lifecycle::find_phase(plan, id)?;
     }
     Ok(graph
         .order

@@ -136,12 +136,7 @@ pub fn verify(
                 })?,
         )
     };
-    let phase = judging
-        .phase(phase_id)
-        .ok_or_else(|| LifecycleError::UnknownPhase {
-            id: phase_id.to_owned(),
-            known: judging.phases.iter().map(|p| p.id.clone()).collect(),
-        })?;
+    let phase = crate::lifecycle::find_phase(&judging, phase_id)?;
     let tree = repo.tree_of(target.head)?;
     let crate::git::changes::WorkTreeChanges { changes, clean } =
         target.work.changes_since(fork)?;
