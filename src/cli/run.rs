@@ -24,8 +24,8 @@ use crate::run::{self, Observer, Outcome, RunEvent, RunOptions, Summary};
 /// PLANX_PLAN, PLANX_PHASE, PLANX_BRIEF, PLANX_BRANCH and PLANX_WORKTREE set (output in a log
 /// under .git/planx/run/), commits whatever it left, verifies, and merges a pass into base —
 /// one merge at a time. A failure records a `failed` checkpoint; the phases depending on it are
-/// skipped. Without --keep-going no new phase starts after a failure; with it, every phase that
-/// does not depend on a failure goes on. Ctrl-C stops the executors and leaves the worktrees;
+/// skipped; every other phase goes on (--fail-fast: no new phase starts after a failure). Ctrl-C
+/// stops the executors and leaves the worktrees;
 /// running again continues. Exit 0 only when every selected phase is complete.
 #[derive(Debug, Args)]
 pub struct RunArgs {
@@ -41,9 +41,12 @@ pub struct RunArgs {
     /// Print the schedule (waves of phases) and what would run, and run nothing
     #[arg(long)]
     pub dry_run: bool,
-    /// After a failure, go on with every phase that does not depend on it
-    #[arg(long, short = 'k')]
+    /// After a failure, go on with every phase that does not depend on it (the default)
+    #[arg(long, short = 'k', overrides_with = "fail_fast")]
     pub keep_going: bool,
+    /// After a failure, start no new phase (the running ones finish)
+    #[arg(long, overrides_with = "keep_going")]
+    pub fail_fast: bool,
     /// Run phases that failed before again (their branch and worktree are reused)
     #[arg(long)]
     pub retry_failed: bool,
@@ -74,7 +77,7 @@ pub fn cmd_run(ui: &Ui, global: &GlobalArgs, args: &RunArgs) -> Result<u8, CliEr
                 .filter(|e| !e.trim().is_empty())
         }),
         phases: args.phases.clone(),
-        keep_going: args.keep_going,
+        keep_going: !args.fail_fast,
         retry_failed: args.retry_failed,
         force: args.force,
         trust: trust_policy(global.trust_once),

@@ -41,6 +41,7 @@ pub struct RunOptions {
     pub executor: Option<String>,
     /// Only these phases (empty: every phase).
     pub phases: Vec<String>,
+    /// After a failure, go on with the phases that do not depend on it (false: --fail-fast).
     pub keep_going: bool,
     pub retry_failed: bool,
     pub force: bool,
@@ -136,7 +137,7 @@ pub enum Outcome {
     Blocked,
     /// A dependency failed, or is blocked.
     Skipped,
-    /// Not run: earlier failures stopped the run (without --keep-going), a dependency outside
+    /// Not run: earlier failures stopped the run (with --fail-fast), a dependency outside
     /// the selection is not complete, or it failed before and --retry-failed was not given.
     NotRun,
     Interrupted,
@@ -448,7 +449,7 @@ pub fn run(
         let why = if interrupt::received().is_some() {
             "interrupted before it started".to_owned()
         } else if stopped {
-            "not started: a phase failed (--keep-going runs the independent ones)".to_owned()
+            "not started: a phase failed and --fail-fast stops the run".to_owned()
         } else {
             let waiting: Vec<&str> = graph.depends[i]
                 .iter()

@@ -137,7 +137,8 @@ fn a_failing_executor_fails_its_phase_and_skips_only_its_dependents() {
             "if [ \"$PLANX_PHASE\" = c ]; then echo 'c: cannot do this' >&2; exit 3; fi; {WRITE}"
         ),
     );
-    let run = repo.planx(&["run", "--jobs", "2", "--keep-going", "--executor", &exec]);
+    // Going on after a failure is the default: no --keep-going here.
+    let run = repo.planx(&["run", "--jobs", "2", "--executor", &exec]);
     assert_eq!(run.code, 1, "{run}");
     let status = repo.planx(&["status", "--json"]).json();
     let state = |i: usize| status["phases"][i]["state"].as_str().unwrap().to_owned();
@@ -165,6 +166,35 @@ fn a_failing_executor_fails_its_phase_and_skips_only_its_dependents() {
     let again = repo.planx(&["run", "--executor", &exec]);
     assert_eq!(again.code, 1, "{again}");
     assert_eq!(events(&repo).iter().filter(|e| *e == "start c").count(), 1);
+}
+
+#[test]
+fn fail_fast_starts_no_new_phase_after_a_failure() {
+    // One job: a, then b (fails), then c would come — --fail-fast leaves it for next time.
+    let repo = Repo::with_plan(&diamond("", ""));
+    let exec = executor(
+        &repo,
+        &format!("if [ \"$PLANX_PHASE\" = b ]; then exit 3; fi; {WRITE}"),
+    );
+    let run = repo.planx(&["run", "--keep-going", "--fail-fast", "--executor", &exec]);
+    assert_eq!(run.code, 1, "{run}");
+    assert!(
+        run.stdout
+            .contains("a phase failed and --fail-fast stops the run"),
+        "{run}"
+    );
+    let status = repo.planx(&["status", "--json"]).json();
+    let state = |i: usize| status["phases"][i]["state"].as_str().unwrap().to_owned();
+    assert_eq!(
+        [state(0), state(1), state(2), state(3)],
+        ["complete", "failed", "ready", "waiting"].map(String::from)
+    );
+    assert!(!events(&repo).iter().any(|e| e == "start c"));
+    // The last of --fail-fast and --keep-going wins: this run goes on with c.
+    let again = repo.planx(&["run", "--fail-fast", "-k", "--executor", &exec]);
+    assert_eq!(again.code, 1, "{again}");
+    let status = repo.planx(&["status", "--json"]).json();
+    assert_eq!(status["phases"][2]["state"], "complete", "{status}");
 }
 
 #[test]
