@@ -64,14 +64,58 @@ pub fn lefthook_bin() -> PathBuf {
         let prefix = dir.join("npm");
         let bin = prefix.join("node_modules/.bin");
         if !bin.join("lefthook").exists() {
+            let before = project_hooks();
+            // lefthook's package runs `lefthook install` after installing, in the git
+            // repository around the folder (this project's own checkout): hooks and a
+            // lefthook.yml nobody asked for. No install scripts; the binary needs none.
+            fs::create_dir_all(&prefix).expect("npm prefix");
             run(
                 Command::new("npm")
-                    .args(["install", "--silent", "--no-audit", "--no-fund", "--prefix"])
+                    .current_dir(&prefix)
+                    .env("LEFTHOOK", "0")
+                    .args([
+                        "install",
+                        "--silent",
+                        "--no-audit",
+                        "--no-fund",
+                        "--ignore-scripts",
+                        "--prefix",
+                    ])
                     .arg(&prefix)
                     .arg("lefthook@2"),
                 "npm install lefthook",
             );
+            assert_eq!(
+                project_hooks(),
+                before,
+                "installing lefthook changed this project's own git hooks"
+            );
         }
         bin
     })
+}
+
+/// The hooks of the repository this project is checked out in (names and contents), to
+/// prove that installing a tool for the tests leaves them alone.
+fn project_hooks() -> Vec<(String, Vec<u8>)> {
+    let out = Command::new("git")
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args(["rev-parse", "--path-format=absolute", "--git-path", "hooks"])
+        .output();
+    let Ok(out) = out else { return Vec::new() };
+    if !out.status.success() {
+        return Vec::new(); // not a git checkout: nothing to protect
+    }
+    let dir = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
+    let mut hooks: Vec<(String, Vec<u8>)> = fs::read_dir(&dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| {
+            let name = e.file_name().to_string_lossy().into_owned();
+            (name, fs::read(e.path()).unwrap_or_default())
+        })
+        .collect();
+    hooks.sort();
+    hooks
 }
