@@ -248,11 +248,35 @@ pub fn cmd_demo(ui: &Ui, _global: &GlobalArgs, args: &DemoArgs) -> Result<u8, Cl
         crate::plan::DEFAULT_PLAN_PATH,
         &super::context::Origin::Base(now),
     )?;
-    let d = dir.display();
-    ui.out(&format!(
-        "\n{}\n  cd {d}\n  git log --graph --oneline --all            # phase branches, checkpoints, merges\n  git log --format='%h %s%n%(trailers)' planx/mul   # the trailers of mul's checkpoints\n  git notes --ref planx show planx/mul          # the evidence: why mul failed\n  git planx status                              # every phase's state, derived from git\n  git planx verify mul                          # verify catches the missing file again\n",
-        p.paint(Style::Bold, "look at it with plain git (and planx):")
-    ))?;
+    let commands = [
+        (
+            "git log --graph --oneline --all",
+            "phase branches, checkpoints, merges",
+        ),
+        (
+            "git log --format='%h %s%n%(trailers)' planx/mul",
+            "the trailers of mul's checkpoints",
+        ),
+        (
+            "git notes --ref planx show planx/mul",
+            "the evidence: why mul failed",
+        ),
+        ("git planx status", "every phase's state, derived from git"),
+        (
+            "git planx verify mul",
+            "verify catches the missing file again",
+        ),
+    ];
+    let width = commands.iter().map(|(c, _)| c.len()).max().unwrap_or(0);
+    let mut look = format!(
+        "\n{}\n  cd {}\n",
+        p.paint(Style::Bold, "look at it with plain git (and planx):"),
+        dir.display()
+    );
+    for (command, what) in commands {
+        look.push_str(&format!("  {command:<width$}   # {what}\n"));
+    }
+    ui.out(&look)?;
     Ok(0)
 }
 
