@@ -73,6 +73,12 @@ impl Repo {
         }
     }
 
+    /// The folder holding this test's temporary folder: git's search stops there.
+    fn ceiling(&self) -> &Path {
+        let base = self.root.parent().expect("the test's temporary folder");
+        base.parent().unwrap_or(base)
+    }
+
     /// A command with the hermetic environment, run in `dir`.
     pub fn command(&self, program: impl AsRef<OsStr>, dir: &Path) -> Command {
         let mut cmd = Command::new(program);
@@ -85,6 +91,9 @@ impl Repo {
             .current_dir(dir)
             .env("PATH", path)
             .env("HOME", &self.home)
+            // git never looks for a repository above the test's own temporary folder: a test
+            // run outside a repository must not find the one the tests are run from.
+            .env("GIT_CEILING_DIRECTORIES", self.ceiling())
             .env("GIT_CONFIG_NOSYSTEM", "1")
             .env("GIT_CONFIG_GLOBAL", "/dev/null")
             .env("GIT_CONFIG_COUNT", "1")

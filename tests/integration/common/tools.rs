@@ -34,18 +34,55 @@ fn run(cmd: &mut Command, what: &str) {
     );
 }
 
+/// A command that installs a tool into `dir`, run there. It keeps this machine's registry
+/// settings (a mirror, a proxy) but nothing that points at a repository, and keeps the
+/// installers' caches and logs in the tools folder rather than in the user's home.
+fn installer(program: impl AsRef<std::ffi::OsStr>, dir: &Path) -> Command {
+    let tools = tools_dir();
+    let mut cmd = Command::new(program);
+    cmd.current_dir(dir)
+        .env("GIT_CEILING_DIRECTORIES", &tools)
+        .env("PIP_CACHE_DIR", tools.join("pip-cache"))
+        .env("npm_config_cache", tools.join("npm-cache"))
+        .env("npm_config_logs_dir", tools.join("npm-logs"))
+        .env("npm_config_update_notifier", "false");
+    for var in [
+        "GIT_DIR",
+        "GIT_WORK_TREE",
+        "GIT_INDEX_FILE",
+        "GIT_COMMON_DIR",
+        "GIT_PREFIX",
+        "GIT_OBJECT_DIRECTORY",
+        "GIT_ALTERNATE_OBJECT_DIRECTORIES",
+    ] {
+        cmd.env_remove(var);
+    }
+    cmd
+}
+
+/// Installs a tool and checks that it left this project's own repository alone.
+fn install(cmd: &mut Command, what: &str) {
+    let before = project_git_state();
+    run(cmd, what);
+    assert!(
+        project_git_state() == before,
+        "{what} changed this project's own repository (its hooks, .git/info, local config or a \
+         lefthook.yml at its root)"
+    );
+}
+
 /// The folder holding the `pre-commit` executable.
 pub fn pre_commit_bin() -> PathBuf {
     locked(|dir| {
         let venv = dir.join("venv");
         let bin = venv.join("bin");
         if !bin.join("pre-commit").exists() {
-            run(
-                Command::new("python3").args(["-m", "venv"]).arg(&venv),
+            install(
+                installer("python3", dir).args(["-m", "venv"]).arg(&venv),
                 "python3 -m venv",
             );
-            run(
-                Command::new(bin.join("pip")).args([
+            install(
+                installer(bin.join("pip"), dir).args([
                     "install",
                     "--quiet",
                     "--disable-pip-version-check",
@@ -64,14 +101,12 @@ pub fn lefthook_bin() -> PathBuf {
         let prefix = dir.join("npm");
         let bin = prefix.join("node_modules/.bin");
         if !bin.join("lefthook").exists() {
-            let before = project_hooks();
             // lefthook's package runs `lefthook install` after installing, in the git
             // repository around the folder (this project's own checkout): hooks and a
             // lefthook.yml nobody asked for. No install scripts; the binary needs none.
             fs::create_dir_all(&prefix).expect("npm prefix");
-            run(
-                Command::new("npm")
-                    .current_dir(&prefix)
+            install(
+                installer("npm", &prefix)
                     .env("LEFTHOOK", "0")
                     .args([
                         "install",
@@ -85,37 +120,45 @@ pub fn lefthook_bin() -> PathBuf {
                     .arg("lefthook@2"),
                 "npm install lefthook",
             );
-            assert_eq!(
-                project_hooks(),
-                before,
-                "installing lefthook changed this project's own git hooks"
-            );
         }
         bin
     })
 }
 
-/// The hooks of the repository this project is checked out in (names and contents), to
-/// prove that installing a tool for the tests leaves them alone.
-fn project_hooks() -> Vec<(String, Vec<u8>)> {
-    let out = Command::new("git")
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .args(["rev-parse", "--path-format=absolute", "--git-path", "hooks"])
-        .output();
-    let Ok(out) = out else { return Vec::new() };
-    if !out.status.success() {
+/// What a tool's installer could change in the repository this project is checked out in:
+/// the files of its hooks folder and of `.git/info` (names and contents), its local
+/// configuration, and whether a `lefthook.yml` sits at its root.
+fn project_git_state() -> Vec<(String, Vec<u8>)> {
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let git = |args: &[&str]| {
+        Command::new("git")
+            .current_dir(manifest)
+            .args(args)
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+            .map(|o| o.stdout)
+    };
+    let Some(hooks) = git(&["rev-parse", "--path-format=absolute", "--git-path", "hooks"]) else {
         return Vec::new(); // not a git checkout: nothing to protect
+    };
+    let info = git(&["rev-parse", "--path-format=absolute", "--git-path", "info"]);
+    let mut state = Vec::new();
+    for dir in [Some(hooks), info].into_iter().flatten() {
+        let dir = PathBuf::from(String::from_utf8_lossy(&dir).trim());
+        for entry in fs::read_dir(&dir).into_iter().flatten().flatten() {
+            let name = entry.path().display().to_string();
+            state.push((name, fs::read(entry.path()).unwrap_or_default()));
+        }
     }
-    let dir = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
-    let mut hooks: Vec<(String, Vec<u8>)> = fs::read_dir(&dir)
-        .into_iter()
-        .flatten()
-        .flatten()
-        .map(|e| {
-            let name = e.file_name().to_string_lossy().into_owned();
-            (name, fs::read(e.path()).unwrap_or_default())
-        })
-        .collect();
-    hooks.sort();
-    hooks
+    state.push((
+        "config --local".into(),
+        git(&["config", "--local", "--list"]).unwrap_or_default(),
+    ));
+    state.push((
+        "lefthook.yml".into(),
+        fs::read(manifest.join("lefthook.yml")).unwrap_or_default(),
+    ));
+    state.sort();
+    state
 }
