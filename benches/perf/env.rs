@@ -10,6 +10,8 @@ use std::process::{Command, Output, Stdio};
 
 pub struct Env {
     home: PathBuf,
+    /// The harness root: git's search for a repository stops here.
+    ceiling: PathBuf,
     path: String,
     /// The `git-planx` binary under measurement.
     pub bin: PathBuf,
@@ -23,8 +25,14 @@ impl Env {
     pub fn new(home: &Path, bin: &Path) -> Env {
         std::fs::create_dir_all(home).expect("create the harness home");
         let bin_dir = bin.parent().expect("the binary's folder");
+        let ceiling = home
+            .parent()
+            .expect("the harness root")
+            .canonicalize()
+            .expect("a canonical harness root");
         Env {
             home: home.to_path_buf(),
+            ceiling,
             path: format!("{}:/usr/local/bin:/usr/bin:/bin", bin_dir.display()),
             bin: bin.to_path_buf(),
             tick: Cell::new(0),
@@ -41,6 +49,7 @@ impl Env {
             .current_dir(dir)
             .env("PATH", &self.path)
             .env("HOME", &self.home)
+            .env("GIT_CEILING_DIRECTORIES", &self.ceiling)
             .env("GIT_CONFIG_NOSYSTEM", "1")
             .env("GIT_CONFIG_GLOBAL", "/dev/null")
             .env("GIT_CONFIG_COUNT", "1")

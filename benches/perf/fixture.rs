@@ -135,7 +135,10 @@ pub struct Fixture {
 pub fn fixture(env: &Env, cache: &Path, size: Size, seed: u64, regenerate: bool) -> Fixture {
     let dir = cache.join(format!("{}-{seed}-v{GENERATOR_VERSION}", size.name));
     let meta_file = dir.join("fixture.json");
+    // A cached fixture counts only with its repository: without `repo/.git`, git commands
+    // run there would find this project's repository instead.
     if !regenerate
+        && dir.join("repo/.git").is_dir()
         && let Ok(text) = std::fs::read_to_string(&meta_file)
         && let Ok(meta) = serde_json::from_str::<Meta>(&text)
     {

@@ -69,9 +69,11 @@ pub fn machine(env: &Env, manifest_dir: &str) -> Vec<(String, String)> {
             .unwrap_or_else(|| "unknown".into())
     };
     let commit = tool("git", &["rev-parse", "--short=10", "HEAD"]);
+    // --no-optional-locks: reading this project's status must not rewrite its index.
     let dirty = tool(
         "git",
         &[
+            "--no-optional-locks",
             "status",
             "--porcelain",
             "--",
