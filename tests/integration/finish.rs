@@ -39,19 +39,23 @@ fn finish_merges_a_verified_phase_and_its_dependents_become_ready() {
     [exit status: 0]
     ");
     assert_eq!(
-        repo.git(&[
-            "log",
-            "-1",
-            "--format=%P%n%(trailers:key=Planx-Status,valueonly)",
-            "main"
-        ])
-        .lines()
-        .next()
-        .unwrap()
-        .split(' ')
-        .count(),
+        repo.git(&["log", "-1", "--format=%P", "main"])
+            .split(' ')
+            .count(),
         2,
         "a --no-ff merge"
+    );
+    // The merge says which tree was verified: the one it merged.
+    assert_snapshot!(repo.trailers("main"), @"
+    Planx-Plan: v
+    Planx-Phase: p
+    Planx-Checkpoint: complete
+    Planx-Status: complete
+    Planx-Verified-Tree: e3e32e015d2e97263f62fe7eea5d89b241db4791
+    ");
+    assert_eq!(
+        repo.git(&["rev-parse", "main^{tree}"]).trim(),
+        "e3e32e015d2e97263f62fe7eea5d89b241db4791"
     );
     let status = repo.planx(&["status", "--json"]).json();
     assert_eq!(status["phases"][0]["state"], "complete");
@@ -181,8 +185,11 @@ fn a_squash_keeps_trailers_and_notes_reachable() {
     repo.git(&["switch", "-q", "main"]);
     repo.git(&["branch", "-D", "planx/p"]);
     let trailers = repo.trailers("main");
+    let tree = repo.git(&["rev-parse", "main^{tree}"]);
     assert!(
-        trailers.contains("Planx-Phase: p") && trailers.contains("Planx-Status: complete"),
+        trailers.contains("Planx-Phase: p")
+            && trailers.contains("Planx-Status: complete")
+            && trailers.contains(&format!("Planx-Verified-Tree: {}", tree.trim())),
         "{trailers}"
     );
     assert_eq!(
