@@ -141,6 +141,7 @@ pub fn fixture(env: &Env, cache: &Path, size: Size, seed: u64, regenerate: bool)
         && dir.join("repo/.git").is_dir()
         && let Ok(text) = std::fs::read_to_string(&meta_file)
         && let Ok(meta) = serde_json::from_str::<Meta>(&text)
+        && meta.generator == GENERATOR_VERSION
     {
         eprintln!("perf: fixture {} (cached) at {}", size.name, dir.display());
         return Fixture {
@@ -450,10 +451,7 @@ fn message(subject: &str, pairs: &[(&str, &str)]) -> String {
 }
 
 fn ts(time: i64) -> String {
-    chrono::DateTime::from_timestamp(time, 0)
-        .expect("a valid time")
-        .format("%Y-%m-%dT%H:%M:%SZ")
-        .to_string()
+    git_planx::clock::format(chrono::DateTime::from_timestamp(time, 0).expect("a valid time"))
 }
 
 fn run_record(command: &str, shell: &str, passed: bool) -> CommandRun {
@@ -1124,13 +1122,12 @@ fn generate(env: &Env, repo: &Path, size: Size, seed: u64) -> Meta {
         *states.entry(state.to_owned()).or_default() += 1;
     }
 
-    let count = |args: &[&str]| env.git(repo, args).lines().count();
-    let tracked_files = count(&["ls-files"]);
+    let files = env.git(repo, &["ls-files"]);
+    let tracked_files = files.lines().count();
     let folders = {
-        let mut dirs: Vec<String> = env
-            .git(repo, &["ls-files"])
+        let mut dirs: Vec<&str> = files
             .lines()
-            .filter_map(|l| l.rsplit_once('/').map(|(d, _)| d.to_owned()))
+            .filter_map(|l| l.rsplit_once('/').map(|(d, _)| d))
             .collect();
         dirs.sort();
         dirs.dedup();
@@ -1148,7 +1145,10 @@ fn generate(env: &Env, repo: &Path, size: Size, seed: u64) -> Meta {
             .parse()
             .expect("a count"),
         history_commits,
-        notes: count(&["notes", "--ref", "planx", "list"]),
+        notes: env
+            .git(repo, &["notes", "--ref", "planx", "list"])
+            .lines()
+            .count(),
         phases: PHASES,
         plan_commit: plan_commit_oid,
         work_phase: work.id.clone(),

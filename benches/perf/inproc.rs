@@ -10,7 +10,7 @@ use git_planx::git::Repo;
 
 use crate::Work;
 use crate::env::Env;
-use crate::measure::{Reps, Sample};
+use crate::measure::{Reps, Sample, repeat};
 
 /// The flag that makes the bench binary the child that times one part.
 pub const CHILD_FLAG: &str = "--time-part-child";
@@ -54,17 +54,7 @@ pub fn sample(env: &Env, work: &Work, part: Part, reps: Reps) -> Sample {
             .parse()
             .expect("milliseconds")
     };
-    for _ in 0..reps.warmup {
-        once();
-    }
-    let mut sample = Sample::default();
-    let started = Instant::now();
-    while sample.runs.len() < reps.reps
-        || (sample.runs.len() < 51 && started.elapsed().as_secs_f64() < reps.seconds)
-    {
-        sample.runs.push(once());
-    }
-    sample
+    repeat(reps, once)
 }
 
 /// The child: `<part> <repo>`; prints the milliseconds the part took.

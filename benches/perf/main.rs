@@ -254,7 +254,7 @@ impl Work {
     /// Puts the work branch, the index's staged work and the notes back as generated.
     fn reset(&self, env: &Env) {
         env.git(&self.repo, &["reset", "-q", "--soft", &self.tip]);
-        env.git(&self.repo, &["update-ref", "refs/notes/planx", &self.notes]);
+        self.reset_notes(env);
     }
 
     fn reset_notes(&self, env: &Env) {

@@ -14,7 +14,6 @@ pub struct Cmd {
     pub program: PathBuf,
     pub args: Vec<String>,
     pub dir: PathBuf,
-    pub vars: Vec<(String, String)>,
     /// The exit code it must end with: anything else stops the suite.
     pub expect: i32,
 }
@@ -25,14 +24,8 @@ impl Cmd {
             program: program.into(),
             args: args.iter().map(|a| a.to_string()).collect(),
             dir: dir.to_path_buf(),
-            vars: Vec::new(),
             expect: 0,
         }
-    }
-
-    pub fn var(mut self, key: &str, value: &str) -> Cmd {
-        self.vars.push((key.to_owned(), value.to_owned()));
-        self
     }
 
     /// How the command reads in a report: `git diff --cached --name-status`.
@@ -71,9 +64,6 @@ impl Cmd {
         cmd.args(&self.args)
             .stdout(Stdio::null())
             .stderr(Stdio::piped());
-        for (k, v) in &self.vars {
-            cmd.env(k, v);
-        }
         let started = Instant::now();
         let out = cmd
             .output()
@@ -219,15 +209,22 @@ pub fn compare(env: &Env, a: &Op, b: &Op, reps: Reps, reset: &dyn Fn()) -> (Samp
 
 /// Measures one operation alone.
 pub fn single(env: &Env, a: &Op, reps: Reps, reset: &dyn Fn()) -> Sample {
+    repeat(reps, || {
+        reset();
+        a.time(env)
+    })
+}
+
+/// Runs `once` (which returns milliseconds) for the warm-up, then as many timed runs as
+/// `reps` asks.
+pub fn repeat(reps: Reps, mut once: impl FnMut() -> f64) -> Sample {
     let mut s = Sample::default();
     for _ in 0..reps.warmup {
-        reset();
-        a.time(env);
+        once();
     }
     let started = Instant::now();
     while reps.more(s.runs.len(), started) {
-        reset();
-        s.runs.push(a.time(env));
+        s.runs.push(once());
     }
     s
 }

@@ -7,7 +7,6 @@ use std::path::Path;
 use std::time::Instant;
 
 use git_planx::git::{Oid, Repo};
-use serde::{Deserialize, Serialize};
 
 use crate::Work;
 use crate::env::Env;
@@ -18,7 +17,7 @@ pub const CHILD_FLAG: &str = "--note-writes-child";
 /// Writes compared at each end of a series.
 pub const WINDOW: usize = 100;
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone)]
 pub struct Series {
     pub label: String,
     /// Notes in refs/notes/planx before the first write.
@@ -43,18 +42,13 @@ impl Series {
 
 /// Writes `count` notes into the work copy and times each.
 pub fn series(env: &Env, work: &Work, count: usize, label: &str) -> Series {
-    let notes_before = match env
-        .output(
-            env.command("git", &work.repo)
-                .args(["notes", "--ref", "planx", "list"]),
-        )
-        .status
-        .success()
-    {
-        true => env
-            .git(&work.repo, &["notes", "--ref", "planx", "list"])
-            .lines()
-            .count(),
+    // No notes ref yet (the series that starts from none): git says so and exits 1.
+    let listed = env.output(
+        env.command("git", &work.repo)
+            .args(["notes", "--ref", "planx", "list"]),
+    );
+    let notes_before = match listed.status.success() {
+        true => String::from_utf8_lossy(&listed.stdout).lines().count(),
         false => 0,
     };
     let exe = std::env::current_exe().expect("the bench binary");

@@ -95,7 +95,14 @@ pub fn machine(env: &Env, manifest_dir: &str) -> Vec<(String, String)> {
         ("git".into(), git),
         (
             "git-planx".into(),
-            format!("{planx} (release build), commit {code}"),
+            format!(
+                "{planx} ({} build), commit {code}",
+                if cfg!(debug_assertions) {
+                    "debug"
+                } else {
+                    "release"
+                }
+            ),
         ),
         ("rustc".into(), tool("rustc", &["--version"])),
         (
