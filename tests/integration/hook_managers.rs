@@ -164,6 +164,12 @@ fn planx_chained_behind_lefthook_and_uninstalled_either_way() {
         0
     );
     refused_then_declared(&repo, &bin);
+    // lefthook's own command still runs, chained in front of planx.
+    repo.write("new.txt", "hello again\n");
+    repo.git(&["add", "new.txt"]);
+    let run = commit(&repo, &bin, "Change new.txt");
+    assert_eq!(run.code, 0, "{run}");
+    assert!(format!("{run}").contains("LEFTHOOK-RAN"), "{run}");
     assert_eq!(repo.planx(&["hooks", "uninstall", "-q"]).code, 0);
     assert_eq!(
         fs::read(repo.path(".git/hooks/pre-commit")).unwrap(),
