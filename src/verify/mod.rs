@@ -495,9 +495,25 @@ pub fn judge_changes(
                 .and_then(|r| r.declared.clone()),
         });
 
+    // An undeclared edit of the plan file is an error whatever `strict` says (SPEC §4), on top
+    // of the rule every undeclared path is judged by.
+    if let Some(edit) = plan_edit.as_ref().filter(|e| e.declared.is_none()) {
+        let message = format!(
+            "the plan file {} was edited on this branch but the manifest does not declare it",
+            edit.path
+        );
+        let finding = Finding {
+            level: Level::Error,
+            code: "plan-edit-undeclared",
+            message,
+            path: Some(edit.path.clone()),
+            entry: None,
+        };
+        findings.insert(0, finding);
+    }
     // An edit of the plan file is shown first.
-    if plan_edit.is_some() {
-        findings.sort_by_key(|f| f.path.as_deref() != Some(plan_path));
+    if let Some(edit) = &plan_edit {
+        findings.sort_by_key(|f| f.path.as_ref() != Some(&edit.path));
     }
     Ok(Judgement {
         rows,

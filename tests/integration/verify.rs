@@ -249,6 +249,7 @@ fn the_plan_edited_on_the_phase_branch_does_not_judge_it() {
       .planx/plan.toml  modified  undeclared
 
     findings
+      error: the plan file .planx/plan.toml was edited on this branch but the manifest does not declare it
       error: .planx/plan.toml was modified but the manifest does not declare it
       error: nothing was created for `new.txt` [create new.txt]
       error: nothing changed in `existing.txt` [modify existing.txt]
@@ -259,10 +260,62 @@ fn the_plan_edited_on_the_phase_branch_does_not_judge_it() {
       NOT VERIFIED  new.txt says hello: new.txt does not exist
       NOT VERIFIED  tests: `test` exit 1 in 0.0s, expected exit 0
 
-    NOT VERIFIED: 4 manifest errors, 0 of 2 checks verified (recorded on d593e8eede)
+    NOT VERIFIED: 5 manifest errors, 0 of 2 checks verified (recorded on d593e8eede)
     --- stderr ---
     [exit status: 1]
     ");
+}
+
+#[test]
+fn an_undeclared_edit_of_the_plan_is_an_error_even_when_not_strict() {
+    let plan = VERIFY_PLAN.replace("status = \"ready\"", "status = \"ready\"\nstrict = false");
+    let repo = Repo::verifying(&plan);
+    repo.do_phase_p();
+    repo.write("stray.txt", "x\n");
+    repo.write_plan(&plan.replace("title = \"The phase\"", "title = \"Renamed\""));
+    repo.git(&["add", "-A"]);
+    repo.planx(&["checkpoint", "-q", "-m", "Touch the plan"]);
+    let doc = repo.planx(&["verify", "--json"]).json();
+    assert_eq!(doc["passed"], false, "{doc}");
+    let first = &doc["findings"][0];
+    assert_eq!(first["code"], "plan-edit-undeclared", "{doc}");
+    assert_eq!(first["level"], "error");
+    assert_eq!(first["path"], ".planx/plan.toml");
+    // The rule on undeclared paths still applies, a warning in a plan that is not strict.
+    let codes: Vec<(&str, &str, &str)> = doc["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["code"].as_str().unwrap(),
+                f["level"].as_str().unwrap(),
+                f["path"].as_str().unwrap_or(""),
+            )
+        })
+        .collect();
+    assert_eq!(
+        codes[..3],
+        [
+            ("plan-edit-undeclared", "error", ".planx/plan.toml"),
+            ("undeclared-change", "warning", ".planx/plan.toml"),
+            ("undeclared-change", "warning", "stray.txt"),
+        ],
+        "{doc}"
+    );
+
+    // Declared, the edit is allowed and the phase verifies.
+    let declared = plan.replace(
+        r#"allow = ["scratch/**"]"#,
+        r#"allow = ["scratch/**", ".planx/plan.toml"]"#,
+    );
+    let repo = Repo::verifying(&declared);
+    repo.do_phase_p();
+    repo.write_plan(&declared.replace("title = \"The phase\"", "title = \"Renamed\""));
+    repo.git(&["add", "-A"]);
+    repo.planx(&["checkpoint", "-q", "-m", "Touch the plan"]);
+    let doc = repo.planx(&["verify", "--json"]).json();
+    assert_eq!(doc["passed"], true, "{doc}");
 }
 
 #[test]
