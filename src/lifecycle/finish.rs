@@ -168,6 +168,39 @@ pub fn finish(
         }
     };
 
+    // The completion event — and, for a squash, every event of the phase carried over so that
+    // no evidence is stranded on commits base does not reach — written to the new commit in one
+    // notes commit before base moves: base never holds the commit without its record. Should
+    // base then refuse to move, the note stays on a commit nothing reaches.
+    let mut lines = Vec::new();
+    if opts.squash {
+        let notes = repo.notes()?;
+        for &c in branch_commits.iter().rev() {
+            if let Some(note) = notes.get(c)? {
+                lines.extend(
+                    parse_note(&note)
+                        .into_iter()
+                        .map(|event| event.with("carried_from", c.to_string()).to_line()),
+                );
+            }
+        }
+    }
+    let now = clock::format(clock::now());
+    let event = Event::new(&now, &plan.id, &phase.id, "complete")
+        .with("merged", tip.to_string())
+        .with("verified_tree", merged_tree.to_string())
+        .with("record", record.to_string())
+        .with("squash", opts.squash)
+        .with(
+            "commits",
+            branch_commits
+                .iter()
+                .map(Oid::to_string)
+                .collect::<Vec<_>>(),
+        );
+    lines.push(event.to_line());
+    repo.append_note_lines(commit, &lines)?;
+
     match &base_worktree {
         Some(dir) => repo.fast_forward_worktree(dir, commit)?,
         None => {
@@ -183,36 +216,6 @@ pub fn finish(
             }
         }
     }
-
-    // The completion event; a squash also carries every event of the phase over, so that no
-    // evidence is stranded on commits that base does not reach.
-    let now = clock::format(clock::now());
-    if opts.squash {
-        let notes = repo.notes()?;
-        for &c in branch_commits.iter().rev() {
-            if let Some(note) = notes.get(c)? {
-                for event in parse_note(&note) {
-                    repo.append_note_line(
-                        commit,
-                        &event.with("carried_from", c.to_string()).to_line(),
-                    )?;
-                }
-            }
-        }
-    }
-    let event = Event::new(&now, &plan.id, &phase.id, "complete")
-        .with("merged", tip.to_string())
-        .with("verified_tree", merged_tree.to_string())
-        .with("record", record.to_string())
-        .with("squash", opts.squash)
-        .with(
-            "commits",
-            branch_commits
-                .iter()
-                .map(Oid::to_string)
-                .collect::<Vec<_>>(),
-        );
-    repo.append_note_line(commit, &event.to_line())?;
 
     let (mut branch_deleted, mut branch_kept) = (false, None);
     if opts.delete_branch {
