@@ -147,7 +147,12 @@ pub fn verify(
     } = judge_changes(repo, &judging, phase, plan_path, fork, &changes)?;
     let branch_commits = repo.commits_between(target.head, &[fork])?;
     let events = phase_events(repo, &judging.id, &phase.id, &branch_commits)?;
-    findings.extend(after_verify_findings(repo, phase, &branch_commits)?);
+    findings.extend(after_verify_findings(
+        repo,
+        phase,
+        &branch_commits,
+        &events,
+    )?);
     for (commit, summary, paths) in crate::hooks::decide::bypassed(repo, phase, &branch_commits)? {
         findings.push(Finding {
             level: Level::Warning,
@@ -264,34 +269,34 @@ pub fn find_passing_record(
     commits: &[Oid],
 ) -> Result<Option<Oid>, LifecycleError> {
     let notes = repo.notes()?;
-    let tree = tree.to_string();
-    for &commit in commits {
-        if let Some(note) = notes.get(commit)?
-            && parse_note(&note).iter().any(|e| {
-                e.plan == plan
-                    && e.phase == phase
-                    && crate::state::events::is_passing_record(e, Some(&tree))
-            })
-        {
-            return Ok(Some(commit));
-        }
-    }
-    Ok(None)
+    Ok(crate::state::events::find_passing_record(
+        &notes,
+        plan,
+        phase,
+        &[tree],
+        commits.iter().copied(),
+    )?)
 }
 
 /// `after_verify` paths may be committed only after a passing verify: every commit of the branch
-/// that touches one needs a passing record on an earlier commit of the branch. `commits` are the
-/// branch's commits since the fork point, newest first.
+/// that touches one needs a passing verify of this phase recorded on an earlier commit of the
+/// branch. `commits` are the branch's commits since the fork point, newest first; `events` the
+/// phase's events in their notes, as [`phase_events`] returns them (of this plan and phase only).
 pub fn after_verify_findings(
     repo: &Repo,
     phase: &Phase,
     commits: &[Oid],
+    events: &[(Oid, Event)],
 ) -> Result<Vec<Finding>, LifecycleError> {
     let mut findings = Vec::new();
     if phase.files.after_verify.is_empty() {
         return Ok(findings);
     }
-    let notes = repo.notes()?;
+    let verified_on: HashSet<Oid> = events
+        .iter()
+        .filter(|(_, e)| crate::state::events::is_passing_verify(e))
+        .map(|(commit, _)| *commit)
+        .collect();
     // Oldest first; remember whether a passing record was seen before each commit.
     let mut verified_before = false;
     for &commit in commits.iter().rev() {
@@ -312,13 +317,7 @@ pub fn after_verify_findings(
                 }
             }
         }
-        if let Some(note) = notes.get(commit)?
-            && parse_note(&note)
-                .iter()
-                .any(crate::state::events::is_passing_verify)
-        {
-            verified_before = true;
-        }
+        verified_before |= verified_on.contains(&commit);
     }
     Ok(findings)
 }

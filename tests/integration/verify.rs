@@ -483,6 +483,21 @@ fn after_verify_paths_only_after_a_passing_verify() {
     repo.git(&["add", "-A"]);
     repo.planx(&["checkpoint", "-q", "-m", "Status after verify"]);
     assert_eq!(repo.planx(&["verify", "-q"]).code, 0);
+
+    // A passing verify of another phase, or of another plan, on the same commit does not count.
+    let repo = Repo::verifying(VERIFY_PLAN);
+    repo.do_phase_p();
+    for (plan, phase) in [("v", "q"), ("other", "p")] {
+        let line = format!(
+            r#"{{"v":1,"ts":"2026-01-01T00:00:00Z","plan":"{plan}","phase":"{phase}","event":"verify","passed":true,"clean":true,"no_run":false}}"#
+        );
+        repo.git(&["notes", "--ref", "planx", "append", "-m", &line, "HEAD"]);
+    }
+    repo.write("docs/status.md", "done\n");
+    repo.git(&["add", "-A"]);
+    repo.planx(&["checkpoint", "-q", "-m", "Status too early"]);
+    let doc = repo.planx(&["verify", "--json"]).json();
+    assert_eq!(doc["findings"][0]["code"], "after-verify-early", "{doc}");
 }
 
 #[test]
