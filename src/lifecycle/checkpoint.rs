@@ -113,12 +113,12 @@ pub fn checkpoint(
         .ok_or_else(|| LifecycleError::NoBase {
             base: plan.base.clone(),
         })?;
-    let fork = repo
-        .merge_base(base_tip, head)?
-        .ok_or_else(|| LifecycleError::NoForkPoint {
+    let fork = crate::verify::fork_point(repo, base_tip, head)?.ok_or_else(|| {
+        LifecycleError::NoForkPoint {
             branch: branch.clone(),
             shallow: repo.is_shallow(),
-        })?;
+        }
+    })?;
     let judging = judging_plan(repo, plan, fork, plan_path).map_err(|source| {
         LifecycleError::JudgingPlan {
             branch: branch.clone(),

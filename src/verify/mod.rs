@@ -10,7 +10,6 @@
 pub mod checks;
 pub mod manifest;
 
-use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
@@ -19,7 +18,7 @@ use serde::Serialize;
 use crate::clock;
 use crate::git::changes::{Change, ChangeKind};
 use crate::git::{Oid, Repo};
-use crate::lifecycle::{LifecycleError, TrustPolicy, plan_at, require_trust};
+use crate::lifecycle::{LifecycleError, TrustPolicy, plan_at_fork, require_trust};
 use crate::plan::{CheckKind, EntryKind, Phase, Plan};
 use crate::state::events::{Event, parse_note};
 use checks::CheckResult;
@@ -119,23 +118,14 @@ pub fn verify(
             branch: target.branch.clone(),
             shallow: repo.is_shallow(),
         })?;
-    // Base's plan when the fork point holds the same blob (no copy of a large plan).
-    let same = base_plan.blob.is_some()
-        && repo.entry_at(fork, plan_path)?.map(|id| id.to_string()) == base_plan.blob;
-    let judging: Cow<'_, Plan> = if same {
-        Cow::Borrowed(base_plan)
-    } else {
-        Cow::Owned(
-            plan_at(repo, fork, plan_path, &base_plan.base)
-                .map_err(|source| LifecycleError::JudgingPlan {
-                    branch: target.branch.clone(),
-                    source,
-                })?
-                .ok_or_else(|| LifecycleError::NoPlanAtFork {
-                    branch: target.branch.clone(),
-                })?,
-        )
-    };
+    let judging = plan_at_fork(repo, base_plan, fork, plan_path)
+        .map_err(|source| LifecycleError::JudgingPlan {
+            branch: target.branch.clone(),
+            source,
+        })?
+        .ok_or_else(|| LifecycleError::NoPlanAtFork {
+            branch: target.branch.clone(),
+        })?;
     let phase = crate::lifecycle::find_phase(&judging, phase_id)?;
     let tree = repo.tree_of(target.head)?;
     let crate::git::changes::WorkTreeChanges { changes, clean } =
