@@ -234,46 +234,33 @@ fn run_preflight(
         return Ok(Vec::new());
     }
     require_trust(repo, plan, trust)?;
-    let in_place = clean && repo.head_commit()? == Some(base_tip);
-    let scratch = (!in_place).then(|| scratch_path(repo, &format!("preflight-{}", phase.id)));
-    let dir: PathBuf = match &scratch {
-        Some(path) => {
-            repo.add_detached_worktree(path, base_tip)?;
-            path.clone()
-        }
-        None => repo.require_workdir()?.to_path_buf(),
-    };
     let env = [
         ("PLANX_PLAN", plan.id.as_str()),
         ("PLANX_PHASE", phase.id.as_str()),
     ];
-    let mut runs = Vec::new();
-    for command in &plan.preflight.run {
-        match run_command(command, &dir, plan.preflight.timeout, &env) {
-            Ok(outcome) => {
-                let passed = outcome.exited_with(0);
-                runs.push(CommandRun::new(
-                    &command.text,
-                    &command.shell,
-                    &outcome,
-                    passed,
-                ));
-                if !passed {
-                    break;
-                }
-            }
-            Err(e) => {
-                if let Some(path) = &scratch {
-                    let _ = repo.remove_worktree(path);
-                }
-                return Err(e);
+    let run_all = |dir: &Path| -> Result<Vec<CommandRun>, LifecycleError> {
+        let mut runs = Vec::new();
+        for command in &plan.preflight.run {
+            let outcome = run_command(command, dir, plan.preflight.timeout, &env)?;
+            let passed = outcome.exited_with(0);
+            runs.push(CommandRun::new(
+                &command.text,
+                &command.shell,
+                &outcome,
+                passed,
+            ));
+            if !passed {
+                break;
             }
         }
+        Ok(runs)
+    };
+    if clean && repo.head_commit()? == Some(base_tip) {
+        run_all(repo.require_workdir()?)
+    } else {
+        let path = scratch_path(repo, &format!("preflight-{}", phase.id));
+        crate::verify::in_scratch(repo, &path, base_tip, |_| run_all(&path))
     }
-    if let Some(path) = &scratch {
-        repo.remove_worktree(path)?;
-    }
-    Ok(runs)
 }
 
 /// Checks the branch out: in a new linked worktree at `worktree`, or in this work tree.
