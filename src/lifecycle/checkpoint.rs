@@ -11,7 +11,7 @@ use super::{
     LifecycleError, TrustPolicy, judging_plan, phase_of_branch, require_trust, run_command,
 };
 use crate::clock;
-use crate::git::trailers::{self, Trailer};
+use crate::git::trailers;
 use crate::git::{Oid, Repo};
 use crate::plan::{Phase, Plan};
 use crate::state::events::{CommandRun, Event};
@@ -278,10 +278,5 @@ fn message(
         pairs.push((trailers::STEP, id));
     }
     pairs.push((trailers::STATUS, status));
-    let trailers = pairs
-        .into_iter()
-        .map(|(k, v)| Trailer::new(k, v))
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| LifecycleError::Io(std::io::Error::other(e)))?;
-    Ok(trailers::append(&body, &trailers))
+    Ok(trailers::message(&body, &pairs)?)
 }

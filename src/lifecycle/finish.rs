@@ -10,7 +10,7 @@ use super::start::one_line;
 use super::{LifecycleError, TrustPolicy};
 use crate::clock;
 use crate::git::cli::MergeResult;
-use crate::git::trailers::{self, Trailer};
+use crate::git::trailers;
 use crate::git::{Oid, Repo};
 use crate::plan::Plan;
 use crate::state::events::{Event, parse_note};
@@ -251,17 +251,14 @@ fn merge_message(
         one_line(&phase.title)
     );
     let tree = tree.to_string();
-    let pairs = [
-        (trailers::PLAN, plan.id.as_str()),
-        (trailers::PHASE, phase.id.as_str()),
-        (trailers::CHECKPOINT, "complete"),
-        (trailers::STATUS, "complete"),
-        (trailers::VERIFIED_TREE, tree.as_str()),
-    ];
-    let trailers = pairs
-        .into_iter()
-        .map(|(k, v)| Trailer::new(k, v))
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| LifecycleError::Io(std::io::Error::other(e)))?;
-    Ok(trailers::append(&subject, &trailers))
+    Ok(trailers::message(
+        &subject,
+        &[
+            (trailers::PLAN, &plan.id),
+            (trailers::PHASE, &phase.id),
+            (trailers::CHECKPOINT, "complete"),
+            (trailers::STATUS, "complete"),
+            (trailers::VERIFIED_TREE, &tree),
+        ],
+    )?)
 }

@@ -155,6 +155,9 @@ pub enum LifecycleError {
     },
     #[error(transparent)]
     Git(#[from] GitError),
+    /// A value planx writes as a trailer of its commit message that cannot be one.
+    #[error(transparent)]
+    Trailer(#[from] crate::git::trailers::TrailerError),
     #[error("cannot use planx's local state")]
     Io(#[from] std::io::Error),
 }

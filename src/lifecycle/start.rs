@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 use super::{LifecycleError, TrustPolicy, require_trust, run_command, scratch_path};
 use crate::clock;
-use crate::git::trailers::{self, Trailer};
+use crate::git::trailers;
 use crate::git::{Oid, Repo};
 use crate::plan::{Phase, Plan, PlanStatus};
 use crate::state::events::{CommandRun, Event};
@@ -184,18 +184,16 @@ pub fn start(
 }
 
 fn start_message(plan: &Plan, phase: &Phase) -> Result<String, LifecycleError> {
-    let trailers = [
-        (trailers::PLAN, plan.id.as_str()),
-        (trailers::PHASE, phase.id.as_str()),
-        (trailers::CHECKPOINT, "start"),
-        (trailers::STATUS, "in-progress"),
-    ]
-    .into_iter()
-    .map(|(k, v)| Trailer::new(k, v))
-    .collect::<Result<Vec<_>, _>>()
-    .map_err(|e| LifecycleError::Io(std::io::Error::other(e)))?;
     let subject = format!("planx: start {} — {}", phase.id, one_line(&phase.title));
-    Ok(trailers::append(&subject, &trailers))
+    Ok(trailers::message(
+        &subject,
+        &[
+            (trailers::PLAN, &plan.id),
+            (trailers::PHASE, &phase.id),
+            (trailers::CHECKPOINT, "start"),
+            (trailers::STATUS, "in-progress"),
+        ],
+    )?)
 }
 
 /// Switching branches carries uncommitted changes along: refuse, as a fresh start does.
