@@ -13,7 +13,7 @@ use super::{
 use crate::clock;
 use crate::git::trailers;
 use crate::git::{Oid, Repo};
-use crate::plan::{Phase, Plan};
+use crate::plan::{CheckKind, Phase, Plan};
 use crate::state::events::{CommandRun, Event};
 use crate::state::{self, Kind};
 
@@ -165,7 +165,20 @@ pub fn checkpoint(
                 ("PLANX_PLAN", judging.id.as_str()),
                 ("PLANX_PHASE", phase.id.as_str()),
             ];
-            let timeout = judged.timeout.unwrap_or(crate::plan::DEFAULT_CHECK_TIMEOUT);
+            // A check's time, not the executor's (the phase's `timeout`): the timeout of a
+            // check of the phase that runs the same command, else a check's default.
+            let timeout = judged
+                .checks
+                .iter()
+                .find_map(|c| match &c.kind {
+                    CheckKind::Run {
+                        command: same,
+                        timeout,
+                        ..
+                    } if same.shell == command.shell => Some(*timeout),
+                    _ => None,
+                })
+                .unwrap_or(crate::plan::DEFAULT_CHECK_TIMEOUT);
             let outcome = run_command(command, &dir, timeout, &env)?;
             let passed = outcome.exited_with(0);
             let run = CommandRun::new(&command.text, &command.shell, &outcome, passed);

@@ -23,6 +23,28 @@ fn merge_with_git(repo: &Repo, phase: &str) {
 }
 
 #[test]
+fn a_step_command_has_a_check_s_time_not_the_executor_s() {
+    // The phase's `timeout` is the executor's time under `run`; a step's command is a check.
+    let plan = WALK_PLAN
+        .replace(
+            "blast_radius = \"test -f a.txt\"",
+            "blast_radius = \"test -f a.txt\"\ntimeout = \"1s\"",
+        )
+        .replace(
+            "verify = \"test -f a.txt\"",
+            "verify = \"sleep 1.5; test -f a.txt\"",
+        );
+    assert!(plan.contains("timeout = \"1s\"") && plan.contains("sleep 1.5"));
+    let repo = Repo::with_plan(&plan);
+    assert_eq!(repo.planx(&["start", "a", "-q"]).code, 0);
+    repo.write("a.txt", "a\n");
+    repo.git(&["add", "a.txt"]);
+    let run = repo.planx(&["checkpoint", "--step", "2"]);
+    assert_eq!(run.code, 0, "{run}");
+    assert!(run.stdout.contains("passed"), "{run}");
+}
+
+#[test]
 fn a_full_walk_by_hand() {
     let repo = Repo::with_plan(WALK_PLAN);
     assert_snapshot!(repo.planx(&["status"]), @"
