@@ -25,7 +25,7 @@ use crate::plan::{self, CommandRef, Plan, PlanError};
 use crate::process;
 use crate::state::State;
 use crate::state::events::CommandRun;
-use crate::trust::{self, Grant, Untrusted};
+use crate::trust::{self, Untrusted};
 
 /// How trust is granted for this run (SPEC §7).
 #[derive(Debug, Clone, Copy, Default)]
@@ -187,24 +187,17 @@ pub(crate) fn take_lock(
     }
 }
 
-/// Checks that the plan's commands may run here.
-pub fn require_trust(
-    repo: &Repo,
-    plan: &Plan,
-    policy: TrustPolicy,
-) -> Result<Grant, LifecycleError> {
-    if policy.once {
-        return Ok(Grant::Once);
-    }
-    if policy.environment {
-        return Ok(Grant::Environment);
+/// Checks that the plan's commands may run here: `--trust-once`, `PLANX_TRUST=1`, or the
+/// command set recorded by `git planx trust` for this repository.
+pub fn require_trust(repo: &Repo, plan: &Plan, policy: TrustPolicy) -> Result<(), LifecycleError> {
+    if policy.once || policy.environment {
+        return Ok(());
     }
     let store = trust::Store::for_user().ok_or(LifecycleError::TrustStore(None))?;
     let commands = trust::plan_commands(plan);
     store
         .check(&trust::repo_key(repo.common_dir()), &commands)
-        .map_err(LifecycleError::Untrusted)?;
-    Ok(Grant::Stored)
+        .map_err(LifecycleError::Untrusted)
 }
 
 /// Runs one of the plan's commands (trust already checked) in `cwd`.
