@@ -906,11 +906,19 @@ fn a_fast_forward_merge_counts_and_the_phase_is_not_started_again() {
 
 #[test]
 fn an_interrupted_start_stops_its_preflight_and_leaves_nothing() {
+    let repo = Repo::new();
+    let started = repo.root.parent().unwrap().join("preflight-started");
     let plan = WALK_PLAN.replace(
         r#"run = ["test"]"#,
-        r#"run = ["sleep 2; touch preflight-finished"]"#,
+        &format!(
+            r#"run = ["touch {}; sleep 2; touch preflight-finished"]"#,
+            started.display()
+        ),
     );
-    let repo = Repo::with_plan(&plan);
+    repo.write("README.md", "# demo\n");
+    repo.write_plan(&plan);
+    repo.commit_all("Add the plan");
+    assert_eq!(repo.planx(&["trust", "-q"]).code, 0);
     // HEAD elsewhere: the preflight runs in a scratch worktree at base's tip.
     repo.git(&["switch", "-q", "-c", "elsewhere"]);
     let child = repo
@@ -919,7 +927,15 @@ fn an_interrupted_start_stops_its_preflight_and_leaves_nothing() {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    std::thread::sleep(std::time::Duration::from_millis(700));
+    // Interrupt once the preflight is running.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !started.exists() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the preflight never started"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
     // SAFETY: signals the child process this test started.
     unsafe {
         libc::kill(child.id() as i32, libc::SIGINT);
