@@ -536,3 +536,40 @@ fn verify_off_a_phase_branch_needs_a_phase() {
     let run = repo.planx(&["verify", "q"]);
     assert_eq!(run.code, 3, "{run}");
 }
+
+#[test]
+fn a_shallow_clone_without_the_fork_point_says_so() {
+    let repo = Repo::verifying(VERIFY_PLAN);
+    repo.do_phase_p();
+    repo.git(&["switch", "-q", "main"]);
+    repo.write("later.txt", "base moved on\n");
+    repo.commit_all("Later on main");
+    let clone = repo.root.parent().unwrap().join("shallow");
+    let url = format!("file://{}", repo.root.display());
+    repo.git(&[
+        "clone",
+        "-q",
+        "--depth",
+        "1",
+        "--no-single-branch",
+        &url,
+        clone.to_str().unwrap(),
+    ]);
+    let git = |args: &[&str]| {
+        let out = repo.command("git", &clone).args(args).output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    git(&["branch", "planx/p", "origin/planx/p"]);
+    let run = repo.run(
+        repo.command(crate::common::BIN, &clone)
+            .args(["verify", "p"])
+            .env("PLANX_TRUST", "1"),
+    );
+    assert_eq!(run.code, 3, "{run}");
+    assert!(run.stderr.contains("shallow clone"), "{run}");
+    assert!(run.stderr.contains("git fetch --unshallow"), "{run}");
+}
