@@ -321,6 +321,7 @@ impl From<LifecycleError> for CliError {
                 e
             }
             L::Git(e) => e.into(),
+            L::Trailer(_) => CliError::usage(message),
             L::Io(e) => CliError::repo_state(format!("cannot use planx's local state: {e}")),
         }
     }

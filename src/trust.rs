@@ -58,17 +58,6 @@ pub fn fingerprint(commands: &[String]) -> String {
     crate::git::fingerprint(text.as_bytes())
 }
 
-/// Why the plan's commands may run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Grant {
-    /// `git planx trust` recorded this command set for this repository.
-    Stored,
-    /// `--trust-once` on the command line.
-    Once,
-    /// `PLANX_TRUST=1` in the environment (for CI).
-    Environment,
-}
-
 /// The plan's commands are not trusted here.
 #[derive(Debug, Clone)]
 pub struct Untrusted {

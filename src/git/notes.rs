@@ -40,6 +40,13 @@ pub struct NotesSnapshot<'r> {
 impl<'r> NotesSnapshot<'r> {
     /// The note on `target`, if any (lossily decoded: notes are written as UTF-8).
     pub fn get(&self, target: Oid) -> Result<Option<String>, GitError> {
+        Ok(self
+            .get_bytes(target)?
+            .map(|bytes| String::from_utf8_lossy(&bytes).into_owned()))
+    }
+
+    /// The note on `target` as stored.
+    fn get_bytes(&self, target: Oid) -> Result<Option<Vec<u8>>, GitError> {
         let Some(root) = &self.root else {
             return Ok(None);
         };
@@ -50,13 +57,14 @@ impl<'r> NotesSnapshot<'r> {
                     .inner
                     .find_blob(blob)
                     .map_err(git_err("cannot read a note"))?;
-                Ok(Some(String::from_utf8_lossy(blob.content()).into_owned()))
+                Ok(Some(blob.content().to_vec()))
             }
             None => Ok(None),
         }
     }
 
-    /// [`find`], reading each folder once.
+    /// Finds the note blob for `hex` under `tree`: a leaf named by the rest of the id, or a
+    /// two-character folder to descend into (each folder read once).
     fn find(&self, tree: &Tree<'r>, hex: &str) -> Result<Option<Oid>, GitError> {
         if let Some(entry) = tree.get_name(hex)
             && entry.kind() == Some(ObjectType::Blob)
@@ -85,27 +93,6 @@ impl<'r> NotesSnapshot<'r> {
         }
         Ok(None)
     }
-}
-
-/// Finds the note blob for `hex` under `tree`: a leaf named by the rest of the id, or a
-/// two-character folder to descend into.
-fn find(repo: &Repo, tree: &Tree<'_>, hex: &str) -> Result<Option<Oid>, GitError> {
-    if let Some(entry) = tree.get_name(hex)
-        && entry.kind() == Some(ObjectType::Blob)
-    {
-        return Ok(Some(entry.id()));
-    }
-    if hex.len() > 2
-        && let Some(entry) = tree.get_name(&hex[..2])
-        && entry.kind() == Some(ObjectType::Tree)
-    {
-        let sub = repo
-            .inner
-            .find_tree(entry.id())
-            .map_err(git_err("cannot read the notes tree"))?;
-        return find(repo, &sub, &hex[2..]);
-    }
-    Ok(None)
 }
 
 /// Writes `blob` as the note for `hex` under `tree` (which may be absent), returning the new
@@ -234,7 +221,16 @@ impl Repo {
 
     /// Appends `line` (one JSON object, no newline) to the note on `target`.
     pub fn append_note_line(&self, target: Oid, line: &str) -> Result<(), GitError> {
-        debug_assert!(!line.contains('\n'));
+        self.append_note_lines(target, &[line.to_owned()])
+    }
+
+    /// Appends `lines` (each one JSON object, no newline) to the note on `target`, all in one
+    /// notes commit: either every line is recorded or none is.
+    pub fn append_note_lines(&self, target: Oid, lines: &[String]) -> Result<(), GitError> {
+        debug_assert!(lines.iter().all(|l| !l.contains('\n')));
+        if lines.is_empty() {
+            return Ok(());
+        }
         let hex = target.to_string();
         for attempt in 0..MAX_ATTEMPTS {
             let tip = self.ref_target(NOTES_REF)?;
@@ -247,28 +243,24 @@ impl Repo {
                 .map(|c| c.tree())
                 .transpose()
                 .map_err(git_err("cannot read refs/notes/planx"))?;
-            let mut content = match &root {
-                Some(root) => match find(self, root, &hex)? {
-                    Some(blob) => self
-                        .inner
-                        .find_blob(blob)
-                        .map_err(git_err("cannot read a note"))?
-                        .content()
-                        .to_vec(),
-                    None => Vec::new(),
-                },
-                None => Vec::new(),
+            let snapshot = NotesSnapshot {
+                repo: self,
+                root,
+                folders: RefCell::new(HashMap::new()),
             };
+            let mut content = snapshot.get_bytes(target)?.unwrap_or_default();
             if !content.is_empty() && !content.ends_with(b"\n") {
                 content.push(b'\n');
             }
-            content.extend_from_slice(line.as_bytes());
-            content.push(b'\n');
+            for line in lines {
+                content.extend_from_slice(line.as_bytes());
+                content.push(b'\n');
+            }
             let blob = self
                 .inner
                 .blob(&content)
                 .map_err(git_err("cannot write a note"))?;
-            let new_root = insert(self, root.as_ref(), &hex, blob)?;
+            let new_root = insert(self, snapshot.root.as_ref(), &hex, blob)?;
             let new_root = self
                 .inner
                 .find_tree(new_root)

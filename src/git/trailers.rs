@@ -183,6 +183,16 @@ pub fn append(message: &str, trailers: &[Trailer]) -> String {
     out
 }
 
+/// A commit message: `body` (a subject, and maybe more paragraphs) followed by the trailers
+/// `pairs` (key, value), each checked by [`Trailer::new`].
+pub fn message(body: &str, pairs: &[(&str, &str)]) -> Result<String, TrailerError> {
+    let trailers = pairs
+        .iter()
+        .map(|(k, v)| Trailer::new(k, v))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(append(body, &trailers))
+}
+
 /// The line git puts before the diff in `git commit --verbose`; it and everything after it are
 /// dropped from the message.
 pub const SCISSORS: &str = "# ------------------------ >8 ------------------------";
@@ -255,6 +265,16 @@ mod tests {
 
     fn t(k: &str, v: &str) -> Trailer {
         Trailer::new(k, v).unwrap()
+    }
+
+    #[test]
+    fn a_message_is_its_body_and_checked_trailers() {
+        assert_eq!(
+            message("planx: p checkpoint", &[(PLAN, "v"), (PHASE, "p")]).unwrap(),
+            "planx: p checkpoint\n\nPlanx-Plan: v\nPlanx-Phase: p\n"
+        );
+        let err = message("subject", &[(STEP, "a\nPlanx-Status: complete")]).unwrap_err();
+        assert_eq!(err.key, STEP);
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! `accept`: record the evidence for a manual check, as an event on the phase branch.
 
-use super::{LifecycleError, plan_at};
+use super::LifecycleError;
 use crate::clock;
 use crate::git::{Oid, Repo};
 use crate::plan::{CheckKind, Plan};
@@ -30,19 +30,18 @@ pub fn accept(
             phase: phase.id.clone(),
         })?;
     // The check must exist in the plan that judges the phase.
-    let judging = match repo
-        .base_tip(&plan.base)?
-        .map(|base| repo.merge_base(base, tip))
-        .transpose()?
-        .flatten()
-    {
-        Some(fork) => plan_at(repo, fork, plan_path, &plan.base)
-            .map_err(|source| LifecycleError::JudgingPlan {
+    let fork = match repo.base_tip(&plan.base)? {
+        Some(base) => crate::verify::fork_point(repo, base, tip)?,
+        None => None,
+    };
+    let judging = match fork {
+        Some(fork) => super::judging_plan(repo, plan, fork, plan_path).map_err(|source| {
+            LifecycleError::JudgingPlan {
                 branch: branch.clone(),
                 source,
-            })?
-            .unwrap_or_else(|| plan.clone()),
-        None => plan.clone(),
+            }
+        })?,
+        None => std::borrow::Cow::Borrowed(plan),
     };
     let judged = judging.phase(&phase.id).unwrap_or(phase);
     let check = judged

@@ -11,9 +11,9 @@ use super::{
     LifecycleError, TrustPolicy, judging_plan, phase_of_branch, require_trust, run_command,
 };
 use crate::clock;
-use crate::git::trailers::{self, Trailer};
+use crate::git::trailers;
 use crate::git::{Oid, Repo};
-use crate::plan::{Phase, Plan};
+use crate::plan::{CheckKind, Phase, Plan};
 use crate::state::events::{CommandRun, Event};
 use crate::state::{self, Kind};
 
@@ -113,12 +113,12 @@ pub fn checkpoint(
         .ok_or_else(|| LifecycleError::NoBase {
             base: plan.base.clone(),
         })?;
-    let fork = repo
-        .merge_base(base_tip, head)?
-        .ok_or_else(|| LifecycleError::NoForkPoint {
+    let fork = crate::verify::fork_point(repo, base_tip, head)?.ok_or_else(|| {
+        LifecycleError::NoForkPoint {
             branch: branch.clone(),
             shallow: repo.is_shallow(),
-        })?;
+        }
+    })?;
     let judging = judging_plan(repo, plan, fork, plan_path).map_err(|source| {
         LifecycleError::JudgingPlan {
             branch: branch.clone(),
@@ -165,7 +165,20 @@ pub fn checkpoint(
                 ("PLANX_PLAN", judging.id.as_str()),
                 ("PLANX_PHASE", phase.id.as_str()),
             ];
-            let timeout = judged.timeout.unwrap_or(crate::plan::DEFAULT_CHECK_TIMEOUT);
+            // A check's time, not the executor's (the phase's `timeout`): the timeout of a
+            // check of the phase that runs the same command, else a check's default.
+            let timeout = judged
+                .checks
+                .iter()
+                .find_map(|c| match &c.kind {
+                    CheckKind::Run {
+                        command: same,
+                        timeout,
+                        ..
+                    } if same.shell == command.shell => Some(*timeout),
+                    _ => None,
+                })
+                .unwrap_or(crate::plan::DEFAULT_CHECK_TIMEOUT);
             let outcome = run_command(command, &dir, timeout, &env)?;
             let passed = outcome.exited_with(0);
             let run = CommandRun::new(&command.text, &command.shell, &outcome, passed);
@@ -278,10 +291,5 @@ fn message(
         pairs.push((trailers::STEP, id));
     }
     pairs.push((trailers::STATUS, status));
-    let trailers = pairs
-        .into_iter()
-        .map(|(k, v)| Trailer::new(k, v))
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| LifecycleError::Io(std::io::Error::other(e)))?;
-    Ok(trailers::append(&body, &trailers))
+    Ok(trailers::message(&body, &pairs)?)
 }

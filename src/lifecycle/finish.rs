@@ -10,7 +10,7 @@ use super::start::one_line;
 use super::{LifecycleError, TrustPolicy};
 use crate::clock;
 use crate::git::cli::MergeResult;
-use crate::git::trailers::{self, Trailer};
+use crate::git::trailers;
 use crate::git::{Oid, Repo};
 use crate::plan::Plan;
 use crate::state::events::{Event, parse_note};
@@ -168,6 +168,39 @@ pub fn finish(
         }
     };
 
+    // The completion event — and, for a squash, every event of the phase carried over so that
+    // no evidence is stranded on commits base does not reach — written to the new commit in one
+    // notes commit before base moves: base never holds the commit without its record. Should
+    // base then refuse to move, the note stays on a commit nothing reaches.
+    let mut lines = Vec::new();
+    if opts.squash {
+        let notes = repo.notes()?;
+        for &c in branch_commits.iter().rev() {
+            if let Some(note) = notes.get(c)? {
+                lines.extend(
+                    parse_note(&note)
+                        .into_iter()
+                        .map(|event| event.with("carried_from", c.to_string()).to_line()),
+                );
+            }
+        }
+    }
+    let now = clock::format(clock::now());
+    let event = Event::new(&now, &plan.id, &phase.id, "complete")
+        .with("merged", tip.to_string())
+        .with("verified_tree", merged_tree.to_string())
+        .with("record", record.to_string())
+        .with("squash", opts.squash)
+        .with(
+            "commits",
+            branch_commits
+                .iter()
+                .map(Oid::to_string)
+                .collect::<Vec<_>>(),
+        );
+    lines.push(event.to_line());
+    repo.append_note_lines(commit, &lines)?;
+
     match &base_worktree {
         Some(dir) => repo.fast_forward_worktree(dir, commit)?,
         None => {
@@ -183,36 +216,6 @@ pub fn finish(
             }
         }
     }
-
-    // The completion event; a squash also carries every event of the phase over, so that no
-    // evidence is stranded on commits that base does not reach.
-    let now = clock::format(clock::now());
-    if opts.squash {
-        let notes = repo.notes()?;
-        for &c in branch_commits.iter().rev() {
-            if let Some(note) = notes.get(c)? {
-                for event in parse_note(&note) {
-                    repo.append_note_line(
-                        commit,
-                        &event.with("carried_from", c.to_string()).to_line(),
-                    )?;
-                }
-            }
-        }
-    }
-    let event = Event::new(&now, &plan.id, &phase.id, "complete")
-        .with("merged", tip.to_string())
-        .with("verified_tree", merged_tree.to_string())
-        .with("record", record.to_string())
-        .with("squash", opts.squash)
-        .with(
-            "commits",
-            branch_commits
-                .iter()
-                .map(Oid::to_string)
-                .collect::<Vec<_>>(),
-        );
-    repo.append_note_line(commit, &event.to_line())?;
 
     let (mut branch_deleted, mut branch_kept) = (false, None);
     if opts.delete_branch {
@@ -248,17 +251,14 @@ fn merge_message(
         one_line(&phase.title)
     );
     let tree = tree.to_string();
-    let pairs = [
-        (trailers::PLAN, plan.id.as_str()),
-        (trailers::PHASE, phase.id.as_str()),
-        (trailers::CHECKPOINT, "complete"),
-        (trailers::STATUS, "complete"),
-        (trailers::VERIFIED_TREE, tree.as_str()),
-    ];
-    let trailers = pairs
-        .into_iter()
-        .map(|(k, v)| Trailer::new(k, v))
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| LifecycleError::Io(std::io::Error::other(e)))?;
-    Ok(trailers::append(&subject, &trailers))
+    Ok(trailers::message(
+        &subject,
+        &[
+            (trailers::PLAN, &plan.id),
+            (trailers::PHASE, &phase.id),
+            (trailers::CHECKPOINT, "complete"),
+            (trailers::STATUS, "complete"),
+            (trailers::VERIFIED_TREE, &tree),
+        ],
+    )?)
 }

@@ -8,6 +8,7 @@ mod finish;
 mod resume;
 mod start;
 
+use std::borrow::Cow;
 use std::path::PathBuf;
 
 use thiserror::Error;
@@ -24,7 +25,7 @@ use crate::plan::{self, CommandRef, Plan, PlanError};
 use crate::process;
 use crate::state::State;
 use crate::state::events::CommandRun;
-use crate::trust::{self, Grant, Untrusted};
+use crate::trust::{self, Untrusted};
 
 /// How trust is granted for this run (SPEC §7).
 #[derive(Debug, Clone, Copy, Default)]
@@ -154,6 +155,9 @@ pub enum LifecycleError {
     },
     #[error(transparent)]
     Git(#[from] GitError),
+    /// A value planx writes as a trailer of its commit message that cannot be one.
+    #[error(transparent)]
+    Trailer(#[from] crate::git::trailers::TrailerError),
     #[error("cannot use planx's local state")]
     Io(#[from] std::io::Error),
 }
@@ -183,24 +187,17 @@ pub(crate) fn take_lock(
     }
 }
 
-/// Checks that the plan's commands may run here.
-pub fn require_trust(
-    repo: &Repo,
-    plan: &Plan,
-    policy: TrustPolicy,
-) -> Result<Grant, LifecycleError> {
-    if policy.once {
-        return Ok(Grant::Once);
-    }
-    if policy.environment {
-        return Ok(Grant::Environment);
+/// Checks that the plan's commands may run here: `--trust-once`, `PLANX_TRUST=1`, or the
+/// command set recorded by `git planx trust` for this repository.
+pub fn require_trust(repo: &Repo, plan: &Plan, policy: TrustPolicy) -> Result<(), LifecycleError> {
+    if policy.once || policy.environment {
+        return Ok(());
     }
     let store = trust::Store::for_user().ok_or(LifecycleError::TrustStore(None))?;
     let commands = trust::plan_commands(plan);
     store
         .check(&trust::repo_key(repo.common_dir()), &commands)
-        .map_err(LifecycleError::Untrusted)?;
-    Ok(Grant::Stored)
+        .map_err(LifecycleError::Untrusted)
 }
 
 /// Runs one of the plan's commands (trust already checked) in `cwd`.
@@ -255,27 +252,39 @@ pub fn plan_at(
     Ok(Some(plan))
 }
 
-/// The plan that judges a phase forked at `fork`: `plan` itself when the plan at the fork
-/// point is the same blob (no copy), else the plan committed there, else `plan`.
-pub fn judging_plan<'p>(
+/// The plan committed on base at `fork`, the fork point of a phase: the plan that judges it
+/// (SPEC §4). `plan` itself, borrowed, when the fork point holds the same blob (no copy of a
+/// large plan); `None` when the plan file did not exist there.
+pub fn plan_at_fork<'p>(
     repo: &Repo,
     plan: &'p Plan,
     fork: Oid,
     plan_path: &str,
-) -> Result<std::borrow::Cow<'p, Plan>, PlanError> {
+) -> Result<Option<Cow<'p, Plan>>, PlanError> {
     let at_fork = repo
         .entry_at(fork, plan_path)
         .map_err(|e| PlanError::Unreadable {
             path: format!("{}:{plan_path}", plan.base),
             source: std::io::Error::other(e.to_string()),
         })?;
-    if at_fork.is_some() && at_fork.map(|id| id.to_string()) == plan.blob {
-        return Ok(std::borrow::Cow::Borrowed(plan));
+    let Some(at_fork) = at_fork else {
+        return Ok(None);
+    };
+    if plan.blob.as_deref() == Some(at_fork.to_string().as_str()) {
+        return Ok(Some(Cow::Borrowed(plan)));
     }
-    Ok(match plan_at(repo, fork, plan_path, &plan.base)? {
-        Some(judging) => std::borrow::Cow::Owned(judging),
-        None => std::borrow::Cow::Borrowed(plan),
-    })
+    Ok(plan_at(repo, fork, plan_path, &plan.base)?.map(Cow::Owned))
+}
+
+/// The plan that judges a phase forked at `fork`: [`plan_at_fork`], or `plan` itself when the
+/// plan file did not exist at the fork point.
+pub fn judging_plan<'p>(
+    repo: &Repo,
+    plan: &'p Plan,
+    fork: Oid,
+    plan_path: &str,
+) -> Result<Cow<'p, Plan>, PlanError> {
+    Ok(plan_at_fork(repo, plan, fork, plan_path)?.unwrap_or(Cow::Borrowed(plan)))
 }
 
 /// The phase id of a branch, when it is one of the plan's phase branches.

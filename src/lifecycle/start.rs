@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 use super::{LifecycleError, TrustPolicy, require_trust, run_command, scratch_path};
 use crate::clock;
-use crate::git::trailers::{self, Trailer};
+use crate::git::trailers;
 use crate::git::{Oid, Repo};
 use crate::plan::{Phase, Plan, PlanStatus};
 use crate::state::events::{CommandRun, Event};
@@ -184,18 +184,16 @@ pub fn start(
 }
 
 fn start_message(plan: &Plan, phase: &Phase) -> Result<String, LifecycleError> {
-    let trailers = [
-        (trailers::PLAN, plan.id.as_str()),
-        (trailers::PHASE, phase.id.as_str()),
-        (trailers::CHECKPOINT, "start"),
-        (trailers::STATUS, "in-progress"),
-    ]
-    .into_iter()
-    .map(|(k, v)| Trailer::new(k, v))
-    .collect::<Result<Vec<_>, _>>()
-    .map_err(|e| LifecycleError::Io(std::io::Error::other(e)))?;
     let subject = format!("planx: start {} — {}", phase.id, one_line(&phase.title));
-    Ok(trailers::append(&subject, &trailers))
+    Ok(trailers::message(
+        &subject,
+        &[
+            (trailers::PLAN, &plan.id),
+            (trailers::PHASE, &phase.id),
+            (trailers::CHECKPOINT, "start"),
+            (trailers::STATUS, "in-progress"),
+        ],
+    )?)
 }
 
 /// Switching branches carries uncommitted changes along: refuse, as a fresh start does.
@@ -234,46 +232,33 @@ fn run_preflight(
         return Ok(Vec::new());
     }
     require_trust(repo, plan, trust)?;
-    let in_place = clean && repo.head_commit()? == Some(base_tip);
-    let scratch = (!in_place).then(|| scratch_path(repo, &format!("preflight-{}", phase.id)));
-    let dir: PathBuf = match &scratch {
-        Some(path) => {
-            repo.add_detached_worktree(path, base_tip)?;
-            path.clone()
-        }
-        None => repo.require_workdir()?.to_path_buf(),
-    };
     let env = [
         ("PLANX_PLAN", plan.id.as_str()),
         ("PLANX_PHASE", phase.id.as_str()),
     ];
-    let mut runs = Vec::new();
-    for command in &plan.preflight.run {
-        match run_command(command, &dir, plan.preflight.timeout, &env) {
-            Ok(outcome) => {
-                let passed = outcome.exited_with(0);
-                runs.push(CommandRun::new(
-                    &command.text,
-                    &command.shell,
-                    &outcome,
-                    passed,
-                ));
-                if !passed {
-                    break;
-                }
-            }
-            Err(e) => {
-                if let Some(path) = &scratch {
-                    let _ = repo.remove_worktree(path);
-                }
-                return Err(e);
+    let run_all = |dir: &Path| -> Result<Vec<CommandRun>, LifecycleError> {
+        let mut runs = Vec::new();
+        for command in &plan.preflight.run {
+            let outcome = run_command(command, dir, plan.preflight.timeout, &env)?;
+            let passed = outcome.exited_with(0);
+            runs.push(CommandRun::new(
+                &command.text,
+                &command.shell,
+                &outcome,
+                passed,
+            ));
+            if !passed {
+                break;
             }
         }
+        Ok(runs)
+    };
+    if clean && repo.head_commit()? == Some(base_tip) {
+        run_all(repo.require_workdir()?)
+    } else {
+        let path = scratch_path(repo, &format!("preflight-{}", phase.id));
+        crate::verify::in_scratch(repo, &path, base_tip, |_| run_all(&path))
     }
-    if let Some(path) = &scratch {
-        repo.remove_worktree(path)?;
-    }
-    Ok(runs)
 }
 
 /// Checks the branch out: in a new linked worktree at `worktree`, or in this work tree.

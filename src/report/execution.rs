@@ -464,7 +464,8 @@ fn manifest_problems(
     };
     let Judgement { mut findings, .. } =
         judge_changes(repo, &judging, judged, plan_path, fork, changes)?;
-    findings.extend(after_verify_findings(repo, judged, commits)?);
+    let events = phase_events(repo, &judging.id, &judged.id, commits)?;
+    findings.extend(after_verify_findings(repo, judged, commits, &events)?);
     Ok(super::review::errors(&findings)
         .map(|f| Problem {
             code: f.code.to_owned(),

@@ -193,7 +193,7 @@ pub fn review(
         mut findings,
         plan_edit,
     } = judge_changes(repo, &judging, phase, plan_path, fork, &changes)?;
-    findings.extend(after_verify_findings(repo, phase, &commits)?);
+    findings.extend(after_verify_findings(repo, phase, &commits, &events)?);
     let files: Vec<FileRow> = rows
         .into_iter()
         .zip(&diffs)

@@ -5,6 +5,8 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use crate::git::notes::NotesSnapshot;
+use crate::git::{GitError, Oid};
 use crate::process::Outcome;
 
 /// The event format version.
@@ -78,6 +80,30 @@ pub fn is_passing_record(event: &Event, tree: Option<&str>) -> bool {
         && flag("passed") == Some(true)
         && flag("clean") == Some(true)
         && flag("no_run") == Some(false)
+}
+
+/// The first of `commits` whose note holds a passing record (see [`is_passing_record`]) of
+/// `plan`'s `phase` for one of `trees`.
+pub fn find_passing_record(
+    notes: &NotesSnapshot<'_>,
+    plan: &str,
+    phase: &str,
+    trees: &[Oid],
+    commits: impl IntoIterator<Item = Oid>,
+) -> Result<Option<Oid>, GitError> {
+    let trees: Vec<String> = trees.iter().map(Oid::to_string).collect();
+    for commit in commits {
+        if let Some(note) = notes.get(commit)?
+            && parse_note(&note).iter().any(|e| {
+                e.plan == plan
+                    && e.phase == phase
+                    && trees.iter().any(|t| is_passing_record(e, Some(t)))
+            })
+        {
+            return Ok(Some(commit));
+        }
+    }
+    Ok(None)
 }
 
 /// Is this event a verify that passed with its commands run (clean work tree or not)? What

@@ -499,24 +499,14 @@ fn completion_verified(
 ) -> Result<bool, GitError> {
     let info = repo.commit_info(merge)?;
     let mut trees = vec![match fast_forward_tip {
-        Some(top) => repo.tree_of(top)?.to_string(),
-        None => info.tree.to_string(),
+        Some(top) => repo.tree_of(top)?,
+        None => info.tree,
     }];
     if let Some(merged) = info.parents.get(1) {
-        trees.push(repo.tree_of(*merged)?.to_string());
+        trees.push(repo.tree_of(*merged)?);
     }
-    for &commit in std::iter::once(&merge).chain(merged_side) {
-        if let Some(note) = notes.get(commit)?
-            && parse_note(&note).iter().any(|e| {
-                e.plan == plan
-                    && e.phase == phase
-                    && trees.iter().any(|t| events::is_passing_record(e, Some(t)))
-            })
-        {
-            return Ok(true);
-        }
-    }
-    Ok(false)
+    let commits = std::iter::once(merge).chain(merged_side.iter().copied());
+    Ok(events::find_passing_record(notes, plan, phase, &trees, commits)?.is_some())
 }
 
 fn any_match(pattern: &Glob, paths: &[String]) -> bool {

@@ -10,7 +10,6 @@
 pub mod checks;
 pub mod manifest;
 
-use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
@@ -19,7 +18,7 @@ use serde::Serialize;
 use crate::clock;
 use crate::git::changes::{Change, ChangeKind};
 use crate::git::{Oid, Repo};
-use crate::lifecycle::{LifecycleError, TrustPolicy, plan_at, require_trust};
+use crate::lifecycle::{LifecycleError, TrustPolicy, plan_at_fork, require_trust};
 use crate::plan::{CheckKind, EntryKind, Phase, Plan};
 use crate::state::events::{Event, parse_note};
 use checks::CheckResult;
@@ -119,23 +118,14 @@ pub fn verify(
             branch: target.branch.clone(),
             shallow: repo.is_shallow(),
         })?;
-    // Base's plan when the fork point holds the same blob (no copy of a large plan).
-    let same = base_plan.blob.is_some()
-        && repo.entry_at(fork, plan_path)?.map(|id| id.to_string()) == base_plan.blob;
-    let judging: Cow<'_, Plan> = if same {
-        Cow::Borrowed(base_plan)
-    } else {
-        Cow::Owned(
-            plan_at(repo, fork, plan_path, &base_plan.base)
-                .map_err(|source| LifecycleError::JudgingPlan {
-                    branch: target.branch.clone(),
-                    source,
-                })?
-                .ok_or_else(|| LifecycleError::NoPlanAtFork {
-                    branch: target.branch.clone(),
-                })?,
-        )
-    };
+    let judging = plan_at_fork(repo, base_plan, fork, plan_path)
+        .map_err(|source| LifecycleError::JudgingPlan {
+            branch: target.branch.clone(),
+            source,
+        })?
+        .ok_or_else(|| LifecycleError::NoPlanAtFork {
+            branch: target.branch.clone(),
+        })?;
     let phase = crate::lifecycle::find_phase(&judging, phase_id)?;
     let tree = repo.tree_of(target.head)?;
     let crate::git::changes::WorkTreeChanges { changes, clean } =
@@ -147,7 +137,12 @@ pub fn verify(
     } = judge_changes(repo, &judging, phase, plan_path, fork, &changes)?;
     let branch_commits = repo.commits_between(target.head, &[fork])?;
     let events = phase_events(repo, &judging.id, &phase.id, &branch_commits)?;
-    findings.extend(after_verify_findings(repo, phase, &branch_commits)?);
+    findings.extend(after_verify_findings(
+        repo,
+        phase,
+        &branch_commits,
+        &events,
+    )?);
     for (commit, summary, paths) in crate::hooks::decide::bypassed(repo, phase, &branch_commits)? {
         findings.push(Finding {
             level: Level::Warning,
@@ -264,34 +259,34 @@ pub fn find_passing_record(
     commits: &[Oid],
 ) -> Result<Option<Oid>, LifecycleError> {
     let notes = repo.notes()?;
-    let tree = tree.to_string();
-    for &commit in commits {
-        if let Some(note) = notes.get(commit)?
-            && parse_note(&note).iter().any(|e| {
-                e.plan == plan
-                    && e.phase == phase
-                    && crate::state::events::is_passing_record(e, Some(&tree))
-            })
-        {
-            return Ok(Some(commit));
-        }
-    }
-    Ok(None)
+    Ok(crate::state::events::find_passing_record(
+        &notes,
+        plan,
+        phase,
+        &[tree],
+        commits.iter().copied(),
+    )?)
 }
 
 /// `after_verify` paths may be committed only after a passing verify: every commit of the branch
-/// that touches one needs a passing record on an earlier commit of the branch. `commits` are the
-/// branch's commits since the fork point, newest first.
+/// that touches one needs a passing verify of this phase recorded on an earlier commit of the
+/// branch. `commits` are the branch's commits since the fork point, newest first; `events` the
+/// phase's events in their notes, as [`phase_events`] returns them (of this plan and phase only).
 pub fn after_verify_findings(
     repo: &Repo,
     phase: &Phase,
     commits: &[Oid],
+    events: &[(Oid, Event)],
 ) -> Result<Vec<Finding>, LifecycleError> {
     let mut findings = Vec::new();
     if phase.files.after_verify.is_empty() {
         return Ok(findings);
     }
-    let notes = repo.notes()?;
+    let verified_on: HashSet<Oid> = events
+        .iter()
+        .filter(|(_, e)| crate::state::events::is_passing_verify(e))
+        .map(|(commit, _)| *commit)
+        .collect();
     // Oldest first; remember whether a passing record was seen before each commit.
     let mut verified_before = false;
     for &commit in commits.iter().rev() {
@@ -312,13 +307,7 @@ pub fn after_verify_findings(
                 }
             }
         }
-        if let Some(note) = notes.get(commit)?
-            && parse_note(&note)
-                .iter()
-                .any(crate::state::events::is_passing_verify)
-        {
-            verified_before = true;
-        }
+        verified_before |= verified_on.contains(&commit);
     }
     Ok(findings)
 }
@@ -495,9 +484,25 @@ pub fn judge_changes(
                 .and_then(|r| r.declared.clone()),
         });
 
+    // An undeclared edit of the plan file is an error whatever `strict` says (SPEC §4), on top
+    // of the rule every undeclared path is judged by.
+    if let Some(edit) = plan_edit.as_ref().filter(|e| e.declared.is_none()) {
+        let message = format!(
+            "the plan file {} was edited on this branch but the manifest does not declare it",
+            edit.path
+        );
+        let finding = Finding {
+            level: Level::Error,
+            code: "plan-edit-undeclared",
+            message,
+            path: Some(edit.path.clone()),
+            entry: None,
+        };
+        findings.insert(0, finding);
+    }
     // An edit of the plan file is shown first.
-    if plan_edit.is_some() {
-        findings.sort_by_key(|f| f.path.as_deref() != Some(plan_path));
+    if let Some(edit) = &plan_edit {
+        findings.sort_by_key(|f| f.path.as_ref() != Some(&edit.path));
     }
     Ok(Judgement {
         rows,

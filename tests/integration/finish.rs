@@ -209,6 +209,38 @@ fn a_squash_keeps_trailers_and_notes_reachable() {
 }
 
 #[test]
+fn base_never_moves_without_the_completion_record() {
+    let repo = Repo::verifying(VERIFY_PLAN);
+    repo.do_phase_p();
+    assert_eq!(repo.planx(&["verify", "-q"]).code, 0);
+    let notes_before = repo.git(&["rev-list", "--count", "refs/notes/planx"]);
+    let main_before = repo.git(&["rev-parse", "main"]);
+    // Another writer holds the notes ref for longer than finish keeps trying.
+    let lock = repo.path(".git/refs/notes/planx.lock");
+    fs::write(&lock, "").unwrap();
+    let run = repo.planx(&["finish", "p", "--squash", "-q"]);
+    assert_ne!(run.code, 0, "{run}");
+    assert_eq!(repo.git(&["rev-parse", "main"]), main_before, "{run}");
+    fs::remove_file(&lock).unwrap();
+
+    // Free again: the squash commit lands with every note in one notes commit.
+    let run = repo.planx(&["finish", "p", "--squash", "-q"]);
+    assert_eq!(run.code, 0, "{run}");
+    let notes_after = repo.git(&["rev-list", "--count", "refs/notes/planx"]);
+    assert_eq!(
+        notes_after.trim().parse::<u32>().unwrap(),
+        notes_before.trim().parse::<u32>().unwrap() + 1
+    );
+    let note = repo.note("main");
+    assert!(
+        note.contains(r#""event":"verify""#) && note.contains(r#""event":"complete""#),
+        "{note}"
+    );
+    let status = repo.planx(&["status", "--json"]).json();
+    assert_eq!(status["phases"][0]["state"], "complete", "{status}");
+}
+
+#[test]
 fn finish_refusals() {
     let repo = Repo::verifying(VERIFY_PLAN);
     assert_eq!(repo.planx(&["finish", "q"]).code, 3, "not started");

@@ -23,6 +23,28 @@ fn merge_with_git(repo: &Repo, phase: &str) {
 }
 
 #[test]
+fn a_step_command_has_a_check_s_time_not_the_executor_s() {
+    // The phase's `timeout` is the executor's time under `run`; a step's command is a check.
+    let plan = WALK_PLAN
+        .replace(
+            "blast_radius = \"test -f a.txt\"",
+            "blast_radius = \"test -f a.txt\"\ntimeout = \"1s\"",
+        )
+        .replace(
+            "verify = \"test -f a.txt\"",
+            "verify = \"sleep 1.5; test -f a.txt\"",
+        );
+    assert!(plan.contains("timeout = \"1s\"") && plan.contains("sleep 1.5"));
+    let repo = Repo::with_plan(&plan);
+    assert_eq!(repo.planx(&["start", "a", "-q"]).code, 0);
+    repo.write("a.txt", "a\n");
+    repo.git(&["add", "a.txt"]);
+    let run = repo.planx(&["checkpoint", "--step", "2"]);
+    assert_eq!(run.code, 0, "{run}");
+    assert!(run.stdout.contains("passed"), "{run}");
+}
+
+#[test]
 fn a_full_walk_by_hand() {
     let repo = Repo::with_plan(WALK_PLAN);
     assert_snapshot!(repo.planx(&["status"]), @"
@@ -884,11 +906,19 @@ fn a_fast_forward_merge_counts_and_the_phase_is_not_started_again() {
 
 #[test]
 fn an_interrupted_start_stops_its_preflight_and_leaves_nothing() {
+    let repo = Repo::new();
+    let started = repo.root.parent().unwrap().join("preflight-started");
     let plan = WALK_PLAN.replace(
         r#"run = ["test"]"#,
-        r#"run = ["sleep 2; touch preflight-finished"]"#,
+        &format!(
+            r#"run = ["touch {}; sleep 2; touch preflight-finished"]"#,
+            started.display()
+        ),
     );
-    let repo = Repo::with_plan(&plan);
+    repo.write("README.md", "# demo\n");
+    repo.write_plan(&plan);
+    repo.commit_all("Add the plan");
+    assert_eq!(repo.planx(&["trust", "-q"]).code, 0);
     // HEAD elsewhere: the preflight runs in a scratch worktree at base's tip.
     repo.git(&["switch", "-q", "-c", "elsewhere"]);
     let child = repo
@@ -897,7 +927,15 @@ fn an_interrupted_start_stops_its_preflight_and_leaves_nothing() {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    std::thread::sleep(std::time::Duration::from_millis(700));
+    // Interrupt once the preflight is running.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !started.exists() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the preflight never started"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
     // SAFETY: signals the child process this test started.
     unsafe {
         libc::kill(child.id() as i32, libc::SIGINT);

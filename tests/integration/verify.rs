@@ -249,6 +249,7 @@ fn the_plan_edited_on_the_phase_branch_does_not_judge_it() {
       .planx/plan.toml  modified  undeclared
 
     findings
+      error: the plan file .planx/plan.toml was edited on this branch but the manifest does not declare it
       error: .planx/plan.toml was modified but the manifest does not declare it
       error: nothing was created for `new.txt` [create new.txt]
       error: nothing changed in `existing.txt` [modify existing.txt]
@@ -259,10 +260,62 @@ fn the_plan_edited_on_the_phase_branch_does_not_judge_it() {
       NOT VERIFIED  new.txt says hello: new.txt does not exist
       NOT VERIFIED  tests: `test` exit 1 in 0.0s, expected exit 0
 
-    NOT VERIFIED: 4 manifest errors, 0 of 2 checks verified (recorded on d593e8eede)
+    NOT VERIFIED: 5 manifest errors, 0 of 2 checks verified (recorded on d593e8eede)
     --- stderr ---
     [exit status: 1]
     ");
+}
+
+#[test]
+fn an_undeclared_edit_of_the_plan_is_an_error_even_when_not_strict() {
+    let plan = VERIFY_PLAN.replace("status = \"ready\"", "status = \"ready\"\nstrict = false");
+    let repo = Repo::verifying(&plan);
+    repo.do_phase_p();
+    repo.write("stray.txt", "x\n");
+    repo.write_plan(&plan.replace("title = \"The phase\"", "title = \"Renamed\""));
+    repo.git(&["add", "-A"]);
+    repo.planx(&["checkpoint", "-q", "-m", "Touch the plan"]);
+    let doc = repo.planx(&["verify", "--json"]).json();
+    assert_eq!(doc["passed"], false, "{doc}");
+    let first = &doc["findings"][0];
+    assert_eq!(first["code"], "plan-edit-undeclared", "{doc}");
+    assert_eq!(first["level"], "error");
+    assert_eq!(first["path"], ".planx/plan.toml");
+    // The rule on undeclared paths still applies, a warning in a plan that is not strict.
+    let codes: Vec<(&str, &str, &str)> = doc["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["code"].as_str().unwrap(),
+                f["level"].as_str().unwrap(),
+                f["path"].as_str().unwrap_or(""),
+            )
+        })
+        .collect();
+    assert_eq!(
+        codes[..3],
+        [
+            ("plan-edit-undeclared", "error", ".planx/plan.toml"),
+            ("undeclared-change", "warning", ".planx/plan.toml"),
+            ("undeclared-change", "warning", "stray.txt"),
+        ],
+        "{doc}"
+    );
+
+    // Declared, the edit is allowed and the phase verifies.
+    let declared = plan.replace(
+        r#"allow = ["scratch/**"]"#,
+        r#"allow = ["scratch/**", ".planx/plan.toml"]"#,
+    );
+    let repo = Repo::verifying(&declared);
+    repo.do_phase_p();
+    repo.write_plan(&declared.replace("title = \"The phase\"", "title = \"Renamed\""));
+    repo.git(&["add", "-A"]);
+    repo.planx(&["checkpoint", "-q", "-m", "Touch the plan"]);
+    let doc = repo.planx(&["verify", "--json"]).json();
+    assert_eq!(doc["passed"], true, "{doc}");
 }
 
 #[test]
@@ -430,6 +483,21 @@ fn after_verify_paths_only_after_a_passing_verify() {
     repo.git(&["add", "-A"]);
     repo.planx(&["checkpoint", "-q", "-m", "Status after verify"]);
     assert_eq!(repo.planx(&["verify", "-q"]).code, 0);
+
+    // A passing verify of another phase, or of another plan, on the same commit does not count.
+    let repo = Repo::verifying(VERIFY_PLAN);
+    repo.do_phase_p();
+    for (plan, phase) in [("v", "q"), ("other", "p")] {
+        let line = format!(
+            r#"{{"v":1,"ts":"2026-01-01T00:00:00Z","plan":"{plan}","phase":"{phase}","event":"verify","passed":true,"clean":true,"no_run":false}}"#
+        );
+        repo.git(&["notes", "--ref", "planx", "append", "-m", &line, "HEAD"]);
+    }
+    repo.write("docs/status.md", "done\n");
+    repo.git(&["add", "-A"]);
+    repo.planx(&["checkpoint", "-q", "-m", "Status too early"]);
+    let doc = repo.planx(&["verify", "--json"]).json();
+    assert_eq!(doc["findings"][0]["code"], "after-verify-early", "{doc}");
 }
 
 #[test]
@@ -467,4 +535,41 @@ fn verify_off_a_phase_branch_needs_a_phase() {
     assert_eq!(run.code, 2, "{run}");
     let run = repo.planx(&["verify", "q"]);
     assert_eq!(run.code, 3, "{run}");
+}
+
+#[test]
+fn a_shallow_clone_without_the_fork_point_says_so() {
+    let repo = Repo::verifying(VERIFY_PLAN);
+    repo.do_phase_p();
+    repo.git(&["switch", "-q", "main"]);
+    repo.write("later.txt", "base moved on\n");
+    repo.commit_all("Later on main");
+    let clone = repo.root.parent().unwrap().join("shallow");
+    let url = format!("file://{}", repo.root.display());
+    repo.git(&[
+        "clone",
+        "-q",
+        "--depth",
+        "1",
+        "--no-single-branch",
+        &url,
+        clone.to_str().unwrap(),
+    ]);
+    let git = |args: &[&str]| {
+        let out = repo.command("git", &clone).args(args).output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    git(&["branch", "planx/p", "origin/planx/p"]);
+    let run = repo.run(
+        repo.command(crate::common::BIN, &clone)
+            .args(["verify", "p"])
+            .env("PLANX_TRUST", "1"),
+    );
+    assert_eq!(run.code, 3, "{run}");
+    assert!(run.stderr.contains("shallow clone"), "{run}");
+    assert!(run.stderr.contains("git fetch --unshallow"), "{run}");
 }
