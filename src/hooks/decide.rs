@@ -158,11 +158,15 @@ pub fn pre_commit(repo: &Repo, cwd: &Path) -> Result<Decision, LifecycleError> {
         match here.manifest.all().find(|(_, e)| e.pattern.matches(&text)) {
             None => {
                 outside = true;
-                decision.refused.push(format!(
+                let mut line = format!(
                     "{shown} ({}) is outside the manifest of phase `{}`",
                     describe_status(status),
                     here.phase
-                ));
+                );
+                if let Some(entry) = admitting_entry(status, &text) {
+                    line.push_str(&format!(": `{entry}` would admit it"));
+                }
+                decision.refused.push(line);
             }
             Some((EntryKind::AfterVerify, entry)) => {
                 let ok = match verified {
@@ -178,8 +182,10 @@ pub fn pre_commit(repo: &Repo, cwd: &Path) -> Result<Decision, LifecycleError> {
                 };
                 if !ok {
                     decision.refused.push(format!(
-                        "{shown} may be committed only after a passing verify (after_verify `{}`)",
-                        entry.pattern
+                        "{shown} ({}) is admitted by `after_verify` entry `{}` of phase `{}`: only after a passing verify",
+                        describe_status(status),
+                        entry.pattern,
+                        here.phase
                     ));
                 }
             }
@@ -204,6 +210,32 @@ pub fn pre_commit(repo: &Repo, cwd: &Path) -> Result<Decision, LifecycleError> {
             .push("to bypass once: `git commit --no-verify` (verify and status will still show the commit)".into());
     }
     Ok(decision)
+}
+
+/// The manifest entry that would admit `path` staged with `status`: `create` for an added
+/// path, `delete` for a deleted one, `modify` otherwise, as the line to write in
+/// `[phase.files]`. `None` when no pattern names exactly that path.
+fn admitting_entry(status: char, path: &str) -> Option<String> {
+    let kind = match status {
+        'A' => EntryKind::Create,
+        'D' => EntryKind::Delete,
+        _ => EntryKind::Modify,
+    };
+    // Wildcard characters of the path itself stand for themselves inside a class.
+    let pattern: String = path
+        .chars()
+        .map(|c| match c {
+            '*' | '?' | '[' | ']' => format!("[{c}]"),
+            c => c.to_string(),
+        })
+        .collect();
+    let glob = plan::Glob::parse(&pattern).ok()?;
+    if !glob.matches(path) {
+        return None;
+    }
+    // A JSON string is a TOML basic string.
+    let quoted = serde_json::to_string(&pattern).ok()?;
+    Some(format!("{} = [{quoted}]", kind.as_str()))
 }
 
 fn describe_status(status: char) -> &'static str {
@@ -403,4 +435,38 @@ pub fn bypassed(
         }
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::admitting_entry;
+
+    #[test]
+    fn the_admitting_entry_names_the_path_and_its_kind() {
+        assert_eq!(
+            admitting_entry('A', "stray.txt").as_deref(),
+            Some(r#"create = ["stray.txt"]"#)
+        );
+        assert_eq!(
+            admitting_entry('M', "src/a.rs").as_deref(),
+            Some(r#"modify = ["src/a.rs"]"#)
+        );
+        assert_eq!(
+            admitting_entry('T', "link").as_deref(),
+            Some(r#"modify = ["link"]"#)
+        );
+        assert_eq!(
+            admitting_entry('D', "old.txt").as_deref(),
+            Some(r#"delete = ["old.txt"]"#)
+        );
+        // Wildcards and quotes in the path itself stay literal.
+        assert_eq!(
+            admitting_entry('A', "a*b?[c].txt").as_deref(),
+            Some(r#"create = ["a[*]b[?][[]c[]].txt"]"#)
+        );
+        assert_eq!(
+            admitting_entry('A', "say \"hi\".txt").as_deref(),
+            Some(r#"create = ["say \"hi\".txt"]"#)
+        );
+    }
 }

@@ -26,16 +26,19 @@ fn pre_commit_refuses_paths_outside_the_manifest() {
     let repo = hooked();
     repo.write("stray.txt", "x\n");
     repo.write("new.txt", "hello\n");
-    repo.git(&["add", "stray.txt", "new.txt"]);
-    assert_snapshot!(commit(&repo, &["-m", "Stray"]), @"
+    let plan = repo.read(".planx/plan.toml");
+    repo.write(".planx/plan.toml", format!("{plan}# edited\n"));
+    repo.git(&["add", "stray.txt", "new.txt", ".planx/plan.toml"]);
+    assert_snapshot!(commit(&repo, &["-m", "Stray"]), @r#"
     --- stderr ---
     error: the planx pre-commit hook refused this
-      stray.txt (added) is outside the manifest of phase `p`
+      .planx/plan.toml (modified) is outside the manifest of phase `p`: `modify = [".planx/plan.toml"]` would admit it
+      stray.txt (added) is outside the manifest of phase `p`: `create = ["stray.txt"]` would admit it
     hint: declare what the phase may touch in [phase.files] of the plan on `main` (phases are judged by it), or unstage: `git restore --staged <path>`
     hint: to bypass once: `git commit --no-verify` (verify and status will still show the commit)
     [exit status: 1]
-    ");
-    repo.git(&["restore", "--staged", "stray.txt"]);
+    "#);
+    repo.git(&["restore", "--staged", "stray.txt", ".planx/plan.toml"]);
     let run = commit(&repo, &["-m", "Only new.txt"]);
     assert_eq!(run.code, 0, "{run}");
 }
@@ -90,9 +93,14 @@ fn pre_commit_holds_after_verify_paths_until_a_passing_verify() {
     let repo = hooked();
     repo.write("docs/status.md", "done\n");
     repo.git(&["add", "docs/status.md"]);
-    let run = commit(&repo, &["-m", "Status"]);
-    assert_eq!(run.code, 1, "{run}");
-    assert!(run.stderr.contains("only after a passing verify"), "{run}");
+    assert_snapshot!(commit(&repo, &["-m", "Status"]), @"
+    --- stderr ---
+    error: the planx pre-commit hook refused this
+      docs/status.md (added) is admitted by `after_verify` entry `docs/status.md` of phase `p`: only after a passing verify
+    hint: run `git planx verify p` first for after_verify paths
+    hint: to bypass once: `git commit --no-verify` (verify and status will still show the commit)
+    [exit status: 1]
+    ");
     repo.git(&["restore", "--staged", "docs/status.md"]);
     fs::remove_file(repo.path("docs/status.md")).unwrap();
     repo.do_phase_p();
