@@ -108,6 +108,16 @@ pub struct DirtyPath {
     pub path: String,
 }
 
+/// A path staged for the next commit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StagedPath {
+    /// git's status letter: `A`dded, `M`odified, `D`eleted, `T`ype changed, `U`nmerged.
+    pub status: char,
+    pub path: Vec<u8>,
+    /// The staged content; `None` for a deletion.
+    pub blob: Option<Oid>,
+}
+
 impl Repo {
     /// Paths with staged, unstaged or untracked (not ignored) changes in the work tree.
     pub fn dirty_paths(&self) -> Result<Vec<DirtyPath>, GitError> {
@@ -230,21 +240,40 @@ impl Repo {
         Ok(text)
     }
 
-    /// What is staged for the next commit: `(status letter, path)` from `git diff --cached`,
-    /// run in `dir` so that a hook's `GIT_DIR` and `GIT_INDEX_FILE` (the temporary index of
-    /// `git commit -- path`) are the ones read. Renames are a deletion and an addition.
-    pub fn staged(&self, dir: &Path) -> Result<Vec<(char, Vec<u8>)>, GitError> {
+    /// What is staged for the next commit, from `git diff --cached`, run in `dir` so that a
+    /// hook's `GIT_DIR` and `GIT_INDEX_FILE` (the temporary index of `git commit -- path`) are
+    /// the ones read. Renames are a deletion and an addition.
+    pub fn staged(&self, dir: &Path) -> Result<Vec<StagedPath>, GitError> {
         // The one git command that keeps the hook's GIT_DIR and GIT_INDEX_FILE.
         let out = run_git(
             dir,
-            &["diff", "--cached", "--name-status", "--no-renames", "-z"],
+            &[
+                "diff",
+                "--cached",
+                "--raw",
+                "--no-abbrev",
+                "--no-renames",
+                "-z",
+            ],
             None,
             false,
         )?;
         let mut fields = out.stdout.split(|b| *b == 0).filter(|f| !f.is_empty());
         let mut staged = Vec::new();
-        while let (Some(status), Some(path)) = (fields.next(), fields.next()) {
-            staged.push((status.first().map_or('?', |b| *b as char), path.to_vec()));
+        // `:<old mode> <new mode> <old id> <new id> <status>`, then the path.
+        while let (Some(raw), Some(path)) = (fields.next(), fields.next()) {
+            let raw = String::from_utf8_lossy(raw);
+            let mut parts = raw.split(' ').skip(3);
+            let blob = parts
+                .next()
+                .and_then(|id| Oid::from_str(id).ok())
+                .filter(|id| !id.is_zero());
+            let status = parts.next().and_then(|s| s.chars().next()).unwrap_or('?');
+            staged.push(StagedPath {
+                status,
+                path: path.to_vec(),
+                blob,
+            });
         }
         Ok(staged)
     }

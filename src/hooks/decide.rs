@@ -9,6 +9,7 @@ use std::path::Path;
 
 use super::digest::{self, Digest, Header};
 use crate::git::changes::escape_path;
+use crate::git::cli::StagedPath;
 use crate::git::trailers::{self, Trailer};
 use crate::git::{Oid, Repo};
 use crate::lifecycle::{LifecycleError, plan_at};
@@ -150,11 +151,17 @@ pub fn pre_commit(repo: &Repo, cwd: &Path) -> Result<Decision, LifecycleError> {
         return Ok(decision);
     };
     let staged = repo.staged(cwd)?;
+    // A merge in progress (a merge of base into the phase, say) stages what the merged side
+    // changed: a path whose staged content is the merged side's is not the phase's work.
+    let merged = repo.merge_heads()?;
     let mut verified: Option<bool> = None;
     let mut outside = false;
-    for (status, path) in staged {
+    for StagedPath { status, path, blob } in staged {
         let text = String::from_utf8_lossy(&path);
         let shown = escape_path(&path);
+        if from_merged_side(repo, &merged, &text, blob)? {
+            continue;
+        }
         match here.manifest.all().find(|(_, e)| e.pattern.matches(&text)) {
             None => {
                 outside = true;
@@ -210,6 +217,21 @@ pub fn pre_commit(repo: &Repo, cwd: &Path) -> Result<Decision, LifecycleError> {
             .push("to bypass once: `git commit --no-verify` (verify and status will still show the commit)".into());
     }
     Ok(decision)
+}
+
+/// Is `blob` (`None`: absent) what one of the `merged` commits holds at `path`?
+fn from_merged_side(
+    repo: &Repo,
+    merged: &[Oid],
+    path: &str,
+    blob: Option<Oid>,
+) -> Result<bool, LifecycleError> {
+    for &commit in merged {
+        if repo.entry_at(commit, path)? == blob {
+            return Ok(true);
+        }
+    }
+    Ok(false)
 }
 
 /// The manifest entry that would admit `path` staged with `status`: `create` for an added
@@ -416,7 +438,9 @@ pub fn pre_push(repo: &Repo, updates: &[String]) -> Result<Decision, LifecycleEr
 }
 
 /// Commits on a phase branch that changed paths outside the manifest: the pre-commit hook was
-/// bypassed (`--no-verify`, `PLANX_HOOKS=0`) or not installed. Newest first.
+/// bypassed (`--no-verify`, `PLANX_HOOKS=0`) or not installed. A merge (of base into the
+/// phase, say) counts only the paths whose content differs from every parent's: what it takes
+/// from a merged side is not the phase's work. Newest first.
 pub fn bypassed(
     repo: &Repo,
     phase: &crate::plan::Phase,
@@ -424,14 +448,22 @@ pub fn bypassed(
 ) -> Result<Vec<(Oid, String, Vec<String>)>, LifecycleError> {
     let mut out = Vec::new();
     for &commit in commits {
-        let outside: Vec<String> = repo
-            .paths_changed_by(commit)?
-            .into_iter()
-            .filter(|p| !phase.files.all().any(|(_, e)| e.pattern.matches(p)))
-            .collect();
+        let info = repo.commit_info(commit)?;
+        let others = info.parents.get(1..).unwrap_or_default();
+        let mut outside = Vec::new();
+        for path in repo.paths_changed_by(commit)? {
+            if phase.files.all().any(|(_, e)| e.pattern.matches(&path)) {
+                continue;
+            }
+            if !others.is_empty()
+                && from_merged_side(repo, others, &path, repo.entry_at(commit, &path)?)?
+            {
+                continue;
+            }
+            outside.push(path);
+        }
         if !outside.is_empty() {
-            let summary = repo.commit_info(commit)?.summary().to_owned();
-            out.push((commit, summary, outside));
+            out.push((commit, info.summary().to_owned(), outside));
         }
     }
     Ok(out)

@@ -471,3 +471,68 @@ fn a_broken_plan_in_the_work_tree_does_not_switch_the_hooks_off() {
         "{run}"
     );
 }
+
+#[test]
+fn merging_base_into_a_phase_is_not_refused_nor_counted_as_a_bypass() {
+    let repo = hooked();
+    repo.do_phase_p();
+    // Meanwhile on main: a path of its own, and a change that conflicts with the phase's.
+    repo.git(&["switch", "-q", "main"]);
+    repo.write("other.txt", "main's own\n");
+    repo.write("existing.txt", "existing, changed on main\n");
+    repo.commit_all("Meanwhile");
+    repo.git(&["switch", "-q", "planx/p"]);
+    let run = repo.run(
+        repo.command("git", &repo.root)
+            .args(["merge", "-q", "--no-edit", "main"]),
+    );
+    assert_eq!(run.code, 1, "{run}");
+    assert!(run.stdout.contains("CONFLICT"), "{run}");
+    // Resolved and committed through the installed hooks: other.txt comes from main.
+    repo.write("existing.txt", "existing, changed on both\n");
+    repo.git(&["add", "existing.txt"]);
+    let run = commit(&repo, &["--no-edit"]);
+    assert_eq!(run.code, 0, "{run}");
+    assert_eq!(
+        repo.git(&["rev-parse", "-q", "--verify", "HEAD^2"]).len(),
+        41
+    );
+    let status = repo.planx(&["status"]);
+    assert!(!status.stdout.contains("outside the manifest"), "{status}");
+    let doc = repo.planx(&["verify", "--no-run", "--json"]).json();
+    let bypassed = doc["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["code"] == "hook-bypassed")
+        .count();
+    assert_eq!(bypassed, 0, "{doc}");
+    // What the merge itself adds outside the manifest is still the phase's work.
+    repo.git(&["switch", "-q", "main"]);
+    repo.write("other.txt", "main's own, again\n");
+    repo.commit_all("Meanwhile again");
+    repo.git(&["switch", "-q", "planx/p"]);
+    let run =
+        repo.run(
+            repo.command("git", &repo.root)
+                .args(["merge", "-q", "--no-commit", "main"]),
+        );
+    assert_eq!(run.code, 0, "{run}");
+    repo.write("other.txt", "changed in the merge\n");
+    repo.git(&["add", "other.txt"]);
+    let run = commit(&repo, &["--no-edit"]);
+    assert_eq!(run.code, 1, "{run}");
+    assert!(
+        run.stderr
+            .contains("other.txt (modified) is outside the manifest"),
+        "{run}"
+    );
+    assert_eq!(commit(&repo, &["--no-edit", "--no-verify"]).code, 0);
+    let status = repo.planx(&["status"]);
+    assert!(
+        status
+            .stdout
+            .contains("p: 1 commit changed paths outside the manifest"),
+        "{status}"
+    );
+}
