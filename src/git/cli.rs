@@ -45,6 +45,13 @@ pub fn git_status(dir: &Path, args: &[&str]) -> Result<(i32, Vec<u8>, String), G
     ))
 }
 
+/// [`git_status`] for a hook: git's own location variables are kept, so that the repository,
+/// work tree and index git pointed the hook at are the ones read.
+pub fn git_status_in_hook(dir: &Path, args: &[&str]) -> Result<(i32, Vec<u8>), GitError> {
+    let out = spawn(dir, args, None, false)?;
+    Ok((out.status.code().unwrap_or(-1), out.stdout))
+}
+
 /// Spawns `git -C dir args…` and waits for it, feeding `input` on stdin when given; with
 /// `scrub`, the [`LOCATION_VARIABLES`] are removed from its environment.
 pub(super) fn spawn<S: AsRef<OsStr> + std::fmt::Debug>(

@@ -9,7 +9,7 @@ use std::path::Path;
 
 use super::digest::{self, Digest, Header};
 use crate::git::changes::escape_path;
-use crate::git::cli::StagedPath;
+use crate::git::cli::{StagedPath, git_status_in_hook};
 use crate::git::trailers::{self, Trailer};
 use crate::git::{Oid, Repo};
 use crate::lifecycle::{LifecycleError, plan_at};
@@ -93,6 +93,26 @@ fn committed_plan(repo: &Repo) -> Option<(Plan, String)> {
         .map(|plan| (plan, path.to_owned()))
 }
 
+/// For a repository planx cannot open (reftable refs, SHA-256 ids): the phase whose branch
+/// `git` itself says HEAD is on, by the plan committed at HEAD (else on a default branch).
+/// `None` off a phase branch, or when git cannot tell either.
+pub fn phase_by_git(dir: &Path) -> Option<String> {
+    let (code, out) = git_status_in_hook(dir, &["symbolic-ref", "-q", "--short", "HEAD"]).ok()?;
+    if code != 0 {
+        return None;
+    }
+    let branch = String::from_utf8_lossy(&out).trim().to_owned();
+    ["HEAD", "main", "master", "trunk"]
+        .into_iter()
+        .find_map(|commit| {
+            let spec = format!("{commit}:{}", plan::DEFAULT_PLAN_PATH);
+            let (code, bytes) = git_status_in_hook(dir, &["show", &spec]).ok()?;
+            let plan = plan::load_valid(&spec, bytes).ok().filter(|_| code == 0)?;
+            let id = branch.strip_prefix(&plan.branch_prefix)?;
+            plan.phase(id).map(|phase| phase.id.clone())
+        })
+}
+
 /// The phase checked out here, with what the plan that judges it says of it.
 struct PhaseHere {
     /// The judging plan's id, base and branch prefix.
@@ -117,13 +137,18 @@ fn phase_here(repo: &Repo) -> Result<Option<PhaseHere>, LifecycleError> {
     else {
         return Ok(None);
     };
-    let (Some(base_tip), Some(head)) = (repo.base_tip(&here.header.base)?, repo.head_commit()?)
-    else {
-        return Ok(None);
+    // From here on the branch is a phase branch: a hook that cannot judge it refuses.
+    let base_tip = repo
+        .base_tip(&here.header.base)?
+        .ok_or_else(|| LifecycleError::NoBase {
+            base: here.header.base.clone(),
+        })?;
+    let no_fork = || LifecycleError::NoForkPoint {
+        branch: branch.clone(),
+        shallow: repo.is_shallow(),
     };
-    let Some(fork) = fork_point(repo, base_tip, head)? else {
-        return Ok(None);
-    };
+    let head = repo.head_commit()?.ok_or_else(no_fork)?;
+    let fork = fork_point(repo, base_tip, head)?.ok_or_else(no_fork)?;
     let judging = plan_digest(repo, fork, &here.header.base)
         .map_err(|source| LifecycleError::JudgingPlan {
             branch: branch.clone(),

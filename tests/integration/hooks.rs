@@ -536,3 +536,69 @@ fn merging_base_into_a_phase_is_not_refused_nor_counted_as_a_bypass() {
         "{status}"
     );
 }
+
+#[test]
+fn a_hook_that_cannot_find_the_fork_point_refuses() {
+    let repo = hooked();
+    repo.git(&["switch", "-q", "main"]);
+    repo.write("other.txt", "x\n");
+    repo.commit_all("Meanwhile");
+    // A shallow clone: neither the phase's tip nor base's reaches their common commit.
+    let clone = Repo::folder();
+    let url = format!("file://{}", repo.root.display());
+    clone.git(&[
+        "clone",
+        "-q",
+        "--depth",
+        "1",
+        "--no-single-branch",
+        &url,
+        ".",
+    ]);
+    clone.git(&["switch", "-q", "planx/p"]);
+    assert_eq!(clone.planx(&["hooks", "install", "-q"]).code, 0);
+    clone.write("new.txt", "hello\n");
+    clone.git(&["add", "new.txt"]);
+    let run = clone.run(
+        clone
+            .command("git", &clone.root)
+            .args(["commit", "-q", "-m", "New"]),
+    );
+    assert_snapshot!(run, @"
+    --- stderr ---
+    error: the planx pre-commit hook could not check this: `planx/p` and base have no common history in this shallow clone
+    hint: fetch more history: `git fetch --unshallow` (in CI: fetch-depth: 0)
+    hint: fix the cause, or bypass once with git's --no-verify (or PLANX_HOOKS=0); verify and status will still see it
+    [exit status: 1]
+    ");
+    // Off a phase branch the hooks still return at once.
+    clone.git(&["switch", "-q", "main"]);
+    clone.write("anything.txt", "x\n");
+    clone.git(&["add", "anything.txt"]);
+    let run = clone.run(
+        clone
+            .command("git", &clone.root)
+            .args(["commit", "-q", "-m", "On main"]),
+    );
+    assert_eq!(run.code, 0, "{run}");
+}
+
+#[test]
+fn in_a_repository_planx_cannot_read_a_hook_refuses_on_a_phase_branch_only() {
+    let repo = Repo::folder();
+    repo.git(&["init", "-q", "--ref-format=reftable"]);
+    repo.write("existing.txt", "existing\n");
+    repo.write_plan(VERIFY_PLAN);
+    repo.commit_all("Base");
+    assert_eq!(repo.planx(&["hook", "pre-commit"]).code, 0);
+    repo.git(&["switch", "-q", "-c", "planx/p"]);
+    assert_snapshot!(repo.planx(&["hook", "pre-commit"]), @"
+    --- stderr ---
+    error: the planx pre-commit hook cannot check phase `p`: this repository stores its refs in the reftable format, which git-planx cannot read yet
+    hint: use a clone with the files ref format: `git clone --ref-format=files …` (or `git refs migrate --ref-format=files`)
+    hint: fix the cause, or bypass once with git's --no-verify (or PLANX_HOOKS=0); verify and status will still see it
+    [exit status: 1]
+    ");
+    repo.git(&["switch", "-q", "-c", "topic"]);
+    assert_eq!(repo.planx(&["hook", "pre-commit"]).code, 0);
+}
