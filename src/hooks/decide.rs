@@ -5,6 +5,8 @@
 //! The phase's manifest comes from the plan on base at the fork point — the plan that judges
 //! the phase — not from the branch's own copy.
 
+use std::borrow::Cow;
+use std::collections::BTreeSet;
 use std::path::Path;
 
 use super::digest::{self, Digest, Header};
@@ -12,11 +14,11 @@ use crate::git::changes::escape_path;
 use crate::git::cli::{StagedPath, git_status_in_hook};
 use crate::git::trailers::{self, Trailer};
 use crate::git::{Oid, Repo};
-use crate::lifecycle::{LifecycleError, plan_at};
+use crate::lifecycle::{LifecycleError, judging_plan, phase_of_branch, plan_at};
 use crate::plan::{self, EntryKind, Manifest, Plan, PlanError};
-use crate::state::events::{is_passing_record, is_passing_verify};
+use crate::state::events::is_passing_verify;
 use crate::state::{self, State};
-use crate::verify::{fork_point, phase_events};
+use crate::verify::{find_passing_record, fork_point, phase_events};
 
 /// A hook's answer: let git go on, or stop it with these reasons.
 #[derive(Debug, Default)]
@@ -39,15 +41,15 @@ pub fn disabled() -> bool {
 }
 
 /// A digest of the plan as committed — at HEAD, else on a default branch — to learn the branch
-/// prefix and the base. Never the work tree's copy: an edit there, or a broken plan committed on
-/// a phase branch, must not switch the hooks off. `None` when the repository has no plan (the
-/// hooks then have nothing to enforce).
-fn committed_digest(repo: &Repo) -> Option<Digest> {
+/// prefix and the base, with the commit it was read at. Never the work tree's copy: an edit
+/// there, or a broken plan committed on a phase branch, must not switch the hooks off. `None`
+/// when the repository has no plan (the hooks then have nothing to enforce).
+fn committed_digest(repo: &Repo) -> Option<(Digest, Oid)> {
     candidates(repo).into_iter().find_map(|commit| {
         plan_digest(repo, commit, "HEAD")
             .ok()
             .flatten()
-            .map(|(digest, _)| digest)
+            .map(|(digest, _)| (digest, commit))
     })
 }
 
@@ -84,13 +86,16 @@ fn plan_digest(repo: &Repo, commit: Oid, label: &str) -> Result<Option<(Digest, 
     Ok(digest.map(|d| (d, blob)))
 }
 
-/// The plan as committed, in full, for the merge and push hooks.
-fn committed_plan(repo: &Repo) -> Option<(Plan, String)> {
+/// The plan committed at `commit` (where [`committed_digest`] found it), in full, for the merge
+/// and push hooks once base is concerned.
+fn committed_plan(repo: &Repo, commit: Oid) -> Result<Option<(Plan, String)>, LifecycleError> {
     let path = plan::DEFAULT_PLAN_PATH;
-    candidates(repo)
-        .into_iter()
-        .find_map(|commit| plan_at(repo, commit, path, "HEAD").ok().flatten())
-        .map(|plan| (plan, path.to_owned()))
+    let plan =
+        plan_at(repo, commit, path, "HEAD").map_err(|source| LifecycleError::JudgingPlan {
+            branch: "HEAD".into(),
+            source,
+        })?;
+    Ok(plan.map(|plan| (plan, path.to_owned())))
 }
 
 /// For a repository planx cannot open (reftable refs, SHA-256 ids): the phase whose branch
@@ -127,7 +132,7 @@ fn phase_here(repo: &Repo) -> Result<Option<PhaseHere>, LifecycleError> {
     let Some(branch) = repo.current_branch()? else {
         return Ok(None);
     };
-    let Some(here) = committed_digest(repo) else {
+    let Some((here, _)) = committed_digest(repo) else {
         return Ok(None);
     };
     let Some(phase) = branch
@@ -327,12 +332,15 @@ pub fn commit_msg(repo: &Repo, message_file: &Path) -> Result<bool, LifecycleErr
 /// pre-merge-commit: merging a phase branch into base needs a passing verify of its tree.
 pub fn pre_merge_commit(repo: &Repo) -> Result<Decision, LifecycleError> {
     let mut decision = Decision::default();
-    let Some((plan, plan_path)) = committed_plan(repo) else {
+    let Some((here, at)) = committed_digest(repo) else {
         return Ok(decision);
     };
-    if repo.current_branch()?.as_deref() != Some(plan.base.as_str()) {
+    if repo.current_branch()?.as_deref() != Some(here.header.base.as_str()) {
         return Ok(decision);
     }
+    let Some((plan, plan_path)) = committed_plan(repo, at)? else {
+        return Ok(decision);
+    };
     let base_tip = repo.head_commit()?;
     // `git merge` names what it merges in GITHEAD_<id> variables (MERGE_HEAD is written only
     // later); a conflicted merge committed with `git commit` has MERGE_HEAD.
@@ -346,68 +354,116 @@ pub fn pre_merge_commit(repo: &Repo) -> Result<Decision, LifecycleError> {
         }
     }
     for head in heads {
-        let Some(phase) = phase_of_merged(repo, &plan, head)? else {
-            continue;
-        };
-        let tree = repo.tree_of(head)?;
         let fork = base_tip
             .map(|b| repo.merge_base(b, head))
             .transpose()?
             .flatten();
         let commits = repo.commits_between(head, fork.as_slice())?;
-        let judging_id = match fork {
-            Some(f) => plan_at(repo, f, &plan_path, &plan.base)
-                .ok()
-                .flatten()
-                .map_or(plan.id.clone(), |p| p.id),
-            None => plan.id.clone(),
+        let phases = phases_merged(repo, &plan, head, &commits)?;
+        if phases.is_empty() {
+            continue;
+        }
+        let judging = match fork {
+            Some(fork) => judging_plan(repo, &plan, fork, &plan_path).map_err(|source| {
+                LifecycleError::JudgingPlan {
+                    branch: head.to_string(),
+                    source,
+                }
+            })?,
+            None => Cow::Borrowed(&plan),
         };
-        let verified = phase_events(repo, &judging_id, &phase, &commits)?
-            .iter()
-            .any(|(_, e)| is_passing_record(e, Some(&tree.to_string())));
-        if !verified {
-            decision.refused.push(format!(
-                "merging phase `{phase}` into `{}` needs a passing verify of its tree {}",
-                plan.base,
-                &tree.to_string()[..10]
-            ));
-            decision.hints.push(format!(
-                "`git merge --abort`, then `git planx verify {phase}` (or `git planx finish {phase}`, which verifies and merges)"
-            ));
+        let tree = repo.tree_of(head)?;
+        for phase in phases {
+            if find_passing_record(repo, &judging.id, &phase, tree, &commits)?.is_none() {
+                decision.refused.push(format!(
+                    "merging phase `{phase}` into `{}` needs a passing verify of its tree {}",
+                    plan.base,
+                    &tree.to_string()[..10]
+                ));
+                decision.hints.push(format!(
+                    "`git merge --abort`, then `git planx verify {phase}` (or `git planx finish {phase}`, which verifies and merges)"
+                ));
+            }
         }
     }
     Ok(decision)
 }
 
-/// The phase a merged commit belongs to: the phase branch it is the tip of, or the phase its
-/// checkpoint trailers name.
-fn phase_of_merged(repo: &Repo, plan: &Plan, head: Oid) -> Result<Option<String>, LifecycleError> {
-    for phase in &plan.phases {
-        if repo.branch_tip(&plan.branch(phase))? == Some(head) {
-            return Ok(Some(phase.id.clone()));
+/// The phases a merge of `head` into base completes, as status counts them: the phase whose
+/// branch `head` is the tip of, and every phase with checkpoint commits among `commits` (what
+/// the merge brings) — a phase branch, its remote-tracking copy, or any commit on top of it.
+/// Phases the merged history completes by itself (a `git pull` of base brings completion
+/// merges that were judged when they were made) are not this merge's.
+fn phases_merged(
+    repo: &Repo,
+    plan: &Plan,
+    head: Oid,
+    commits: &[Oid],
+) -> Result<Vec<String>, LifecycleError> {
+    let mut merged = BTreeSet::new();
+    let mut completed = BTreeSet::new();
+    for (branch, tip) in repo.branches_with_prefix(&plan.branch_prefix)? {
+        if tip == head
+            && let Some(phase) = phase_of_branch(plan, &branch)
+        {
+            merged.insert(phase.id.clone());
         }
     }
-    // A checkpoint of a phase (not a completion: merging base's own history, as `git pull`
-    // does, brings completion merges that were judged when they were made).
-    let info = repo.commit_info(head)?;
-    let trailers = info.trailers();
-    if trailers::value(&trailers, trailers::STATUS) == Some("complete") {
-        return Ok(None);
+    for &commit in commits {
+        let info = repo.commit_info(commit)?;
+        let trailers = info.trailers();
+        let ours = trailers::value(&trailers, trailers::PLAN).is_none_or(|p| p == plan.id);
+        let phase = trailers::value(&trailers, trailers::PHASE);
+        match (phase, trailers::value(&trailers, trailers::STATUS)) {
+            (Some(phase), Some("complete")) if ours => {
+                completed.insert(phase.to_owned());
+            }
+            (Some(phase), _)
+                if ours && trailers::value(&trailers, trailers::CHECKPOINT).is_some() =>
+            {
+                merged.insert(phase.to_owned());
+            }
+            (None, _) if info.parents.len() >= 2 => {
+                // A merge made elsewhere (a pull request): it completed the phases whose
+                // checkpoints are on its merged side.
+                for side in repo.commits_between(info.parents[1], &info.parents[..1])? {
+                    let side = repo.commit_info(side)?;
+                    let trailers = side.trailers();
+                    if trailers::value(&trailers, trailers::PLAN).is_none_or(|p| p == plan.id)
+                        && trailers::value(&trailers, trailers::CHECKPOINT).is_some()
+                        && let Some(phase) = trailers::value(&trailers, trailers::PHASE)
+                    {
+                        completed.insert(phase.to_owned());
+                    }
+                }
+            }
+            _ => {}
+        }
     }
-    Ok(trailers::value(&trailers, trailers::PHASE)
-        .filter(|_| trailers::value(&trailers, trailers::CHECKPOINT).is_some())
-        .filter(|p| plan.phase(p).is_some())
-        .map(str::to_owned))
+    Ok(merged
+        .difference(&completed)
+        .filter(|id| plan.phase(id).is_some())
+        .cloned()
+        .collect())
 }
 
 /// pre-push: pushing base with phase merges that lack a passing verify is refused. `updates`
 /// are git's stdin lines (`<local ref> <local sha> <remote ref> <remote sha>`).
 pub fn pre_push(repo: &Repo, updates: &[String]) -> Result<Decision, LifecycleError> {
     let mut decision = Decision::default();
-    let Some((plan, plan_path)) = committed_plan(repo) else {
+    let Some((here, at)) = committed_digest(repo) else {
         return Ok(decision);
     };
-    let base_ref = format!("refs/heads/{}", plan.base);
+    let base_ref = format!("refs/heads/{}", here.header.base);
+    if updates
+        .iter()
+        .all(|l| l.split_whitespace().nth(2).is_none_or(|r| r != base_ref))
+    {
+        return Ok(decision);
+    }
+    let Some((plan, plan_path)) = committed_plan(repo, at)? else {
+        return Ok(decision);
+    };
     let zero = "0".repeat(40);
     for line in updates {
         let fields: Vec<&str> = line.split_whitespace().collect();
@@ -441,12 +497,6 @@ pub fn pre_push(repo: &Repo, updates: &[String]) -> Result<Decision, LifecycleEr
                 ));
             }
         }
-    }
-    if updates
-        .iter()
-        .all(|l| l.split_whitespace().nth(2).is_none_or(|r| r != base_ref))
-    {
-        return Ok(decision);
     }
     if !decision.allowed() {
         decision.hints.push(

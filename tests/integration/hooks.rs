@@ -602,3 +602,40 @@ fn in_a_repository_planx_cannot_read_a_hook_refuses_on_a_phase_branch_only() {
     repo.git(&["switch", "-q", "-c", "topic"]);
     assert_eq!(repo.planx(&["hook", "pre-commit"]).code, 0);
 }
+
+#[test]
+fn pre_merge_commit_knows_a_phase_by_its_commits() {
+    let repo = hooked();
+    repo.do_phase_p();
+    // Plain commits on the phase branch (the commit-msg hook adds Planx-Plan and Planx-Phase,
+    // no checkpoint), the first one also known as the remote's copy of the branch.
+    repo.write("scratch/a.txt", "a\n");
+    repo.commit_all("Scratch a");
+    repo.git(&["update-ref", "refs/remotes/origin/planx/p", "HEAD"]);
+    repo.write("scratch/b.txt", "b\n");
+    repo.commit_all("Scratch b");
+    repo.git(&["switch", "-q", "main"]);
+    repo.write("other.txt", "so that the merge is not a fast-forward\n");
+    repo.commit_all("Meanwhile");
+    let merge = |what: &str| {
+        repo.run(
+            repo.command("git", &repo.root)
+                .args(["merge", "--no-ff", "-q", "-m", "Merge", what]),
+        )
+    };
+    assert_snapshot!(merge("origin/planx/p"), @"
+    --- stderr ---
+    error: the planx pre-merge-commit hook refused this
+      merging phase `p` into `main` needs a passing verify of its tree 7d0dafb940
+    hint: `git merge --abort`, then `git planx verify p` (or `git planx finish p`, which verifies and merges)
+    Not committing merge; use 'git commit' to complete the merge.
+    [exit status: 1]
+    ");
+    repo.git(&["merge", "--abort"]);
+    assert_eq!(merge("planx/p~1").code, 1);
+    repo.git(&["merge", "--abort"]);
+    // Verified, the branch merges.
+    assert_eq!(repo.planx(&["verify", "p", "-q"]).code, 0);
+    let run = merge("planx/p");
+    assert_eq!(run.code, 0, "{run}");
+}
