@@ -374,27 +374,6 @@ fn hooks_work_in_a_linked_worktree() {
 }
 
 #[test]
-fn the_shims_in_the_project_are_the_ones_installed() {
-    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/hooks");
-    // PLANX_UPDATE_SHIMS=1 rewrites them after a change of the shim text.
-    if std::env::var("PLANX_UPDATE_SHIMS").is_ok_and(|v| v == "1") {
-        for hook in git_planx::hooks::HOOKS {
-            let path = format!("{dir}/{hook}");
-            fs::write(&path, git_planx::hooks::shim(hook)).unwrap();
-            fs::set_permissions(&path, fs::Permissions::from_mode(0o755)).unwrap();
-        }
-    }
-    for hook in git_planx::hooks::HOOKS {
-        let shipped = fs::read_to_string(format!("{dir}/{hook}")).unwrap_or_default();
-        assert_eq!(
-            shipped,
-            git_planx::hooks::shim(hook),
-            "hooks/{hook} differs from the shim planx installs"
-        );
-    }
-}
-
-#[test]
 fn an_unknown_hook_is_a_usage_error() {
     let repo = Repo::new();
     assert_eq!(repo.planx(&["hook", "post-checkout"]).code, 2);
