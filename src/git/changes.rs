@@ -468,11 +468,6 @@ impl Repo {
             .collect())
     }
 
-    /// Does `path` exist in `commit`'s tree?
-    pub fn path_exists_at(&self, commit: Oid, path: &str) -> Result<bool, GitError> {
-        Ok(self.entry_at(commit, path)?.is_some())
-    }
-
     /// The tree of a commit.
     pub fn tree_of(&self, commit: Oid) -> Result<Oid, GitError> {
         Ok(self.commit_info(commit)?.tree)
