@@ -13,6 +13,24 @@ fn commit(repo: &Repo, args: &[&str]) -> crate::common::Run {
     repo.run(repo.command("git", &repo.root).args(&all))
 }
 
+/// What planx said in a git command's output (git's own lines name temporary folders), with the
+/// exit status.
+fn planx_lines(run: &crate::common::Run) -> String {
+    let mut out: Vec<&str> = run
+        .stderr
+        .lines()
+        .filter(|l| {
+            l.starts_with("error: the planx")
+                || l.starts_with("  ")
+                || l.starts_with("hint: ")
+                || l.starts_with("planx: ")
+        })
+        .collect();
+    let status = format!("[exit status: {}]", run.code);
+    out.push(&status);
+    out.join("\n")
+}
+
 /// A repository with phase `p` started and the hooks installed.
 fn hooked() -> Repo {
     let repo = Repo::verifying(VERIFY_PLAN);
@@ -258,11 +276,12 @@ fn pre_push_refuses_base_with_unverified_phase_merges() {
         repo.command("git", &repo.root)
             .args(["push", "origin", "main"]),
     );
-    assert_eq!(run.code, 1, "{run}");
-    assert!(
-        run.stderr.contains("would carry the merge of phase `p`"),
-        "{run}"
-    );
+    assert_snapshot!(planx_lines(&run), @"
+    error: the planx pre-push hook refused this
+      `main` would carry the merge of phase `p` (6822ac988e) without a passing verify of its tree
+    hint: verify those phases' branches (`git planx verify PHASE`), then push again with the notes: `git push <remote> refs/notes/planx`
+    [exit status: 1]
+    ");
     assert_ne!(
         remote.git(&["rev-parse", "main"]),
         repo.git(&["rev-parse", "main"])
@@ -402,6 +421,14 @@ fn pre_push_judges_what_is_pushed_not_the_local_branch() {
             .args(["push", "origin", "tmp:main"]),
     );
     assert_eq!(run.code, 1, "{run}");
+    assert!(
+        run.stderr
+            .contains("error: the planx pre-push hook refused this")
+            && run
+                .stderr
+                .contains("`main` would carry the merge of phase `p`"),
+        "{run}"
+    );
 }
 
 #[test]
