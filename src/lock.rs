@@ -6,7 +6,7 @@
 use std::fs::{self, File, OpenOptions};
 use std::io::{Read, Seek, Write};
 use std::os::unix::io::AsRawFd;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 /// A held lock; released when dropped (or when the process ends).
 #[derive(Debug)]
@@ -17,7 +17,6 @@ pub struct Lock {
 /// Someone else holds the lock.
 #[derive(Debug)]
 pub struct Held {
-    pub path: PathBuf,
     pub pid: Option<u32>,
 }
 
@@ -38,7 +37,6 @@ impl Lock {
             let mut text = String::new();
             let _ = file.read_to_string(&mut text);
             return Ok(Err(Held {
-                path,
                 pid: text.trim().parse().ok(),
             }));
         }

@@ -147,11 +147,21 @@ pub fn cmd_hook(ui: &Ui, _global: &GlobalArgs, args: &HookArgs) -> Result<u8, Cl
     if decide::disabled() {
         return Ok(0);
     }
+    let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
     let repo = match Repo::discover() {
         Ok(repo) => repo,
-        Err(_) => return Ok(0),
+        // A repository planx cannot read (reftable refs, SHA-256 ids): git itself says whether
+        // this is a phase branch; there the hook cannot judge and refuses, elsewhere it returns.
+        Err(error) => {
+            return match decide::phase_by_git(&cwd) {
+                Some(phase) => Err(cannot_check(
+                    &format!("the planx {} hook cannot check phase `{phase}`", args.name),
+                    CliError::from(error),
+                )),
+                None => Ok(0),
+            };
+        }
     };
-    let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
     let result = match args.name.as_str() {
         "pre-commit" => decide::pre_commit(&repo, &cwd),
         "commit-msg" => match args.args.first() {
@@ -173,20 +183,9 @@ pub fn cmd_hook(ui: &Ui, _global: &GlobalArgs, args: &HookArgs) -> Result<u8, Cl
     let decision = match result {
         Ok(decision) => decision,
         Err(error) => {
-            // A hook that cannot judge refuses: an enforcement that a broken state switches off
-            // would be none. Bypassing stays explicit.
-            let cause = CliError::from(error);
-            let mut refusal = CliError::new(
-                ErrorKind::No,
-                format!(
-                    "the planx {} hook could not check this: {}",
-                    args.name, cause.message
-                ),
-            );
-            refusal.details = cause.details;
-            refusal.hints = cause.hints;
-            return Err(refusal.hint(
-                "fix the cause, or bypass once with git's --no-verify (or PLANX_HOOKS=0); verify and status will still see it",
+            return Err(cannot_check(
+                &format!("the planx {} hook could not check this", args.name),
+                CliError::from(error),
             ));
         }
     };
@@ -203,6 +202,17 @@ pub fn cmd_hook(ui: &Ui, _global: &GlobalArgs, args: &HookArgs) -> Result<u8, Cl
     error.details = decision.refused;
     error.hints = decision.hints;
     Err(error)
+}
+
+/// A hook that cannot judge refuses: an enforcement that a broken state switches off would be
+/// none. Bypassing stays explicit.
+fn cannot_check(what: &str, cause: CliError) -> CliError {
+    let mut refusal = CliError::new(ErrorKind::No, format!("{what}: {}", cause.message));
+    refusal.details = cause.details;
+    refusal.hints = cause.hints;
+    refusal.hint(
+        "fix the cause, or bypass once with git's --no-verify (or PLANX_HOOKS=0); verify and status will still see it",
+    )
 }
 
 /// The ref updates of a push: git's stdin lines, or the variables the pre-commit framework sets

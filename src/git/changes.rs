@@ -425,34 +425,24 @@ impl Repo {
     ) -> Result<Vec<Vec<u8>>, GitError> {
         use std::os::unix::ffi::OsStrExt;
         let commit = commit.to_string();
-        let mut cmd = std::process::Command::new("git");
-        for var in super::cli::LOCATION_VARIABLES {
-            cmd.env_remove(var);
-        }
-        cmd.arg("-C").arg(workdir).args([
+        let mut args: Vec<&std::ffi::OsStr> = [
             "diff",
             "--no-renames",
             "--name-only",
             "-z",
-            &commit,
+            commit.as_str(),
             "--",
-        ]);
-        for path in paths {
-            let mut spec = b":(literal)".to_vec();
-            spec.extend_from_slice(path);
-            cmd.arg(std::ffi::OsStr::from_bytes(&spec));
-        }
-        let out = cmd
-            .stdin(std::process::Stdio::null())
-            .output()
-            .map_err(|source| GitError::Spawn { source })?;
-        if !out.status.success() {
-            return Err(GitError::Command {
-                args: format!("diff --name-only {commit} -- …"),
-                status: out.status.code(),
-                stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-            });
-        }
+        ]
+        .into_iter()
+        .map(std::ffi::OsStr::new)
+        .collect();
+        let specs: Vec<Vec<u8>> = paths
+            .iter()
+            .map(|path| [b":(literal)".as_slice(), path].concat())
+            .collect();
+        args.extend(specs.iter().map(|spec| std::ffi::OsStr::from_bytes(spec)));
+        let out = super::cli::spawn(workdir, &args, None, true)?;
+        let out = super::cli::succeeded(out, || format!("diff --name-only {commit} -- …"))?;
         Ok(out
             .stdout
             .split(|b| *b == 0)
@@ -476,11 +466,6 @@ impl Repo {
             .iter()
             .map(|c| String::from_utf8_lossy(&c.path).into_owned())
             .collect())
-    }
-
-    /// Does `path` exist in `commit`'s tree?
-    pub fn path_exists_at(&self, commit: Oid, path: &str) -> Result<bool, GitError> {
-        Ok(self.entry_at(commit, path)?.is_some())
     }
 
     /// The tree of a commit.

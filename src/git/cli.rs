@@ -3,9 +3,10 @@
 //! user's configuration), worktrees, and work-tree status (untracked cache, fsmonitor).
 //! Always `git -C <dir>`, never a change of the process's own directory.
 
+use std::ffi::OsStr;
 use std::io::Write;
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::{Command, Output, Stdio};
 
 use super::{GitError, Oid, Repo};
 
@@ -29,15 +30,36 @@ pub const LOCATION_VARIABLES: [&str; 5] = [
 /// Runs `git -C dir args…`, feeding `input` on stdin when given. A non-zero exit is an error
 /// carrying git's own message.
 pub fn git(dir: &Path, args: &[&str], input: Option<&[u8]>) -> Result<GitOutput, GitError> {
-    run_git(dir, args, input, true)
+    let out = spawn(dir, args, input, true)?;
+    succeeded(out, || args.join(" "))
 }
 
-fn run_git(
+/// Runs `git -C dir args…` and returns its exit code with its output, failing only when git
+/// cannot be started (for commands whose non-zero exit is an answer, not an error).
+pub fn git_status(dir: &Path, args: &[&str]) -> Result<(i32, Vec<u8>, String), GitError> {
+    let out = spawn(dir, args, None, true)?;
+    Ok((
+        out.status.code().unwrap_or(-1),
+        out.stdout,
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    ))
+}
+
+/// [`git_status`] for a hook: git's own location variables are kept, so that the repository,
+/// work tree and index git pointed the hook at are the ones read.
+pub fn git_status_in_hook(dir: &Path, args: &[&str]) -> Result<(i32, Vec<u8>), GitError> {
+    let out = spawn(dir, args, None, false)?;
+    Ok((out.status.code().unwrap_or(-1), out.stdout))
+}
+
+/// Spawns `git -C dir args…` and waits for it, feeding `input` on stdin when given; with
+/// `scrub`, the [`LOCATION_VARIABLES`] are removed from its environment.
+pub(super) fn spawn<S: AsRef<OsStr> + std::fmt::Debug>(
     dir: &Path,
-    args: &[&str],
+    args: &[S],
     input: Option<&[u8]>,
     scrub: bool,
-) -> Result<GitOutput, GitError> {
+) -> Result<Output, GitError> {
     tracing::debug!(dir = %dir.display(), ?args, "git");
     let mut cmd = Command::new("git");
     cmd.arg("-C").arg(dir).args(args);
@@ -59,13 +81,18 @@ fn run_git(
             .write_all(input)
             .map_err(|source| GitError::Spawn { source })?;
     }
-    let out = child
+    child
         .wait_with_output()
-        .map_err(|source| GitError::Spawn { source })?;
+        .map_err(|source| GitError::Spawn { source })
+}
+
+/// The output of a git command that succeeded; else an error with git's message and `args`
+/// (as the error shows them).
+pub(super) fn succeeded(out: Output, args: impl FnOnce() -> String) -> Result<GitOutput, GitError> {
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
     if !out.status.success() {
         return Err(GitError::Command {
-            args: args.join(" "),
+            args: args(),
             status: out.status.code(),
             stderr,
         });
@@ -76,28 +103,29 @@ fn run_git(
     })
 }
 
-/// Runs `git -C dir args…` and returns its exit code with its output, failing only when git
-/// cannot be started (for commands whose non-zero exit is an answer, not an error).
-pub fn git_status(dir: &Path, args: &[&str]) -> Result<(i32, Vec<u8>, String), GitError> {
-    tracing::debug!(dir = %dir.display(), ?args, "git");
-    let mut cmd = Command::new("git");
-    cmd.arg("-C").arg(dir).args(args).stdin(Stdio::null());
-    for var in LOCATION_VARIABLES {
-        cmd.env_remove(var);
-    }
-    let out = cmd.output().map_err(|source| GitError::Spawn { source })?;
-    Ok((
-        out.status.code().unwrap_or(-1),
-        out.stdout,
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    ))
-}
-
 /// The result of merging two commits without touching any work tree.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum MergeResult {
     Clean { tree: Oid },
     Conflicts { paths: Vec<String> },
+}
+
+/// The entries of `git status --porcelain=v1 -z` output: each path with its two-letter status.
+/// A rename or copy is followed by its source path, which is skipped.
+fn status_entries(stdout: &[u8]) -> impl Iterator<Item = (&[u8], &[u8])> {
+    let mut fields = stdout.split(|b| *b == 0).filter(|f| !f.is_empty());
+    std::iter::from_fn(move || {
+        loop {
+            let field = fields.next()?;
+            if field.len() < 4 {
+                continue;
+            }
+            if field.starts_with(b"R") || field.starts_with(b"C") {
+                fields.next();
+            }
+            return Some((&field[..2], &field[3..]));
+        }
+    })
 }
 
 /// A path with uncommitted changes, as `git status` reports it.
@@ -106,6 +134,16 @@ pub struct DirtyPath {
     /// Two-letter status, as in `git status --short` (`??` for untracked).
     pub status: String,
     pub path: String,
+}
+
+/// A path staged for the next commit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StagedPath {
+    /// git's status letter: `A`dded, `M`odified, `D`eleted, `T`ype changed, `U`nmerged.
+    pub status: char,
+    pub path: Vec<u8>,
+    /// The staged content; `None` for a deletion.
+    pub blob: Option<Oid>,
 }
 
 impl Repo {
@@ -117,21 +155,12 @@ impl Repo {
             &["status", "--porcelain=v1", "-z", "--untracked-files=all"],
             None,
         )?;
-        let mut paths = Vec::new();
-        let mut fields = out.stdout.split(|b| *b == 0).filter(|f| !f.is_empty());
-        while let Some(field) = fields.next() {
-            if field.len() < 4 {
-                continue;
-            }
-            let status = String::from_utf8_lossy(&field[..2]).into_owned();
-            let path = String::from_utf8_lossy(&field[3..]).into_owned();
-            // A rename or copy is followed by its source path.
-            if status.starts_with(['R', 'C']) {
-                fields.next();
-            }
-            paths.push(DirtyPath { status, path });
-        }
-        Ok(paths)
+        Ok(status_entries(&out.stdout)
+            .map(|(status, path)| DirtyPath {
+                status: String::from_utf8_lossy(status).into_owned(),
+                path: String::from_utf8_lossy(path).into_owned(),
+            })
+            .collect())
     }
 
     /// Merges `theirs` into `ours` in memory with git's own merge (`git merge-tree
@@ -205,13 +234,8 @@ impl Repo {
             None,
         )?;
         let mut text = String::new();
-        let mut fields = out.stdout.split(|b| *b == 0).filter(|f| !f.is_empty());
-        while let Some(field) = fields.next() {
-            if field.len() < 4 {
-                continue;
-            }
-            let path = super::changes::bytes_path(&field[3..]);
-            let full = dir.join(path);
+        for (status, path) in status_entries(&out.stdout) {
+            let full = dir.join(super::changes::bytes_path(path));
             let content = match std::fs::symlink_metadata(&full) {
                 Ok(m) if m.file_type().is_symlink() => std::fs::read_link(&full)
                     .map(|t| format!("link:{}", t.display()))
@@ -222,29 +246,45 @@ impl Repo {
                 Ok(_) => "other".to_owned(),
                 Err(_) => "gone".to_owned(),
             };
-            text.push_str(&format!("{} {content}\n", String::from_utf8_lossy(field)));
-            if field.starts_with(b"R") || field.starts_with(b"C") {
-                fields.next();
-            }
+            text.push_str(&format!(
+                "{} {} {content}\n",
+                String::from_utf8_lossy(status),
+                String::from_utf8_lossy(path)
+            ));
         }
         Ok(text)
     }
 
-    /// What is staged for the next commit: `(status letter, path)` from `git diff --cached`,
-    /// run in `dir` so that a hook's `GIT_DIR` and `GIT_INDEX_FILE` (the temporary index of
-    /// `git commit -- path`) are the ones read. Renames are a deletion and an addition.
-    pub fn staged(&self, dir: &Path) -> Result<Vec<(char, Vec<u8>)>, GitError> {
+    /// What is staged for the next commit, from `git diff --cached`, run in `dir` so that a
+    /// hook's `GIT_DIR` and `GIT_INDEX_FILE` (the temporary index of `git commit -- path`) are
+    /// the ones read. Renames are a deletion and an addition.
+    pub fn staged(&self, dir: &Path) -> Result<Vec<StagedPath>, GitError> {
         // The one git command that keeps the hook's GIT_DIR and GIT_INDEX_FILE.
-        let out = run_git(
-            dir,
-            &["diff", "--cached", "--name-status", "--no-renames", "-z"],
-            None,
-            false,
-        )?;
+        let args = [
+            "diff",
+            "--cached",
+            "--raw",
+            "--no-abbrev",
+            "--no-renames",
+            "-z",
+        ];
+        let out = succeeded(spawn(dir, &args, None, false)?, || args.join(" "))?;
         let mut fields = out.stdout.split(|b| *b == 0).filter(|f| !f.is_empty());
         let mut staged = Vec::new();
-        while let (Some(status), Some(path)) = (fields.next(), fields.next()) {
-            staged.push((status.first().map_or('?', |b| *b as char), path.to_vec()));
+        // `:<old mode> <new mode> <old id> <new id> <status>`, then the path.
+        while let (Some(raw), Some(path)) = (fields.next(), fields.next()) {
+            let raw = String::from_utf8_lossy(raw);
+            let mut parts = raw.split(' ').skip(3);
+            let blob = parts
+                .next()
+                .and_then(|id| Oid::from_str(id).ok())
+                .filter(|id| !id.is_zero());
+            let status = parts.next().and_then(|s| s.chars().next()).unwrap_or('?');
+            staged.push(StagedPath {
+                status,
+                path: path.to_vec(),
+                blob,
+            });
         }
         Ok(staged)
     }

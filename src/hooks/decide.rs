@@ -5,17 +5,20 @@
 //! The phase's manifest comes from the plan on base at the fork point — the plan that judges
 //! the phase — not from the branch's own copy.
 
+use std::borrow::Cow;
+use std::collections::BTreeSet;
 use std::path::Path;
 
 use super::digest::{self, Digest, Header};
 use crate::git::changes::escape_path;
+use crate::git::cli::{StagedPath, git_status_in_hook};
 use crate::git::trailers::{self, Trailer};
 use crate::git::{Oid, Repo};
-use crate::lifecycle::{LifecycleError, plan_at};
+use crate::lifecycle::{LifecycleError, judging_plan, phase_of_branch, plan_at};
 use crate::plan::{self, EntryKind, Manifest, Plan, PlanError};
-use crate::state::events::{is_passing_record, is_passing_verify};
+use crate::state::events::is_passing_verify;
 use crate::state::{self, State};
-use crate::verify::{fork_point, phase_events};
+use crate::verify::{find_passing_record, fork_point, phase_events};
 
 /// A hook's answer: let git go on, or stop it with these reasons.
 #[derive(Debug, Default)]
@@ -38,15 +41,15 @@ pub fn disabled() -> bool {
 }
 
 /// A digest of the plan as committed — at HEAD, else on a default branch — to learn the branch
-/// prefix and the base. Never the work tree's copy: an edit there, or a broken plan committed on
-/// a phase branch, must not switch the hooks off. `None` when the repository has no plan (the
-/// hooks then have nothing to enforce).
-fn committed_digest(repo: &Repo) -> Option<Digest> {
+/// prefix and the base, with the commit it was read at. Never the work tree's copy: an edit
+/// there, or a broken plan committed on a phase branch, must not switch the hooks off. `None`
+/// when the repository has no plan (the hooks then have nothing to enforce).
+fn committed_digest(repo: &Repo) -> Option<(Digest, Oid)> {
     candidates(repo).into_iter().find_map(|commit| {
         plan_digest(repo, commit, "HEAD")
             .ok()
             .flatten()
-            .map(|(digest, _)| digest)
+            .map(|(digest, _)| (digest, commit))
     })
 }
 
@@ -83,13 +86,36 @@ fn plan_digest(repo: &Repo, commit: Oid, label: &str) -> Result<Option<(Digest, 
     Ok(digest.map(|d| (d, blob)))
 }
 
-/// The plan as committed, in full, for the merge and push hooks.
-fn committed_plan(repo: &Repo) -> Option<(Plan, String)> {
+/// The plan committed at `commit` (where [`committed_digest`] found it), in full, for the merge
+/// and push hooks once base is concerned.
+fn committed_plan(repo: &Repo, commit: Oid) -> Result<Option<(Plan, String)>, LifecycleError> {
     let path = plan::DEFAULT_PLAN_PATH;
-    candidates(repo)
+    let plan =
+        plan_at(repo, commit, path, "HEAD").map_err(|source| LifecycleError::JudgingPlan {
+            branch: "HEAD".into(),
+            source,
+        })?;
+    Ok(plan.map(|plan| (plan, path.to_owned())))
+}
+
+/// For a repository planx cannot open (reftable refs, SHA-256 ids): the phase whose branch
+/// `git` itself says HEAD is on, by the plan committed at HEAD (else on a default branch).
+/// `None` off a phase branch, or when git cannot tell either.
+pub fn phase_by_git(dir: &Path) -> Option<String> {
+    let (code, out) = git_status_in_hook(dir, &["symbolic-ref", "-q", "--short", "HEAD"]).ok()?;
+    if code != 0 {
+        return None;
+    }
+    let branch = String::from_utf8_lossy(&out).trim().to_owned();
+    ["HEAD", "main", "master", "trunk"]
         .into_iter()
-        .find_map(|commit| plan_at(repo, commit, path, "HEAD").ok().flatten())
-        .map(|plan| (plan, path.to_owned()))
+        .find_map(|commit| {
+            let spec = format!("{commit}:{}", plan::DEFAULT_PLAN_PATH);
+            let (code, bytes) = git_status_in_hook(dir, &["show", &spec]).ok()?;
+            let plan = plan::load_valid(&spec, bytes).ok().filter(|_| code == 0)?;
+            let id = branch.strip_prefix(&plan.branch_prefix)?;
+            plan.phase(id).map(|phase| phase.id.clone())
+        })
 }
 
 /// The phase checked out here, with what the plan that judges it says of it.
@@ -106,7 +132,7 @@ fn phase_here(repo: &Repo) -> Result<Option<PhaseHere>, LifecycleError> {
     let Some(branch) = repo.current_branch()? else {
         return Ok(None);
     };
-    let Some(here) = committed_digest(repo) else {
+    let Some((here, _)) = committed_digest(repo) else {
         return Ok(None);
     };
     let Some(phase) = branch
@@ -116,13 +142,18 @@ fn phase_here(repo: &Repo) -> Result<Option<PhaseHere>, LifecycleError> {
     else {
         return Ok(None);
     };
-    let (Some(base_tip), Some(head)) = (repo.base_tip(&here.header.base)?, repo.head_commit()?)
-    else {
-        return Ok(None);
+    // From here on the branch is a phase branch: a hook that cannot judge it refuses.
+    let base_tip = repo
+        .base_tip(&here.header.base)?
+        .ok_or_else(|| LifecycleError::NoBase {
+            base: here.header.base.clone(),
+        })?;
+    let no_fork = || LifecycleError::NoForkPoint {
+        branch: branch.clone(),
+        shallow: repo.is_shallow(),
     };
-    let Some(fork) = fork_point(repo, base_tip, head)? else {
-        return Ok(None);
-    };
+    let head = repo.head_commit()?.ok_or_else(no_fork)?;
+    let fork = fork_point(repo, base_tip, head)?.ok_or_else(no_fork)?;
     let judging = plan_digest(repo, fork, &here.header.base)
         .map_err(|source| LifecycleError::JudgingPlan {
             branch: branch.clone(),
@@ -150,19 +181,29 @@ pub fn pre_commit(repo: &Repo, cwd: &Path) -> Result<Decision, LifecycleError> {
         return Ok(decision);
     };
     let staged = repo.staged(cwd)?;
+    // A merge in progress (a merge of base into the phase, say) stages what the merged side
+    // changed: a path whose staged content is the merged side's is not the phase's work.
+    let merged = repo.merge_heads()?;
     let mut verified: Option<bool> = None;
     let mut outside = false;
-    for (status, path) in staged {
+    for StagedPath { status, path, blob } in staged {
         let text = String::from_utf8_lossy(&path);
         let shown = escape_path(&path);
+        if from_merged_side(repo, &merged, &text, blob)? {
+            continue;
+        }
         match here.manifest.all().find(|(_, e)| e.pattern.matches(&text)) {
             None => {
                 outside = true;
-                decision.refused.push(format!(
+                let mut line = format!(
                     "{shown} ({}) is outside the manifest of phase `{}`",
                     describe_status(status),
                     here.phase
-                ));
+                );
+                if let Some(entry) = admitting_entry(status, &text) {
+                    line.push_str(&format!(": `{entry}` would admit it"));
+                }
+                decision.refused.push(line);
             }
             Some((EntryKind::AfterVerify, entry)) => {
                 let ok = match verified {
@@ -178,8 +219,10 @@ pub fn pre_commit(repo: &Repo, cwd: &Path) -> Result<Decision, LifecycleError> {
                 };
                 if !ok {
                     decision.refused.push(format!(
-                        "{shown} may be committed only after a passing verify (after_verify `{}`)",
-                        entry.pattern
+                        "{shown} ({}) is admitted by `after_verify` entry `{}` of phase `{}`: only after a passing verify",
+                        describe_status(status),
+                        entry.pattern,
+                        here.phase
                     ));
                 }
             }
@@ -204,6 +247,47 @@ pub fn pre_commit(repo: &Repo, cwd: &Path) -> Result<Decision, LifecycleError> {
             .push("to bypass once: `git commit --no-verify` (verify and status will still show the commit)".into());
     }
     Ok(decision)
+}
+
+/// Is `blob` (`None`: absent) what one of the `merged` commits holds at `path`?
+fn from_merged_side(
+    repo: &Repo,
+    merged: &[Oid],
+    path: &str,
+    blob: Option<Oid>,
+) -> Result<bool, LifecycleError> {
+    for &commit in merged {
+        if repo.entry_at(commit, path)? == blob {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
+/// The manifest entry that would admit `path` staged with `status`: `create` for an added
+/// path, `delete` for a deleted one, `modify` otherwise, as the line to write in
+/// `[phase.files]`. `None` when no pattern names exactly that path.
+fn admitting_entry(status: char, path: &str) -> Option<String> {
+    let kind = match status {
+        'A' => EntryKind::Create,
+        'D' => EntryKind::Delete,
+        _ => EntryKind::Modify,
+    };
+    // Wildcard characters of the path itself stand for themselves inside a class.
+    let pattern: String = path
+        .chars()
+        .map(|c| match c {
+            '*' | '?' | '[' | ']' => format!("[{c}]"),
+            c => c.to_string(),
+        })
+        .collect();
+    let glob = plan::Glob::parse(&pattern).ok()?;
+    if !glob.matches(path) {
+        return None;
+    }
+    // A JSON string is a TOML basic string.
+    let quoted = serde_json::to_string(&pattern).ok()?;
+    Some(format!("{} = [{quoted}]", kind.as_str()))
 }
 
 fn describe_status(status: char) -> &'static str {
@@ -248,12 +332,15 @@ pub fn commit_msg(repo: &Repo, message_file: &Path) -> Result<bool, LifecycleErr
 /// pre-merge-commit: merging a phase branch into base needs a passing verify of its tree.
 pub fn pre_merge_commit(repo: &Repo) -> Result<Decision, LifecycleError> {
     let mut decision = Decision::default();
-    let Some((plan, plan_path)) = committed_plan(repo) else {
+    let Some((here, at)) = committed_digest(repo) else {
         return Ok(decision);
     };
-    if repo.current_branch()?.as_deref() != Some(plan.base.as_str()) {
+    if repo.current_branch()?.as_deref() != Some(here.header.base.as_str()) {
         return Ok(decision);
     }
+    let Some((plan, plan_path)) = committed_plan(repo, at)? else {
+        return Ok(decision);
+    };
     let base_tip = repo.head_commit()?;
     // `git merge` names what it merges in GITHEAD_<id> variables (MERGE_HEAD is written only
     // later); a conflicted merge committed with `git commit` has MERGE_HEAD.
@@ -267,68 +354,116 @@ pub fn pre_merge_commit(repo: &Repo) -> Result<Decision, LifecycleError> {
         }
     }
     for head in heads {
-        let Some(phase) = phase_of_merged(repo, &plan, head)? else {
-            continue;
-        };
-        let tree = repo.tree_of(head)?;
         let fork = base_tip
             .map(|b| repo.merge_base(b, head))
             .transpose()?
             .flatten();
         let commits = repo.commits_between(head, fork.as_slice())?;
-        let judging_id = match fork {
-            Some(f) => plan_at(repo, f, &plan_path, &plan.base)
-                .ok()
-                .flatten()
-                .map_or(plan.id.clone(), |p| p.id),
-            None => plan.id.clone(),
+        let phases = phases_merged(repo, &plan, head, &commits)?;
+        if phases.is_empty() {
+            continue;
+        }
+        let judging = match fork {
+            Some(fork) => judging_plan(repo, &plan, fork, &plan_path).map_err(|source| {
+                LifecycleError::JudgingPlan {
+                    branch: head.to_string(),
+                    source,
+                }
+            })?,
+            None => Cow::Borrowed(&plan),
         };
-        let verified = phase_events(repo, &judging_id, &phase, &commits)?
-            .iter()
-            .any(|(_, e)| is_passing_record(e, Some(&tree.to_string())));
-        if !verified {
-            decision.refused.push(format!(
-                "merging phase `{phase}` into `{}` needs a passing verify of its tree {}",
-                plan.base,
-                &tree.to_string()[..10]
-            ));
-            decision.hints.push(format!(
-                "`git merge --abort`, then `git planx verify {phase}` (or `git planx finish {phase}`, which verifies and merges)"
-            ));
+        let tree = repo.tree_of(head)?;
+        for phase in phases {
+            if find_passing_record(repo, &judging.id, &phase, tree, &commits)?.is_none() {
+                decision.refused.push(format!(
+                    "merging phase `{phase}` into `{}` needs a passing verify of its tree {}",
+                    plan.base,
+                    &tree.to_string()[..10]
+                ));
+                decision.hints.push(format!(
+                    "`git merge --abort`, then `git planx verify {phase}` (or `git planx finish {phase}`, which verifies and merges)"
+                ));
+            }
         }
     }
     Ok(decision)
 }
 
-/// The phase a merged commit belongs to: the phase branch it is the tip of, or the phase its
-/// checkpoint trailers name.
-fn phase_of_merged(repo: &Repo, plan: &Plan, head: Oid) -> Result<Option<String>, LifecycleError> {
-    for phase in &plan.phases {
-        if repo.branch_tip(&plan.branch(phase))? == Some(head) {
-            return Ok(Some(phase.id.clone()));
+/// The phases a merge of `head` into base completes, as status counts them: the phase whose
+/// branch `head` is the tip of, and every phase with checkpoint commits among `commits` (what
+/// the merge brings) — a phase branch, its remote-tracking copy, or any commit on top of it.
+/// Phases the merged history completes by itself (a `git pull` of base brings completion
+/// merges that were judged when they were made) are not this merge's.
+fn phases_merged(
+    repo: &Repo,
+    plan: &Plan,
+    head: Oid,
+    commits: &[Oid],
+) -> Result<Vec<String>, LifecycleError> {
+    let mut merged = BTreeSet::new();
+    let mut completed = BTreeSet::new();
+    for (branch, tip) in repo.branches_with_prefix(&plan.branch_prefix)? {
+        if tip == head
+            && let Some(phase) = phase_of_branch(plan, &branch)
+        {
+            merged.insert(phase.id.clone());
         }
     }
-    // A checkpoint of a phase (not a completion: merging base's own history, as `git pull`
-    // does, brings completion merges that were judged when they were made).
-    let info = repo.commit_info(head)?;
-    let trailers = info.trailers();
-    if trailers::value(&trailers, trailers::STATUS) == Some("complete") {
-        return Ok(None);
+    for &commit in commits {
+        let info = repo.commit_info(commit)?;
+        let trailers = info.trailers();
+        let ours = trailers::value(&trailers, trailers::PLAN).is_none_or(|p| p == plan.id);
+        let phase = trailers::value(&trailers, trailers::PHASE);
+        match (phase, trailers::value(&trailers, trailers::STATUS)) {
+            (Some(phase), Some("complete")) if ours => {
+                completed.insert(phase.to_owned());
+            }
+            (Some(phase), _)
+                if ours && trailers::value(&trailers, trailers::CHECKPOINT).is_some() =>
+            {
+                merged.insert(phase.to_owned());
+            }
+            (None, _) if info.parents.len() >= 2 => {
+                // A merge made elsewhere (a pull request): it completed the phases whose
+                // checkpoints are on its merged side.
+                for side in repo.commits_between(info.parents[1], &info.parents[..1])? {
+                    let side = repo.commit_info(side)?;
+                    let trailers = side.trailers();
+                    if trailers::value(&trailers, trailers::PLAN).is_none_or(|p| p == plan.id)
+                        && trailers::value(&trailers, trailers::CHECKPOINT).is_some()
+                        && let Some(phase) = trailers::value(&trailers, trailers::PHASE)
+                    {
+                        completed.insert(phase.to_owned());
+                    }
+                }
+            }
+            _ => {}
+        }
     }
-    Ok(trailers::value(&trailers, trailers::PHASE)
-        .filter(|_| trailers::value(&trailers, trailers::CHECKPOINT).is_some())
-        .filter(|p| plan.phase(p).is_some())
-        .map(str::to_owned))
+    Ok(merged
+        .difference(&completed)
+        .filter(|id| plan.phase(id).is_some())
+        .cloned()
+        .collect())
 }
 
 /// pre-push: pushing base with phase merges that lack a passing verify is refused. `updates`
 /// are git's stdin lines (`<local ref> <local sha> <remote ref> <remote sha>`).
 pub fn pre_push(repo: &Repo, updates: &[String]) -> Result<Decision, LifecycleError> {
     let mut decision = Decision::default();
-    let Some((plan, plan_path)) = committed_plan(repo) else {
+    let Some((here, at)) = committed_digest(repo) else {
         return Ok(decision);
     };
-    let base_ref = format!("refs/heads/{}", plan.base);
+    let base_ref = format!("refs/heads/{}", here.header.base);
+    if updates
+        .iter()
+        .all(|l| l.split_whitespace().nth(2).is_none_or(|r| r != base_ref))
+    {
+        return Ok(decision);
+    }
+    let Some((plan, plan_path)) = committed_plan(repo, at)? else {
+        return Ok(decision);
+    };
     let zero = "0".repeat(40);
     for line in updates {
         let fields: Vec<&str> = line.split_whitespace().collect();
@@ -363,12 +498,6 @@ pub fn pre_push(repo: &Repo, updates: &[String]) -> Result<Decision, LifecycleEr
             }
         }
     }
-    if updates
-        .iter()
-        .all(|l| l.split_whitespace().nth(2).is_none_or(|r| r != base_ref))
-    {
-        return Ok(decision);
-    }
     if !decision.allowed() {
         decision.hints.push(
             "verify those phases' branches (`git planx verify PHASE`), then push again with the notes: `git push <remote> refs/notes/planx`"
@@ -384,7 +513,9 @@ pub fn pre_push(repo: &Repo, updates: &[String]) -> Result<Decision, LifecycleEr
 }
 
 /// Commits on a phase branch that changed paths outside the manifest: the pre-commit hook was
-/// bypassed (`--no-verify`, `PLANX_HOOKS=0`) or not installed. Newest first.
+/// bypassed (`--no-verify`, `PLANX_HOOKS=0`) or not installed. A merge (of base into the
+/// phase, say) counts only the paths whose content differs from every parent's: what it takes
+/// from a merged side is not the phase's work. Newest first.
 pub fn bypassed(
     repo: &Repo,
     phase: &crate::plan::Phase,
@@ -392,15 +523,57 @@ pub fn bypassed(
 ) -> Result<Vec<(Oid, String, Vec<String>)>, LifecycleError> {
     let mut out = Vec::new();
     for &commit in commits {
-        let outside: Vec<String> = repo
-            .paths_changed_by(commit)?
-            .into_iter()
-            .filter(|p| !phase.files.all().any(|(_, e)| e.pattern.matches(p)))
-            .collect();
+        let info = repo.commit_info(commit)?;
+        let others = info.parents.get(1..).unwrap_or_default();
+        let mut outside = Vec::new();
+        for path in repo.paths_changed_by(commit)? {
+            if phase.files.all().any(|(_, e)| e.pattern.matches(&path)) {
+                continue;
+            }
+            if !others.is_empty()
+                && from_merged_side(repo, others, &path, repo.entry_at(commit, &path)?)?
+            {
+                continue;
+            }
+            outside.push(path);
+        }
         if !outside.is_empty() {
-            let summary = repo.commit_info(commit)?.summary().to_owned();
-            out.push((commit, summary, outside));
+            out.push((commit, info.summary().to_owned(), outside));
         }
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::admitting_entry;
+
+    #[test]
+    fn the_admitting_entry_names_the_path_and_its_kind() {
+        assert_eq!(
+            admitting_entry('A', "stray.txt").as_deref(),
+            Some(r#"create = ["stray.txt"]"#)
+        );
+        assert_eq!(
+            admitting_entry('M', "src/a.rs").as_deref(),
+            Some(r#"modify = ["src/a.rs"]"#)
+        );
+        assert_eq!(
+            admitting_entry('T', "link").as_deref(),
+            Some(r#"modify = ["link"]"#)
+        );
+        assert_eq!(
+            admitting_entry('D', "old.txt").as_deref(),
+            Some(r#"delete = ["old.txt"]"#)
+        );
+        // Wildcards and quotes in the path itself stay literal.
+        assert_eq!(
+            admitting_entry('A', "a*b?[c].txt").as_deref(),
+            Some(r#"create = ["a[*]b[?][[]c[]].txt"]"#)
+        );
+        assert_eq!(
+            admitting_entry('A', "say \"hi\".txt").as_deref(),
+            Some(r#"create = ["say \"hi\".txt"]"#)
+        );
+    }
 }

@@ -3,7 +3,8 @@
 //!
 //! A hook that is already there is never lost: it is moved aside to `<hook>.planx-chained`,
 //! byte for byte with its mode, and the shim runs it first, honouring its exit status;
-//! `uninstall` moves it back. The shims are the same scripts as `hooks/` in the project.
+//! `uninstall` moves it back. The shims are the scripts of the project's `hooks/` folder,
+//! built in.
 
 pub mod decide;
 pub mod digest;
@@ -25,34 +26,16 @@ const MARKER: &str = "# planx-shim v1";
 /// Where a hook that was there before is kept.
 pub const CHAINED_SUFFIX: &str = ".planx-chained";
 
-/// The shim for `hook`.
-pub fn shim(hook: &str) -> String {
-    let stdin = hook == "pre-push";
-    let mut s = format!(
-        "#!/bin/sh\n\
-         # git-planx {hook} hook, installed by `git planx hooks install`.\n\
-         # A {hook} hook that was here before is kept as {hook}{CHAINED_SUFFIX} and runs first;\n\
-         # `git planx hooks uninstall` puts it back. Bypass once with git's --no-verify, or PLANX_HOOKS=0.\n\
-         {MARKER}\n\
-         chained=\"$(dirname \"$0\")/{hook}{CHAINED_SUFFIX}\"\n"
-    );
-    if stdin {
-        s.push_str("input=$(cat)\n");
-        s.push_str("if [ -x \"$chained\" ]; then\n  printf '%s\\n' \"$input\" | \"$chained\" \"$@\" || exit $?\nfi\n");
-    } else {
-        s.push_str("if [ -x \"$chained\" ]; then\n  \"$chained\" \"$@\" || exit $?\nfi\n");
+/// The shim for `hook`: the script of that name in the project's `hooks/` folder, so that what
+/// is installed and what users copy are one text.
+pub fn shim(hook: &str) -> &'static str {
+    match hook {
+        "pre-commit" => include_str!("../../hooks/pre-commit"),
+        "commit-msg" => include_str!("../../hooks/commit-msg"),
+        "pre-merge-commit" => include_str!("../../hooks/pre-merge-commit"),
+        "pre-push" => include_str!("../../hooks/pre-push"),
+        _ => "",
     }
-    s.push_str(&format!(
-        "if ! command -v git-planx >/dev/null 2>&1; then\n  echo \"git-planx is not on PATH: its {hook} hook did not run\" >&2\n  exit 0\nfi\n"
-    ));
-    if stdin {
-        s.push_str(&format!(
-            "printf '%s\\n' \"$input\" | git-planx hook {hook} \"$@\"\n"
-        ));
-    } else {
-        s.push_str(&format!("exec git-planx hook {hook} \"$@\"\n"));
-    }
-    s
 }
 
 /// The effective hooks folder and whether it is shared beyond this repository.
@@ -175,13 +158,13 @@ pub fn install(dir: &Path) -> std::io::Result<Vec<(&'static str, Change)>> {
         let path = dir.join(hook);
         let text = shim(hook);
         let change = if !path.exists() && fs::symlink_metadata(&path).is_err() {
-            write_executable(&path, &text)?;
+            write_executable(&path, text)?;
             Change::Installed
         } else if is_shim(&path) {
             if fs::read(&path)? == text.as_bytes() {
                 Change::Unchanged
             } else {
-                write_executable(&path, &text)?;
+                write_executable(&path, text)?;
                 Change::Updated
             }
         } else {
@@ -195,7 +178,7 @@ pub fn install(dir: &Path) -> std::io::Result<Vec<(&'static str, Change)>> {
             }
             // A rename keeps the bytes, the mode and even a symlink exactly as they were.
             fs::rename(&path, &chained)?;
-            write_executable(&path, &text)?;
+            write_executable(&path, text)?;
             Change::Chained
         };
         out.push((hook, change));
@@ -261,5 +244,19 @@ mod tests {
             0o750
         );
         assert!(!dir.path().join("commit-msg").exists());
+    }
+
+    #[test]
+    fn each_shim_is_marked_chains_and_calls_its_hook() {
+        for hook in HOOKS {
+            let text = shim(hook);
+            assert!(text.starts_with("#!/bin/sh\n"), "{hook}");
+            assert!(text.contains(MARKER), "{hook}");
+            assert!(text.contains(&format!("{hook}{CHAINED_SUFFIX}")), "{hook}");
+            assert!(
+                text.contains(&format!("git-planx hook {hook} \"$@\"")),
+                "{hook}"
+            );
+        }
     }
 }

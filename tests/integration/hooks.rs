@@ -13,6 +13,24 @@ fn commit(repo: &Repo, args: &[&str]) -> crate::common::Run {
     repo.run(repo.command("git", &repo.root).args(&all))
 }
 
+/// What planx said in a git command's output (git's own lines name temporary folders), with the
+/// exit status.
+fn planx_lines(run: &crate::common::Run) -> String {
+    let mut out: Vec<&str> = run
+        .stderr
+        .lines()
+        .filter(|l| {
+            l.starts_with("error: the planx")
+                || l.starts_with("  ")
+                || l.starts_with("hint: ")
+                || l.starts_with("planx: ")
+        })
+        .collect();
+    let status = format!("[exit status: {}]", run.code);
+    out.push(&status);
+    out.join("\n")
+}
+
 /// A repository with phase `p` started and the hooks installed.
 fn hooked() -> Repo {
     let repo = Repo::verifying(VERIFY_PLAN);
@@ -26,16 +44,19 @@ fn pre_commit_refuses_paths_outside_the_manifest() {
     let repo = hooked();
     repo.write("stray.txt", "x\n");
     repo.write("new.txt", "hello\n");
-    repo.git(&["add", "stray.txt", "new.txt"]);
-    assert_snapshot!(commit(&repo, &["-m", "Stray"]), @"
+    let plan = repo.read(".planx/plan.toml");
+    repo.write(".planx/plan.toml", format!("{plan}# edited\n"));
+    repo.git(&["add", "stray.txt", "new.txt", ".planx/plan.toml"]);
+    assert_snapshot!(commit(&repo, &["-m", "Stray"]), @r#"
     --- stderr ---
     error: the planx pre-commit hook refused this
-      stray.txt (added) is outside the manifest of phase `p`
+      .planx/plan.toml (modified) is outside the manifest of phase `p`: `modify = [".planx/plan.toml"]` would admit it
+      stray.txt (added) is outside the manifest of phase `p`: `create = ["stray.txt"]` would admit it
     hint: declare what the phase may touch in [phase.files] of the plan on `main` (phases are judged by it), or unstage: `git restore --staged <path>`
     hint: to bypass once: `git commit --no-verify` (verify and status will still show the commit)
     [exit status: 1]
-    ");
-    repo.git(&["restore", "--staged", "stray.txt"]);
+    "#);
+    repo.git(&["restore", "--staged", "stray.txt", ".planx/plan.toml"]);
     let run = commit(&repo, &["-m", "Only new.txt"]);
     assert_eq!(run.code, 0, "{run}");
 }
@@ -90,9 +111,14 @@ fn pre_commit_holds_after_verify_paths_until_a_passing_verify() {
     let repo = hooked();
     repo.write("docs/status.md", "done\n");
     repo.git(&["add", "docs/status.md"]);
-    let run = commit(&repo, &["-m", "Status"]);
-    assert_eq!(run.code, 1, "{run}");
-    assert!(run.stderr.contains("only after a passing verify"), "{run}");
+    assert_snapshot!(commit(&repo, &["-m", "Status"]), @"
+    --- stderr ---
+    error: the planx pre-commit hook refused this
+      docs/status.md (added) is admitted by `after_verify` entry `docs/status.md` of phase `p`: only after a passing verify
+    hint: run `git planx verify p` first for after_verify paths
+    hint: to bypass once: `git commit --no-verify` (verify and status will still show the commit)
+    [exit status: 1]
+    ");
     repo.git(&["restore", "--staged", "docs/status.md"]);
     fs::remove_file(repo.path("docs/status.md")).unwrap();
     repo.do_phase_p();
@@ -250,11 +276,12 @@ fn pre_push_refuses_base_with_unverified_phase_merges() {
         repo.command("git", &repo.root)
             .args(["push", "origin", "main"]),
     );
-    assert_eq!(run.code, 1, "{run}");
-    assert!(
-        run.stderr.contains("would carry the merge of phase `p`"),
-        "{run}"
-    );
+    assert_snapshot!(planx_lines(&run), @"
+    error: the planx pre-push hook refused this
+      `main` would carry the merge of phase `p` (6822ac988e) without a passing verify of its tree
+    hint: verify those phases' branches (`git planx verify PHASE`), then push again with the notes: `git push <remote> refs/notes/planx`
+    [exit status: 1]
+    ");
     assert_ne!(
         remote.git(&["rev-parse", "main"]),
         repo.git(&["rev-parse", "main"])
@@ -366,27 +393,6 @@ fn hooks_work_in_a_linked_worktree() {
 }
 
 #[test]
-fn the_shims_in_the_project_are_the_ones_installed() {
-    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/hooks");
-    // PLANX_UPDATE_SHIMS=1 rewrites them after a change of the shim text.
-    if std::env::var("PLANX_UPDATE_SHIMS").is_ok_and(|v| v == "1") {
-        for hook in git_planx::hooks::HOOKS {
-            let path = format!("{dir}/{hook}");
-            fs::write(&path, git_planx::hooks::shim(hook)).unwrap();
-            fs::set_permissions(&path, fs::Permissions::from_mode(0o755)).unwrap();
-        }
-    }
-    for hook in git_planx::hooks::HOOKS {
-        let shipped = fs::read_to_string(format!("{dir}/{hook}")).unwrap_or_default();
-        assert_eq!(
-            shipped,
-            git_planx::hooks::shim(hook),
-            "hooks/{hook} differs from the shim planx installs"
-        );
-    }
-}
-
-#[test]
 fn an_unknown_hook_is_a_usage_error() {
     let repo = Repo::new();
     assert_eq!(repo.planx(&["hook", "post-checkout"]).code, 2);
@@ -415,6 +421,14 @@ fn pre_push_judges_what_is_pushed_not_the_local_branch() {
             .args(["push", "origin", "tmp:main"]),
     );
     assert_eq!(run.code, 1, "{run}");
+    assert!(
+        run.stderr
+            .contains("error: the planx pre-push hook refused this")
+            && run
+                .stderr
+                .contains("`main` would carry the merge of phase `p`"),
+        "{run}"
+    );
 }
 
 #[test]
@@ -462,4 +476,172 @@ fn a_broken_plan_in_the_work_tree_does_not_switch_the_hooks_off() {
             .contains("stray.txt (added) is outside the manifest"),
         "{run}"
     );
+}
+
+#[test]
+fn merging_base_into_a_phase_is_not_refused_nor_counted_as_a_bypass() {
+    let repo = hooked();
+    repo.do_phase_p();
+    // Meanwhile on main: a path of its own, and a change that conflicts with the phase's.
+    repo.git(&["switch", "-q", "main"]);
+    repo.write("other.txt", "main's own\n");
+    repo.write("existing.txt", "existing, changed on main\n");
+    repo.commit_all("Meanwhile");
+    repo.git(&["switch", "-q", "planx/p"]);
+    let run = repo.run(
+        repo.command("git", &repo.root)
+            .args(["merge", "-q", "--no-edit", "main"]),
+    );
+    assert_eq!(run.code, 1, "{run}");
+    assert!(run.stdout.contains("CONFLICT"), "{run}");
+    // Resolved and committed through the installed hooks: other.txt comes from main.
+    repo.write("existing.txt", "existing, changed on both\n");
+    repo.git(&["add", "existing.txt"]);
+    let run = commit(&repo, &["--no-edit"]);
+    assert_eq!(run.code, 0, "{run}");
+    assert_eq!(
+        repo.git(&["rev-parse", "-q", "--verify", "HEAD^2"]).len(),
+        41
+    );
+    let status = repo.planx(&["status"]);
+    assert!(!status.stdout.contains("outside the manifest"), "{status}");
+    let doc = repo.planx(&["verify", "--no-run", "--json"]).json();
+    let bypassed = doc["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["code"] == "hook-bypassed")
+        .count();
+    assert_eq!(bypassed, 0, "{doc}");
+    // What the merge itself adds outside the manifest is still the phase's work.
+    repo.git(&["switch", "-q", "main"]);
+    repo.write("other.txt", "main's own, again\n");
+    repo.commit_all("Meanwhile again");
+    repo.git(&["switch", "-q", "planx/p"]);
+    let run =
+        repo.run(
+            repo.command("git", &repo.root)
+                .args(["merge", "-q", "--no-commit", "main"]),
+        );
+    assert_eq!(run.code, 0, "{run}");
+    repo.write("other.txt", "changed in the merge\n");
+    repo.git(&["add", "other.txt"]);
+    let run = commit(&repo, &["--no-edit"]);
+    assert_eq!(run.code, 1, "{run}");
+    assert!(
+        run.stderr
+            .contains("other.txt (modified) is outside the manifest"),
+        "{run}"
+    );
+    assert_eq!(commit(&repo, &["--no-edit", "--no-verify"]).code, 0);
+    let status = repo.planx(&["status"]);
+    assert!(
+        status
+            .stdout
+            .contains("p: 1 commit changed paths outside the manifest"),
+        "{status}"
+    );
+}
+
+#[test]
+fn a_hook_that_cannot_find_the_fork_point_refuses() {
+    let repo = hooked();
+    repo.git(&["switch", "-q", "main"]);
+    repo.write("other.txt", "x\n");
+    repo.commit_all("Meanwhile");
+    // A shallow clone: neither the phase's tip nor base's reaches their common commit.
+    let clone = Repo::folder();
+    let url = format!("file://{}", repo.root.display());
+    clone.git(&[
+        "clone",
+        "-q",
+        "--depth",
+        "1",
+        "--no-single-branch",
+        &url,
+        ".",
+    ]);
+    clone.git(&["switch", "-q", "planx/p"]);
+    assert_eq!(clone.planx(&["hooks", "install", "-q"]).code, 0);
+    clone.write("new.txt", "hello\n");
+    clone.git(&["add", "new.txt"]);
+    let run = clone.run(
+        clone
+            .command("git", &clone.root)
+            .args(["commit", "-q", "-m", "New"]),
+    );
+    assert_snapshot!(run, @"
+    --- stderr ---
+    error: the planx pre-commit hook could not check this: `planx/p` and base have no common history in this shallow clone
+    hint: fetch more history: `git fetch --unshallow` (in CI: fetch-depth: 0)
+    hint: fix the cause, or bypass once with git's --no-verify (or PLANX_HOOKS=0); verify and status will still see it
+    [exit status: 1]
+    ");
+    // Off a phase branch the hooks still return at once.
+    clone.git(&["switch", "-q", "main"]);
+    clone.write("anything.txt", "x\n");
+    clone.git(&["add", "anything.txt"]);
+    let run = clone.run(
+        clone
+            .command("git", &clone.root)
+            .args(["commit", "-q", "-m", "On main"]),
+    );
+    assert_eq!(run.code, 0, "{run}");
+}
+
+#[test]
+fn in_a_repository_planx_cannot_read_a_hook_refuses_on_a_phase_branch_only() {
+    let repo = Repo::folder();
+    repo.git(&["init", "-q", "--ref-format=reftable"]);
+    repo.write("existing.txt", "existing\n");
+    repo.write_plan(VERIFY_PLAN);
+    repo.commit_all("Base");
+    assert_eq!(repo.planx(&["hook", "pre-commit"]).code, 0);
+    repo.git(&["switch", "-q", "-c", "planx/p"]);
+    assert_snapshot!(repo.planx(&["hook", "pre-commit"]), @"
+    --- stderr ---
+    error: the planx pre-commit hook cannot check phase `p`: this repository stores its refs in the reftable format, which git-planx cannot read yet
+    hint: use a clone with the files ref format: `git clone --ref-format=files …` (or `git refs migrate --ref-format=files`)
+    hint: fix the cause, or bypass once with git's --no-verify (or PLANX_HOOKS=0); verify and status will still see it
+    [exit status: 1]
+    ");
+    repo.git(&["switch", "-q", "-c", "topic"]);
+    assert_eq!(repo.planx(&["hook", "pre-commit"]).code, 0);
+}
+
+#[test]
+fn pre_merge_commit_knows_a_phase_by_its_commits() {
+    let repo = hooked();
+    repo.do_phase_p();
+    // Plain commits on the phase branch (the commit-msg hook adds Planx-Plan and Planx-Phase,
+    // no checkpoint), the first one also known as the remote's copy of the branch.
+    repo.write("scratch/a.txt", "a\n");
+    repo.commit_all("Scratch a");
+    repo.git(&["update-ref", "refs/remotes/origin/planx/p", "HEAD"]);
+    repo.write("scratch/b.txt", "b\n");
+    repo.commit_all("Scratch b");
+    repo.git(&["switch", "-q", "main"]);
+    repo.write("other.txt", "so that the merge is not a fast-forward\n");
+    repo.commit_all("Meanwhile");
+    let merge = |what: &str| {
+        repo.run(
+            repo.command("git", &repo.root)
+                .args(["merge", "--no-ff", "-q", "-m", "Merge", what]),
+        )
+    };
+    assert_snapshot!(merge("origin/planx/p"), @"
+    --- stderr ---
+    error: the planx pre-merge-commit hook refused this
+      merging phase `p` into `main` needs a passing verify of its tree 7d0dafb940
+    hint: `git merge --abort`, then `git planx verify p` (or `git planx finish p`, which verifies and merges)
+    Not committing merge; use 'git commit' to complete the merge.
+    [exit status: 1]
+    ");
+    repo.git(&["merge", "--abort"]);
+    assert_eq!(merge("planx/p~1").code, 1);
+    repo.git(&["merge", "--abort"]);
+    // Verified, the branch merges.
+    assert_eq!(repo.planx(&["verify", "p", "-q"]).code, 0);
+    let run = merge("planx/p");
+    assert_eq!(run.code, 0, "{run}");
 }
