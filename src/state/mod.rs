@@ -553,14 +553,32 @@ fn completions_on_base<'p>(
             }
             (None, _) if info.parents.len() >= 2 => {
                 // A merge made elsewhere: the phases whose checkpoints are on the merged side.
+                // A phase completed on that side (a `git pull` bringing another machine's
+                // `finish`) is completed by that commit, not by the merge that brought it.
+                let mut completed_inside: HashMap<&'p str, Oid> = HashMap::new();
+                let mut checkpointed: Vec<&'p str> = Vec::new();
                 for side in walker.between(info.parents[1], &[info.parents[0]])? {
                     let side_info = repo.commit_info(side)?;
-                    if let Some((phase, _)) =
-                        checkpoint_of(&side_info, &side_info.trailers(), &plan.id)
+                    let side_trailers = side_info.trailers();
+                    if let Some(phase) = trailers::value(&side_trailers, trailers::PHASE)
+                        && trailers::value(&side_trailers, trailers::STATUS) == Some("complete")
+                        && trailers::value(&side_trailers, trailers::PLAN)
+                            .is_none_or(|p| p == plan.id)
+                        && let Some((key, _)) = known.get_key_value(phase)
+                    {
+                        completed_inside.entry(key).or_insert(side);
+                    } else if let Some((phase, _)) =
+                        checkpoint_of(&side_info, &side_trailers, &plan.id)
                         && let Some((key, _)) = known.get_key_value(phase.as_str())
                     {
-                        done.entry(key).or_insert(id);
+                        checkpointed.push(key);
                     }
+                }
+                for (key, commit) in completed_inside {
+                    done.entry(key).or_insert(commit);
+                }
+                for key in checkpointed {
+                    done.entry(key).or_insert(id);
                 }
             }
             _ => {}

@@ -305,3 +305,35 @@ fn when_base_moved_the_merged_tree_itself_is_verified() {
     let status = repo.planx(&["status", "--json"]).json();
     assert_eq!(status["phases"][1]["state"], "complete", "{status}");
 }
+
+#[test]
+fn a_pull_that_brings_a_finished_phase_credits_the_finish_merge() {
+    // Another machine finished `p`; this one had a commit of its own on main and pulls with a
+    // plain merge. The phase is completed by the `finish` merge the pull brought (what report
+    // and review read its files and duration from), not by the pull's merge.
+    let repo = Repo::verifying(VERIFY_PLAN);
+    repo.do_phase_p();
+    assert_eq!(repo.planx(&["verify", "-q"]).code, 0);
+    assert_eq!(repo.planx(&["finish", "p", "-q"]).code, 0);
+    repo.git(&["switch", "-q", "main"]);
+    let finished = repo.git(&["rev-parse", "main"]).trim().to_owned();
+    repo.git(&["reset", "-q", "--hard", "main^1"]);
+    repo.write("local.txt", "mine\n");
+    repo.git(&["add", "local.txt"]);
+    repo.git(&["commit", "-q", "-m", "A commit of this machine"]);
+    repo.git(&[
+        "merge",
+        "-q",
+        "--no-ff",
+        "-m",
+        "Merge remote-tracking branch",
+        &finished,
+    ]);
+    let status = repo.planx(&["status", "--json"]).json();
+    assert_eq!(status["phases"][0]["state"], "complete", "{status}");
+    assert_eq!(
+        status["phases"][0]["completed_by"].as_str().unwrap(),
+        finished,
+        "{status}"
+    );
+}
