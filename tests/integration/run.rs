@@ -374,6 +374,39 @@ fn json_streams_events() {
 }
 
 #[test]
+fn a_closed_stdout_does_not_stop_the_run() {
+    use std::io::{BufRead, BufReader};
+    let repo = Repo::with_plan(&diamond("", ""));
+    let exec = executor(&repo, &format!("sleep 1; {WRITE}"));
+    let mut child = repo
+        .command(crate::common::BIN, &repo.root)
+        .args(["run", "--json", "--executor", &exec])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Read one event, then close the pipe while the phases still run (`| head -1`).
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    assert!(first.contains("planx.run-event/1"), "{first}");
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let status = repo.planx(&["status", "--json"]).json();
+    assert!(
+        status["phases"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|p| p["state"] == "complete"),
+        "the run went on to its end: {status}"
+    );
+}
+
+#[test]
 fn the_demo_runs_to_its_end() {
     let dir = Repo::folder();
     let target = dir.root.join("demo");
