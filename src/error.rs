@@ -183,7 +183,7 @@ impl From<LifecycleError> for CliError {
                 "review the plan, then set `status = \"ready\"` in [plan] and commit it on base; or pass --force",
             ),
             L::AlreadyComplete { by, .. } => state()
-                .hint(format!("it was merged into base by {}; `git planx status` shows every phase", short(&by.to_string()))),
+                .hint(format!("it was merged into base by {}; `git planx status` shows every phase", crate::report::short(&by))),
             L::DependenciesIncomplete { missing, .. } => {
                 let mut e = state();
                 for (id, state) in &missing {
@@ -332,7 +332,7 @@ impl From<ReportError> for CliError {
             ReportError::NoBranch { ref merged_by, .. } => {
                 CliError::repo_state(error.to_string()).hint(format!(
                     "`git show {}` shows what it brought into base; `git planx report` reports on every phase",
-                    short(&merged_by.to_string())
+                    crate::report::short(merged_by)
                 ))
             }
             ReportError::Lifecycle(e) => e.into(),
@@ -391,10 +391,6 @@ pub fn untrusted_error(untrusted: &trust::Untrusted) -> CliError {
 
 fn state_err(message: &str) -> CliError {
     CliError::repo_state(message)
-}
-
-fn short(oid: &str) -> &str {
-    &oid[..oid.len().min(10)]
 }
 
 fn tail_lines(tail: &str, n: usize) -> Vec<String> {

@@ -342,7 +342,11 @@ fn phase_report(
             "unverified",
             format!(
                 "merged by {} without a passing verify of its tree: it does not count as complete",
-                short(status.completed_by)
+                status
+                    .completed_by
+                    .as_ref()
+                    .map(super::short)
+                    .unwrap_or_default()
             ),
         ),
         _ => {}
@@ -384,7 +388,7 @@ fn phase_report(
                 "verify-outdated",
                 format!(
                     "the branch changed since its last verify (of tree {})",
-                    &record.tree[..record.tree.len().min(10)]
+                    super::short(&record.tree)
                 ),
             );
         }
@@ -471,9 +475,4 @@ fn manifest_problems(
             message: f.message.clone(),
         })
         .collect())
-}
-
-fn short(id: Option<Oid>) -> String {
-    id.map(|id| id.to_string()[..10].to_owned())
-        .unwrap_or_default()
 }

@@ -56,6 +56,11 @@ impl From<&CommandRef> for Command {
     }
 }
 
+/// The short form of an object id, as people read it.
+pub fn short(id: &Oid) -> String {
+    id.to_string()[..10].to_owned()
+}
+
 pub(crate) fn hex<S: Serializer>(id: &Oid, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_str(&id.to_string())
 }
@@ -89,7 +94,8 @@ pub struct VerifyRecord {
     pub commit: Oid,
     pub ts: String,
     /// The tree that was verified.
-    pub tree: String,
+    #[serde(serialize_with = "hex")]
+    pub tree: Oid,
     pub passed: bool,
     /// The work tree had no uncommitted change: the verified content is exactly `tree`.
     pub clean: bool,
@@ -126,7 +132,9 @@ impl VerifyRecord {
         Some(VerifyRecord {
             commit,
             ts: event.ts.clone(),
-            tree: event.str("tree")?.to_owned(),
+            // A note is text anyone can write: a record whose tree is not an object id is
+            // not a verify record.
+            tree: Oid::from_str(event.str("tree")?).ok()?,
             passed: flag("passed") == Some(true),
             clean: flag("clean") == Some(true),
             no_run: flag("no_run") != Some(false),
@@ -143,7 +151,7 @@ impl VerifyRecord {
     }
 
     pub fn is_of(&self, tree: Oid) -> bool {
-        self.tree == tree.to_string()
+        self.tree == tree
     }
 }
 
@@ -339,8 +347,17 @@ mod tests {
         );
         // Without any of the tree: the latest of any tree.
         let records = verify_records(&events[2..]);
-        assert_eq!(record_for(&records, tree).unwrap().tree, other);
+        assert_eq!(record_for(&records, tree).unwrap().tree.to_string(), other);
         assert!(record_for(&[], tree).is_none());
+    }
+
+    #[test]
+    fn a_tree_that_is_not_an_object_id_is_no_record() {
+        let events = vec![(
+            Oid::ZERO_SHA1,
+            verify_event("2026-01-01T00:00:01Z", &"aé".repeat(8), true, true),
+        )];
+        assert!(verify_records(&events).is_empty());
     }
 
     #[test]
@@ -371,7 +388,7 @@ mod tests {
             (
                 commit,
                 Event::new("2026-01-01T00:00:03Z", "p", "a", "verify")
-                    .with("tree", "t")
+                    .with("tree", "3".repeat(40))
                     .with(
                         "checks",
                         serde_json::json!([{"name":"tests","kind":"run","verified":true,

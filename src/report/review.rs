@@ -393,7 +393,7 @@ fn timeline(
                     let mut text = format!(
                         "{} (tree `{}`)",
                         if r.passed { "VERIFIED" } else { "NOT VERIFIED" },
-                        &r.tree[..r.tree.len().min(10)]
+                        super::short(&r.tree)
                     );
                     if !r.clean {
                         text.push_str(", with uncommitted changes");
