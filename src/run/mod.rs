@@ -411,18 +411,7 @@ pub fn run(
                             (Outcome::Interrupted, "interrupted".into())
                         }
                         Err(e) => {
-                            // The message with its causes (git's own words among them).
-                            let error = crate::error::CliError::from(e);
-                            let reason = std::iter::once(error.message)
-                                .chain(error.causes)
-                                .chain(
-                                    error
-                                        .details
-                                        .iter()
-                                        .map(|d| d.trim_start_matches("| ").to_owned()),
-                                )
-                                .collect::<Vec<_>>()
-                                .join(": ");
+                            let reason = reason_of(e);
                             observer.event(&RunEvent::Failed {
                                 phase: plan.phases[i].id.clone(),
                                 reason: reason.clone(),
@@ -538,6 +527,30 @@ fn run_phase(shared: &Shared<'_>, index: usize) -> Result<(Outcome, String), Lif
         worktree: worktree.clone(),
     });
     let work = Repo::open(&worktree)?;
+    // From here on the phase is under way in its worktree: whatever stops it (an executor
+    // that cannot be started, a verify or a checkpoint that errs) is recorded as a failure,
+    // so that git says `failed` and the next run leaves it alone unless told to retry.
+    match in_worktree(shared, &repo, &work, &worktree, phase, &dir) {
+        Err(e) if !matches!(e, LifecycleError::Interrupted { .. }) => {
+            let reason = reason_of(e);
+            fail(shared, &work, phase, reason, "", None)
+        }
+        other => other,
+    }
+}
+
+/// The phase's work in its worktree: the brief, the executor, the checkpoint, verify, merge.
+fn in_worktree(
+    shared: &Shared<'_>,
+    repo: &Repo,
+    work: &Repo,
+    worktree: &Path,
+    phase: &crate::plan::Phase,
+    dir: &Path,
+) -> Result<(Outcome, String), LifecycleError> {
+    let plan = shared.plan;
+    let observer = shared.observer;
+    let branch = plan.branch(phase);
 
     // Verified already (a phase that could not be merged last time): straight to the merge.
     if let Some(tip) = work.head_commit()?
@@ -545,19 +558,19 @@ fn run_phase(shared: &Shared<'_>, index: usize) -> Result<(Outcome, String), Lif
     {
         let base_tip = repo.base_tip(&plan.base)?;
         let fork = match base_tip {
-            Some(base) => verify::fork_point(&repo, base, tip)?,
+            Some(base) => verify::fork_point(repo, base, tip)?,
             None => None,
         };
         let commits = repo.commits_between(tip, fork.as_slice())?;
         let tree = repo.tree_of(tip)?;
-        if verify::find_passing_record(&repo, &plan.id, &phase.id, tree, &commits)?.is_some() {
-            return merge(shared, &repo, &work, &worktree, phase);
+        if verify::find_passing_record(repo, &plan.id, &phase.id, tree, &commits)?.is_some() {
+            return merge(shared, repo, work, worktree, phase);
         }
     }
 
     // The brief, then the executor.
     let brief_path = dir.join("brief.md");
-    std::fs::write(&brief_path, (shared.brief)(&work, &phase.id)?)?;
+    std::fs::write(&brief_path, (shared.brief)(work, &phase.id)?)?;
     let log = dir.join("executor.log");
     observer.event(&RunEvent::Executing {
         phase: phase.id.clone(),
@@ -576,14 +589,14 @@ fn run_phase(shared: &Shared<'_>, index: usize) -> Result<(Outcome, String), Lif
     let started = Instant::now();
     let spec = process::Spec {
         shell: &shared.executor,
-        cwd: &worktree,
+        cwd: worktree,
         timeout: phase.timeout.unwrap_or(process::NO_TIMEOUT),
         env,
         tail_bytes: process::DEFAULT_TAIL_BYTES,
         log: Some(&log),
     };
     let outcome = if shared.opts.interactive {
-        process::run_interactive(&shared.executor, &worktree, &spec.env)
+        process::run_interactive(&shared.executor, worktree, &spec.env)
     } else {
         process::run(&spec)
     }
@@ -640,7 +653,7 @@ fn run_phase(shared: &Shared<'_>, index: usize) -> Result<(Outcome, String), Lif
             )],
             ..CheckpointOptions::default()
         };
-        let done = lifecycle::checkpoint(&work, plan, shared.plan_path, &opts)?;
+        let done = lifecycle::checkpoint(work, plan, shared.plan_path, &opts)?;
         observer.event(&RunEvent::Committed {
             phase: phase.id.clone(),
             commit: done.commit.to_string(),
@@ -650,7 +663,7 @@ fn run_phase(shared: &Shared<'_>, index: usize) -> Result<(Outcome, String), Lif
         let reason = format!("the executor {}", outcome.describe());
         return fail(
             shared,
-            &work,
+            work,
             phase,
             reason,
             &outcome.tail,
@@ -664,13 +677,13 @@ fn run_phase(shared: &Shared<'_>, index: usize) -> Result<(Outcome, String), Lif
             phase: phase.id.clone(),
         })?;
     let target = Target {
-        work: &work,
-        workdir: worktree.clone(),
+        work,
+        workdir: worktree.to_path_buf(),
         head,
         branch: branch.clone(),
     };
     let report = verify::verify(
-        &repo,
+        repo,
         plan,
         shared.plan_path,
         &phase.id,
@@ -680,7 +693,7 @@ fn run_phase(shared: &Shared<'_>, index: usize) -> Result<(Outcome, String), Lif
             trust: shared.opts.trust,
         },
     )?;
-    verify::record(&repo, &report)?;
+    verify::record(repo, &report)?;
     let summary = format!(
         "{}, {} of {} checks verified",
         match report.errors() {
@@ -713,7 +726,7 @@ fn run_phase(shared: &Shared<'_>, index: usize) -> Result<(Outcome, String), Lif
         let reason = format!("verify: {summary}");
         return fail(
             shared,
-            &work,
+            work,
             phase,
             reason,
             &details.join("\n"),
@@ -721,7 +734,7 @@ fn run_phase(shared: &Shared<'_>, index: usize) -> Result<(Outcome, String), Lif
         );
     }
 
-    merge(shared, &repo, &work, &worktree, phase)
+    merge(shared, repo, work, worktree, phase)
 }
 
 /// Merges a verified phase into base, one merge at a time.
@@ -848,6 +861,21 @@ fn fail(
         tail: last_lines(tail, 10),
     });
     Ok((Outcome::Failed, reason))
+}
+
+/// An error as a failure's reason: the message with its causes (git's own words among them).
+fn reason_of(e: LifecycleError) -> String {
+    let error = crate::error::CliError::from(e);
+    std::iter::once(error.message)
+        .chain(error.causes)
+        .chain(
+            error
+                .details
+                .iter()
+                .map(|d| d.trim_start_matches("| ").to_owned()),
+        )
+        .collect::<Vec<_>>()
+        .join(": ")
 }
 
 fn last_lines(text: &str, n: usize) -> String {

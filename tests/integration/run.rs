@@ -169,6 +169,27 @@ fn a_failing_executor_fails_its_phase_and_skips_only_its_dependents() {
 }
 
 #[test]
+fn an_executor_that_cannot_be_started_fails_its_phase() {
+    let repo = Repo::with_plan(&diamond("", ""));
+    let exec = executor(&repo, WRITE);
+    // The executor's log cannot be created (a folder is in its place): it is never started.
+    fs::create_dir_all(repo.path(".git/planx/run/dia/a/executor.log")).unwrap();
+    let run = repo.planx(&["run", "--phase", "a", "--executor", &exec]);
+    assert_eq!(run.code, 1, "{run}");
+    let status = repo.planx(&["status", "--json"]).json();
+    assert_eq!(status["phases"][0]["state"], "failed", "{status}");
+    let reason = status["phases"][0]["reason"].as_str().unwrap();
+    assert!(reason.contains(&exec), "{status}");
+    // Recorded as failed: the next run leaves it alone unless asked.
+    fs::remove_dir(repo.path(".git/planx/run/dia/a/executor.log")).unwrap();
+    let again = repo.planx(&["run", "--phase", "a", "--executor", &exec]);
+    assert_eq!(again.code, 1, "{again}");
+    assert!(events(&repo).is_empty(), "{:?}", events(&repo));
+    let retried = repo.planx(&["run", "--phase", "a", "--retry-failed", "--executor", &exec]);
+    assert_eq!(retried.code, 0, "{retried}");
+}
+
+#[test]
 fn fail_fast_starts_no_new_phase_after_a_failure() {
     // One job: a, then b (fails), then c would come — --fail-fast leaves it for next time.
     let repo = Repo::with_plan(&diamond("", ""));
