@@ -143,6 +143,14 @@ pub enum Outcome {
     Interrupted,
 }
 
+impl Outcome {
+    /// A failure for `--fail-fast`: the phase ran and did not land (failed, or blocked and
+    /// waiting for a person). A phase another run holds, or one interrupted, is not.
+    pub fn stops_fail_fast(self) -> bool {
+        matches!(self, Outcome::Failed | Outcome::Blocked)
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct Summary {
     pub outcomes: Vec<(String, Outcome, String)>,
@@ -422,7 +430,7 @@ pub fn run(
                     };
                     if o == Outcome::Completed {
                         complete.insert(i);
-                    } else if o != Outcome::Interrupted && !opts.keep_going {
+                    } else if o.stops_fail_fast() && !opts.keep_going {
                         stopped = true;
                     }
                     outcome.insert(i, (o, why));

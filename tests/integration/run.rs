@@ -219,6 +219,34 @@ fn fail_fast_starts_no_new_phase_after_a_failure() {
 }
 
 #[test]
+fn fail_fast_goes_on_past_a_phase_checked_out_elsewhere() {
+    let repo = Repo::with_plan(&diamond("", ""));
+    let exec = executor(&repo, WRITE);
+    // b is someone's work in progress in another worktree: run leaves it alone, no failure.
+    let elsewhere = repo.root.parent().unwrap().join("elsewhere");
+    repo.git(&[
+        "worktree",
+        "add",
+        "-q",
+        "-b",
+        "planx/b",
+        elsewhere.to_str().unwrap(),
+    ]);
+    let run = repo.planx(&["run", "--fail-fast", "--executor", &exec]);
+    assert_eq!(run.code, 1, "{run}");
+    assert!(
+        run.stdout
+            .contains("not run      b: planx/b is checked out in"),
+        "{run}"
+    );
+    let ev = events(&repo);
+    assert!(
+        ev.contains(&"end c".to_owned()),
+        "c ran after b was left alone: {ev:?}"
+    );
+}
+
+#[test]
 fn a_hanging_executor_is_killed_at_the_phase_timeout() {
     let plan = diamond("", "timeout = \"2s\"");
     let repo = Repo::with_plan(&plan);
