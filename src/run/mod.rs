@@ -764,13 +764,16 @@ fn merge(
         delete_branch: false,
         trust: shared.opts.trust,
     };
-    let mut attempts = 0;
+    // Another writer's lock is waited for; a race lost to another writer that moved base
+    // first is merged again onto the new base, a few times.
+    let (mut locked, mut moved) = (0, 0);
     let merged = loop {
         match lifecycle::finish(&main, plan, shared.plan_path, &phase.id, &finish) {
-            Err(LifecycleError::Locked { .. }) if attempts < 600 => {
-                attempts += 1;
+            Err(LifecycleError::Locked { .. }) if locked < 600 => {
+                locked += 1;
                 std::thread::sleep(Duration::from_millis(100));
             }
+            Err(LifecycleError::BaseMoved { .. }) if moved < 5 => moved += 1,
             other => break other,
         }
     };

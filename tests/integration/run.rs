@@ -247,6 +247,47 @@ fn fail_fast_goes_on_past_a_phase_checked_out_elsewhere() {
 }
 
 #[test]
+fn a_merge_that_loses_the_race_for_base_is_merged_again() {
+    // b's check moves base as another writer would: once while b is verified in its worktree
+    // (so the merge is of a moved base), and once more while finish verifies that merge (so
+    // finish finds base moved again when it lands).
+    let plan = diamond(
+        "  [[phase.check]]\n  name = \"another writer\"\n  run = '''sh \"$(git rev-parse --path-format=absolute --git-common-dir)/../../mover.sh\"'''\n",
+        "",
+    );
+    let repo = Repo::with_plan(&plan);
+    let dir = repo.root.parent().unwrap().to_path_buf();
+    let mover = dir.join("mover.sh");
+    fs::write(
+        &mover,
+        format!(
+            "set -e\nroot='{root}'\nn=$(cat '{d}/count' 2>/dev/null || echo 0); n=$((n+1)); echo $n > '{d}/count'\n\
+             if [ $n -le 2 ]; then\n\
+             export GIT_INDEX_FILE='{d}/index'\n\
+             git -C \"$root\" read-tree main\n\
+             blob=$(echo $n | git -C \"$root\" hash-object -w --stdin)\n\
+             git -C \"$root\" update-index --add --cacheinfo 100644,$blob,moved$n.txt\n\
+             c=$(git -C \"$root\" commit-tree -p main -m \"moved $n\" $(git -C \"$root\" write-tree))\n\
+             git -C \"$root\" update-ref refs/heads/main $c\n\
+             fi\n",
+            root = repo.root.display(),
+            d = dir.display()
+        ),
+    )
+    .unwrap();
+    assert_eq!(repo.planx(&["trust", "-q"]).code, 0);
+    // Base is not checked out here: finish moves the branch itself.
+    repo.git(&["checkout", "-q", "--detach"]);
+    let exec = executor(&repo, WRITE);
+    let run = repo.planx(&["run", "--phase", "a", "--phase", "b", "--executor", &exec]);
+    assert_eq!(run.code, 0, "{run}");
+    assert_eq!(fs::read_to_string(dir.join("count")).unwrap().trim(), "3");
+    let status = repo.planx(&["status", "--json"]).json();
+    assert_eq!(status["phases"][1]["state"], "complete", "{status}");
+    assert_eq!(repo.git(&["show", "main:moved2.txt"]), "2\n");
+}
+
+#[test]
 fn a_hanging_executor_is_killed_at_the_phase_timeout() {
     let plan = diamond("", "timeout = \"2s\"");
     let repo = Repo::with_plan(&plan);
