@@ -203,6 +203,61 @@ fn selection(plan: &Plan, graph: &Graph, phases: &[String]) -> Result<Vec<usize>
         .collect())
 }
 
+/// Where a run starts from: the phase graph, the phases selected, their states in git, and
+/// which of them are complete, to run, or left out (with why). `run` and `--dry-run` share it.
+struct Start {
+    graph: Graph,
+    /// The selected phases, in dependency order.
+    selected: Vec<usize>,
+    statuses: Vec<state::PhaseStatus>,
+    /// Every phase (selected or not) complete at the start.
+    complete: BTreeSet<usize>,
+    /// The selected phases to run.
+    pending: Vec<usize>,
+    /// Selected phases neither complete nor to run.
+    left_out: Vec<(usize, &'static str)>,
+}
+
+impl Start {
+    fn new(
+        repo: &Repo,
+        plan: &Plan,
+        plan_path: &str,
+        opts: &RunOptions,
+    ) -> Result<Start, LifecycleError> {
+        let graph = Graph::build(plan).map_err(|_| {
+            LifecycleError::Io(std::io::Error::other("the plan has a dependency cycle"))
+        })?;
+        let selected = selection(plan, &graph, &opts.phases)?;
+        let statuses = state::derive(repo, plan, plan_path)?;
+        let complete = (0..plan.phases.len())
+            .filter(|&i| statuses[i].state == State::Complete)
+            .collect();
+        let mut pending = Vec::new();
+        let mut left_out = Vec::new();
+        for &i in &selected {
+            match statuses[i].state {
+                State::Complete => {}
+                State::Failed if !opts.retry_failed => {
+                    left_out.push((i, "failed before; --retry-failed runs it again"));
+                }
+                State::Unverified => {
+                    left_out.push((i, "merged without a passing verify; verify it"));
+                }
+                _ => pending.push(i),
+            }
+        }
+        Ok(Start {
+            graph,
+            selected,
+            statuses,
+            complete,
+            pending,
+            left_out,
+        })
+    }
+}
+
 /// What `run --dry-run` prints: the waves, assuming every phase succeeds.
 pub fn schedule(
     repo: &Repo,
@@ -210,30 +265,18 @@ pub fn schedule(
     plan_path: &str,
     opts: &RunOptions,
 ) -> Result<Schedule, LifecycleError> {
-    let graph = Graph::build(plan).map_err(|_| {
-        LifecycleError::Io(std::io::Error::other("the plan has a dependency cycle"))
-    })?;
-    let selected = selection(plan, &graph, &opts.phases)?;
-    let statuses = state::derive(repo, plan, plan_path)?;
-    let mut done: BTreeSet<usize> = (0..plan.phases.len())
-        .filter(|&i| statuses[i].state == State::Complete)
+    let Start {
+        graph,
+        selected,
+        complete: mut done,
+        mut pending,
+        left_out,
+        ..
+    } = Start::new(repo, plan, plan_path, opts)?;
+    let mut left_out: Vec<(String, String)> = left_out
+        .into_iter()
+        .map(|(i, why)| (plan.phases[i].id.clone(), why.to_owned()))
         .collect();
-    let mut pending: Vec<usize> = Vec::new();
-    let mut left_out = Vec::new();
-    for &i in &selected {
-        match statuses[i].state {
-            State::Complete => {}
-            State::Failed if !opts.retry_failed => left_out.push((
-                plan.phases[i].id.clone(),
-                "failed before; --retry-failed runs it again".to_owned(),
-            )),
-            State::Unverified => left_out.push((
-                plan.phases[i].id.clone(),
-                "merged without a passing verify; verify it".to_owned(),
-            )),
-            _ => pending.push(i),
-        }
-    }
     let complete = selected
         .iter()
         .filter(|&&i| done.contains(&i))
@@ -298,10 +341,14 @@ pub fn run(
     brief: &(dyn Fn(&Repo, &str) -> Result<String, LifecycleError> + Sync),
     observer: &dyn Observer,
 ) -> Result<Summary, LifecycleError> {
-    let graph = Graph::build(plan).map_err(|_| {
-        LifecycleError::Io(std::io::Error::other("the plan has a dependency cycle"))
-    })?;
-    let selected = selection(plan, &graph, &opts.phases)?;
+    let Start {
+        graph,
+        selected,
+        statuses,
+        mut complete,
+        mut pending,
+        left_out,
+    } = Start::new(repo, plan, plan_path, opts)?;
     if plan.status != crate::plan::PlanStatus::Ready && !opts.force {
         return Err(LifecycleError::PlanNotReady {
             status: plan.status.as_str().to_owned(),
@@ -328,36 +375,16 @@ pub fn run(
         observer,
         merge: Mutex::new(()),
     };
-    let statuses = state::derive(repo, plan, plan_path)?;
-    let mut outcome: HashMap<usize, (Outcome, String)> = HashMap::new();
-    let mut pending: Vec<usize> = Vec::new();
-    for &i in &selected {
-        match statuses[i].state {
-            State::Complete => {
-                outcome.insert(i, (Outcome::WasComplete, "complete before this run".into()));
-            }
-            State::Failed if !opts.retry_failed => {
-                outcome.insert(
-                    i,
-                    (
-                        Outcome::NotRun,
-                        "failed before; --retry-failed runs it again".into(),
-                    ),
-                );
-            }
-            State::Unverified => {
-                outcome.insert(
-                    i,
-                    (Outcome::NotRun, "merged without a passing verify".into()),
-                );
-            }
-            _ => pending.push(i),
-        }
-    }
-    let complete_at_start: BTreeSet<usize> = (0..plan.phases.len())
-        .filter(|&i| statuses[i].state == State::Complete)
+    let mut outcome: HashMap<usize, (Outcome, String)> = selected
+        .iter()
+        .filter(|i| complete.contains(i))
+        .map(|&i| (i, (Outcome::WasComplete, "complete before this run".into())))
+        .chain(
+            left_out
+                .into_iter()
+                .map(|(i, why)| (i, (Outcome::NotRun, why.to_owned()))),
+        )
         .collect();
-    let mut complete = complete_at_start.clone();
     let mut running: Vec<usize> = Vec::new();
     let mut stopped = false;
     let (tx, rx) = mpsc::channel::<(usize, Result<(Outcome, String), LifecycleError>)>();
