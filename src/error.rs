@@ -269,12 +269,7 @@ impl From<LifecycleError> for CliError {
                 .hint("a phase is judged by the plan on base where it forked; rebase the branch onto a base that has the plan"),
             L::VerifyFailed { report } => {
                 let mut e = CliError::new(ErrorKind::No, message);
-                for f in report.findings.iter().filter(|f| f.level == crate::verify::manifest::Level::Error) {
-                    e.details.push(f.message.clone());
-                }
-                for c in report.checks.iter().filter(|c| !c.verified) {
-                    e.details.push(format!("check `{}` not verified: {}", c.name, c.evidence));
-                }
+                e.details = crate::report::verify_problems(&report);
                 e.hint(format!("nothing was merged; see `git planx verify {}`", report.phase))
             }
             L::Conflicts { branch, base, paths } => {
@@ -394,9 +389,8 @@ fn state_err(message: &str) -> CliError {
 }
 
 fn tail_lines(tail: &str, n: usize) -> Vec<String> {
-    let lines: Vec<&str> = tail.lines().collect();
-    lines[lines.len().saturating_sub(n)..]
-        .iter()
+    crate::process::last_lines(tail, n)
+        .lines()
         .map(|l| format!("| {l}"))
         .collect()
 }

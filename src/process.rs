@@ -69,12 +69,12 @@ impl Outcome {
             (None, None) => "ended without a status".into(),
         }
     }
+}
 
-    /// The last `lines` lines of the tail.
-    pub fn last_lines(&self, lines: usize) -> String {
-        let all: Vec<&str> = self.tail.lines().collect();
-        all[all.len().saturating_sub(lines)..].join("\n")
-    }
+/// The last `n` lines of `text` (a command's output, most often).
+pub fn last_lines(text: &str, n: usize) -> String {
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(n)..].join("\n")
 }
 
 /// Runs a command to its end (or its timeout). Errors only when it cannot be started.

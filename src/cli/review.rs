@@ -316,7 +316,7 @@ pub(crate) fn render_body(r: &Review) -> String {
                         c.name,
                         run.describe()
                     ),
-                    &md::last_lines(&run.tail, 50),
+                    &crate::process::last_lines(&run.tail, 50),
                 ));
                 out.push('\n');
             }

@@ -56,6 +56,43 @@ impl From<&CommandRef> for Command {
     }
 }
 
+/// A verify's result in one line: "manifest holds, 2 of 3 checks verified, 1 not run".
+pub fn verify_summary(report: &crate::verify::Report) -> String {
+    let mut parts = vec![match report.errors() {
+        0 => "manifest holds".to_owned(),
+        1 => "1 manifest error".to_owned(),
+        n => format!("{n} manifest errors"),
+    }];
+    parts.push(format!(
+        "{} of {} checks verified",
+        report.checks.iter().filter(|c| c.verified).count(),
+        report.checks.len()
+    ));
+    let skipped = report.checks.iter().filter(|c| c.skipped).count();
+    if skipped > 0 {
+        parts.push(format!("{skipped} not run"));
+    }
+    parts.join(", ")
+}
+
+/// What a verify found wrong, one line each: the manifest's errors, then the checks not
+/// verified.
+pub fn verify_problems(report: &crate::verify::Report) -> Vec<String> {
+    report
+        .findings
+        .iter()
+        .filter(|f| f.level == crate::verify::manifest::Level::Error)
+        .map(|f| f.message.clone())
+        .chain(
+            report
+                .checks
+                .iter()
+                .filter(|c| !c.verified)
+                .map(|c| format!("check `{}` not verified: {}", c.name, c.evidence)),
+        )
+        .collect()
+}
+
 /// The short form of an object id, as people read it.
 pub fn short(id: &Oid) -> String {
     id.to_string()[..10].to_owned()

@@ -729,35 +729,14 @@ fn in_worktree(
         },
     )?;
     verify::record(repo, &report)?;
-    let summary = format!(
-        "{}, {} of {} checks verified",
-        match report.errors() {
-            0 => "manifest holds".to_owned(),
-            1 => "1 manifest error".to_owned(),
-            n => format!("{n} manifest errors"),
-        },
-        report.checks.iter().filter(|c| c.verified).count(),
-        report.checks.len()
-    );
+    let summary = crate::report::verify_summary(&report);
     observer.event(&RunEvent::Verified {
         phase: phase.id.clone(),
         passed: report.passed(),
         summary: summary.clone(),
     });
     if !report.passed() {
-        let mut details: Vec<String> = report
-            .findings
-            .iter()
-            .filter(|f| f.level == verify::manifest::Level::Error)
-            .map(|f| f.message.clone())
-            .collect();
-        details.extend(
-            report
-                .checks
-                .iter()
-                .filter(|c| !c.verified)
-                .map(|c| format!("{}: {}", c.name, c.evidence)),
-        );
+        let details = crate::report::verify_problems(&report);
         let reason = format!("verify: {summary}");
         return fail(
             shared,
@@ -840,19 +819,7 @@ fn merge(
         }
         Err(LifecycleError::VerifyFailed { report }) => {
             // Base moved since the phase forked, and the tree that would land fails.
-            let details: Vec<String> = report
-                .findings
-                .iter()
-                .filter(|f| f.level == verify::manifest::Level::Error)
-                .map(|f| f.message.clone())
-                .chain(
-                    report
-                        .checks
-                        .iter()
-                        .filter(|c| !c.verified)
-                        .map(|c| format!("{}: {}", c.name, c.evidence)),
-                )
-                .collect();
+            let details = crate::report::verify_problems(&report);
             fail(
                 shared,
                 work,
@@ -877,7 +844,7 @@ fn fail(
 ) -> Result<(Outcome, String), LifecycleError> {
     let mut extra = vec![(
         "tail".to_owned(),
-        serde_json::Value::String(last_lines(tail, 40)),
+        serde_json::Value::String(process::last_lines(tail, 40)),
     )];
     if let Some(run) = executor {
         extra.push((
@@ -896,7 +863,7 @@ fn fail(
     shared.observer.event(&RunEvent::Failed {
         phase: phase.id.clone(),
         reason: reason.clone(),
-        tail: last_lines(tail, 10),
+        tail: process::last_lines(tail, 10),
     });
     Ok((Outcome::Failed, reason))
 }
@@ -914,11 +881,6 @@ fn reason_of(e: LifecycleError) -> String {
         )
         .collect::<Vec<_>>()
         .join(": ")
-}
-
-fn last_lines(text: &str, n: usize) -> String {
-    let lines: Vec<&str> = text.lines().collect();
-    lines[lines.len().saturating_sub(n)..].join("\n")
 }
 
 /// Do two paths name the same folder?
