@@ -130,15 +130,15 @@ fn finish_output(ui: &Ui, ctx: &Context, summary: &Summary) -> Result<u8, CliErr
         let p = ui.out_painter();
         let mut out = String::from("\n");
         for (id, o, why) in &summary.outcomes {
-            let (mark, style) = match o {
-                Outcome::Completed | Outcome::WasComplete => ("complete", Style::Ok),
-                Outcome::Failed => ("failed", Style::Error),
-                Outcome::Blocked => ("blocked", Style::Error),
-                Outcome::Skipped => ("skipped", Style::Warning),
-                Outcome::NotRun => ("not run", Style::Dim),
-                Outcome::Interrupted => ("interrupted", Style::Warning),
+            let style = match o {
+                Outcome::Completed | Outcome::WasComplete => Style::Ok,
+                Outcome::Failed | Outcome::Blocked => Style::Error,
+                Outcome::Skipped | Outcome::Interrupted => Style::Warning,
+                Outcome::NotRun => Style::Dim,
             };
-            out.push_str(&format!("{:<12} {id}: {why}\n", p.paint(style, mark)));
+            // Padded before painting: the colour codes take no room on screen.
+            let mark = format!("{:<12}", o.as_str());
+            out.push_str(&format!("{} {id}: {why}\n", p.paint(style, &mark)));
         }
         if !ui.quiet {
             ui.out(&out)?;

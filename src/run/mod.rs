@@ -144,6 +144,18 @@ pub enum Outcome {
 }
 
 impl Outcome {
+    /// The outcome as people read it ("complete" whether or not this run completed it).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Completed | Outcome::WasComplete => "complete",
+            Outcome::Failed => "failed",
+            Outcome::Blocked => "blocked",
+            Outcome::Skipped => "skipped",
+            Outcome::NotRun => "not run",
+            Outcome::Interrupted => "interrupted",
+        }
+    }
+
     /// A failure for `--fail-fast`: the phase ran and did not land (failed, or blocked and
     /// waiting for a person). A phase another run holds, or one interrupted, is not.
     pub fn stops_fail_fast(self) -> bool {

@@ -534,6 +534,9 @@ fn the_demo_runs_to_its_end() {
         run.stdout.contains("git notes --ref planx show planx/mul"),
         "{run}"
     );
+    // Outcomes in the words `run` uses.
+    assert!(run.stdout.contains("  design   complete   "), "{run}");
+    assert!(run.stdout.contains("  docs     skipped    "), "{run}");
     // A second demo into the same folder is refused: it is not empty.
     assert_eq!(dir.planx(&["demo", target.to_str().unwrap()]).code, 3);
 }
