@@ -143,9 +143,7 @@ pub fn report(
     current_branch: Option<&str>,
 ) -> Result<ExecutionReport, ReportError> {
     let statuses = state::derive(repo, plan, plan_path)?;
-    let order = Graph::build(plan)
-        .map(|g| g.order)
-        .unwrap_or_else(|_| (0..plan.phases.len()).collect());
+    let order = Graph::order(plan).unwrap_or_else(|_| (0..plan.phases.len()).collect());
     let base_tip = repo.base_tip(&plan.base)?;
     let mut phases = Vec::new();
     for &i in &order {
