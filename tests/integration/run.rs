@@ -159,7 +159,8 @@ fn a_failing_executor_fails_its_phase_and_skips_only_its_dependents() {
         "the output's tail is recorded: {note}"
     );
     assert!(
-        run.stderr.contains("d: skipped") || run.stdout.contains("skipped"),
+        run.stdout
+            .contains("skipped      d: `c` did not complete\n"),
         "{run}"
     );
     // A second run does not retry the failed phase unless asked.
@@ -358,11 +359,14 @@ fn interrupting_a_run_then_running_again_redoes_nothing() {
     let repo = Repo::with_plan(&diamond("", ""));
     let gate = repo.root.parent().unwrap().join("slow");
     fs::write(&gate, "").unwrap();
+    // b and c hang; a child of theirs would leave a mark if it outlived the interruption.
+    let marker = repo.root.parent().unwrap().join("grandchild-survived");
     let exec = executor(
         &repo,
         &format!(
-            "if [ \"$PLANX_PHASE\" != a ] && [ -e '{}' ]; then sleep 300; fi; {WRITE}",
-            gate.display()
+            "if [ \"$PLANX_PHASE\" != a ] && [ -e '{}' ]; then (sleep 3; touch '{}') & sleep 300; fi; {WRITE}",
+            gate.display(),
+            marker.display()
         ),
     );
     let child = repo
@@ -373,13 +377,16 @@ fn interrupting_a_run_then_running_again_redoes_nothing() {
         .spawn()
         .unwrap();
     // Wait for b and c to be running (a merged first).
+    let mut running = false;
     for _ in 0..200 {
         let ev = events(&repo);
         if ev.contains(&"start b".to_owned()) && ev.contains(&"start c".to_owned()) {
+            running = true;
             break;
         }
         std::thread::sleep(Duration::from_millis(100));
     }
+    assert!(running, "b and c started: {:?}", events(&repo));
     std::thread::sleep(Duration::from_millis(300));
     // SAFETY: signals the child process this test started.
     unsafe {
@@ -393,6 +400,9 @@ fn interrupting_a_run_then_running_again_redoes_nothing() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    // The executors were stopped, their children with them.
+    std::thread::sleep(Duration::from_secs(4));
+    assert!(!marker.exists(), "the executors' children were stopped");
     // Interrupted phases keep their worktrees for inspection, and say so in their notes.
     let wt: PathBuf = repo.path(".git/planx/worktrees/dia/b");
     assert!(wt.exists());
