@@ -183,7 +183,7 @@ impl From<LifecycleError> for CliError {
                 "review the plan, then set `status = \"ready\"` in [plan] and commit it on base; or pass --force",
             ),
             L::AlreadyComplete { by, .. } => state()
-                .hint(format!("it was merged into base by {}; `git planx status` shows every phase", short(&by.to_string()))),
+                .hint(format!("it was merged into base by {}; `git planx status` shows every phase", crate::report::short(&by))),
             L::DependenciesIncomplete { missing, .. } => {
                 let mut e = state();
                 for (id, state) in &missing {
@@ -269,12 +269,7 @@ impl From<LifecycleError> for CliError {
                 .hint("a phase is judged by the plan on base where it forked; rebase the branch onto a base that has the plan"),
             L::VerifyFailed { report } => {
                 let mut e = CliError::new(ErrorKind::No, message);
-                for f in report.findings.iter().filter(|f| f.level == crate::verify::manifest::Level::Error) {
-                    e.details.push(f.message.clone());
-                }
-                for c in report.checks.iter().filter(|c| !c.verified) {
-                    e.details.push(format!("check `{}` not verified: {}", c.name, c.evidence));
-                }
+                e.details = crate::report::verify_problems(&report);
                 e.hint(format!("nothing was merged; see `git planx verify {}`", report.phase))
             }
             L::Conflicts { branch, base, paths } => {
@@ -333,7 +328,7 @@ impl From<ReportError> for CliError {
             ReportError::NoBranch { ref merged_by, .. } => {
                 CliError::repo_state(error.to_string()).hint(format!(
                     "`git show {}` shows what it brought into base; `git planx report` reports on every phase",
-                    short(&merged_by.to_string())
+                    crate::report::short(merged_by)
                 ))
             }
             ReportError::Lifecycle(e) => e.into(),
@@ -394,14 +389,9 @@ fn state_err(message: &str) -> CliError {
     CliError::repo_state(message)
 }
 
-fn short(oid: &str) -> &str {
-    &oid[..oid.len().min(10)]
-}
-
 fn tail_lines(tail: &str, n: usize) -> Vec<String> {
-    let lines: Vec<&str> = tail.lines().collect();
-    lines[lines.len().saturating_sub(n)..]
-        .iter()
+    crate::process::last_lines(tail, n)
+        .lines()
         .map(|l| format!("| {l}"))
         .collect()
 }

@@ -69,12 +69,12 @@ impl Outcome {
             (None, None) => "ended without a status".into(),
         }
     }
+}
 
-    /// The last `lines` lines of the tail.
-    pub fn last_lines(&self, lines: usize) -> String {
-        let all: Vec<&str> = self.tail.lines().collect();
-        all[all.len().saturating_sub(lines)..].join("\n")
-    }
+/// The last `n` lines of `text` (a command's output, most often).
+pub fn last_lines(text: &str, n: usize) -> String {
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(n)..].join("\n")
 }
 
 /// Runs a command to its end (or its timeout). Errors only when it cannot be started.
@@ -95,6 +95,10 @@ pub fn run(spec: &Spec<'_>) -> std::io::Result<Outcome> {
     for (key, value) in &spec.env {
         cmd.env(key, value);
     }
+    let mut log = match spec.log {
+        Some(path) => Some(std::fs::File::create(path)?),
+        None => None,
+    };
     let started = Instant::now();
     let mut child = cmd.spawn()?;
     // The parent's copies of the pipe's write end live in `cmd`; drop them so that the reader
@@ -104,10 +108,6 @@ pub fn run(spec: &Spec<'_>) -> std::io::Result<Outcome> {
     let _registration = crate::interrupt::register(pgid);
 
     let limit = spec.tail_bytes.max(1);
-    let mut log = match spec.log {
-        Some(path) => Some(std::fs::File::create(path)?),
-        None => None,
-    };
     let collector = thread::spawn(move || {
         let mut tail: VecDeque<u8> = VecDeque::with_capacity(limit.min(64 * 1024));
         let mut total: u64 = 0;

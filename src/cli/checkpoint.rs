@@ -98,15 +98,7 @@ pub fn cmd_checkpoint(ui: &Ui, global: &GlobalArgs, args: &CheckpointArgs) -> Re
             run.describe()
         ));
         if !outcome.verified() {
-            for line in run
-                .tail
-                .lines()
-                .rev()
-                .take(10)
-                .collect::<Vec<_>>()
-                .into_iter()
-                .rev()
-            {
+            for line in crate::process::last_lines(&run.tail, 10).lines() {
                 out.push_str(&format!("  | {line}\n"));
             }
             out.push_str("  the step is recorded as attempted, not completed\n");

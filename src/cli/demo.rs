@@ -194,8 +194,8 @@ pub fn cmd_demo(ui: &Ui, _global: &GlobalArgs, args: &DemoArgs) -> Result<u8, Cl
     let opts = RunOptions {
         jobs: 2,
         executor: Some(format!(
-            "'{}' demo --act",
-            exe.display().to_string().replace('\'', "'\\''")
+            "{} demo --act",
+            crate::report::forge::shell_quote(&exe.display().to_string())
         )),
         phases: Vec::new(),
         keep_going: true,
@@ -219,10 +219,7 @@ pub fn cmd_demo(ui: &Ui, _global: &GlobalArgs, args: &DemoArgs) -> Result<u8, Cl
     }
     let mut out = String::from("\n");
     for (id, o, why) in &summary.outcomes {
-        out.push_str(&format!(
-            "  {id:<8} {:<10} {why}\n",
-            format!("{o:?}").to_lowercase()
-        ));
+        out.push_str(&format!("  {id:<8} {:<10} {why}\n", o.as_str()));
     }
     // What mul's executor claimed, against what verify found.
     let log = crate::run::phase_dir(&repo, &plan, "mul").join("executor.log");

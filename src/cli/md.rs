@@ -96,12 +96,6 @@ pub fn details(summary: &str, text: &str) -> String {
     )
 }
 
-/// The last `n` lines of `text`.
-pub fn last_lines(text: &str, n: usize) -> String {
-    let lines: Vec<&str> = text.lines().collect();
-    lines[lines.len().saturating_sub(n)..].join("\n")
-}
-
 fn longest_run(text: &str, c: char) -> usize {
     let (mut longest, mut run) = (0, 0);
     for ch in text.chars() {

@@ -161,10 +161,7 @@ fn read_plan(global: &GlobalArgs) -> Result<LoadedPlan, CliError> {
     Ok(loaded)
 }
 
-/// The short form of an object id, as people read it.
-pub(crate) fn short(id: &crate::git::Oid) -> String {
-    id.to_string()[..10].to_owned()
-}
+pub(crate) use crate::report::short;
 
 /// Reads the plan and insists that it is valid (exit 2 with every error otherwise).
 fn read_valid_plan(global: &GlobalArgs) -> Result<plan::Plan, CliError> {

@@ -118,11 +118,7 @@ fn verify_cell(p: &PhaseReport) -> String {
             } else {
                 "an older tree"
             };
-            format!(
-                "{verdict}, of {of} (`{}`, {})",
-                &r.tree[..r.tree.len().min(10)],
-                r.ts
-            )
+            format!("{verdict}, of {of} (`{}`, {})", super::short(&r.tree), r.ts)
         }
     }
 }

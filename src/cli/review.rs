@@ -194,7 +194,7 @@ fn tree_line(r: &Review) -> String {
         }
         Some(rec) => format!(
             "Verified tree = head tree? **no**: verified `{}`, head `{head}`.",
-            &rec.tree[..rec.tree.len().min(10)]
+            super::short(&rec.tree)
         ),
         None => format!("Verified tree = head tree? **no**: nothing verified; head `{head}`."),
     }
@@ -316,7 +316,7 @@ pub(crate) fn render_body(r: &Review) -> String {
                         c.name,
                         run.describe()
                     ),
-                    &md::last_lines(&run.tail, 50),
+                    &crate::process::last_lines(&run.tail, 50),
                 ));
                 out.push('\n');
             }

@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 use std::io::IsTerminal;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use clap::Args;
@@ -10,7 +11,7 @@ use serde_json::json;
 
 use super::GlobalArgs;
 use super::context::{Context, Need, trust_policy};
-use super::ui::{Painter, Style, Ui};
+use super::ui::{Style, Ui};
 use crate::error::{CliError, ErrorKind};
 use crate::git::Repo;
 use crate::lifecycle::LifecycleError;
@@ -100,15 +101,17 @@ pub(crate) fn execute(
     let brief = |work: &Repo, phase: &str| -> Result<String, LifecycleError> {
         super::brief::markdown(work, plan, plan_path, phase)
     };
-    let observer: Box<dyn Observer> = if ui.json {
-        Box::new(JsonLines)
-    } else if std::io::stderr().is_terminal() && !ui.quiet && !opts.interactive {
-        Box::new(Live::new(ui.err_painter()))
-    } else {
-        Box::new(Lines {
-            painter: ui.err_painter(),
-            quiet: ui.quiet,
+    // The observers write from the phases' threads, through `ui`: a closed pipe never
+    // stops the run (the summary at the end finds it closed and ends quietly).
+    let observer: Box<dyn Observer + '_> = if ui.json {
+        Box::new(JsonLines {
+            ui,
+            closed: AtomicBool::new(false),
         })
+    } else if std::io::stderr().is_terminal() && !ui.quiet && !opts.interactive {
+        Box::new(Live::new(ui))
+    } else {
+        Box::new(Lines { ui })
     };
     let summary = run::run(repo, plan, plan_path, opts, &brief, observer.as_ref())?;
     observer.tick();
@@ -127,15 +130,15 @@ fn finish_output(ui: &Ui, ctx: &Context, summary: &Summary) -> Result<u8, CliErr
         let p = ui.out_painter();
         let mut out = String::from("\n");
         for (id, o, why) in &summary.outcomes {
-            let (mark, style) = match o {
-                Outcome::Completed | Outcome::WasComplete => ("complete", Style::Ok),
-                Outcome::Failed => ("failed", Style::Error),
-                Outcome::Blocked => ("blocked", Style::Error),
-                Outcome::Skipped => ("skipped", Style::Warning),
-                Outcome::NotRun => ("not run", Style::Dim),
-                Outcome::Interrupted => ("interrupted", Style::Warning),
+            let style = match o {
+                Outcome::Completed | Outcome::WasComplete => Style::Ok,
+                Outcome::Failed | Outcome::Blocked => Style::Error,
+                Outcome::Skipped | Outcome::Interrupted => Style::Warning,
+                Outcome::NotRun => Style::Dim,
             };
-            out.push_str(&format!("{:<12} {id}: {why}\n", p.paint(style, mark)));
+            // Padded before painting: the colour codes take no room on screen.
+            let mark = format!("{:<12}", o.as_str());
+            out.push_str(&format!("{} {id}: {why}\n", p.paint(style, &mark)));
         }
         if !ui.quiet {
             ui.out(&out)?;
@@ -249,23 +252,22 @@ fn describe(event: &RunEvent) -> String {
 }
 
 /// One line per event (not a terminal).
-struct Lines {
-    painter: Painter,
-    quiet: bool,
+struct Lines<'a> {
+    ui: &'a Ui,
 }
 
-impl Observer for Lines {
+impl Observer for Lines<'_> {
     fn event(&self, event: &RunEvent) {
         let important = matches!(
             event,
             RunEvent::Failed { .. } | RunEvent::Blocked { .. } | RunEvent::Interrupted { .. }
         );
-        if self.quiet && !important {
+        if self.ui.quiet && !important {
             return;
         }
         let mut line = format!(
             "{}: {}\n",
-            self.painter.paint(Style::Bold, event.phase()),
+            self.ui.err_painter().paint(Style::Bold, event.phase()),
             describe(event)
         );
         if let RunEvent::Failed { tail, .. } = event {
@@ -273,15 +275,21 @@ impl Observer for Lines {
                 line.push_str(&format!("  | {l}\n"));
             }
         }
-        eprint!("{line}");
+        self.ui.err(&line);
     }
 }
 
-/// Events as JSON lines on stdout (`--json`).
-struct JsonLines;
+/// Events as JSON lines on stdout (`--json`); once stdout is closed, nothing more.
+struct JsonLines<'a> {
+    ui: &'a Ui,
+    closed: AtomicBool,
+}
 
-impl Observer for JsonLines {
+impl Observer for JsonLines<'_> {
     fn event(&self, event: &RunEvent) {
+        if self.closed.load(Ordering::Relaxed) {
+            return;
+        }
         let mut value = serde_json::to_value(event).unwrap_or_default();
         if let Some(map) = value.as_object_mut() {
             map.insert("schema".into(), json!("planx.run-event/1"));
@@ -290,14 +298,16 @@ impl Observer for JsonLines {
                 json!(crate::clock::format(crate::clock::now())),
             );
         }
-        println!("{value}");
+        if self.ui.out(&format!("{value}\n")).is_err() {
+            self.closed.store(true, Ordering::Relaxed);
+        }
     }
 }
 
 /// A live block on the terminal: one line per running phase with its elapsed time and state;
 /// finished phases scroll up above it.
-struct Live {
-    painter: Painter,
+struct Live<'a> {
+    ui: &'a Ui,
     state: Mutex<LiveState>,
 }
 
@@ -307,10 +317,10 @@ struct LiveState {
     frame: usize,
 }
 
-impl Live {
-    fn new(painter: Painter) -> Live {
+impl<'a> Live<'a> {
+    fn new(ui: &'a Ui) -> Live<'a> {
         Live {
-            painter,
+            ui,
             state: Mutex::new(LiveState {
                 running: BTreeMap::new(),
                 drawn: 0,
@@ -338,15 +348,15 @@ impl Live {
             ));
         }
         state.drawn = state.running.len();
-        eprint!("{out}");
+        self.ui.err(&out);
     }
 }
 
-impl Observer for Live {
+impl Observer for Live<'_> {
     fn event(&self, event: &RunEvent) {
         let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
         let phase = event.phase().to_owned();
-        let p = self.painter;
+        let p = self.ui.err_painter();
         let permanent = match event {
             RunEvent::Merged { commit, .. } => {
                 state.running.remove(&phase);

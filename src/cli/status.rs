@@ -8,6 +8,7 @@ use super::ui::{Painter, Style, Ui, table};
 use super::{GlobalArgs, short};
 use crate::clock;
 use crate::error::CliError;
+use crate::git::Repo;
 use crate::plan::Plan;
 use crate::plan::graph::Graph;
 use crate::state::{self, Kind, Next, PhaseStatus, State, StepState};
@@ -41,22 +42,6 @@ pub fn cmd_status(ui: &Ui, global: &GlobalArgs, args: &StatusArgs) -> Result<u8,
         crate::lifecycle::find_phase(plan, id)?;
     }
     let statuses = state::derive(&ctx.repo, plan, &ctx.plan_path)?;
-    // Commits on active phase branches that the pre-commit hook would have refused.
-    let mut bypassed: Vec<(String, usize)> = Vec::new();
-    let mut walker = ctx.repo.walker()?;
-    for (phase, status) in plan.phases.iter().zip(&statuses) {
-        if matches!(
-            status.state,
-            State::InProgress | State::Blocked | State::Failed
-        ) && let (Some(tip), Some(base)) = (status.branch_tip, ctx.repo.base_tip(&plan.base)?)
-        {
-            let commits = walker.between(tip, &[base])?;
-            let found = crate::hooks::decide::bypassed(&ctx.repo, phase, &commits)?;
-            if !found.is_empty() {
-                bypassed.push((status.id.clone(), found.len()));
-            }
-        }
-    }
     let order = Graph::order(plan).unwrap_or_else(|_| (0..plan.phases.len()).collect());
     let current = ctx.repo.current_branch()?;
     let next = state::next_action(plan, &statuses, &order, current.as_deref());
@@ -97,7 +82,7 @@ pub fn cmd_status(ui: &Ui, global: &GlobalArgs, args: &StatusArgs) -> Result<u8,
             now,
             &ctx.origin,
             ui.out_painter(),
-            &bypassed,
+            &bypassed(&ctx.repo, plan, &statuses)?,
         ))?,
         StatusFormat::Md => ui.out(&render_md(plan, &statuses, &selected, &next, &ctx.origin))?,
     }
@@ -121,7 +106,7 @@ fn phase_json(plan: &Plan, status: &PhaseStatus, i: usize, now: i64) -> Value {
             "checkpoint": c.kind.as_str(),
             "status": c.status,
             "step": c.step,
-            "time": clock_format(c.time),
+            "time": crate::report::rfc3339(c.time),
             "summary": c.summary,
         })),
         "age_seconds": status.last_activity().map(|t| now - t),
@@ -130,10 +115,31 @@ fn phase_json(plan: &Plan, status: &PhaseStatus, i: usize, now: i64) -> Value {
     })
 }
 
-fn clock_format(secs: i64) -> String {
-    chrono::DateTime::from_timestamp(secs, 0)
-        .map(clock::format)
-        .unwrap_or_default()
+/// Commits on active phase branches that the pre-commit hook would have refused, by phase.
+fn bypassed(
+    repo: &Repo,
+    plan: &Plan,
+    statuses: &[PhaseStatus],
+) -> Result<Vec<(String, usize)>, CliError> {
+    let mut bypassed = Vec::new();
+    let Some(base) = repo.base_tip(&plan.base)? else {
+        return Ok(bypassed);
+    };
+    let mut walker = repo.walker()?;
+    for (phase, status) in plan.phases.iter().zip(statuses) {
+        if matches!(
+            status.state,
+            State::InProgress | State::Blocked | State::Failed
+        ) && let Some(tip) = status.branch_tip
+        {
+            let commits = walker.between(tip, &[base])?;
+            let found = crate::hooks::decide::bypassed(repo, phase, &commits)?;
+            if !found.is_empty() {
+                bypassed.push((status.id.clone(), found.len()));
+            }
+        }
+    }
+    Ok(bypassed)
 }
 
 pub(crate) fn next_json(next: &Next, plan: &Plan) -> Value {

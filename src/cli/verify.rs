@@ -190,34 +190,12 @@ pub(crate) fn render_report(report: &Report, p: Painter) -> String {
         if let Some(run) = &c.run
             && !c.verified
         {
-            let lines: Vec<&str> = run.tail.lines().collect();
-            for line in &lines[lines.len().saturating_sub(8)..] {
+            for line in crate::process::last_lines(&run.tail, 8).lines() {
                 out.push_str(&format!("      | {line}\n"));
             }
         }
     }
 
-    let errors = report.errors();
-    let unverified = report
-        .checks
-        .iter()
-        .filter(|c| !c.verified && !c.skipped)
-        .count();
-    let skipped = report.checks.iter().filter(|c| c.skipped).count();
-    let mut parts = Vec::new();
-    parts.push(match errors {
-        0 => "manifest holds".to_owned(),
-        1 => "1 manifest error".to_owned(),
-        n => format!("{n} manifest errors"),
-    });
-    parts.push(format!(
-        "{} of {} checks verified",
-        report.checks.iter().filter(|c| c.verified).count(),
-        report.checks.len()
-    ));
-    if skipped > 0 {
-        parts.push(format!("{skipped} not run"));
-    }
     let verdict = if report.passed() {
         p.paint(Style::Ok, "VERIFIED")
     } else if report.no_run && report.manifest_passed() {
@@ -225,10 +203,9 @@ pub(crate) fn render_report(report: &Report, p: Painter) -> String {
     } else {
         p.paint(Style::Error, "NOT VERIFIED")
     };
-    let _ = unverified;
     out.push_str(&format!(
         "\n{verdict}: {} (recorded on {})\n",
-        parts.join(", "),
+        crate::report::verify_summary(report),
         short(&report.head)
     ));
     out

@@ -138,7 +138,7 @@ pub fn brief(
     phase_id: &str,
 ) -> Result<Brief, ReportError> {
     let phase = find_phase(plan, phase_id)?;
-    let statuses = state::derive(repo, plan, plan_path)?;
+    let statuses = state::derive_around(repo, plan, plan_path, &phase.id)?;
     let index = plan
         .phases
         .iter()

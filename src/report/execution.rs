@@ -143,9 +143,7 @@ pub fn report(
     current_branch: Option<&str>,
 ) -> Result<ExecutionReport, ReportError> {
     let statuses = state::derive(repo, plan, plan_path)?;
-    let order = Graph::build(plan)
-        .map(|g| g.order)
-        .unwrap_or_else(|_| (0..plan.phases.len()).collect());
+    let order = Graph::order(plan).unwrap_or_else(|_| (0..plan.phases.len()).collect());
     let base_tip = repo.base_tip(&plan.base)?;
     let mut phases = Vec::new();
     for &i in &order {
@@ -342,7 +340,11 @@ fn phase_report(
             "unverified",
             format!(
                 "merged by {} without a passing verify of its tree: it does not count as complete",
-                short(status.completed_by)
+                status
+                    .completed_by
+                    .as_ref()
+                    .map(super::short)
+                    .unwrap_or_default()
             ),
         ),
         _ => {}
@@ -384,7 +386,7 @@ fn phase_report(
                 "verify-outdated",
                 format!(
                     "the branch changed since its last verify (of tree {})",
-                    &record.tree[..record.tree.len().min(10)]
+                    super::short(&record.tree)
                 ),
             );
         }
@@ -472,9 +474,4 @@ fn manifest_problems(
             message: f.message.clone(),
         })
         .collect())
-}
-
-fn short(id: Option<Oid>) -> String {
-    id.map(|id| id.to_string()[..10].to_owned())
-        .unwrap_or_default()
 }

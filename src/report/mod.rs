@@ -56,6 +56,48 @@ impl From<&CommandRef> for Command {
     }
 }
 
+/// A verify's result in one line: "manifest holds, 2 of 3 checks verified, 1 not run".
+pub fn verify_summary(report: &crate::verify::Report) -> String {
+    let mut parts = vec![match report.errors() {
+        0 => "manifest holds".to_owned(),
+        1 => "1 manifest error".to_owned(),
+        n => format!("{n} manifest errors"),
+    }];
+    parts.push(format!(
+        "{} of {} checks verified",
+        report.checks.iter().filter(|c| c.verified).count(),
+        report.checks.len()
+    ));
+    let skipped = report.checks.iter().filter(|c| c.skipped).count();
+    if skipped > 0 {
+        parts.push(format!("{skipped} not run"));
+    }
+    parts.join(", ")
+}
+
+/// What a verify found wrong, one line each: the manifest's errors, then the checks not
+/// verified.
+pub fn verify_problems(report: &crate::verify::Report) -> Vec<String> {
+    report
+        .findings
+        .iter()
+        .filter(|f| f.level == crate::verify::manifest::Level::Error)
+        .map(|f| f.message.clone())
+        .chain(
+            report
+                .checks
+                .iter()
+                .filter(|c| !c.verified)
+                .map(|c| format!("check `{}` not verified: {}", c.name, c.evidence)),
+        )
+        .collect()
+}
+
+/// The short form of an object id, as people read it.
+pub fn short(id: &Oid) -> String {
+    id.to_string()[..10].to_owned()
+}
+
 pub(crate) fn hex<S: Serializer>(id: &Oid, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_str(&id.to_string())
 }
@@ -89,7 +131,8 @@ pub struct VerifyRecord {
     pub commit: Oid,
     pub ts: String,
     /// The tree that was verified.
-    pub tree: String,
+    #[serde(serialize_with = "hex")]
+    pub tree: Oid,
     pub passed: bool,
     /// The work tree had no uncommitted change: the verified content is exactly `tree`.
     pub clean: bool,
@@ -126,7 +169,9 @@ impl VerifyRecord {
         Some(VerifyRecord {
             commit,
             ts: event.ts.clone(),
-            tree: event.str("tree")?.to_owned(),
+            // A note is text anyone can write: a record whose tree is not an object id is
+            // not a verify record.
+            tree: Oid::from_str(event.str("tree")?).ok()?,
             passed: flag("passed") == Some(true),
             clean: flag("clean") == Some(true),
             no_run: flag("no_run") != Some(false),
@@ -143,7 +188,7 @@ impl VerifyRecord {
     }
 
     pub fn is_of(&self, tree: Oid) -> bool {
-        self.tree == tree.to_string()
+        self.tree == tree
     }
 }
 
@@ -339,8 +384,17 @@ mod tests {
         );
         // Without any of the tree: the latest of any tree.
         let records = verify_records(&events[2..]);
-        assert_eq!(record_for(&records, tree).unwrap().tree, other);
+        assert_eq!(record_for(&records, tree).unwrap().tree.to_string(), other);
         assert!(record_for(&[], tree).is_none());
+    }
+
+    #[test]
+    fn a_tree_that_is_not_an_object_id_is_no_record() {
+        let events = vec![(
+            Oid::ZERO_SHA1,
+            verify_event("2026-01-01T00:00:01Z", &"aé".repeat(8), true, true),
+        )];
+        assert!(verify_records(&events).is_empty());
     }
 
     #[test]
@@ -371,7 +425,7 @@ mod tests {
             (
                 commit,
                 Event::new("2026-01-01T00:00:03Z", "p", "a", "verify")
-                    .with("tree", "t")
+                    .with("tree", "3".repeat(40))
                     .with(
                         "checks",
                         serde_json::json!([{"name":"tests","kind":"run","verified":true,

@@ -164,7 +164,7 @@ pub fn review(
         .ok_or_else(|| LifecycleError::NoBase {
             base: plan.base.clone(),
         })?;
-    let status = state::derive(repo, plan, plan_path)?
+    let status = state::derive_around(repo, plan, plan_path, &phase.id)?
         .into_iter()
         .find(|s| s.id == phase.id);
     let merged_by = status.as_ref().and_then(|s| s.completed_by);
@@ -393,7 +393,7 @@ fn timeline(
                     let mut text = format!(
                         "{} (tree `{}`)",
                         if r.passed { "VERIFIED" } else { "NOT VERIFIED" },
-                        &r.tree[..r.tree.len().min(10)]
+                        super::short(&r.tree)
                     );
                     if !r.clean {
                         text.push_str(", with uncommitted changes");

@@ -143,6 +143,26 @@ pub enum Outcome {
     Interrupted,
 }
 
+impl Outcome {
+    /// The outcome as people read it ("complete" whether or not this run completed it).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Completed | Outcome::WasComplete => "complete",
+            Outcome::Failed => "failed",
+            Outcome::Blocked => "blocked",
+            Outcome::Skipped => "skipped",
+            Outcome::NotRun => "not run",
+            Outcome::Interrupted => "interrupted",
+        }
+    }
+
+    /// A failure for `--fail-fast`: the phase ran and did not land (failed, or blocked and
+    /// waiting for a person). A phase another run holds, or one interrupted, is not.
+    pub fn stops_fail_fast(self) -> bool {
+        matches!(self, Outcome::Failed | Outcome::Blocked)
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct Summary {
     pub outcomes: Vec<(String, Outcome, String)>,
@@ -195,6 +215,61 @@ fn selection(plan: &Plan, graph: &Graph, phases: &[String]) -> Result<Vec<usize>
         .collect())
 }
 
+/// Where a run starts from: the phase graph, the phases selected, their states in git, and
+/// which of them are complete, to run, or left out (with why). `run` and `--dry-run` share it.
+struct Start {
+    graph: Graph,
+    /// The selected phases, in dependency order.
+    selected: Vec<usize>,
+    statuses: Vec<state::PhaseStatus>,
+    /// Every phase (selected or not) complete at the start.
+    complete: BTreeSet<usize>,
+    /// The selected phases to run.
+    pending: Vec<usize>,
+    /// Selected phases neither complete nor to run.
+    left_out: Vec<(usize, &'static str)>,
+}
+
+impl Start {
+    fn new(
+        repo: &Repo,
+        plan: &Plan,
+        plan_path: &str,
+        opts: &RunOptions,
+    ) -> Result<Start, LifecycleError> {
+        let graph = Graph::build(plan).map_err(|_| {
+            LifecycleError::Io(std::io::Error::other("the plan has a dependency cycle"))
+        })?;
+        let selected = selection(plan, &graph, &opts.phases)?;
+        let statuses = state::derive(repo, plan, plan_path)?;
+        let complete = (0..plan.phases.len())
+            .filter(|&i| statuses[i].state == State::Complete)
+            .collect();
+        let mut pending = Vec::new();
+        let mut left_out = Vec::new();
+        for &i in &selected {
+            match statuses[i].state {
+                State::Complete => {}
+                State::Failed if !opts.retry_failed => {
+                    left_out.push((i, "failed before; --retry-failed runs it again"));
+                }
+                State::Unverified => {
+                    left_out.push((i, "merged without a passing verify; verify it"));
+                }
+                _ => pending.push(i),
+            }
+        }
+        Ok(Start {
+            graph,
+            selected,
+            statuses,
+            complete,
+            pending,
+            left_out,
+        })
+    }
+}
+
 /// What `run --dry-run` prints: the waves, assuming every phase succeeds.
 pub fn schedule(
     repo: &Repo,
@@ -202,30 +277,18 @@ pub fn schedule(
     plan_path: &str,
     opts: &RunOptions,
 ) -> Result<Schedule, LifecycleError> {
-    let graph = Graph::build(plan).map_err(|_| {
-        LifecycleError::Io(std::io::Error::other("the plan has a dependency cycle"))
-    })?;
-    let selected = selection(plan, &graph, &opts.phases)?;
-    let statuses = state::derive(repo, plan, plan_path)?;
-    let mut done: BTreeSet<usize> = (0..plan.phases.len())
-        .filter(|&i| statuses[i].state == State::Complete)
+    let Start {
+        graph,
+        selected,
+        complete: mut done,
+        mut pending,
+        left_out,
+        ..
+    } = Start::new(repo, plan, plan_path, opts)?;
+    let mut left_out: Vec<(String, String)> = left_out
+        .into_iter()
+        .map(|(i, why)| (plan.phases[i].id.clone(), why.to_owned()))
         .collect();
-    let mut pending: Vec<usize> = Vec::new();
-    let mut left_out = Vec::new();
-    for &i in &selected {
-        match statuses[i].state {
-            State::Complete => {}
-            State::Failed if !opts.retry_failed => left_out.push((
-                plan.phases[i].id.clone(),
-                "failed before; --retry-failed runs it again".to_owned(),
-            )),
-            State::Unverified => left_out.push((
-                plan.phases[i].id.clone(),
-                "merged without a passing verify; verify it".to_owned(),
-            )),
-            _ => pending.push(i),
-        }
-    }
     let complete = selected
         .iter()
         .filter(|&&i| done.contains(&i))
@@ -290,10 +353,14 @@ pub fn run(
     brief: &(dyn Fn(&Repo, &str) -> Result<String, LifecycleError> + Sync),
     observer: &dyn Observer,
 ) -> Result<Summary, LifecycleError> {
-    let graph = Graph::build(plan).map_err(|_| {
-        LifecycleError::Io(std::io::Error::other("the plan has a dependency cycle"))
-    })?;
-    let selected = selection(plan, &graph, &opts.phases)?;
+    let Start {
+        graph,
+        selected,
+        statuses,
+        mut complete,
+        mut pending,
+        left_out,
+    } = Start::new(repo, plan, plan_path, opts)?;
     if plan.status != crate::plan::PlanStatus::Ready && !opts.force {
         return Err(LifecycleError::PlanNotReady {
             status: plan.status.as_str().to_owned(),
@@ -320,36 +387,16 @@ pub fn run(
         observer,
         merge: Mutex::new(()),
     };
-    let statuses = state::derive(repo, plan, plan_path)?;
-    let mut outcome: HashMap<usize, (Outcome, String)> = HashMap::new();
-    let mut pending: Vec<usize> = Vec::new();
-    for &i in &selected {
-        match statuses[i].state {
-            State::Complete => {
-                outcome.insert(i, (Outcome::WasComplete, "complete before this run".into()));
-            }
-            State::Failed if !opts.retry_failed => {
-                outcome.insert(
-                    i,
-                    (
-                        Outcome::NotRun,
-                        "failed before; --retry-failed runs it again".into(),
-                    ),
-                );
-            }
-            State::Unverified => {
-                outcome.insert(
-                    i,
-                    (Outcome::NotRun, "merged without a passing verify".into()),
-                );
-            }
-            _ => pending.push(i),
-        }
-    }
-    let complete_at_start: BTreeSet<usize> = (0..plan.phases.len())
-        .filter(|&i| statuses[i].state == State::Complete)
+    let mut outcome: HashMap<usize, (Outcome, String)> = selected
+        .iter()
+        .filter(|i| complete.contains(i))
+        .map(|&i| (i, (Outcome::WasComplete, "complete before this run".into())))
+        .chain(
+            left_out
+                .into_iter()
+                .map(|(i, why)| (i, (Outcome::NotRun, why.to_owned()))),
+        )
         .collect();
-    let mut complete = complete_at_start.clone();
     let mut running: Vec<usize> = Vec::new();
     let mut stopped = false;
     let (tx, rx) = mpsc::channel::<(usize, Result<(Outcome, String), LifecycleError>)>();
@@ -411,18 +458,7 @@ pub fn run(
                             (Outcome::Interrupted, "interrupted".into())
                         }
                         Err(e) => {
-                            // The message with its causes (git's own words among them).
-                            let error = crate::error::CliError::from(e);
-                            let reason = std::iter::once(error.message)
-                                .chain(error.causes)
-                                .chain(
-                                    error
-                                        .details
-                                        .iter()
-                                        .map(|d| d.trim_start_matches("| ").to_owned()),
-                                )
-                                .collect::<Vec<_>>()
-                                .join(": ");
+                            let reason = reason_of(e);
                             observer.event(&RunEvent::Failed {
                                 phase: plan.phases[i].id.clone(),
                                 reason: reason.clone(),
@@ -433,7 +469,7 @@ pub fn run(
                     };
                     if o == Outcome::Completed {
                         complete.insert(i);
-                    } else if o != Outcome::Interrupted && !opts.keep_going {
+                    } else if o.stops_fail_fast() && !opts.keep_going {
                         stopped = true;
                     }
                     outcome.insert(i, (o, why));
@@ -538,6 +574,30 @@ fn run_phase(shared: &Shared<'_>, index: usize) -> Result<(Outcome, String), Lif
         worktree: worktree.clone(),
     });
     let work = Repo::open(&worktree)?;
+    // From here on the phase is under way in its worktree: whatever stops it (an executor
+    // that cannot be started, a verify or a checkpoint that errs) is recorded as a failure,
+    // so that git says `failed` and the next run leaves it alone unless told to retry.
+    match in_worktree(shared, &repo, &work, &worktree, phase, &dir) {
+        Err(e) if !matches!(e, LifecycleError::Interrupted { .. }) => {
+            let reason = reason_of(e);
+            fail(shared, &work, phase, reason, "", None)
+        }
+        other => other,
+    }
+}
+
+/// The phase's work in its worktree: the brief, the executor, the checkpoint, verify, merge.
+fn in_worktree(
+    shared: &Shared<'_>,
+    repo: &Repo,
+    work: &Repo,
+    worktree: &Path,
+    phase: &crate::plan::Phase,
+    dir: &Path,
+) -> Result<(Outcome, String), LifecycleError> {
+    let plan = shared.plan;
+    let observer = shared.observer;
+    let branch = plan.branch(phase);
 
     // Verified already (a phase that could not be merged last time): straight to the merge.
     if let Some(tip) = work.head_commit()?
@@ -545,19 +605,19 @@ fn run_phase(shared: &Shared<'_>, index: usize) -> Result<(Outcome, String), Lif
     {
         let base_tip = repo.base_tip(&plan.base)?;
         let fork = match base_tip {
-            Some(base) => verify::fork_point(&repo, base, tip)?,
+            Some(base) => verify::fork_point(repo, base, tip)?,
             None => None,
         };
         let commits = repo.commits_between(tip, fork.as_slice())?;
         let tree = repo.tree_of(tip)?;
-        if verify::find_passing_record(&repo, &plan.id, &phase.id, tree, &commits)?.is_some() {
-            return merge(shared, &repo, &work, &worktree, phase);
+        if verify::find_passing_record(repo, &plan.id, &phase.id, tree, &commits)?.is_some() {
+            return merge(shared, repo, work, worktree, phase);
         }
     }
 
     // The brief, then the executor.
     let brief_path = dir.join("brief.md");
-    std::fs::write(&brief_path, (shared.brief)(&work, &phase.id)?)?;
+    std::fs::write(&brief_path, (shared.brief)(work, &phase.id)?)?;
     let log = dir.join("executor.log");
     observer.event(&RunEvent::Executing {
         phase: phase.id.clone(),
@@ -576,14 +636,14 @@ fn run_phase(shared: &Shared<'_>, index: usize) -> Result<(Outcome, String), Lif
     let started = Instant::now();
     let spec = process::Spec {
         shell: &shared.executor,
-        cwd: &worktree,
+        cwd: worktree,
         timeout: phase.timeout.unwrap_or(process::NO_TIMEOUT),
         env,
         tail_bytes: process::DEFAULT_TAIL_BYTES,
         log: Some(&log),
     };
     let outcome = if shared.opts.interactive {
-        process::run_interactive(&shared.executor, &worktree, &spec.env)
+        process::run_interactive(&shared.executor, worktree, &spec.env)
     } else {
         process::run(&spec)
     }
@@ -640,7 +700,7 @@ fn run_phase(shared: &Shared<'_>, index: usize) -> Result<(Outcome, String), Lif
             )],
             ..CheckpointOptions::default()
         };
-        let done = lifecycle::checkpoint(&work, plan, shared.plan_path, &opts)?;
+        let done = lifecycle::checkpoint(work, plan, shared.plan_path, &opts)?;
         observer.event(&RunEvent::Committed {
             phase: phase.id.clone(),
             commit: done.commit.to_string(),
@@ -650,7 +710,7 @@ fn run_phase(shared: &Shared<'_>, index: usize) -> Result<(Outcome, String), Lif
         let reason = format!("the executor {}", outcome.describe());
         return fail(
             shared,
-            &work,
+            work,
             phase,
             reason,
             &outcome.tail,
@@ -664,13 +724,13 @@ fn run_phase(shared: &Shared<'_>, index: usize) -> Result<(Outcome, String), Lif
             phase: phase.id.clone(),
         })?;
     let target = Target {
-        work: &work,
-        workdir: worktree.clone(),
+        work,
+        workdir: worktree.to_path_buf(),
         head,
         branch: branch.clone(),
     };
     let report = verify::verify(
-        &repo,
+        repo,
         plan,
         shared.plan_path,
         &phase.id,
@@ -680,40 +740,19 @@ fn run_phase(shared: &Shared<'_>, index: usize) -> Result<(Outcome, String), Lif
             trust: shared.opts.trust,
         },
     )?;
-    verify::record(&repo, &report)?;
-    let summary = format!(
-        "{}, {} of {} checks verified",
-        match report.errors() {
-            0 => "manifest holds".to_owned(),
-            1 => "1 manifest error".to_owned(),
-            n => format!("{n} manifest errors"),
-        },
-        report.checks.iter().filter(|c| c.verified).count(),
-        report.checks.len()
-    );
+    verify::record(repo, &report)?;
+    let summary = crate::report::verify_summary(&report);
     observer.event(&RunEvent::Verified {
         phase: phase.id.clone(),
         passed: report.passed(),
         summary: summary.clone(),
     });
     if !report.passed() {
-        let mut details: Vec<String> = report
-            .findings
-            .iter()
-            .filter(|f| f.level == verify::manifest::Level::Error)
-            .map(|f| f.message.clone())
-            .collect();
-        details.extend(
-            report
-                .checks
-                .iter()
-                .filter(|c| !c.verified)
-                .map(|c| format!("{}: {}", c.name, c.evidence)),
-        );
+        let details = crate::report::verify_problems(&report);
         let reason = format!("verify: {summary}");
         return fail(
             shared,
-            &work,
+            work,
             phase,
             reason,
             &details.join("\n"),
@@ -721,7 +760,7 @@ fn run_phase(shared: &Shared<'_>, index: usize) -> Result<(Outcome, String), Lif
         );
     }
 
-    merge(shared, &repo, &work, &worktree, phase)
+    merge(shared, repo, work, worktree, phase)
 }
 
 /// Merges a verified phase into base, one merge at a time.
@@ -743,13 +782,16 @@ fn merge(
         delete_branch: false,
         trust: shared.opts.trust,
     };
-    let mut attempts = 0;
+    // Another writer's lock is waited for; a race lost to another writer that moved base
+    // first is merged again onto the new base, a few times.
+    let (mut locked, mut moved) = (0, 0);
     let merged = loop {
         match lifecycle::finish(&main, plan, shared.plan_path, &phase.id, &finish) {
-            Err(LifecycleError::Locked { .. }) if attempts < 600 => {
-                attempts += 1;
+            Err(LifecycleError::Locked { .. }) if locked < 600 => {
+                locked += 1;
                 std::thread::sleep(Duration::from_millis(100));
             }
+            Err(LifecycleError::BaseMoved { .. }) if moved < 5 => moved += 1,
             other => break other,
         }
     };
@@ -789,19 +831,7 @@ fn merge(
         }
         Err(LifecycleError::VerifyFailed { report }) => {
             // Base moved since the phase forked, and the tree that would land fails.
-            let details: Vec<String> = report
-                .findings
-                .iter()
-                .filter(|f| f.level == verify::manifest::Level::Error)
-                .map(|f| f.message.clone())
-                .chain(
-                    report
-                        .checks
-                        .iter()
-                        .filter(|c| !c.verified)
-                        .map(|c| format!("{}: {}", c.name, c.evidence)),
-                )
-                .collect();
+            let details = crate::report::verify_problems(&report);
             fail(
                 shared,
                 work,
@@ -826,7 +856,7 @@ fn fail(
 ) -> Result<(Outcome, String), LifecycleError> {
     let mut extra = vec![(
         "tail".to_owned(),
-        serde_json::Value::String(last_lines(tail, 40)),
+        serde_json::Value::String(process::last_lines(tail, 40)),
     )];
     if let Some(run) = executor {
         extra.push((
@@ -845,14 +875,24 @@ fn fail(
     shared.observer.event(&RunEvent::Failed {
         phase: phase.id.clone(),
         reason: reason.clone(),
-        tail: last_lines(tail, 10),
+        tail: process::last_lines(tail, 10),
     });
     Ok((Outcome::Failed, reason))
 }
 
-fn last_lines(text: &str, n: usize) -> String {
-    let lines: Vec<&str> = text.lines().collect();
-    lines[lines.len().saturating_sub(n)..].join("\n")
+/// An error as a failure's reason: the message with its causes (git's own words among them).
+fn reason_of(e: LifecycleError) -> String {
+    let error = crate::error::CliError::from(e);
+    std::iter::once(error.message)
+        .chain(error.causes)
+        .chain(
+            error
+                .details
+                .iter()
+                .map(|d| d.trim_start_matches("| ").to_owned()),
+        )
+        .collect::<Vec<_>>()
+        .join(": ")
 }
 
 /// Do two paths name the same folder?

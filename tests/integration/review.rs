@@ -916,6 +916,51 @@ fn the_verdict_says_which_tree_was_verified() {
 }
 
 #[test]
+fn a_hand_written_note_with_a_tree_that_is_not_an_id_is_passed_over() {
+    let repo = Repo::verifying(crate::common::VERIFY_PLAN);
+    repo.do_phase_p();
+    // The note is text anyone can write: here, a verify event whose tree is no object id.
+    let first: serde_json::Value =
+        serde_json::from_str(repo.note("HEAD").lines().next().unwrap()).unwrap();
+    let forged = serde_json::json!({
+        "v": 1,
+        "ts": "2026-01-01T01:00:00Z",
+        "plan": first["plan"],
+        "phase": "p",
+        "event": "verify",
+        "tree": "a".to_owned() + &"é".repeat(20),
+        "passed": true,
+        "clean": true,
+        "no_run": false,
+    });
+    repo.git(&[
+        "notes",
+        "--ref",
+        "planx",
+        "append",
+        "-m",
+        &forged.to_string(),
+        "HEAD",
+    ]);
+    for args in [
+        &["review", "p"][..],
+        &["review", "p", "--json"],
+        &["report"],
+        &["report", "--json"],
+    ] {
+        let run = repo.planx(args);
+        assert!(!run.stderr.contains("panicked"), "{args:?}: {run}");
+        assert_eq!(run.code, 0, "{args:?}: {run}");
+    }
+    assert!(
+        repo.planx(&["review", "p"])
+            .stdout
+            .contains("no verify is recorded for this phase"),
+        "the forged event is no verify record"
+    );
+}
+
+#[test]
 fn an_edit_of_the_plan_on_the_branch_is_called_out_first() {
     let repo = Repo::verifying(crate::common::VERIFY_PLAN);
     repo.do_phase_p();

@@ -159,13 +159,35 @@ fn a_failing_executor_fails_its_phase_and_skips_only_its_dependents() {
         "the output's tail is recorded: {note}"
     );
     assert!(
-        run.stderr.contains("d: skipped") || run.stdout.contains("skipped"),
+        run.stdout
+            .contains("skipped      d: `c` did not complete\n"),
         "{run}"
     );
     // A second run does not retry the failed phase unless asked.
     let again = repo.planx(&["run", "--executor", &exec]);
     assert_eq!(again.code, 1, "{again}");
     assert_eq!(events(&repo).iter().filter(|e| *e == "start c").count(), 1);
+}
+
+#[test]
+fn an_executor_that_cannot_be_started_fails_its_phase() {
+    let repo = Repo::with_plan(&diamond("", ""));
+    let exec = executor(&repo, WRITE);
+    // The executor's log cannot be created (a folder is in its place): it is never started.
+    fs::create_dir_all(repo.path(".git/planx/run/dia/a/executor.log")).unwrap();
+    let run = repo.planx(&["run", "--phase", "a", "--executor", &exec]);
+    assert_eq!(run.code, 1, "{run}");
+    let status = repo.planx(&["status", "--json"]).json();
+    assert_eq!(status["phases"][0]["state"], "failed", "{status}");
+    let reason = status["phases"][0]["reason"].as_str().unwrap();
+    assert!(reason.contains(&exec), "{status}");
+    // Recorded as failed: the next run leaves it alone unless asked.
+    fs::remove_dir(repo.path(".git/planx/run/dia/a/executor.log")).unwrap();
+    let again = repo.planx(&["run", "--phase", "a", "--executor", &exec]);
+    assert_eq!(again.code, 1, "{again}");
+    assert!(events(&repo).is_empty(), "{:?}", events(&repo));
+    let retried = repo.planx(&["run", "--phase", "a", "--retry-failed", "--executor", &exec]);
+    assert_eq!(retried.code, 0, "{retried}");
 }
 
 #[test]
@@ -195,6 +217,75 @@ fn fail_fast_starts_no_new_phase_after_a_failure() {
     assert_eq!(again.code, 1, "{again}");
     let status = repo.planx(&["status", "--json"]).json();
     assert_eq!(status["phases"][2]["state"], "complete", "{status}");
+}
+
+#[test]
+fn fail_fast_goes_on_past_a_phase_checked_out_elsewhere() {
+    let repo = Repo::with_plan(&diamond("", ""));
+    let exec = executor(&repo, WRITE);
+    // b is someone's work in progress in another worktree: run leaves it alone, no failure.
+    let elsewhere = repo.root.parent().unwrap().join("elsewhere");
+    repo.git(&[
+        "worktree",
+        "add",
+        "-q",
+        "-b",
+        "planx/b",
+        elsewhere.to_str().unwrap(),
+    ]);
+    let run = repo.planx(&["run", "--fail-fast", "--executor", &exec]);
+    assert_eq!(run.code, 1, "{run}");
+    assert!(
+        run.stdout
+            .contains("not run      b: planx/b is checked out in"),
+        "{run}"
+    );
+    let ev = events(&repo);
+    assert!(
+        ev.contains(&"end c".to_owned()),
+        "c ran after b was left alone: {ev:?}"
+    );
+}
+
+#[test]
+fn a_merge_that_loses_the_race_for_base_is_merged_again() {
+    // b's check moves base as another writer would: once while b is verified in its worktree
+    // (so the merge is of a moved base), and once more while finish verifies that merge (so
+    // finish finds base moved again when it lands).
+    let plan = diamond(
+        "  [[phase.check]]\n  name = \"another writer\"\n  run = '''sh \"$(git rev-parse --path-format=absolute --git-common-dir)/../../mover.sh\"'''\n",
+        "",
+    );
+    let repo = Repo::with_plan(&plan);
+    let dir = repo.root.parent().unwrap().to_path_buf();
+    let mover = dir.join("mover.sh");
+    fs::write(
+        &mover,
+        format!(
+            "set -e\nroot='{root}'\nn=$(cat '{d}/count' 2>/dev/null || echo 0); n=$((n+1)); echo $n > '{d}/count'\n\
+             if [ $n -le 2 ]; then\n\
+             export GIT_INDEX_FILE='{d}/index'\n\
+             git -C \"$root\" read-tree main\n\
+             blob=$(echo $n | git -C \"$root\" hash-object -w --stdin)\n\
+             git -C \"$root\" update-index --add --cacheinfo 100644,$blob,moved$n.txt\n\
+             c=$(git -C \"$root\" commit-tree -p main -m \"moved $n\" $(git -C \"$root\" write-tree))\n\
+             git -C \"$root\" update-ref refs/heads/main $c\n\
+             fi\n",
+            root = repo.root.display(),
+            d = dir.display()
+        ),
+    )
+    .unwrap();
+    assert_eq!(repo.planx(&["trust", "-q"]).code, 0);
+    // Base is not checked out here: finish moves the branch itself.
+    repo.git(&["checkout", "-q", "--detach"]);
+    let exec = executor(&repo, WRITE);
+    let run = repo.planx(&["run", "--phase", "a", "--phase", "b", "--executor", &exec]);
+    assert_eq!(run.code, 0, "{run}");
+    assert_eq!(fs::read_to_string(dir.join("count")).unwrap().trim(), "3");
+    let status = repo.planx(&["status", "--json"]).json();
+    assert_eq!(status["phases"][1]["state"], "complete", "{status}");
+    assert_eq!(repo.git(&["show", "main:moved2.txt"]), "2\n");
 }
 
 #[test]
@@ -268,11 +359,14 @@ fn interrupting_a_run_then_running_again_redoes_nothing() {
     let repo = Repo::with_plan(&diamond("", ""));
     let gate = repo.root.parent().unwrap().join("slow");
     fs::write(&gate, "").unwrap();
+    // b and c hang; a child of theirs would leave a mark if it outlived the interruption.
+    let marker = repo.root.parent().unwrap().join("grandchild-survived");
     let exec = executor(
         &repo,
         &format!(
-            "if [ \"$PLANX_PHASE\" != a ] && [ -e '{}' ]; then sleep 300; fi; {WRITE}",
-            gate.display()
+            "if [ \"$PLANX_PHASE\" != a ] && [ -e '{}' ]; then (sleep 3; touch '{}') & sleep 300; fi; {WRITE}",
+            gate.display(),
+            marker.display()
         ),
     );
     let child = repo
@@ -283,13 +377,16 @@ fn interrupting_a_run_then_running_again_redoes_nothing() {
         .spawn()
         .unwrap();
     // Wait for b and c to be running (a merged first).
+    let mut running = false;
     for _ in 0..200 {
         let ev = events(&repo);
         if ev.contains(&"start b".to_owned()) && ev.contains(&"start c".to_owned()) {
+            running = true;
             break;
         }
         std::thread::sleep(Duration::from_millis(100));
     }
+    assert!(running, "b and c started: {:?}", events(&repo));
     std::thread::sleep(Duration::from_millis(300));
     // SAFETY: signals the child process this test started.
     unsafe {
@@ -303,6 +400,9 @@ fn interrupting_a_run_then_running_again_redoes_nothing() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    // The executors were stopped, their children with them.
+    std::thread::sleep(Duration::from_secs(4));
+    assert!(!marker.exists(), "the executors' children were stopped");
     // Interrupted phases keep their worktrees for inspection, and say so in their notes.
     let wt: PathBuf = repo.path(".git/planx/worktrees/dia/b");
     assert!(wt.exists());
@@ -374,6 +474,39 @@ fn json_streams_events() {
 }
 
 #[test]
+fn a_closed_stdout_does_not_stop_the_run() {
+    use std::io::{BufRead, BufReader};
+    let repo = Repo::with_plan(&diamond("", ""));
+    let exec = executor(&repo, &format!("sleep 1; {WRITE}"));
+    let mut child = repo
+        .command(crate::common::BIN, &repo.root)
+        .args(["run", "--json", "--executor", &exec])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Read one event, then close the pipe while the phases still run (`| head -1`).
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    assert!(first.contains("planx.run-event/1"), "{first}");
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let status = repo.planx(&["status", "--json"]).json();
+    assert!(
+        status["phases"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|p| p["state"] == "complete"),
+        "the run went on to its end: {status}"
+    );
+}
+
+#[test]
 fn the_demo_runs_to_its_end() {
     let dir = Repo::folder();
     let target = dir.root.join("demo");
@@ -411,6 +544,9 @@ fn the_demo_runs_to_its_end() {
         run.stdout.contains("git notes --ref planx show planx/mul"),
         "{run}"
     );
+    // Outcomes in the words `run` uses.
+    assert!(run.stdout.contains("  design   complete   "), "{run}");
+    assert!(run.stdout.contains("  docs     skipped    "), "{run}");
     // A second demo into the same folder is refused: it is not empty.
     assert_eq!(dir.planx(&["demo", target.to_str().unwrap()]).code, 3);
 }
