@@ -318,6 +318,8 @@ impl From<LifecycleError> for CliError {
             L::Git(e) => e.into(),
             L::Trailer(_) => CliError::usage(message),
             L::Io(e) => CliError::repo_state(format!("cannot use planx's local state: {e}")),
+            L::Internal { .. } => CliError::repo_state(message)
+                .hint("this is a bug in git-planx: please report it with the output above"),
         }
     }
 }

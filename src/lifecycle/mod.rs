@@ -160,6 +160,9 @@ pub enum LifecycleError {
     Trailer(#[from] crate::git::trailers::TrailerError),
     #[error("cannot use planx's local state")]
     Io(#[from] std::io::Error),
+    /// A bug: git-planx itself failed (a panic caught where work runs on its own thread).
+    #[error("git-planx failed: {what}")]
+    Internal { what: String },
 }
 
 /// The phase `id` of `plan`, or the error that names the plan's phases.

@@ -440,7 +440,19 @@ pub fn run(
                         let tx = tx.clone();
                         let shared = &shared;
                         scope.spawn(move || {
-                            let result = run_phase(shared, i);
+                            // A panic must not leave the run waiting for this phase forever.
+                            let result =
+                                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                                    run_phase(shared, i)
+                                }))
+                                .unwrap_or_else(|panic| {
+                                    let what = panic
+                                        .downcast_ref::<&str>()
+                                        .map(|s| s.to_string())
+                                        .or_else(|| panic.downcast_ref::<String>().cloned())
+                                        .unwrap_or_else(|| "a panic".to_owned());
+                                    Err(LifecycleError::Internal { what })
+                                });
                             let _ = tx.send((i, result));
                         });
                     }
