@@ -100,6 +100,7 @@ fn main() {
         seconds: reps.seconds / 2.0,
     };
     let note_writes = if args.smoke { 200 } else { 1000 };
+    let note_series_times = if args.smoke { 1 } else { 3 };
 
     let mut results = report::Results {
         machine: report::machine(&env, MANIFEST_DIR),
@@ -155,18 +156,26 @@ fn main() {
             }
             work.toggle(&env, false, false);
         }
-        results.note_series.push(notes::series(
+        results.note_series.push(notes::repeated(
             &env,
             &work,
             note_writes,
             &size_label(&work.meta),
+            note_series_times,
+            &|| work.reset_notes(&env),
         ));
         if size.name == "S" {
             // The same writes into a repository without notes yet: the fan-out split at 256.
-            env.git(&work.repo, &["update-ref", "-d", "refs/notes/planx"]);
-            results
-                .note_series
-                .push(notes::series(&env, &work, note_writes, "no notes"));
+            results.note_series.push(notes::repeated(
+                &env,
+                &work,
+                note_writes,
+                "no notes",
+                note_series_times,
+                &|| {
+                    env.git(&work.repo, &["update-ref", "-d", "refs/notes/planx"]);
+                },
+            ));
         }
         work.remove();
     }

@@ -345,16 +345,25 @@ pub fn render(results: &Results) -> String {
         out.push_str("\n### Note writes\n\n");
         out.push_str(&format!(
             "Each series writes {} notes one after the other, each on a different commit, through \
-             the library's writer in one process; the time of each write alone.\n\n",
-            group(results.note_writes)
+             the library's writer in one process; the time of each write alone. {}\n\n",
+            group(results.note_writes),
+            match results.note_series.first().map_or(1, |s| s.ratios.len()) {
+                1 => "Each series is written once.".to_owned(),
+                n => format!(
+                    "Each is written {n} times from the same starting notes, and the table and \
+                     the plot show the one whose last ÷ first is the median (every ratio in the \
+                     last column)."
+                ),
+            }
         ));
         out.push_str(&format!(
-            "| series | notes before | median of all | first {WINDOW} | last {WINDOW} | last ÷ first | slowest write |\n"
+            "| series | notes before | median of all | first {WINDOW} | last {WINDOW} | last ÷ first | slowest write | every series |\n"
         ));
-        out.push_str("| --- | ---: | ---: | ---: | ---: | ---: | ---: |\n");
+        out.push_str("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n");
         for s in &results.note_series {
+            let every: Vec<String> = s.ratios.iter().map(|r| format!("{r:.2}×")).collect();
             out.push_str(&format!(
-                "| {} | {} | {} | {} | {} | {:.2}× | {} |\n",
+                "| {} | {} | {} | {} | {} | {:.2}× | {} | {} |\n",
                 s.label,
                 group(s.notes_before),
                 ms(crate::measure::median(&s.ms)),
@@ -362,6 +371,7 @@ pub fn render(results: &Results) -> String {
                 ms(s.last()),
                 s.ratio(),
                 ms(s.ms.iter().copied().fold(0.0, f64::max)),
+                every.join(", "),
             ));
         }
         out.push_str(&format!(
