@@ -520,7 +520,14 @@ fn floors(env: &Env, work: &Work, reps: Reps) -> Vec<Floor> {
             Cmd::new(
                 "git",
                 repo,
-                &["diff", "--cached", "--name-status", "--no-renames", "-z"],
+                &[
+                    "diff",
+                    "--cached",
+                    "--raw",
+                    "--no-abbrev",
+                    "--no-renames",
+                    "-z",
+                ],
             ),
             Reset::Nothing,
         ),
