@@ -45,12 +45,20 @@ impl Context {
 
         // The work tree's plan names the base; base's copy is the one that counts. The work
         // tree's copy is read as committed (without the index's facts about symlinks, which
-        // cost a read of the whole index) unless it is the plan used.
-        let (worktree_plan, worktree_bytes) = match plan::read_file(&file, &plan_path) {
-            Ok(bytes) => (
-                Some(plan::load_valid(&plan_path, bytes.clone())),
-                Some(bytes),
-            ),
+        // cost a read of the whole index) unless it is the plan used. Both are known by their
+        // blob id, the key of a validated copy kept in the cache.
+        let (worktree_plan, worktree_blob) = match plan::read_file(&file, &plan_path) {
+            Ok(bytes) => {
+                let blob = crate::git::blob_id(&bytes);
+                let plan = match blob {
+                    Some(blob) => crate::cache::valid_plan(&repo, blob, || {
+                        plan::load_valid(&plan_path, bytes).map(Some)
+                    })
+                    .map(|plan| plan.expect("a plan read from bytes")),
+                    None => plan::load_valid(&plan_path, bytes),
+                };
+                (Some(plan), blob)
+            }
             Err(plan::PlanError::NotFound { .. }) => (None, None),
             Err(e) => return Err(e.into()),
         };
@@ -70,19 +78,13 @@ impl Context {
             },
         };
         let base_tip = repo.base_tip(&base_name)?;
+        let worktree_exists = worktree_plan.is_some();
         let from_base = match base_tip {
             Some(tip) => {
                 // Base holds the same bytes as the work tree (the usual case): that plan, as read.
                 let blob = repo.entry_at(tip, &plan_path)?;
-                let same = matches!(worktree_plan, Some(Ok(_)))
-                    && blob.is_some()
-                    && worktree_bytes.is_some()
-                    && repo.file_at(tip, &plan_path)? == worktree_bytes;
                 match worktree_plan {
-                    Some(Ok(mut plan)) if same => {
-                        plan.blob = blob.map(|id| id.to_string());
-                        Some((plan, tip))
-                    }
+                    Some(Ok(plan)) if blob.is_some() && blob == worktree_blob => Some((plan, tip)),
                     _ => lifecycle::plan_at(&repo, tip, &plan_path, &base_name)?.map(|p| (p, tip)),
                 }
             }
@@ -102,7 +104,7 @@ impl Context {
         let (plan, origin) = match (from_base, need) {
             (Some((plan, tip)), _) => (plan, Origin::Base(tip)),
             (None, Need::BaseOrWorkTree) => {
-                if worktree_bytes.is_none() {
+                if !worktree_exists {
                     return Err(plan::PlanError::NotFound { path: plan_path }.into());
                 }
                 let loaded = plan::load_file(&file, &plan_path, &repo.path_facts())?;

@@ -203,11 +203,28 @@ impl Repo {
 
     /// The notes as they are now.
     pub fn notes(&self) -> Result<NotesSnapshot<'_>, GitError> {
-        let root = match self.ref_target(NOTES_REF)? {
-            Some(tip) => Some(
+        self.notes_at(self.notes_tree()?)
+    }
+
+    /// The tree of the notes ref's tip, `None` when there are no notes.
+    pub fn notes_tree(&self) -> Result<Option<Oid>, GitError> {
+        match self.ref_target(NOTES_REF)? {
+            Some(tip) => Ok(Some(
                 self.inner
                     .find_commit(tip)
-                    .and_then(|c| c.tree())
+                    .map(|c| c.tree_id())
+                    .map_err(git_err("cannot read refs/notes/planx"))?,
+            )),
+            None => Ok(None),
+        }
+    }
+
+    /// The notes as of the notes tree `tree` (from [`Repo::notes_tree`]).
+    pub fn notes_at(&self, tree: Option<Oid>) -> Result<NotesSnapshot<'_>, GitError> {
+        let root = match tree {
+            Some(tree) => Some(
+                self.inner
+                    .find_tree(tree)
                     .map_err(git_err("cannot read refs/notes/planx"))?,
             ),
             None => None,

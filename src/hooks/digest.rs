@@ -13,16 +13,11 @@
 //! `["<phase id>",[["create","<pattern>"],…]]`, so that finding a phase is a scan for the start
 //! of its line.
 
-use std::fs;
-use std::path::{Path, PathBuf};
-
 use serde::{Deserialize, Serialize};
 
+use crate::cache::Cache;
 use crate::git::Repo;
 use crate::plan::{EntryKind, Glob, Manifest, ManifestEntry, Plan};
-
-/// Plans kept at most; older ones are removed when a new one is written.
-const KEEP: usize = 8;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Header {
@@ -90,10 +85,9 @@ impl Digest {
     }
 }
 
-fn folder(repo: &Repo) -> PathBuf {
-    repo.state_dir()
-        .join("cache")
-        .join(format!("hook-plans-{}", env!("CARGO_PKG_VERSION")))
+/// The folder of digests, and the version of their format.
+fn cache(repo: &Repo) -> Cache {
+    Cache::new(repo, "hook-plans", 1, "jsonl")
 }
 
 /// The digest of the plan whose blob id is `key`: kept from an earlier run, else made
@@ -103,9 +97,9 @@ pub fn digest<E>(
     key: &str,
     load: impl FnOnce() -> Result<Option<Plan>, E>,
 ) -> Result<Option<Digest>, E> {
-    let dir = folder(repo);
-    let file = dir.join(format!("{key}.jsonl"));
-    if let Ok(text) = fs::read_to_string(&file)
+    let cache = cache(repo);
+    if let Some(bytes) = cache.get(key)
+        && let Ok(text) = String::from_utf8(bytes)
         && let Some(digest) = Digest::parse(text)
     {
         return Ok(Some(digest));
@@ -114,31 +108,6 @@ pub fn digest<E>(
         return Ok(None);
     };
     let digest = Digest::of(&plan);
-    // Keeping it is an optimisation: a folder that cannot be written costs only the time.
-    let _ = keep(&dir, &file, &digest.text);
+    cache.put(key, digest.text.as_bytes());
     Ok(Some(digest))
-}
-
-fn write_atomically(dir: &Path, file: &Path, text: &str) -> std::io::Result<()> {
-    fs::create_dir_all(dir)?;
-    let temp = dir.join(format!(".tmp-{}", std::process::id()));
-    fs::write(&temp, text)?;
-    fs::rename(&temp, file)
-}
-
-/// Writes `text` to `file` atomically and removes the oldest digests beyond [`KEEP`].
-fn keep(dir: &Path, file: &Path, text: &str) -> std::io::Result<()> {
-    write_atomically(dir, file, text)?;
-    let mut kept: Vec<(std::time::SystemTime, PathBuf)> = fs::read_dir(dir)?
-        .flatten()
-        .filter(|e| e.path().extension().is_some_and(|x| x == "jsonl"))
-        .filter_map(|e| Some((e.metadata().ok()?.modified().ok()?, e.path())))
-        .collect();
-    if kept.len() > KEEP {
-        kept.sort();
-        for (_, old) in &kept[..kept.len() - KEEP] {
-            let _ = fs::remove_file(old);
-        }
-    }
-    Ok(())
 }

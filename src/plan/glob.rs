@@ -54,6 +54,20 @@ impl fmt::Debug for Glob {
     }
 }
 
+/// A pattern is stored as written, and parsed again when read back.
+impl serde::Serialize for Glob {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.text)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Glob {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Glob, D::Error> {
+        let text = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
+        Glob::parse(&text).map_err(|e| serde::de::Error::custom(e.0))
+    }
+}
+
 impl fmt::Display for Glob {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.text)

@@ -20,6 +20,7 @@ use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 pub use diag::{Diagnostic, Severity};
@@ -40,7 +41,7 @@ pub const DEFAULT_PREFLIGHT_TIMEOUT: Duration = Duration::from_secs(600);
 /// A byte range in the plan file.
 pub type Span = Range<usize>;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum PlanStatus {
     Draft,
@@ -48,7 +49,7 @@ pub enum PlanStatus {
     Ready,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum PhaseKind {
     Implementation,
@@ -75,7 +76,7 @@ impl PhaseKind {
 }
 
 /// A validated plan.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Plan {
     pub id: String,
     pub title: String,
@@ -94,14 +95,14 @@ pub struct Plan {
     pub blob: Option<String>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Preflight {
     pub clean_worktree: bool,
     pub run: Vec<CommandRef>,
     pub timeout: Duration,
 }
 
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct RunSettings {
     pub executor: Option<CommandRef>,
     pub jobs: Option<usize>,
@@ -109,7 +110,7 @@ pub struct RunSettings {
 
 /// A command as the plan wrote it, resolved: a single word names an entry of `[commands]`,
 /// anything else is a shell command.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CommandRef {
     /// What the plan says.
     pub text: String,
@@ -120,7 +121,7 @@ pub struct CommandRef {
     pub span: Span,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Phase {
     pub id: String,
     pub title: String,
@@ -138,14 +139,14 @@ pub struct Phase {
     pub span: Span,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Dependency {
     pub id: String,
     pub span: Span,
 }
 
 /// The file manifest of a phase.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Manifest {
     pub create: Vec<ManifestEntry>,
     pub modify: Vec<ManifestEntry>,
@@ -154,7 +155,7 @@ pub struct Manifest {
     pub after_verify: Vec<ManifestEntry>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum EntryKind {
     Create,
@@ -184,7 +185,7 @@ impl EntryKind {
     }
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ManifestEntry {
     pub pattern: Glob,
     pub span: Span,
@@ -213,14 +214,14 @@ impl Manifest {
     }
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Check {
     pub name: String,
     pub kind: CheckKind,
     pub span: Span,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub enum CheckKind {
     /// Passes when the command exits with `expect_exit`; `tdd` also needs an earlier failing run.
     Run {
@@ -232,19 +233,68 @@ pub enum CheckKind {
     /// Passes when the file exists (and, with `contains`, has a match of the expression).
     File {
         path: String,
-        contains: Option<regex::Regex>,
+        contains: Option<Contains>,
     },
     /// Passes with an `accept` event.
     Manual,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Step {
     pub id: String,
     pub title: String,
     pub description: Option<String>,
     pub verify: Option<CommandRef>,
     pub span: Span,
+}
+
+/// The `contains` expression of a file check: checked when the plan is validated, compiled
+/// again only when a check uses it (a plan kept in the cache is not compiled a thousand times
+/// to show a status).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(from = "String", into = "String")]
+pub struct Contains {
+    text: String,
+    #[serde(skip)]
+    compiled: std::sync::OnceLock<Result<regex::Regex, String>>,
+}
+
+impl Contains {
+    /// The expression `text`, or why it is not one.
+    pub fn new(text: &str) -> Result<Contains, regex::Error> {
+        let regex = regex::Regex::new(text)?;
+        Ok(Contains {
+            text: text.to_owned(),
+            compiled: std::sync::OnceLock::from(Ok(regex)),
+        })
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+
+    /// The compiled expression (an error only if a kept plan was damaged).
+    pub fn regex(&self) -> Result<&regex::Regex, &str> {
+        self.compiled
+            .get_or_init(|| regex::Regex::new(&self.text).map_err(|e| e.to_string()))
+            .as_ref()
+            .map_err(String::as_str)
+    }
+}
+
+impl From<String> for Contains {
+    fn from(text: String) -> Contains {
+        Contains {
+            text,
+            compiled: std::sync::OnceLock::new(),
+        }
+    }
+}
+
+impl From<Contains> for String {
+    fn from(contains: Contains) -> String {
+        contains.text
+    }
 }
 
 impl Plan {

@@ -946,7 +946,7 @@ fn build_checks(
                 }
             };
             let contains = check.contains.as_ref().and_then(|c| {
-                regex::Regex::new(c.get_ref())
+                super::Contains::new(c.get_ref())
                     .map_err(|e| {
                         let detail = e.to_string();
                         let last = detail.lines().last().unwrap_or("").trim().to_owned();

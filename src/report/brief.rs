@@ -318,7 +318,7 @@ fn brief_check(check: &crate::plan::Check) -> BriefCheck {
         CheckKind::File { path, contains } => {
             out.kind = "file";
             out.file = Some(path.clone());
-            out.contains = contains.as_ref().map(|r| r.as_str().to_owned());
+            out.contains = contains.as_ref().map(|c| c.as_str().to_owned());
         }
         CheckKind::Manual => {}
     }

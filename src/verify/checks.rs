@@ -148,7 +148,7 @@ fn file_check(
     check: &Check,
     workdir: &Path,
     path: &str,
-    contains: Option<&regex::Regex>,
+    contains: Option<&crate::plan::Contains>,
 ) -> CheckResult {
     let full = workdir.join(path);
     let result = |verified: bool, evidence: String| CheckResult {
@@ -169,8 +169,17 @@ fn file_check(
         Ok(m) if !m.is_file() => return result(false, format!("{path} is not a file")),
         Ok(_) => {}
     }
-    let Some(pattern) = contains else {
+    let Some(contains) = contains else {
         return result(true, format!("{path} exists"));
+    };
+    let pattern = match contains.regex() {
+        Ok(pattern) => pattern,
+        Err(e) => {
+            return result(
+                false,
+                format!("`{}` is not a valid expression: {e}", contains.as_str()),
+            );
+        }
     };
     match std::fs::read(&full) {
         Err(e) => result(false, format!("{path} cannot be read: {e}")),

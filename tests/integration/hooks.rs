@@ -70,10 +70,15 @@ fn pre_commit_keeps_a_digest_of_the_plan_that_follows_its_content() {
     // The plan's digest is kept in the local state, by the plan's content.
     let dir = fs::read_dir(repo.path(".git/planx/cache"))
         .unwrap()
-        .next()
-        .unwrap()
-        .unwrap()
-        .path();
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| {
+            p.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with("hook-plans-")
+        })
+        .expect("a folder of hook digests");
     let digests: Vec<_> = fs::read_dir(&dir)
         .unwrap()
         .flatten()

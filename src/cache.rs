@@ -1,0 +1,103 @@
+//! planx's local cache: answers kept under the repository's git folder
+//! (`.git/planx/cache/<kind>-<version>/`), keyed by the content they were computed from, so
+//! that an edit is a new key and never meets an old answer. Keeping an answer is only an
+//! optimisation: a folder that cannot be written, or a file that cannot be read back, costs the
+//! time of computing the answer again, nothing else. Never committed, never pushed.
+
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use crate::git::{Oid, Repo};
+use crate::plan::{Plan, PlanError};
+
+/// Answers kept at most in one folder; the oldest are removed when a new one is written.
+const KEEP: usize = 8;
+
+/// One kind of cached answer, in its own folder.
+pub struct Cache {
+    dir: PathBuf,
+    extension: &'static str,
+}
+
+impl Cache {
+    /// The cache of `kind` (a folder name) for this build of planx, files ending `.extension`.
+    /// `format` is the version of what is stored, bumped when its shape or meaning changes.
+    pub fn new(repo: &Repo, kind: &str, format: u32, extension: &'static str) -> Cache {
+        Cache {
+            dir: repo
+                .state_dir()
+                .join("cache")
+                .join(format!("{kind}-{}-{format}", env!("CARGO_PKG_VERSION"))),
+            extension,
+        }
+    }
+
+    fn file(&self, key: &str) -> PathBuf {
+        self.dir.join(format!("{key}.{}", self.extension))
+    }
+
+    /// What is kept under `key`, if anything.
+    pub fn get(&self, key: &str) -> Option<Vec<u8>> {
+        fs::read(self.file(key)).ok()
+    }
+
+    /// Keeps `bytes` under `key` (written whole or not at all) and removes the oldest entries
+    /// beyond the few kept. Errors are ignored: see the module's documentation.
+    pub fn put(&self, key: &str, bytes: &[u8]) {
+        let _ = self.try_put(key, bytes);
+    }
+
+    fn try_put(&self, key: &str, bytes: &[u8]) -> std::io::Result<()> {
+        fs::create_dir_all(&self.dir)?;
+        // A temporary file of its own (threads of one process, processes of one machine may
+        // write the same key at once), renamed into place: readers see all of it or nothing.
+        let mut temp = tempfile::Builder::new()
+            .prefix(".tmp-")
+            .tempfile_in(&self.dir)?;
+        temp.write_all(bytes)?;
+        temp.persist(self.file(key)).map_err(|e| e.error)?;
+        prune(&self.dir, self.extension)
+    }
+}
+
+fn prune(dir: &Path, extension: &str) -> std::io::Result<()> {
+    let mut kept: Vec<(std::time::SystemTime, PathBuf)> = fs::read_dir(dir)?
+        .flatten()
+        .filter(|e| e.path().extension().is_some_and(|x| x == extension))
+        .filter_map(|e| Some((e.metadata().ok()?.modified().ok()?, e.path())))
+        .collect();
+    if kept.len() > KEEP {
+        kept.sort();
+        for (_, old) in &kept[..kept.len() - KEEP] {
+            let _ = fs::remove_file(old);
+        }
+    }
+    Ok(())
+}
+
+/// The valid plan whose bytes have blob id `blob`: kept from an earlier run, else `validate`d
+/// (exactly as without a cache; `None` when there is nothing to validate) and kept. Only valid
+/// plans are kept, so an invalid plan is validated, and its problems shown, every time.
+pub fn valid_plan(
+    repo: &Repo,
+    blob: Oid,
+    validate: impl FnOnce() -> Result<Option<Plan>, PlanError>,
+) -> Result<Option<Plan>, PlanError> {
+    let cache = Cache::new(repo, "plans", 1, "bin");
+    let key = blob.to_string();
+    if let Some(bytes) = cache.get(&key)
+        && let Ok(mut plan) = postcard::from_bytes::<Plan>(&bytes)
+    {
+        plan.blob = Some(key);
+        return Ok(Some(plan));
+    }
+    let Some(mut plan) = validate()? else {
+        return Ok(None);
+    };
+    plan.blob = Some(key.clone());
+    if let Ok(bytes) = postcard::to_allocvec(&plan) {
+        cache.put(&key, &bytes);
+    }
+    Ok(Some(plan))
+}
