@@ -71,7 +71,8 @@ pub fn child(args: &[String]) {
     let mut ms = started.elapsed().as_secs_f64() * 1000.0;
     if part == "derive" {
         let started = Instant::now();
-        let statuses = git_planx::state::derive(&repo, &plan, path).expect("derive");
+        let statuses = git_planx::state::derive(&repo, &plan, path, git_planx::state::Notes::Open)
+            .expect("derive");
         ms = started.elapsed().as_secs_f64() * 1000.0;
         assert_eq!(statuses.len(), plan.phases.len());
     }

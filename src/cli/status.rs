@@ -41,7 +41,18 @@ pub fn cmd_status(ui: &Ui, global: &GlobalArgs, args: &StatusArgs) -> Result<u8,
     if let Some(id) = &args.phase {
         crate::lifecycle::find_phase(plan, id)?;
     }
-    let statuses = state::derive(&ctx.repo, plan, &ctx.plan_path)?;
+    let format = if ui.json {
+        StatusFormat::Json
+    } else {
+        args.format
+    };
+    // Only the status document lists every test result recorded; the table and JSON need the
+    // notes of the phases still open.
+    let notes = match format {
+        StatusFormat::Md => state::Notes::All,
+        StatusFormat::Table | StatusFormat::Json => state::Notes::Open,
+    };
+    let statuses = state::derive(&ctx.repo, plan, &ctx.plan_path, notes)?;
     let order = Graph::order(plan).unwrap_or_else(|_| (0..plan.phases.len()).collect());
     let current = ctx.repo.current_branch()?;
     let next = state::next_action(plan, &statuses, &order, current.as_deref());
@@ -55,11 +66,6 @@ pub fn cmd_status(ui: &Ui, global: &GlobalArgs, args: &StatusArgs) -> Result<u8,
                 .is_none_or(|id| &plan.phases[i].id == id)
         })
         .collect();
-    let format = if ui.json {
-        StatusFormat::Json
-    } else {
-        args.format
-    };
     match format {
         StatusFormat::Json => {
             ui.json(&json!({

@@ -13,8 +13,9 @@ use std::rc::Rc;
 
 use super::{CommitInfo, GitError, Oid, Repo};
 
-/// A walk goes on this many commits after only hidden ones are left to see, for commits whose
-/// dates are out of order (git's revision walk does the same).
+/// A walk trusts commit dates as git's own revision walk does: it goes on while a commit left
+/// to see is not hidden or is no older than the oldest commit found (it may still hide it),
+/// then this many commits more, for dates out of order.
 const SLOP: usize = 5;
 
 pub struct History<'r> {
@@ -55,11 +56,12 @@ impl<'r> History<'r> {
             hidden.insert(h, true);
             enqueue(&mut queue, h, self.info(h)?.time);
         }
-        if !hidden.contains_key(&tip) {
-            hidden.insert(tip, false);
+        if let std::collections::hash_map::Entry::Vacant(entry) = hidden.entry(tip) {
+            entry.insert(false);
             enqueue(&mut queue, tip, self.info(tip)?.time);
         }
         let mut found = Vec::new();
+        let mut oldest = i64::MAX;
         let mut slop = SLOP;
         while let Some((_, _, id)) = queue.pop() {
             let info = self.info(id)?;
@@ -76,14 +78,18 @@ impl<'r> History<'r> {
             }
             if !is_hidden {
                 found.push(id);
+                oldest = oldest.min(info.time);
             }
-            if queue.iter().all(|(_, _, q)| hidden[q]) {
-                if slop == 0 {
-                    break;
-                }
-                slop -= 1;
-            } else {
+            // Go on while a commit still to see may be found, or may hide one found: one not
+            // hidden, or one no older than the oldest found (dates can be out of order).
+            let going_on = queue.peek().is_some_and(|&(time, _, _)| time >= oldest)
+                || queue.iter().any(|(_, _, q)| !hidden[q]);
+            if going_on {
                 slop = SLOP;
+            } else if slop == 0 {
+                break;
+            } else {
+                slop -= 1;
             }
         }
         found.retain(|id| !hidden[id]);
@@ -182,5 +188,181 @@ impl<'r> History<'r> {
             }
         }
         Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashSet;
+
+    use super::*;
+
+    /// A small deterministic generator (the tests must not depend on the run).
+    struct Lcg(u64);
+
+    impl Lcg {
+        fn below(&mut self, n: usize) -> usize {
+            self.0 = self
+                .0
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            ((self.0 >> 33) as usize) % n.max(1)
+        }
+    }
+
+    /// A history like a plan's: a first-parent line of base with branches that fork from it,
+    /// merge base into themselves, merge one another, and are merged back; dates that repeat.
+    fn history(seed: u64) -> (tempfile::TempDir, Vec<Oid>, Vec<Oid>) {
+        let dir = tempfile::tempdir().unwrap();
+        let git = git2::Repository::init(dir.path()).unwrap();
+        let tree = {
+            let builder = git.treebuilder(None).unwrap();
+            builder.write().unwrap()
+        };
+        let tree = git.find_tree(tree).unwrap();
+        let mut rng = Lcg(seed);
+        let mut clock = 1_000_000i64;
+        let mut commit = |parents: &[Oid], rng: &mut Lcg| -> Oid {
+            // Dates as one machine's clock makes them: often equal, never going back.
+            clock += if rng.below(3) == 0 { 0 } else { 60 };
+            let sig =
+                git2::Signature::new("t", "t@example.com", &git2::Time::new(clock, 0)).unwrap();
+            let parents: Vec<git2::Commit<'_>> = parents
+                .iter()
+                .map(|p| git.find_commit(*p).unwrap())
+                .collect();
+            let refs: Vec<&git2::Commit<'_>> = parents.iter().collect();
+            git.commit(None, &sig, &sig, "c", &tree, &refs).unwrap()
+        };
+        let mut line = vec![commit(&[], &mut rng)];
+        let mut branches: Vec<Oid> = Vec::new();
+        let mut all = line.clone();
+        for _ in 0..120 {
+            let base = *line.last().unwrap();
+            match rng.below(5) {
+                0 => {
+                    // A new branch from base (or from an older commit of the line).
+                    let from = line[line.len() - 1 - rng.below(line.len().min(4))];
+                    let c = commit(&[from], &mut rng);
+                    all.push(c);
+                    branches.push(c);
+                }
+                1 if !branches.is_empty() => {
+                    // Work on a branch; sometimes with base or another branch merged in.
+                    let i = rng.below(branches.len());
+                    let extra = match rng.below(4) {
+                        0 => vec![base],
+                        1 => vec![branches[rng.below(branches.len())]],
+                        _ => vec![],
+                    };
+                    let mut parents = vec![branches[i]];
+                    parents.extend(extra.into_iter().filter(|e| *e != branches[i]));
+                    let c = commit(&parents, &mut rng);
+                    all.push(c);
+                    branches[i] = c;
+                }
+                2 if !branches.is_empty() => {
+                    // A branch merged into base.
+                    let i = rng.below(branches.len());
+                    let tip = branches.remove(i);
+                    let c = commit(&[base, tip], &mut rng);
+                    all.push(c);
+                    line.push(c);
+                }
+                _ => {
+                    let c = commit(&[base], &mut rng);
+                    all.push(c);
+                    line.push(c);
+                }
+            }
+        }
+        line.reverse();
+        (dir, line, all)
+    }
+
+    /// Every commit reachable from `tip` and from none of `hide`, by following every parent.
+    fn reachable(repo: &Repo, tip: Oid, hide: &[Oid]) -> HashSet<Oid> {
+        let all = |from: &[Oid]| {
+            let mut seen = HashSet::new();
+            let mut stack = from.to_vec();
+            while let Some(id) = stack.pop() {
+                if seen.insert(id) {
+                    stack.extend(repo.commit_info(id).unwrap().parents);
+                }
+            }
+            seen
+        };
+        let hidden = all(hide);
+        all(&[tip])
+            .into_iter()
+            .filter(|c| !hidden.contains(c))
+            .collect()
+    }
+
+    fn assert_children_first(history: &History<'_>, list: &[Oid]) {
+        let position: HashMap<Oid, usize> = list.iter().enumerate().map(|(i, c)| (*c, i)).collect();
+        for (i, c) in list.iter().enumerate() {
+            for parent in &history.info(*c).unwrap().parents {
+                if let Some(&p) = position.get(parent) {
+                    assert!(p > i, "{parent} comes before its child {c}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn between_finds_every_commit_reachable_from_one_side_only_children_first() {
+        for seed in 0..6 {
+            let (dir, line, all) = history(seed);
+            let repo = Repo::open(dir.path()).unwrap();
+            let history = History::new(&repo);
+            let mut rng = Lcg(seed + 100);
+            for _ in 0..40 {
+                let tip = all[rng.below(all.len())];
+                let hide = [all[rng.below(all.len())]];
+                let found = history.between(tip, &hide).unwrap();
+                assert_eq!(found.len(), found.iter().collect::<HashSet<_>>().len());
+                assert_eq!(
+                    found.iter().copied().collect::<HashSet<_>>(),
+                    reachable(&repo, tip, &hide),
+                    "seed {seed}: {tip} ^{}",
+                    hide[0]
+                );
+                assert_children_first(&history, &found);
+            }
+            let everything = history.between(line[0], &[]).unwrap();
+            assert_eq!(everything.len(), reachable(&repo, line[0], &[]).len());
+        }
+    }
+
+    #[test]
+    fn merged_sides_are_what_each_merge_brought() {
+        for seed in 0..6 {
+            let (dir, line, _) = history(seed);
+            let repo = Repo::open(dir.path()).unwrap();
+            let history = History::new(&repo);
+            // The whole line, and a line cut above its first commits.
+            for (top, below) in [
+                (&line[..], None),
+                (&line[..line.len() - 5], Some(line[line.len() - 5])),
+            ] {
+                let sides = history.merged_sides(top, below).unwrap();
+                for &commit in top {
+                    let parents = &history.info(commit).unwrap().parents;
+                    match parents.as_slice() {
+                        [first, second, ..] => {
+                            let side = &sides[&commit];
+                            assert_eq!(
+                                side.iter().copied().collect::<HashSet<_>>(),
+                                reachable(&repo, *second, &[*first]),
+                                "seed {seed}: the side of {commit}"
+                            );
+                            assert_children_first(&history, side);
+                        }
+                        _ => assert!(!sides.contains_key(&commit)),
+                    }
+                }
+            }
+        }
     }
 }

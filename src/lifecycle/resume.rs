@@ -38,7 +38,7 @@ pub fn resume(
     plan_path: &str,
     phase: Option<&str>,
 ) -> Result<Result<ResumeOutcome, Choice>, LifecycleError> {
-    let statuses = state::derive(repo, plan, plan_path)?;
+    let statuses = state::derive(repo, plan, plan_path, state::Notes::Open)?;
     let active =
         |s: &PhaseStatus| matches!(s.state, State::InProgress | State::Failed | State::Blocked);
     let current = repo.current_branch()?;

@@ -142,7 +142,7 @@ pub fn report(
     plan_path: &str,
     current_branch: Option<&str>,
 ) -> Result<ExecutionReport, ReportError> {
-    let statuses = state::derive(repo, plan, plan_path)?;
+    let statuses = state::derive(repo, plan, plan_path, state::Notes::All)?;
     let order = Graph::order(plan).unwrap_or_else(|_| (0..plan.phases.len()).collect());
     let base_tip = repo.base_tip(&plan.base)?;
     let mut phases = Vec::new();

@@ -241,7 +241,7 @@ impl Start {
             LifecycleError::Io(std::io::Error::other("the plan has a dependency cycle"))
         })?;
         let selected = selection(plan, &graph, &opts.phases)?;
-        let statuses = state::derive(repo, plan, plan_path)?;
+        let statuses = state::derive(repo, plan, plan_path, state::Notes::Open)?;
         let complete = (0..plan.phases.len())
             .filter(|&i| statuses[i].state == State::Complete)
             .collect();

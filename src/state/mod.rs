@@ -16,8 +16,10 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 use serde::Serialize;
 
+use crate::git::history::History;
+use crate::git::notes::NotesSnapshot;
 use crate::git::trailers::{self, Trailer};
-use crate::git::{CommitInfo, GitError, Oid, Repo, Walker};
+use crate::git::{CommitInfo, GitError, Oid, Repo, TreeLookup};
 use crate::plan::{Glob, Plan};
 use events::{Event, parse_note};
 
@@ -130,6 +132,11 @@ pub struct PhaseStatus {
 }
 
 impl PhaseStatus {
+    /// Merged into base with a passing verify of what was merged.
+    fn is_complete(&self) -> bool {
+        self.completed_by.is_some() && self.verified
+    }
+
     pub fn last_checkpoint(&self) -> Option<&Checkpoint> {
         self.checkpoints.first()
     }
@@ -224,12 +231,15 @@ pub fn checkpoints_in(
     phase: &str,
     commits: &[Oid],
 ) -> Result<(Vec<Checkpoint>, usize), GitError> {
-    checkpoints_among(repo, &repo.notes()?, plan_id, phase, commits)
+    let history = History::new(repo);
+    checkpoints_among(&history, Some(&repo.notes()?), plan_id, phase, commits)
 }
 
+/// The checkpoints of `phase` among `commits` (with the events of their notes when `notes`
+/// is given), and how many of the commits carry no planx trailers.
 fn checkpoints_among(
-    repo: &Repo,
-    notes: &crate::git::notes::NotesSnapshot<'_>,
+    history: &History<'_>,
+    notes: Option<&NotesSnapshot<'_>>,
     plan_id: &str,
     phase: &str,
     commits: &[Oid],
@@ -237,15 +247,12 @@ fn checkpoints_among(
     let mut checkpoints = Vec::new();
     let mut plain_commits = 0;
     for &id in commits {
-        let info = repo.commit_info(id)?;
+        let info = history.info(id)?;
         let trailers = info.trailers();
         match checkpoint_of(&info, &trailers, plan_id) {
             Some((p, mut c)) if p == phase => {
-                if let Some(note) = notes.get(id)? {
-                    c.events = parse_note(&note)
-                        .into_iter()
-                        .filter(|e| e.phase == phase && e.plan == plan_id)
-                        .collect();
+                if let Some(notes) = notes {
+                    read_events(notes, plan_id, phase, &mut c)?;
                 }
                 checkpoints.push(c);
             }
@@ -256,23 +263,57 @@ fn checkpoints_among(
     Ok((checkpoints, plain_commits))
 }
 
-/// The state of every phase of `plan`, in plan order. `plan_path` is the plan's repo-relative
-/// path, which bounds the walk of base.
-pub fn derive(repo: &Repo, plan: &Plan, plan_path: &str) -> Result<Vec<PhaseStatus>, GitError> {
-    derive_where(repo, plan, plan_path, repo.branch_tip(&plan.base)?, &|_| {
-        true
-    })
+/// Fills a checkpoint's events from its note: those of `plan_id`'s `phase`.
+fn read_events(
+    notes: &NotesSnapshot<'_>,
+    plan_id: &str,
+    phase: &str,
+    checkpoint: &mut Checkpoint,
+) -> Result<(), GitError> {
+    if let Some(note) = notes.get(checkpoint.commit)? {
+        checkpoint.events = parse_note(&note)
+            .into_iter()
+            .filter(|e| e.phase == phase && e.plan == plan_id)
+            .collect();
+    }
+    Ok(())
 }
 
-/// As [`derive`], with base at `base_tip` (for instance the commit a push is about to make the
-/// remote's base).
+/// Whose checkpoints [`derive`] reads the notes of (a note is evidence: command runs, reasons,
+/// verify records; the states themselves come from commits, trailers and verify records).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Notes {
+    /// Every checkpoint's: for reports of the whole history (test results, the log).
+    All,
+    /// What the states, steps ([`step_states`]), reasons and next action need: the checkpoints
+    /// of every phase that is not complete, and a complete phase's latest checkpoint when it is
+    /// a blocked or failed one. A complete phase's other checkpoints are left without their
+    /// events (its steps are all complete: [`PhaseStatus::completed_steps`] of it means
+    /// nothing). With a thousand phases this is a fraction of the notes.
+    Open,
+}
+
+/// The state of every phase of `plan`, in plan order. `plan_path` is the plan's repo-relative
+/// path, which bounds the walk of base.
+pub fn derive(
+    repo: &Repo,
+    plan: &Plan,
+    plan_path: &str,
+    notes: Notes,
+) -> Result<Vec<PhaseStatus>, GitError> {
+    let base_tip = repo.branch_tip(&plan.base)?;
+    derive_where(repo, plan, plan_path, base_tip, notes, &|_| true)
+}
+
+/// As [`derive`] with [`Notes::Open`], with base at `base_tip` (for instance the commit a push
+/// is about to make the remote's base).
 pub fn derive_with_base(
     repo: &Repo,
     plan: &Plan,
     plan_path: &str,
     base_tip: Option<Oid>,
 ) -> Result<Vec<PhaseStatus>, GitError> {
-    derive_where(repo, plan, plan_path, base_tip, &|_| true)
+    derive_where(repo, plan, plan_path, base_tip, Notes::Open, &|_| true)
 }
 
 /// [`derive`] for what `start`, `checkpoint` and `finish` ask about phase `id`: its state and
@@ -296,7 +337,7 @@ pub fn derive_around(
         wanted.extend(next);
     }
     let base_tip = repo.branch_tip(&plan.base)?;
-    derive_where(repo, plan, plan_path, base_tip, &|p| {
+    derive_where(repo, plan, plan_path, base_tip, Notes::All, &|p| {
         wanted.contains(p.id.as_str())
     })
 }
@@ -309,97 +350,42 @@ fn derive_where(
     plan: &Plan,
     plan_path: &str,
     base_tip: Option<Oid>,
+    read_notes: Notes,
     wanted: &dyn Fn(&crate::plan::Phase) -> bool,
 ) -> Result<Vec<PhaseStatus>, GitError> {
-    let mut walker = repo.walker()?;
-    let completions = match base_tip {
-        Some(tip) => completions_on_base(repo, &mut walker, plan, plan_path, tip)?,
-        None => HashMap::new(),
+    let history = History::new(repo);
+    let (line, below) = match base_tip {
+        Some(tip) => base_line(repo, &history, plan_path, tip)?,
+        None => (Vec::new(), None),
     };
-    let notes = repo.notes()?;
-    let mut out: Vec<PhaseStatus> = Vec::with_capacity(plan.phases.len());
-    for phase in &plan.phases {
-        let branch = plan.branch(phase);
-        let completed_by = completions.get(phase.id.as_str()).copied();
+    let notes_tree = repo.notes_tree()?;
+    let (mut out, commits) = read_phases(
+        repo, &history, plan, &line, below, base_tip, read_notes, wanted,
+    )?;
+    // The evidence: verified, the events the states need, stale files.
+    let mut reader = EvidenceReader::new(repo, history, notes_tree)?;
+    for (i, phase) in plan.phases.iter().enumerate() {
         if !wanted(phase) {
-            out.push(PhaseStatus {
-                id: phase.id.clone(),
-                state: State::Waiting,
-                stale: Vec::new(),
-                branch,
-                branch_tip: None,
-                completed_by,
-                verified: false,
-                checkpoints: Vec::new(),
-                plain_commits: 0,
-                waiting_for: Vec::new(),
-            });
             continue;
         }
-        let branch_tip = repo.branch_tip(&branch)?;
-        // The commits of the phase: on its branch beyond base, or, once merged, the merged side.
-        // A fast-forward's work ends at the phase branch's tip when the branch is still there
-        // (commits after the last checkpoint are part of it), else at its last checkpoint.
-        let mut fast_forward_tip = None;
-        let commits = match (completed_by, branch_tip, base_tip) {
-            (Some(merge), _, _) => {
-                let info = repo.commit_info(merge)?;
-                match info.parents.as_slice() {
-                    [first, second, ..] => walker.between(*second, &[*first])?,
-                    _ if is_fast_forward(&info) => {
-                        let top = match (branch_tip, base_tip) {
-                            (Some(tip), Some(base)) if repo.is_ancestor(tip, base)? => tip,
-                            _ => merge,
-                        };
-                        fast_forward_tip = Some(top);
-                        fast_forwarded(repo, top, &phase.id)?
-                    }
-                    _ => vec![merge],
-                }
-            }
-            (None, Some(tip), Some(base)) => walker.between(tip, &[base])?,
-            (None, Some(tip), None) => walker.between(tip, &[])?,
-            (None, None, _) => Vec::new(),
-        };
-        let verified = match completed_by {
-            Some(merge) => completion_verified(
-                repo,
-                &notes,
-                &plan.id,
-                &phase.id,
-                merge,
-                fast_forward_tip,
-                &commits,
-            )?,
-            None => false,
-        };
-        let (checkpoints, plain_commits) =
-            checkpoints_among(repo, &notes, &plan.id, &phase.id, &commits)?;
-        out.push(PhaseStatus {
-            id: phase.id.clone(),
-            state: State::Waiting,
-            stale: Vec::new(),
-            branch,
-            branch_tip,
-            completed_by,
-            verified,
-            checkpoints,
-            plain_commits,
-            waiting_for: Vec::new(),
-        });
+        let (commits, fast_forward_tip) = &commits[i];
+        reader.finish(
+            plan,
+            phase,
+            &mut out[i],
+            commits,
+            *fast_forward_tip,
+            base_tip,
+            read_notes,
+        )?;
     }
-    let complete: Vec<bool> = out
-        .iter()
-        .map(|s| s.completed_by.is_some() && s.verified)
-        .collect();
+    let complete: Vec<bool> = out.iter().map(PhaseStatus::is_complete).collect();
     let index: HashMap<&str, usize> = plan
         .phases
         .iter()
         .enumerate()
         .map(|(i, p)| (p.id.as_str(), i))
         .collect();
-    // Paths on base's tip by folder, listed only where a `create` pattern can match.
-    let mut base_paths: HashMap<String, Vec<String>> = HashMap::new();
     for (i, phase) in plan.phases.iter().enumerate() {
         let status = &mut out[i];
         status.waiting_for = phase
@@ -424,36 +410,198 @@ fn derive_where(
         } else {
             State::Waiting
         };
-        if complete[i] && !phase.files.create.is_empty() && wanted(phase) {
-            let mut stale = Vec::new();
-            for entry in &phase.files.create {
-                if entry.pattern.is_literal() {
-                    let present = match base_tip {
-                        Some(tip) => repo.file_exists_at(tip, entry.pattern.as_str())?,
-                        None => false,
-                    };
-                    if !present {
-                        stale.push(entry.pattern.to_string());
-                    }
-                    continue;
-                }
-                let folder = entry.pattern.folder();
-                let paths = match (base_paths.get(folder), base_tip) {
-                    (Some(paths), _) => paths,
-                    (None, Some(tip)) => {
-                        let paths = repo.tree_paths_under(tip, folder)?;
-                        base_paths.entry(folder.to_owned()).or_insert(paths)
-                    }
-                    (None, None) => base_paths.entry(folder.to_owned()).or_default(),
-                };
-                if !any_match(&entry.pattern, paths) {
-                    stale.push(entry.pattern.to_string());
-                }
-            }
-            status.stale = stale;
-        }
     }
     Ok(out)
+}
+
+/// Each phase's commits (its branch beyond base, or what completed it) and checkpoints,
+/// without the evidence in notes; and, by phase, the commits and fast-forward top that
+/// evidence is looked for in.
+#[allow(clippy::too_many_arguments, clippy::type_complexity)]
+fn read_phases(
+    repo: &Repo,
+    history: &History<'_>,
+    plan: &Plan,
+    line: &[Oid],
+    below: Option<Oid>,
+    base_tip: Option<Oid>,
+    read_notes: Notes,
+    wanted: &dyn Fn(&crate::plan::Phase) -> bool,
+) -> Result<(Vec<PhaseStatus>, Vec<(Vec<Oid>, Option<Oid>)>), GitError> {
+    let sides = history.merged_sides(line, below)?;
+    let completions = completions_on_line(history, plan, line, &sides)?;
+    let tips = repo.branch_tips(&plan.branch_prefix)?;
+    let notes = match read_notes {
+        Notes::All => Some(repo.notes()?),
+        Notes::Open => None,
+    };
+    let mut out = Vec::with_capacity(plan.phases.len());
+    let mut evidence = Vec::with_capacity(plan.phases.len());
+    for phase in &plan.phases {
+        let branch = plan.branch(phase);
+        let completed_by = completions.get(phase.id.as_str()).copied();
+        if !wanted(phase) {
+            out.push(PhaseStatus {
+                id: phase.id.clone(),
+                state: State::Waiting,
+                stale: Vec::new(),
+                branch,
+                branch_tip: None,
+                completed_by,
+                verified: false,
+                checkpoints: Vec::new(),
+                plain_commits: 0,
+                waiting_for: Vec::new(),
+            });
+            evidence.push((Vec::new(), None));
+            continue;
+        }
+        let branch_tip = tips.get(&branch).copied();
+        // The commits of the phase: on its branch beyond base, or, once merged, the merged side.
+        // A fast-forward's work ends at the phase branch's tip when the branch is still there
+        // (commits after the last checkpoint are part of it), else at its last checkpoint.
+        let mut fast_forward_tip = None;
+        let commits = match (completed_by, branch_tip, base_tip) {
+            (Some(merge), _, _) => {
+                let info = history.info(merge)?;
+                match info.parents.as_slice() {
+                    [first, second, ..] => match sides.get(&merge) {
+                        Some(side) => side.clone(),
+                        None => history.between(*second, &[*first])?,
+                    },
+                    _ if is_fast_forward(&info) => {
+                        let top = match (branch_tip, base_tip) {
+                            (Some(tip), Some(base)) if repo.is_ancestor(tip, base)? => tip,
+                            _ => merge,
+                        };
+                        fast_forward_tip = Some(top);
+                        fast_forwarded(history, top, &phase.id)?
+                    }
+                    _ => vec![merge],
+                }
+            }
+            (None, Some(tip), Some(base)) => history.between(tip, &[base])?,
+            (None, Some(tip), None) => history.between(tip, &[])?,
+            (None, None, _) => Vec::new(),
+        };
+        let (checkpoints, plain_commits) =
+            checkpoints_among(history, notes.as_ref(), &plan.id, &phase.id, &commits)?;
+        out.push(PhaseStatus {
+            id: phase.id.clone(),
+            state: State::Waiting,
+            stale: Vec::new(),
+            branch,
+            branch_tip,
+            completed_by,
+            verified: false,
+            checkpoints,
+            plain_commits,
+            waiting_for: Vec::new(),
+        });
+        evidence.push((commits, fast_forward_tip));
+    }
+    Ok((out, evidence))
+}
+
+/// Reads what notes and base's files say of phases.
+struct EvidenceReader<'r> {
+    repo: &'r Repo,
+    history: History<'r>,
+    notes: NotesSnapshot<'r>,
+    /// Files on base's tip, for `create` entries that are literal paths.
+    base_files: Option<TreeLookup<'r>>,
+    /// Paths on base's tip by folder, listed only where a `create` pattern can match.
+    base_paths: HashMap<String, Vec<String>>,
+}
+
+impl<'r> EvidenceReader<'r> {
+    fn new(
+        repo: &'r Repo,
+        history: History<'r>,
+        notes_tree: Option<Oid>,
+    ) -> Result<Self, GitError> {
+        Ok(EvidenceReader {
+            repo,
+            history,
+            notes: repo.notes_at(notes_tree)?,
+            base_files: None,
+            base_paths: HashMap::new(),
+        })
+    }
+
+    /// Completes `status` with its evidence: whether the merge that completed it was verified,
+    /// the events of the checkpoints the states need, the stale files of a complete phase.
+    #[allow(clippy::too_many_arguments)]
+    fn finish(
+        &mut self,
+        plan: &Plan,
+        phase: &crate::plan::Phase,
+        status: &mut PhaseStatus,
+        commits: &[Oid],
+        fast_forward_tip: Option<Oid>,
+        base_tip: Option<Oid>,
+        read_notes: Notes,
+    ) -> Result<(), GitError> {
+        status.verified = match status.completed_by {
+            Some(merge) => {
+                let trees = completion_trees(&self.history, merge, fast_forward_tip)?;
+                // The merged side first, newest first: a verify record is usually on its tip.
+                let candidates = commits
+                    .iter()
+                    .copied()
+                    .chain(std::iter::once(merge).filter(|m| !commits.contains(m)));
+                events::find_passing_record(&self.notes, &plan.id, &phase.id, &trees, candidates)?
+                    .is_some()
+            }
+            None => false,
+        };
+        let complete = status.is_complete();
+        if read_notes == Notes::Open {
+            for (n, c) in status.checkpoints.iter_mut().enumerate() {
+                if !complete || (n == 0 && matches!(c.kind, Kind::Blocked | Kind::Failed)) {
+                    read_events(&self.notes, &plan.id, &phase.id, c)?;
+                }
+            }
+        }
+        if complete {
+            status.stale = self.missing_on_base(base_tip, phase)?;
+        }
+        Ok(())
+    }
+
+    /// The `create` entries of `phase` that match nothing on base's tip (all of them when
+    /// there is no base).
+    fn missing_on_base(
+        &mut self,
+        base_tip: Option<Oid>,
+        phase: &crate::plan::Phase,
+    ) -> Result<Vec<String>, GitError> {
+        let mut stale = Vec::new();
+        for entry in &phase.files.create {
+            let present = match base_tip {
+                None => false,
+                Some(tip) if entry.pattern.is_literal() => {
+                    let files = match &mut self.base_files {
+                        Some(files) => files,
+                        None => self.base_files.insert(self.repo.tree_lookup(tip)?),
+                    };
+                    files.has_file(entry.pattern.as_str())?
+                }
+                Some(tip) => {
+                    let folder = entry.pattern.folder();
+                    if !self.base_paths.contains_key(folder) {
+                        let paths = self.repo.tree_paths_under(tip, folder)?;
+                        self.base_paths.insert(folder.to_owned(), paths);
+                    }
+                    any_match(&entry.pattern, &self.base_paths[folder])
+                }
+            };
+            if !present {
+                stale.push(entry.pattern.to_string());
+            }
+        }
+        Ok(stale)
+    }
 }
 
 /// A completion by a checkpoint commit that sits on base itself (not a merge, not a squash
@@ -466,11 +614,11 @@ fn is_fast_forward(info: &CommitInfo) -> bool {
 }
 
 /// The phase's commits on base's first-parent line, from `tip` back to its start checkpoint.
-fn fast_forwarded(repo: &Repo, tip: Oid, phase: &str) -> Result<Vec<Oid>, GitError> {
+fn fast_forwarded(history: &History<'_>, tip: Oid, phase: &str) -> Result<Vec<Oid>, GitError> {
     let mut out = Vec::new();
     let mut current = Some(tip);
     while let Some(id) = current {
-        let info = repo.commit_info(id)?;
+        let info = history.info(id)?;
         let trailers = info.trailers();
         out.push(id);
         let is_start = trailers::value(&trailers, trailers::PHASE) == Some(phase)
@@ -483,30 +631,25 @@ fn fast_forwarded(repo: &Repo, tip: Oid, phase: &str) -> Result<Vec<Oid>, GitErr
     Ok(out)
 }
 
-/// Is there a passing verify record of this phase for what `merge` brought into base? The
-/// trees that count: the tree that landed (the merge's own), and for a merge also the tree that
-/// was merged (its second parent's: what a pull request's CI verified); for a fast-forward, the
+/// The trees a passing verify record must name for what `merge` brought into base to count as
+/// verified: the tree that landed (the merge's own), and for a merge also the tree that was
+/// merged (its second parent's: what a pull request's CI verified); for a fast-forward, the
 /// top of the forwarded work. A trailer naming a tree is a claim and counts for nothing.
 /// Records are looked for on the merge and on the merged commits (a squash carries them).
-fn completion_verified(
-    repo: &Repo,
-    notes: &crate::git::notes::NotesSnapshot<'_>,
-    plan: &str,
-    phase: &str,
+fn completion_trees(
+    history: &History<'_>,
     merge: Oid,
     fast_forward_tip: Option<Oid>,
-    merged_side: &[Oid],
-) -> Result<bool, GitError> {
-    let info = repo.commit_info(merge)?;
+) -> Result<Vec<Oid>, GitError> {
+    let info = history.info(merge)?;
     let mut trees = vec![match fast_forward_tip {
-        Some(top) => repo.tree_of(top)?,
+        Some(top) => history.info(top)?.tree,
         None => info.tree,
     }];
     if let Some(merged) = info.parents.get(1) {
-        trees.push(repo.tree_of(*merged)?);
+        trees.push(history.info(*merged)?.tree);
     }
-    let commits = std::iter::once(merge).chain(merged_side.iter().copied());
-    Ok(events::find_passing_record(notes, plan, phase, &trees, commits)?.is_some())
+    Ok(trees)
 }
 
 fn any_match(pattern: &Glob, paths: &[String]) -> bool {
@@ -516,22 +659,39 @@ fn any_match(pattern: &Glob, paths: &[String]) -> bool {
     paths.iter().any(|p| pattern.matches(p))
 }
 
-/// Which phases base's first-parent history completes, and by which commit (the newest).
-fn completions_on_base<'p>(
+/// Base's first-parent line from `tip` while it has the plan file, newest first, and the
+/// first commit below it (without the plan), if any: walks of base stop there, so that their
+/// cost follows the plan's lifetime, not the repository's.
+fn base_line(
     repo: &Repo,
-    walker: &mut Walker<'_>,
-    plan: &'p Plan,
+    history: &History<'_>,
     plan_path: &str,
     tip: Oid,
-) -> Result<HashMap<&'p str, Oid>, GitError> {
-    let known: BTreeMap<&str, ()> = plan.phases.iter().map(|p| (p.id.as_str(), ())).collect();
-    let mut done: HashMap<&'p str, Oid> = HashMap::new();
-    let mut current = Some(tip);
-    while let Some(id) = current {
+) -> Result<(Vec<Oid>, Option<Oid>), GitError> {
+    let mut line = Vec::new();
+    let mut below = Some(tip);
+    while let Some(id) = below {
         if repo.entry_at(id, plan_path)?.is_none() {
             break;
         }
-        let info = repo.commit_info(id)?;
+        line.push(id);
+        below = history.info(id)?.parents.first().copied();
+    }
+    Ok((line, below))
+}
+
+/// Which phases base's first-parent `line` completes, and by which commit (the newest);
+/// `sides` is what each merge on it merged ([`History::merged_sides`]).
+fn completions_on_line<'p>(
+    history: &History<'_>,
+    plan: &'p Plan,
+    line: &[Oid],
+    sides: &HashMap<Oid, Vec<Oid>>,
+) -> Result<HashMap<&'p str, Oid>, GitError> {
+    let known: BTreeMap<&str, ()> = plan.phases.iter().map(|p| (p.id.as_str(), ())).collect();
+    let mut done: HashMap<&'p str, Oid> = HashMap::new();
+    for &id in line {
+        let info = history.info(id)?;
         let trailers = info.trailers();
         let phase = trailers::value(&trailers, trailers::PHASE);
         let plan_ok = trailers::value(&trailers, trailers::PLAN).is_none_or(|p| p == plan.id);
@@ -557,8 +717,8 @@ fn completions_on_base<'p>(
                 // `finish`) is completed by that commit, not by the merge that brought it.
                 let mut completed_inside: HashMap<&'p str, Oid> = HashMap::new();
                 let mut checkpointed: Vec<&'p str> = Vec::new();
-                for side in walker.between(info.parents[1], &[info.parents[0]])? {
-                    let side_info = repo.commit_info(side)?;
+                for &side in sides.get(&id).map_or(&[][..], Vec::as_slice) {
+                    let side_info = history.info(side)?;
                     let side_trailers = side_info.trailers();
                     if let Some(phase) = trailers::value(&side_trailers, trailers::PHASE)
                         && trailers::value(&side_trailers, trailers::STATUS) == Some("complete")
@@ -583,7 +743,6 @@ fn completions_on_base<'p>(
             }
             _ => {}
         }
-        current = info.parents.first().copied();
     }
     Ok(done)
 }

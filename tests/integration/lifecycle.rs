@@ -997,3 +997,85 @@ fn a_verified_tree_trailer_is_only_a_claim() {
     let status = repo.planx(&["status", "--json"]).json();
     assert_eq!(status["phases"][0]["state"], "unverified", "{status}");
 }
+
+/// `status` reads the notes of open phases only (`Notes::Open`); everything it shows must be
+/// what reading every note (`Notes::All`, the status document and the log) gives.
+#[test]
+fn reading_only_open_phases_notes_changes_no_state() {
+    use git_planx::state::{self, Notes};
+    let repo = Repo::with_plan(WALK_PLAN);
+    assert_eq!(repo.planx(&["start", "a"]).code, 0);
+    repo.write("a.txt", "a\n");
+    repo.git(&["add", "a.txt"]);
+    assert_eq!(repo.planx(&["checkpoint", "--step", "1"]).code, 0);
+    assert_eq!(repo.planx(&["checkpoint", "--step", "2"]).code, 0);
+    assert_eq!(repo.planx(&["finish", "a", "-q"]).code, 0);
+    assert_eq!(repo.planx(&["start", "b"]).code, 0);
+    assert_eq!(
+        repo.planx(&["checkpoint", "--blocked", "waiting for the spec"])
+            .code,
+        0
+    );
+    let git = git_planx::git::Repo::open(&repo.path(".")).unwrap();
+    let tip = git.branch_tip("main").unwrap().unwrap();
+    let plan = git_planx::lifecycle::plan_at(&git, tip, ".planx/plan.toml", "main")
+        .unwrap()
+        .unwrap();
+    let open = state::derive(&git, &plan, ".planx/plan.toml", Notes::Open).unwrap();
+    let all = state::derive(&git, &plan, ".planx/plan.toml", Notes::All).unwrap();
+    assert_eq!(open.len(), 2);
+    assert_eq!(open[0].state, state::State::Complete);
+    assert_eq!(open[1].state, state::State::Blocked);
+    for ((o, a), phase) in open.iter().zip(&all).zip(&plan.phases) {
+        assert_eq!(o.state, a.state);
+        assert_eq!(o.verified, a.verified);
+        assert_eq!(o.stale, a.stale);
+        assert_eq!(o.reason(), a.reason());
+        assert_eq!(state::step_states(phase, o), state::step_states(phase, a));
+        assert_eq!(o.checkpoints.len(), a.checkpoints.len());
+        if o.state != state::State::Complete {
+            assert_eq!(o.completed_steps(phase), a.completed_steps(phase));
+            for (co, ca) in o.checkpoints.iter().zip(&a.checkpoints) {
+                assert_eq!(co.events, ca.events);
+            }
+        }
+    }
+    assert_eq!(open[1].reason().as_deref(), Some("waiting for the spec"));
+    // A complete phase's step evidence is left unread; the full read has it.
+    assert!(all[0].checkpoints.iter().any(|c| !c.events.is_empty()));
+    assert_eq!(
+        state::next_action(&plan, &open, &[0, 1], Some("planx/b")),
+        state::next_action(&plan, &all, &[0, 1], Some("planx/b"))
+    );
+}
+
+/// A validated plan is kept by the blob id of its bytes; a damaged copy is validated again, and
+/// an edited plan is a new key that never meets the old answer.
+#[test]
+fn validated_plans_are_kept_by_their_content() {
+    let repo = Repo::with_plan(WALK_PLAN);
+    let first = repo.planx(&["status", "--json"]);
+    assert_eq!(first.code, 0, "{first}");
+    let blob = repo.git(&["rev-parse", "main:.planx/plan.toml"]);
+    let kept: Vec<_> = fs::read_dir(repo.path(".git/planx/cache"))
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with("plans-"))
+        .flat_map(|dir| fs::read_dir(dir.path()).unwrap().flatten())
+        .map(|e| e.path())
+        .collect();
+    assert_eq!(kept.len(), 1, "{kept:?}");
+    assert_eq!(
+        kept[0].file_stem().unwrap().to_string_lossy(),
+        blob.trim(),
+        "kept under the plan's blob id"
+    );
+    fs::write(&kept[0], b"damaged").unwrap();
+    let again = repo.planx(&["status", "--json"]);
+    assert_eq!(again.stdout, first.stdout, "{again}");
+    // The work tree's edit is its own plan: `check` reads it, not the kept copy of main's.
+    repo.write_plan(&WALK_PLAN.replace("title = \"First\"", "title = \"First\"\nbogus = 1"));
+    let check = repo.planx(&["check"]);
+    assert_ne!(check.code, 0, "{check}");
+    assert!(check.stdout.contains("unknown key `bogus`"), "{check}");
+}
