@@ -148,21 +148,6 @@ impl Repo {
         }
     }
 
-    /// Where to open this repository again from another thread ([`Repo::reopen`]): a
-    /// repository is used by one thread at a time.
-    pub fn git_dir(&self) -> &Path {
-        self.inner.path()
-    }
-
-    /// The repository whose git folder is `git_dir` (from [`Repo::git_dir`]).
-    pub fn reopen(git_dir: &Path) -> Result<Repo, GitError> {
-        configure_libgit2();
-        match git2::Repository::open(git_dir) {
-            Ok(inner) => Ok(Repo { inner }),
-            Err(source) => Err(classify_open_error(git_dir.to_path_buf(), source)),
-        }
-    }
-
     /// The top of the work tree, if there is one.
     pub fn workdir(&self) -> Option<&Path> {
         self.inner.workdir()
