@@ -148,6 +148,11 @@ impl Repo {
         }
     }
 
+    /// The repository's git folder (of this worktree): where another thread opens it again.
+    pub fn git_dir(&self) -> &Path {
+        self.inner.path()
+    }
+
     /// The top of the work tree, if there is one.
     pub fn workdir(&self) -> Option<&Path> {
         self.inner.workdir()

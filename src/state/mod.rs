@@ -353,17 +353,38 @@ fn derive_where(
     read_notes: Notes,
     wanted: &dyn Fn(&crate::plan::Phase) -> bool,
 ) -> Result<Vec<PhaseStatus>, GitError> {
-    let history = History::new(repo);
-    let (line, below) = match base_tip {
-        Some(tip) => base_line(repo, &history, plan_path, tip)?,
-        None => (Vec::new(), None),
-    };
     let notes_tree = repo.notes_tree()?;
-    let (mut out, commits) = read_phases(
-        repo, &history, plan, &line, below, base_tip, read_notes, wanted,
-    )?;
+    let history = History::new(repo);
+    // The notes' fan-out folders are read on a second core, if there is one, while this one
+    // reads the history: much of the evidence is in them.
+    let git_dir = repo.git_dir().to_path_buf();
+    let (phases, folders) = std::thread::scope(|scope| {
+        let folders = match notes_tree {
+            Some(tree) if second_core() => {
+                let git_dir = &git_dir;
+                Some(scope.spawn(move || crate::git::notes::read_folders(git_dir, tree)))
+            }
+            _ => None,
+        };
+        let phases = (|| {
+            let (line, below) = match base_tip {
+                Some(tip) => base_line(repo, &history, plan_path, tip)?,
+                None => (Vec::new(), None),
+            };
+            read_phases(
+                repo, &history, plan, &line, below, base_tip, read_notes, wanted,
+            )
+        })();
+        // Reading ahead is only a head start: whatever it could not read is read below.
+        let folders = folders
+            .and_then(|f| f.join().ok())
+            .and_then(Result::ok)
+            .unwrap_or_default();
+        (phases, folders)
+    });
+    let (mut out, commits) = phases?;
     // The evidence: verified, the events the states need, stale files.
-    let mut reader = EvidenceReader::new(repo, history, notes_tree)?;
+    let mut reader = EvidenceReader::new(repo, history, notes_tree, folders)?;
     for (i, phase) in plan.phases.iter().enumerate() {
         if !wanted(phase) {
             continue;
@@ -412,6 +433,16 @@ fn derive_where(
         };
     }
     Ok(out)
+}
+
+/// Is there a second core to read ahead on?
+fn second_core() -> bool {
+    // A repository whose objects the environment places (a hook run by git while it receives
+    // a push, say) is read only as the process opened it.
+    let placed = ["GIT_OBJECT_DIRECTORY", "GIT_ALTERNATE_OBJECT_DIRECTORIES"]
+        .iter()
+        .any(|v| std::env::var_os(v).is_some());
+    !placed && std::thread::available_parallelism().is_ok_and(|n| n.get() > 1)
 }
 
 /// Each phase's commits (its branch beyond base, or what completed it) and checkpoints,
@@ -519,11 +550,12 @@ impl<'r> EvidenceReader<'r> {
         repo: &'r Repo,
         history: History<'r>,
         notes_tree: Option<Oid>,
+        folders: Vec<(Oid, Vec<u8>)>,
     ) -> Result<Self, GitError> {
         Ok(EvidenceReader {
             repo,
             history,
-            notes: repo.notes_at(notes_tree)?,
+            notes: repo.notes_at(notes_tree)?.with_folders(folders),
             base_files: None,
             base_paths: HashMap::new(),
         })

@@ -85,6 +85,26 @@ fn notes_fan_out_like_gits_and_git_reads_every_one() {
             .as_deref(),
         Some("{\"by\":\"git\"}\n")
     );
+    // Every note reads back the same through folders read ahead on another thread.
+    let tree = lib.notes_tree().unwrap().unwrap();
+    let git_dir = lib.git_dir().to_path_buf();
+    let folders =
+        std::thread::spawn(move || git_planx::git::notes::read_folders(&git_dir, tree).unwrap())
+            .join()
+            .unwrap();
+    assert!(!folders.is_empty());
+    let ahead = lib.notes().unwrap().with_folders(folders);
+    for c in commits.iter().step_by(7).chain([&commits[1]]) {
+        let id = Oid::from_str(c).unwrap();
+        let expected = repo.note(c);
+        assert_eq!(
+            snapshot.get(id).unwrap().as_deref(),
+            Some(expected.as_str())
+        );
+        assert_eq!(ahead.get(id).unwrap().as_deref(), Some(expected.as_str()));
+    }
+    let unnoted = Oid::from_str("00000000000000000000000000000000000000aa").unwrap();
+    assert_eq!(ahead.get(unnoted).unwrap(), None);
 }
 
 #[test]
