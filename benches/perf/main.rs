@@ -63,6 +63,10 @@ struct Args {
     /// Build (or find) the fixtures, print where they are, measure nothing
     #[arg(long)]
     fixtures_only: bool,
+    /// Measure only these pairs of the goals table (keys: hook, verify, status, checkpoint,
+    /// …), print their ratios, write no report: for working on one goal
+    #[arg(long, value_delimiter = ',')]
+    only: Vec<String>,
     /// Passed by `cargo bench`; ignored
     #[arg(long, hide = true)]
     bench: bool,
@@ -129,6 +133,15 @@ fn main() {
         results.fixtures.push(fixture.meta.clone());
 
         let config = "default";
+        if !args.only.is_empty() {
+            for pair in goal_pairs(&env, &work) {
+                if args.only.iter().any(|k| k == pair.key) {
+                    run_pair(&env, &work, pair, reps, config);
+                }
+            }
+            work.remove();
+            continue;
+        }
         for pair in goal_pairs(&env, &work) {
             results
                 .pairs
@@ -179,7 +192,7 @@ fn main() {
         }
         work.remove();
     }
-    if args.fixtures_only {
+    if args.fixtures_only || !args.only.is_empty() {
         return;
     }
     // The `run` pair, on a repository of its own (see run.rs).
