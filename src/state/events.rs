@@ -94,16 +94,58 @@ pub fn find_passing_record(
     let trees: Vec<String> = trees.iter().map(Oid::to_string).collect();
     for commit in commits {
         if let Some(note) = notes.get(commit)?
-            && parse_note(&note).iter().any(|e| {
-                e.plan == plan
-                    && e.phase == phase
-                    && trees.iter().any(|t| is_passing_record(e, Some(t)))
+            && note.lines().any(|line| {
+                serde_json::from_str::<Probe<'_>>(line).is_ok_and(|e| {
+                    e.plan == plan && e.phase == phase && e.is_passing_record(&trees)
+                })
             })
         {
             return Ok(Some(commit));
         }
     }
     Ok(None)
+}
+
+/// An event line read only as far as [`find_passing_record`] needs: the lines it reads as
+/// events are those [`parse_note`] reads (the same fields required, of the same types), and
+/// the fields a passing record is judged by are taken as [`is_passing_record`] takes them; the
+/// rest of the line (command output of several KiB) is skipped, not built into values.
+#[derive(Deserialize)]
+struct Probe<'a> {
+    #[allow(dead_code)]
+    v: u32,
+    #[allow(dead_code)]
+    #[serde(borrow)]
+    ts: std::borrow::Cow<'a, str>,
+    #[serde(borrow)]
+    plan: std::borrow::Cow<'a, str>,
+    #[serde(borrow)]
+    phase: std::borrow::Cow<'a, str>,
+    #[serde(borrow)]
+    event: std::borrow::Cow<'a, str>,
+    #[serde(default)]
+    tree: Option<Value>,
+    #[serde(default)]
+    passed: Option<Value>,
+    #[serde(default)]
+    clean: Option<Value>,
+    #[serde(default)]
+    no_run: Option<Value>,
+}
+
+impl Probe<'_> {
+    fn is_passing_record(&self, trees: &[String]) -> bool {
+        let flag = |v: &Option<Value>| v.as_ref().and_then(Value::as_bool);
+        self.event == "verify"
+            && self
+                .tree
+                .as_ref()
+                .and_then(Value::as_str)
+                .is_some_and(|t| trees.iter().any(|want| want == t))
+            && flag(&self.passed) == Some(true)
+            && flag(&self.clean) == Some(true)
+            && flag(&self.no_run) == Some(false)
+    }
 }
 
 /// Is this event a verify that passed with its commands run (clean work tree or not)? What
@@ -171,5 +213,46 @@ impl CommandRun {
             }
         };
         format!("{what} in {:.1}s", self.duration_ms as f64 / 1000.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The quick read of a line finds a passing record exactly where reading the whole event
+    /// does.
+    #[test]
+    fn the_quick_read_judges_every_line_as_the_full_read() {
+        let tree = "0123456789012345678901234567890123456789";
+        let trees = vec![tree.to_owned()];
+        let lines = [
+            format!(r#"{{"v":1,"ts":"t","plan":"p","phase":"a","event":"verify","tree":"{tree}","passed":true,"clean":true,"no_run":false,"tail":"x"}}"#),
+            format!(r#"{{"v":1,"ts":"t","plan":"p","phase":"a","event":"ver\u0069fy","tree":"{tree}","passed":true,"clean":true,"no_run":false}}"#),
+            format!(r#"{{"ts":"t","plan":"p","phase":"a","event":"verify","tree":"{tree}","passed":true,"clean":true,"no_run":false}}"#),
+            format!(r#"{{"v":1,"ts":5,"plan":"p","phase":"a","event":"verify","tree":"{tree}","passed":true,"clean":true,"no_run":false}}"#),
+            format!(r#"{{"v":1,"ts":"t","plan":"p","phase":"a","event":"verify","tree":"{tree}","passed":"true","clean":true,"no_run":false}}"#),
+            format!(r#"{{"v":1,"ts":"t","plan":"p","phase":"a","event":"verify","tree":"{tree}","passed":true,"no_run":false}}"#),
+            format!(r#"{{"v":1,"ts":"t","plan":"p","phase":"a","event":"verify","tree":"{tree}","passed":true,"clean":true,"no_run":null}}"#),
+            r#"{"v":1,"ts":"t","plan":"p","phase":"a","event":"verify","tree":5,"passed":true,"clean":true,"no_run":false}"#.to_owned(),
+            r#"{"v":1,"ts":"t","plan":"p","phase":"a","event":"verify","tree":"ffff","passed":true,"clean":true,"no_run":false}"#.to_owned(),
+            format!(r#"{{"v":1,"ts":"t","plan":"p","phase":"a","event":"accept","tree":"{tree}","passed":true,"clean":true,"no_run":false}}"#),
+            format!(r#"{{"v":-1,"ts":"t","plan":"p","phase":"a","event":"verify","tree":"{tree}","passed":true,"clean":true,"no_run":false}}"#),
+            "not json".to_owned(),
+        ];
+        for line in &lines {
+            let full = parse_note(line)
+                .iter()
+                .any(|e| is_passing_record(e, Some(tree)));
+            let quick =
+                serde_json::from_str::<Probe<'_>>(line).is_ok_and(|e| e.is_passing_record(&trees));
+            assert_eq!(quick, full, "{line}");
+        }
+        assert!(
+            serde_json::from_str::<Probe<'_>>(&lines[1])
+                .unwrap()
+                .is_passing_record(&trees),
+            "escapes are read as JSON reads them"
+        );
     }
 }

@@ -355,6 +355,8 @@ fn derive_where(
 ) -> Result<Vec<PhaseStatus>, GitError> {
     let notes_tree = repo.notes_tree()?;
     let history = History::new(repo);
+    let facts_key = base_tip.and_then(|tip| BaseFacts::key(tip, plan, plan_path));
+    let mut base_facts = BaseFacts::load(repo, facts_key.as_deref());
     // The notes' fan-out folders are read on a second core, if there is one, while this one
     // reads the history: much of the evidence is in them.
     let git_dir = repo.git_dir().to_path_buf();
@@ -368,7 +370,7 @@ fn derive_where(
         };
         let phases = (|| {
             let (line, below) = match base_tip {
-                Some(tip) => base_line(repo, &history, plan_path, tip)?,
+                Some(tip) => base_line(repo, &history, plan_path, tip, &mut base_facts)?,
                 None => (Vec::new(), None),
             };
             read_phases(
@@ -384,7 +386,7 @@ fn derive_where(
     });
     let (mut out, commits) = phases?;
     // The evidence: verified, the events the states need, stale files.
-    let mut reader = EvidenceReader::new(repo, history, notes_tree, folders)?;
+    let mut reader = EvidenceReader::new(repo, history, notes_tree, folders, base_facts)?;
     for (i, phase) in plan.phases.iter().enumerate() {
         if !wanted(phase) {
             continue;
@@ -400,6 +402,7 @@ fn derive_where(
             read_notes,
         )?;
     }
+    reader.base_facts.keep(repo, facts_key.as_deref());
     let complete: Vec<bool> = out.iter().map(PhaseStatus::is_complete).collect();
     let index: HashMap<&str, usize> = plan
         .phases
@@ -433,6 +436,51 @@ fn derive_where(
         };
     }
     Ok(out)
+}
+
+/// What depends only on base's tip, the plan's path and the plan's bytes — where the plan's
+/// line of base ends, and which `create` entries match nothing there — kept between runs
+/// under those ids (commits never change, so neither does the answer): a status after a
+/// checkpoint does not read base's files again, only one after base moved.
+#[derive(Debug, Default, Serialize, serde::Deserialize)]
+struct BaseFacts {
+    /// The first commit below base's tip without the plan file, once known (`Some(None)`: the
+    /// line goes back to a root commit).
+    below: Option<Option<String>>,
+    /// By phase id, its `create` entries missing on base's tip.
+    missing: HashMap<String, Vec<String>>,
+    #[serde(skip)]
+    changed: bool,
+}
+
+impl BaseFacts {
+    /// The cache's key for base at `tip` judged by `plan` at `plan_path`; `None` for a plan
+    /// not known by its blob id.
+    fn key(tip: Oid, plan: &Plan, plan_path: &str) -> Option<String> {
+        let blob = plan.blob.as_deref()?;
+        Some(crate::git::fingerprint(
+            format!("{tip}\n{blob}\n{plan_path}").as_bytes(),
+        ))
+    }
+
+    fn cache(repo: &Repo) -> crate::cache::Cache {
+        crate::cache::Cache::new(repo, "base-facts", 1, "bin")
+    }
+
+    fn load(repo: &Repo, key: Option<&str>) -> BaseFacts {
+        key.and_then(|key| Self::cache(repo).get(key))
+            .and_then(|bytes| postcard::from_bytes(&bytes).ok())
+            .unwrap_or_default()
+    }
+
+    fn keep(&self, repo: &Repo, key: Option<&str>) {
+        if let Some(key) = key
+            && self.changed
+            && let Ok(bytes) = postcard::to_allocvec(self)
+        {
+            Self::cache(repo).put(key, &bytes);
+        }
+    }
 }
 
 /// Is there a second core to read ahead on?
@@ -543,6 +591,8 @@ struct EvidenceReader<'r> {
     base_files: Option<TreeLookup<'r>>,
     /// Paths on base's tip by folder, listed only where a `create` pattern can match.
     base_paths: HashMap<String, Vec<String>>,
+    /// Known from an earlier run, and learnt in this one.
+    base_facts: BaseFacts,
 }
 
 impl<'r> EvidenceReader<'r> {
@@ -551,8 +601,10 @@ impl<'r> EvidenceReader<'r> {
         history: History<'r>,
         notes_tree: Option<Oid>,
         folders: Vec<(Oid, Vec<u8>)>,
+        base_facts: BaseFacts,
     ) -> Result<Self, GitError> {
         Ok(EvidenceReader {
+            base_facts,
             repo,
             history,
             notes: repo.notes_at(notes_tree)?.with_folders(folders),
@@ -596,7 +648,17 @@ impl<'r> EvidenceReader<'r> {
             }
         }
         if complete {
-            status.stale = self.missing_on_base(base_tip, phase)?;
+            status.stale = match self.base_facts.missing.get(&phase.id) {
+                Some(missing) => missing.clone(),
+                None => {
+                    let missing = self.missing_on_base(base_tip, phase)?;
+                    self.base_facts
+                        .missing
+                        .insert(phase.id.clone(), missing.clone());
+                    self.base_facts.changed = true;
+                    missing
+                }
+            };
         }
         Ok(())
     }
@@ -699,15 +761,29 @@ fn base_line(
     history: &History<'_>,
     plan_path: &str,
     tip: Oid,
+    facts: &mut BaseFacts,
 ) -> Result<(Vec<Oid>, Option<Oid>), GitError> {
     let mut line = Vec::new();
     let mut below = Some(tip);
+    let known: Option<Option<Oid>> = facts
+        .below
+        .as_ref()
+        .and_then(|end| end.as_deref().map(Oid::from_str).transpose().ok());
     while let Some(id) = below {
-        if repo.entry_at(id, plan_path)?.is_none() {
+        // Where the line ends is known for this tip: no tree needs reading to find it again.
+        let ended = match known {
+            Some(end) => Some(id) == end,
+            None => repo.entry_at(id, plan_path)?.is_none(),
+        };
+        if ended {
             break;
         }
         line.push(id);
         below = history.info(id)?.parents.first().copied();
+    }
+    if known.is_none() {
+        facts.below = Some(below.map(|b| b.to_string()));
+        facts.changed = true;
     }
     Ok((line, below))
 }
