@@ -12,13 +12,27 @@
 use std::collections::HashSet;
 use std::fmt;
 
-/// A parsed manifest pattern.
-#[derive(Clone, PartialEq, Eq)]
+/// A parsed manifest pattern. A pattern read back from a kept, validated plan is parsed when
+/// first used (a status of a thousand phases uses few of its five thousand patterns).
+#[derive(Clone)]
 pub struct Glob {
     text: String,
+    parsed: std::sync::OnceLock<Parsed>,
+}
+
+#[derive(Debug, Clone)]
+struct Parsed {
     tokens: Vec<Token>,
     prefix: String,
 }
+
+impl PartialEq for Glob {
+    fn eq(&self, other: &Glob) -> bool {
+        self.text == other.text
+    }
+}
+
+impl Eq for Glob {}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Token {
@@ -63,8 +77,10 @@ impl serde::Serialize for Glob {
 
 impl<'de> serde::Deserialize<'de> for Glob {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Glob, D::Error> {
-        let text = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
-        Glob::parse(&text).map_err(|e| serde::de::Error::custom(e.0))
+        Ok(Glob {
+            text: String::deserialize(deserializer)?,
+            parsed: std::sync::OnceLock::new(),
+        })
     }
 }
 
@@ -84,6 +100,27 @@ struct State {
 
 impl Glob {
     pub fn parse(text: &str) -> Result<Glob, GlobError> {
+        let parsed = Parsed::of(text)?;
+        Ok(Glob {
+            text: text.to_owned(),
+            parsed: std::sync::OnceLock::from(parsed),
+        })
+    }
+
+    fn parsed(&self) -> &Parsed {
+        self.parsed.get_or_init(|| {
+            // Only a pattern that was valid when its plan was validated is read back, so this
+            // parses; a damaged copy is taken literally rather than panicking.
+            Parsed::of(&self.text).unwrap_or_else(|_| Parsed {
+                tokens: self.text.chars().map(Token::Lit).collect(),
+                prefix: self.text.clone(),
+            })
+        })
+    }
+}
+
+impl Parsed {
+    fn of(text: &str) -> Result<Parsed, GlobError> {
         let components: Vec<&str> = text.split('/').collect();
         let last = components.len() - 1;
         let mut tokens = Vec::new();
@@ -113,31 +150,33 @@ impl Glob {
                 _ => None,
             })
             .collect();
-        Ok(Glob {
-            text: text.to_owned(),
-            tokens,
-            prefix,
-        })
+        Ok(Parsed { tokens, prefix })
     }
+}
 
+impl Glob {
     pub fn as_str(&self) -> &str {
         &self.text
     }
 
     /// True when the pattern has no wildcard: it names exactly one path.
     pub fn is_literal(&self) -> bool {
-        self.tokens.iter().all(|t| matches!(t, Token::Lit(_)))
+        self.parsed()
+            .tokens
+            .iter()
+            .all(|t| matches!(t, Token::Lit(_)))
     }
 
     /// The characters before the first wildcard.
     pub fn literal_prefix(&self) -> &str {
-        &self.prefix
+        &self.parsed().prefix
     }
 
     /// The deepest folder holding every path the pattern can match: its literal beginning up
     /// to the last `/` there (`""` for the top).
     pub fn folder(&self) -> &str {
-        self.prefix.rfind('/').map_or("", |at| &self.prefix[..at])
+        let prefix = &self.parsed().prefix;
+        prefix.rfind('/').map_or("", |at| &prefix[..at])
     }
 
     pub fn matches(&self, path: &str) -> bool {
@@ -149,7 +188,9 @@ impl Glob {
             }
             current = self.closure(next);
         }
-        current.iter().any(|s| s.index == self.tokens.len())
+        current
+            .iter()
+            .any(|s| s.index == self.parsed().tokens.len())
     }
 
     /// Could some path match both patterns?
@@ -169,7 +210,7 @@ impl Glob {
             if !seen.insert((s, t)) {
                 continue;
             }
-            if s.index == self.tokens.len() && t.index == other.tokens.len() {
+            if s.index == self.parsed().tokens.len() && t.index == other.parsed().tokens.len() {
                 return true;
             }
             for c in candidates(self.head(s), other.head(t)) {
@@ -189,7 +230,7 @@ impl Glob {
     }
 
     fn head(&self, s: State) -> Option<&Token> {
-        self.tokens.get(s.index)
+        self.parsed().tokens.get(s.index)
     }
 
     /// Adds the states reachable without consuming a character.
@@ -201,7 +242,7 @@ impl Glob {
                 continue;
             }
             out.push(s);
-            match self.tokens.get(s.index) {
+            match self.parsed().tokens.get(s.index) {
                 Some(Token::Star | Token::All) => stack.push(State::at(s.index + 1)),
                 Some(Token::Dirs) if !s.inside => stack.push(State::at(s.index + 1)),
                 _ => {}
@@ -211,7 +252,7 @@ impl Glob {
     }
 
     fn step(&self, s: State, c: char) -> Vec<State> {
-        match self.tokens.get(s.index) {
+        match self.parsed().tokens.get(s.index) {
             None => vec![],
             Some(Token::Lit(l)) if *l == c => vec![State::at(s.index + 1)],
             Some(Token::Lit(_)) => vec![],

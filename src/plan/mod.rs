@@ -428,7 +428,7 @@ pub fn read_file(path: &Path, display: &str) -> Result<Vec<u8>, PlanError> {
         });
     }
     use std::io::Read;
-    let mut bytes = Vec::new();
+    let mut bytes = Vec::with_capacity(meta.len() as usize + 1);
     fs::File::open(path)
         .and_then(|f| f.take(MAX_PLAN_BYTES + 1).read_to_end(&mut bytes))
         .map_err(unreadable)?;
