@@ -160,7 +160,7 @@ fn main() {
             ] {
                 work.toggle(&env, graph, untracked);
                 for pair in goal_pairs(&env, &work) {
-                    if !matches!(pair.key, "hook-shim" | "hook-cold") {
+                    if !matches!(pair.key, "hook-shim" | "hook-cold" | "status-cold") {
                         results
                             .toggles
                             .push(run_pair(&env, &work, pair, toggle_reps, label));
@@ -327,6 +327,8 @@ pub enum Reset {
     BranchAndNotes,
     /// Forget the plan digests the hooks keep (docs/hooks.md).
     HookDigests,
+    /// Forget what status keeps of base's tip (as after base moved).
+    BaseFacts,
 }
 
 /// A measured pair.
@@ -356,6 +358,21 @@ fn run_pair(env: &Env, work: &Work, pair: Pair, reps: Reps, config: &str) -> Pai
         Reset::BranchAndNotes => work.reset(env),
         Reset::HookDigests => {
             let _ = std::fs::remove_dir_all(work.repo.join(".git/planx/cache"));
+        }
+        Reset::BaseFacts => {
+            for entry in std::fs::read_dir(work.repo.join(".git/planx/cache"))
+                .into_iter()
+                .flatten()
+                .flatten()
+            {
+                if entry
+                    .file_name()
+                    .to_string_lossy()
+                    .starts_with("base-facts-")
+                {
+                    let _ = std::fs::remove_dir_all(entry.path());
+                }
+            }
         }
     };
     let (planx, git) = compare(env, &pair.planx, &pair.git, reps, &reset);
@@ -463,6 +480,26 @@ fn goal_pairs(env: &Env, work: &Work) -> Vec<Pair> {
             ]),
             goal: Some(1.0),
             reset: Reset::Nothing,
+        },
+        Pair {
+            key: "status-cold",
+            operation: format!(
+                "`status` of {} phases, first after base moved (nothing kept of base's tip yet)",
+                group(meta.phases)
+            ),
+            planx: Op::of(vec![planx(&["status"])]),
+            git: Op::of(vec![
+                git(&[
+                    "log",
+                    "--format=%(trailers)",
+                    "main",
+                    "--branches=planx/*",
+                    &plan_history,
+                ]),
+                git(&["notes", "--ref", "planx", "list"]),
+            ]),
+            goal: None,
+            reset: Reset::BaseFacts,
         },
         Pair {
             key: "checkpoint",
