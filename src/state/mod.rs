@@ -357,12 +357,14 @@ fn derive_where(
     let history = History::new(repo);
     let facts_key = base_tip.and_then(|tip| BaseFacts::key(tip, plan, plan_path));
     let mut base_facts = BaseFacts::load(repo, facts_key.as_deref());
-    // The notes' fan-out folders are read on a second core, if there is one, while this one
-    // reads the history: much of the evidence is in them.
+    // With many phases to read, the notes' fan-out folders are read on a second core, if there
+    // is one, while this one reads the history: much of the evidence is in them. (A few phases
+    // look up a few notes; reading every folder ahead would only make them wait.)
+    let many = plan.phases.iter().filter(|p| wanted(p)).count() >= READ_AHEAD_PHASES;
     let git_dir = repo.git_dir().to_path_buf();
     let (phases, folders) = std::thread::scope(|scope| {
         let folders = match notes_tree {
-            Some(tree) if second_core() => {
+            Some(tree) if many && second_core() => {
                 let git_dir = &git_dir;
                 Some(scope.spawn(move || crate::git::notes::read_folders(git_dir, tree)))
             }
@@ -482,6 +484,9 @@ impl BaseFacts {
         }
     }
 }
+
+/// Phases from which the notes' folders are read ahead.
+const READ_AHEAD_PHASES: usize = 64;
 
 /// Is there a second core to read ahead on?
 fn second_core() -> bool {
