@@ -409,6 +409,19 @@ fn goal_pairs(env: &Env, work: &Work) -> Vec<Pair> {
     let shim = repo.join(".git/planx-bench-pre-commit");
     std::fs::write(&shim, git_planx::hooks::shim("pre-commit")).expect("write the hook shim");
     let plan_history = format!("^{}^", meta.plan_commit);
+    // What status is compared with: the trailers of the plan's history and the notes' names.
+    let status_git = || {
+        Op::of(vec![
+            git(&[
+                "log",
+                "--format=%(trailers)",
+                "main",
+                "--branches=planx/*",
+                &plan_history,
+            ]),
+            git(&["notes", "--ref", "planx", "list"]),
+        ])
+    };
     let message = "bench checkpoint";
     let event = git_planx::state::events::Event::new(
         "2026-01-01T00:00:00Z",
@@ -468,16 +481,7 @@ fn goal_pairs(env: &Env, work: &Work) -> Vec<Pair> {
             key: "status",
             operation: format!("`status` of {} phases", group(meta.phases)),
             planx: Op::of(vec![planx(&["status"])]),
-            git: Op::of(vec![
-                git(&[
-                    "log",
-                    "--format=%(trailers)",
-                    "main",
-                    "--branches=planx/*",
-                    &plan_history,
-                ]),
-                git(&["notes", "--ref", "planx", "list"]),
-            ]),
+            git: status_git(),
             goal: Some(1.0),
             reset: Reset::Nothing,
         },
@@ -488,16 +492,7 @@ fn goal_pairs(env: &Env, work: &Work) -> Vec<Pair> {
                 group(meta.phases)
             ),
             planx: Op::of(vec![planx(&["status"])]),
-            git: Op::of(vec![
-                git(&[
-                    "log",
-                    "--format=%(trailers)",
-                    "main",
-                    "--branches=planx/*",
-                    &plan_history,
-                ]),
-                git(&["notes", "--ref", "planx", "list"]),
-            ]),
+            git: status_git(),
             goal: None,
             reset: Reset::BaseFacts,
         },
