@@ -768,28 +768,41 @@ fn base_line(
     tip: Oid,
     facts: &mut BaseFacts,
 ) -> Result<(Vec<Oid>, Option<Oid>), GitError> {
-    let mut line = Vec::new();
-    let mut below = Some(tip);
+    // Where the line ends is known for this tip: no tree needs reading to find it again, as
+    // long as the kept answer fits (the line reaches it; a commit without the plan).
     let known: Option<Option<Oid>> = facts
         .below
         .as_ref()
         .and_then(|end| end.as_deref().map(Oid::from_str).transpose().ok());
-    while let Some(id) = below {
-        // Where the line ends is known for this tip: no tree needs reading to find it again.
-        let ended = match known {
-            Some(end) => Some(id) == end,
-            None => repo.entry_at(id, plan_path)?.is_none(),
+    if let Some(end) = known {
+        let fits = match end {
+            Some(end) => repo.entry_at(end, plan_path)?.is_none(),
+            None => true,
         };
-        if ended {
+        let mut line = Vec::new();
+        let mut below = Some(tip);
+        while fits && let Some(id) = below {
+            if Some(id) == end {
+                return Ok((line, end));
+            }
+            line.push(id);
+            below = history.info(id)?.parents.first().copied();
+        }
+        if fits && end.is_none() {
+            return Ok((line, None));
+        }
+    }
+    let mut line = Vec::new();
+    let mut below = Some(tip);
+    while let Some(id) = below {
+        if repo.entry_at(id, plan_path)?.is_none() {
             break;
         }
         line.push(id);
         below = history.info(id)?.parents.first().copied();
     }
-    if known.is_none() {
-        facts.below = Some(below.map(|b| b.to_string()));
-        facts.changed = true;
-    }
+    facts.below = Some(below.map(|b| b.to_string()));
+    facts.changed = true;
     Ok((line, below))
 }
 
