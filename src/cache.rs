@@ -1,5 +1,5 @@
 //! planx's local cache: answers kept under the repository's git folder
-//! (`.git/planx/cache/<kind>-<version>/`), keyed by the content they were computed from, so
+//! (`.git/planx/cache/<kind>-<version>-<format>/`), keyed by the content they were computed from, so
 //! that an edit is a new key and never meets an old answer. Keeping an answer is only an
 //! optimisation: a folder that cannot be written, or a file that cannot be read back, costs the
 //! time of computing the answer again, nothing else. Never committed, never pushed.
@@ -48,6 +48,30 @@ impl Cache {
         let _ = self.try_put(key, bytes);
     }
 
+    /// The value kept under `key` by [`Cache::put_value`]: read back whole, and only if it was
+    /// written under that key (a file copied, truncated or left by another build is ignored).
+    pub fn get_value<T: serde::de::DeserializeOwned>(&self, key: &str) -> Option<T> {
+        let bytes = self.get(key)?;
+        let (kept_key, rest): (String, &[u8]) = postcard::take_from_bytes(&bytes).ok()?;
+        if kept_key != key {
+            return None;
+        }
+        match postcard::take_from_bytes::<T>(rest) {
+            Ok((value, [])) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// Keeps `value` under `key`, with the key itself (see [`Cache::get_value`]).
+    pub fn put_value<T: serde::Serialize>(&self, key: &str, value: &T) {
+        let (Ok(mut bytes), Ok(body)) = (postcard::to_allocvec(key), postcard::to_allocvec(value))
+        else {
+            return;
+        };
+        bytes.extend_from_slice(&body);
+        self.put(key, &bytes);
+    }
+
     fn try_put(&self, key: &str, bytes: &[u8]) -> std::io::Result<()> {
         fs::create_dir_all(&self.dir)?;
         // A temporary file of its own (threads of one process, processes of one machine may
@@ -62,6 +86,18 @@ impl Cache {
 }
 
 fn prune(dir: &Path, extension: &str) -> std::io::Result<()> {
+    // Temporary files a killed process left behind, once surely nobody writes them any more.
+    for entry in fs::read_dir(dir)?.flatten() {
+        if entry.file_name().to_string_lossy().starts_with(".tmp-")
+            && let Ok(age) = entry
+                .metadata()
+                .and_then(|m| m.modified())
+                .map(|t| t.elapsed())
+            && age.is_ok_and(|age| age > std::time::Duration::from_secs(3600))
+        {
+            let _ = fs::remove_file(entry.path());
+        }
+    }
     let mut kept: Vec<(std::time::SystemTime, PathBuf)> = fs::read_dir(dir)?
         .flatten()
         .filter(|e| e.path().extension().is_some_and(|x| x == extension))
@@ -84,11 +120,9 @@ pub fn valid_plan(
     blob: Oid,
     validate: impl FnOnce() -> Result<Option<Plan>, PlanError>,
 ) -> Result<Option<Plan>, PlanError> {
-    let cache = Cache::new(repo, "plans", 1, "bin");
+    let cache = Cache::new(repo, "plans", 2, "bin");
     let key = blob.to_string();
-    if let Some(bytes) = cache.get(&key)
-        && let Ok(mut plan) = postcard::from_bytes::<Plan>(&bytes)
-    {
+    if let Some(mut plan) = cache.get_value::<Plan>(&key) {
         plan.blob = Some(key);
         return Ok(Some(plan));
     }
@@ -96,8 +130,6 @@ pub fn valid_plan(
         return Ok(None);
     };
     plan.blob = Some(key.clone());
-    if let Ok(bytes) = postcard::to_allocvec(&plan) {
-        cache.put(&key, &bytes);
-    }
+    cache.put_value(&key, &plan);
     Ok(Some(plan))
 }

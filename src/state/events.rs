@@ -94,11 +94,9 @@ pub fn find_passing_record(
     let trees: Vec<String> = trees.iter().map(Oid::to_string).collect();
     for commit in commits {
         if let Some(note) = notes.get(commit)?
-            && note.lines().any(|line| {
-                serde_json::from_str::<Probe<'_>>(line).is_ok_and(|e| {
-                    e.plan == plan && e.phase == phase && e.is_passing_record(&trees)
-                })
-            })
+            && note
+                .lines()
+                .any(|line| line_is_passing_record(line, plan, phase, &trees))
         {
             return Ok(Some(commit));
         }
@@ -106,10 +104,31 @@ pub fn find_passing_record(
     Ok(None)
 }
 
-/// An event line read only as far as [`find_passing_record`] needs: the lines it reads as
-/// events are those [`parse_note`] reads (the same fields required, of the same types), and
-/// the fields a passing record is judged by are taken as [`is_passing_record`] takes them; the
-/// rest of the line (command output of several KiB) is skipped, not built into values.
+/// Is this note line a passing record of `plan`'s `phase` for one of `trees`, as
+/// [`parse_note`] and [`is_passing_record`] judge it? Most lines are not, and are told so by a
+/// quick read ([`Probe`]); a line the quick read finds passing, or cannot read, is read in full
+/// and judged by the full event, so the answer is always the full read's.
+fn line_is_passing_record(line: &str, plan: &str, phase: &str, trees: &[String]) -> bool {
+    let full = || {
+        serde_json::from_str::<Event>(line).is_ok_and(|e| {
+            e.plan == plan
+                && e.phase == phase
+                && trees.iter().any(|t| is_passing_record(&e, Some(t)))
+        })
+    };
+    match serde_json::from_str::<Probe<'_>>(line) {
+        Ok(probe) => {
+            probe.plan == plan && probe.phase == phase && probe.is_passing_record(trees) && full()
+        }
+        Err(_) => full(),
+    }
+}
+
+/// An event line read only as far as a passing record is judged: the common fields and the
+/// four a record is judged by, taken as [`is_passing_record`] takes them; the rest of the line
+/// (command output of several KiB) is skipped, not built into values. It can read a line the
+/// full parse refuses (an unreadable number in a skipped field) and refuse one it reads (a
+/// field given twice): [`line_is_passing_record`] settles those with the full read.
 #[derive(Deserialize)]
 struct Probe<'a> {
     #[allow(dead_code)]
@@ -220,10 +239,10 @@ impl CommandRun {
 mod tests {
     use super::*;
 
-    /// The quick read of a line finds a passing record exactly where reading the whole event
-    /// does.
+    /// A line is judged a passing record exactly where reading the whole event judges it so,
+    /// lines the quick read reads differently included.
     #[test]
-    fn the_quick_read_judges_every_line_as_the_full_read() {
+    fn every_line_is_judged_as_the_full_read_judges_it() {
         let tree = "0123456789012345678901234567890123456789";
         let trees = vec![tree.to_owned()];
         let lines = [
@@ -238,15 +257,21 @@ mod tests {
             r#"{"v":1,"ts":"t","plan":"p","phase":"a","event":"verify","tree":"ffff","passed":true,"clean":true,"no_run":false}"#.to_owned(),
             format!(r#"{{"v":1,"ts":"t","plan":"p","phase":"a","event":"accept","tree":"{tree}","passed":true,"clean":true,"no_run":false}}"#),
             format!(r#"{{"v":-1,"ts":"t","plan":"p","phase":"a","event":"verify","tree":"{tree}","passed":true,"clean":true,"no_run":false}}"#),
+            format!(r#"{{"v":1,"ts":"t","plan":"p","phase":"a","event":"verify","tree":"{tree}","passed":true,"clean":true,"no_run":false,"x":1e400}}"#),
+            format!(r#"{{"v":1,"ts":"t","plan":"p","phase":"a","event":"verify","tree":"{tree}","passed":true,"clean":true,"no_run":false,"tail":"\ud800"}}"#),
+            format!(r#"{{"v":1,"ts":"t","plan":"p","phase":"a","event":"verify","tree":"{tree}","passed":false,"clean":true,"no_run":false,"passed":true}}"#),
+            format!(r#"{{"v":1,"ts":"t","plan":"q","phase":"a","event":"verify","tree":"{tree}","passed":true,"clean":true,"no_run":false}}"#),
             "not json".to_owned(),
         ];
         for line in &lines {
             let full = parse_note(line)
                 .iter()
-                .any(|e| is_passing_record(e, Some(tree)));
-            let quick =
-                serde_json::from_str::<Probe<'_>>(line).is_ok_and(|e| e.is_passing_record(&trees));
-            assert_eq!(quick, full, "{line}");
+                .any(|e| e.plan == "p" && e.phase == "a" && is_passing_record(e, Some(tree)));
+            assert_eq!(
+                line_is_passing_record(line, "p", "a", &trees),
+                full,
+                "{line}"
+            );
         }
         assert!(
             serde_json::from_str::<Probe<'_>>(&lines[1])

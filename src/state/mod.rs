@@ -376,7 +376,7 @@ fn derive_where(
                 None => (Vec::new(), None),
             };
             read_phases(
-                repo, &history, plan, &line, below, base_tip, read_notes, wanted,
+                repo, &history, plan, &line, below, base_tip, read_notes, notes_tree, wanted,
             )
         })();
         // Reading ahead is only a head start: whatever it could not read is read below.
@@ -466,21 +466,19 @@ impl BaseFacts {
     }
 
     fn cache(repo: &Repo) -> crate::cache::Cache {
-        crate::cache::Cache::new(repo, "base-facts", 1, "bin")
+        crate::cache::Cache::new(repo, "base-facts", 2, "bin")
     }
 
     fn load(repo: &Repo, key: Option<&str>) -> BaseFacts {
-        key.and_then(|key| Self::cache(repo).get(key))
-            .and_then(|bytes| postcard::from_bytes(&bytes).ok())
+        key.and_then(|key| Self::cache(repo).get_value(key))
             .unwrap_or_default()
     }
 
     fn keep(&self, repo: &Repo, key: Option<&str>) {
         if let Some(key) = key
             && self.changed
-            && let Ok(bytes) = postcard::to_allocvec(self)
         {
-            Self::cache(repo).put(key, &bytes);
+            Self::cache(repo).put_value(key, self);
         }
     }
 }
@@ -510,13 +508,15 @@ fn read_phases(
     below: Option<Oid>,
     base_tip: Option<Oid>,
     read_notes: Notes,
+    notes_tree: Option<Oid>,
     wanted: &dyn Fn(&crate::plan::Phase) -> bool,
 ) -> Result<(Vec<PhaseStatus>, Vec<(Vec<Oid>, Option<Oid>)>), GitError> {
     let sides = history.merged_sides(line, below)?;
     let completions = completions_on_line(history, plan, line, &sides)?;
     let tips = repo.branch_tips(&plan.branch_prefix)?;
     let notes = match read_notes {
-        Notes::All => Some(repo.notes()?),
+        // The notes as of the tip every other read of this derive uses.
+        Notes::All => Some(repo.notes_at(notes_tree)?),
         Notes::Open => None,
     };
     let mut out = Vec::with_capacity(plan.phases.len());
@@ -769,10 +769,14 @@ fn base_line(
     facts: &mut BaseFacts,
 ) -> Result<(Vec<Oid>, Option<Oid>), GitError> {
     // Where the line ends is known for this tip: no tree needs reading to find it again, as
-    // long as the kept answer fits (the line reaches it; a commit without the plan).
+    // long as the kept answer fits (the line reaches it; a commit without the plan). A shallow
+    // clone's (or a grafted) history has parents that a fetch can change under the same ids,
+    // so there the end is neither kept nor trusted.
+    let parents_settled = !repo.is_shallow() && !repo.common_dir().join("info/grafts").exists();
     let known: Option<Option<Oid>> = facts
         .below
         .as_ref()
+        .filter(|_| parents_settled)
         .and_then(|end| end.as_deref().map(Oid::from_str).transpose().ok());
     if let Some(end) = known {
         let fits = match end {
@@ -801,8 +805,10 @@ fn base_line(
         line.push(id);
         below = history.info(id)?.parents.first().copied();
     }
-    facts.below = Some(below.map(|b| b.to_string()));
-    facts.changed = true;
+    if parents_settled {
+        facts.below = Some(below.map(|b| b.to_string()));
+        facts.changed = true;
+    }
     Ok((line, below))
 }
 

@@ -1079,3 +1079,52 @@ fn validated_plans_are_kept_by_their_content() {
     assert_ne!(check.code, 0, "{check}");
     assert!(check.stdout.contains("unknown key `bogus`"), "{check}");
 }
+
+/// What status keeps of base's tip is not trusted in a shallow clone, whose commits gain
+/// parents when it is deepened: a claim made before the plan existed must still not count.
+#[test]
+fn a_deepened_shallow_clone_still_ends_the_plan_line_where_the_plan_began() {
+    let origin = Repo::with_plan(WALK_PLAN);
+    origin.write("a.txt", "a\n");
+    origin.git(&["add", "a.txt"]);
+    origin.git(&[
+        "commit",
+        "-q",
+        "-m",
+        "a, squashed\n\nPlanx-Plan: walk\nPlanx-Phase: a\nPlanx-Status: complete",
+    ]);
+    origin.git(&["rm", "-q", ".planx/plan.toml"]);
+    origin.commit_all("Remove the plan");
+    origin.write_plan(WALK_PLAN);
+    origin.commit_all("Add the plan again");
+    origin.write("more.txt", "more\n");
+    origin.commit_all("More");
+    let state = |dir: &std::path::Path| {
+        let run = origin.run(
+            origin
+                .command(crate::common::BIN, dir)
+                .args(["status", "--json"]),
+        );
+        assert_eq!(run.code, 0, "{run}");
+        run.json()["phases"][0]["state"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    assert_eq!(state(&origin.root), "ready", "the claim predates the plan");
+    let clone = origin.root.parent().unwrap().join("shallow");
+    let url = format!("file://{}", origin.root.display());
+    origin.git(&["clone", "-q", "--depth", "2", &url, clone.to_str().unwrap()]);
+    assert_eq!(state(&clone), "ready");
+    let out = origin
+        .command("git", &clone)
+        .args(["fetch", "-q", "--unshallow"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(state(&clone), "ready", "after the clone was deepened");
+}
