@@ -546,14 +546,13 @@ fn floors(env: &Env, work: &Work, reps: Reps) -> Vec<Floor> {
     )
     .expect("write a commit message");
     let message = message.to_string_lossy().into_owned();
-    let commit = [
-        "commit",
-        "--quiet",
-        "--allow-empty",
-        "--cleanup=verbatim",
-        "--file",
-        &message,
-    ];
+    // The very commands git-planx runs (git::cli), so that the parts time what it does.
+    use git_planx::git::cli::{COMMIT_ARGS, STAGED_ARGS, WORK_TREE_ARGS};
+    let commit: Vec<&str> = COMMIT_ARGS
+        .iter()
+        .copied()
+        .chain(["--file", &message])
+        .collect();
     let items: [(&'static [&'static str], Cmd, Reset); 3] = [
         (
             &["checkpoint"],
@@ -562,33 +561,12 @@ fn floors(env: &Env, work: &Work, reps: Reps) -> Vec<Floor> {
         ),
         (
             &["hook", "hook-name-only"],
-            Cmd::new(
-                "git",
-                repo,
-                &[
-                    "diff",
-                    "--cached",
-                    "--raw",
-                    "--no-abbrev",
-                    "--no-renames",
-                    "-z",
-                ],
-            ),
+            Cmd::new("git", repo, &STAGED_ARGS),
             Reset::Nothing,
         ),
         (
             &["verify"],
-            Cmd::new(
-                "git",
-                repo,
-                &[
-                    "status",
-                    "--porcelain=v2",
-                    "-z",
-                    "--untracked-files=all",
-                    "--no-renames",
-                ],
-            ),
+            Cmd::new("git", repo, &WORK_TREE_ARGS),
             Reset::Nothing,
         ),
     ];

@@ -228,17 +228,7 @@ impl Repo {
     /// tree is clean.
     pub fn changes_since(&self, fork: Oid) -> Result<WorkTreeChanges, GitError> {
         let workdir = self.require_workdir()?.to_path_buf();
-        let status = super::cli::git(
-            &workdir,
-            &[
-                "status",
-                "--porcelain=v2",
-                "-z",
-                "--untracked-files=all",
-                "--no-renames",
-            ],
-            None,
-        )?;
+        let status = super::cli::git(&workdir, &super::cli::WORK_TREE_ARGS, None)?;
         let now = parse_status(&status.stdout);
         let clean = now.is_empty();
 

@@ -19,6 +19,29 @@ pub struct GitOutput {
 /// Variables with which git points a process at one repository, work tree and index (a hook
 /// runs with them set). A git command aimed at another folder (`-C dir`), or a plan command run
 /// in a phase's worktree, must not inherit them, or it would act on the wrong work tree.
+/// The arguments of the `git diff --cached` the commit hooks run for the staged paths (the
+/// performance suite times the same command).
+pub const STAGED_ARGS: [&str; 6] = [
+    "diff",
+    "--cached",
+    "--raw",
+    "--no-abbrev",
+    "--no-renames",
+    "-z",
+];
+
+/// The arguments of the `git status` that verify reads the work tree with.
+pub const WORK_TREE_ARGS: [&str; 5] = [
+    "status",
+    "--porcelain=v2",
+    "-z",
+    "--untracked-files=all",
+    "--no-renames",
+];
+
+/// The arguments of the `git commit` a checkpoint is, before its message (`--file`).
+pub const COMMIT_ARGS: [&str; 4] = ["commit", "--quiet", "--allow-empty", "--cleanup=verbatim"];
+
 pub const LOCATION_VARIABLES: [&str; 5] = [
     "GIT_DIR",
     "GIT_WORK_TREE",
@@ -260,14 +283,7 @@ impl Repo {
     /// the ones read. Renames are a deletion and an addition.
     pub fn staged(&self, dir: &Path) -> Result<Vec<StagedPath>, GitError> {
         // The one git command that keeps the hook's GIT_DIR and GIT_INDEX_FILE.
-        let args = [
-            "diff",
-            "--cached",
-            "--raw",
-            "--no-abbrev",
-            "--no-renames",
-            "-z",
-        ];
+        let args = STAGED_ARGS;
         let out = succeeded(spawn(dir, &args, None, false)?, || args.join(" "))?;
         let mut fields = out.stdout.split(|b| *b == 0).filter(|f| !f.is_empty());
         let mut staged = Vec::new();
@@ -392,13 +408,8 @@ impl Repo {
     /// applies.
     pub fn commit_staged(&self, message: &str, no_verify: bool) -> Result<Oid, GitError> {
         let dir = self.require_workdir()?;
-        let mut args = vec![
-            "commit",
-            "--quiet",
-            "--allow-empty",
-            "--cleanup=verbatim",
-            "--file=-",
-        ];
+        let mut args = COMMIT_ARGS.to_vec();
+        args.push("--file=-");
         if no_verify {
             args.push("--no-verify");
         }

@@ -555,17 +555,7 @@ fn a_hook_that_cannot_find_the_fork_point_refuses() {
     repo.write("other.txt", "x\n");
     repo.commit_all("Meanwhile");
     // A shallow clone: neither the phase's tip nor base's reaches their common commit.
-    let clone = Repo::folder();
-    let url = format!("file://{}", repo.root.display());
-    clone.git(&[
-        "clone",
-        "-q",
-        "--depth",
-        "1",
-        "--no-single-branch",
-        &url,
-        ".",
-    ]);
+    let clone = repo.shallow_clone(1);
     clone.git(&["switch", "-q", "planx/p"]);
     assert_eq!(clone.planx(&["hooks", "install", "-q"]).code, 0);
     clone.write("new.txt", "hello\n");

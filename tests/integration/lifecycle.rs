@@ -1099,32 +1099,9 @@ fn a_deepened_shallow_clone_still_ends_the_plan_line_where_the_plan_began() {
     origin.commit_all("Add the plan again");
     origin.write("more.txt", "more\n");
     origin.commit_all("More");
-    let state = |dir: &std::path::Path| {
-        let run = origin.run(
-            origin
-                .command(crate::common::BIN, dir)
-                .args(["status", "--json"]),
-        );
-        assert_eq!(run.code, 0, "{run}");
-        run.json()["phases"][0]["state"]
-            .as_str()
-            .unwrap()
-            .to_owned()
-    };
-    assert_eq!(state(&origin.root), "ready", "the claim predates the plan");
-    let clone = origin.root.parent().unwrap().join("shallow");
-    let url = format!("file://{}", origin.root.display());
-    origin.git(&["clone", "-q", "--depth", "2", &url, clone.to_str().unwrap()]);
-    assert_eq!(state(&clone), "ready");
-    let out = origin
-        .command("git", &clone)
-        .args(["fetch", "-q", "--unshallow"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert_eq!(state(&clone), "ready", "after the clone was deepened");
+    assert_eq!(origin.states()[0], "ready", "the claim predates the plan");
+    let clone = origin.shallow_clone(2);
+    assert_eq!(clone.states()[0], "ready");
+    clone.git(&["fetch", "-q", "--unshallow"]);
+    assert_eq!(clone.states()[0], "ready", "after the clone was deepened");
 }

@@ -544,28 +544,11 @@ fn a_shallow_clone_without_the_fork_point_says_so() {
     repo.git(&["switch", "-q", "main"]);
     repo.write("later.txt", "base moved on\n");
     repo.commit_all("Later on main");
-    let clone = repo.root.parent().unwrap().join("shallow");
-    let url = format!("file://{}", repo.root.display());
-    repo.git(&[
-        "clone",
-        "-q",
-        "--depth",
-        "1",
-        "--no-single-branch",
-        &url,
-        clone.to_str().unwrap(),
-    ]);
-    let git = |args: &[&str]| {
-        let out = repo.command("git", &clone).args(args).output().unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    };
-    git(&["branch", "planx/p", "origin/planx/p"]);
-    let run = repo.run(
-        repo.command(crate::common::BIN, &clone)
+    let clone = repo.shallow_clone(1);
+    clone.git(&["branch", "planx/p", "origin/planx/p"]);
+    let run = clone.run(
+        clone
+            .command(crate::common::BIN, &clone.root)
             .args(["verify", "p"])
             .env("PLANX_TRUST", "1"),
     );

@@ -353,6 +353,35 @@ impl Repo {
     }
 
     /// The note on a commit in refs/notes/planx, as git reads it.
+    /// A shallow clone of this repository (`git clone --depth <depth> --no-single-branch`
+    /// over `file://`), in a folder of its own.
+    pub fn shallow_clone(&self, depth: u32) -> Repo {
+        let clone = Repo::folder();
+        let url = format!("file://{}", self.root.display());
+        clone.git(&[
+            "clone",
+            "-q",
+            "--depth",
+            &depth.to_string(),
+            "--no-single-branch",
+            &url,
+            ".",
+        ]);
+        clone
+    }
+
+    /// Each phase's state as `git planx status --json` derives it, in the plan's order.
+    pub fn states(&self) -> Vec<String> {
+        let run = self.planx(&["status", "--json"]);
+        assert_eq!(run.code, 0, "{run}");
+        run.json()["phases"]
+            .as_array()
+            .expect("phases")
+            .iter()
+            .map(|p| p["state"].as_str().expect("a state").to_owned())
+            .collect()
+    }
+
     pub fn note(&self, rev: &str) -> String {
         self.git(&["notes", "--ref", "planx", "show", rev])
     }
