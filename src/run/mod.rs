@@ -31,6 +31,7 @@ use crate::state::{self, State};
 use crate::verify::{self, Target, VerifyOptions};
 
 pub mod events;
+pub mod scheduler;
 
 pub use events::{Observer, Outcome, RunEvent, Schedule, Summary};
 
