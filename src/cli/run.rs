@@ -15,7 +15,10 @@ use super::ui::{Style, Ui};
 use crate::error::{CliError, ErrorKind};
 use crate::git::Repo;
 use crate::lifecycle::LifecycleError;
-use crate::run::{self, Observer, Outcome, RunEvent, RunOptions, Summary};
+use crate::run::{
+    self, Explained, Observer, Outcome, Render, RunError, RunEvent, RunOptions, Summary,
+};
+use crate::verify::Report;
 
 /// Run the plan: ready phases in parallel worktrees, an executor per phase, verify, merge.
 ///
@@ -98,9 +101,7 @@ pub(crate) fn execute(
     plan_path: &str,
     opts: &RunOptions,
 ) -> Result<Summary, CliError> {
-    let brief = |work: &Repo, phase: &str| -> Result<String, LifecycleError> {
-        super::brief::markdown(work, plan, plan_path, phase)
-    };
+    let render = Words { plan, plan_path };
     // The observers write from the phases' threads, through `ui`: a closed pipe never
     // stops the run (the summary at the end finds it closed and ends quietly).
     let observer: Box<dyn Observer + '_> = if ui.json {
@@ -113,10 +114,40 @@ pub(crate) fn execute(
     } else {
         Box::new(Lines { ui })
     };
-    let summary = run::run(repo, plan, plan_path, opts, &brief, observer.as_ref())?;
+    let summary = run::run(repo, plan, plan_path, opts, &render, observer.as_ref())?;
     observer.tick();
     drop(observer);
     Ok(summary)
+}
+
+/// The words a run records in git and shows in its events: the brief, errors and verify
+/// reports, as every other command says them.
+struct Words<'a> {
+    plan: &'a crate::plan::Plan,
+    plan_path: &'a str,
+}
+
+impl Render for Words<'_> {
+    fn brief(&self, work: &Repo, phase: &str) -> Result<String, LifecycleError> {
+        super::brief::markdown(work, self.plan, self.plan_path, phase)
+    }
+
+    fn error(&self, error: RunError) -> Explained {
+        let e = CliError::from(error);
+        Explained {
+            message: e.message,
+            causes: e.causes,
+            details: e.details,
+        }
+    }
+
+    fn verify_summary(&self, report: &Report) -> String {
+        crate::report::verify_summary(report)
+    }
+
+    fn verify_problems(&self, report: &Report) -> Vec<String> {
+        crate::report::verify_problems(report)
+    }
 }
 
 fn finish_output(ui: &Ui, ctx: &Context, summary: &Summary) -> Result<u8, CliError> {
