@@ -149,6 +149,14 @@ fn the_scheduling_rules_hold() {
             ends: "a=complete (ran), b=complete (ran), c=complete (ran), d=complete (ran)",
         },
         Case {
+            what: "--jobs 3 with five independent phases: three at a time, a new one as one ends",
+            plan: plan(&["a", "b", "c", "d", "e"], "", &[], ""),
+            rules: Rules { jobs: 3, ..ONE },
+            outcomes: &[],
+            trace: "+a +b +c (a) +d (b) +e (c) (d) (e)",
+            ends: "a=complete (ran), b=complete (ran), c=complete (ran), d=complete (ran), e=complete (ran)",
+        },
+        Case {
             what: "a failure skips only its dependents, transitively",
             plan: plan(&["a", "b: a", "c: b", "d"], "", &[], ""),
             rules: ONE,
