@@ -15,6 +15,7 @@ use super::ui::{Style, Ui};
 use crate::error::{CliError, ErrorKind};
 use crate::git::Repo;
 use crate::lifecycle::LifecycleError;
+use crate::run::scheduler::Why;
 use crate::run::{
     self, Explained, Observer, Outcome, Render, RunError, RunEvent, RunOptions, Summary,
 };
@@ -148,6 +149,28 @@ impl Render for Words<'_> {
     fn verify_problems(&self, report: &Report) -> Vec<String> {
         crate::report::verify_problems(report)
     }
+
+    fn why(&self, why: &Why) -> String {
+        because(self.plan, why)
+    }
+}
+
+/// Why the scheduler skipped a phase, or did not start it.
+fn because(plan: &crate::plan::Plan, why: &Why) -> String {
+    let id = |i: usize| plan.phases[i].id.as_str();
+    match why {
+        Why::WasComplete => "complete before this run".to_owned(),
+        Why::FailedBefore => "failed before; --retry-failed runs it again".to_owned(),
+        Why::Unverified => "merged without a passing verify; verify it".to_owned(),
+        Why::Dependency(d) => format!("`{}` did not complete", id(*d)),
+        Why::InterruptedBeforeStart => "interrupted before it started".to_owned(),
+        Why::FailFast => "not started: a phase failed and --fail-fast stops the run".to_owned(),
+        Why::WaitsFor(deps) => {
+            let deps: Vec<&str> = deps.iter().map(|&d| id(d)).collect();
+            format!("waits for {} (not in this run)", deps.join(", "))
+        }
+        Why::Ran => String::new(),
+    }
 }
 
 fn finish_output(ui: &Ui, ctx: &Context, summary: &Summary) -> Result<u8, CliError> {
@@ -206,7 +229,7 @@ fn dry_run(ui: &Ui, ctx: &Context, opts: &RunOptions) -> Result<u8, CliError> {
             "executor": executor,
             "waves": schedule.waves,
             "complete": schedule.complete,
-            "left_out": schedule.left_out.iter().map(|(p, why)| json!({"phase": p, "why": why})).collect::<Vec<_>>(),
+            "left_out": schedule.left_out.iter().map(|(p, why)| json!({"phase": p, "why": because(plan, why)})).collect::<Vec<_>>(),
         }))?;
         return Ok(0);
     }
@@ -238,7 +261,7 @@ fn dry_run(ui: &Ui, ctx: &Context, opts: &RunOptions) -> Result<u8, CliError> {
         ));
     }
     for (id, why) in &schedule.left_out {
-        out.push_str(&format!("left out: {id}: {why}\n"));
+        out.push_str(&format!("left out: {id}: {}\n", because(plan, why)));
     }
     out.push_str("\nfor each phase: brief → executor → commit what it left → verify → merge into base (one at a time)\n");
     ui.out(&out)?;
@@ -446,5 +469,48 @@ impl Observer for Live<'_> {
     fn tick(&self) {
         let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
         self.redraw(&mut state, None);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_reason_of_the_scheduler_in_words() {
+        let mut text = String::from(
+            "version = 1\n[plan]\nid = \"g\"\ntitle = \"G\"\nstatus = \"ready\"\nbase = \"main\"\n",
+        );
+        for id in ["core", "api", "docs"] {
+            text.push_str(&format!(
+                "[[phase]]\nid = \"{id}\"\ntitle = \"P\"\nkind = \"design\"\nowner = \"x\"\n\
+                 [phase.files]\nallow = [\"{id}/**\"]\n[[phase.check]]\nname = \"c\"\nmanual = true\n"
+            ));
+        }
+        let plan = crate::plan::load_valid("plan.toml", text.into_bytes()).expect("a valid plan");
+        let words = [
+            (Why::WasComplete, "complete before this run"),
+            (
+                Why::FailedBefore,
+                "failed before; --retry-failed runs it again",
+            ),
+            (
+                Why::Unverified,
+                "merged without a passing verify; verify it",
+            ),
+            (Why::Dependency(1), "`api` did not complete"),
+            (Why::InterruptedBeforeStart, "interrupted before it started"),
+            (
+                Why::FailFast,
+                "not started: a phase failed and --fail-fast stops the run",
+            ),
+            (
+                Why::WaitsFor(vec![0, 2]),
+                "waits for core, docs (not in this run)",
+            ),
+        ];
+        for (why, expected) in words {
+            assert_eq!(because(&plan, &why), expected);
+        }
     }
 }

@@ -7,7 +7,6 @@ use std::collections::HashMap;
 use std::sync::mpsc;
 use std::time::Duration;
 
-use super::events::because;
 use super::pipeline::{Shared, reason_of, run_phase};
 use super::scheduler::{Decision, Scheduler, Why};
 use super::{Outcome, RunError, RunEvent};
@@ -37,7 +36,7 @@ pub(super) fn drive(
                     Decision::Skip { phase, because: d } => {
                         observer.event(&RunEvent::Skipped {
                             phase: plan.phases[phase].id.clone(),
-                            because: because(plan, &Why::Dependency(d)),
+                            because: shared.render.why(&Why::Dependency(d)),
                         });
                     }
                     Decision::Start(i) => {
@@ -86,7 +85,7 @@ pub(super) fn drive(
         .map(|(i, outcome, why)| {
             let why = match why {
                 Why::Ran => reasons.remove(&i).unwrap_or_default(),
-                why => because(plan, &why),
+                why => shared.render.why(&why),
             };
             (i, outcome, why)
         })

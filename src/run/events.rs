@@ -1,16 +1,15 @@
 //! What a run tells its caller: the events as they happen ([`RunEvent`], to an [`Observer`]),
 //! how each phase ended ([`Outcome`], in a [`Summary`]), and the schedule `--dry-run` shows.
 //!
-//! These are values; `cli` decides how they look (a live block, lines, JSON). The few words
-//! here are the reasons the scheduler gives as data ([`Why`]), put into the sentences that
-//! the events, the summary and `--json` have always carried.
+//! These are values; `cli` decides how they look (a live block, lines, JSON). Their reasons are
+//! sentences because they are the ones recorded in git (a `failed` checkpoint's reason) or
+//! said by the caller's [`Render`](super::Render) (why a phase was skipped or not run).
 
 use std::path::PathBuf;
 
 use serde::Serialize;
 
 use super::scheduler::Why;
-use crate::plan::Plan;
 
 /// Something that happened, for the progress display and `--json`.
 #[derive(Debug, Clone, Serialize)]
@@ -144,22 +143,5 @@ pub struct Schedule {
     pub waves: Vec<Vec<String>>,
     pub complete: Vec<String>,
     /// Phases left out, with why.
-    pub left_out: Vec<(String, String)>,
-}
-/// A reason of the scheduler's as a sentence, naming phases by id.
-pub(super) fn because(plan: &Plan, why: &Why) -> String {
-    let id = |i: usize| plan.phases[i].id.as_str();
-    match why {
-        Why::WasComplete => "complete before this run".to_owned(),
-        Why::FailedBefore => "failed before; --retry-failed runs it again".to_owned(),
-        Why::Unverified => "merged without a passing verify; verify it".to_owned(),
-        Why::Dependency(d) => format!("`{}` did not complete", id(*d)),
-        Why::InterruptedBeforeStart => "interrupted before it started".to_owned(),
-        Why::FailFast => "not started: a phase failed and --fail-fast stops the run".to_owned(),
-        Why::WaitsFor(deps) => {
-            let deps: Vec<&str> = deps.iter().map(|&d| id(d)).collect();
-            format!("waits for {} (not in this run)", deps.join(", "))
-        }
-        Why::Ran => String::new(),
-    }
+    pub left_out: Vec<(String, Why)>,
 }

@@ -43,7 +43,7 @@ use crate::plan::Plan;
 use crate::plan::graph::Graph;
 use crate::state;
 use crate::verify::Report;
-use scheduler::{Phases, Rules, Scheduler};
+use scheduler::{Phases, Rules, Scheduler, Why};
 
 /// How the plan is run.
 #[derive(Debug, Clone)]
@@ -75,6 +75,8 @@ pub trait Render: Sync {
     fn verify_summary(&self, report: &Report) -> String;
     /// What a verify report found wrong, a line each.
     fn verify_problems(&self, report: &Report) -> Vec<String>;
+    /// Why the scheduler skipped a phase or did not start it.
+    fn why(&self, why: &Why) -> String;
 }
 
 /// An error in words: what happened, its underlying causes, the lines that make it concrete.
@@ -161,7 +163,7 @@ pub fn schedule(
         left_out: waves
             .left_out
             .iter()
-            .map(|(i, why)| (plan.phases[*i].id.clone(), events::because(plan, why)))
+            .map(|(i, why)| (plan.phases[*i].id.clone(), why.clone()))
             .collect(),
     })
 }

@@ -14,6 +14,8 @@
 
 use std::collections::BTreeSet;
 
+use serde::Serialize;
+
 use super::events::Outcome;
 use crate::state::State;
 
@@ -51,7 +53,8 @@ pub struct Rules {
 }
 
 /// Why a phase ended as it did, when the scheduler decided it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "why", content = "phases", rename_all = "kebab-case")]
 pub enum Why {
     /// Complete before this run.
     WasComplete,
