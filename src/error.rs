@@ -19,6 +19,7 @@ use crate::lifecycle::LifecycleError;
 use crate::plan::{Diagnostic, PlanError};
 use crate::report::ReportError;
 use crate::report::forge::ForgeError;
+use crate::run::RunError;
 use crate::trust;
 
 /// What kind of failure, which decides the exit code.
@@ -320,6 +321,40 @@ impl From<LifecycleError> for CliError {
             L::Io(e) => CliError::repo_state(format!("cannot use planx's local state: {e}")),
             L::Internal { .. } => CliError::repo_state(message)
                 .hint("this is a bug in git-planx: please report it with the output above"),
+        }
+    }
+}
+
+impl From<RunError> for CliError {
+    fn from(error: RunError) -> CliError {
+        use RunError as R;
+        let message = error.to_string();
+        match error {
+            R::PlanNotReady { .. } => CliError::repo_state(message).hint(
+                "review the plan, then set `status = \"ready\"` in [plan] and commit it on base; or pass --force",
+            ),
+            R::NoExecutor => CliError::usage(message).hint(
+                "pass --executor \"COMMAND\", set PLANX_EXECUTOR, or set `executor` in the plan's [run] table; it runs in each phase's worktree with $PLANX_BRIEF",
+            ),
+            R::Cycle | R::WorktreeInTheWay { .. } => {
+                CliError::repo_state(format!("cannot use planx's local state: {message}"))
+            }
+            R::Spawn { ref source, .. } => {
+                let cause = source.to_string();
+                let mut e = CliError::repo_state(message);
+                e.causes.push(cause);
+                e
+            }
+            R::NotStarted { phase } => CliError::repo_state(message)
+                .hint(format!("start it with `git planx start {phase}`")),
+            R::Interrupted { .. } => {
+                CliError::repo_state(message).hint("nothing more was done; run the command again")
+            }
+            R::Internal { .. } => CliError::repo_state(message)
+                .hint("this is a bug in git-planx: please report it with the output above"),
+            R::Lifecycle(e) => e.into(),
+            R::Git(e) => e.into(),
+            R::Io(e) => CliError::repo_state(format!("cannot use planx's local state: {e}")),
         }
     }
 }

@@ -15,7 +15,11 @@ use super::ui::{Style, Ui};
 use crate::error::{CliError, ErrorKind};
 use crate::git::Repo;
 use crate::lifecycle::LifecycleError;
-use crate::run::{self, Observer, Outcome, RunEvent, RunOptions, Summary};
+use crate::run::scheduler::Why;
+use crate::run::{
+    self, Explained, Observer, Outcome, Render, RunError, RunEvent, RunOptions, Summary,
+};
+use crate::verify::Report;
 
 /// Run the plan: ready phases in parallel worktrees, an executor per phase, verify, merge.
 ///
@@ -98,9 +102,7 @@ pub(crate) fn execute(
     plan_path: &str,
     opts: &RunOptions,
 ) -> Result<Summary, CliError> {
-    let brief = |work: &Repo, phase: &str| -> Result<String, LifecycleError> {
-        super::brief::markdown(work, plan, plan_path, phase)
-    };
+    let render = Words { plan, plan_path };
     // The observers write from the phases' threads, through `ui`: a closed pipe never
     // stops the run (the summary at the end finds it closed and ends quietly).
     let observer: Box<dyn Observer + '_> = if ui.json {
@@ -113,10 +115,62 @@ pub(crate) fn execute(
     } else {
         Box::new(Lines { ui })
     };
-    let summary = run::run(repo, plan, plan_path, opts, &brief, observer.as_ref())?;
+    let summary = run::run(repo, plan, plan_path, opts, &render, observer.as_ref())?;
     observer.tick();
     drop(observer);
     Ok(summary)
+}
+
+/// The words a run records in git and shows in its events: the brief, errors and verify
+/// reports, as every other command says them.
+struct Words<'a> {
+    plan: &'a crate::plan::Plan,
+    plan_path: &'a str,
+}
+
+impl Render for Words<'_> {
+    fn brief(&self, work: &Repo, phase: &str) -> Result<String, LifecycleError> {
+        super::brief::markdown(work, self.plan, self.plan_path, phase)
+    }
+
+    fn error(&self, error: RunError) -> Explained {
+        let e = CliError::from(error);
+        Explained {
+            message: e.message,
+            causes: e.causes,
+            details: e.details,
+        }
+    }
+
+    fn verify_summary(&self, report: &Report) -> String {
+        crate::report::verify_summary(report)
+    }
+
+    fn verify_problems(&self, report: &Report) -> Vec<String> {
+        crate::report::verify_problems(report)
+    }
+
+    fn why(&self, why: &Why) -> String {
+        because(self.plan, why)
+    }
+}
+
+/// Why the scheduler skipped a phase, or did not start it.
+fn because(plan: &crate::plan::Plan, why: &Why) -> String {
+    let id = |i: usize| plan.phases[i].id.as_str();
+    match why {
+        Why::WasComplete => "complete before this run".to_owned(),
+        Why::FailedBefore => "failed before; --retry-failed runs it again".to_owned(),
+        Why::Unverified => "merged without a passing verify; verify it".to_owned(),
+        Why::Dependency(d) => format!("`{}` did not complete", id(*d)),
+        Why::InterruptedBeforeStart => "interrupted before it started".to_owned(),
+        Why::FailFast => "not started: a phase failed and --fail-fast stops the run".to_owned(),
+        Why::WaitsFor(deps) => {
+            let deps: Vec<&str> = deps.iter().map(|&d| id(d)).collect();
+            format!("waits for {} (not in this run)", deps.join(", "))
+        }
+        Why::Ran => String::new(),
+    }
 }
 
 fn finish_output(ui: &Ui, ctx: &Context, summary: &Summary) -> Result<u8, CliError> {
@@ -175,7 +229,7 @@ fn dry_run(ui: &Ui, ctx: &Context, opts: &RunOptions) -> Result<u8, CliError> {
             "executor": executor,
             "waves": schedule.waves,
             "complete": schedule.complete,
-            "left_out": schedule.left_out.iter().map(|(p, why)| json!({"phase": p, "why": why})).collect::<Vec<_>>(),
+            "left_out": schedule.left_out.iter().map(|(p, why)| json!({"phase": p, "why": because(plan, why)})).collect::<Vec<_>>(),
         }))?;
         return Ok(0);
     }
@@ -207,7 +261,7 @@ fn dry_run(ui: &Ui, ctx: &Context, opts: &RunOptions) -> Result<u8, CliError> {
         ));
     }
     for (id, why) in &schedule.left_out {
-        out.push_str(&format!("left out: {id}: {why}\n"));
+        out.push_str(&format!("left out: {id}: {}\n", because(plan, why)));
     }
     out.push_str("\nfor each phase: brief → executor → commit what it left → verify → merge into base (one at a time)\n");
     ui.out(&out)?;
@@ -415,5 +469,48 @@ impl Observer for Live<'_> {
     fn tick(&self) {
         let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
         self.redraw(&mut state, None);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_reason_of_the_scheduler_in_words() {
+        let mut text = String::from(
+            "version = 1\n[plan]\nid = \"g\"\ntitle = \"G\"\nstatus = \"ready\"\nbase = \"main\"\n",
+        );
+        for id in ["core", "api", "docs"] {
+            text.push_str(&format!(
+                "[[phase]]\nid = \"{id}\"\ntitle = \"P\"\nkind = \"design\"\nowner = \"x\"\n\
+                 [phase.files]\nallow = [\"{id}/**\"]\n[[phase.check]]\nname = \"c\"\nmanual = true\n"
+            ));
+        }
+        let plan = crate::plan::load_valid("plan.toml", text.into_bytes()).expect("a valid plan");
+        let words = [
+            (Why::WasComplete, "complete before this run"),
+            (
+                Why::FailedBefore,
+                "failed before; --retry-failed runs it again",
+            ),
+            (
+                Why::Unverified,
+                "merged without a passing verify; verify it",
+            ),
+            (Why::Dependency(1), "`api` did not complete"),
+            (Why::InterruptedBeforeStart, "interrupted before it started"),
+            (
+                Why::FailFast,
+                "not started: a phase failed and --fail-fast stops the run",
+            ),
+            (
+                Why::WaitsFor(vec![0, 2]),
+                "waits for core, docs (not in this run)",
+            ),
+        ];
+        for (why, expected) in words {
+            assert_eq!(because(&plan, &why), expected);
+        }
     }
 }

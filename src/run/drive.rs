@@ -1,0 +1,107 @@
+//! The plumbing that carries out the scheduler's decisions: a scoped thread per started phase
+//! running its pipeline, a channel back to this thread with how it ended, the skips and the
+//! failures told to the observer, a tick for live displays while it waits. Every decision is
+//! the [`Scheduler`]'s; this file only moves values between it, the threads and the observer.
+
+use std::collections::HashMap;
+use std::sync::mpsc;
+use std::time::Duration;
+
+use super::pipeline::{Shared, reason_of, run_phase};
+use super::scheduler::{Decision, Scheduler, Why};
+use super::{Outcome, RunError, RunEvent};
+use crate::interrupt;
+
+/// How a phase's thread ended: the phase, and its outcome with the reason, or the error that
+/// stopped it.
+type Ended = (usize, Result<(Outcome, String), RunError>);
+
+/// Runs the scheduler to its end and says how each selected phase ended, in dependency order.
+pub(super) fn drive(
+    shared: &Shared<'_>,
+    mut scheduler: Scheduler,
+) -> Vec<(usize, Outcome, String)> {
+    let plan = shared.plan;
+    let observer = shared.observer;
+    let mut reasons: HashMap<usize, String> = HashMap::new();
+    let (tx, rx) = mpsc::channel::<Ended>();
+
+    std::thread::scope(|scope| {
+        loop {
+            if interrupt::received().is_some() {
+                scheduler.interrupt();
+            }
+            for decision in scheduler.decide() {
+                match decision {
+                    Decision::Skip { phase, because: d } => {
+                        observer.event(&RunEvent::Skipped {
+                            phase: plan.phases[phase].id.clone(),
+                            because: shared.render.why(&Why::Dependency(d)),
+                        });
+                    }
+                    Decision::Start(i) => {
+                        let tx = tx.clone();
+                        scope.spawn(move || {
+                            let _ = tx.send((i, run_guarded(shared, i)));
+                        });
+                    }
+                }
+            }
+            if scheduler.is_over() {
+                break;
+            }
+            match rx.recv_timeout(Duration::from_millis(200)) {
+                Ok((i, result)) => {
+                    let (outcome, why) = match result {
+                        Ok(done) => done,
+                        Err(e) if e.is_interrupted() => {
+                            (Outcome::Interrupted, "interrupted".into())
+                        }
+                        Err(e) => {
+                            let reason = reason_of(shared.render, e);
+                            observer.event(&RunEvent::Failed {
+                                phase: plan.phases[i].id.clone(),
+                                reason: reason.clone(),
+                                tail: String::new(),
+                            });
+                            (Outcome::Failed, reason)
+                        }
+                    };
+                    scheduler.finished(i, outcome);
+                    reasons.insert(i, why);
+                }
+                Err(mpsc::RecvTimeoutError::Timeout) => observer.tick(),
+                Err(mpsc::RecvTimeoutError::Disconnected) => break,
+            }
+        }
+    });
+
+    if interrupt::received().is_some() {
+        scheduler.interrupt();
+    }
+    scheduler
+        .end()
+        .into_iter()
+        .map(|(i, outcome, why)| {
+            let why = match why {
+                Why::Ran => reasons.remove(&i).unwrap_or_default(),
+                why => shared.render.why(&why),
+            };
+            (i, outcome, why)
+        })
+        .collect()
+}
+
+/// A phase's pipeline; a panic becomes an error, so that the run never waits for it forever.
+fn run_guarded(shared: &Shared<'_>, i: usize) -> Result<(Outcome, String), RunError> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run_phase(shared, i))).unwrap_or_else(
+        |panic| {
+            let what = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "a panic".to_owned());
+            Err(RunError::Internal { what })
+        },
+    )
+}

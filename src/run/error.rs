@@ -1,0 +1,56 @@
+//! Why a run could not go on: [`RunError`], the errors `run` itself raises, each with its
+//! context, and the ones of the layers below it carried whole. `src/error.rs` alone turns them
+//! into messages, hints and exit codes; here they are only values.
+
+use thiserror::Error;
+
+use crate::git::GitError;
+use crate::lifecycle::LifecycleError;
+
+#[derive(Debug, Error)]
+pub enum RunError {
+    /// The plan's status is not `ready` and `--force` was not given.
+    #[error("the plan is {status}, not ready")]
+    PlanNotReady { status: String },
+    #[error("no executor to run the phases with")]
+    NoExecutor,
+    #[error("the plan has a dependency cycle")]
+    Cycle,
+    /// The folder run would open a phase's worktree in holds something else.
+    #[error("{} exists but does not hold {branch}; move it away", path.display())]
+    WorktreeInTheWay {
+        path: std::path::PathBuf,
+        branch: String,
+    },
+    #[error("cannot run `{command}`")]
+    Spawn {
+        command: String,
+        #[source]
+        source: std::io::Error,
+    },
+    /// The phase's worktree has no commit to verify.
+    #[error("phase `{phase}` has not been started")]
+    NotStarted { phase: String },
+    /// A signal stopped the run while the phase's executor ran.
+    #[error("interrupted by signal {signal}")]
+    Interrupted { signal: i32 },
+    /// A bug: git-planx itself failed (a panic caught on a phase's thread).
+    #[error("git-planx failed: {what}")]
+    Internal { what: String },
+    #[error(transparent)]
+    Lifecycle(#[from] LifecycleError),
+    #[error(transparent)]
+    Git(#[from] GitError),
+    #[error("cannot use planx's local state")]
+    Io(#[from] std::io::Error),
+}
+
+impl RunError {
+    /// A signal stopped the work, here or in the lifecycle command run called.
+    pub fn is_interrupted(&self) -> bool {
+        matches!(
+            self,
+            RunError::Interrupted { .. } | RunError::Lifecycle(LifecycleError::Interrupted { .. })
+        )
+    }
+}

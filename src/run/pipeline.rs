@@ -1,0 +1,420 @@
+//! The pipeline of one phase, on its own thread: its worktree (started, or left by an
+//! earlier run), the brief, the executor, a checkpoint of whatever the executor left, verify,
+//! and the merge into base — or a `failed` (or `blocked`) checkpoint that says why.
+//!
+//! It returns how the phase ended as a value ([`Outcome`] and its reason) and reports progress
+//! to the [`Observer`]; what it must say in words (the brief, an error, a verify report) it asks
+//! of the caller's [`Render`], since the reasons it records in git are the ones a person reads.
+
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use super::{Observer, Outcome, Render, RunError, RunEvent, RunOptions, phase_dir, worktree_path};
+use crate::clock;
+use crate::git::Repo;
+use crate::interrupt;
+use crate::lifecycle::{self, CheckpointOptions, FinishOptions, LifecycleError, StartOptions};
+use crate::plan::{Phase, Plan};
+use crate::process;
+use crate::state::events::{CommandRun, Event};
+use crate::verify::{self, Target, VerifyOptions};
+
+/// Everything a phase's thread needs.
+pub(super) struct Shared<'a> {
+    pub workdir: PathBuf,
+    pub plan: &'a Plan,
+    pub plan_path: &'a str,
+    pub opts: &'a RunOptions,
+    pub executor: String,
+    pub render: &'a dyn Render,
+    pub observer: &'a dyn Observer,
+    /// Held while a phase merges into base: one merge at a time.
+    pub merge: Mutex<()>,
+}
+
+/// One phase, from its worktree to its merge.
+pub(super) fn run_phase(shared: &Shared<'_>, index: usize) -> Result<(Outcome, String), RunError> {
+    let plan = shared.plan;
+    let phase = &plan.phases[index];
+    let observer = shared.observer;
+    let repo = Repo::open(&shared.workdir)?;
+    let branch = plan.branch(phase);
+    let dir = phase_dir(&repo, plan, &phase.id);
+    std::fs::create_dir_all(&dir)?;
+
+    // One run at a time per phase, whatever process runs it.
+    let Ok(_phase_lock) = lifecycle::take_lock(
+        &repo,
+        &format!("run-{}-{}", plan.id, phase.id),
+        "run",
+        &phase.id,
+    ) else {
+        return Ok((
+            Outcome::NotRun,
+            "another `git planx run` is executing it".into(),
+        ));
+    };
+
+    // The worktree: run's own, under .git/planx/worktrees — started now, or left by an earlier
+    // run. A phase checked out anywhere else is someone's work in progress: left alone.
+    let path = worktree_path(&repo, plan, &phase.id);
+    match repo.worktree_of_branch(&branch)? {
+        Some(elsewhere) if !same_path(&elsewhere, &path) => {
+            return Ok((
+                Outcome::NotRun,
+                format!(
+                    "{branch} is checked out in {}; run works in worktrees of its own: switch that one to another branch, or go on there by hand",
+                    elsewhere.display()
+                ),
+            ));
+        }
+        Some(_) => {}
+        None if repo.branch_tip(&branch)?.is_some() => {
+            if path.exists() {
+                return Err(RunError::WorktreeInTheWay { path, branch });
+            }
+            std::fs::create_dir_all(path.parent().unwrap_or(&path))?;
+            repo.add_worktree(&path, &branch)?;
+        }
+        None => {
+            std::fs::create_dir_all(path.parent().unwrap_or(&path))?;
+            let opts = StartOptions {
+                force: shared.opts.force,
+                worktree: Some(path.clone()),
+                trust: shared.opts.trust,
+            };
+            lifecycle::start(&repo, plan, shared.plan_path, &phase.id, &opts)?;
+        }
+    }
+    let worktree = path;
+    observer.event(&RunEvent::Started {
+        phase: phase.id.clone(),
+        branch: branch.clone(),
+        worktree: worktree.clone(),
+    });
+    let work = Repo::open(&worktree)?;
+    // From here on the phase is under way in its worktree: whatever stops it (an executor
+    // that cannot be started, a verify or a checkpoint that errs) is recorded as a failure,
+    // so that git says `failed` and the next run leaves it alone unless told to retry.
+    match in_worktree(shared, &repo, &work, &worktree, phase, &dir) {
+        Err(e) if !e.is_interrupted() => {
+            let reason = reason_of(shared.render, e);
+            fail(shared, &work, phase, reason, "", None)
+        }
+        other => other,
+    }
+}
+
+/// The phase's work in its worktree: the brief, the executor, the checkpoint, verify, merge.
+fn in_worktree(
+    shared: &Shared<'_>,
+    repo: &Repo,
+    work: &Repo,
+    worktree: &Path,
+    phase: &Phase,
+    dir: &Path,
+) -> Result<(Outcome, String), RunError> {
+    let plan = shared.plan;
+    let observer = shared.observer;
+    let branch = plan.branch(phase);
+
+    // Verified already (a phase that could not be merged last time): straight to the merge.
+    if let Some(tip) = work.head_commit()?
+        && work.dirty_paths()?.is_empty()
+    {
+        let base_tip = repo.base_tip(&plan.base)?;
+        let fork = match base_tip {
+            Some(base) => verify::fork_point(repo, base, tip)?,
+            None => None,
+        };
+        let commits = repo.commits_between(tip, fork.as_slice())?;
+        let tree = repo.tree_of(tip)?;
+        if verify::find_passing_record(repo, &plan.id, &phase.id, tree, &commits)?.is_some() {
+            return merge(shared, repo, work, worktree, phase);
+        }
+    }
+
+    // The brief, then the executor.
+    let brief_path = dir.join("brief.md");
+    std::fs::write(&brief_path, shared.render.brief(work, &phase.id)?)?;
+    let log = dir.join("executor.log");
+    observer.event(&RunEvent::Executing {
+        phase: phase.id.clone(),
+        command: shared.executor.clone(),
+        log: log.clone(),
+    });
+    let worktree_text = worktree.display().to_string();
+    let brief_text = brief_path.display().to_string();
+    let env = vec![
+        ("PLANX_PLAN".to_owned(), plan.id.clone()),
+        ("PLANX_PHASE".to_owned(), phase.id.clone()),
+        ("PLANX_BRIEF".to_owned(), brief_text),
+        ("PLANX_BRANCH".to_owned(), branch.clone()),
+        ("PLANX_WORKTREE".to_owned(), worktree_text),
+    ];
+    let started = Instant::now();
+    let spec = process::Spec {
+        shell: &shared.executor,
+        cwd: worktree,
+        timeout: phase.timeout.unwrap_or(process::NO_TIMEOUT),
+        env,
+        tail_bytes: process::DEFAULT_TAIL_BYTES,
+        log: Some(&log),
+    };
+    let outcome = if shared.opts.interactive {
+        process::run_interactive(&shared.executor, worktree, &spec.env)
+    } else {
+        process::run(&spec)
+    }
+    .map_err(|source| RunError::Spawn {
+        command: shared.executor.clone(),
+        source,
+    })?;
+    observer.event(&RunEvent::Executed {
+        phase: phase.id.clone(),
+        outcome: outcome.describe(),
+        duration_ms: started.elapsed().as_millis() as u64,
+    });
+    if let Some(signal) = interrupt::received() {
+        // Leave everything as it is for inspection; say so in the notes.
+        let event = Event::new(
+            &clock::format(clock::now()),
+            &plan.id,
+            &phase.id,
+            "interrupted",
+        )
+        .with("signal", signal)
+        .with(
+            "executor",
+            CommandRun::new(&shared.executor, &shared.executor, &outcome, false),
+        );
+        if let Some(head) = work.head_commit()? {
+            work.append_note_line(head, &event.to_line())?;
+        }
+        observer.event(&RunEvent::Interrupted {
+            phase: phase.id.clone(),
+        });
+        return Err(RunError::Interrupted { signal });
+    }
+
+    // Nothing the executor did is lost: whatever it left becomes a checkpoint.
+    let executor_run = CommandRun::new(
+        &shared.executor,
+        &shared.executor,
+        &outcome,
+        outcome.exited_with(0),
+    );
+    if !work.dirty_paths()?.is_empty() {
+        let opts = CheckpointOptions {
+            message: Some(format!(
+                "planx run: what the executor left in phase {}",
+                phase.id
+            )),
+            stage_all: true,
+            no_verify: true,
+            trust: shared.opts.trust,
+            extra: vec![(
+                "executor".into(),
+                serde_json::to_value(&executor_run).unwrap_or_default(),
+            )],
+            ..CheckpointOptions::default()
+        };
+        let done = lifecycle::checkpoint(work, plan, shared.plan_path, &opts)?;
+        observer.event(&RunEvent::Committed {
+            phase: phase.id.clone(),
+            commit: done.commit.to_string(),
+        });
+    }
+    if !outcome.exited_with(0) {
+        let reason = format!("the executor {}", outcome.describe());
+        return fail(
+            shared,
+            work,
+            phase,
+            reason,
+            &outcome.tail,
+            Some(&executor_run),
+        );
+    }
+
+    let head = work.head_commit()?.ok_or_else(|| RunError::NotStarted {
+        phase: phase.id.clone(),
+    })?;
+    let target = Target {
+        work,
+        workdir: worktree.to_path_buf(),
+        head,
+        branch: branch.clone(),
+    };
+    let report = verify::verify(
+        repo,
+        plan,
+        shared.plan_path,
+        &phase.id,
+        &target,
+        &VerifyOptions {
+            no_run: false,
+            trust: shared.opts.trust,
+        },
+    )?;
+    verify::record(repo, &report)?;
+    let summary = shared.render.verify_summary(&report);
+    observer.event(&RunEvent::Verified {
+        phase: phase.id.clone(),
+        passed: report.passed(),
+        summary: summary.clone(),
+    });
+    if !report.passed() {
+        let details = shared.render.verify_problems(&report);
+        let reason = format!("verify: {summary}");
+        return fail(
+            shared,
+            work,
+            phase,
+            reason,
+            &details.join("\n"),
+            Some(&executor_run),
+        );
+    }
+
+    merge(shared, repo, work, worktree, phase)
+}
+
+/// Merges a verified phase into base, one merge at a time.
+fn merge(
+    shared: &Shared<'_>,
+    repo: &Repo,
+    work: &Repo,
+    worktree: &Path,
+    phase: &Phase,
+) -> Result<(Outcome, String), RunError> {
+    let plan = shared.plan;
+    let observer = shared.observer;
+    // One merge into base at a time; finish takes the plan's lock, so another process's finish
+    // is waited for.
+    let _merging = shared.merge.lock().unwrap_or_else(|p| p.into_inner());
+    let main = Repo::open(&shared.workdir)?;
+    let finish = FinishOptions {
+        squash: false,
+        delete_branch: false,
+        trust: shared.opts.trust,
+    };
+    // Another writer's lock is waited for; a race lost to another writer that moved base
+    // first is merged again onto the new base, a few times.
+    let (mut locked, mut moved) = (0, 0);
+    let merged = loop {
+        match lifecycle::finish(&main, plan, shared.plan_path, &phase.id, &finish) {
+            Err(LifecycleError::Locked { .. }) if locked < 600 => {
+                locked += 1;
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            Err(LifecycleError::BaseMoved { .. }) if moved < 5 => moved += 1,
+            other => break other,
+        }
+    };
+    match merged {
+        Ok(done) => {
+            observer.event(&RunEvent::Merged {
+                phase: phase.id.clone(),
+                commit: done.commit.to_string(),
+            });
+            // Merged and clean: the worktree has served (the branch stays). git removes only a
+            // clean one; anything left there stays for a person to look at.
+            let _ = repo.remove_clean_worktree(worktree);
+            Ok((
+                Outcome::Completed,
+                format!("merged by {}", &done.commit.to_string()[..10]),
+            ))
+        }
+        Err(
+            e @ (LifecycleError::Conflicts { .. }
+            | LifecycleError::BaseDirty { .. }
+            | LifecycleError::BaseMoved { .. }),
+        ) => {
+            let error = shared.render.error(e.into());
+            let reason = format!("verified, but not merged: {}", error.message);
+            let opts = CheckpointOptions {
+                blocked: Some(format!("{reason}\n{}", error.details.join("\n"))),
+                trust: shared.opts.trust,
+                no_verify: true,
+                ..CheckpointOptions::default()
+            };
+            lifecycle::checkpoint(work, plan, shared.plan_path, &opts)?;
+            observer.event(&RunEvent::Blocked {
+                phase: phase.id.clone(),
+                reason: reason.clone(),
+            });
+            Ok((Outcome::Blocked, reason))
+        }
+        Err(LifecycleError::VerifyFailed { report }) => {
+            // Base moved since the phase forked, and the tree that would land fails.
+            let details = shared.render.verify_problems(&report);
+            fail(
+                shared,
+                work,
+                phase,
+                format!("merged with the latest {}, it does not verify", plan.base),
+                &details.join("\n"),
+                None,
+            )
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Records a `failed` checkpoint with the reason and the output's tail.
+fn fail(
+    shared: &Shared<'_>,
+    work: &Repo,
+    phase: &Phase,
+    reason: String,
+    tail: &str,
+    executor: Option<&CommandRun>,
+) -> Result<(Outcome, String), RunError> {
+    let mut extra = vec![(
+        "tail".to_owned(),
+        serde_json::Value::String(process::last_lines(tail, 40)),
+    )];
+    if let Some(run) = executor {
+        extra.push((
+            "executor".into(),
+            serde_json::to_value(run).unwrap_or_default(),
+        ));
+    }
+    let opts = CheckpointOptions {
+        failed: Some(reason.clone()),
+        trust: shared.opts.trust,
+        no_verify: true,
+        extra,
+        ..CheckpointOptions::default()
+    };
+    lifecycle::checkpoint(work, shared.plan, shared.plan_path, &opts)?;
+    shared.observer.event(&RunEvent::Failed {
+        phase: phase.id.clone(),
+        reason: reason.clone(),
+        tail: process::last_lines(tail, 10),
+    });
+    Ok((Outcome::Failed, reason))
+}
+
+/// An error as a failure's reason: the message with its causes (git's own words among them).
+pub(super) fn reason_of(render: &dyn Render, e: RunError) -> String {
+    let error = render.error(e);
+    std::iter::once(error.message)
+        .chain(error.causes)
+        .chain(
+            error
+                .details
+                .iter()
+                .map(|d| d.trim_start_matches("| ").to_owned()),
+        )
+        .collect::<Vec<_>>()
+        .join(": ")
+}
+
+/// Do two paths name the same folder?
+fn same_path(a: &Path, b: &Path) -> bool {
+    let canon = |p: &Path| p.canonicalize().unwrap_or_else(|_| p.to_path_buf());
+    canon(a) == canon(b)
+}
