@@ -11,6 +11,9 @@
 //! introduced the plan file, so their cost follows the plan's lifetime, not the repository's.
 
 pub mod events;
+mod model;
+
+pub use model::{Checkpoint, Kind, PhaseStatus, State};
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
@@ -21,135 +24,9 @@ use crate::git::notes::NotesSnapshot;
 use crate::git::trailers::{self, Trailer};
 use crate::git::{CommitInfo, GitError, Oid, Repo, TreeLookup};
 use crate::plan::{Glob, Plan};
-use events::{Event, parse_note};
-
-/// The state of a phase.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum State {
-    Complete,
-    /// Merged into base, but no passing verify of the merged tree is recorded: a claim only.
-    Unverified,
-    Failed,
-    Blocked,
-    InProgress,
-    Ready,
-    Waiting,
-}
-
-impl State {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            State::Complete => "complete",
-            State::Unverified => "unverified",
-            State::Failed => "failed",
-            State::Blocked => "blocked",
-            State::InProgress => "in-progress",
-            State::Ready => "ready",
-            State::Waiting => "waiting",
-        }
-    }
-}
-
-/// What kind of checkpoint a commit is (`Planx-Checkpoint`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Kind {
-    Start,
-    Step,
-    Red,
-    Green,
-    Verify,
-    Blocked,
-    Failed,
-    Complete,
-    /// A checkpoint commit without a recognised kind.
-    Other,
-}
-
-impl Kind {
-    pub fn parse(text: &str) -> Kind {
-        match text {
-            "start" => Kind::Start,
-            "step" => Kind::Step,
-            "red" => Kind::Red,
-            "green" => Kind::Green,
-            "verify" => Kind::Verify,
-            "blocked" => Kind::Blocked,
-            "failed" => Kind::Failed,
-            "complete" => Kind::Complete,
-            _ => Kind::Other,
-        }
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Kind::Start => "start",
-            Kind::Step => "step",
-            Kind::Red => "red",
-            Kind::Green => "green",
-            Kind::Verify => "verify",
-            Kind::Blocked => "blocked",
-            Kind::Failed => "failed",
-            Kind::Complete => "complete",
-            Kind::Other => "checkpoint",
-        }
-    }
-}
-
-/// A checkpoint: a commit of the phase carrying planx trailers, with the events of its note.
-#[derive(Debug, Clone)]
-pub struct Checkpoint {
-    pub commit: Oid,
-    pub time: i64,
-    pub summary: String,
-    pub kind: Kind,
-    /// `Planx-Status`, when given.
-    pub status: Option<String>,
-    pub step: Option<String>,
-    pub events: Vec<Event>,
-}
-
-/// Everything git says about one phase.
-#[derive(Debug, Clone)]
-pub struct PhaseStatus {
-    pub id: String,
-    pub state: State,
-    /// Complete, but some `create` entry matches nothing on base any more.
-    pub stale: Vec<String>,
-    pub branch: String,
-    pub branch_tip: Option<Oid>,
-    /// The commit on base that completed the phase (verified or not).
-    pub completed_by: Option<Oid>,
-    /// A passing verify record of the merged tree was found.
-    pub verified: bool,
-    /// Checkpoints of the phase, newest first.
-    pub checkpoints: Vec<Checkpoint>,
-    /// Commits on the phase branch without planx trailers (ordinary commits of the work).
-    pub plain_commits: usize,
-    /// Dependencies that are not complete.
-    pub waiting_for: Vec<String>,
-}
+use events::parse_note;
 
 impl PhaseStatus {
-    /// Merged into base with a passing verify of what was merged.
-    fn is_complete(&self) -> bool {
-        self.completed_by.is_some() && self.verified
-    }
-
-    pub fn last_checkpoint(&self) -> Option<&Checkpoint> {
-        self.checkpoints.first()
-    }
-
-    pub fn start(&self) -> Option<&Checkpoint> {
-        self.checkpoints.iter().find(|c| c.kind == Kind::Start)
-    }
-
-    /// Time of the latest recorded activity (checkpoint), if any.
-    pub fn last_activity(&self) -> Option<i64> {
-        self.checkpoints.iter().map(|c| c.time).max()
-    }
-
     /// Steps of `phase` whose latest step checkpoint shows them done: with a passing run of the
     /// step's `verify` recorded in its note, or — for a step without a `verify` command — the
     /// checkpoint alone. A trailer without its evidence does not complete a verified step.
@@ -172,18 +49,6 @@ impl PhaseStatus {
             .collect();
         done.sort();
         done
-    }
-
-    /// The reason recorded by the latest blocked or failed checkpoint.
-    pub fn reason(&self) -> Option<String> {
-        let c = self.last_checkpoint()?;
-        if !matches!(c.kind, Kind::Blocked | Kind::Failed) {
-            return None;
-        }
-        c.events
-            .iter()
-            .rev()
-            .find_map(|e| e.str("reason").map(str::to_owned))
     }
 }
 
@@ -420,22 +285,7 @@ fn derive_where(
             .filter(|d| !index.get(d.id.as_str()).is_some_and(|&j| complete[j]))
             .map(|d| d.id.clone())
             .collect();
-        let latest = status.last_checkpoint().map(|c| c.kind);
-        status.state = if complete[i] {
-            State::Complete
-        } else if status.completed_by.is_some() {
-            State::Unverified
-        } else if latest == Some(Kind::Failed) {
-            State::Failed
-        } else if latest == Some(Kind::Blocked) {
-            State::Blocked
-        } else if status.branch_tip.is_some() {
-            State::InProgress
-        } else if status.waiting_for.is_empty() {
-            State::Ready
-        } else {
-            State::Waiting
-        };
+        status.state = status.state_of_facts();
     }
     Ok(out)
 }
