@@ -12,8 +12,12 @@
 
 pub mod events;
 mod model;
+mod next;
+mod steps;
 
 pub use model::{Checkpoint, Kind, PhaseStatus, State};
+pub use next::{Next, next_action};
+pub use steps::{StepState, step_passed, step_states};
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
@@ -25,40 +29,6 @@ use crate::git::trailers::{self, Trailer};
 use crate::git::{CommitInfo, GitError, Oid, Repo, TreeLookup};
 use crate::plan::{Glob, Plan};
 use events::parse_note;
-
-impl PhaseStatus {
-    /// Steps of `phase` whose latest step checkpoint shows them done: with a passing run of the
-    /// step's `verify` recorded in its note, or — for a step without a `verify` command — the
-    /// checkpoint alone. A trailer without its evidence does not complete a verified step.
-    pub fn completed_steps(&self, phase: &crate::plan::Phase) -> Vec<String> {
-        let mut latest: HashMap<&str, bool> = HashMap::new();
-        for c in self.checkpoints.iter().rev() {
-            if let (Kind::Step, Some(step)) = (c.kind, &c.step) {
-                let needs_run = phase
-                    .steps
-                    .iter()
-                    .find(|s| &s.id == step)
-                    .is_some_and(|s| s.verify.is_some());
-                latest.insert(step, step_passed(c, needs_run));
-            }
-        }
-        let mut done: Vec<String> = latest
-            .into_iter()
-            .filter(|(_, ok)| *ok)
-            .map(|(s, _)| s.to_owned())
-            .collect();
-        done.sort();
-        done
-    }
-}
-
-/// Did this step checkpoint's verify pass? Without a recorded run, only when none is needed.
-pub fn step_passed(c: &Checkpoint, needs_run: bool) -> bool {
-    match c.events.iter().rev().find_map(|e| e.run("verify")) {
-        Some(run) => run.passed,
-        None => !needs_run,
-    }
-}
 
 /// Reads a commit's trailers into checkpoint facts when it is a checkpoint of `plan_id`/`phase`.
 fn checkpoint_of(
@@ -727,166 +697,4 @@ fn completions_on_line<'p>(
         }
     }
     Ok(done)
-}
-
-/// Where a step of a phase stands, in the words of the status document.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum StepState {
-    Completed,
-    InProgress,
-    NotStarted,
-    NeedsClarification,
-}
-
-impl StepState {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            StepState::Completed => "COMPLETED",
-            StepState::InProgress => "IN PROGRESS",
-            StepState::NotStarted => "NOT STARTED",
-            StepState::NeedsClarification => "NEEDS CLARIFICATION",
-        }
-    }
-}
-
-/// The state of each step of a phase, from its step checkpoints.
-pub fn step_states(phase: &crate::plan::Phase, status: &PhaseStatus) -> Vec<StepState> {
-    if status.state == State::Complete {
-        return vec![StepState::Completed; phase.steps.len()];
-    }
-    let completed = status.completed_steps(phase);
-    let attempted: Vec<&str> = status
-        .checkpoints
-        .iter()
-        .filter(|c| c.kind == Kind::Step)
-        .filter_map(|c| c.step.as_deref())
-        .collect();
-    let first_open = phase.steps.iter().position(|s| !completed.contains(&s.id));
-    let blocked_at = match status.state {
-        State::Blocked => status
-            .last_checkpoint()
-            .and_then(|c| c.step.clone())
-            .and_then(|id| phase.steps.iter().position(|s| s.id == id))
-            .or(first_open),
-        _ => None,
-    };
-    let started = status.branch_tip.is_some();
-    phase
-        .steps
-        .iter()
-        .enumerate()
-        .map(|(i, step)| {
-            if completed.contains(&step.id) {
-                StepState::Completed
-            } else if blocked_at == Some(i) {
-                StepState::NeedsClarification
-            } else if attempted.contains(&step.id.as_str()) || (started && first_open == Some(i)) {
-                StepState::InProgress
-            } else {
-                StepState::NotStarted
-            }
-        })
-        .collect()
-}
-
-/// The one thing to do next, for the whole plan.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Next {
-    /// Work on a started phase: its next open step, if it has steps left.
-    Continue { phase: String, step: Option<String> },
-    /// A phase is blocked or failed: deal with the reason.
-    Unblock {
-        phase: String,
-        state: State,
-        reason: Option<String>,
-    },
-    /// Start a ready phase.
-    Start { phase: String },
-    /// A phase was merged without a passing verify of its tree.
-    Unverified { phase: String },
-    /// Nothing can start: these phases wait for others that are not complete.
-    Wait {
-        phase: String,
-        waiting_for: Vec<String>,
-    },
-    /// Every phase is complete.
-    Done,
-    /// The plan has no phases.
-    Nothing,
-}
-
-/// Decides the next action. The phase checked out here comes first; then blocked or failed
-/// phases; then phases in progress; then the first ready phase in dependency order.
-pub fn next_action(
-    plan: &Plan,
-    statuses: &[PhaseStatus],
-    order: &[usize],
-    current_branch: Option<&str>,
-) -> Next {
-    if statuses.is_empty() {
-        return Next::Nothing;
-    }
-    let about = |i: usize| -> Next {
-        let status = &statuses[i];
-        let phase = &plan.phases[i];
-        match status.state {
-            State::Blocked | State::Failed => Next::Unblock {
-                phase: status.id.clone(),
-                state: status.state,
-                reason: status.reason(),
-            },
-            _ => {
-                let states = step_states(phase, status);
-                let step = phase
-                    .steps
-                    .iter()
-                    .zip(&states)
-                    .find(|(_, s)| **s != StepState::Completed)
-                    .map(|(s, _)| s.id.clone());
-                Next::Continue {
-                    phase: status.id.clone(),
-                    step,
-                }
-            }
-        }
-    };
-    let active =
-        |s: &PhaseStatus| matches!(s.state, State::InProgress | State::Blocked | State::Failed);
-    if let Some(branch) = current_branch
-        && let Some(i) = statuses
-            .iter()
-            .position(|s| s.branch == branch && active(s))
-    {
-        return about(i);
-    }
-    let in_order = || order.iter().copied();
-    if let Some(i) = in_order().find(|&i| statuses[i].state == State::Unverified) {
-        return Next::Unverified {
-            phase: statuses[i].id.clone(),
-        };
-    }
-    if let Some(i) =
-        in_order().find(|&i| matches!(statuses[i].state, State::Blocked | State::Failed))
-    {
-        return about(i);
-    }
-    if let Some(i) = in_order().find(|&i| statuses[i].state == State::InProgress) {
-        return about(i);
-    }
-    if let Some(i) = in_order().find(|&i| statuses[i].state == State::Ready) {
-        return Next::Start {
-            phase: statuses[i].id.clone(),
-        };
-    }
-    if statuses.iter().all(|s| s.state == State::Complete) {
-        return Next::Done;
-    }
-    match in_order().find(|&i| statuses[i].state == State::Waiting) {
-        Some(i) => Next::Wait {
-            phase: statuses[i].id.clone(),
-            waiting_for: statuses[i].waiting_for.clone(),
-        },
-        None => Next::Done,
-    }
 }
