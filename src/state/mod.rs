@@ -34,6 +34,8 @@ mod line;
 mod model;
 mod next;
 mod steps;
+#[cfg(test)]
+mod testing;
 
 pub use checkpoints::checkpoints_in;
 pub use derive::{Notes, derive, derive_around, derive_with_base};

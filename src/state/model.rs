@@ -171,3 +171,197 @@ impl PhaseStatus {
             .find_map(|e| e.str("reason").map(str::to_owned))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::state::testing::{checkpoint, event, oid, status};
+
+    /// Every fact that can decide a state, set one at a time above the ones it outranks.
+    struct Facts {
+        completed_by: bool,
+        verified: bool,
+        latest: Option<Kind>,
+        branch: bool,
+        waiting_for: &'static [&'static str],
+    }
+
+    const NONE: Facts = Facts {
+        completed_by: false,
+        verified: false,
+        latest: None,
+        branch: false,
+        waiting_for: &[],
+    };
+
+    fn state_of(facts: Facts) -> State {
+        let mut s = status("a", State::Waiting);
+        s.completed_by = facts.completed_by.then(|| oid(1));
+        s.verified = facts.verified;
+        s.checkpoints = facts
+            .latest
+            .into_iter()
+            .map(|kind| checkpoint(kind, None, Vec::new()))
+            .collect();
+        s.branch_tip = facts.branch.then(|| oid(2));
+        s.waiting_for = facts.waiting_for.iter().map(|d| d.to_string()).collect();
+        s.state_of_facts()
+    }
+
+    #[test]
+    fn states_follow_the_precedence_of_the_spec() {
+        let everything = Facts {
+            completed_by: true,
+            verified: true,
+            latest: Some(Kind::Failed),
+            branch: true,
+            waiting_for: &["x"],
+        };
+        let cases = [
+            (everything, State::Complete),
+            (
+                Facts {
+                    completed_by: true,
+                    latest: Some(Kind::Failed),
+                    branch: true,
+                    waiting_for: &["x"],
+                    ..NONE
+                },
+                State::Unverified,
+            ),
+            (
+                Facts {
+                    verified: true,
+                    latest: Some(Kind::Failed),
+                    branch: true,
+                    waiting_for: &["x"],
+                    ..NONE
+                },
+                State::Failed,
+            ),
+            (
+                Facts {
+                    latest: Some(Kind::Blocked),
+                    branch: true,
+                    waiting_for: &["x"],
+                    ..NONE
+                },
+                State::Blocked,
+            ),
+            (
+                Facts {
+                    latest: Some(Kind::Step),
+                    branch: true,
+                    waiting_for: &["x"],
+                    ..NONE
+                },
+                State::InProgress,
+            ),
+            (
+                Facts {
+                    branch: true,
+                    waiting_for: &["x"],
+                    ..NONE
+                },
+                State::InProgress,
+            ),
+            (NONE, State::Ready),
+            (
+                Facts {
+                    latest: Some(Kind::Start),
+                    ..NONE
+                },
+                State::Ready,
+            ),
+            (
+                Facts {
+                    waiting_for: &["x"],
+                    ..NONE
+                },
+                State::Waiting,
+            ),
+        ];
+        for (i, (facts, want)) in cases.into_iter().enumerate() {
+            assert_eq!(state_of(facts), want, "case {i}");
+        }
+    }
+
+    #[test]
+    fn only_the_latest_checkpoint_blocks_or_fails() {
+        let mut s = status("a", State::Waiting);
+        s.branch_tip = Some(oid(2));
+        s.checkpoints = vec![
+            checkpoint(Kind::Step, Some("1"), Vec::new()),
+            checkpoint(Kind::Blocked, None, Vec::new()),
+        ];
+        assert_eq!(s.state_of_facts(), State::InProgress);
+        s.checkpoints.reverse();
+        assert_eq!(s.state_of_facts(), State::Blocked);
+    }
+
+    #[test]
+    fn states_and_kinds_have_the_names_of_the_spec() {
+        let states = [
+            (State::Complete, "complete"),
+            (State::Unverified, "unverified"),
+            (State::Failed, "failed"),
+            (State::Blocked, "blocked"),
+            (State::InProgress, "in-progress"),
+            (State::Ready, "ready"),
+            (State::Waiting, "waiting"),
+        ];
+        for (state, name) in states {
+            assert_eq!(state.as_str(), name);
+            assert_eq!(serde_json::to_value(state).unwrap(), name);
+        }
+        for name in [
+            "start", "step", "red", "green", "verify", "blocked", "failed", "complete",
+        ] {
+            let kind = Kind::parse(name);
+            assert_ne!(kind, Kind::Other, "{name}");
+            assert_eq!(kind.as_str(), name);
+            assert_eq!(serde_json::to_value(kind).unwrap(), name);
+        }
+        assert_eq!(Kind::parse("Start"), Kind::Other);
+        assert_eq!(Kind::parse("shipped").as_str(), "checkpoint");
+        assert_eq!(serde_json::to_value(Kind::Other).unwrap(), "other");
+    }
+
+    #[test]
+    fn the_reason_is_the_latest_of_a_latest_blocked_or_failed_checkpoint() {
+        let reason = |text: &str| event("a", "blocked").with("reason", text);
+        let mut s = status("a", State::Blocked);
+        s.checkpoints = vec![
+            checkpoint(
+                Kind::Blocked,
+                None,
+                vec![reason("first"), event("a", "note"), reason("second")],
+            ),
+            checkpoint(Kind::Failed, None, vec![reason("older")]),
+        ];
+        assert_eq!(s.reason().as_deref(), Some("second"));
+        s.checkpoints[0].kind = Kind::Failed;
+        assert_eq!(s.reason().as_deref(), Some("second"));
+        s.checkpoints[0].events = vec![event("a", "blocked")];
+        assert_eq!(s.reason(), None);
+        s.checkpoints[0] = checkpoint(Kind::Step, None, vec![reason("stale")]);
+        assert_eq!(s.reason(), None);
+        s.checkpoints.clear();
+        assert_eq!(s.reason(), None);
+    }
+
+    #[test]
+    fn start_and_last_activity_read_the_checkpoints() {
+        let mut s = status("a", State::InProgress);
+        assert!(s.start().is_none() && s.last_activity().is_none());
+        let mut start = checkpoint(Kind::Start, None, Vec::new());
+        start.time = 50;
+        start.commit = oid(3);
+        let mut step = checkpoint(Kind::Step, Some("1"), Vec::new());
+        step.time = 40;
+        s.checkpoints = vec![step, start];
+        assert_eq!(s.start().map(|c| c.commit), Some(oid(3)));
+        assert_eq!(s.last_checkpoint().map(|c| c.kind), Some(Kind::Step));
+        assert_eq!(s.last_activity(), Some(50));
+    }
+}
