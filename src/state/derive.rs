@@ -265,3 +265,6 @@ fn read_phases(
     }
     Ok((out, evidence))
 }
+
+#[cfg(test)]
+mod tests;

@@ -5,9 +5,13 @@
 //! folder, system and global git configuration are ignored, and each commit gets a fixed date
 //! one minute after the previous one, so commit ids never depend on the clock or the machine.
 
+use std::cell::Cell;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
 use super::events::Event;
 use super::model::{Checkpoint, Kind, PhaseStatus, State};
-use crate::git::Oid;
+use crate::git::{Oid, Repo};
 use crate::plan::Plan;
 
 /// Three phases in a line: `a` (two steps, the second with a `verify`), `b` after `a`
@@ -120,4 +124,142 @@ pub fn verify_run(phase: &str, passed: bool) -> Event {
             "signal": null, "timed_out": false, "duration_ms": 1, "tail": ""
         }),
     )
+}
+/// A repository in a temporary folder, changed with the real `git`.
+pub struct Fixture {
+    _tmp: tempfile::TempDir,
+    pub root: PathBuf,
+    home: PathBuf,
+    tick: Cell<u32>,
+}
+
+impl Fixture {
+    /// A repository on `main` whose first commit holds a README only (before the plan).
+    pub fn new() -> Fixture {
+        let tmp = tempfile::tempdir().expect("temp dir");
+        let base = tmp.path().canonicalize().expect("canonical temp dir");
+        let root = base.join("repo");
+        let home = base.join("home");
+        std::fs::create_dir_all(&root).expect("repo dir");
+        std::fs::create_dir_all(&home).expect("home dir");
+        let fixture = Fixture {
+            _tmp: tmp,
+            root,
+            home,
+            tick: Cell::new(0),
+        };
+        fixture.git(&["init", "-q"]);
+        fixture
+    }
+
+    /// A repository whose `main` has a README, then the test plan.
+    pub fn with_plan() -> Fixture {
+        let fixture = Fixture::new();
+        fixture.write("README.md", "# test\n");
+        fixture.commit("Initial commit");
+        fixture.write(".planx/plan.toml", PLAN);
+        fixture.commit("Add the plan");
+        fixture
+    }
+
+    /// Runs git in the repository with the hermetic environment; returns its stdout, trimmed.
+    pub fn git(&self, args: &[&str]) -> String {
+        let tick = self.tick.get();
+        self.tick.set(tick + 1);
+        let date = format!("2026-01-01T00:{:02}:{:02}Z", tick / 60 % 60, tick % 60);
+        let out = Command::new("git")
+            .args(args)
+            .env_clear()
+            .current_dir(&self.root)
+            .env("PATH", "/usr/local/bin:/usr/bin:/bin")
+            .env("HOME", &self.home)
+            .env(
+                "GIT_CEILING_DIRECTORIES",
+                self.root.parent().expect("parent"),
+            )
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("GIT_CONFIG_GLOBAL", "/dev/null")
+            .env("GIT_CONFIG_COUNT", "1")
+            .env("GIT_CONFIG_KEY_0", "init.defaultBranch")
+            .env("GIT_CONFIG_VALUE_0", "main")
+            .env("LC_ALL", "C")
+            .env("TZ", "UTC")
+            .env("GIT_AUTHOR_NAME", "Ada Lovelace")
+            .env("GIT_AUTHOR_EMAIL", "ada@example.com")
+            .env("GIT_COMMITTER_NAME", "Ada Lovelace")
+            .env("GIT_COMMITTER_EMAIL", "ada@example.com")
+            .env("GIT_AUTHOR_DATE", &date)
+            .env("GIT_COMMITTER_DATE", &date)
+            .stdin(Stdio::null())
+            .output()
+            .expect("run git");
+        assert!(
+            out.status.success(),
+            "git {args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout)
+            .expect("utf-8")
+            .trim()
+            .to_owned()
+    }
+
+    pub fn write(&self, path: &str, text: &str) {
+        let path = self.root.join(path);
+        std::fs::create_dir_all(path.parent().expect("parent")).expect("folder");
+        std::fs::write(path, text).expect("write");
+    }
+
+    /// Commits everything in the work tree (nothing, too) with `message`; the new commit.
+    pub fn commit(&self, message: &str) -> Oid {
+        self.git(&["add", "-A"]);
+        self.git(&["commit", "-q", "--allow-empty", "-m", message]);
+        self.rev("HEAD")
+    }
+
+    /// A checkpoint commit of phase `phase` of the test plan, with `more` trailers after
+    /// `Planx-Checkpoint: kind`.
+    pub fn checkpoint(&self, phase: &str, kind: &str, more: &[&str]) -> Oid {
+        let mut message = format!(
+            "{kind} {phase}\n\nPlanx-Plan: walk\nPlanx-Phase: {phase}\nPlanx-Checkpoint: {kind}"
+        );
+        for trailer in more {
+            message.push('\n');
+            message.push_str(trailer);
+        }
+        self.commit(&message)
+    }
+
+    pub fn rev(&self, what: &str) -> Oid {
+        Oid::from_str(&self.git(&["rev-parse", what])).expect("an id")
+    }
+
+    /// Appends an event line to the planx note of `commit`.
+    pub fn note(&self, commit: Oid, event: &Event) {
+        let id = commit.to_string();
+        self.git(&[
+            "notes",
+            "--ref=planx",
+            "append",
+            "-m",
+            &event.to_line(),
+            &id,
+        ]);
+    }
+
+    /// Records on `commit` a passing verify of phase `phase` for the tree of `of`, as
+    /// `verify` writes it.
+    pub fn verify_record(&self, commit: Oid, phase: &str, of: Oid) {
+        let tree = self.rev(&format!("{of}^{{tree}}")).to_string();
+        let record = event(phase, "verify")
+            .with("tree", tree)
+            .with("passed", true)
+            .with("clean", true)
+            .with("no_run", false);
+        self.note(commit, &record);
+    }
+
+    pub fn repo(&self) -> Repo {
+        Repo::open(Path::new(&self.root)).expect("open the repository")
+    }
 }
