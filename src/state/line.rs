@@ -211,3 +211,115 @@ impl BaseFacts {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::state::testing::{Fixture, PLAN, plan};
+
+    const PLAN_PATH: &str = ".planx/plan.toml";
+
+    fn walk(f: &Fixture, tip: Oid, facts: &mut BaseFacts) -> (Vec<Oid>, Option<Oid>) {
+        let repo = f.repo();
+        let history = History::new(&repo);
+        base_line(&repo, &history, PLAN_PATH, tip, facts).unwrap()
+    }
+
+    fn kept(below: Option<Oid>) -> BaseFacts {
+        BaseFacts {
+            below: Some(below.map(|b| b.to_string())),
+            ..BaseFacts::default()
+        }
+    }
+
+    #[test]
+    fn base_line_ends_below_the_commit_that_added_the_plan_and_keeps_where() {
+        let f = Fixture::with_plan();
+        let before = f.rev("HEAD~1");
+        let added = f.rev("HEAD");
+        let tip = f.commit("More work");
+        let want = (vec![tip, added], Some(before));
+        let mut facts = BaseFacts::default();
+        assert_eq!(walk(&f, tip, &mut facts), want);
+        assert_eq!(facts.below, Some(Some(before.to_string())));
+        assert!(facts.changed);
+        // The kept end is used as it is: nothing new to keep.
+        let mut facts = kept(Some(before));
+        assert_eq!(walk(&f, tip, &mut facts), want);
+        assert!(!facts.changed);
+        // A kept end that holds the plan, or that the line never reaches, is walked again
+        // and put right. (A kept end at the root is taken as it is.)
+        let elsewhere =
+            Oid::from_str(&f.git(&["commit-tree", "HEAD~2^{tree}", "-m", "x"])).unwrap();
+        for wrong in [Some(added), Some(elsewhere)] {
+            let mut facts = kept(wrong);
+            assert_eq!(walk(&f, tip, &mut facts), want, "{wrong:?}");
+            assert_eq!(facts.below, Some(Some(before.to_string())), "{wrong:?}");
+            assert!(facts.changed);
+        }
+    }
+
+    #[test]
+    fn base_line_reaches_the_root_when_the_plan_came_with_it() {
+        let f = Fixture::new();
+        f.write(PLAN_PATH, PLAN);
+        let root = f.commit("Plan first");
+        let tip = f.commit("Then work");
+        let mut facts = BaseFacts::default();
+        assert_eq!(walk(&f, tip, &mut facts), (vec![tip, root], None));
+        assert_eq!(facts.below, Some(None));
+        let mut facts = kept(None);
+        assert_eq!(walk(&f, tip, &mut facts), (vec![tip, root], None));
+        assert!(!facts.changed);
+    }
+
+    #[test]
+    fn fast_forwarded_work_goes_back_to_the_phase_start_only() {
+        let f = Fixture::with_plan();
+        let added = f.rev("HEAD");
+        let start = f.checkpoint("a", "start", &[]);
+        let work = f.commit("Work");
+        let last = f.checkpoint("a", "verify", &[]);
+        let repo = f.repo();
+        let history = History::new(&repo);
+        assert_eq!(
+            fast_forwarded(&history, last, "a").unwrap(),
+            [last, work, start]
+        );
+        // Another phase's start does not end it: the walk goes on to the first commit.
+        assert_eq!(fast_forwarded(&history, last, "b").unwrap().len(), 5);
+        assert!(is_fast_forward(&history.info(last).unwrap()));
+        assert!(!is_fast_forward(&history.info(work).unwrap()));
+        assert!(!is_fast_forward(&history.info(added).unwrap()));
+        let squash = f.checkpoint("a", "complete", &["Planx-Status: complete"]);
+        assert!(!is_fast_forward(&history.info(squash).unwrap()));
+    }
+
+    #[test]
+    fn base_facts_are_kept_under_base_the_plan_and_its_path_when_learnt() {
+        let f = Fixture::with_plan();
+        let repo = f.repo();
+        let tip = f.rev("HEAD");
+        let mut plan = plan();
+        assert_eq!(BaseFacts::key(tip, &plan, PLAN_PATH), None);
+        plan.blob = Some(f.rev(&format!("HEAD:{PLAN_PATH}")).to_string());
+        let key = BaseFacts::key(tip, &plan, PLAN_PATH).unwrap();
+        let other_path = BaseFacts::key(tip, &plan, "plan.toml").unwrap();
+        let other_tip = BaseFacts::key(f.rev("HEAD~1"), &plan, PLAN_PATH).unwrap();
+        assert!(key != other_path && key != other_tip);
+
+        let mut facts = BaseFacts::load(&repo, Some(&key));
+        assert!(facts.below.is_none() && facts.missing.is_empty());
+        facts.missing.insert("a".into(), vec!["a.txt".into()]);
+        // Unchanged facts are not written.
+        facts.keep(&repo, Some(&key));
+        assert!(BaseFacts::load(&repo, Some(&key)).missing.is_empty());
+        facts.changed = true;
+        facts.keep(&repo, Some(&key));
+        let loaded = BaseFacts::load(&repo, Some(&key));
+        assert_eq!(loaded.missing["a"], ["a.txt"]);
+        assert!(!loaded.changed);
+        assert!(BaseFacts::load(&repo, Some(&other_tip)).missing.is_empty());
+        assert!(BaseFacts::load(&repo, None).missing.is_empty());
+    }
+}
