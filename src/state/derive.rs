@@ -16,17 +16,18 @@ use crate::git::history::History;
 use crate::git::{GitError, Oid, Repo};
 use crate::plan::Plan;
 
-/// Whose checkpoints [`derive`] reads the notes of (a note is evidence: command runs, reasons,
-/// verify records; the states themselves come from commits, trailers and verify records).
+/// Whose checkpoints [`derive()`] reads the notes of (a note is evidence: command runs,
+/// reasons, verify records; the states themselves come from commits, trailers and verify
+/// records).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Notes {
     /// Every checkpoint's: for reports of the whole history (test results, the log).
     All,
-    /// What the states, steps ([`step_states`]), reasons and next action need: the checkpoints
-    /// of every phase that is not complete, and a complete phase's latest checkpoint when it is
-    /// a blocked or failed one. A complete phase's other checkpoints are left without their
-    /// events (its steps are all complete: [`PhaseStatus::completed_steps`] of it means
-    /// nothing). With a thousand phases this is a fraction of the notes.
+    /// What the states, steps ([`step_states`](super::step_states)), reasons and next action
+    /// need: the checkpoints of every phase that is not complete, and a complete phase's latest
+    /// checkpoint when it is a blocked or failed one. A complete phase's other checkpoints are
+    /// left without their events (its steps are all complete: [`PhaseStatus::completed_steps`]
+    /// of it means nothing). With a thousand phases this is a fraction of the notes.
     Open,
 }
 
@@ -42,7 +43,7 @@ pub fn derive(
     derive_where(repo, plan, plan_path, base_tip, notes, &|_| true)
 }
 
-/// As [`derive`] with [`Notes::Open`], with base at `base_tip` (for instance the commit a push
+/// As [`derive()`] with [`Notes::Open`], with base at `base_tip` (for instance the commit a push
 /// is about to make the remote's base).
 pub fn derive_with_base(
     repo: &Repo,
@@ -53,8 +54,8 @@ pub fn derive_with_base(
     derive_where(repo, plan, plan_path, base_tip, Notes::Open, &|_| true)
 }
 
-/// [`derive`] for what `start`, `checkpoint` and `finish` ask about phase `id`: its state and
-/// the states of the phases it depends on are [`derive`]'s, read from the history and notes
+/// [`derive()`] for what `start`, `checkpoint` and `finish` ask about phase `id`: its state and
+/// the states of the phases it depends on are [`derive()`]'s, read from the history and notes
 /// of those phases (and of theirs, for ready or waiting) only; the other entries are left
 /// unread and mean nothing.
 pub fn derive_around(
@@ -79,7 +80,7 @@ pub fn derive_around(
     })
 }
 
-/// [`derive`] for the phases `wanted` says, with base at `base_tip`; the other phases are left
+/// [`derive()`] for the phases `wanted` says, with base at `base_tip`; the other phases are left
 /// without their commits, notes and verification, so their states mean nothing (only those of
 /// wanted phases whose dependencies are wanted too are right).
 fn derive_where(

@@ -16,7 +16,7 @@
 //!   precedence of states;
 //! - `steps`: where a phase's steps stand ([`StepState`], [`step_states`]);
 //! - `next`: the next-action policy ([`Next`], [`next_action`]);
-//! - `derive`: the derivation's entry points ([`derive`], [`derive_with_base`],
+//! - `derive`: the derivation's entry points ([`derive()`], [`derive_with_base`],
 //!   [`derive_around`]) and its first pass over history;
 //! - `line`: base's first-parent line, the completions on it, and the facts of base kept
 //!   between runs;
