@@ -95,3 +95,34 @@ pub(super) fn read_events(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::state::testing::{Fixture, event};
+
+    #[test]
+    fn checkpoints_in_reads_the_phase_s_checkpoints_among_the_commits_given() {
+        let f = Fixture::with_plan();
+        let start = f.checkpoint("a", "start", &[]);
+        let plain = f.commit("Work");
+        let other_phase = f.checkpoint("b", "start", &[]);
+        let other_plan =
+            f.commit("Theirs\n\nPlanx-Plan: other\nPlanx-Phase: a\nPlanx-Checkpoint: red");
+        let red = f.checkpoint("a", "red", &["Planx-Status: in-progress"]);
+        f.note(red, &event("a", "red").with("detail", "fails"));
+        f.note(red, &event("b", "red"));
+        let repo = f.repo();
+        let commits = [red, other_plan, other_phase, plain, start];
+        let (checkpoints, plain_commits) = checkpoints_in(&repo, "walk", "a", &commits).unwrap();
+        let read: Vec<(Oid, Kind)> = checkpoints.iter().map(|c| (c.commit, c.kind)).collect();
+        assert_eq!(read, [(red, Kind::Red), (start, Kind::Start)]);
+        // Another plan's checkpoint is an ordinary commit to this one; another phase's is not.
+        assert_eq!(plain_commits, 2);
+        assert_eq!(checkpoints[0].status.as_deref(), Some("in-progress"));
+        // Only the events of this phase of this plan.
+        assert_eq!(checkpoints[0].events.len(), 1);
+        assert_eq!(checkpoints[0].events[0].str("detail"), Some("fails"));
+        assert!(checkpoints[1].events.is_empty());
+    }
+}
