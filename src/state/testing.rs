@@ -131,6 +131,8 @@ pub struct Fixture {
     pub root: PathBuf,
     home: PathBuf,
     tick: Cell<u32>,
+    /// Files were written since the last commit (else there is nothing to add).
+    written: Cell<bool>,
 }
 
 impl Fixture {
@@ -147,6 +149,7 @@ impl Fixture {
             root,
             home,
             tick: Cell::new(0),
+            written: Cell::new(false),
         };
         fixture.git(&["init", "-q"]);
         fixture
@@ -208,13 +211,16 @@ impl Fixture {
         let path = self.root.join(path);
         std::fs::create_dir_all(path.parent().expect("parent")).expect("folder");
         std::fs::write(path, text).expect("write");
+        self.written.set(true);
     }
 
-    /// Commits everything in the work tree (nothing, too) with `message`; the new commit.
+    /// Commits what was written or staged (or nothing) with `message`; the new commit.
     pub fn commit(&self, message: &str) -> Oid {
-        self.git(&["add", "-A"]);
+        if self.written.replace(false) {
+            self.git(&["add", "-A"]);
+        }
         self.git(&["commit", "-q", "--allow-empty", "-m", message]);
-        self.rev("HEAD")
+        self.repo().head_commit().unwrap().expect("a commit")
     }
 
     /// A checkpoint commit of phase `phase` of the test plan, with `more` trailers after
@@ -250,7 +256,7 @@ impl Fixture {
     /// Records on `commit` a passing verify of phase `phase` for the tree of `of`, as
     /// `verify` writes it.
     pub fn verify_record(&self, commit: Oid, phase: &str, of: Oid) {
-        let tree = self.rev(&format!("{of}^{{tree}}")).to_string();
+        let tree = self.repo().commit_info(of).unwrap().tree.to_string();
         let record = event(phase, "verify")
             .with("tree", tree)
             .with("passed", true)
