@@ -1,0 +1,271 @@
+//! The derivation engine: the state of every phase of a plan from git alone (SPEC §2).
+//!
+//! Two passes. The first ([`read_phases`]) reads base's line, the phase branches and each
+//! phase's commits and checkpoints — history and trailers only. The second
+//! ([`EvidenceReader`]) reads the evidence in notes and on base's tip. With many phases the
+//! notes' folders are read on a second core while the first pass runs. The entry points
+//! differ only in what base is and which phases (and whose notes) are read.
+
+use std::collections::{HashMap, HashSet};
+
+use super::checkpoints::checkpoints_among;
+use super::evidence_reader::EvidenceReader;
+use super::line::{BaseFacts, base_line, completions_on_line, fast_forwarded, is_fast_forward};
+use super::model::{PhaseStatus, State};
+use crate::git::history::History;
+use crate::git::{GitError, Oid, Repo};
+use crate::plan::Plan;
+
+/// Whose checkpoints [`derive()`] reads the notes of (a note is evidence: command runs,
+/// reasons, verify records; the states themselves come from commits, trailers and verify
+/// records).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Notes {
+    /// Every checkpoint's: for reports of the whole history (test results, the log).
+    All,
+    /// What the states, steps ([`step_states`](super::step_states)), reasons and next action
+    /// need: the checkpoints of every phase that is not complete, and a complete phase's latest
+    /// checkpoint when it is a blocked or failed one. A complete phase's other checkpoints are
+    /// left without their events (its steps are all complete: [`PhaseStatus::completed_steps`]
+    /// of it means nothing). With a thousand phases this is a fraction of the notes.
+    Open,
+}
+
+/// The state of every phase of `plan`, in plan order. `plan_path` is the plan's repo-relative
+/// path, which bounds the walk of base.
+pub fn derive(
+    repo: &Repo,
+    plan: &Plan,
+    plan_path: &str,
+    notes: Notes,
+) -> Result<Vec<PhaseStatus>, GitError> {
+    let base_tip = repo.branch_tip(&plan.base)?;
+    derive_where(repo, plan, plan_path, base_tip, notes, &|_| true)
+}
+
+/// As [`derive()`] with [`Notes::Open`], with base at `base_tip` (for instance the commit a push
+/// is about to make the remote's base).
+pub fn derive_with_base(
+    repo: &Repo,
+    plan: &Plan,
+    plan_path: &str,
+    base_tip: Option<Oid>,
+) -> Result<Vec<PhaseStatus>, GitError> {
+    derive_where(repo, plan, plan_path, base_tip, Notes::Open, &|_| true)
+}
+
+/// [`derive()`] for what `start`, `checkpoint` and `finish` ask about phase `id`: its state and
+/// the states of the phases it depends on are [`derive()`]'s, read from the history and notes
+/// of those phases (and of theirs, for ready or waiting) only; the other entries are left
+/// unread and mean nothing.
+pub fn derive_around(
+    repo: &Repo,
+    plan: &Plan,
+    plan_path: &str,
+    id: &str,
+) -> Result<Vec<PhaseStatus>, GitError> {
+    let mut wanted: HashSet<&str> = HashSet::from([id]);
+    for _ in 0..2 {
+        let next: Vec<&str> = plan
+            .phases
+            .iter()
+            .filter(|p| wanted.contains(p.id.as_str()))
+            .flat_map(|p| p.depends_on.iter().map(|d| d.id.as_str()))
+            .collect();
+        wanted.extend(next);
+    }
+    let base_tip = repo.branch_tip(&plan.base)?;
+    derive_where(repo, plan, plan_path, base_tip, Notes::All, &|p| {
+        wanted.contains(p.id.as_str())
+    })
+}
+
+/// [`derive()`] for the phases `wanted` says, with base at `base_tip`; the other phases are left
+/// without their commits, notes and verification, so their states mean nothing (only those of
+/// wanted phases whose dependencies are wanted too are right).
+fn derive_where(
+    repo: &Repo,
+    plan: &Plan,
+    plan_path: &str,
+    base_tip: Option<Oid>,
+    read_notes: Notes,
+    wanted: &dyn Fn(&crate::plan::Phase) -> bool,
+) -> Result<Vec<PhaseStatus>, GitError> {
+    let notes_tree = repo.notes_tree()?;
+    let history = History::new(repo);
+    let facts_key = base_tip.and_then(|tip| BaseFacts::key(tip, plan, plan_path));
+    let mut base_facts = BaseFacts::load(repo, facts_key.as_deref());
+    // With many phases to read, the notes' fan-out folders are read on a second core, if there
+    // is one, while this one reads the history: much of the evidence is in them. (A few phases
+    // look up a few notes; reading every folder ahead would only make them wait.)
+    let many = plan.phases.iter().filter(|p| wanted(p)).count() >= READ_AHEAD_PHASES;
+    let git_dir = repo.git_dir().to_path_buf();
+    let (phases, folders) = std::thread::scope(|scope| {
+        let folders = match notes_tree {
+            Some(tree) if many && second_core() => {
+                let git_dir = &git_dir;
+                Some(scope.spawn(move || crate::git::notes::read_folders(git_dir, tree)))
+            }
+            _ => None,
+        };
+        let phases = (|| {
+            let (line, below) = match base_tip {
+                Some(tip) => base_line(repo, &history, plan_path, tip, &mut base_facts)?,
+                None => (Vec::new(), None),
+            };
+            read_phases(
+                repo, &history, plan, &line, below, base_tip, read_notes, notes_tree, wanted,
+            )
+        })();
+        // Reading ahead is only a head start: whatever it could not read is read below.
+        let folders = folders
+            .and_then(|f| f.join().ok())
+            .and_then(Result::ok)
+            .unwrap_or_default();
+        (phases, folders)
+    });
+    let (mut out, commits) = phases?;
+    // The evidence: verified, the events the states need, stale files.
+    let mut reader = EvidenceReader::new(repo, history, notes_tree, folders, base_facts)?;
+    for (i, phase) in plan.phases.iter().enumerate() {
+        if !wanted(phase) {
+            continue;
+        }
+        let (commits, fast_forward_tip) = &commits[i];
+        reader.finish(
+            plan,
+            phase,
+            &mut out[i],
+            commits,
+            *fast_forward_tip,
+            base_tip,
+            read_notes,
+        )?;
+    }
+    reader.base_facts.keep(repo, facts_key.as_deref());
+    let complete: Vec<bool> = out.iter().map(PhaseStatus::is_complete).collect();
+    let index: HashMap<&str, usize> = plan
+        .phases
+        .iter()
+        .enumerate()
+        .map(|(i, p)| (p.id.as_str(), i))
+        .collect();
+    for (i, phase) in plan.phases.iter().enumerate() {
+        let status = &mut out[i];
+        status.waiting_for = phase
+            .depends_on
+            .iter()
+            .filter(|d| !index.get(d.id.as_str()).is_some_and(|&j| complete[j]))
+            .map(|d| d.id.clone())
+            .collect();
+        status.state = status.state_of_facts();
+    }
+    Ok(out)
+}
+
+/// Phases from which the notes' folders are read ahead.
+const READ_AHEAD_PHASES: usize = 64;
+
+/// Is there a second core to read ahead on?
+fn second_core() -> bool {
+    // A repository whose objects the environment places (a hook run by git while it receives
+    // a push, say) is read only as the process opened it.
+    let placed = ["GIT_OBJECT_DIRECTORY", "GIT_ALTERNATE_OBJECT_DIRECTORIES"]
+        .iter()
+        .any(|v| std::env::var_os(v).is_some());
+    !placed && std::thread::available_parallelism().is_ok_and(|n| n.get() > 1)
+}
+
+/// Each phase's commits (its branch beyond base, or what completed it) and checkpoints,
+/// without the evidence in notes; and, by phase, the commits and fast-forward top that
+/// evidence is looked for in.
+#[allow(clippy::too_many_arguments, clippy::type_complexity)]
+fn read_phases(
+    repo: &Repo,
+    history: &History<'_>,
+    plan: &Plan,
+    line: &[Oid],
+    below: Option<Oid>,
+    base_tip: Option<Oid>,
+    read_notes: Notes,
+    notes_tree: Option<Oid>,
+    wanted: &dyn Fn(&crate::plan::Phase) -> bool,
+) -> Result<(Vec<PhaseStatus>, Vec<(Vec<Oid>, Option<Oid>)>), GitError> {
+    let sides = history.merged_sides(line, below)?;
+    let completions = completions_on_line(history, plan, line, &sides)?;
+    let tips = repo.branch_tips(&plan.branch_prefix)?;
+    let notes = match read_notes {
+        // The notes as of the tip every other read of this derive uses.
+        Notes::All => Some(repo.notes_at(notes_tree)?),
+        Notes::Open => None,
+    };
+    let mut out = Vec::with_capacity(plan.phases.len());
+    let mut evidence = Vec::with_capacity(plan.phases.len());
+    for phase in &plan.phases {
+        let branch = plan.branch(phase);
+        let completed_by = completions.get(phase.id.as_str()).copied();
+        if !wanted(phase) {
+            out.push(PhaseStatus {
+                id: phase.id.clone(),
+                state: State::Waiting,
+                stale: Vec::new(),
+                branch,
+                branch_tip: None,
+                completed_by,
+                verified: false,
+                checkpoints: Vec::new(),
+                plain_commits: 0,
+                waiting_for: Vec::new(),
+            });
+            evidence.push((Vec::new(), None));
+            continue;
+        }
+        let branch_tip = tips.get(&branch).copied();
+        // The commits of the phase: on its branch beyond base, or, once merged, the merged side.
+        // A fast-forward's work ends at the phase branch's tip when the branch is still there
+        // (commits after the last checkpoint are part of it), else at its last checkpoint.
+        let mut fast_forward_tip = None;
+        let commits = match (completed_by, branch_tip, base_tip) {
+            (Some(merge), _, _) => {
+                let info = history.info(merge)?;
+                match info.parents.as_slice() {
+                    [first, second, ..] => match sides.get(&merge) {
+                        Some(side) => side.clone(),
+                        None => history.between(*second, &[*first])?,
+                    },
+                    _ if is_fast_forward(&info) => {
+                        let top = match (branch_tip, base_tip) {
+                            (Some(tip), Some(base)) if repo.is_ancestor(tip, base)? => tip,
+                            _ => merge,
+                        };
+                        fast_forward_tip = Some(top);
+                        fast_forwarded(history, top, &phase.id)?
+                    }
+                    _ => vec![merge],
+                }
+            }
+            (None, Some(tip), Some(base)) => history.between(tip, &[base])?,
+            (None, Some(tip), None) => history.between(tip, &[])?,
+            (None, None, _) => Vec::new(),
+        };
+        let (checkpoints, plain_commits) =
+            checkpoints_among(history, notes.as_ref(), &plan.id, &phase.id, &commits)?;
+        out.push(PhaseStatus {
+            id: phase.id.clone(),
+            state: State::Waiting,
+            stale: Vec::new(),
+            branch,
+            branch_tip,
+            completed_by,
+            verified: false,
+            checkpoints,
+            plain_commits,
+            waiting_for: Vec::new(),
+        });
+        evidence.push((commits, fast_forward_tip));
+    }
+    Ok((out, evidence))
+}
+
+#[cfg(test)]
+mod tests;

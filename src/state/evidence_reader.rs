@@ -1,0 +1,163 @@
+//! The derivation's second pass: what notes and base's files say of phases whose commits are
+//! known — whether the commit that completed a phase has a passing verify record of the tree
+//! it brought, the events of the checkpoints the states need, and the `create` files of a
+//! complete phase that base's tip lacks (`stale`).
+//!
+//! It is one reader for all phases so the notes snapshot, the trees of base's tip and the
+//! folders listed are read once, and what it learns of base is kept in [`BaseFacts`].
+
+use std::collections::HashMap;
+
+use super::checkpoints::read_events;
+use super::derive::Notes;
+use super::events;
+use super::line::BaseFacts;
+use super::model::{Kind, PhaseStatus};
+use crate::git::history::History;
+use crate::git::notes::NotesSnapshot;
+use crate::git::{GitError, Oid, Repo, TreeLookup};
+use crate::plan::{Glob, Plan};
+
+/// Reads what notes and base's files say of phases.
+pub(super) struct EvidenceReader<'r> {
+    repo: &'r Repo,
+    history: History<'r>,
+    notes: NotesSnapshot<'r>,
+    /// Files on base's tip, for `create` entries that are literal paths.
+    base_files: Option<TreeLookup<'r>>,
+    /// Paths on base's tip by folder, listed only where a `create` pattern can match.
+    base_paths: HashMap<String, Vec<String>>,
+    /// Known from an earlier run, and learnt in this one.
+    pub(super) base_facts: BaseFacts,
+}
+
+impl<'r> EvidenceReader<'r> {
+    pub(super) fn new(
+        repo: &'r Repo,
+        history: History<'r>,
+        notes_tree: Option<Oid>,
+        folders: Vec<(Oid, Vec<u8>)>,
+        base_facts: BaseFacts,
+    ) -> Result<Self, GitError> {
+        Ok(EvidenceReader {
+            base_facts,
+            repo,
+            history,
+            notes: repo.notes_at(notes_tree)?.with_folders(folders),
+            base_files: None,
+            base_paths: HashMap::new(),
+        })
+    }
+
+    /// Completes `status` with its evidence: whether the merge that completed it was verified,
+    /// the events of the checkpoints the states need, the stale files of a complete phase.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn finish(
+        &mut self,
+        plan: &Plan,
+        phase: &crate::plan::Phase,
+        status: &mut PhaseStatus,
+        commits: &[Oid],
+        fast_forward_tip: Option<Oid>,
+        base_tip: Option<Oid>,
+        read_notes: Notes,
+    ) -> Result<(), GitError> {
+        status.verified = match status.completed_by {
+            Some(merge) => {
+                let trees = completion_trees(&self.history, merge, fast_forward_tip)?;
+                // The merged side first, newest first: a verify record is usually on its tip.
+                let candidates = commits
+                    .iter()
+                    .copied()
+                    .chain(std::iter::once(merge).filter(|m| !commits.contains(m)));
+                events::find_passing_record(&self.notes, &plan.id, &phase.id, &trees, candidates)?
+                    .is_some()
+            }
+            None => false,
+        };
+        let complete = status.is_complete();
+        if read_notes == Notes::Open {
+            for (n, c) in status.checkpoints.iter_mut().enumerate() {
+                if !complete || (n == 0 && matches!(c.kind, Kind::Blocked | Kind::Failed)) {
+                    read_events(&self.notes, &plan.id, &phase.id, c)?;
+                }
+            }
+        }
+        if complete {
+            status.stale = match self.base_facts.missing.get(&phase.id) {
+                Some(missing) => missing.clone(),
+                None => {
+                    let missing = self.missing_on_base(base_tip, phase)?;
+                    self.base_facts
+                        .missing
+                        .insert(phase.id.clone(), missing.clone());
+                    self.base_facts.changed = true;
+                    missing
+                }
+            };
+        }
+        Ok(())
+    }
+
+    /// The `create` entries of `phase` that match nothing on base's tip (all of them when
+    /// there is no base).
+    fn missing_on_base(
+        &mut self,
+        base_tip: Option<Oid>,
+        phase: &crate::plan::Phase,
+    ) -> Result<Vec<String>, GitError> {
+        let mut stale = Vec::new();
+        for entry in &phase.files.create {
+            let present = match base_tip {
+                None => false,
+                Some(tip) if entry.pattern.is_literal() => {
+                    let files = match &mut self.base_files {
+                        Some(files) => files,
+                        None => self.base_files.insert(self.repo.tree_lookup(tip)?),
+                    };
+                    files.has_file(entry.pattern.as_str())?
+                }
+                Some(tip) => {
+                    let folder = entry.pattern.folder();
+                    if !self.base_paths.contains_key(folder) {
+                        let paths = self.repo.tree_paths_under(tip, folder)?;
+                        self.base_paths.insert(folder.to_owned(), paths);
+                    }
+                    any_match(&entry.pattern, &self.base_paths[folder])
+                }
+            };
+            if !present {
+                stale.push(entry.pattern.to_string());
+            }
+        }
+        Ok(stale)
+    }
+}
+
+/// The trees a passing verify record must name for what `merge` brought into base to count as
+/// verified: the tree that landed (the merge's own), and for a merge also the tree that was
+/// merged (its second parent's: what a pull request's CI verified); for a fast-forward, the
+/// top of the forwarded work. A trailer naming a tree is a claim and counts for nothing.
+/// Records are looked for on the merge and on the merged commits (a squash carries them).
+fn completion_trees(
+    history: &History<'_>,
+    merge: Oid,
+    fast_forward_tip: Option<Oid>,
+) -> Result<Vec<Oid>, GitError> {
+    let info = history.info(merge)?;
+    let mut trees = vec![match fast_forward_tip {
+        Some(top) => history.info(top)?.tree,
+        None => info.tree,
+    }];
+    if let Some(merged) = info.parents.get(1) {
+        trees.push(history.info(*merged)?.tree);
+    }
+    Ok(trees)
+}
+
+fn any_match(pattern: &Glob, paths: &[String]) -> bool {
+    if pattern.is_literal() {
+        return paths.iter().any(|p| p == pattern.as_str());
+    }
+    paths.iter().any(|p| pattern.matches(p))
+}

@@ -1,0 +1,325 @@
+//! Base's line: the first-parent history of base that the plan lives on, and which phases it
+//! completes — a planx merge, a squash commit with `Planx-Status: complete`, a fast-forwarded
+//! (or rebased) branch, or a merge made on a forge whose merged side holds the checkpoints.
+//!
+//! Walks stop at the first commit without the plan file, so their cost follows the plan's
+//! lifetime, not the repository's. Where the line ends (and which `create` files are missing
+//! on base's tip) depends only on commit ids, so it is kept between runs in [`BaseFacts`]:
+//! a status after a checkpoint reads no tree of base again.
+
+use std::collections::{BTreeMap, HashMap};
+
+use serde::Serialize;
+
+use super::checkpoints::checkpoint_of;
+use crate::git::history::History;
+use crate::git::trailers;
+use crate::git::{CommitInfo, GitError, Oid, Repo};
+use crate::plan::Plan;
+
+/// Base's first-parent line from `tip` while it has the plan file, newest first, and the
+/// first commit below it (without the plan), if any: walks of base stop there, so that their
+/// cost follows the plan's lifetime, not the repository's.
+pub(super) fn base_line(
+    repo: &Repo,
+    history: &History<'_>,
+    plan_path: &str,
+    tip: Oid,
+    facts: &mut BaseFacts,
+) -> Result<(Vec<Oid>, Option<Oid>), GitError> {
+    // Where the line ends is known for this tip: no tree needs reading to find it again, as
+    // long as the kept answer fits (the line reaches it; a commit without the plan). A shallow
+    // clone's (or a grafted) history has parents that a fetch can change under the same ids,
+    // so there the end is neither kept nor trusted.
+    let parents_settled = !repo.is_shallow() && !repo.common_dir().join("info/grafts").exists();
+    let known: Option<Option<Oid>> = facts
+        .below
+        .as_ref()
+        .filter(|_| parents_settled)
+        .and_then(|end| end.as_deref().map(Oid::from_str).transpose().ok());
+    if let Some(end) = known {
+        let fits = match end {
+            Some(end) => repo.entry_at(end, plan_path)?.is_none(),
+            None => true,
+        };
+        let mut line = Vec::new();
+        let mut below = Some(tip);
+        while fits && let Some(id) = below {
+            if Some(id) == end {
+                return Ok((line, end));
+            }
+            line.push(id);
+            below = history.info(id)?.parents.first().copied();
+        }
+        if fits && end.is_none() {
+            return Ok((line, None));
+        }
+    }
+    let mut line = Vec::new();
+    let mut below = Some(tip);
+    while let Some(id) = below {
+        if repo.entry_at(id, plan_path)?.is_none() {
+            break;
+        }
+        line.push(id);
+        below = history.info(id)?.parents.first().copied();
+    }
+    if parents_settled {
+        facts.below = Some(below.map(|b| b.to_string()));
+        facts.changed = true;
+    }
+    Ok((line, below))
+}
+
+/// Which phases base's first-parent `line` completes, and by which commit (the newest);
+/// `sides` is what each merge on it merged ([`History::merged_sides`]).
+pub(super) fn completions_on_line<'p>(
+    history: &History<'_>,
+    plan: &'p Plan,
+    line: &[Oid],
+    sides: &HashMap<Oid, Vec<Oid>>,
+) -> Result<HashMap<&'p str, Oid>, GitError> {
+    let known: BTreeMap<&str, ()> = plan.phases.iter().map(|p| (p.id.as_str(), ())).collect();
+    let mut done: HashMap<&'p str, Oid> = HashMap::new();
+    for &id in line {
+        let info = history.info(id)?;
+        let trailers = info.trailers();
+        let phase = trailers::value(&trailers, trailers::PHASE);
+        let plan_ok = trailers::value(&trailers, trailers::PLAN).is_none_or(|p| p == plan.id);
+        let status = trailers::value(&trailers, trailers::STATUS);
+        match (phase, status) {
+            (Some(phase), Some("complete")) if plan_ok => {
+                if let Some((key, _)) = known.get_key_value(phase) {
+                    done.entry(key).or_insert(id);
+                }
+            }
+            (Some(phase), _) if plan_ok && info.parents.len() < 2 => {
+                // A checkpoint of the phase on base itself: its branch was fast-forwarded (or
+                // rebased) into base.
+                if trailers::value(&trailers, trailers::CHECKPOINT).is_some()
+                    && let Some((key, _)) = known.get_key_value(phase)
+                {
+                    done.entry(key).or_insert(id);
+                }
+            }
+            (None, _) if info.parents.len() >= 2 => {
+                // A merge made elsewhere: the phases whose checkpoints are on the merged side.
+                // A phase completed on that side (a `git pull` bringing another machine's
+                // `finish`) is completed by that commit, not by the merge that brought it.
+                let mut completed_inside: HashMap<&'p str, Oid> = HashMap::new();
+                let mut checkpointed: Vec<&'p str> = Vec::new();
+                for &side in sides.get(&id).map_or(&[][..], Vec::as_slice) {
+                    let side_info = history.info(side)?;
+                    let side_trailers = side_info.trailers();
+                    if let Some(phase) = trailers::value(&side_trailers, trailers::PHASE)
+                        && trailers::value(&side_trailers, trailers::STATUS) == Some("complete")
+                        && trailers::value(&side_trailers, trailers::PLAN)
+                            .is_none_or(|p| p == plan.id)
+                        && let Some((key, _)) = known.get_key_value(phase)
+                    {
+                        completed_inside.entry(key).or_insert(side);
+                    } else if let Some((phase, _)) =
+                        checkpoint_of(&side_info, &side_trailers, &plan.id)
+                        && let Some((key, _)) = known.get_key_value(phase.as_str())
+                    {
+                        checkpointed.push(key);
+                    }
+                }
+                for (key, commit) in completed_inside {
+                    done.entry(key).or_insert(commit);
+                }
+                for key in checkpointed {
+                    done.entry(key).or_insert(id);
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(done)
+}
+
+/// A completion by a checkpoint commit that sits on base itself (not a merge, not a squash
+/// commit claiming `complete`).
+pub(super) fn is_fast_forward(info: &CommitInfo) -> bool {
+    let trailers = info.trailers();
+    info.parents.len() < 2
+        && trailers::value(&trailers, trailers::STATUS) != Some("complete")
+        && trailers::value(&trailers, trailers::CHECKPOINT).is_some()
+}
+
+/// The phase's commits on base's first-parent line, from `tip` back to its start checkpoint.
+pub(super) fn fast_forwarded(
+    history: &History<'_>,
+    tip: Oid,
+    phase: &str,
+) -> Result<Vec<Oid>, GitError> {
+    let mut out = Vec::new();
+    let mut current = Some(tip);
+    while let Some(id) = current {
+        let info = history.info(id)?;
+        let trailers = info.trailers();
+        out.push(id);
+        let is_start = trailers::value(&trailers, trailers::PHASE) == Some(phase)
+            && trailers::value(&trailers, trailers::CHECKPOINT) == Some("start");
+        if is_start || info.parents.len() != 1 || out.len() >= 10_000 {
+            break;
+        }
+        current = info.parents.first().copied();
+    }
+    Ok(out)
+}
+
+/// What depends only on base's tip, the plan's path and the plan's bytes — where the plan's
+/// line of base ends, and which `create` entries match nothing there — kept between runs
+/// under those ids (commits never change, so neither does the answer): a status after a
+/// checkpoint does not read base's files again, only one after base moved.
+#[derive(Debug, Default, Serialize, serde::Deserialize)]
+pub(super) struct BaseFacts {
+    /// The first commit below base's tip without the plan file, once known (`Some(None)`: the
+    /// line goes back to a root commit).
+    pub(super) below: Option<Option<String>>,
+    /// By phase id, its `create` entries missing on base's tip.
+    pub(super) missing: HashMap<String, Vec<String>>,
+    #[serde(skip)]
+    pub(super) changed: bool,
+}
+
+impl BaseFacts {
+    /// The cache's key for base at `tip` judged by `plan` at `plan_path`; `None` for a plan
+    /// not known by its blob id.
+    pub(super) fn key(tip: Oid, plan: &Plan, plan_path: &str) -> Option<String> {
+        let blob = plan.blob.as_deref()?;
+        Some(crate::git::fingerprint(
+            format!("{tip}\n{blob}\n{plan_path}").as_bytes(),
+        ))
+    }
+
+    fn cache(repo: &Repo) -> crate::cache::Cache {
+        crate::cache::Cache::new(repo, "base-facts", 2, "bin")
+    }
+
+    pub(super) fn load(repo: &Repo, key: Option<&str>) -> BaseFacts {
+        key.and_then(|key| Self::cache(repo).get_value(key))
+            .unwrap_or_default()
+    }
+
+    pub(super) fn keep(&self, repo: &Repo, key: Option<&str>) {
+        if let Some(key) = key
+            && self.changed
+        {
+            Self::cache(repo).put_value(key, self);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::state::testing::{Fixture, PLAN, plan};
+
+    const PLAN_PATH: &str = ".planx/plan.toml";
+
+    fn walk(f: &Fixture, tip: Oid, facts: &mut BaseFacts) -> (Vec<Oid>, Option<Oid>) {
+        let repo = f.repo();
+        let history = History::new(&repo);
+        base_line(&repo, &history, PLAN_PATH, tip, facts).unwrap()
+    }
+
+    fn kept(below: Option<Oid>) -> BaseFacts {
+        BaseFacts {
+            below: Some(below.map(|b| b.to_string())),
+            ..BaseFacts::default()
+        }
+    }
+
+    #[test]
+    fn base_line_ends_below_the_commit_that_added_the_plan_and_keeps_where() {
+        let f = Fixture::with_plan();
+        let before = f.rev("HEAD~1");
+        let added = f.rev("HEAD");
+        let tip = f.commit("More work");
+        let want = (vec![tip, added], Some(before));
+        let mut facts = BaseFacts::default();
+        assert_eq!(walk(&f, tip, &mut facts), want);
+        assert_eq!(facts.below, Some(Some(before.to_string())));
+        assert!(facts.changed);
+        // The kept end is used as it is: nothing new to keep.
+        let mut facts = kept(Some(before));
+        assert_eq!(walk(&f, tip, &mut facts), want);
+        assert!(!facts.changed);
+        // A kept end that holds the plan, or that the line never reaches, is walked again
+        // and put right. (A kept end at the root is taken as it is.)
+        let elsewhere =
+            Oid::from_str(&f.git(&["commit-tree", "HEAD~2^{tree}", "-m", "x"])).unwrap();
+        for wrong in [Some(added), Some(elsewhere)] {
+            let mut facts = kept(wrong);
+            assert_eq!(walk(&f, tip, &mut facts), want, "{wrong:?}");
+            assert_eq!(facts.below, Some(Some(before.to_string())), "{wrong:?}");
+            assert!(facts.changed);
+        }
+    }
+
+    #[test]
+    fn base_line_reaches_the_root_when_the_plan_came_with_it() {
+        let f = Fixture::new();
+        f.write(PLAN_PATH, PLAN);
+        let root = f.commit("Plan first");
+        let tip = f.commit("Then work");
+        let mut facts = BaseFacts::default();
+        assert_eq!(walk(&f, tip, &mut facts), (vec![tip, root], None));
+        assert_eq!(facts.below, Some(None));
+        let mut facts = kept(None);
+        assert_eq!(walk(&f, tip, &mut facts), (vec![tip, root], None));
+        assert!(!facts.changed);
+    }
+
+    #[test]
+    fn fast_forwarded_work_goes_back_to_the_phase_start_only() {
+        let f = Fixture::with_plan();
+        let added = f.rev("HEAD");
+        let start = f.checkpoint("a", "start", &[]);
+        let work = f.commit("Work");
+        let last = f.checkpoint("a", "verify", &[]);
+        let repo = f.repo();
+        let history = History::new(&repo);
+        assert_eq!(
+            fast_forwarded(&history, last, "a").unwrap(),
+            [last, work, start]
+        );
+        // Another phase's start does not end it: the walk goes on to the first commit.
+        assert_eq!(fast_forwarded(&history, last, "b").unwrap().len(), 5);
+        assert!(is_fast_forward(&history.info(last).unwrap()));
+        assert!(!is_fast_forward(&history.info(work).unwrap()));
+        assert!(!is_fast_forward(&history.info(added).unwrap()));
+        let squash = f.checkpoint("a", "complete", &["Planx-Status: complete"]);
+        assert!(!is_fast_forward(&history.info(squash).unwrap()));
+    }
+
+    #[test]
+    fn base_facts_are_kept_under_base_the_plan_and_its_path_when_learnt() {
+        let f = Fixture::with_plan();
+        let repo = f.repo();
+        let tip = f.rev("HEAD");
+        let mut plan = plan();
+        assert_eq!(BaseFacts::key(tip, &plan, PLAN_PATH), None);
+        plan.blob = Some(f.rev(&format!("HEAD:{PLAN_PATH}")).to_string());
+        let key = BaseFacts::key(tip, &plan, PLAN_PATH).unwrap();
+        let other_path = BaseFacts::key(tip, &plan, "plan.toml").unwrap();
+        let other_tip = BaseFacts::key(f.rev("HEAD~1"), &plan, PLAN_PATH).unwrap();
+        assert!(key != other_path && key != other_tip);
+
+        let mut facts = BaseFacts::load(&repo, Some(&key));
+        assert!(facts.below.is_none() && facts.missing.is_empty());
+        facts.missing.insert("a".into(), vec!["a.txt".into()]);
+        // Unchanged facts are not written.
+        facts.keep(&repo, Some(&key));
+        assert!(BaseFacts::load(&repo, Some(&key)).missing.is_empty());
+        facts.changed = true;
+        facts.keep(&repo, Some(&key));
+        let loaded = BaseFacts::load(&repo, Some(&key));
+        assert_eq!(loaded.missing["a"], ["a.txt"]);
+        assert!(!loaded.changed);
+        assert!(BaseFacts::load(&repo, Some(&other_tip)).missing.is_empty());
+        assert!(BaseFacts::load(&repo, None).missing.is_empty());
+    }
+}
