@@ -1,6 +1,14 @@
-//! Moving a phase through its life in git: `start` (branch, start checkpoint, baseline) and
-//! `checkpoint` (a commit with trailers and a note of evidence). These functions decide and
-//! write; they return values that the command line renders, and errors that say why not.
+//! Moving a phase through its life in git: `start` (branch, start checkpoint, baseline),
+//! `checkpoint` (a commit with trailers and a note of evidence), `accept` (evidence for a
+//! manual check), `finish` (verify and merge into base) and `resume` (where to pick up). These
+//! functions decide and write; they return values that the command line renders, and errors
+//! that say why not.
+//!
+//! This module holds only what those commands share: [`LifecycleError`], and its conversions
+//! from the errors of the layers below (the judging plan, trust, processes, locks, verify).
+//! What a command needs that is not a lifecycle concept lives with its owner: the judging plan
+//! and evidence reads in [`crate::state`], commands in [`crate::process`], trust in
+//! [`crate::trust`], locks in [`crate::lock`], scratch worktrees in [`crate::git`].
 
 mod accept;
 mod checkpoint;

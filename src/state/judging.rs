@@ -1,8 +1,11 @@
 //! The plan that judges a phase (SPEC §4) and the lookups of a phase in a plan.
 //!
 //! A phase is judged by the plan committed on base at its fork point, never by the branch's own
-//! copy, which whoever does the work could rewrite. Every command that judges a phase — start,
-//! checkpoint, finish, accept, verify, the hooks, review, brief and run — reads that plan here.
+//! copy, which whoever does the work could rewrite. Every command that judges a phase reads that
+//! plan here. [`Judged`] is the phase as judged — branch, tip, base's tip, fork point, the
+//! judging plan, whether the branch edited the plan — built once by the command (checkpoint,
+//! accept, verify, review, brief) and passed down instead of the same four arguments and the
+//! same lookups written out again at every step.
 
 use std::borrow::Cow;
 
@@ -114,4 +117,103 @@ pub fn judging_plan<'p>(
     plan_path: &str,
 ) -> Result<Cow<'p, Plan>, PlanError> {
     Ok(plan_at_fork(repo, plan, fork, plan_path)?.unwrap_or(Cow::Borrowed(plan)))
+}
+
+/// Where the tip of base is read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BaseTip {
+    /// The local branch only: for commands that change the phase in this clone.
+    Local,
+    /// The local branch, else `origin`'s copy of it: a CI checkout has no local base.
+    OrOrigin,
+}
+
+/// The tip of `plan`'s base branch, read as `which` says.
+pub fn base_tip(repo: &Repo, plan: &Plan, which: BaseTip) -> Result<Oid, JudgingError> {
+    let tip = match which {
+        BaseTip::Local => repo.branch_tip(&plan.base)?,
+        BaseTip::OrOrigin => repo.base_tip(&plan.base)?,
+    };
+    tip.ok_or_else(|| JudgingError::NoBase {
+        base: plan.base.clone(),
+    })
+}
+
+/// A phase as judged (SPEC §4): a commit of its branch, where that forked from base, and the
+/// plan that judges it. Built once by the command that judges, then passed down, so every
+/// step reads the same fork point and the same plan.
+#[derive(Debug)]
+pub struct Judged<'p> {
+    /// The phase's id.
+    pub id: String,
+    pub branch: String,
+    /// The commit judged: the branch's tip, or the commit a work tree has checked out.
+    pub tip: Oid,
+    pub base_tip: Oid,
+    /// Where `tip` forked from base ([`fork_point`](super::evidence::fork_point)).
+    pub fork: Oid,
+    /// The plan that judges the phase: the plan on base at the fork point, or — when the plan
+    /// file did not exist there, see [`Judged::at_fork`] — the plan as loaded.
+    pub plan: Cow<'p, Plan>,
+    /// The plan file's path in the repository.
+    pub plan_path: &'p str,
+    /// The plan file existed at the fork point: `plan` is the plan committed there.
+    pub at_fork: bool,
+    /// The plan file at `tip` differs from the fork point's: the branch edited the plan.
+    pub plan_edited: bool,
+}
+
+impl<'p> Judged<'p> {
+    /// Judges phase `id` at `tip` of `branch`, forked from base at `base_tip`. `plan` is the plan
+    /// as loaded from base, which stands in when the plan file did not exist at the fork point.
+    pub fn new(
+        repo: &Repo,
+        plan: &'p Plan,
+        plan_path: &'p str,
+        id: &str,
+        branch: &str,
+        tip: Oid,
+        base_tip: Oid,
+    ) -> Result<Judged<'p>, JudgingError> {
+        let fork = super::evidence::fork_point(repo, base_tip, tip)?.ok_or_else(|| {
+            JudgingError::NoForkPoint {
+                branch: branch.to_owned(),
+                shallow: repo.is_shallow(),
+            }
+        })?;
+        let at_fork =
+            plan_at_fork(repo, plan, fork, plan_path).map_err(|source| JudgingError::Plan {
+                branch: branch.to_owned(),
+                source,
+            })?;
+        let plan_edited = repo.entry_at(tip, plan_path)? != repo.entry_at(fork, plan_path)?;
+        Ok(Judged {
+            id: id.to_owned(),
+            branch: branch.to_owned(),
+            tip,
+            base_tip,
+            fork,
+            at_fork: at_fork.is_some(),
+            plan: at_fork.unwrap_or(Cow::Borrowed(plan)),
+            plan_path,
+            plan_edited,
+        })
+    }
+
+    /// This value, when the plan file existed at the fork point: a phase forked before its plan
+    /// existed has no plan to be verified or reviewed by.
+    pub fn from_fork_only(self) -> Result<Judged<'p>, JudgingError> {
+        if self.at_fork {
+            Ok(self)
+        } else {
+            Err(JudgingError::NoPlanAtFork {
+                branch: self.branch,
+            })
+        }
+    }
+
+    /// The phase, as the judging plan has it.
+    pub fn phase(&self) -> Result<&plan::Phase, UnknownPhase> {
+        find_phase(&self.plan, &self.id)
+    }
 }

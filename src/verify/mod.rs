@@ -23,8 +23,8 @@ use crate::git::{GitError, Oid, Repo};
 use crate::plan::{CheckKind, EntryKind, Phase, Plan};
 use crate::process::CommandError;
 use crate::state::events::Event;
-use crate::state::evidence::{fork_point, phase_events};
-use crate::state::judging::{JudgingError, find_phase, plan_at_fork};
+use crate::state::evidence::phase_events;
+use crate::state::judging::{BaseTip, Judged, JudgingError, base_tip};
 use crate::trust::{TrustError, TrustPolicy, require_trust};
 use checks::CheckResult;
 use manifest::{Finding, Level, Row};
@@ -117,7 +117,7 @@ impl Report {
     }
 }
 
-/// Verifies the phase of `target`: judged by the plan at the fork point on base.
+/// Verifies phase `phase_id` of `target`: judged by the plan at the fork point on base.
 pub fn verify(
     repo: &Repo,
     base_plan: &Plan,
@@ -126,25 +126,43 @@ pub fn verify(
     target: &Target<'_>,
     opts: &VerifyOptions,
 ) -> Result<Report, VerifyError> {
-    let base_tip = repo
-        .base_tip(&base_plan.base)?
-        .ok_or_else(|| JudgingError::NoBase {
-            base: base_plan.base.clone(),
-        })?;
-    let fork =
-        fork_point(repo, base_tip, target.head)?.ok_or_else(|| JudgingError::NoForkPoint {
-            branch: target.branch.clone(),
-            shallow: repo.is_shallow(),
-        })?;
-    let judging = plan_at_fork(repo, base_plan, fork, plan_path)
-        .map_err(|source| JudgingError::Plan {
-            branch: target.branch.clone(),
-            source,
-        })?
-        .ok_or_else(|| JudgingError::NoPlanAtFork {
-            branch: target.branch.clone(),
-        })?;
-    let phase = find_phase(&judging, phase_id).map_err(JudgingError::from)?;
+    let judged = judge(
+        repo,
+        base_plan,
+        plan_path,
+        phase_id,
+        &target.branch,
+        target.head,
+    )?;
+    verify_judged(repo, &judged, target, opts)
+}
+
+/// Phase `phase_id` at `head` of `branch`, as verification judges it: forked from base (the
+/// local branch, else `origin`'s in a CI checkout), by the plan committed at the fork point —
+/// a phase forked before its plan existed has nothing to be verified by.
+pub fn judge<'p>(
+    repo: &Repo,
+    base_plan: &'p Plan,
+    plan_path: &'p str,
+    phase_id: &str,
+    branch: &str,
+    head: Oid,
+) -> Result<Judged<'p>, JudgingError> {
+    let base_tip = base_tip(repo, base_plan, BaseTip::OrOrigin)?;
+    Judged::new(repo, base_plan, plan_path, phase_id, branch, head, base_tip)?.from_fork_only()
+}
+
+/// Verifies the phase `judged` in the work tree of `target`, which has `judged.tip` checked
+/// out.
+pub fn verify_judged(
+    repo: &Repo,
+    judged: &Judged<'_>,
+    target: &Target<'_>,
+    opts: &VerifyOptions,
+) -> Result<Report, VerifyError> {
+    let judging = &judged.plan;
+    let fork = judged.fork;
+    let phase = judged.phase().map_err(JudgingError::from)?;
     let tree = repo.tree_of(target.head)?;
     let crate::git::changes::WorkTreeChanges { changes, clean } =
         target.work.changes_since(fork)?;
@@ -152,7 +170,7 @@ pub fn verify(
         rows,
         mut findings,
         plan_edit,
-    } = judge_changes(repo, &judging, phase, plan_path, fork, &changes)?;
+    } = judge_changes(repo, judging, phase, judged.plan_path, fork, &changes)?;
     let branch_commits = repo.commits_between(target.head, &[fork])?;
     let events = phase_events(repo, &judging.id, &phase.id, &branch_commits)?;
     findings.extend(after_verify_findings(
@@ -181,13 +199,13 @@ pub fn verify(
             .iter()
             .any(|c| matches!(c.kind, CheckKind::Run { .. }));
     if runs_commands {
-        require_trust(repo, &judging, opts.trust)?;
+        require_trust(repo, judging, opts.trust)?;
     }
     let event_list: Vec<Event> = events.into_iter().map(|(_, e)| e).collect();
     let checks = checks::run_checks(
         target.work,
         &target.workdir,
-        &judging,
+        judging,
         phase,
         &event_list,
         opts.no_run,
@@ -196,7 +214,7 @@ pub fn verify(
     Ok(Report {
         plan: judging.id.clone(),
         phase: phase.id.clone(),
-        branch: target.branch.clone(),
+        branch: judged.branch.clone(),
         base: judging.base.clone(),
         head: target.head,
         tree,
@@ -322,6 +340,7 @@ pub fn verify_at(
 ) -> Result<Report, VerifyError> {
     match place {
         Place::Here { head, branch } => {
+            let judged = judge(repo, plan, plan_path, phase, &branch, head)?;
             let workdir = repo.require_workdir()?.to_path_buf();
             let target = Target {
                 work: repo,
@@ -329,9 +348,10 @@ pub fn verify_at(
                 head,
                 branch,
             };
-            verify(repo, plan, plan_path, phase, &target, opts)
+            verify_judged(repo, &judged, &target, opts)
         }
         Place::Scratch { tip, branch, path } => {
+            let judged = judge(repo, plan, plan_path, phase, &branch, tip)?;
             crate::git::scratch::in_scratch(repo, &path, tip, |work| {
                 let target = Target {
                     work,
@@ -339,7 +359,7 @@ pub fn verify_at(
                     head: tip,
                     branch,
                 };
-                verify(repo, plan, plan_path, phase, &target, opts)
+                verify_judged(repo, &judged, &target, opts)
             })
         }
     }
