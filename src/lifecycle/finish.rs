@@ -15,7 +15,7 @@ use crate::git::trailers;
 use crate::git::{Oid, Repo};
 use crate::plan::Plan;
 use crate::state::events::{Event, parse_note};
-use crate::state::judging::find_phase;
+use crate::state::judging::{BaseTip, base_tip, find_phase};
 use crate::trust::TrustPolicy;
 use crate::verify::{self, Place, Report, VerifyOptions};
 
@@ -74,11 +74,7 @@ pub fn finish(
         .ok_or_else(|| LifecycleError::NotStarted {
             phase: phase.id.clone(),
         })?;
-    let base_tip = repo
-        .branch_tip(&plan.base)?
-        .ok_or_else(|| LifecycleError::NoBase {
-            base: plan.base.clone(),
-        })?;
+    let base_tip = base_tip(repo, plan, BaseTip::Local)?;
     if repo.current_branch()?.as_deref() == Some(branch.as_str()) {
         let dirty = repo.dirty_paths()?;
         if !dirty.is_empty() {

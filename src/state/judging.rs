@@ -217,3 +217,133 @@ impl<'p> Judged<'p> {
         find_phase(&self.plan, &self.id)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const PLAN: &str = "version = 1\n\n[plan]\nid = \"p\"\ntitle = \"P\"\nbase = \"main\"\n\n[[phase]]\nid = \"a\"\ntitle = \"A\"\n";
+    const PATH: &str = ".planx/plan.toml";
+
+    /// A repository whose `main` holds `base_plan` (or no plan) and whose branch `planx/a`
+    /// forks from it with `branch_plan` committed on top. Returns the fork point and the tip.
+    fn fixture(base_plan: Option<&str>, branch_plan: &str) -> (tempfile::TempDir, Repo, Oid, Oid) {
+        let dir = tempfile::tempdir().unwrap();
+        let git = git2::Repository::init(dir.path()).unwrap();
+        let sig =
+            git2::Signature::new("t", "t@example.com", &git2::Time::new(1_000_000, 0)).unwrap();
+        let tree = |plan: Option<&str>| {
+            let mut index = git2::Index::new().unwrap();
+            if let Some(text) = plan {
+                let blob = git.blob(text.as_bytes()).unwrap();
+                let mut entry = git2::IndexEntry {
+                    ctime: git2::IndexTime::new(0, 0),
+                    mtime: git2::IndexTime::new(0, 0),
+                    dev: 0,
+                    ino: 0,
+                    mode: 0o100644,
+                    uid: 0,
+                    gid: 0,
+                    file_size: 0,
+                    id: blob,
+                    flags: 0,
+                    flags_extended: 0,
+                    path: PATH.as_bytes().to_vec(),
+                };
+                entry.flags = PATH.len() as u16;
+                index.add(&entry).unwrap();
+            }
+            git.find_tree(index.write_tree_to(&git).unwrap()).unwrap()
+        };
+        let fork = git
+            .commit(
+                Some("refs/heads/main"),
+                &sig,
+                &sig,
+                "base",
+                &tree(base_plan),
+                &[],
+            )
+            .unwrap();
+        let parent = git.find_commit(fork).unwrap();
+        let tip = git
+            .commit(
+                Some("refs/heads/planx/a"),
+                &sig,
+                &sig,
+                "work",
+                &tree(Some(branch_plan)),
+                &[&parent],
+            )
+            .unwrap();
+        let repo = Repo::open(dir.path()).unwrap();
+        (dir, repo, fork, tip)
+    }
+
+    fn plan(text: &str) -> Plan {
+        plan::load_valid(PATH, text.as_bytes().to_vec()).unwrap()
+    }
+
+    #[test]
+    fn the_plan_at_the_fork_point_judges_and_an_edit_on_the_branch_is_seen() {
+        let edited = PLAN.replace("title = \"A\"", "title = \"Edited\"");
+        let (_dir, repo, fork, tip) = fixture(Some(PLAN), &edited);
+        // The plan as loaded is the branch's edit; the fork point's plan judges.
+        let loaded = plan(&edited);
+        let base = base_tip(&repo, &loaded, BaseTip::Local).unwrap();
+        let judged = Judged::new(&repo, &loaded, PATH, "a", "planx/a", tip, base).unwrap();
+        assert_eq!(
+            (judged.fork, judged.tip, judged.base_tip),
+            (fork, tip, fork)
+        );
+        assert!(judged.at_fork);
+        assert!(judged.plan_edited);
+        assert_eq!(judged.phase().unwrap().title, "A");
+        assert_eq!(judged.phase().unwrap().id, "a");
+
+        // Unchanged on the branch: the plan as loaded is the one at the fork, borrowed.
+        let (_dir, repo, _, tip) = fixture(Some(PLAN), PLAN);
+        let mut loaded = plan(PLAN);
+        loaded.blob = crate::git::blob_id(PLAN.as_bytes()).map(|b| b.to_string());
+        let base = base_tip(&repo, &loaded, BaseTip::OrOrigin).unwrap();
+        let judged = Judged::new(&repo, &loaded, PATH, "a", "planx/a", tip, base).unwrap();
+        assert!(!judged.plan_edited);
+        assert!(matches!(judged.plan, Cow::Borrowed(_)));
+    }
+
+    #[test]
+    fn a_phase_forked_before_its_plan_existed_is_judged_only_when_allowed() {
+        let (_dir, repo, _, tip) = fixture(None, PLAN);
+        let loaded = plan(PLAN);
+        let base = base_tip(&repo, &loaded, BaseTip::Local).unwrap();
+        let judged = Judged::new(&repo, &loaded, PATH, "a", "planx/a", tip, base).unwrap();
+        assert!(!judged.at_fork);
+        assert!(judged.plan_edited);
+        assert!(matches!(judged.plan, Cow::Borrowed(_)));
+        let refused = judged.from_fork_only().unwrap_err();
+        assert!(
+            matches!(&refused, JudgingError::NoPlanAtFork { branch } if branch == "planx/a"),
+            "{refused:?}"
+        );
+    }
+
+    #[test]
+    fn what_cannot_be_judged_says_why() {
+        let (_dir, repo, _, tip) = fixture(Some(PLAN), PLAN);
+        let mut other = plan(PLAN);
+        other.base = "trunk".into();
+        assert!(matches!(
+            base_tip(&repo, &other, BaseTip::OrOrigin),
+            Err(JudgingError::NoBase { base }) if base == "trunk"
+        ));
+        let loaded = plan(PLAN);
+        let base = base_tip(&repo, &loaded, BaseTip::Local).unwrap();
+        let judged = Judged::new(&repo, &loaded, PATH, "b", "planx/b", tip, base).unwrap();
+        let unknown = judged.phase().unwrap_err();
+        assert_eq!(
+            (unknown.id.as_str(), unknown.known.clone()),
+            ("b", vec!["a".to_owned()])
+        );
+        assert_eq!(unknown.to_string(), "the plan has no phase `b`");
+    }
+}
