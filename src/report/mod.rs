@@ -19,7 +19,6 @@ use crate::git::{GitError, Oid, Repo};
 use crate::lifecycle::LifecycleError;
 use crate::plan::CommandRef;
 use crate::state::events::{CommandRun, Event, is_passing_record};
-use crate::state::judging::{JudgingError, UnknownPhase};
 
 /// Why a report could not be made.
 #[derive(Debug, Error)]
@@ -32,18 +31,6 @@ pub enum ReportError {
 
 impl From<GitError> for ReportError {
     fn from(error: GitError) -> ReportError {
-        ReportError::Lifecycle(error.into())
-    }
-}
-
-impl From<JudgingError> for ReportError {
-    fn from(error: JudgingError) -> ReportError {
-        ReportError::Lifecycle(error.into())
-    }
-}
-
-impl From<UnknownPhase> for ReportError {
-    fn from(error: UnknownPhase) -> ReportError {
         ReportError::Lifecycle(error.into())
     }
 }
