@@ -1,10 +1,13 @@
 //! `accept`: record the evidence for a manual check, as an event on the phase branch.
 
+use std::borrow::Cow;
+
 use super::LifecycleError;
 use crate::clock;
 use crate::git::{Oid, Repo};
 use crate::plan::{CheckKind, Plan};
 use crate::state::events::Event;
+use crate::state::judging::{Judged, JudgingError, find_phase};
 
 #[derive(Debug)]
 pub struct AcceptOutcome {
@@ -22,27 +25,26 @@ pub fn accept(
     check_name: &str,
     evidence: &str,
 ) -> Result<AcceptOutcome, LifecycleError> {
-    let phase = super::find_phase(plan, phase_id)?;
+    let phase = find_phase(plan, phase_id)?;
     let branch = plan.branch(phase);
     let tip = repo
         .branch_tip(&branch)?
         .ok_or_else(|| LifecycleError::NotStarted {
             phase: phase.id.clone(),
         })?;
-    // The check must exist in the plan that judges the phase.
-    let fork = match repo.base_tip(&plan.base)? {
-        Some(base) => crate::verify::fork_point(repo, base, tip)?,
+    // The check must exist in the plan that judges the phase; a branch with no fork point
+    // (or no base) is judged by the plan as loaded.
+    let as_judged = match repo.base_tip(&plan.base)? {
+        Some(base_tip) => {
+            match Judged::new(repo, plan, plan_path, &phase.id, &branch, tip, base_tip) {
+                Ok(judged) => Some(judged),
+                Err(JudgingError::NoForkPoint { .. }) => None,
+                Err(e) => return Err(e.into()),
+            }
+        }
         None => None,
     };
-    let judging = match fork {
-        Some(fork) => super::judging_plan(repo, plan, fork, plan_path).map_err(|source| {
-            LifecycleError::JudgingPlan {
-                branch: branch.clone(),
-                source,
-            }
-        })?,
-        None => std::borrow::Cow::Borrowed(plan),
-    };
+    let judging = as_judged.map_or(Cow::Borrowed(plan), |j| j.plan);
     let judged = judging.phase(&phase.id).unwrap_or(phase);
     let check = judged
         .checks

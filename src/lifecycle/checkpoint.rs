@@ -6,16 +6,17 @@
 //! (identity, signing) applies. Commands come from the plan at the phase's fork point on base —
 //! the plan that judges the phase — never from the branch's own copy.
 
+use super::LifecycleError;
 use super::start::one_line;
-use super::{
-    LifecycleError, TrustPolicy, judging_plan, phase_of_branch, require_trust, run_command,
-};
 use crate::clock;
 use crate::git::trailers;
 use crate::git::{Oid, Repo};
 use crate::plan::{CheckKind, Phase, Plan};
+use crate::process::run_command;
 use crate::state::events::{CommandRun, Event};
+use crate::state::judging::{BaseTip, Judged, base_tip, phase_of_branch};
 use crate::state::{self, Kind};
+use crate::trust::{TrustPolicy, require_trust};
 
 /// Red or green TDD evidence.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -108,24 +109,10 @@ pub fn checkpoint(
         .ok_or_else(|| LifecycleError::NotStarted {
             phase: phase.id.clone(),
         })?;
-    let base_tip = repo
-        .branch_tip(&plan.base)?
-        .ok_or_else(|| LifecycleError::NoBase {
-            base: plan.base.clone(),
-        })?;
-    let fork = crate::verify::fork_point(repo, base_tip, head)?.ok_or_else(|| {
-        LifecycleError::NoForkPoint {
-            branch: branch.clone(),
-            shallow: repo.is_shallow(),
-        }
-    })?;
-    let judging = judging_plan(repo, plan, fork, plan_path).map_err(|source| {
-        LifecycleError::JudgingPlan {
-            branch: branch.clone(),
-            source,
-        }
-    })?;
-    let judged = judging.phase(&phase.id).unwrap_or(phase);
+    let base_tip = base_tip(repo, plan, BaseTip::Local)?;
+    let as_judged = Judged::new(repo, plan, plan_path, &phase.id, &branch, head, base_tip)?;
+    let judging = &as_judged.plan;
+    let judged = as_judged.phase().unwrap_or(phase);
 
     let step = match &opts.step {
         Some(id) => Some(judged.steps.iter().find(|s| &s.id == id).ok_or_else(|| {
@@ -159,7 +146,7 @@ pub fn checkpoint(
             if !outside.is_empty() {
                 return Err(LifecycleError::UncommittedEvidence { paths: outside });
             }
-            require_trust(repo, &judging, opts.trust)?;
+            require_trust(repo, judging, opts.trust)?;
             let dir = repo.require_workdir()?.to_path_buf();
             let env = [
                 ("PLANX_PLAN", judging.id.as_str()),
@@ -199,7 +186,7 @@ pub fn checkpoint(
         _ => (Kind::Step, "in-progress", None),
     };
     let message = message(
-        &judging,
+        judging,
         judged,
         kind,
         status_value,

@@ -12,10 +12,10 @@ use serde::Serialize;
 
 use super::{Command, ReportError, hex, hex_opt};
 use crate::git::{Oid, Repo};
-use crate::lifecycle::{LifecycleError, find_phase, plan_at};
+use crate::lifecycle::LifecycleError;
 use crate::plan::{CheckKind, EntryKind, Phase, PhaseKind, Plan};
+use crate::state::judging::{Judged, JudgingError, find_phase};
 use crate::state::{self, Kind, PhaseStatus, State, StepState};
-use crate::verify::fork_point;
 
 /// Which plan the brief was written from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -137,7 +137,7 @@ pub fn brief(
     base_tip: Oid,
     phase_id: &str,
 ) -> Result<Brief, ReportError> {
-    let phase = find_phase(plan, phase_id)?;
+    let phase = find_phase(plan, phase_id).map_err(LifecycleError::from)?;
     let statuses = state::derive_around(repo, plan, plan_path, &phase.id)?;
     let index = plan
         .phases
@@ -147,24 +147,30 @@ pub fn brief(
     let status = &statuses[index];
 
     // Once started, the plan at the fork point judges the phase: brief from that one.
-    let fork = match status.branch_tip {
-        Some(tip) => fork_point(repo, base_tip, tip)?,
+    let judged = match status.branch_tip {
+        Some(tip) => match Judged::new(
+            repo,
+            plan,
+            plan_path,
+            &phase.id,
+            &status.branch,
+            tip,
+            base_tip,
+        ) {
+            Ok(judged) => Some(judged),
+            Err(JudgingError::NoForkPoint { .. }) => None,
+            Err(e) => return Err(LifecycleError::from(e).into()),
+        },
         None => None,
     };
-    let at_fork = match fork {
-        Some(fork) => plan_at(repo, fork, plan_path, &plan.base)
-            .map_err(|source| LifecycleError::JudgingPlan {
-                branch: status.branch.clone(),
-                source,
-            })?
-            .map(|p| (p, fork)),
-        None => None,
+    let fork = judged.as_ref().map(|j| j.fork);
+    let (judging, judged_at, plan_commit) = match judged {
+        Some(judged) if judged.at_fork => {
+            (judged.plan.into_owned(), JudgedAt::ForkPoint, judged.fork)
+        }
+        _ => (plan.clone(), JudgedAt::Base, base_tip),
     };
-    let (judging, judged_at, plan_commit) = match at_fork {
-        Some((p, fork)) => (p, JudgedAt::ForkPoint, fork),
-        None => (plan.clone(), JudgedAt::Base, base_tip),
-    };
-    let phase = find_phase(&judging, phase_id)?;
+    let phase = find_phase(&judging, phase_id).map_err(LifecycleError::from)?;
 
     let (full_suite, full_suite_from) = full_suite(&judging);
     let steps = state::step_states(phase, status);

@@ -18,14 +18,14 @@ use super::{
 use crate::git::changes::ChangeKind;
 use crate::git::trailers;
 use crate::git::{Oid, Repo};
-use crate::lifecycle::{LifecycleError, find_phase, plan_at};
+use crate::lifecycle::LifecycleError;
 use crate::plan::{CheckKind, EntryKind, PhaseKind, Plan};
 use crate::state;
 use crate::state::events::{CommandRun, Event};
+use crate::state::evidence::phase_events;
+use crate::state::judging::{BaseTip, Judged, base_tip, find_phase};
 use crate::verify::manifest::{Finding, Level};
-use crate::verify::{
-    Judgement, PlanEdit, after_verify_findings, fork_point, judge_changes, phase_events,
-};
+use crate::verify::{Judgement, PlanEdit, after_verify_findings, judge_changes};
 
 /// Whether the reviewed tree is verified, in one word.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -157,31 +157,19 @@ pub fn review(
     phase_id: &str,
     ci_branch: Option<&str>,
 ) -> Result<Review, ReportError> {
-    let phase = find_phase(plan, phase_id)?;
+    let phase = find_phase(plan, phase_id).map_err(LifecycleError::from)?;
     let branch = plan.branch(phase);
-    let base_tip = repo
-        .base_tip(&plan.base)?
-        .ok_or_else(|| LifecycleError::NoBase {
-            base: plan.base.clone(),
-        })?;
+    let base_tip = base_tip(repo, plan, BaseTip::OrOrigin).map_err(LifecycleError::from)?;
     let status = state::derive_around(repo, plan, plan_path, &phase.id)?
         .into_iter()
         .find(|s| s.id == phase.id);
     let merged_by = status.as_ref().and_then(|s| s.completed_by);
     let (head, head_from) = phase_tip(repo, &branch, ci_branch, merged_by, &phase.id)?;
-    let fork = fork_point(repo, base_tip, head)?.ok_or_else(|| LifecycleError::NoForkPoint {
-        branch: branch.clone(),
-        shallow: repo.is_shallow(),
-    })?;
-    let judging = plan_at(repo, fork, plan_path, &plan.base)
-        .map_err(|source| LifecycleError::JudgingPlan {
-            branch: branch.clone(),
-            source,
-        })?
-        .ok_or_else(|| LifecycleError::NoPlanAtFork {
-            branch: branch.clone(),
-        })?;
-    let phase = find_phase(&judging, phase_id)?;
+    let judged = Judged::new(repo, plan, plan_path, &phase.id, &branch, head, base_tip)
+        .and_then(Judged::from_fork_only)
+        .map_err(LifecycleError::from)?;
+    let phase = judged.phase().map_err(LifecycleError::from)?;
+    let (judging, fork) = (&judged.plan, judged.fork);
 
     let head_tree = repo.tree_of(head)?;
     let commits = repo.commits_between(head, &[fork])?;
@@ -192,7 +180,7 @@ pub fn review(
         rows,
         mut findings,
         plan_edit,
-    } = judge_changes(repo, &judging, phase, plan_path, fork, &changes)?;
+    } = judge_changes(repo, judging, phase, plan_path, fork, &changes)?;
     findings.extend(after_verify_findings(repo, phase, &commits, &events)?);
     let files: Vec<FileRow> = rows
         .into_iter()

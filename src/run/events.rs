@@ -9,6 +9,7 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
+pub use super::scheduler::Outcome;
 use super::scheduler::Why;
 
 /// Something that happened, for the progress display and `--json`.
@@ -83,44 +84,6 @@ pub trait Observer: Sync {
     fn event(&self, event: &RunEvent);
     /// Called about five times a second while phases run (a live display redraws).
     fn tick(&self) {}
-}
-
-/// How each selected phase ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Outcome {
-    /// Already complete before this run.
-    WasComplete,
-    Completed,
-    Failed,
-    /// Verified but not merged (a conflict with base, a dirty base): needs a person.
-    Blocked,
-    /// A dependency failed, or is blocked.
-    Skipped,
-    /// Not run: earlier failures stopped the run (with --fail-fast), a dependency outside
-    /// the selection is not complete, or it failed before and --retry-failed was not given.
-    NotRun,
-    Interrupted,
-}
-
-impl Outcome {
-    /// The outcome as people read it ("complete" whether or not this run completed it).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Outcome::Completed | Outcome::WasComplete => "complete",
-            Outcome::Failed => "failed",
-            Outcome::Blocked => "blocked",
-            Outcome::Skipped => "skipped",
-            Outcome::NotRun => "not run",
-            Outcome::Interrupted => "interrupted",
-        }
-    }
-
-    /// A failure for `--fail-fast`: the phase ran and did not land (failed, or blocked and
-    /// waiting for a person). A phase another run holds, or one interrupted, is not.
-    pub fn stops_fail_fast(self) -> bool {
-        matches!(self, Outcome::Failed | Outcome::Blocked)
-    }
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -38,10 +38,12 @@ pub use events::{Observer, Outcome, RunEvent, Schedule, Summary};
 
 use crate::git::Repo;
 use crate::interrupt;
-use crate::lifecycle::{self, LifecycleError, TrustPolicy};
+use crate::lifecycle::LifecycleError;
 use crate::plan::Plan;
 use crate::plan::graph::Graph;
 use crate::state;
+use crate::state::judging::find_phase;
+use crate::trust::{TrustPolicy, require_trust};
 use crate::verify::Report;
 use scheduler::{Phases, Rules, Scheduler, Why};
 
@@ -106,7 +108,7 @@ pub fn worktree_path(repo: &Repo, plan: &Plan, phase: &str) -> PathBuf {
 /// The phases the run is about, in dependency order.
 fn selection(plan: &Plan, graph: &Graph, phases: &[String]) -> Result<Vec<usize>, LifecycleError> {
     for id in phases {
-        lifecycle::find_phase(plan, id)?;
+        find_phase(plan, id)?;
     }
     Ok(graph
         .order
@@ -192,7 +194,7 @@ pub fn run(
     // Trust is settled before anything runs: the plan's commands (preflight, checks, and its
     // executor when that is the one used) run in every phase.
     if !crate::trust::plan_commands(plan).is_empty() {
-        lifecycle::require_trust(repo, plan, opts.trust)?;
+        require_trust(repo, plan, opts.trust).map_err(LifecycleError::from)?;
     }
     let _deferred = interrupt::defer();
     let shared = pipeline::Shared {

@@ -18,6 +18,7 @@ use crate::lifecycle::{self, CheckpointOptions, FinishOptions, LifecycleError, S
 use crate::plan::{Phase, Plan};
 use crate::process;
 use crate::state::events::{CommandRun, Event};
+use crate::state::evidence::{find_passing_record, fork_point};
 use crate::verify::{self, Target, VerifyOptions};
 
 /// Everything a phase's thread needs.
@@ -44,8 +45,8 @@ pub(super) fn run_phase(shared: &Shared<'_>, index: usize) -> Result<(Outcome, S
     std::fs::create_dir_all(&dir)?;
 
     // One run at a time per phase, whatever process runs it.
-    let Ok(_phase_lock) = lifecycle::take_lock(
-        &repo,
+    let Ok(_phase_lock) = crate::lock::take(
+        &repo.locks_dir(),
         &format!("run-{}-{}", plan.id, phase.id),
         "run",
         &phase.id,
@@ -125,12 +126,12 @@ fn in_worktree(
     {
         let base_tip = repo.base_tip(&plan.base)?;
         let fork = match base_tip {
-            Some(base) => verify::fork_point(repo, base, tip)?,
+            Some(base) => fork_point(repo, base, tip)?,
             None => None,
         };
         let commits = repo.commits_between(tip, fork.as_slice())?;
         let tree = repo.tree_of(tip)?;
-        if verify::find_passing_record(repo, &plan.id, &phase.id, tree, &commits)?.is_some() {
+        if find_passing_record(repo, &plan.id, &phase.id, tree, &commits)?.is_some() {
             return merge(shared, repo, work, worktree, phase);
         }
     }
@@ -257,7 +258,8 @@ fn in_worktree(
             no_run: false,
             trust: shared.opts.trust,
         },
-    )?;
+    )
+    .map_err(LifecycleError::from)?;
     verify::record(repo, &report)?;
     let summary = shared.render.verify_summary(&report);
     observer.event(&RunEvent::Verified {

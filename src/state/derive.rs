@@ -9,27 +9,12 @@
 use std::collections::{HashMap, HashSet};
 
 use super::checkpoints::checkpoints_among;
-use super::evidence_reader::EvidenceReader;
+use super::evidence_reader::{EvidenceReader, Notes};
 use super::line::{BaseFacts, base_line, completions_on_line, fast_forwarded, is_fast_forward};
 use super::model::{PhaseStatus, State};
 use crate::git::history::History;
 use crate::git::{GitError, Oid, Repo};
 use crate::plan::Plan;
-
-/// Whose checkpoints [`derive()`] reads the notes of (a note is evidence: command runs,
-/// reasons, verify records; the states themselves come from commits, trailers and verify
-/// records).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Notes {
-    /// Every checkpoint's: for reports of the whole history (test results, the log).
-    All,
-    /// What the states, steps ([`step_states`](super::step_states)), reasons and next action
-    /// need: the checkpoints of every phase that is not complete, and a complete phase's latest
-    /// checkpoint when it is a blocked or failed one. A complete phase's other checkpoints are
-    /// left without their events (its steps are all complete: [`PhaseStatus::completed_steps`]
-    /// of it means nothing). With a thousand phases this is a fraction of the notes.
-    Open,
-}
 
 /// The state of every phase of `plan`, in plan order. `plan_path` is the plan's repo-relative
 /// path, which bounds the walk of base.

@@ -9,7 +9,6 @@
 use std::collections::HashMap;
 
 use super::checkpoints::read_events;
-use super::derive::Notes;
 use super::events;
 use super::line::BaseFacts;
 use super::model::{Kind, PhaseStatus};
@@ -17,6 +16,21 @@ use crate::git::history::History;
 use crate::git::notes::NotesSnapshot;
 use crate::git::{GitError, Oid, Repo, TreeLookup};
 use crate::plan::{Glob, Plan};
+
+/// Whose checkpoints [`derive()`](super::derive()) reads the notes of (a note is evidence: command runs,
+/// reasons, verify records; the states themselves come from commits, trailers and verify
+/// records).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Notes {
+    /// Every checkpoint's: for reports of the whole history (test results, the log).
+    All,
+    /// What the states, steps ([`step_states`](super::step_states)), reasons and next action
+    /// need: the checkpoints of every phase that is not complete, and a complete phase's latest
+    /// checkpoint when it is a blocked or failed one. A complete phase's other checkpoints are
+    /// left without their events (its steps are all complete: [`PhaseStatus::completed_steps`]
+    /// of it means nothing). With a thousand phases this is a fraction of the notes.
+    Open,
+}
 
 /// Reads what notes and base's files say of phases.
 pub(super) struct EvidenceReader<'r> {

@@ -22,6 +22,9 @@
 //!   between runs;
 //! - `checkpoints`: checkpoints read from commits and their notes ([`checkpoints_in`]);
 //! - `evidence_reader`: the second pass, the evidence in notes and on base's tip;
+//! - [`judging`]: the plan that judges a phase and the phase as judged ([`judging::Judged`]);
+//! - [`evidence`]: the evidence commands read for one phase (fork point, events, a passing
+//!   verify record of a tree);
 //! - [`events`]: the events planx appends to notes.
 //!
 //! Everything a caller uses is re-exported here, so paths stay `crate::state::X`.
@@ -29,7 +32,9 @@
 mod checkpoints;
 mod derive;
 pub mod events;
+pub mod evidence;
 mod evidence_reader;
+pub mod judging;
 mod line;
 mod model;
 mod next;
@@ -38,7 +43,8 @@ mod steps;
 mod testing;
 
 pub use checkpoints::checkpoints_in;
-pub use derive::{Notes, derive, derive_around, derive_with_base};
+pub use derive::{derive, derive_around, derive_with_base};
+pub use evidence_reader::Notes;
 pub use model::{Checkpoint, Kind, PhaseStatus, State};
 pub use next::{Next, next_action};
 pub use steps::{StepState, step_passed, step_states};

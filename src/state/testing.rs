@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use super::events::Event;
-use super::model::{Checkpoint, Kind, PhaseStatus, State};
+use super::{Checkpoint, Kind, PhaseStatus, State};
 use crate::git::{Oid, Repo};
 use crate::plan::Plan;
 

@@ -16,8 +16,45 @@ use std::collections::BTreeSet;
 
 use serde::Serialize;
 
-use super::events::Outcome;
 use crate::state::State;
+
+/// How each selected phase ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Outcome {
+    /// Already complete before this run.
+    WasComplete,
+    Completed,
+    Failed,
+    /// Verified but not merged (a conflict with base, a dirty base): needs a person.
+    Blocked,
+    /// A dependency failed, or is blocked.
+    Skipped,
+    /// Not run: earlier failures stopped the run (with --fail-fast), a dependency outside
+    /// the selection is not complete, or it failed before and --retry-failed was not given.
+    NotRun,
+    Interrupted,
+}
+
+impl Outcome {
+    /// The outcome as people read it ("complete" whether or not this run completed it).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Completed | Outcome::WasComplete => "complete",
+            Outcome::Failed => "failed",
+            Outcome::Blocked => "blocked",
+            Outcome::Skipped => "skipped",
+            Outcome::NotRun => "not run",
+            Outcome::Interrupted => "interrupted",
+        }
+    }
+
+    /// A failure for `--fail-fast`: the phase ran and did not land (failed, or blocked and
+    /// waiting for a person). A phase another run holds, or one interrupted, is not.
+    pub fn stops_fail_fast(self) -> bool {
+        matches!(self, Outcome::Failed | Outcome::Blocked)
+    }
+}
 
 /// The plan as the scheduler sees it. Phases are indices into these vectors.
 #[derive(Debug, Clone, Default)]

@@ -1,0 +1,349 @@
+//! The plan that judges a phase (SPEC §4) and the lookups of a phase in a plan.
+//!
+//! A phase is judged by the plan committed on base at its fork point, never by the branch's own
+//! copy, which whoever does the work could rewrite. Every command that judges a phase reads that
+//! plan here. [`Judged`] is the phase as judged — branch, tip, base's tip, fork point, the
+//! judging plan, whether the branch edited the plan — built once by the command (checkpoint,
+//! accept, verify, review, brief) and passed down instead of the same four arguments and the
+//! same lookups written out again at every step.
+
+use std::borrow::Cow;
+
+use thiserror::Error;
+
+use crate::git::{GitError, Oid, Repo};
+use crate::plan::{self, Plan, PlanError};
+
+/// A phase id the plan does not have.
+#[derive(Debug, Error)]
+#[error("the plan has no phase `{id}`")]
+pub struct UnknownPhase {
+    pub id: String,
+    /// The plan's phase ids, in plan order.
+    pub known: Vec<String>,
+}
+
+/// Why a phase cannot be judged: the way from its branch to the plan that judges it is broken.
+#[derive(Debug, Error)]
+pub enum JudgingError {
+    #[error("the base branch `{base}` does not exist")]
+    NoBase { base: String },
+    #[error("phase `{phase}` has not been started")]
+    NotStarted { phase: String },
+    #[error("`{branch}` and base have no common history{}", if *shallow { " in this shallow clone" } else { "" })]
+    NoForkPoint { branch: String, shallow: bool },
+    #[error("the plan file did not exist on base at the fork point of `{branch}`")]
+    NoPlanAtFork { branch: String },
+    #[error("the plan at the fork point of `{branch}` cannot be used")]
+    Plan {
+        branch: String,
+        #[source]
+        source: PlanError,
+    },
+    #[error(transparent)]
+    UnknownPhase(#[from] UnknownPhase),
+    #[error(transparent)]
+    Git(#[from] GitError),
+}
+
+/// The phase `id` of `plan`, or the error that names the plan's phases.
+pub fn find_phase<'p>(plan: &'p Plan, id: &str) -> Result<&'p plan::Phase, UnknownPhase> {
+    plan.phase(id).ok_or_else(|| UnknownPhase {
+        id: id.to_owned(),
+        known: plan.phases.iter().map(|p| p.id.clone()).collect(),
+    })
+}
+
+/// The phase of a branch, when it is one of the plan's phase branches.
+pub fn phase_of_branch<'p>(plan: &'p Plan, branch: &str) -> Option<&'p plan::Phase> {
+    let id = branch.strip_prefix(&plan.branch_prefix)?;
+    plan.phase(id)
+}
+
+/// The plan as committed in `commit`, validated.
+pub fn plan_at(
+    repo: &Repo,
+    commit: Oid,
+    plan_path: &str,
+    label: &str,
+) -> Result<Option<Plan>, PlanError> {
+    let unreadable = |e: crate::git::GitError| PlanError::Unreadable {
+        path: format!("{label}:{plan_path}"),
+        source: std::io::Error::other(e.to_string()),
+    };
+    let Some(blob) = repo.entry_at(commit, plan_path).map_err(unreadable)? else {
+        return Ok(None);
+    };
+    // The plan's blob id is the key of a validated copy: a plan validated once (60 ms for a
+    // thousand phases) is read back in a few.
+    crate::cache::valid_plan(repo, blob, || {
+        let Some(bytes) = repo.file_at(commit, plan_path).map_err(unreadable)? else {
+            return Ok(None);
+        };
+        plan::load_valid(&format!("{label}:{plan_path}"), bytes).map(Some)
+    })
+}
+
+/// The plan committed on base at `fork`, the fork point of a phase: the plan that judges it.
+/// `plan` itself, borrowed, when the fork point holds the same blob (no copy of a large plan);
+/// `None` when the plan file did not exist there.
+pub fn plan_at_fork<'p>(
+    repo: &Repo,
+    plan: &'p Plan,
+    fork: Oid,
+    plan_path: &str,
+) -> Result<Option<Cow<'p, Plan>>, PlanError> {
+    let at_fork = repo
+        .entry_at(fork, plan_path)
+        .map_err(|e| PlanError::Unreadable {
+            path: format!("{}:{plan_path}", plan.base),
+            source: std::io::Error::other(e.to_string()),
+        })?;
+    let Some(at_fork) = at_fork else {
+        return Ok(None);
+    };
+    if plan.blob.as_deref() == Some(at_fork.to_string().as_str()) {
+        return Ok(Some(Cow::Borrowed(plan)));
+    }
+    Ok(plan_at(repo, fork, plan_path, &plan.base)?.map(Cow::Owned))
+}
+
+/// The plan that judges a phase forked at `fork`: [`plan_at_fork`], or `plan` itself when the
+/// plan file did not exist at the fork point.
+pub fn judging_plan<'p>(
+    repo: &Repo,
+    plan: &'p Plan,
+    fork: Oid,
+    plan_path: &str,
+) -> Result<Cow<'p, Plan>, PlanError> {
+    Ok(plan_at_fork(repo, plan, fork, plan_path)?.unwrap_or(Cow::Borrowed(plan)))
+}
+
+/// Where the tip of base is read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BaseTip {
+    /// The local branch only: for commands that change the phase in this clone.
+    Local,
+    /// The local branch, else `origin`'s copy of it: a CI checkout has no local base.
+    OrOrigin,
+}
+
+/// The tip of `plan`'s base branch, read as `which` says.
+pub fn base_tip(repo: &Repo, plan: &Plan, which: BaseTip) -> Result<Oid, JudgingError> {
+    let tip = match which {
+        BaseTip::Local => repo.branch_tip(&plan.base)?,
+        BaseTip::OrOrigin => repo.base_tip(&plan.base)?,
+    };
+    tip.ok_or_else(|| JudgingError::NoBase {
+        base: plan.base.clone(),
+    })
+}
+
+/// A phase as judged (SPEC §4): a commit of its branch, where that forked from base, and the
+/// plan that judges it. Built once by the command that judges, then passed down, so every
+/// step reads the same fork point and the same plan.
+#[derive(Debug)]
+pub struct Judged<'p> {
+    /// The phase's id.
+    pub id: String,
+    pub branch: String,
+    /// The commit judged: the branch's tip, or the commit a work tree has checked out.
+    pub tip: Oid,
+    pub base_tip: Oid,
+    /// Where `tip` forked from base ([`fork_point`](super::evidence::fork_point)).
+    pub fork: Oid,
+    /// The plan that judges the phase: the plan on base at the fork point, or — when the plan
+    /// file did not exist there, see [`Judged::at_fork`] — the plan as loaded.
+    pub plan: Cow<'p, Plan>,
+    /// The plan file's path in the repository.
+    pub plan_path: &'p str,
+    /// The plan file existed at the fork point: `plan` is the plan committed there.
+    pub at_fork: bool,
+    /// The plan file at `tip` differs from the fork point's: the branch edited the plan.
+    pub plan_edited: bool,
+}
+
+impl<'p> Judged<'p> {
+    /// Judges phase `id` at `tip` of `branch`, forked from base at `base_tip`. `plan` is the plan
+    /// as loaded from base, which stands in when the plan file did not exist at the fork point.
+    pub fn new(
+        repo: &Repo,
+        plan: &'p Plan,
+        plan_path: &'p str,
+        id: &str,
+        branch: &str,
+        tip: Oid,
+        base_tip: Oid,
+    ) -> Result<Judged<'p>, JudgingError> {
+        let fork = super::evidence::fork_point(repo, base_tip, tip)?.ok_or_else(|| {
+            JudgingError::NoForkPoint {
+                branch: branch.to_owned(),
+                shallow: repo.is_shallow(),
+            }
+        })?;
+        let at_fork =
+            plan_at_fork(repo, plan, fork, plan_path).map_err(|source| JudgingError::Plan {
+                branch: branch.to_owned(),
+                source,
+            })?;
+        let plan_edited = repo.entry_at(tip, plan_path)? != repo.entry_at(fork, plan_path)?;
+        Ok(Judged {
+            id: id.to_owned(),
+            branch: branch.to_owned(),
+            tip,
+            base_tip,
+            fork,
+            at_fork: at_fork.is_some(),
+            plan: at_fork.unwrap_or(Cow::Borrowed(plan)),
+            plan_path,
+            plan_edited,
+        })
+    }
+
+    /// This value, when the plan file existed at the fork point: a phase forked before its plan
+    /// existed has no plan to be verified or reviewed by.
+    pub fn from_fork_only(self) -> Result<Judged<'p>, JudgingError> {
+        if self.at_fork {
+            Ok(self)
+        } else {
+            Err(JudgingError::NoPlanAtFork {
+                branch: self.branch,
+            })
+        }
+    }
+
+    /// The phase, as the judging plan has it.
+    pub fn phase(&self) -> Result<&plan::Phase, UnknownPhase> {
+        find_phase(&self.plan, &self.id)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const PLAN: &str = "version = 1\n\n[plan]\nid = \"p\"\ntitle = \"P\"\nbase = \"main\"\n\n[[phase]]\nid = \"a\"\ntitle = \"A\"\n";
+    const PATH: &str = ".planx/plan.toml";
+
+    /// A repository whose `main` holds `base_plan` (or no plan) and whose branch `planx/a`
+    /// forks from it with `branch_plan` committed on top. Returns the fork point and the tip.
+    fn fixture(base_plan: Option<&str>, branch_plan: &str) -> (tempfile::TempDir, Repo, Oid, Oid) {
+        let dir = tempfile::tempdir().unwrap();
+        let git = git2::Repository::init(dir.path()).unwrap();
+        let sig =
+            git2::Signature::new("t", "t@example.com", &git2::Time::new(1_000_000, 0)).unwrap();
+        let tree = |plan: Option<&str>| {
+            let mut index = git2::Index::new().unwrap();
+            if let Some(text) = plan {
+                let blob = git.blob(text.as_bytes()).unwrap();
+                let mut entry = git2::IndexEntry {
+                    ctime: git2::IndexTime::new(0, 0),
+                    mtime: git2::IndexTime::new(0, 0),
+                    dev: 0,
+                    ino: 0,
+                    mode: 0o100644,
+                    uid: 0,
+                    gid: 0,
+                    file_size: 0,
+                    id: blob,
+                    flags: 0,
+                    flags_extended: 0,
+                    path: PATH.as_bytes().to_vec(),
+                };
+                entry.flags = PATH.len() as u16;
+                index.add(&entry).unwrap();
+            }
+            git.find_tree(index.write_tree_to(&git).unwrap()).unwrap()
+        };
+        let fork = git
+            .commit(
+                Some("refs/heads/main"),
+                &sig,
+                &sig,
+                "base",
+                &tree(base_plan),
+                &[],
+            )
+            .unwrap();
+        let parent = git.find_commit(fork).unwrap();
+        let tip = git
+            .commit(
+                Some("refs/heads/planx/a"),
+                &sig,
+                &sig,
+                "work",
+                &tree(Some(branch_plan)),
+                &[&parent],
+            )
+            .unwrap();
+        let repo = Repo::open(dir.path()).unwrap();
+        (dir, repo, fork, tip)
+    }
+
+    fn plan(text: &str) -> Plan {
+        plan::load_valid(PATH, text.as_bytes().to_vec()).unwrap()
+    }
+
+    #[test]
+    fn the_plan_at_the_fork_point_judges_and_an_edit_on_the_branch_is_seen() {
+        let edited = PLAN.replace("title = \"A\"", "title = \"Edited\"");
+        let (_dir, repo, fork, tip) = fixture(Some(PLAN), &edited);
+        // The plan as loaded is the branch's edit; the fork point's plan judges.
+        let loaded = plan(&edited);
+        let base = base_tip(&repo, &loaded, BaseTip::Local).unwrap();
+        let judged = Judged::new(&repo, &loaded, PATH, "a", "planx/a", tip, base).unwrap();
+        assert_eq!(
+            (judged.fork, judged.tip, judged.base_tip),
+            (fork, tip, fork)
+        );
+        assert!(judged.at_fork);
+        assert!(judged.plan_edited);
+        assert_eq!(judged.phase().unwrap().title, "A");
+        assert_eq!(judged.phase().unwrap().id, "a");
+
+        // Unchanged on the branch: the plan as loaded is the one at the fork, borrowed.
+        let (_dir, repo, _, tip) = fixture(Some(PLAN), PLAN);
+        let mut loaded = plan(PLAN);
+        loaded.blob = crate::git::blob_id(PLAN.as_bytes()).map(|b| b.to_string());
+        let base = base_tip(&repo, &loaded, BaseTip::OrOrigin).unwrap();
+        let judged = Judged::new(&repo, &loaded, PATH, "a", "planx/a", tip, base).unwrap();
+        assert!(!judged.plan_edited);
+        assert!(matches!(judged.plan, Cow::Borrowed(_)));
+    }
+
+    #[test]
+    fn a_phase_forked_before_its_plan_existed_is_judged_only_when_allowed() {
+        let (_dir, repo, _, tip) = fixture(None, PLAN);
+        let loaded = plan(PLAN);
+        let base = base_tip(&repo, &loaded, BaseTip::Local).unwrap();
+        let judged = Judged::new(&repo, &loaded, PATH, "a", "planx/a", tip, base).unwrap();
+        assert!(!judged.at_fork);
+        assert!(judged.plan_edited);
+        assert!(matches!(judged.plan, Cow::Borrowed(_)));
+        let refused = judged.from_fork_only().unwrap_err();
+        assert!(
+            matches!(&refused, JudgingError::NoPlanAtFork { branch } if branch == "planx/a"),
+            "{refused:?}"
+        );
+    }
+
+    #[test]
+    fn what_cannot_be_judged_says_why() {
+        let (_dir, repo, _, tip) = fixture(Some(PLAN), PLAN);
+        let mut other = plan(PLAN);
+        other.base = "trunk".into();
+        assert!(matches!(
+            base_tip(&repo, &other, BaseTip::OrOrigin),
+            Err(JudgingError::NoBase { base }) if base == "trunk"
+        ));
+        let loaded = plan(PLAN);
+        let base = base_tip(&repo, &loaded, BaseTip::Local).unwrap();
+        let judged = Judged::new(&repo, &loaded, PATH, "b", "planx/b", tip, base).unwrap();
+        let unknown = judged.phase().unwrap_err();
+        assert_eq!(
+            (unknown.id.as_str(), unknown.known.clone()),
+            ("b", vec!["a".to_owned()])
+        );
+        assert_eq!(unknown.to_string(), "the plan has no phase `b`");
+    }
+}
