@@ -8,9 +8,13 @@
 //! | 2 | usage or invalid input: bad arguments, a bad or missing plan, an unknown phase, not a repository |
 //! | 3 | the repository's state refuses the operation: dirty work tree, conflict, lock held, lost race |
 //! | 4 | the plan's commands are not trusted on this machine |
+//! | 70 | a bug in git-planx itself (`EX_SOFTWARE` of sysexits.h), never the repository's fault |
 //!
 //! Domain modules return their own error enums; `From` impls here turn them into a
-//! [`CliError`] with a kind, and the kind alone decides the exit code.
+//! [`CliError`] with a kind, and the kind alone decides the exit code. A command that answers
+//! "no" after showing its answer (a failed `verify`, an invalid plan for `check`) says so with
+//! [`answer`]: the "no" is an error of kind [`ErrorKind::No`] marked as already reported, so
+//! its exit code is decided here too and nothing is printed twice.
 
 use std::io;
 
@@ -32,6 +36,8 @@ pub enum ErrorKind {
     RepoState,
     /// The plan's commands are not trusted here (exit 4).
     Untrusted,
+    /// A bug in git-planx (exit 70, `EX_SOFTWARE`): not the user's input nor the repository.
+    Internal,
     /// The reader of our output went away (`| head`): not an error, exit 0 quietly.
     BrokenPipe,
 }
@@ -44,6 +50,7 @@ impl ErrorKind {
             ErrorKind::Usage => 2,
             ErrorKind::RepoState => 3,
             ErrorKind::Untrusted => 4,
+            ErrorKind::Internal => 70,
         }
     }
 
@@ -54,6 +61,7 @@ impl ErrorKind {
             ErrorKind::Usage => "usage",
             ErrorKind::RepoState => "repository-state",
             ErrorKind::Untrusted => "untrusted",
+            ErrorKind::Internal => "internal",
             ErrorKind::BrokenPipe => "broken-pipe",
         }
     }
@@ -72,6 +80,22 @@ pub struct CliError {
     pub hints: Vec<String>,
     /// Plan problems behind the error, shown in full.
     pub diagnostics: Vec<Diagnostic>,
+    /// The command has already shown everything there is to say (a "no" answer): print
+    /// nothing more, only exit with the kind's code.
+    pub reported: bool,
+}
+
+/// A command's answer, shown already: `Ok` for "yes", and for "no" an error of kind
+/// [`ErrorKind::No`] (exit 1) that prints nothing more.
+pub fn answer(yes: bool) -> Result<(), CliError> {
+    if yes {
+        Ok(())
+    } else {
+        Err(CliError {
+            reported: true,
+            ..CliError::new(ErrorKind::No, "the answer is no")
+        })
+    }
 }
 
 impl CliError {
@@ -83,7 +107,18 @@ impl CliError {
             details: Vec::new(),
             hints: Vec::new(),
             diagnostics: Vec::new(),
+            reported: false,
         }
+    }
+
+    /// A bug in git-planx: says so, and how to report it.
+    pub fn internal(what: impl std::fmt::Display) -> CliError {
+        CliError::new(ErrorKind::Internal, format!("git-planx failed: {what}"))
+            .hint("this is a bug in git-planx, not a problem with your plan or repository")
+            .hint(format!(
+                "please report it on git-planx's issue tracker with the command you ran, this output (run again with -v for more) and the version, git-planx {}",
+                env!("CARGO_PKG_VERSION")
+            ))
     }
 
     pub fn usage(message: impl Into<String>) -> CliError {
@@ -318,8 +353,7 @@ impl From<LifecycleError> for CliError {
             L::Git(e) => e.into(),
             L::Trailer(_) => CliError::usage(message),
             L::Io(e) => CliError::repo_state(format!("cannot use planx's local state: {e}")),
-            L::Internal { .. } => CliError::repo_state(message)
-                .hint("this is a bug in git-planx: please report it with the output above"),
+            L::Internal { what } => CliError::internal(what),
         }
     }
 }
@@ -418,6 +452,42 @@ mod tests {
         assert_eq!(ErrorKind::RepoState.exit_code(), 3);
         assert_eq!(ErrorKind::Untrusted.exit_code(), 4);
         assert_eq!(ErrorKind::BrokenPipe.exit_code(), 0);
+        assert_eq!(ErrorKind::Internal.exit_code(), 70);
+    }
+
+    #[test]
+    fn a_bug_is_its_own_kind_and_says_how_to_report_it() {
+        let e = CliError::from(LifecycleError::Internal {
+            what: "a phase's thread panicked: index out of bounds".into(),
+        });
+        assert_eq!(e.kind, ErrorKind::Internal);
+        assert_eq!(e.exit_code(), 70);
+        assert_eq!(e.kind.as_str(), "internal");
+        assert_eq!(
+            e.message,
+            "git-planx failed: a phase's thread panicked: index out of bounds"
+        );
+        assert!(
+            e.hints[0].contains("this is a bug in git-planx"),
+            "{:?}",
+            e.hints
+        );
+        assert!(e.hints[1].contains("issue tracker"), "{:?}", e.hints);
+        assert!(
+            e.hints[1].contains(env!("CARGO_PKG_VERSION")),
+            "{:?}",
+            e.hints
+        );
+        assert!(!e.reported);
+    }
+
+    #[test]
+    fn a_no_answer_exits_1_and_prints_nothing_more() {
+        assert!(answer(true).is_ok());
+        let no = answer(false).unwrap_err();
+        assert_eq!(no.kind, ErrorKind::No);
+        assert_eq!(no.exit_code(), 1);
+        assert!(no.reported);
     }
 
     #[test]

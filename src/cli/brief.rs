@@ -35,7 +35,7 @@ pub struct BriefArgs {
     pub format: Format,
 }
 
-pub fn cmd_brief(ui: &Ui, global: &GlobalArgs, args: &BriefArgs) -> Result<u8, CliError> {
+pub fn cmd_brief(ui: &Ui, global: &GlobalArgs, args: &BriefArgs) -> Result<(), CliError> {
     let ctx = Context::open(global, Need::Base)?;
     let Origin::Base(base_tip) = ctx.origin else {
         return Err(CliError::repo_state(
@@ -48,7 +48,7 @@ pub fn cmd_brief(ui: &Ui, global: &GlobalArgs, args: &BriefArgs) -> Result<u8, C
     } else {
         ui.out(&render(&brief))?;
     }
-    Ok(0)
+    Ok(())
 }
 
 /// A command as it runs, with the `[commands]` name it comes from.

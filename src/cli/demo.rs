@@ -169,7 +169,7 @@ fn phase_files(phase: &str) -> &'static [(&'static str, &'static str)] {
     }
 }
 
-pub fn cmd_demo(ui: &Ui, _global: &GlobalArgs, args: &DemoArgs) -> Result<u8, CliError> {
+pub fn cmd_demo(ui: &Ui, _global: &GlobalArgs, args: &DemoArgs) -> Result<(), CliError> {
     if args.act {
         return act();
     }
@@ -215,7 +215,7 @@ pub fn cmd_demo(ui: &Ui, _global: &GlobalArgs, args: &DemoArgs) -> Result<u8, Cl
             "dir": dir,
             "phases": summary.outcomes.iter().map(|(id, o, why)| serde_json::json!({"phase": id, "outcome": o, "why": why})).collect::<Vec<_>>(),
         }))?;
-        return Ok(0);
+        return Ok(());
     }
     let mut out = String::from("\n");
     for (id, o, why) in &summary.outcomes {
@@ -274,7 +274,7 @@ pub fn cmd_demo(ui: &Ui, _global: &GlobalArgs, args: &DemoArgs) -> Result<u8, Cl
         look.push_str(&format!("  {command:<width$}   # {what}\n"));
     }
     ui.out(&look)?;
-    Ok(0)
+    Ok(())
 }
 
 /// The demo folder: DIR (new or empty) or a new temporary folder, kept.
@@ -332,7 +332,7 @@ fn create_project(dir: &Path) -> Result<(), CliError> {
 }
 
 /// The scripted executor: writes the phase's files in the worktree it is run in.
-fn act() -> Result<u8, CliError> {
+fn act() -> Result<(), CliError> {
     let phase = std::env::var("PLANX_PHASE")
         .map_err(|_| CliError::usage("PLANX_PHASE is not set").hint("`git planx run` sets it"))?;
     let dir = std::env::current_dir()?;
@@ -347,5 +347,5 @@ fn act() -> Result<u8, CliError> {
         println!("{phase}: wrote {path}");
     }
     println!("{phase}: done. All tests pass, the phase is complete!");
-    Ok(0)
+    Ok(())
 }

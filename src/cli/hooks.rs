@@ -51,7 +51,7 @@ pub struct HookArgs {
     pub args: Vec<String>,
 }
 
-pub fn cmd_hooks(ui: &Ui, _global: &GlobalArgs, args: &HooksArgs) -> Result<u8, CliError> {
+pub fn cmd_hooks(ui: &Ui, _global: &GlobalArgs, args: &HooksArgs) -> Result<(), CliError> {
     let repo = Repo::discover()?;
     let dir = hooks::hooks_dir(&repo)?;
     let p = ui.out_painter();
@@ -86,10 +86,10 @@ pub fn cmd_hooks(ui: &Ui, _global: &GlobalArgs, args: &HooksArgs) -> Result<u8, 
             "changes": changes.as_ref().map(|c| c.iter().map(|(h, c)| json!({"hook": h, "change": c})).collect::<Vec<_>>()),
             "hooks": status.iter().map(|(h, s)| json!({"hook": h, "state": s})).collect::<Vec<_>>(),
         }))?;
-        return Ok(0);
+        return Ok(());
     }
     if ui.quiet {
-        return Ok(0);
+        return Ok(());
     }
     let mut rows = Vec::new();
     for (hook, state) in &status {
@@ -134,10 +134,10 @@ pub fn cmd_hooks(ui: &Ui, _global: &GlobalArgs, args: &HooksArgs) -> Result<u8, 
         ));
     }
     ui.out(&out)?;
-    Ok(0)
+    Ok(())
 }
 
-pub fn cmd_hook(ui: &Ui, _global: &GlobalArgs, args: &HookArgs) -> Result<u8, CliError> {
+pub fn cmd_hook(ui: &Ui, _global: &GlobalArgs, args: &HookArgs) -> Result<(), CliError> {
     if !hooks::HOOKS.contains(&args.name.as_str()) {
         return Err(
             CliError::usage(format!("`{}` is not a planx hook", args.name))
@@ -145,7 +145,7 @@ pub fn cmd_hook(ui: &Ui, _global: &GlobalArgs, args: &HookArgs) -> Result<u8, Cl
         );
     }
     if decide::disabled() {
-        return Ok(0);
+        return Ok(());
     }
     let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
     let repo = match Repo::discover() {
@@ -158,7 +158,7 @@ pub fn cmd_hook(ui: &Ui, _global: &GlobalArgs, args: &HookArgs) -> Result<u8, Cl
                     &format!("the planx {} hook cannot check phase `{phase}`", args.name),
                     CliError::from(error),
                 )),
-                None => Ok(0),
+                None => Ok(()),
             };
         }
     };
@@ -193,7 +193,7 @@ pub fn cmd_hook(ui: &Ui, _global: &GlobalArgs, args: &HookArgs) -> Result<u8, Cl
         ui.err(&format!("planx: {note}\n"));
     }
     if decision.allowed() {
-        return Ok(0);
+        return Ok(());
     }
     let mut error = CliError::new(
         ErrorKind::No,
