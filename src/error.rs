@@ -262,7 +262,10 @@ impl From<LifecycleError> for CliError {
             }),
             L::LostRace { .. } => state().hint("run `git planx start` again to switch to it"),
             L::Switch { phase, source, .. } => {
+                // Said as the cause: the switch failed because of it.
+                let cause = source.to_string();
                 let mut e = CliError::from(source);
+                e.causes.insert(0, cause);
                 e.message = message;
                 e.hint(format!("the start is recorded; after fixing this, `git planx start {phase}` switches to it"))
             }
