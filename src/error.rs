@@ -203,6 +203,18 @@ impl From<GitError> for CliError {
     }
 }
 
+impl From<crate::state::judging::UnknownPhase> for CliError {
+    fn from(error: crate::state::judging::UnknownPhase) -> CliError {
+        LifecycleError::from(error).into()
+    }
+}
+
+impl From<crate::verify::VerifyError> for CliError {
+    fn from(error: crate::verify::VerifyError) -> CliError {
+        LifecycleError::from(error).into()
+    }
+}
+
 impl From<LifecycleError> for CliError {
     fn from(error: LifecycleError) -> CliError {
         use LifecycleError as L;

@@ -19,6 +19,8 @@ pub mod error;
 pub mod git;
 pub mod hooks;
 pub mod interrupt;
+#[cfg(test)]
+mod layering;
 pub mod lifecycle;
 pub mod lock;
 pub mod plan;

@@ -8,6 +8,8 @@ use std::io::{Read, Seek, Write};
 use std::os::unix::io::AsRawFd;
 use std::path::Path;
 
+use thiserror::Error;
+
 /// A held lock; released when dropped (or when the process ends).
 #[derive(Debug)]
 pub struct Lock {
@@ -72,6 +74,32 @@ impl Lock {
     /// Is the lock `name` under `dir` free right now?
     pub fn is_free(dir: &Path, name: &str) -> std::io::Result<bool> {
         Ok(Lock::acquire(dir, name)?.is_ok())
+    }
+}
+
+/// Why a lock for a phase's command was not taken.
+#[derive(Debug, Error)]
+pub enum LockError {
+    #[error("another `git planx {what}` of phase `{phase}` is running")]
+    Held {
+        what: &'static str,
+        phase: String,
+        pid: Option<u32>,
+    },
+    #[error("cannot use planx's local state")]
+    Io(#[from] std::io::Error),
+}
+
+/// Takes the lock `name` in the folder of locks `dir` for the command `what` of `phase`, or
+/// says who holds it.
+pub fn take(dir: &Path, name: &str, what: &'static str, phase: &str) -> Result<Lock, LockError> {
+    match Lock::acquire(dir, name)? {
+        Ok(lock) => Ok(lock),
+        Err(held) => Err(LockError::Held {
+            what,
+            phase: phase.to_owned(),
+            pid: held.pid,
+        }),
     }
 }
 

@@ -13,6 +13,9 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
+use thiserror::Error;
+
+use crate::plan::CommandRef;
 
 /// Bytes of output kept by default: enough to see why a command failed.
 pub const DEFAULT_TAIL_BYTES: usize = 16 * 1024;
@@ -200,6 +203,49 @@ fn kill_group(pgid: i32, signal: i32) {
     // SAFETY: kill(2) with a negative pid signals a process group; it has no memory effects.
     unsafe {
         libc::kill(-pgid, signal);
+    }
+}
+
+/// Why one of the plan's commands did not run to its end.
+#[derive(Debug, Error)]
+pub enum CommandError {
+    #[error("cannot run `{command}`")]
+    Spawn {
+        command: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("interrupted by signal {signal}")]
+    Interrupted { signal: i32 },
+}
+
+/// Runs one of the plan's commands (trust already checked) in `cwd`, capturing the default
+/// tail; a signal received meanwhile ends planx's work too.
+pub fn run_command(
+    command: &CommandRef,
+    cwd: &Path,
+    timeout: Duration,
+    env: &[(&str, &str)],
+) -> Result<Outcome, CommandError> {
+    let spec = Spec {
+        shell: &command.shell,
+        cwd,
+        timeout,
+        env: env
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+        tail_bytes: DEFAULT_TAIL_BYTES,
+        log: None,
+    };
+    tracing::debug!(command = %command.shell, cwd = %cwd.display(), "running");
+    let outcome = run(&spec).map_err(|source| CommandError::Spawn {
+        command: command.text.clone(),
+        source,
+    })?;
+    match crate::interrupt::received() {
+        Some(signal) => Err(CommandError::Interrupted { signal }),
+        None => Ok(outcome),
     }
 }
 

@@ -13,7 +13,9 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
+use thiserror::Error;
 
+use crate::git::Repo;
 use crate::plan::{CheckKind, Plan};
 
 /// How many command sets are remembered per repository (older ones are forgotten).
@@ -196,6 +198,38 @@ pub fn diff(previous: &[String], current: &[String]) -> Vec<String> {
             format!("{sign} {}", change.value().trim_end_matches('\n'))
         })
         .collect()
+}
+
+/// How trust is granted for this run (SPEC §7).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct TrustPolicy {
+    /// `--trust-once`.
+    pub once: bool,
+    /// `PLANX_TRUST=1`.
+    pub environment: bool,
+}
+
+/// Why the plan's commands may not run here.
+#[derive(Debug, Error)]
+pub enum TrustError {
+    #[error("the plan's commands are not trusted on this machine")]
+    Untrusted(Untrusted),
+    /// Neither `XDG_DATA_HOME` nor `HOME` is set: there is no store to read.
+    #[error("cannot use the trust store")]
+    NoStore,
+}
+
+/// Checks that the plan's commands may run here: `--trust-once`, `PLANX_TRUST=1`, or the
+/// command set recorded by `git planx trust` for this repository.
+pub fn require_trust(repo: &Repo, plan: &Plan, policy: TrustPolicy) -> Result<(), TrustError> {
+    if policy.once || policy.environment {
+        return Ok(());
+    }
+    let store = Store::for_user().ok_or(TrustError::NoStore)?;
+    let commands = plan_commands(plan);
+    store
+        .check(&repo_key(repo.common_dir()), &commands)
+        .map_err(TrustError::Untrusted)
 }
 
 #[cfg(test)]

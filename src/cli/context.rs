@@ -7,8 +7,9 @@ use std::path::Path;
 use super::GlobalArgs;
 use crate::error::CliError;
 use crate::git::{Oid, Repo};
-use crate::lifecycle::{self, TrustPolicy};
 use crate::plan::{self, Plan};
+use crate::state::judging::plan_at;
+use crate::trust::TrustPolicy;
 
 /// Where the plan came from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -85,7 +86,7 @@ impl Context {
                 let blob = repo.entry_at(tip, &plan_path)?;
                 match worktree_plan {
                     Some(Ok(plan)) if blob.is_some() && blob == worktree_blob => Some((plan, tip)),
-                    _ => lifecycle::plan_at(&repo, tip, &plan_path, &base_name)?.map(|p| (p, tip)),
+                    _ => plan_at(&repo, tip, &plan_path, &base_name)?.map(|p| (p, tip)),
                 }
             }
             None => None,
@@ -137,7 +138,7 @@ impl Context {
 fn find_base_from_branches(repo: &Repo, plan_path: &str) -> Result<Option<String>, CliError> {
     for candidate in ["main", "master", "trunk"] {
         if let Some(tip) = repo.branch_tip(candidate)?
-            && let Ok(Some(plan)) = lifecycle::plan_at(repo, tip, plan_path, candidate)
+            && let Ok(Some(plan)) = plan_at(repo, tip, plan_path, candidate)
         {
             return Ok(Some(plan.base));
         }

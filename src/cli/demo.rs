@@ -12,8 +12,9 @@ use super::ui::{Style, Ui};
 use crate::error::CliError;
 use crate::git::Repo;
 use crate::git::cli::git;
-use crate::lifecycle::{TrustPolicy, plan_at};
 use crate::run::RunOptions;
+use crate::state::judging::plan_at;
+use crate::trust::TrustPolicy;
 
 /// Show git-planx at work on a small project, in a scratch repository, in seconds.
 ///

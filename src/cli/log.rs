@@ -20,7 +20,7 @@ pub fn cmd_log(ui: &Ui, global: &GlobalArgs, args: &LogArgs) -> Result<(), CliEr
     let ctx = Context::open(global, Need::BaseOrWorkTree)?;
     let plan = &ctx.plan;
     if let Some(id) = &args.phase {
-        crate::lifecycle::find_phase(plan, id)?;
+        crate::state::judging::find_phase(plan, id)?;
     }
     let statuses = state::derive(&ctx.repo, plan, &ctx.plan_path, state::Notes::All)?;
     let mut entries: Vec<(&str, &Checkpoint)> = statuses

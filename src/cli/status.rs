@@ -39,7 +39,7 @@ pub fn cmd_status(ui: &Ui, global: &GlobalArgs, args: &StatusArgs) -> Result<(),
     let ctx = Context::open(global, Need::BaseOrWorkTree)?;
     let plan = &ctx.plan;
     if let Some(id) = &args.phase {
-        crate::lifecycle::find_phase(plan, id)?;
+        crate::state::judging::find_phase(plan, id)?;
     }
     let format = if ui.json {
         StatusFormat::Json
@@ -143,7 +143,7 @@ fn bypassed(
         ) && let Some(tip) = status.branch_tip
         {
             let commits = walker.between(tip, &[base])?;
-            let found = crate::hooks::decide::bypassed(repo, phase, &commits)?;
+            let found = crate::verify::bypass::bypassed(repo, phase, &commits)?;
             if !found.is_empty() {
                 bypassed.push((status.id.clone(), found.len()));
             }

@@ -9,7 +9,7 @@ use super::ui::{Style, Ui};
 use crate::clock;
 use crate::error::CliError;
 use crate::git::Repo;
-use crate::lifecycle;
+
 use crate::trust::{self, Store};
 
 /// Trust the plan's commands on this machine, after reading them.
@@ -39,13 +39,14 @@ fn command_sets(ctx: &Context) -> Result<Vec<Vec<String>>, CliError> {
     let branch = ctx.repo.current_branch()?;
     let on_phase = branch
         .as_deref()
-        .and_then(|b| lifecycle::phase_of_branch(&ctx.plan, b))
+        .and_then(|b| crate::state::judging::phase_of_branch(&ctx.plan, b))
         .is_some();
     if on_phase
         && let (Some(base), Some(head)) =
             (ctx.repo.base_tip(&ctx.plan.base)?, ctx.repo.head_commit()?)
         && let Some(fork) = ctx.repo.merge_base(base, head)?
-        && let Some(plan) = lifecycle::plan_at(&ctx.repo, fork, &ctx.plan_path, &ctx.plan.base)?
+        && let Some(plan) =
+            crate::state::judging::plan_at(&ctx.repo, fork, &ctx.plan_path, &ctx.plan.base)?
     {
         let set = trust::plan_commands(&plan);
         if !sets.contains(&set) {

@@ -7,7 +7,8 @@ use super::context::{Context, Need, trust_policy};
 use super::ui::{Painter, Style, Ui, table};
 use super::{GlobalArgs, short};
 use crate::error::CliError;
-use crate::lifecycle::{LifecycleError, phase_of_branch};
+use crate::lifecycle::LifecycleError;
+use crate::state::judging::{find_phase, phase_of_branch};
 use crate::verify::manifest::Level;
 use crate::verify::{self, Place, Report, VerifyOptions};
 
@@ -63,7 +64,7 @@ pub(crate) fn phase_arg(ctx: &Context, named: Option<&str>) -> Result<String, Cl
 pub fn cmd_verify(ui: &Ui, global: &GlobalArgs, args: &VerifyArgs) -> Result<(), CliError> {
     let ctx = Context::open(global, Need::Base)?;
     let phase = phase_arg(&ctx, args.phase.as_deref())?;
-    crate::lifecycle::find_phase(&ctx.plan, &phase)?;
+    find_phase(&ctx.plan, &phase)?;
     let options = VerifyOptions {
         no_run: args.no_run,
         trust: trust_policy(global.trust_once),

@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 
 use git2::{Delta, DiffOptions};
 
+use super::path::{bytes_path, escape_path};
 use super::{GitError, Oid, Repo, git_err};
 
 /// How a path changed since the fork point.
@@ -102,30 +103,6 @@ pub struct FileDiff {
     pub removed: usize,
     /// git considers the content binary: it has no line counts.
     pub binary: bool,
-}
-
-/// A path as git shows it with `core.quotePath`: as is when it is printable ASCII, else in
-/// double quotes with C escapes and octal bytes.
-pub fn escape_path(path: &[u8]) -> String {
-    let plain = path
-        .iter()
-        .all(|b| (0x20..0x7f).contains(b) && *b != b'"' && *b != b'\\');
-    if plain {
-        return String::from_utf8_lossy(path).into_owned();
-    }
-    let mut out = String::from("\"");
-    for &b in path {
-        match b {
-            b'"' => out.push_str("\\\""),
-            b'\\' => out.push_str("\\\\"),
-            b'\t' => out.push_str("\\t"),
-            b'\n' => out.push_str("\\n"),
-            0x20..=0x7e => out.push(b as char),
-            _ => out.push_str(&format!("\\{b:03o}")),
-        }
-    }
-    out.push('"');
-    out
 }
 
 /// The change set of a work tree since a fork point.
@@ -593,12 +570,6 @@ fn disk_mode(meta: &std::fs::Metadata) -> u32 {
     }
 }
 
-/// A git path (bytes) as a file system path.
-pub fn bytes_path(bytes: &[u8]) -> &Path {
-    use std::os::unix::ffi::OsStrExt;
-    Path::new(std::ffi::OsStr::from_bytes(bytes))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -694,14 +665,5 @@ mod tests {
             (0o100644, 0o100755)
         );
         assert!(changes.iter().all(|c| !c.path.starts_with(b"same/")));
-    }
-
-    #[test]
-    fn paths_are_quoted_like_git() {
-        assert_eq!(escape_path(b"src/lib.rs"), "src/lib.rs");
-        assert_eq!(escape_path("café".as_bytes()), "\"caf\\303\\251\"");
-        assert_eq!(escape_path(b"a\xffb"), "\"a\\377b\"");
-        assert_eq!(escape_path(b"tab\there"), "\"tab\\there\"");
-        assert_eq!(escape_path(b"q\"uote"), "\"q\\\"uote\"");
     }
 }

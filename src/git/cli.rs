@@ -258,7 +258,7 @@ impl Repo {
         )?;
         let mut text = String::new();
         for (status, path) in status_entries(&out.stdout) {
-            let full = dir.join(super::changes::bytes_path(path));
+            let full = dir.join(super::path::bytes_path(path));
             let content = match std::fs::symlink_metadata(&full) {
                 Ok(m) if m.file_type().is_symlink() => std::fs::read_link(&full)
                     .map(|t| format!("link:{}", t.display()))
@@ -322,7 +322,7 @@ impl Repo {
     /// meanwhile (another `worktree add`, `worktree list`, `switch`) can read a half-written
     /// entry and die; planx's own worktree commands, run side by side by `run`, take turns.
     fn worktree_admin<T>(&self, f: impl FnOnce() -> Result<T, GitError>) -> Result<T, GitError> {
-        let _lock = crate::lock::Lock::wait(&self.state_dir().join("locks"), "worktrees")
+        let _lock = crate::lock::Lock::wait(&self.locks_dir(), "worktrees")
             .map_err(|source| GitError::Lock { source })?;
         f()
     }

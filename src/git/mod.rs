@@ -10,6 +10,8 @@ pub mod changes;
 pub mod cli;
 pub mod history;
 pub mod notes;
+pub mod path;
+pub mod scratch;
 pub mod trailers;
 
 use std::collections::HashMap;
@@ -173,6 +175,11 @@ impl Repo {
     /// Where planx keeps local-only state: `$GIT_COMMON_DIR/planx`.
     pub fn state_dir(&self) -> PathBuf {
         self.common_dir().join("planx")
+    }
+
+    /// Where planx's local locks live ([`crate::lock`]).
+    pub fn locks_dir(&self) -> PathBuf {
+        self.state_dir().join("locks")
     }
 
     pub fn is_shallow(&self) -> bool {

@@ -10,15 +10,17 @@ use std::collections::BTreeSet;
 use std::path::Path;
 
 use super::digest::{self, Digest, Header};
-use crate::git::changes::escape_path;
 use crate::git::cli::{StagedPath, git_status_in_hook};
+use crate::git::path::escape_path;
 use crate::git::trailers::{self, Trailer};
 use crate::git::{Oid, Repo};
-use crate::lifecycle::{LifecycleError, judging_plan, phase_of_branch, plan_at};
+use crate::lifecycle::LifecycleError;
 use crate::plan::{self, EntryKind, Manifest, Plan, PlanError};
 use crate::state::events::is_passing_verify;
+use crate::state::evidence::{find_passing_record, fork_point, phase_events};
+use crate::state::judging::{judging_plan, phase_of_branch, plan_at};
 use crate::state::{self, State};
-use crate::verify::{find_passing_record, fork_point, phase_events};
+use crate::verify::bypass::from_merged_side;
 
 /// A hook's answer: let git go on, or stop it with these reasons.
 #[derive(Debug, Default)]
@@ -247,21 +249,6 @@ pub fn pre_commit(repo: &Repo, cwd: &Path) -> Result<Decision, LifecycleError> {
             .push("to bypass once: `git commit --no-verify` (verify and status will still show the commit)".into());
     }
     Ok(decision)
-}
-
-/// Is `blob` (`None`: absent) what one of the `merged` commits holds at `path`?
-fn from_merged_side(
-    repo: &Repo,
-    merged: &[Oid],
-    path: &str,
-    blob: Option<Oid>,
-) -> Result<bool, LifecycleError> {
-    for &commit in merged {
-        if repo.entry_at(commit, path)? == blob {
-            return Ok(true);
-        }
-    }
-    Ok(false)
 }
 
 /// The manifest entry that would admit `path` staged with `status`: `create` for an added
@@ -510,38 +497,6 @@ pub fn pre_push(repo: &Repo, updates: &[String]) -> Result<Decision, LifecycleEr
         );
     }
     Ok(decision)
-}
-
-/// Commits on a phase branch that changed paths outside the manifest: the pre-commit hook was
-/// bypassed (`--no-verify`, `PLANX_HOOKS=0`) or not installed. A merge (of base into the
-/// phase, say) counts only the paths whose content differs from every parent's: what it takes
-/// from a merged side is not the phase's work. Newest first.
-pub fn bypassed(
-    repo: &Repo,
-    phase: &crate::plan::Phase,
-    commits: &[Oid],
-) -> Result<Vec<(Oid, String, Vec<String>)>, LifecycleError> {
-    let mut out = Vec::new();
-    for &commit in commits {
-        let info = repo.commit_info(commit)?;
-        let others = info.parents.get(1..).unwrap_or_default();
-        let mut outside = Vec::new();
-        for path in repo.paths_changed_by(commit)? {
-            if phase.files.all().any(|(_, e)| e.pattern.matches(&path)) {
-                continue;
-            }
-            if !others.is_empty()
-                && from_merged_side(repo, others, &path, repo.entry_at(commit, &path)?)?
-            {
-                continue;
-            }
-            outside.push(path);
-        }
-        if !outside.is_empty() {
-            out.push((commit, info.summary().to_owned(), outside));
-        }
-    }
-    Ok(out)
 }
 
 #[cfg(test)]

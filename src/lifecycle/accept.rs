@@ -5,6 +5,7 @@ use crate::clock;
 use crate::git::{Oid, Repo};
 use crate::plan::{CheckKind, Plan};
 use crate::state::events::Event;
+use crate::state::judging::{find_phase, judging_plan};
 
 #[derive(Debug)]
 pub struct AcceptOutcome {
@@ -22,7 +23,7 @@ pub fn accept(
     check_name: &str,
     evidence: &str,
 ) -> Result<AcceptOutcome, LifecycleError> {
-    let phase = super::find_phase(plan, phase_id)?;
+    let phase = find_phase(plan, phase_id)?;
     let branch = plan.branch(phase);
     let tip = repo
         .branch_tip(&branch)?
@@ -31,11 +32,11 @@ pub fn accept(
         })?;
     // The check must exist in the plan that judges the phase.
     let fork = match repo.base_tip(&plan.base)? {
-        Some(base) => crate::verify::fork_point(repo, base, tip)?,
+        Some(base) => crate::state::evidence::fork_point(repo, base, tip)?,
         None => None,
     };
     let judging = match fork {
-        Some(fork) => super::judging_plan(repo, plan, fork, plan_path).map_err(|source| {
+        Some(fork) => judging_plan(repo, plan, fork, plan_path).map_err(|source| {
             LifecycleError::JudgingPlan {
                 branch: branch.clone(),
                 source,

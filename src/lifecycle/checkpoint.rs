@@ -6,16 +6,17 @@
 //! (identity, signing) applies. Commands come from the plan at the phase's fork point on base —
 //! the plan that judges the phase — never from the branch's own copy.
 
+use super::LifecycleError;
 use super::start::one_line;
-use super::{
-    LifecycleError, TrustPolicy, judging_plan, phase_of_branch, require_trust, run_command,
-};
 use crate::clock;
 use crate::git::trailers;
 use crate::git::{Oid, Repo};
 use crate::plan::{CheckKind, Phase, Plan};
+use crate::process::run_command;
 use crate::state::events::{CommandRun, Event};
+use crate::state::judging::{judging_plan, phase_of_branch};
 use crate::state::{self, Kind};
+use crate::trust::{TrustPolicy, require_trust};
 
 /// Red or green TDD evidence.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -113,7 +114,7 @@ pub fn checkpoint(
         .ok_or_else(|| LifecycleError::NoBase {
             base: plan.base.clone(),
         })?;
-    let fork = crate::verify::fork_point(repo, base_tip, head)?.ok_or_else(|| {
+    let fork = crate::state::evidence::fork_point(repo, base_tip, head)?.ok_or_else(|| {
         LifecycleError::NoForkPoint {
             branch: branch.clone(),
             shallow: repo.is_shallow(),

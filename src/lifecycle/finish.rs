@@ -6,14 +6,17 @@
 //! a compare-and-swap of the ref when base is checked out nowhere, or a fast-forward of the
 //! work tree holding it (refused by git, with nothing changed, when that would lose work).
 
+use super::LifecycleError;
 use super::start::one_line;
-use super::{LifecycleError, TrustPolicy};
 use crate::clock;
 use crate::git::cli::MergeResult;
+use crate::git::scratch::scratch_path;
 use crate::git::trailers;
 use crate::git::{Oid, Repo};
 use crate::plan::Plan;
 use crate::state::events::{Event, parse_note};
+use crate::state::judging::find_phase;
+use crate::trust::TrustPolicy;
 use crate::verify::{self, Place, Report, VerifyOptions};
 
 #[derive(Debug, Clone, Default)]
@@ -47,9 +50,14 @@ pub fn finish(
     phase_id: &str,
     opts: &FinishOptions,
 ) -> Result<FinishOutcome, LifecycleError> {
-    let phase = super::find_phase(plan, phase_id)?;
+    let phase = find_phase(plan, phase_id)?;
     // One merge into base at a time.
-    let _lock = super::take_lock(repo, &format!("finish-{}", plan.id), "finish", &phase.id)?;
+    let _lock = crate::lock::take(
+        &repo.locks_dir(),
+        &format!("finish-{}", plan.id),
+        "finish",
+        &phase.id,
+    )?;
     let branch = plan.branch(phase);
     let statuses = crate::state::derive_around(repo, plan, plan_path, &phase.id)?;
     if let Some(status) = statuses.iter().find(|s| s.id == phase.id)
@@ -81,11 +89,12 @@ pub fn finish(
         }
     }
     let tip_tree = repo.tree_of(tip)?;
-    let fork =
-        verify::fork_point(repo, base_tip, tip)?.ok_or_else(|| LifecycleError::NoForkPoint {
+    let fork = crate::state::evidence::fork_point(repo, base_tip, tip)?.ok_or_else(|| {
+        LifecycleError::NoForkPoint {
             branch: branch.clone(),
             shallow: repo.is_shallow(),
-        })?;
+        }
+    })?;
     let branch_commits = repo.commits_between(tip, &[fork])?;
 
     // The merge, computed in memory: a conflict changes nothing.
@@ -130,7 +139,13 @@ pub fn finish(
     // the phase's tip when base has not moved since it forked, else the merge itself.
     let mut candidates = branch_commits.clone();
     candidates.push(commit);
-    let found = verify::find_passing_record(repo, &plan.id, &phase.id, merged_tree, &candidates)?;
+    let found = crate::state::evidence::find_passing_record(
+        repo,
+        &plan.id,
+        &phase.id,
+        merged_tree,
+        &candidates,
+    )?;
     let (record, ran_verify) = match found {
         Some(record) => (record, None),
         None => {
@@ -141,7 +156,7 @@ pub fn finish(
             let scratch = |head: Oid, branch: String| Place::Scratch {
                 tip: head,
                 branch,
-                path: super::scratch_path(repo, &format!("finish-{}", phase.id)),
+                path: scratch_path(repo, &format!("finish-{}", phase.id)),
             };
             let place = if merged_tree == tip_tree {
                 match Place::choose(repo, plan, &phase.id, None)? {

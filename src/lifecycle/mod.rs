@@ -8,7 +8,6 @@ mod finish;
 mod resume;
 mod start;
 
-use std::borrow::Cow;
 use std::path::PathBuf;
 
 use thiserror::Error;
@@ -20,21 +19,15 @@ pub use resume::{Choice, ResumeOutcome, resume};
 pub use start::{StartOptions, StartOutcome, start};
 
 use crate::git::cli::DirtyPath;
-use crate::git::{GitError, InProgress, Oid, Repo};
-use crate::plan::{self, CommandRef, Plan, PlanError};
-use crate::process;
+use crate::git::{GitError, InProgress, Oid};
+use crate::lock::LockError;
+use crate::plan::PlanError;
+use crate::process::CommandError;
 use crate::state::State;
 use crate::state::events::CommandRun;
-use crate::trust::{self, Untrusted};
-
-/// How trust is granted for this run (SPEC §7).
-#[derive(Debug, Clone, Copy, Default)]
-pub struct TrustPolicy {
-    /// `--trust-once`.
-    pub once: bool,
-    /// `PLANX_TRUST=1`.
-    pub environment: bool,
-}
+use crate::state::judging::{JudgingError, UnknownPhase};
+use crate::trust::{TrustError, Untrusted};
+use crate::verify::VerifyError;
 
 /// Why a lifecycle operation did not happen.
 #[derive(Debug, Error)]
@@ -165,157 +158,64 @@ pub enum LifecycleError {
     Internal { what: String },
 }
 
-/// The phase `id` of `plan`, or the error that names the plan's phases.
-pub fn find_phase<'p>(plan: &'p Plan, id: &str) -> Result<&'p plan::Phase, LifecycleError> {
-    plan.phase(id).ok_or_else(|| LifecycleError::UnknownPhase {
-        id: id.to_owned(),
-        known: plan.phases.iter().map(|p| p.id.clone()).collect(),
-    })
-}
+// The errors of the lower layers' operations, as the lifecycle commands report them.
 
-/// Takes the local lock `name` for `what` of `phase`, or says who holds it.
-pub(crate) fn take_lock(
-    repo: &Repo,
-    name: &str,
-    what: &'static str,
-    phase: &str,
-) -> Result<crate::lock::Lock, LifecycleError> {
-    match crate::lock::Lock::acquire(&repo.state_dir().join("locks"), name)? {
-        Ok(lock) => Ok(lock),
-        Err(held) => Err(LifecycleError::Locked {
-            what,
-            phase: phase.to_owned(),
-            pid: held.pid,
-        }),
+impl From<UnknownPhase> for LifecycleError {
+    fn from(UnknownPhase { id, known }: UnknownPhase) -> Self {
+        LifecycleError::UnknownPhase { id, known }
     }
 }
 
-/// Checks that the plan's commands may run here: `--trust-once`, `PLANX_TRUST=1`, or the
-/// command set recorded by `git planx trust` for this repository.
-pub fn require_trust(repo: &Repo, plan: &Plan, policy: TrustPolicy) -> Result<(), LifecycleError> {
-    if policy.once || policy.environment {
-        return Ok(());
-    }
-    let store = trust::Store::for_user().ok_or(LifecycleError::TrustStore(None))?;
-    let commands = trust::plan_commands(plan);
-    store
-        .check(&trust::repo_key(repo.common_dir()), &commands)
-        .map_err(LifecycleError::Untrusted)
-}
-
-/// Runs one of the plan's commands (trust already checked) in `cwd`.
-pub(crate) fn run_command(
-    command: &CommandRef,
-    cwd: &std::path::Path,
-    timeout: std::time::Duration,
-    env: &[(&str, &str)],
-) -> Result<process::Outcome, LifecycleError> {
-    let spec = process::Spec {
-        shell: &command.shell,
-        cwd,
-        timeout,
-        env: env
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect(),
-        tail_bytes: process::DEFAULT_TAIL_BYTES,
-        log: None,
-    };
-    tracing::debug!(command = %command.shell, cwd = %cwd.display(), "running");
-    let outcome = process::run(&spec).map_err(|source| LifecycleError::Spawn {
-        command: command.text.clone(),
-        source,
-    })?;
-    match crate::interrupt::received() {
-        Some(signal) => Err(LifecycleError::Interrupted { signal }),
-        None => Ok(outcome),
-    }
-}
-
-/// The plan as committed in `commit`, validated.
-pub fn plan_at(
-    repo: &Repo,
-    commit: Oid,
-    plan_path: &str,
-    label: &str,
-) -> Result<Option<Plan>, PlanError> {
-    let unreadable = |e: crate::git::GitError| PlanError::Unreadable {
-        path: format!("{label}:{plan_path}"),
-        source: std::io::Error::other(e.to_string()),
-    };
-    let Some(blob) = repo.entry_at(commit, plan_path).map_err(unreadable)? else {
-        return Ok(None);
-    };
-    // The plan's blob id is the key of a validated copy: a plan validated once (60 ms for a
-    // thousand phases) is read back in a few.
-    crate::cache::valid_plan(repo, blob, || {
-        let Some(bytes) = repo.file_at(commit, plan_path).map_err(unreadable)? else {
-            return Ok(None);
-        };
-        plan::load_valid(&format!("{label}:{plan_path}"), bytes).map(Some)
-    })
-}
-
-/// The plan committed on base at `fork`, the fork point of a phase: the plan that judges it
-/// (SPEC §4). `plan` itself, borrowed, when the fork point holds the same blob (no copy of a
-/// large plan); `None` when the plan file did not exist there.
-pub fn plan_at_fork<'p>(
-    repo: &Repo,
-    plan: &'p Plan,
-    fork: Oid,
-    plan_path: &str,
-) -> Result<Option<Cow<'p, Plan>>, PlanError> {
-    let at_fork = repo
-        .entry_at(fork, plan_path)
-        .map_err(|e| PlanError::Unreadable {
-            path: format!("{}:{plan_path}", plan.base),
-            source: std::io::Error::other(e.to_string()),
-        })?;
-    let Some(at_fork) = at_fork else {
-        return Ok(None);
-    };
-    if plan.blob.as_deref() == Some(at_fork.to_string().as_str()) {
-        return Ok(Some(Cow::Borrowed(plan)));
-    }
-    Ok(plan_at(repo, fork, plan_path, &plan.base)?.map(Cow::Owned))
-}
-
-/// The plan that judges a phase forked at `fork`: [`plan_at_fork`], or `plan` itself when the
-/// plan file did not exist at the fork point.
-pub fn judging_plan<'p>(
-    repo: &Repo,
-    plan: &'p Plan,
-    fork: Oid,
-    plan_path: &str,
-) -> Result<Cow<'p, Plan>, PlanError> {
-    Ok(plan_at_fork(repo, plan, fork, plan_path)?.unwrap_or(Cow::Borrowed(plan)))
-}
-
-/// The phase id of a branch, when it is one of the plan's phase branches.
-pub fn phase_of_branch<'p>(plan: &'p Plan, branch: &str) -> Option<&'p plan::Phase> {
-    let id = branch.strip_prefix(&plan.branch_prefix)?;
-    plan.phase(id)
-}
-
-/// A temporary folder path under planx's state folder, named after this process; scratch
-/// worktrees left by processes that are gone (killed) are removed first.
-pub(crate) fn scratch_path(repo: &Repo, name: &str) -> PathBuf {
-    let dir = repo.state_dir().join("tmp");
-    if let Ok(entries) = std::fs::read_dir(&dir) {
-        for entry in entries.flatten() {
-            let file_name = entry.file_name();
-            let pid = file_name
-                .to_string_lossy()
-                .rsplit('-')
-                .next()
-                .and_then(|p| p.parse::<i32>().ok());
-            // SAFETY: kill(2) with signal 0 only asks whether the process exists.
-            let gone = pid.is_some_and(|pid| unsafe { libc::kill(pid, 0) } != 0 && std::io::Error::last_os_error().raw_os_error() == Some(libc::ESRCH));
-            if gone {
-                let _ = repo.remove_worktree(&entry.path());
-                let _ = std::fs::remove_dir_all(entry.path());
+impl From<JudgingError> for LifecycleError {
+    fn from(e: JudgingError) -> Self {
+        match e {
+            JudgingError::NoBase { base } => LifecycleError::NoBase { base },
+            JudgingError::NotStarted { phase } => LifecycleError::NotStarted { phase },
+            JudgingError::NoForkPoint { branch, shallow } => {
+                LifecycleError::NoForkPoint { branch, shallow }
             }
+            JudgingError::NoPlanAtFork { branch } => LifecycleError::NoPlanAtFork { branch },
+            JudgingError::Plan { branch, source } => LifecycleError::JudgingPlan { branch, source },
+            JudgingError::UnknownPhase(e) => e.into(),
+            JudgingError::Git(e) => LifecycleError::Git(e),
         }
     }
-    dir.join(format!("{}-{}", name.replace('/', "-"), std::process::id()))
+}
+
+impl From<VerifyError> for LifecycleError {
+    fn from(e: VerifyError) -> Self {
+        match e {
+            VerifyError::Judging(e) => e.into(),
+            VerifyError::Trust(e) => e.into(),
+            VerifyError::Command(e) => e.into(),
+            VerifyError::Git(e) => LifecycleError::Git(e),
+        }
+    }
+}
+
+impl From<TrustError> for LifecycleError {
+    fn from(e: TrustError) -> Self {
+        match e {
+            TrustError::Untrusted(untrusted) => LifecycleError::Untrusted(untrusted),
+            TrustError::NoStore => LifecycleError::TrustStore(None),
+        }
+    }
+}
+
+impl From<CommandError> for LifecycleError {
+    fn from(e: CommandError) -> Self {
+        match e {
+            CommandError::Spawn { command, source } => LifecycleError::Spawn { command, source },
+            CommandError::Interrupted { signal } => LifecycleError::Interrupted { signal },
+        }
+    }
+}
+
+impl From<LockError> for LifecycleError {
+    fn from(e: LockError) -> Self {
+        match e {
+            LockError::Held { what, phase, pid } => LifecycleError::Locked { what, phase, pid },
+            LockError::Io(e) => LifecycleError::Io(e),
+        }
+    }
 }

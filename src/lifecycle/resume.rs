@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use super::LifecycleError;
 use crate::git::Repo;
 use crate::plan::Plan;
+use crate::state::judging::find_phase;
 use crate::state::{self, PhaseStatus, State, StepState};
 
 #[derive(Debug)]
@@ -44,7 +45,7 @@ pub fn resume(
     let current = repo.current_branch()?;
     let index = match phase {
         Some(id) => {
-            super::find_phase(plan, id)?;
+            find_phase(plan, id)?;
             let i = plan
                 .phases
                 .iter()

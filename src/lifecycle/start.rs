@@ -8,13 +8,17 @@
 
 use std::path::{Path, PathBuf};
 
-use super::{LifecycleError, TrustPolicy, require_trust, run_command, scratch_path};
+use super::LifecycleError;
 use crate::clock;
+use crate::git::scratch::{in_scratch, scratch_path};
 use crate::git::trailers;
 use crate::git::{Oid, Repo};
 use crate::plan::{Phase, Plan, PlanStatus};
+use crate::process::run_command;
 use crate::state::events::{CommandRun, Event};
+use crate::state::judging::find_phase;
 use crate::state::{self, State};
+use crate::trust::{TrustPolicy, require_trust};
 
 #[derive(Debug, Clone, Default)]
 pub struct StartOptions {
@@ -53,9 +57,9 @@ pub fn start(
     phase_id: &str,
     opts: &StartOptions,
 ) -> Result<StartOutcome, LifecycleError> {
-    let phase = super::find_phase(plan, phase_id)?;
-    let _lock = super::take_lock(
-        repo,
+    let phase = find_phase(plan, phase_id)?;
+    let _lock = crate::lock::take(
+        &repo.locks_dir(),
         &format!("start-{}-{}", plan.id, phase.id),
         "start",
         &phase.id,
@@ -257,7 +261,7 @@ fn run_preflight(
         run_all(repo.require_workdir()?)
     } else {
         let path = scratch_path(repo, &format!("preflight-{}", phase.id));
-        crate::verify::in_scratch(repo, &path, base_tip, |_| run_all(&path))
+        in_scratch(repo, &path, base_tip, |_| run_all(&path))
     }
 }
 

@@ -12,10 +12,11 @@ use serde::Serialize;
 
 use super::{Command, ReportError, hex, hex_opt};
 use crate::git::{Oid, Repo};
-use crate::lifecycle::{LifecycleError, find_phase, plan_at};
+use crate::lifecycle::LifecycleError;
 use crate::plan::{CheckKind, EntryKind, Phase, PhaseKind, Plan};
+use crate::state::evidence::fork_point;
+use crate::state::judging::{find_phase, plan_at};
 use crate::state::{self, Kind, PhaseStatus, State, StepState};
-use crate::verify::fork_point;
 
 /// Which plan the brief was written from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -137,7 +138,7 @@ pub fn brief(
     base_tip: Oid,
     phase_id: &str,
 ) -> Result<Brief, ReportError> {
-    let phase = find_phase(plan, phase_id)?;
+    let phase = find_phase(plan, phase_id).map_err(LifecycleError::from)?;
     let statuses = state::derive_around(repo, plan, plan_path, &phase.id)?;
     let index = plan
         .phases
@@ -164,7 +165,7 @@ pub fn brief(
         Some((p, fork)) => (p, JudgedAt::ForkPoint, fork),
         None => (plan.clone(), JudgedAt::Base, base_tip),
     };
-    let phase = find_phase(&judging, phase_id)?;
+    let phase = find_phase(&judging, phase_id).map_err(LifecycleError::from)?;
 
     let (full_suite, full_suite_from) = full_suite(&judging);
     let steps = state::step_states(phase, status);

@@ -14,11 +14,12 @@ use super::{record_for, verify_records};
 use crate::git::changes::{Change, ChangeKind};
 use crate::git::trailers;
 use crate::git::{Oid, Repo};
-use crate::lifecycle::plan_at;
 use crate::plan::graph::Graph;
 use crate::plan::{Phase, PhaseKind, Plan};
+use crate::state::evidence::{fork_point, phase_events};
+use crate::state::judging::plan_at;
 use crate::state::{self, Next, PhaseStatus, State};
-use crate::verify::{Judgement, after_verify_findings, fork_point, judge_changes, phase_events};
+use crate::verify::{Judgement, after_verify_findings, judge_changes};
 
 /// The plan as a whole.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

@@ -18,14 +18,14 @@ use super::{
 use crate::git::changes::ChangeKind;
 use crate::git::trailers;
 use crate::git::{Oid, Repo};
-use crate::lifecycle::{LifecycleError, find_phase, plan_at};
+use crate::lifecycle::LifecycleError;
 use crate::plan::{CheckKind, EntryKind, PhaseKind, Plan};
 use crate::state;
 use crate::state::events::{CommandRun, Event};
+use crate::state::evidence::{fork_point, phase_events};
+use crate::state::judging::{find_phase, plan_at};
 use crate::verify::manifest::{Finding, Level};
-use crate::verify::{
-    Judgement, PlanEdit, after_verify_findings, fork_point, judge_changes, phase_events,
-};
+use crate::verify::{Judgement, PlanEdit, after_verify_findings, judge_changes};
 
 /// Whether the reviewed tree is verified, in one word.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -157,7 +157,7 @@ pub fn review(
     phase_id: &str,
     ci_branch: Option<&str>,
 ) -> Result<Review, ReportError> {
-    let phase = find_phase(plan, phase_id)?;
+    let phase = find_phase(plan, phase_id).map_err(LifecycleError::from)?;
     let branch = plan.branch(phase);
     let base_tip = repo
         .base_tip(&plan.base)?
@@ -181,7 +181,7 @@ pub fn review(
         .ok_or_else(|| LifecycleError::NoPlanAtFork {
             branch: branch.clone(),
         })?;
-    let phase = find_phase(&judging, phase_id)?;
+    let phase = find_phase(&judging, phase_id).map_err(LifecycleError::from)?;
 
     let head_tree = repo.tree_of(head)?;
     let commits = repo.commits_between(head, &[fork])?;

@@ -22,14 +22,15 @@ use serde::Serialize;
 use crate::clock;
 use crate::git::Repo;
 use crate::interrupt;
-use crate::lifecycle::{
-    self, CheckpointOptions, FinishOptions, LifecycleError, StartOptions, TrustPolicy,
-};
+use crate::lifecycle::{self, CheckpointOptions, FinishOptions, LifecycleError, StartOptions};
 use crate::plan::Plan;
 use crate::plan::graph::Graph;
 use crate::process;
 use crate::state::events::{CommandRun, Event};
+use crate::state::evidence::{find_passing_record, fork_point};
+use crate::state::judging::find_phase;
 use crate::state::{self, State};
+use crate::trust::{TrustPolicy, require_trust};
 use crate::verify::{self, Target, VerifyOptions};
 
 /// How the plan is run.
@@ -205,7 +206,7 @@ pub fn worktree_path(repo: &Repo, plan: &Plan, phase: &str) -> PathBuf {
 /// The phases the run is about, in dependency order.
 fn selection(plan: &Plan, graph: &Graph, phases: &[String]) -> Result<Vec<usize>, LifecycleError> {
     for id in phases {
-        lifecycle::find_phase(plan, id)?;
+        find_phase(plan, id)?;
     }
     Ok(graph
         .order
@@ -374,7 +375,7 @@ pub fn run(
     // Trust is settled before anything runs: the plan's commands (preflight, checks, and its
     // executor when that is the one used) run in every phase.
     if !crate::trust::plan_commands(plan).is_empty() {
-        lifecycle::require_trust(repo, plan, opts.trust)?;
+        require_trust(repo, plan, opts.trust)?;
     }
     let _deferred = interrupt::defer();
     let shared = Shared {
@@ -533,8 +534,8 @@ fn run_phase(shared: &Shared<'_>, index: usize) -> Result<(Outcome, String), Lif
     std::fs::create_dir_all(&dir)?;
 
     // One run at a time per phase, whatever process runs it.
-    let Ok(_phase_lock) = lifecycle::take_lock(
-        &repo,
+    let Ok(_phase_lock) = crate::lock::take(
+        &repo.locks_dir(),
         &format!("run-{}-{}", plan.id, phase.id),
         "run",
         &phase.id,
@@ -617,12 +618,12 @@ fn in_worktree(
     {
         let base_tip = repo.base_tip(&plan.base)?;
         let fork = match base_tip {
-            Some(base) => verify::fork_point(repo, base, tip)?,
+            Some(base) => fork_point(repo, base, tip)?,
             None => None,
         };
         let commits = repo.commits_between(tip, fork.as_slice())?;
         let tree = repo.tree_of(tip)?;
-        if verify::find_passing_record(repo, &plan.id, &phase.id, tree, &commits)?.is_some() {
+        if find_passing_record(repo, &plan.id, &phase.id, tree, &commits)?.is_some() {
             return merge(shared, repo, work, worktree, phase);
         }
     }

@@ -11,6 +11,8 @@
 //! introduced the plan file, so their cost follows the plan's lifetime, not the repository's.
 
 pub mod events;
+pub mod evidence;
+pub mod judging;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 

@@ -6,9 +6,10 @@ use std::path::Path;
 
 use serde::Serialize;
 
+use super::VerifyError;
 use crate::git::Repo;
-use crate::lifecycle::{LifecycleError, run_command};
 use crate::plan::{Check, CheckKind, Phase, Plan};
+use crate::process::run_command;
 use crate::state::events::{CommandRun, Event};
 
 /// The result of one check.
@@ -35,7 +36,7 @@ pub fn run_checks(
     phase: &Phase,
     events: &[Event],
     no_run: bool,
-) -> Result<Vec<CheckResult>, LifecycleError> {
+) -> Result<Vec<CheckResult>, VerifyError> {
     let mut results = Vec::new();
     for check in &phase.checks {
         results.push(match &check.kind {

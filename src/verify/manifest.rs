@@ -192,7 +192,7 @@ pub fn escapes(link: &[u8], target: &Path) -> bool {
     if target.is_absolute() {
         return true;
     }
-    let depth = crate::git::changes::bytes_path(link)
+    let depth = crate::git::path::bytes_path(link)
         .components()
         .count()
         .saturating_sub(1);

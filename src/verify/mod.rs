@@ -7,22 +7,40 @@
 //! record of a clean work tree whose tree is exactly the tree being merged, found by tree so that
 //! it survives amend, rebase and squash that keep the tree.
 
+pub mod bypass;
 pub mod checks;
 pub mod manifest;
 
 use std::collections::{HashMap, HashSet};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use serde::Serialize;
+use thiserror::Error;
 
 use crate::clock;
 use crate::git::changes::{Change, ChangeKind};
-use crate::git::{Oid, Repo};
-use crate::lifecycle::{LifecycleError, TrustPolicy, plan_at_fork, require_trust};
+use crate::git::{GitError, Oid, Repo};
 use crate::plan::{CheckKind, EntryKind, Phase, Plan};
-use crate::state::events::{Event, parse_note};
+use crate::process::CommandError;
+use crate::state::events::Event;
+use crate::state::evidence::{fork_point, phase_events};
+use crate::state::judging::{JudgingError, find_phase, plan_at_fork};
+use crate::trust::{TrustError, TrustPolicy, require_trust};
 use checks::CheckResult;
 use manifest::{Finding, Level, Row};
+
+/// Why a phase was not verified (a verification that finds problems is a [`Report`]).
+#[derive(Debug, Error)]
+pub enum VerifyError {
+    #[error(transparent)]
+    Judging(#[from] JudgingError),
+    #[error(transparent)]
+    Trust(#[from] TrustError),
+    #[error(transparent)]
+    Command(#[from] CommandError),
+    #[error(transparent)]
+    Git(#[from] GitError),
+}
 
 /// What is verified: a work tree and the commit checked out in it.
 pub struct Target<'a> {
@@ -107,26 +125,26 @@ pub fn verify(
     phase_id: &str,
     target: &Target<'_>,
     opts: &VerifyOptions,
-) -> Result<Report, LifecycleError> {
+) -> Result<Report, VerifyError> {
     let base_tip = repo
         .base_tip(&base_plan.base)?
-        .ok_or_else(|| LifecycleError::NoBase {
+        .ok_or_else(|| JudgingError::NoBase {
             base: base_plan.base.clone(),
         })?;
     let fork =
-        fork_point(repo, base_tip, target.head)?.ok_or_else(|| LifecycleError::NoForkPoint {
+        fork_point(repo, base_tip, target.head)?.ok_or_else(|| JudgingError::NoForkPoint {
             branch: target.branch.clone(),
             shallow: repo.is_shallow(),
         })?;
     let judging = plan_at_fork(repo, base_plan, fork, plan_path)
-        .map_err(|source| LifecycleError::JudgingPlan {
+        .map_err(|source| JudgingError::Plan {
             branch: target.branch.clone(),
             source,
         })?
-        .ok_or_else(|| LifecycleError::NoPlanAtFork {
+        .ok_or_else(|| JudgingError::NoPlanAtFork {
             branch: target.branch.clone(),
         })?;
-    let phase = crate::lifecycle::find_phase(&judging, phase_id)?;
+    let phase = find_phase(&judging, phase_id).map_err(JudgingError::from)?;
     let tree = repo.tree_of(target.head)?;
     let crate::git::changes::WorkTreeChanges { changes, clean } =
         target.work.changes_since(fork)?;
@@ -143,7 +161,7 @@ pub fn verify(
         &branch_commits,
         &events,
     )?);
-    for (commit, summary, paths) in crate::hooks::decide::bypassed(repo, phase, &branch_commits)? {
+    for (commit, summary, paths) in bypass::bypassed(repo, phase, &branch_commits)? {
         findings.push(Finding {
             level: Level::Warning,
             code: "hook-bypassed",
@@ -192,80 +210,11 @@ pub fn verify(
     })
 }
 
-/// Where the phase forked from base: their merge base, or — when the phase is already merged
-/// into base — the merge base with the first parent of the merge that brought it in.
-pub fn fork_point(repo: &Repo, base_tip: Oid, head: Oid) -> Result<Option<Oid>, LifecycleError> {
-    let Some(base) = repo.merge_base(base_tip, head)? else {
-        return Ok(None);
-    };
-    if base != head || head == base_tip {
-        return Ok(Some(base));
-    }
-    let mut current = Some(base_tip);
-    while let Some(id) = current {
-        let info = repo.commit_info(id)?;
-        if let [first, rest @ ..] = info.parents.as_slice() {
-            if rest
-                .iter()
-                .any(|p| repo.is_ancestor(head, *p).unwrap_or(false))
-                && !repo.is_ancestor(head, *first)?
-            {
-                return Ok(repo.merge_base(*first, head)?);
-            }
-            if !repo.is_ancestor(head, *first)? {
-                break;
-            }
-        }
-        current = info.parents.first().copied();
-    }
-    Ok(Some(base))
-}
-
 /// Appends the report's `verify` event to the note of the verified commit.
-pub fn record(repo: &Repo, report: &Report) -> Result<(), LifecycleError> {
+pub fn record(repo: &Repo, report: &Report) -> Result<(), GitError> {
     let event = report.event(&clock::format(clock::now()));
     repo.append_note_line(report.head, &event.to_line())?;
     Ok(())
-}
-
-/// The events of a phase recorded in the notes of `commits`, oldest first.
-pub fn phase_events(
-    repo: &Repo,
-    plan: &str,
-    phase: &str,
-    commits: &[Oid],
-) -> Result<Vec<(Oid, Event)>, LifecycleError> {
-    let notes = repo.notes()?;
-    let mut out = Vec::new();
-    for &commit in commits.iter().rev() {
-        if let Some(note) = notes.get(commit)? {
-            out.extend(
-                parse_note(&note)
-                    .into_iter()
-                    .filter(|e| e.plan == plan && e.phase == phase)
-                    .map(|e| (commit, e)),
-            );
-        }
-    }
-    Ok(out)
-}
-
-/// The commit whose note holds a passing record of `plan`'s `phase` for `tree`, among `commits`.
-pub fn find_passing_record(
-    repo: &Repo,
-    plan: &str,
-    phase: &str,
-    tree: Oid,
-    commits: &[Oid],
-) -> Result<Option<Oid>, LifecycleError> {
-    let notes = repo.notes()?;
-    Ok(crate::state::events::find_passing_record(
-        &notes,
-        plan,
-        phase,
-        &[tree],
-        commits.iter().copied(),
-    )?)
 }
 
 /// `after_verify` paths may be committed only after a passing verify: every commit of the branch
@@ -277,7 +226,7 @@ pub fn after_verify_findings(
     phase: &Phase,
     commits: &[Oid],
     events: &[(Oid, Event)],
-) -> Result<Vec<Finding>, LifecycleError> {
+) -> Result<Vec<Finding>, GitError> {
     let mut findings = Vec::new();
     if phase.files.after_verify.is_empty() {
         return Ok(findings);
@@ -332,7 +281,7 @@ impl Place {
         plan: &Plan,
         phase: &str,
         ci_branch: Option<&str>,
-    ) -> Result<Place, LifecycleError> {
+    ) -> Result<Place, VerifyError> {
         let branch = format!("{}{phase}", plan.branch_prefix);
         let current = repo.current_branch()?;
         let head = repo.head_commit()?;
@@ -351,12 +300,13 @@ impl Place {
         match tip {
             Some(tip) => Ok(Place::Scratch {
                 tip,
-                path: crate::lifecycle::scratch_path(repo, &format!("verify-{phase}")),
+                path: crate::git::scratch::scratch_path(repo, &format!("verify-{phase}")),
                 branch,
             }),
-            None => Err(LifecycleError::NotStarted {
+            None => Err(JudgingError::NotStarted {
                 phase: phase.to_owned(),
-            }),
+            }
+            .into()),
         }
     }
 }
@@ -369,7 +319,7 @@ pub fn verify_at(
     phase: &str,
     place: Place,
     opts: &VerifyOptions,
-) -> Result<Report, LifecycleError> {
+) -> Result<Report, VerifyError> {
     match place {
         Place::Here { head, branch } => {
             let workdir = repo.require_workdir()?.to_path_buf();
@@ -381,33 +331,18 @@ pub fn verify_at(
             };
             verify(repo, plan, plan_path, phase, &target, opts)
         }
-        Place::Scratch { tip, branch, path } => in_scratch(repo, &path, tip, |work| {
-            let target = Target {
-                work,
-                workdir: path.clone(),
-                head: tip,
-                branch,
-            };
-            verify(repo, plan, plan_path, phase, &target, opts)
-        }),
+        Place::Scratch { tip, branch, path } => {
+            crate::git::scratch::in_scratch(repo, &path, tip, |work| {
+                let target = Target {
+                    work,
+                    workdir: path.clone(),
+                    head: tip,
+                    branch,
+                };
+                verify(repo, plan, plan_path, phase, &target, opts)
+            })
+        }
     }
-}
-
-/// Runs `f` on a scratch worktree at `commit`, removing it afterwards whatever happens.
-pub fn in_scratch<T>(
-    repo: &Repo,
-    path: &Path,
-    commit: Oid,
-    f: impl FnOnce(&Repo) -> Result<T, LifecycleError>,
-) -> Result<T, LifecycleError> {
-    repo.add_detached_worktree(path, commit)?;
-    let result = Repo::open(path)
-        .map_err(LifecycleError::from)
-        .and_then(|work| f(&work));
-    let removed = repo.remove_worktree(path);
-    let value = result?;
-    removed?;
-    Ok(value)
 }
 
 /// What the manifest says about a change set.
@@ -428,7 +363,7 @@ pub fn judge_changes(
     plan_path: &str,
     fork: Oid,
     changes: &[Change],
-) -> Result<Judgement, LifecycleError> {
+) -> Result<Judgement, GitError> {
     // What the rules ask of the fork point's tree, looked up for the entries that ask: whether
     // a literal `create` or `modify` path existed, and which paths a `delete` pattern matched
     // (listed under the folder the pattern names, not the whole tree).

@@ -1018,7 +1018,7 @@ fn reading_only_open_phases_notes_changes_no_state() {
     );
     let git = git_planx::git::Repo::open(&repo.path(".")).unwrap();
     let tip = git.branch_tip("main").unwrap().unwrap();
-    let plan = git_planx::lifecycle::plan_at(&git, tip, ".planx/plan.toml", "main")
+    let plan = git_planx::state::judging::plan_at(&git, tip, ".planx/plan.toml", "main")
         .unwrap()
         .unwrap();
     let open = state::derive(&git, &plan, ".planx/plan.toml", Notes::Open).unwrap();

@@ -1,0 +1,71 @@
+//! Reads of the evidence a phase branch carries: where it forked from base, the phase's events
+//! in the notes of its commits, and the commit holding a passing verify record of a tree.
+//!
+//! Verify, finish, the hooks and the reports all ask these questions of the same history; they
+//! live with the state model because they read git and decide nothing.
+
+use crate::git::{GitError, Oid, Repo};
+use crate::state::events::{Event, parse_note};
+
+/// Where the phase forked from base: their merge base, or — when the phase is already merged
+/// into base — the merge base with the first parent of the merge that brought it in.
+pub fn fork_point(repo: &Repo, base_tip: Oid, head: Oid) -> Result<Option<Oid>, GitError> {
+    let Some(base) = repo.merge_base(base_tip, head)? else {
+        return Ok(None);
+    };
+    if base != head || head == base_tip {
+        return Ok(Some(base));
+    }
+    let mut current = Some(base_tip);
+    while let Some(id) = current {
+        let info = repo.commit_info(id)?;
+        if let [first, rest @ ..] = info.parents.as_slice() {
+            if rest
+                .iter()
+                .any(|p| repo.is_ancestor(head, *p).unwrap_or(false))
+                && !repo.is_ancestor(head, *first)?
+            {
+                return repo.merge_base(*first, head);
+            }
+            if !repo.is_ancestor(head, *first)? {
+                break;
+            }
+        }
+        current = info.parents.first().copied();
+    }
+    Ok(Some(base))
+}
+
+/// The events of a phase recorded in the notes of `commits`, oldest first.
+pub fn phase_events(
+    repo: &Repo,
+    plan: &str,
+    phase: &str,
+    commits: &[Oid],
+) -> Result<Vec<(Oid, Event)>, GitError> {
+    let notes = repo.notes()?;
+    let mut out = Vec::new();
+    for &commit in commits.iter().rev() {
+        if let Some(note) = notes.get(commit)? {
+            out.extend(
+                parse_note(&note)
+                    .into_iter()
+                    .filter(|e| e.plan == plan && e.phase == phase)
+                    .map(|e| (commit, e)),
+            );
+        }
+    }
+    Ok(out)
+}
+
+/// The commit whose note holds a passing record of `plan`'s `phase` for `tree`, among `commits`.
+pub fn find_passing_record(
+    repo: &Repo,
+    plan: &str,
+    phase: &str,
+    tree: Oid,
+    commits: &[Oid],
+) -> Result<Option<Oid>, GitError> {
+    let notes = repo.notes()?;
+    crate::state::events::find_passing_record(&notes, plan, phase, &[tree], commits.iter().copied())
+}
