@@ -19,6 +19,7 @@
 use std::io;
 
 use crate::git::GitError;
+use crate::hooks::decide::HookError;
 use crate::lifecycle::LifecycleError;
 use crate::plan::{Diagnostic, PlanError};
 use crate::report::ReportError;
@@ -206,6 +207,37 @@ impl From<GitError> for CliError {
 impl From<crate::state::judging::UnknownPhase> for CliError {
     fn from(error: crate::state::judging::UnknownPhase) -> CliError {
         LifecycleError::from(error).into()
+    }
+}
+
+impl From<crate::state::judging::JudgingError> for CliError {
+    fn from(error: crate::state::judging::JudgingError) -> CliError {
+        LifecycleError::from(error).into()
+    }
+}
+
+impl From<HookError> for CliError {
+    fn from(error: HookError) -> CliError {
+        let message = error.to_string();
+        match error {
+            HookError::Judging(e) => e.into(),
+            HookError::Plan { source, .. } => {
+                let mut e = CliError::from(source);
+                e.hints.insert(
+                    0,
+                    format!("the hooks read the plan as committed: {message}"),
+                );
+                e
+            }
+            HookError::MessageFile { ref source, .. } => {
+                let cause = source.to_string();
+                let mut e = CliError::repo_state(message);
+                e.causes.push(cause);
+                e
+            }
+            HookError::Trailer(e) => CliError::internal(e),
+            HookError::Git(e) => e.into(),
+        }
     }
 }
 

@@ -10,7 +10,10 @@ use super::GlobalArgs;
 use super::ui::{Style, Ui, table};
 use crate::error::{CliError, ErrorKind};
 use crate::git::Repo;
-use crate::hooks::{self, HookState, decide};
+use crate::git::path::escape_path;
+use crate::hooks::decide::{self, Decision, Note, Refusal};
+use crate::hooks::{self, HookState};
+use crate::plan::EntryKind;
 
 /// Install, remove or inspect the planx git hooks (pre-commit, commit-msg, pre-merge-commit,
 /// pre-push).
@@ -165,9 +168,7 @@ pub fn cmd_hook(ui: &Ui, _global: &GlobalArgs, args: &HookArgs) -> Result<(), Cl
     let result = match args.name.as_str() {
         "pre-commit" => decide::pre_commit(&repo, &cwd),
         "commit-msg" => match args.args.first() {
-            Some(file) => {
-                decide::commit_msg(&repo, &cwd.join(file)).map(|_| decide::Decision::default())
-            }
+            Some(file) => decide::commit_msg(&repo, &cwd.join(file)).map(|_| Decision::default()),
             None => {
                 return Err(
                     CliError::usage("commit-msg needs the message file").hint("git passes it")
@@ -190,7 +191,7 @@ pub fn cmd_hook(ui: &Ui, _global: &GlobalArgs, args: &HookArgs) -> Result<(), Cl
         }
     };
     for note in &decision.notes {
-        ui.err(&format!("planx: {note}\n"));
+        ui.err(&format!("planx: {}\n", note_text(*note)));
     }
     if decision.allowed() {
         return Ok(());
@@ -199,9 +200,125 @@ pub fn cmd_hook(ui: &Ui, _global: &GlobalArgs, args: &HookArgs) -> Result<(), Cl
         ErrorKind::No,
         format!("the planx {} hook refused this", args.name),
     );
-    error.details = decision.refused;
-    error.hints = decision.hints;
+    error.details = decision.refusals.iter().map(refusal_line).collect();
+    error.hints = hints(&decision);
     Err(error)
+}
+
+/// One refusal, as the line that names it.
+fn refusal_line(refusal: &Refusal) -> String {
+    match refusal {
+        Refusal::OutsideManifest {
+            path,
+            status,
+            phase,
+            admitting,
+            ..
+        } => {
+            let mut line = format!(
+                "{} ({}) is outside the manifest of phase `{phase}`",
+                escape_path(path),
+                describe_status(*status)
+            );
+            if let Some((kind, pattern)) = admitting {
+                line.push_str(&format!(
+                    ": `{}` would admit it",
+                    manifest_line(*kind, pattern)
+                ));
+            }
+            line
+        }
+        Refusal::BeforeVerify {
+            path,
+            status,
+            phase,
+            entry,
+        } => format!(
+            "{} ({}) is admitted by `after_verify` entry `{entry}` of phase `{phase}`: only after a passing verify",
+            escape_path(path),
+            describe_status(*status)
+        ),
+        Refusal::UnverifiedMerge { phase, base, tree } => format!(
+            "merging phase `{phase}` into `{base}` needs a passing verify of its tree {}",
+            &tree.to_string()[..10]
+        ),
+        Refusal::UnverifiedPush { phase, base, merge } => format!(
+            "`{base}` would carry the merge of phase `{phase}` ({}) without a passing verify of its tree",
+            &merge.to_string()[..10]
+        ),
+    }
+}
+
+/// What to do about the refusals, in the order they call for it.
+fn hints(decision: &Decision) -> Vec<String> {
+    let refusals = &decision.refusals;
+    let mut hints = Vec::new();
+    if let Some(Refusal::OutsideManifest { base, .. }) = refusals
+        .iter()
+        .find(|r| matches!(r, Refusal::OutsideManifest { .. }))
+    {
+        hints.push(format!(
+            "declare what the phase may touch in [phase.files] of the plan on `{base}` (phases are judged by it), or unstage: `git restore --staged <path>`"
+        ));
+    }
+    if let Some(Refusal::BeforeVerify { phase, .. }) = refusals
+        .iter()
+        .find(|r| matches!(r, Refusal::BeforeVerify { .. }))
+    {
+        hints.push(format!(
+            "run `git planx verify {phase}` first for after_verify paths"
+        ));
+    }
+    if refusals.iter().any(|r| {
+        matches!(
+            r,
+            Refusal::OutsideManifest { .. } | Refusal::BeforeVerify { .. }
+        )
+    }) {
+        hints.push("to bypass once: `git commit --no-verify` (verify and status will still show the commit)".into());
+    }
+    for refusal in refusals {
+        if let Refusal::UnverifiedMerge { phase, .. } = refusal {
+            hints.push(format!(
+                "`git merge --abort`, then `git planx verify {phase}` (or `git planx finish {phase}`, which verifies and merges)"
+            ));
+        }
+    }
+    if refusals
+        .iter()
+        .any(|r| matches!(r, Refusal::UnverifiedPush { .. }))
+    {
+        hints.push(
+            "verify those phases' branches (`git planx verify PHASE`), then push again with the notes: `git push <remote> refs/notes/planx`"
+                .into(),
+        );
+    }
+    hints
+}
+
+fn note_text(note: Note) -> &'static str {
+    match note {
+        Note::PushEvidence => {
+            "push the evidence too: `git push <remote> refs/notes/planx` (or `git planx sync`)"
+        }
+    }
+}
+
+/// The `[phase.files]` line that declares `pattern` as `kind`.
+fn manifest_line(kind: EntryKind, pattern: &str) -> String {
+    // A JSON string is a TOML basic string.
+    let quoted = serde_json::to_string(pattern).unwrap_or_else(|_| format!("{pattern:?}"));
+    format!("{} = [{quoted}]", kind.as_str())
+}
+
+fn describe_status(status: char) -> &'static str {
+    match status {
+        'A' => "added",
+        'D' => "deleted",
+        'M' => "modified",
+        'T' => "type changed",
+        _ => "changed",
+    }
 }
 
 /// A hook that cannot judge refuses: an enforcement that a broken state switches off would be
@@ -233,4 +350,39 @@ fn push_updates() -> Vec<String> {
         .map(str::to_owned)
         .filter(|l| !l.trim().is_empty())
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::manifest_line;
+    use crate::hooks::decide::admitting_entry;
+
+    #[test]
+    fn the_admitting_entry_is_said_as_the_line_to_write() {
+        let line = |status, path| {
+            admitting_entry(status, path).map(|(kind, pattern)| manifest_line(kind, &pattern))
+        };
+        assert_eq!(
+            line('A', "stray.txt").as_deref(),
+            Some(r#"create = ["stray.txt"]"#)
+        );
+        assert_eq!(
+            line('M', "src/a.rs").as_deref(),
+            Some(r#"modify = ["src/a.rs"]"#)
+        );
+        assert_eq!(line('T', "link").as_deref(), Some(r#"modify = ["link"]"#));
+        assert_eq!(
+            line('D', "old.txt").as_deref(),
+            Some(r#"delete = ["old.txt"]"#)
+        );
+        // Wildcards and quotes in the path itself stay literal.
+        assert_eq!(
+            line('A', "a*b?[c].txt").as_deref(),
+            Some(r#"create = ["a[*]b[?][[]c[]].txt"]"#)
+        );
+        assert_eq!(
+            line('A', "say \"hi\".txt").as_deref(),
+            Some(r#"create = ["say \"hi\".txt"]"#)
+        );
+    }
 }
