@@ -15,6 +15,10 @@
 //! "no" after showing its answer (a failed `verify`, an invalid plan for `check`) says so with
 //! [`answer`]: the "no" is an error of kind [`ErrorKind::No`] marked as already reported, so
 //! its exit code is decided here too and nothing is printed twice.
+//!
+//! The words for a verification's outcome ([`verify_summary`], [`verify_problems`]) live here
+//! too: they are the details of a failed verification, and the command line and `run` (which
+//! records them as a phase's failure) say them the same way.
 
 use std::io;
 
@@ -25,6 +29,7 @@ use crate::plan::{Diagnostic, PlanError};
 use crate::report::ReportError;
 use crate::report::forge::ForgeError;
 use crate::trust;
+use crate::verify::Report;
 
 /// What kind of failure, which decides the exit code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -351,7 +356,7 @@ impl From<LifecycleError> for CliError {
                 .hint("a phase is judged by the plan on base where it forked; rebase the branch onto a base that has the plan"),
             L::VerifyFailed { report } => {
                 let mut e = CliError::new(ErrorKind::No, message);
-                e.details = crate::report::verify_problems(&report);
+                e.details = verify_problems(&report);
                 e.hint(format!("nothing was merged; see `git planx verify {}`", report.phase))
             }
             L::Conflicts { branch, base, paths } => {
@@ -414,7 +419,8 @@ impl From<ReportError> for CliError {
                     crate::report::short(merged_by)
                 ))
             }
-            ReportError::Lifecycle(e) => e.into(),
+            ReportError::Judging(e) => e.into(),
+            ReportError::Git(e) => e.into(),
         }
     }
 }
@@ -449,6 +455,43 @@ impl From<ForgeError> for CliError {
             }
         }
     }
+}
+
+/// A verify's result in one line (for `verify`'s summary and the reason a run records): "manifest holds, 2 of 3 checks verified, 1 not run".
+pub fn verify_summary(report: &Report) -> String {
+    let mut parts = vec![match report.errors() {
+        0 => "manifest holds".to_owned(),
+        1 => "1 manifest error".to_owned(),
+        n => format!("{n} manifest errors"),
+    }];
+    parts.push(format!(
+        "{} of {} checks verified",
+        report.checks.iter().filter(|c| c.verified).count(),
+        report.checks.len()
+    ));
+    let skipped = report.checks.iter().filter(|c| c.skipped).count();
+    if skipped > 0 {
+        parts.push(format!("{skipped} not run"));
+    }
+    parts.join(", ")
+}
+
+/// What a verify found wrong, one line each: the manifest's errors, then the checks not
+/// verified.
+pub fn verify_problems(report: &Report) -> Vec<String> {
+    report
+        .findings
+        .iter()
+        .filter(|f| f.level == crate::verify::manifest::Level::Error)
+        .map(|f| f.message.clone())
+        .chain(
+            report
+                .checks
+                .iter()
+                .filter(|c| !c.verified)
+                .map(|c| format!("check `{}` not verified: {}", c.name, c.evidence)),
+        )
+        .collect()
 }
 
 /// The refusal of untrusted commands: what would run, as a diff when the set changed.

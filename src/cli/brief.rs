@@ -66,7 +66,8 @@ pub(crate) fn markdown(
         })?;
     match brief::brief(repo, plan, plan_path, base_tip, phase) {
         Ok(brief) => Ok(render(&brief)),
-        Err(crate::report::ReportError::Lifecycle(e)) => Err(e),
+        Err(crate::report::ReportError::Judging(e)) => Err(e.into()),
+        Err(crate::report::ReportError::Git(e)) => Err(e.into()),
         Err(e) => Err(LifecycleError::Io(std::io::Error::other(e.to_string()))),
     }
 }

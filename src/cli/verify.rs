@@ -206,7 +206,7 @@ pub(crate) fn render_report(report: &Report, p: Painter) -> String {
     };
     out.push_str(&format!(
         "\n{verdict}: {} (recorded on {})\n",
-        crate::report::verify_summary(report),
+        crate::error::verify_summary(report),
         short(&report.head)
     ));
     out

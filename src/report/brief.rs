@@ -12,10 +12,9 @@ use serde::Serialize;
 
 use super::{Command, ReportError, hex, hex_opt};
 use crate::git::{Oid, Repo};
-use crate::lifecycle::LifecycleError;
 use crate::plan::{CheckKind, EntryKind, Phase, PhaseKind, Plan};
 use crate::state::evidence::fork_point;
-use crate::state::judging::{find_phase, plan_at};
+use crate::state::judging::{JudgingError, find_phase, plan_at};
 use crate::state::{self, Kind, PhaseStatus, State, StepState};
 
 /// Which plan the brief was written from.
@@ -138,7 +137,7 @@ pub fn brief(
     base_tip: Oid,
     phase_id: &str,
 ) -> Result<Brief, ReportError> {
-    let phase = find_phase(plan, phase_id).map_err(LifecycleError::from)?;
+    let phase = find_phase(plan, phase_id)?;
     let statuses = state::derive_around(repo, plan, plan_path, &phase.id)?;
     let index = plan
         .phases
@@ -154,7 +153,7 @@ pub fn brief(
     };
     let at_fork = match fork {
         Some(fork) => plan_at(repo, fork, plan_path, &plan.base)
-            .map_err(|source| LifecycleError::JudgingPlan {
+            .map_err(|source| JudgingError::Plan {
                 branch: status.branch.clone(),
                 source,
             })?
@@ -165,7 +164,7 @@ pub fn brief(
         Some((p, fork)) => (p, JudgedAt::ForkPoint, fork),
         None => (plan.clone(), JudgedAt::Base, base_tip),
     };
-    let phase = find_phase(&judging, phase_id).map_err(LifecycleError::from)?;
+    let phase = find_phase(&judging, phase_id)?;
 
     let (full_suite, full_suite_from) = full_suite(&judging);
     let steps = state::step_states(phase, status);

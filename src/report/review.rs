@@ -18,12 +18,11 @@ use super::{
 use crate::git::changes::ChangeKind;
 use crate::git::trailers;
 use crate::git::{Oid, Repo};
-use crate::lifecycle::LifecycleError;
 use crate::plan::{CheckKind, EntryKind, PhaseKind, Plan};
 use crate::state;
 use crate::state::events::{CommandRun, Event};
 use crate::state::evidence::{fork_point, phase_events};
-use crate::state::judging::{find_phase, plan_at};
+use crate::state::judging::{JudgingError, find_phase, plan_at};
 use crate::verify::manifest::{Finding, Level};
 use crate::verify::{Judgement, PlanEdit, after_verify_findings, judge_changes};
 
@@ -157,11 +156,11 @@ pub fn review(
     phase_id: &str,
     ci_branch: Option<&str>,
 ) -> Result<Review, ReportError> {
-    let phase = find_phase(plan, phase_id).map_err(LifecycleError::from)?;
+    let phase = find_phase(plan, phase_id)?;
     let branch = plan.branch(phase);
     let base_tip = repo
         .base_tip(&plan.base)?
-        .ok_or_else(|| LifecycleError::NoBase {
+        .ok_or_else(|| JudgingError::NoBase {
             base: plan.base.clone(),
         })?;
     let status = state::derive_around(repo, plan, plan_path, &phase.id)?
@@ -169,19 +168,19 @@ pub fn review(
         .find(|s| s.id == phase.id);
     let merged_by = status.as_ref().and_then(|s| s.completed_by);
     let (head, head_from) = phase_tip(repo, &branch, ci_branch, merged_by, &phase.id)?;
-    let fork = fork_point(repo, base_tip, head)?.ok_or_else(|| LifecycleError::NoForkPoint {
+    let fork = fork_point(repo, base_tip, head)?.ok_or_else(|| JudgingError::NoForkPoint {
         branch: branch.clone(),
         shallow: repo.is_shallow(),
     })?;
     let judging = plan_at(repo, fork, plan_path, &plan.base)
-        .map_err(|source| LifecycleError::JudgingPlan {
+        .map_err(|source| JudgingError::Plan {
             branch: branch.clone(),
             source,
         })?
-        .ok_or_else(|| LifecycleError::NoPlanAtFork {
+        .ok_or_else(|| JudgingError::NoPlanAtFork {
             branch: branch.clone(),
         })?;
-    let phase = find_phase(&judging, phase_id).map_err(LifecycleError::from)?;
+    let phase = find_phase(&judging, phase_id)?;
 
     let head_tree = repo.tree_of(head)?;
     let commits = repo.commits_between(head, &[fork])?;

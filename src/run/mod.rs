@@ -754,14 +754,14 @@ fn in_worktree(
         },
     )?;
     verify::record(repo, &report)?;
-    let summary = crate::report::verify_summary(&report);
+    let summary = crate::error::verify_summary(&report);
     observer.event(&RunEvent::Verified {
         phase: phase.id.clone(),
         passed: report.passed(),
         summary: summary.clone(),
     });
     if !report.passed() {
-        let details = crate::report::verify_problems(&report);
+        let details = crate::error::verify_problems(&report);
         let reason = format!("verify: {summary}");
         return fail(
             shared,
@@ -844,7 +844,7 @@ fn merge(
         }
         Err(LifecycleError::VerifyFailed { report }) => {
             // Base moved since the phase forked, and the tree that would land fails.
-            let details = crate::report::verify_problems(&report);
+            let details = crate::error::verify_problems(&report);
             fail(
                 shared,
                 work,
