@@ -25,11 +25,14 @@ use std::io;
 use crate::git::GitError;
 use crate::hooks::decide::HookError;
 use crate::lifecycle::LifecycleError;
+use crate::lock::LockError;
 use crate::plan::{Diagnostic, PlanError};
+use crate::process::CommandError;
 use crate::report::ReportError;
 use crate::report::forge::ForgeError;
-use crate::trust;
-use crate::verify::Report;
+use crate::state::judging::{JudgingError, UnknownPhase};
+use crate::trust::{self, TrustError};
+use crate::verify::{Report, VerifyError};
 
 /// What kind of failure, which decides the exit code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -209,15 +212,96 @@ impl From<GitError> for CliError {
     }
 }
 
-impl From<crate::state::judging::UnknownPhase> for CliError {
-    fn from(error: crate::state::judging::UnknownPhase) -> CliError {
-        LifecycleError::from(error).into()
+impl From<UnknownPhase> for CliError {
+    fn from(UnknownPhase { id, known }: UnknownPhase) -> CliError {
+        CliError::usage(format!("the plan has no phase `{id}`")).hint(if known.is_empty() {
+            "the plan has no phases yet".to_owned()
+        } else {
+            format!("the plan's phases are {}", known.join(", "))
+        })
     }
 }
 
-impl From<crate::state::judging::JudgingError> for CliError {
-    fn from(error: crate::state::judging::JudgingError) -> CliError {
-        LifecycleError::from(error).into()
+impl From<JudgingError> for CliError {
+    fn from(error: JudgingError) -> CliError {
+        use JudgingError as J;
+        let message = error.to_string();
+        let state = || CliError::repo_state(message.clone());
+        match error {
+            J::UnknownPhase(e) => e.into(),
+            J::NoBase { .. } => {
+                state().hint("create the branch, or set `base` in the plan's [plan] table")
+            }
+            J::NotStarted { phase } => {
+                state().hint(format!("start it with `git planx start {phase}`"))
+            }
+            J::NoForkPoint { shallow, .. } => state().hint(if shallow {
+                "fetch more history: `git fetch --unshallow` (in CI: fetch-depth: 0)"
+            } else {
+                "the phase branch must fork from base; rebase it onto base"
+            }),
+            J::NoPlanAtFork { .. } => state()
+                .hint("a phase is judged by the plan on base where it forked; rebase the branch onto a base that has the plan"),
+            J::Plan { source, .. } => {
+                let mut e = CliError::from(source);
+                e.hints.insert(0, format!("this phase is judged by the plan at its fork point: {message}"));
+                e
+            }
+            J::Git(e) => e.into(),
+        }
+    }
+}
+
+impl From<TrustError> for CliError {
+    fn from(error: TrustError) -> CliError {
+        match error {
+            TrustError::Untrusted(untrusted) => untrusted_error(&untrusted),
+            TrustError::NoStore => CliError::repo_state(error.to_string())
+                .hint("set HOME (or XDG_DATA_HOME), or use --trust-once / PLANX_TRUST=1"),
+        }
+    }
+}
+
+impl From<CommandError> for CliError {
+    fn from(error: CommandError) -> CliError {
+        let message = error.to_string();
+        match error {
+            CommandError::Spawn { source, .. } => {
+                let mut e = CliError::repo_state(message);
+                e.causes.push(source.to_string());
+                e
+            }
+            CommandError::Interrupted { .. } => {
+                CliError::repo_state(message).hint("nothing more was done; run the command again")
+            }
+        }
+    }
+}
+
+impl From<LockError> for CliError {
+    fn from(error: LockError) -> CliError {
+        match error {
+            LockError::Held { pid, .. } => {
+                CliError::repo_state(error.to_string()).hint(match pid {
+                    Some(pid) => {
+                        format!("process {pid} holds the lock; wait for it, then try again")
+                    }
+                    None => "wait for it, then try again".to_owned(),
+                })
+            }
+            LockError::Io(e) => local_state(&e),
+        }
+    }
+}
+
+impl From<VerifyError> for CliError {
+    fn from(error: VerifyError) -> CliError {
+        match error {
+            VerifyError::Judging(e) => e.into(),
+            VerifyError::Trust(e) => e.into(),
+            VerifyError::Command(e) => e.into(),
+            VerifyError::Git(e) => e.into(),
+        }
     }
 }
 
@@ -246,10 +330,9 @@ impl From<HookError> for CliError {
     }
 }
 
-impl From<crate::verify::VerifyError> for CliError {
-    fn from(error: crate::verify::VerifyError) -> CliError {
-        LifecycleError::from(error).into()
-    }
+/// planx's own folder in the repository (locks, cache, scratch worktrees) cannot be used.
+fn local_state(error: &io::Error) -> CliError {
+    CliError::repo_state(format!("cannot use planx's local state: {error}"))
 }
 
 impl From<LifecycleError> for CliError {
@@ -258,11 +341,8 @@ impl From<LifecycleError> for CliError {
         let message = error.to_string();
         let state = || CliError::repo_state(message.clone());
         match error {
-            L::UnknownPhase { known, .. } => CliError::usage(message).hint(if known.is_empty() {
-                "the plan has no phases yet".to_owned()
-            } else {
-                format!("the plan's phases are {}", known.join(", "))
-            }),
+            L::Judging(e) => e.into(),
+            L::Trust(e) => e.into(),
             L::PlanNotReady { .. } => state().hint(
                 "review the plan, then set `status = \"ready\"` in [plan] and commit it on base; or pass --force",
             ),
@@ -286,14 +366,6 @@ impl From<LifecycleError> for CliError {
                 }
                 e.hint("commit or stash them yourself (planx never touches them), or set `clean_worktree = false` in [preflight]")
             }
-            L::Untrusted(untrusted) => untrusted_error(&untrusted),
-            L::TrustStore(source) => {
-                let mut e = state().hint("set HOME (or XDG_DATA_HOME), or use --trust-once / PLANX_TRUST=1");
-                if let Some(source) = source {
-                    e.causes.push(source.to_string());
-                }
-                e
-            }
             L::PreflightFailed { runs } => {
                 let mut e = state();
                 for run in &runs {
@@ -305,10 +377,7 @@ impl From<LifecycleError> for CliError {
                 }
                 e.hint("the base must pass preflight before a phase starts; fix base, then start again")
             }
-            L::Locked { pid, .. } => state().hint(match pid {
-                Some(pid) => format!("process {pid} holds the lock; wait for it, then try again"),
-                None => "wait for it, then try again".to_owned(),
-            }),
+            L::Locked { what, phase, pid } => LockError::Held { what, phase, pid }.into(),
             L::LostRace { .. } => state().hint("run `git planx start` again to switch to it"),
             L::Switch { phase, source, .. } => {
                 // Said as the cause: the switch failed because of it.
@@ -325,7 +394,7 @@ impl From<LifecycleError> for CliError {
                 crate::state::State::Complete => "it is merged; `git planx status` shows what is left".to_owned(),
                 _ => "`git planx status` shows every phase; `git planx next` what can start".to_owned(),
             }),
-            L::NotStarted { phase } => state().hint(format!("start it with `git planx start {phase}`")),
+            L::NotStarted { phase } => JudgingError::NotStarted { phase }.into(),
             L::UnknownStep { known, .. } => CliError::usage(message).hint(if known.is_empty() {
                 "the phase has no steps".to_owned()
             } else {
@@ -344,16 +413,9 @@ impl From<LifecycleError> for CliError {
                 e.details.extend(tail_lines(&run.tail, 10));
                 e.hint("make the tests pass first; nothing was committed")
             }
-            L::Interrupted { .. } => state().hint("nothing more was done; run the command again"),
+            L::Interrupted { signal } => CommandError::Interrupted { signal }.into(),
             L::ForgedTrailer => CliError::usage(message)
                 .hint("planx writes the Planx-* trailers itself; leave them out of the message"),
-            L::NoForkPoint { shallow, .. } => state().hint(if shallow {
-                "fetch more history: `git fetch --unshallow` (in CI: fetch-depth: 0)"
-            } else {
-                "the phase branch must fork from base; rebase it onto base"
-            }),
-            L::NoPlanAtFork { .. } => state()
-                .hint("a phase is judged by the plan on base where it forked; rebase the branch onto a base that has the plan"),
             L::VerifyFailed { report } => {
                 let mut e = CliError::new(ErrorKind::No, message);
                 e.details = verify_problems(&report);
@@ -390,21 +452,10 @@ impl From<LifecycleError> for CliError {
             L::NoExecutor => CliError::usage(message).hint(
                 "pass --executor \"COMMAND\", set PLANX_EXECUTOR, or set `executor` in the plan's [run] table; it runs in each phase's worktree with $PLANX_BRIEF",
             ),
-            L::NoBase { .. } => state().hint("create the branch, or set `base` in the plan's [plan] table"),
-            L::JudgingPlan { source, .. } => {
-                let mut e = CliError::from(source);
-                e.hints.insert(0, format!("this phase is judged by the plan at its fork point: {message}"));
-                e
-            }
-            L::Spawn { ref source, .. } => {
-                let cause = source.to_string();
-                let mut e = state();
-                e.causes.push(cause);
-                e
-            }
+            L::Spawn { command, source } => CommandError::Spawn { command, source }.into(),
             L::Git(e) => e.into(),
-            L::Trailer(_) => CliError::usage(message),
-            L::Io(e) => CliError::repo_state(format!("cannot use planx's local state: {e}")),
+            L::Trailer(e) => CliError::internal(e),
+            L::Io(e) => local_state(&e),
             L::Internal { what } => CliError::internal(what),
         }
     }

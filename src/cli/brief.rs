@@ -59,11 +59,11 @@ pub(crate) fn markdown(
     plan_path: &str,
     phase: &str,
 ) -> Result<String, LifecycleError> {
-    let base_tip = repo
-        .base_tip(&plan.base)?
-        .ok_or_else(|| LifecycleError::NoBase {
-            base: plan.base.clone(),
-        })?;
+    let base_tip =
+        repo.base_tip(&plan.base)?
+            .ok_or_else(|| crate::state::judging::JudgingError::NoBase {
+                base: plan.base.clone(),
+            })?;
     match brief::brief(repo, plan, plan_path, base_tip, phase) {
         Ok(brief) => Ok(render(&brief)),
         Err(crate::report::ReportError::Judging(e)) => Err(e.into()),

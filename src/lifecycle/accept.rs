@@ -5,6 +5,7 @@ use crate::clock;
 use crate::git::{Oid, Repo};
 use crate::plan::{CheckKind, Plan};
 use crate::state::events::Event;
+use crate::state::judging::JudgingError;
 use crate::state::judging::{find_phase, judging_plan};
 
 #[derive(Debug)]
@@ -36,12 +37,12 @@ pub fn accept(
         None => None,
     };
     let judging = match fork {
-        Some(fork) => judging_plan(repo, plan, fork, plan_path).map_err(|source| {
-            LifecycleError::JudgingPlan {
+        Some(fork) => {
+            judging_plan(repo, plan, fork, plan_path).map_err(|source| JudgingError::Plan {
                 branch: branch.clone(),
                 source,
-            }
-        })?,
+            })?
+        }
         None => std::borrow::Cow::Borrowed(plan),
     };
     let judged = judging.phase(&phase.id).unwrap_or(phase);

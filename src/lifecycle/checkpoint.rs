@@ -14,6 +14,7 @@ use crate::git::{Oid, Repo};
 use crate::plan::{CheckKind, Phase, Plan};
 use crate::process::run_command;
 use crate::state::events::{CommandRun, Event};
+use crate::state::judging::JudgingError;
 use crate::state::judging::{judging_plan, phase_of_branch};
 use crate::state::{self, Kind};
 use crate::trust::{TrustPolicy, require_trust};
@@ -111,21 +112,20 @@ pub fn checkpoint(
         })?;
     let base_tip = repo
         .branch_tip(&plan.base)?
-        .ok_or_else(|| LifecycleError::NoBase {
+        .ok_or_else(|| JudgingError::NoBase {
             base: plan.base.clone(),
         })?;
     let fork = crate::state::evidence::fork_point(repo, base_tip, head)?.ok_or_else(|| {
-        LifecycleError::NoForkPoint {
+        JudgingError::NoForkPoint {
             branch: branch.clone(),
             shallow: repo.is_shallow(),
         }
     })?;
-    let judging = judging_plan(repo, plan, fork, plan_path).map_err(|source| {
-        LifecycleError::JudgingPlan {
+    let judging =
+        judging_plan(repo, plan, fork, plan_path).map_err(|source| JudgingError::Plan {
             branch: branch.clone(),
             source,
-        }
-    })?;
+        })?;
     let judged = judging.phase(&phase.id).unwrap_or(phase);
 
     let step = match &opts.step {

@@ -15,6 +15,7 @@ use crate::git::trailers;
 use crate::git::{Oid, Repo};
 use crate::plan::Plan;
 use crate::state::events::{Event, parse_note};
+use crate::state::judging::JudgingError;
 use crate::state::judging::find_phase;
 use crate::trust::TrustPolicy;
 use crate::verify::{self, Place, Report, VerifyOptions};
@@ -76,7 +77,7 @@ pub fn finish(
         })?;
     let base_tip = repo
         .branch_tip(&plan.base)?
-        .ok_or_else(|| LifecycleError::NoBase {
+        .ok_or_else(|| JudgingError::NoBase {
             base: plan.base.clone(),
         })?;
     if repo.current_branch()?.as_deref() == Some(branch.as_str()) {
@@ -90,7 +91,7 @@ pub fn finish(
     }
     let tip_tree = repo.tree_of(tip)?;
     let fork = crate::state::evidence::fork_point(repo, base_tip, tip)?.ok_or_else(|| {
-        LifecycleError::NoForkPoint {
+        JudgingError::NoForkPoint {
             branch: branch.clone(),
             shallow: repo.is_shallow(),
         }
