@@ -326,6 +326,7 @@ fn describe_status(status: char) -> &'static str {
 fn cannot_check(what: &str, cause: CliError) -> CliError {
     let mut refusal = CliError::new(ErrorKind::No, format!("{what}: {}", cause.message));
     refusal.details = cause.details;
+    refusal.causes = cause.causes;
     refusal.hints = cause.hints;
     refusal.hint(
         "fix the cause, or bypass once with git's --no-verify (or PLANX_HOOKS=0); verify and status will still see it",

@@ -375,3 +375,229 @@ fn the_worktree_list_lock_that_cannot_be_taken() {
     [exit status: 3]
     ");
 }
+
+#[test]
+fn finishing_a_phase_that_does_not_verify() {
+    let repo = Repo::verifying(VERIFY_PLAN);
+    repo.write("new.txt", "hello\n");
+    repo.git(&["add", "new.txt"]);
+    assert_eq!(repo.planx(&["checkpoint", "-q", "-m", "Half"]).code, 0);
+    assert_snapshot!(repo.planx(&["finish", "p"]), @"
+    verify phase `p` on planx/p at bceae74760 (tree c63c030733)
+      judged by the plan on main at the fork point 65a1997442
+
+    manifest
+      PATH     CHANGE  DECLARED AS
+      new.txt  added   create new.txt
+
+    findings
+      error: nothing changed in `existing.txt` [modify existing.txt]
+      error: old.txt should be deleted but is still there [delete old.txt]
+
+    checks
+      VERIFIED      new.txt says hello: new.txt matches `hello` on line 1
+      VERIFIED      tests: `test` exit 0 in 0.0s
+
+    NOT VERIFIED: 2 manifest errors, 2 of 2 checks verified (recorded on bceae74760)
+    --- stderr ---
+    error: verification of phase `p` failed
+      nothing changed in `existing.txt`
+      old.txt should be deleted but is still there
+    hint: nothing was merged; see `git planx verify p`
+    [exit status: 1]
+    ");
+}
+
+#[test]
+fn a_branch_with_no_history_in_common_with_base() {
+    let repo = Repo::verifying(VERIFY_PLAN);
+    repo.git(&["checkout", "-q", "--orphan", "elsewhere"]);
+    repo.commit_all("Unrelated");
+    repo.git(&["branch", "-f", "planx/p", "elsewhere"]);
+    repo.git(&["switch", "-q", "planx/p"]);
+    assert_snapshot!(repo.planx(&["verify", "p"]), @"
+    --- stderr ---
+    error: `planx/p` and base have no common history
+    hint: the phase branch must fork from base; rebase it onto base
+    [exit status: 3]
+    ");
+}
+
+#[test]
+fn a_branch_whose_fork_point_holds_a_broken_plan() {
+    let repo = Repo::new();
+    repo.write("existing.txt", "existing\n");
+    repo.write("old.txt", "old\n");
+    repo.write_plan(&VERIFY_PLAN.replace("version = 1", "version = 9"));
+    repo.commit_all("A broken plan");
+    repo.git(&["branch", "planx/p"]);
+    repo.write_plan(VERIFY_PLAN);
+    repo.commit_all("The plan, fixed");
+    assert_eq!(repo.planx(&["trust", "-q"]).code, 0);
+    repo.git(&["switch", "-q", "planx/p"]);
+    repo.write("new.txt", "hello\n");
+    repo.commit_all("Work");
+    assert_snapshot!(repo.planx(&["verify", "p"]), @"
+    --- stderr ---
+    error: plan format version 9 is not supported
+     --> main:.planx/plan.toml:1:11
+      |
+    1 | version = 9
+      |           ^
+    hint: this git-planx reads version 1
+
+    error: main:.planx/plan.toml is not a valid plan (1 error)
+    hint: this phase is judged by the plan at its fork point: the plan at the fork point of `planx/p` cannot be used
+    hint: fix the errors above; `git planx check` lists every problem
+    [exit status: 2]
+    ");
+}
+
+#[test]
+fn trusting_without_a_home() {
+    let repo = Repo::with_plan(WALK_PLAN);
+    let mut cmd = repo.command(BIN, &repo.root);
+    cmd.env_remove("HOME").args(["trust"]);
+    assert_snapshot!(repo.run(&mut cmd), @"
+    --- stderr ---
+    error: cannot find a place for the trust store
+    hint: set HOME (or XDG_DATA_HOME)
+    [exit status: 3]
+    ");
+}
+
+#[test]
+fn accepting_with_empty_evidence() {
+    let repo = Repo::verifying(VERIFY_PLAN);
+    assert_snapshot!(repo.planx(&["accept", "p", "tests", "--evidence", " "]), @"
+    --- stderr ---
+    error: the evidence is empty
+    hint: say what shows the check holds
+    [exit status: 2]
+    ");
+}
+
+#[test]
+fn resuming_with_nothing_or_several_in_progress() {
+    let plan = crate::common::SMALL_PLAN.replace("depends_on = [\"a\"]\n", "");
+    let repo = Repo::with_plan(&plan);
+    assert_snapshot!(repo.planx(&["resume"]), @"
+    --- stderr ---
+    error: no phase is in progress
+    hint: `git planx next` lists the phases that can start
+    [exit status: 3]
+    ");
+    assert_eq!(repo.planx(&["start", "a", "-q"]).code, 0);
+    repo.git(&["switch", "-q", "main"]);
+    assert_eq!(repo.planx(&["start", "b", "-q"]).code, 0);
+    repo.git(&["switch", "-q", "main"]);
+    assert_snapshot!(repo.planx(&["resume"]), @"
+    --- stderr ---
+    error: several phases are in progress: a, b
+    hint: name one: `git planx resume PHASE`
+    [exit status: 2]
+    ");
+}
+
+#[test]
+fn the_hook_command_misused() {
+    let repo = Repo::verifying(VERIFY_PLAN);
+    assert_snapshot!(repo.planx(&["hook", "post-commit"]), @"
+    --- stderr ---
+    error: `post-commit` is not a planx hook
+    hint: planx hooks are pre-commit, commit-msg, pre-merge-commit, pre-push
+    [exit status: 2]
+    ");
+    assert_snapshot!(repo.planx(&["hook", "commit-msg"]), @"
+    --- stderr ---
+    error: commit-msg needs the message file
+    hint: git passes it
+    [exit status: 2]
+    ");
+    assert_snapshot!(repo.planx(&["hook", "commit-msg", "no-such-file"]), @"
+    --- stderr ---
+    error: the planx commit-msg hook could not check this: cannot use the commit message file $REPO/no-such-file
+      caused by: No such file or directory (os error 2)
+    hint: fix the cause, or bypass once with git's --no-verify (or PLANX_HOOKS=0); verify and status will still see it
+    [exit status: 1]
+    ");
+}
+
+#[test]
+fn installing_hooks_into_a_shared_folder() {
+    let repo = Repo::with_plan(WALK_PLAN);
+    let shared = repo.root.parent().unwrap().join("shared-hooks");
+    fs::create_dir_all(&shared).unwrap();
+    repo.git(&["config", "core.hooksPath", shared.to_str().unwrap()]);
+    let run = repo.planx(&["hooks", "install"]);
+    let shown = run
+        .to_string()
+        .replace(&shared.display().to_string(), "$SHARED");
+    assert_snapshot!(shown, @"
+    --- stderr ---
+    error: the hooks folder $SHARED is shared: core.hooksPath (local configuration) points outside this repository
+    hint: installing there makes the planx shims run for every repository using that folder (they do nothing outside a phase branch); pass --force to do it
+    hint: or unset core.hooksPath for this repository and install here
+    [exit status: 3]
+    ");
+}
+
+#[test]
+fn a_plan_outside_the_repository() {
+    let repo = Repo::with_plan(WALK_PLAN);
+    let outside = repo.root.parent().unwrap().join("plan.toml");
+    fs::write(&outside, WALK_PLAN).unwrap();
+    let run = repo.planx(&["status", "--plan", outside.to_str().unwrap()]);
+    let shown = run
+        .to_string()
+        .replace(&outside.display().to_string(), "$OUTSIDE");
+    assert_snapshot!(shown, @"
+    --- stderr ---
+    error: $OUTSIDE is outside the repository
+    hint: this command reads the plan as committed in the repository; name a file inside it
+    [exit status: 2]
+    ");
+}
+
+#[test]
+fn a_bare_repository_has_no_work_tree_for_a_plan() {
+    let repo = Repo::with_plan(WALK_PLAN);
+    let bare = repo.root.parent().unwrap().join("bare.git");
+    repo.git(&["clone", "-q", "--bare", ".", bare.to_str().unwrap()]);
+    let run = repo.run(repo.command(BIN, &bare).arg("check"));
+    assert_snapshot!(run, @"
+    --- stderr ---
+    error: this repository has no work tree to hold a plan
+    hint: pass the plan file with --plan PATH
+    [exit status: 3]
+    ");
+}
+
+#[test]
+fn the_demo_misused() {
+    let repo = Repo::folder();
+    repo.write("taken/file.txt", "mine\n");
+    assert_snapshot!(repo.planx(&["demo", "--act"]), @"
+    --- stderr ---
+    error: PLANX_PHASE is not set
+    hint: `git planx run` sets it
+    [exit status: 2]
+    ");
+    assert_snapshot!(repo.planx(&["demo", "taken"]), @"
+    --- stderr ---
+    error: taken exists and is not empty
+    hint: name a new folder, or leave DIR out for a temporary one
+    [exit status: 3]
+    ");
+}
+
+#[test]
+fn an_interactive_run_without_a_terminal() {
+    let repo = Repo::with_plan(WALK_PLAN);
+    assert_snapshot!(repo.planx(&["run", "--interactive"]), @"
+    --- stderr ---
+    error: --interactive needs a terminal
+    hint: run it from a terminal, or give an executor that needs no person
+    [exit status: 2]
+    ");
+}
