@@ -180,9 +180,9 @@ pub fn cmd_demo(ui: &Ui, _global: &GlobalArgs, args: &DemoArgs) -> Result<(), Cl
     let repo = Repo::open(&dir)?;
     let tip = repo
         .branch_tip("main")?
-        .ok_or_else(|| CliError::repo_state("the demo repository has no main branch"))?;
+        .ok_or_else(|| CliError::internal("the demo repository it made has no main branch"))?;
     let plan = plan_at(&repo, tip, crate::plan::DEFAULT_PLAN_PATH, "main")?
-        .ok_or_else(|| CliError::repo_state("the demo plan was not committed"))?;
+        .ok_or_else(|| CliError::internal("the demo plan it wrote was not committed"))?;
     if !ui.quiet {
         ui.out(&format!(
             "{} a scratch repository at {}\n  a tiny calculator in shell, and a plan of {} phases: design, then add and mul in parallel, then help (after add) and docs (after add and mul)\n  the executor is scripted; for `mul` it claims success but leaves tests/mul_test.sh out\n\n",

@@ -32,9 +32,9 @@ pub enum GraphFormat {
 
 pub fn cmd_graph(ui: &Ui, global: &GlobalArgs, args: &GraphArgs) -> Result<(), CliError> {
     let plan = read_valid_plan(global)?;
-    let graph = Graph::build(&plan).map_err(|_| {
-        CliError::usage("the plan's dependencies form a cycle").hint("run `git planx check`")
-    })?;
+    // A valid plan has no dependency cycle: one here is a bug.
+    let graph = Graph::build(&plan)
+        .map_err(|_| CliError::internal("a valid plan's dependencies form a cycle"))?;
     if ui.json {
         ui.json(&graph_json(&plan, &graph))?;
         return Ok(());
