@@ -601,3 +601,41 @@ fn an_interactive_run_without_a_terminal() {
     [exit status: 2]
     ");
 }
+
+#[test]
+fn files_planx_cannot_write() {
+    let repo = Repo::with_plan(WALK_PLAN);
+    // A file where a folder is needed: the plan's folder, the manual's, the hooks', the
+    // trust store's.
+    repo.write(".git/a-file", "not a folder\n");
+    assert_snapshot!(repo.planx(&["init", "--plan", ".git/a-file/plan.toml"]), @"
+    --- stderr ---
+    error: cannot create .git/a-file
+    hint: File exists (os error 17)
+    [exit status: 3]
+    ");
+    assert_snapshot!(repo.planx(&["install-man", "--dir", ".git/a-file/man"]), @"
+    --- stderr ---
+    error: cannot create .git/a-file/man
+    hint: Not a directory (os error 20)
+    hint: choose another folder with --dir DIR
+    [exit status: 3]
+    ");
+    let mut cmd = repo.command(BIN, &repo.root);
+    cmd.env("XDG_DATA_HOME", repo.path(".git/a-file"))
+        .arg("trust");
+    assert_snapshot!(repo.run(&mut cmd), @"
+    --- stderr ---
+    error: cannot write $REPO/.git/a-file/git-planx/trust.json
+    hint: Not a directory (os error 20)
+    [exit status: 3]
+    ");
+    fs::remove_dir_all(repo.path(".git/hooks")).unwrap();
+    repo.write(".git/hooks", "not a folder\n");
+    assert_snapshot!(repo.planx(&["hooks", "install"]), @"
+    --- stderr ---
+    error: cannot change the hooks in $REPO/.git/hooks
+    hint: File exists (os error 17)
+    [exit status: 3]
+    ");
+}
