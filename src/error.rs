@@ -10,8 +10,14 @@
 //! | 4 | the plan's commands are not trusted on this machine |
 //! | 70 | a bug in git-planx itself (`EX_SOFTWARE` of sysexits.h), never the repository's fault |
 //!
-//! Domain modules return their own error enums; `From` impls here turn them into a
-//! [`CliError`] with a kind, and the kind alone decides the exit code. A command that answers
+//! Domain modules return their own error enums, each carrying its context and importing
+//! neither this module nor `cli`: `PlanError`, `GitError`, `LockError`, `CommandError` (one of
+//! the plan's commands), `TrustError`, `JudgingError` and `UnknownPhase` (the plan that judges a
+//! phase), `VerifyError`, `LifecycleError` (what the lifecycle commands refuse, wrapping the
+//! errors below it), `HookError`, `ReportError`, `ForgeError`. One `From` impl each turns them
+//! into a [`CliError`] with a kind and hints — an error that wraps another says it the way
+//! the other's impl does — and the kind alone decides the exit code. A new domain error gets
+//! its own impl here. A command that answers
 //! "no" after showing its answer (a failed `verify`, an invalid plan for `check`) says so with
 //! [`answer`]: the "no" is an error of kind [`ErrorKind::No`] marked as already reported, so
 //! its exit code is decided here too and nothing is printed twice.
