@@ -35,7 +35,7 @@ pub struct BriefArgs {
     pub format: Format,
 }
 
-pub fn cmd_brief(ui: &Ui, global: &GlobalArgs, args: &BriefArgs) -> Result<u8, CliError> {
+pub fn cmd_brief(ui: &Ui, global: &GlobalArgs, args: &BriefArgs) -> Result<(), CliError> {
     let ctx = Context::open(global, Need::Base)?;
     let Origin::Base(base_tip) = ctx.origin else {
         return Err(CliError::repo_state(
@@ -48,7 +48,7 @@ pub fn cmd_brief(ui: &Ui, global: &GlobalArgs, args: &BriefArgs) -> Result<u8, C
     } else {
         ui.out(&render(&brief))?;
     }
-    Ok(0)
+    Ok(())
 }
 
 /// A command as it runs, with the `[commands]` name it comes from.
@@ -59,14 +59,15 @@ pub(crate) fn markdown(
     plan_path: &str,
     phase: &str,
 ) -> Result<String, LifecycleError> {
-    let base_tip = repo
-        .base_tip(&plan.base)?
-        .ok_or_else(|| LifecycleError::NoBase {
-            base: plan.base.clone(),
-        })?;
+    let base_tip =
+        repo.base_tip(&plan.base)?
+            .ok_or_else(|| crate::state::judging::JudgingError::NoBase {
+                base: plan.base.clone(),
+            })?;
     match brief::brief(repo, plan, plan_path, base_tip, phase) {
         Ok(brief) => Ok(render(&brief)),
-        Err(crate::report::ReportError::Lifecycle(e)) => Err(e),
+        Err(crate::report::ReportError::Judging(e)) => Err(e.into()),
+        Err(crate::report::ReportError::Git(e)) => Err(e.into()),
         Err(e) => Err(LifecycleError::Io(std::io::Error::other(e.to_string()))),
     }
 }

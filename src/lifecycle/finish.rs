@@ -15,7 +15,7 @@ use crate::git::trailers;
 use crate::git::{Oid, Repo};
 use crate::plan::Plan;
 use crate::state::events::{Event, parse_note};
-use crate::state::judging::{BaseTip, base_tip, find_phase};
+use crate::state::judging::{BaseTip, JudgingError, base_tip, find_phase};
 use crate::trust::TrustPolicy;
 use crate::verify::{self, Place, Report, VerifyOptions};
 
@@ -86,7 +86,7 @@ pub fn finish(
     }
     let tip_tree = repo.tree_of(tip)?;
     let fork = crate::state::evidence::fork_point(repo, base_tip, tip)?.ok_or_else(|| {
-        LifecycleError::NoForkPoint {
+        JudgingError::NoForkPoint {
             branch: branch.clone(),
             shallow: repo.is_shallow(),
         }

@@ -12,7 +12,6 @@ use serde::Serialize;
 
 use super::{Command, ReportError, hex, hex_opt};
 use crate::git::{Oid, Repo};
-use crate::lifecycle::LifecycleError;
 use crate::plan::{CheckKind, EntryKind, Phase, PhaseKind, Plan};
 use crate::state::judging::{Judged, JudgingError, find_phase};
 use crate::state::{self, Kind, PhaseStatus, State, StepState};
@@ -137,7 +136,7 @@ pub fn brief(
     base_tip: Oid,
     phase_id: &str,
 ) -> Result<Brief, ReportError> {
-    let phase = find_phase(plan, phase_id).map_err(LifecycleError::from)?;
+    let phase = find_phase(plan, phase_id)?;
     let statuses = state::derive_around(repo, plan, plan_path, &phase.id)?;
     let index = plan
         .phases
@@ -159,7 +158,7 @@ pub fn brief(
         ) {
             Ok(judged) => Some(judged),
             Err(JudgingError::NoForkPoint { .. }) => None,
-            Err(e) => return Err(LifecycleError::from(e).into()),
+            Err(e) => return Err(e.into()),
         },
         None => None,
     };
@@ -170,7 +169,7 @@ pub fn brief(
         }
         _ => (plan.clone(), JudgedAt::Base, base_tip),
     };
-    let phase = find_phase(&judging, phase_id).map_err(LifecycleError::from)?;
+    let phase = find_phase(&judging, phase_id)?;
 
     let (full_suite, full_suite_from) = full_suite(&judging);
     let steps = state::step_states(phase, status);

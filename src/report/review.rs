@@ -18,7 +18,6 @@ use super::{
 use crate::git::changes::ChangeKind;
 use crate::git::trailers;
 use crate::git::{Oid, Repo};
-use crate::lifecycle::LifecycleError;
 use crate::plan::{CheckKind, EntryKind, PhaseKind, Plan};
 use crate::state;
 use crate::state::events::{CommandRun, Event};
@@ -157,18 +156,17 @@ pub fn review(
     phase_id: &str,
     ci_branch: Option<&str>,
 ) -> Result<Review, ReportError> {
-    let phase = find_phase(plan, phase_id).map_err(LifecycleError::from)?;
+    let phase = find_phase(plan, phase_id)?;
     let branch = plan.branch(phase);
-    let base_tip = base_tip(repo, plan, BaseTip::OrOrigin).map_err(LifecycleError::from)?;
+    let base_tip = base_tip(repo, plan, BaseTip::OrOrigin)?;
     let status = state::derive_around(repo, plan, plan_path, &phase.id)?
         .into_iter()
         .find(|s| s.id == phase.id);
     let merged_by = status.as_ref().and_then(|s| s.completed_by);
     let (head, head_from) = phase_tip(repo, &branch, ci_branch, merged_by, &phase.id)?;
     let judged = Judged::new(repo, plan, plan_path, &phase.id, &branch, head, base_tip)
-        .and_then(Judged::from_fork_only)
-        .map_err(LifecycleError::from)?;
-    let phase = judged.phase().map_err(LifecycleError::from)?;
+        .and_then(Judged::from_fork_only)?;
+    let phase = judged.phase()?;
     let (judging, fork) = (&judged.plan, judged.fork);
 
     let head_tree = repo.tree_of(head)?;
