@@ -1,22 +1,23 @@
 //! Fixtures: hermetic repositories built with the real `git`, and runs of the real binary.
 //!
-//! Hermetic means: the environment is cleared, `HOME` is a temporary folder, the system and
-//! global git configuration are ignored, the locale is C, the time zone UTC, and every commit
-//! gets a fixed date one minute after the previous one, so commit ids never depend on the
-//! clock or on the machine.
+//! Every command runs in the environment of [`hermetic`] (shared with the performance suite),
+//! with `HOME` in the test's own temporary folder, so commit ids never depend on the clock or
+//! on the machine.
 
 #![allow(dead_code)]
 
+pub mod hermetic;
 pub mod tools;
 
-use std::cell::Cell;
 use std::ffi::OsStr;
 use std::fmt;
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use tempfile::TempDir;
+
+use hermetic::Hermetic;
 
 /// The binary under test.
 pub const BIN: &str = env!("CARGO_BIN_EXE_git-planx");
@@ -26,8 +27,7 @@ pub const BIN: &str = env!("CARGO_BIN_EXE_git-planx");
 pub struct Repo {
     _tmp: TempDir,
     pub root: PathBuf,
-    home: PathBuf,
-    tick: Cell<u32>,
+    env: Hermetic,
 }
 
 /// The output of one run of a command.
@@ -65,50 +65,21 @@ impl Repo {
         let home = base.join("home");
         fs::create_dir_all(&root).expect("repo dir");
         fs::create_dir_all(&home).expect("home dir");
+        // git never looks for a repository above the test's own temporary folder: a test run
+        // outside a repository must not find the one the tests are run from.
+        let ceiling = base.parent().unwrap_or(&base);
+        let bin_dir = Path::new(BIN).parent().expect("binary folder");
+        let env = Hermetic::new(&home, ceiling, bin_dir);
         Repo {
             _tmp: tmp,
             root,
-            home,
-            tick: Cell::new(0),
+            env,
         }
-    }
-
-    /// The folder holding this test's temporary folder: git's search stops there.
-    fn ceiling(&self) -> &Path {
-        let base = self.root.parent().expect("the test's temporary folder");
-        base.parent().unwrap_or(base)
     }
 
     /// A command with the hermetic environment, run in `dir`.
     pub fn command(&self, program: impl AsRef<OsStr>, dir: &Path) -> Command {
-        let mut cmd = Command::new(program);
-        let bin_dir = Path::new(BIN).parent().expect("binary folder");
-        let path = format!("{}:/usr/local/bin:/usr/bin:/bin", bin_dir.display());
-        let tick = self.tick.get();
-        self.tick.set(tick + 1);
-        let date = format!("2026-01-01T00:{:02}:{:02}Z", tick / 60 % 60, tick % 60);
-        cmd.env_clear()
-            .current_dir(dir)
-            .env("PATH", path)
-            .env("HOME", &self.home)
-            // git never looks for a repository above the test's own temporary folder: a test
-            // run outside a repository must not find the one the tests are run from.
-            .env("GIT_CEILING_DIRECTORIES", self.ceiling())
-            .env("GIT_CONFIG_NOSYSTEM", "1")
-            .env("GIT_CONFIG_GLOBAL", "/dev/null")
-            .env("GIT_CONFIG_COUNT", "1")
-            .env("GIT_CONFIG_KEY_0", "init.defaultBranch")
-            .env("GIT_CONFIG_VALUE_0", "main")
-            .env("LC_ALL", "C")
-            .env("TZ", "UTC")
-            .env("GIT_AUTHOR_NAME", "Ada Lovelace")
-            .env("GIT_AUTHOR_EMAIL", "ada@example.com")
-            .env("GIT_COMMITTER_NAME", "Ada Lovelace")
-            .env("GIT_COMMITTER_EMAIL", "ada@example.com")
-            .env("GIT_AUTHOR_DATE", &date)
-            .env("GIT_COMMITTER_DATE", &date)
-            .stdin(Stdio::null());
-        cmd
+        self.env.command(program, dir)
     }
 
     /// A command with the hermetic environment and extra folders first on `PATH`.
@@ -119,12 +90,8 @@ impl Repo {
         extra: &[&Path],
     ) -> Command {
         let mut cmd = self.command(program, dir);
-        let bin_dir = Path::new(BIN).parent().expect("binary folder");
         let mut path: Vec<String> = extra.iter().map(|p| p.display().to_string()).collect();
-        path.push(format!(
-            "{}:/usr/local/bin:/usr/bin:/bin",
-            bin_dir.display()
-        ));
+        path.push(self.env.path().to_owned());
         cmd.env("PATH", path.join(":"));
         cmd
     }
