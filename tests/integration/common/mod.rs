@@ -189,7 +189,7 @@ impl fmt::Display for Run {
 
 /// How long a command took (`exit 0 in 0.3s`) depends on the machine's load, not on the
 /// code: what a person sees is snapshotted with every such duration shown as `in 0.0s`.
-fn steady_durations(text: &str) -> String {
+pub fn steady_durations(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
     while let Some(at) = rest.find("in ") {
