@@ -2,9 +2,8 @@
 
 use std::fs;
 use std::path::PathBuf;
-use std::time::Duration;
 
-use crate::common::Repo;
+use crate::common::{AWAIT, Repo, wait_ended, wait_for_pids};
 
 /// A diamond: `a`, then `b` and `c` in parallel, then `d`. Each phase creates `<id>.txt`.
 fn diamond(extra_b: &str, extra_c: &str) -> String {
@@ -25,20 +24,28 @@ fn diamond(extra_b: &str, extra_c: &str) -> String {
 }
 
 /// The executor: logs start and end of each phase to `events.log` beside the repository, then
-/// does what `act.sh` says for the phase (default: write `<phase>.txt`).
+/// does what `act` says for the phase (e.g. write `<phase>.txt`). `act` finds the folder
+/// beside the repository in `$dir`, and can `await FILE` (see [`AWAIT`]).
 fn executor(repo: &Repo, act: &str) -> String {
     let dir = repo.root.parent().unwrap();
     let script = dir.join("executor.sh");
     fs::write(
         &script,
         format!(
-            "#!/bin/sh\nlog='{}'\necho \"start $PLANX_PHASE\" >> \"$log\"\ntest -f \"$PLANX_BRIEF\" || {{ echo 'no brief' >&2; exit 9; }}\n{act}\necho \"end $PLANX_PHASE\" >> \"$log\"\n",
-            dir.join("events.log").display()
+            "#!/bin/sh\ndir='{}'\nlog=\"$dir/events.log\"\n{AWAIT}\necho \"start $PLANX_PHASE\" >> \"$log\"\ntest -f \"$PLANX_BRIEF\" || {{ echo 'no brief' >&2; exit 9; }}\n{act}\necho \"end $PLANX_PHASE\" >> \"$log\"\n",
+            dir.display()
         ),
     )
     .unwrap();
     format!("sh {}", script.display())
 }
+
+/// For phases `b` and `c`: the other one's id in `$other` (empty for other phases).
+const OTHER: &str = "case \"$PLANX_PHASE\" in b) other=c ;; c) other=b ;; *) other= ;; esac";
+
+/// A command that leaves a process of its own behind (the executor's child, running
+/// `sleep 300`): its id is written to `$dir/<phase>.pid`.
+const LEAVE_A_CHILD: &str = "sh -c 'echo $$ > \"$0.tmp\" && mv \"$0.tmp\" \"$0\"; exec sleep 300' \"$dir/$PLANX_PHASE.pid\" &";
 
 fn events(repo: &Repo) -> Vec<String> {
     fs::read_to_string(repo.root.parent().unwrap().join("events.log"))
@@ -65,7 +72,13 @@ const WRITE: &str = "echo \"$PLANX_PHASE\" > \"$PLANX_PHASE.txt\"";
 #[test]
 fn a_diamond_runs_in_parallel_and_merges_in_order() {
     let repo = Repo::with_plan(&diamond("", ""));
-    let exec = executor(&repo, &format!("sleep 1; {WRITE}"));
+    // A rendezvous: b and c each say they are here, then wait for the other to be.
+    let exec = executor(
+        &repo,
+        &format!(
+            "{OTHER}\nif [ -n \"$other\" ]; then touch \"$dir/here-$PLANX_PHASE\"; await \"$dir/here-$other\" || {{ echo \"$other never ran beside $PLANX_PHASE\" >&2; exit 7; }}; fi\n{WRITE}"
+        ),
+    );
     let run = repo.planx(&["run", "--jobs", "2", "--executor", &exec]);
     assert_eq!(run.code, 0, "{run}");
     let ev = events(&repo);
@@ -114,7 +127,14 @@ fn phases_that_may_touch_the_same_path_never_run_at_once() {
             "  create = [\"c.txt\"]\n  allow = [\"shared.txt\"]",
         );
     let repo = Repo::with_plan(&plan);
-    let exec = executor(&repo, &format!("sleep 1; {WRITE}"));
+    // Whichever of b and c runs first stays a second, watching for the other to start beside
+    // it (a run that starts both does so at once); the second finds the first gone.
+    let exec = executor(
+        &repo,
+        &format!(
+            "{OTHER}\nif [ -n \"$other\" ]; then\n  beside() {{ [ ! -e \"$dir/here-$other\" ] || {{ echo \"$other runs beside $PLANX_PHASE\" >&2; exit 7; }}; }}\n  beside; touch \"$dir/here-$PLANX_PHASE\"\n  if [ ! -e \"$dir/done-$other\" ]; then n=0; while [ $n -lt 20 ]; do beside; sleep 0.05; n=$((n+1)); done; fi\n  rm \"$dir/here-$PLANX_PHASE\"; touch \"$dir/done-$PLANX_PHASE\"\nfi\n{WRITE}"
+        ),
+    );
     let run = repo.planx(&["run", "--jobs", "2", "--executor", &exec]);
     assert_eq!(run.code, 0, "{run}");
     let ev = events(&repo);
@@ -283,15 +303,11 @@ fn a_merge_that_loses_the_race_for_base_is_merged_again() {
 
 #[test]
 fn a_hanging_executor_is_killed_at_the_phase_timeout() {
-    let plan = diamond("", "timeout = \"2s\"");
+    let plan = diamond("", "timeout = \"1s\"");
     let repo = Repo::with_plan(&plan);
-    let marker = repo.root.parent().unwrap().join("grandchild-survived");
     let exec = executor(
         &repo,
-        &format!(
-            "if [ \"$PLANX_PHASE\" = c ]; then (sleep 4; touch '{}') & sleep 300; fi; {WRITE}",
-            marker.display()
-        ),
+        &format!("if [ \"$PLANX_PHASE\" = c ]; then {LEAVE_A_CHILD} sleep 300; fi; {WRITE}"),
     );
     let run = repo.planx(&["run", "--jobs", "2", "--keep-going", "--executor", &exec]);
     assert_eq!(run.code, 1, "{run}");
@@ -304,8 +320,8 @@ fn a_hanging_executor_is_killed_at_the_phase_timeout() {
             .contains("timed out"),
         "{status}"
     );
-    std::thread::sleep(Duration::from_secs(5));
-    assert!(!marker.exists(), "the executor's children were killed too");
+    let child = wait_for_pids(&repo.root.parent().unwrap().join("c.pid"));
+    wait_ended(&child, "the executor's children were killed too");
 }
 
 #[test]
@@ -350,16 +366,15 @@ fn an_executor_that_commits_on_its_own() {
 #[test]
 fn interrupting_a_run_then_running_again_redoes_nothing() {
     let repo = Repo::with_plan(&diamond("", ""));
-    let gate = repo.root.parent().unwrap().join("slow");
+    let dir = repo.root.parent().unwrap();
+    let gate = dir.join("slow");
     fs::write(&gate, "").unwrap();
-    // b and c hang; a child of theirs would leave a mark if it outlived the interruption.
-    let marker = repo.root.parent().unwrap().join("grandchild-survived");
+    // b and c hang, each with a child of its own.
     let exec = executor(
         &repo,
         &format!(
-            "if [ \"$PLANX_PHASE\" != a ] && [ -e '{}' ]; then (sleep 3; touch '{}') & sleep 300; fi; {WRITE}",
+            "if [ \"$PLANX_PHASE\" != a ] && [ -e '{}' ]; then {LEAVE_A_CHILD} sleep 300; fi; {WRITE}",
             gate.display(),
-            marker.display()
         ),
     );
     let child = repo
@@ -369,18 +384,17 @@ fn interrupting_a_run_then_running_again_redoes_nothing() {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    // Wait for b and c to be running (a merged first).
-    let mut running = false;
-    for _ in 0..200 {
-        let ev = events(&repo);
-        if ev.contains(&"start b".to_owned()) && ev.contains(&"start c".to_owned()) {
-            running = true;
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    assert!(running, "b and c started: {:?}", events(&repo));
-    std::thread::sleep(Duration::from_millis(300));
+    // Wait for b and c to be running (a merged first), their children started.
+    let children = [
+        wait_for_pids(&dir.join("b.pid")),
+        wait_for_pids(&dir.join("c.pid")),
+    ]
+    .concat();
+    let ev = events(&repo);
+    assert!(
+        ev.contains(&"start b".to_owned()) && ev.contains(&"start c".to_owned()),
+        "b and c started: {ev:?}"
+    );
     // SAFETY: signals the child process this test started.
     unsafe {
         libc::kill(child.id() as i32, libc::SIGINT);
@@ -394,8 +408,7 @@ fn interrupting_a_run_then_running_again_redoes_nothing() {
         String::from_utf8_lossy(&out.stderr)
     );
     // The executors were stopped, their children with them.
-    std::thread::sleep(Duration::from_secs(4));
-    assert!(!marker.exists(), "the executors' children were stopped");
+    wait_ended(&children, "the executors' children were stopped");
     // Interrupted phases keep their worktrees for inspection, and say so in their notes.
     let wt: PathBuf = repo.path(".git/planx/worktrees/dia/b");
     assert!(wt.exists());
@@ -470,7 +483,12 @@ fn json_streams_events() {
 fn a_closed_stdout_does_not_stop_the_run() {
     use std::io::{BufRead, BufReader};
     let repo = Repo::with_plan(&diamond("", ""));
-    let exec = executor(&repo, &format!("sleep 1; {WRITE}"));
+    // The executors wait for the test to have closed the pipe.
+    let closed = repo.root.parent().unwrap().join("closed");
+    let exec = executor(
+        &repo,
+        &format!("await '{}' || exit 7; {WRITE}", closed.display()),
+    );
     let mut child = repo
         .command(crate::common::BIN, &repo.root)
         .args(["run", "--json", "--executor", &exec])
@@ -484,6 +502,7 @@ fn a_closed_stdout_does_not_stop_the_run() {
         .read_line(&mut first)
         .unwrap();
     assert!(first.contains("planx.run-event/1"), "{first}");
+    fs::write(&closed, "").unwrap();
     let out = child.wait_with_output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!stderr.contains("panicked"), "{stderr}");

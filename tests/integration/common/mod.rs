@@ -430,3 +430,57 @@ impl Repo {
         assert_eq!(run.code, 0, "{run}");
     }
 }
+
+/// How long a test waits for something a command it started is sure to do: long enough for a
+/// loaded machine, and reached only when the code under test is wrong.
+pub const PATIENCE: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Polls `done` until it holds; past [`PATIENCE`] the test fails, saying what it waited for.
+pub fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + PATIENCE;
+    while !done() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "waited {PATIENCE:?}, in vain, until {what}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+/// A shell function for the commands of a test's plan: `await FILE` returns once FILE exists,
+/// or fails past [`PATIENCE`].
+pub const AWAIT: &str = "await() { n=0; while [ ! -e \"$1\" ]; do n=$((n+1)); [ $n -le 1200 ] || return 1; sleep 0.05; done; }";
+
+/// The process ids a command of the test wrote to `path` (`echo $$ $! > path.tmp; mv …`),
+/// once it has written them.
+pub fn pids_in(path: &Path) -> Option<Vec<i32>> {
+    let text = fs::read_to_string(path).ok()?;
+    text.split_whitespace().map(|p| p.parse().ok()).collect()
+}
+
+/// Waits until the command of the test has written its process ids to `path`.
+pub fn wait_for_pids(path: &Path) -> Vec<i32> {
+    let mut pids = None;
+    wait_until(&format!("a process id is in {}", path.display()), || {
+        pids = pids_in(path);
+        pids.is_some()
+    });
+    pids.unwrap_or_default()
+}
+
+/// Whether process `pid` has ended (a zombie not reaped yet counts as ended).
+pub fn ended(pid: i32) -> bool {
+    // SAFETY: signal 0 sends nothing; it asks whether the process exists.
+    if unsafe { libc::kill(pid, 0) } != 0 {
+        return true;
+    }
+    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    stat.rsplit(')')
+        .next()
+        .is_none_or(|rest| rest.trim_start().starts_with('Z'))
+}
+
+/// Fails the test unless every process in `pids` ends (within [`PATIENCE`]).
+pub fn wait_ended(pids: &[i32], what: &str) {
+    wait_until(what, || pids.iter().all(|&p| ended(p)));
+}
