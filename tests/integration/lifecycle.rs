@@ -5,7 +5,7 @@ use std::fs;
 
 use insta::assert_snapshot;
 
-use crate::common::{Repo, SMALL_PLAN, WALK_PLAN};
+use crate::common::{AWAIT, Repo, SMALL_PLAN, WALK_PLAN, wait_ended, wait_for_pids, wait_until};
 
 /// Merges a phase branch into main with git itself, the way `finish` will, with trailers.
 fn merge_with_git(repo: &Repo, phase: &str) {
@@ -32,9 +32,9 @@ fn a_step_command_has_a_check_s_time_not_the_executor_s() {
         )
         .replace(
             "verify = \"test -f a.txt\"",
-            "verify = \"sleep 1.5; test -f a.txt\"",
+            "verify = \"sleep 1.2; test -f a.txt\"",
         );
-    assert!(plan.contains("timeout = \"1s\"") && plan.contains("sleep 1.5"));
+    assert!(plan.contains("timeout = \"1s\"") && plan.contains("sleep 1.2"));
     let repo = Repo::with_plan(&plan);
     assert_eq!(repo.planx(&["start", "a", "-q"]).code, 0);
     repo.write("a.txt", "a\n");
@@ -297,8 +297,21 @@ fn an_interrupted_start_is_completed_never_duplicated() {
 
 #[test]
 fn two_simultaneous_starts_have_exactly_one_winner() {
-    let plan = WALK_PLAN.replace(r#"run = ["test"]"#, r#"run = ["sleep 1"]"#);
-    let repo = Repo::with_plan(&plan);
+    // The winner's preflight holds its start until the other start has ended.
+    let repo = Repo::new();
+    let loser_ended = repo.root.parent().unwrap().join("loser-ended");
+    let plan = WALK_PLAN.replace(
+        r#"run = ["test"]"#,
+        &format!(
+            r#"run = ['''{AWAIT}; await "{}"''']"#,
+            loser_ended.display()
+        ),
+    );
+    repo.write("README.md", "# demo\n");
+    repo.write_plan(&plan);
+    repo.commit_all("Add the plan");
+    let trust = repo.planx(&["trust", "-q"]);
+    assert_eq!(trust.code, 0, "{trust}");
     let spawn = || {
         repo.command(crate::common::BIN, &repo.root)
             .args(["start", "a"])
@@ -307,11 +320,12 @@ fn two_simultaneous_starts_have_exactly_one_winner() {
             .spawn()
             .unwrap()
     };
-    let (first, second) = (spawn(), spawn());
-    let outs = [
-        first.wait_with_output().unwrap(),
-        second.wait_with_output().unwrap(),
-    ];
+    let mut starts = [spawn(), spawn()];
+    wait_until("one of the two starts has ended", || {
+        starts.iter_mut().any(|c| c.try_wait().unwrap().is_some())
+    });
+    fs::write(&loser_ended, "").unwrap();
+    let outs = starts.map(|c| c.wait_with_output().unwrap());
     let mut codes: Vec<i32> = outs.iter().map(|o| o.status.code().unwrap()).collect();
     codes.sort();
     assert_eq!(codes, [0, 3], "{outs:?}");
@@ -908,10 +922,11 @@ fn a_fast_forward_merge_counts_and_the_phase_is_not_started_again() {
 fn an_interrupted_start_stops_its_preflight_and_leaves_nothing() {
     let repo = Repo::new();
     let started = repo.root.parent().unwrap().join("preflight-started");
+    // The preflight writes its own process id and its child's, then waits for the child.
     let plan = WALK_PLAN.replace(
         r#"run = ["test"]"#,
         &format!(
-            r#"run = ["touch {}; sleep 2; touch preflight-finished"]"#,
+            r#"run = ["sleep 300 & echo $$ $! > {0}.tmp && mv {0}.tmp {0}; wait; touch preflight-finished"]"#,
             started.display()
         ),
     );
@@ -928,14 +943,7 @@ fn an_interrupted_start_stops_its_preflight_and_leaves_nothing() {
         .spawn()
         .unwrap();
     // Interrupt once the preflight is running.
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-    while !started.exists() {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the preflight never started"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
+    let preflight = wait_for_pids(&started);
     // SAFETY: signals the child process this test started.
     unsafe {
         libc::kill(child.id() as i32, libc::SIGINT);
@@ -948,7 +956,7 @@ fn an_interrupted_start_stops_its_preflight_and_leaves_nothing() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    std::thread::sleep(std::time::Duration::from_secs(3));
+    wait_ended(&preflight, "the preflight was stopped");
     let worktrees = repo.git(&["worktree", "list"]);
     assert_eq!(worktrees.lines().count(), 1, "{worktrees}");
     assert!(repo.git(&["branch", "--list", "planx/*"]).is_empty());

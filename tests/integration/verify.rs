@@ -6,7 +6,7 @@ use std::os::unix::fs::{PermissionsExt, symlink};
 
 use insta::assert_snapshot;
 
-use crate::common::{Repo, VERIFY_PLAN};
+use crate::common::{Repo, VERIFY_PLAN, wait_ended, wait_for_pids};
 
 #[test]
 fn a_phase_that_did_its_work_is_verified() {
@@ -322,7 +322,7 @@ fn an_undeclared_edit_of_the_plan_is_an_error_even_when_not_strict() {
 fn a_check_that_hangs_is_killed_with_its_children() {
     let plan = VERIFY_PLAN.replace(
         "  run = \"test\"",
-        "  run = \"(sleep 3; touch ../grandchild-survived) & sleep 300\"\n  timeout = \"1s\"",
+        "  run = \"sh -c 'echo $$ > ../child.tmp && mv ../child.tmp ../child.pid; exec sleep 300' & sleep 300\"\n  timeout = \"1s\"",
     );
     let repo = Repo::verifying(&plan);
     repo.do_phase_p();
@@ -330,15 +330,8 @@ fn a_check_that_hangs_is_killed_with_its_children() {
     let tests = &doc["checks"][1];
     assert_eq!(tests["verified"], false);
     assert_eq!(tests["run"]["timed_out"], true, "{doc}");
-    std::thread::sleep(std::time::Duration::from_secs(4));
-    assert!(
-        !repo
-            .root
-            .parent()
-            .unwrap()
-            .join("grandchild-survived")
-            .exists()
-    );
+    let child = wait_for_pids(&repo.root.parent().unwrap().join("child.pid"));
+    wait_ended(&child, "the check's child was killed with it");
 }
 
 #[test]
