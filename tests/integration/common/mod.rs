@@ -7,6 +7,7 @@
 #![allow(dead_code)]
 
 pub mod hermetic;
+pub mod plan;
 pub mod tools;
 
 use std::ffi::OsStr;
@@ -14,10 +15,12 @@ use std::fmt;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::LazyLock;
 
 use tempfile::TempDir;
 
 use hermetic::Hermetic;
+pub use plan::{Check, PhaseBuilder, PlanBuilder, Step};
 
 /// The binary under test.
 pub const BIN: &str = env!("CARGO_BIN_EXE_git-planx");
@@ -208,99 +211,59 @@ pub fn steady_durations(text: &str) -> String {
 }
 
 /// A small valid plan with three phases: `a`, then `b` and `c` in parallel.
-pub const SMALL_PLAN: &str = r#"version = 1
+pub fn small_plan() -> PlanBuilder {
+    PlanBuilder::new("demo", "Demo plan")
+        .command("test", "true")
+        .phase(
+            PhaseBuilder::new("a", "First")
+                .blast_radius("test")
+                .create(["src/a.txt"])
+                .check_file("a exists", "src/a.txt"),
+        )
+        .phase(
+            PhaseBuilder::new("b", "Second")
+                .depends_on(["a"])
+                .blast_radius("test")
+                .create(["src/b.txt"])
+                .check_run("tests", "test"),
+        )
+        .phase(
+            PhaseBuilder::new("c", "Third")
+                .kind("design")
+                .depends_on(["a"])
+                .create(["docs/c.md"])
+                .check_manual("reviewed"),
+        )
+}
 
-[plan]
-id = "demo"
-title = "Demo plan"
-status = "ready"
-base = "main"
-
-[commands]
-test = "true"
-
-[[phase]]
-id = "a"
-title = "First"
-owner = "dev"
-blast_radius = "test"
-  [phase.files]
-  create = ["src/a.txt"]
-  [[phase.check]]
-  name = "a exists"
-  file = "src/a.txt"
-
-[[phase]]
-id = "b"
-title = "Second"
-owner = "dev"
-depends_on = ["a"]
-blast_radius = "test"
-  [phase.files]
-  create = ["src/b.txt"]
-  [[phase.check]]
-  name = "tests"
-  run = "test"
-
-[[phase]]
-id = "c"
-title = "Third"
-kind = "design"
-owner = "dev"
-depends_on = ["a"]
-  [phase.files]
-  create = ["docs/c.md"]
-  [[phase.check]]
-  name = "reviewed"
-  manual = true
-"#;
+/// The text of [`small_plan`].
+pub static SMALL_PLAN: LazyLock<String> = LazyLock::new(|| small_plan().toml());
 
 /// A plan for walking phases by hand: `a` (two steps, TDD blast radius on a file), then `b`.
 /// Commands only look at files, so tests control whether they pass.
-pub const WALK_PLAN: &str = r#"version = 1
+pub fn walk_plan() -> PlanBuilder {
+    PlanBuilder::new("walk", "Walk a plan by hand")
+        .command("test", "test ! -e broken")
+        .preflight(["test"])
+        .phase(
+            PhaseBuilder::new("a", "First")
+                .blast_radius("test -f a.txt")
+                .create(["a.txt"])
+                .check_file("a exists", "a.txt")
+                .step(Step::new("1", "Write the test"))
+                .step(Step::new("2", "Make it pass").verify("test -f a.txt")),
+        )
+        .phase(
+            PhaseBuilder::new("b", "Second")
+                .depends_on(["a"])
+                .blast_radius("test")
+                .create(["b.txt"])
+                .check_run("tests", "test"),
+        )
+}
 
-[plan]
-id = "walk"
-title = "Walk a plan by hand"
-status = "ready"
-base = "main"
-
-[commands]
-test = "test ! -e broken"
-
-[preflight]
-run = ["test"]
-
-[[phase]]
-id = "a"
-title = "First"
-owner = "dev"
-blast_radius = "test -f a.txt"
-  [phase.files]
-  create = ["a.txt"]
-  [[phase.check]]
-  name = "a exists"
-  file = "a.txt"
-  [[phase.step]]
-  id = "1"
-  title = "Write the test"
-  [[phase.step]]
-  id = "2"
-  title = "Make it pass"
-  verify = "test -f a.txt"
-
-[[phase]]
-id = "b"
-title = "Second"
-owner = "dev"
-depends_on = ["a"]
-blast_radius = "test"
-  [phase.files]
-  create = ["b.txt"]
-  [[phase.check]]
-  name = "tests"
-  run = "test"
-"#;
+/// The text of [`walk_plan`].
+pub static WALK_PLAN: LazyLock<String> = LazyLock::new(|| walk_plan().toml());
 
 impl Repo {
     /// A repository whose `main` holds `plan` (committed), with the plan's commands trusted.
@@ -362,48 +325,31 @@ impl Repo {
 /// A plan for verification: phase `p` creates, modifies, deletes, may touch `scratch/**`, and
 /// commits its status document only after a passing verify. Base holds `existing.txt` and
 /// `old.txt`.
-pub const VERIFY_PLAN: &str = r#"version = 1
+pub fn verify_plan() -> PlanBuilder {
+    PlanBuilder::new("v", "Verification")
+        .command("test", "test -f new.txt")
+        .phase(
+            PhaseBuilder::new("p", "The phase")
+                .blast_radius("test")
+                .create(["new.txt"])
+                .modify(["existing.txt"])
+                .delete(["old.txt"])
+                .allow(["scratch/**"])
+                .after_verify(["docs/status.md"])
+                .check(Check::file("new.txt says hello", "new.txt").contains("hello"))
+                .check_run("tests", "test"),
+        )
+        .phase(
+            PhaseBuilder::new("q", "After p")
+                .depends_on(["p"])
+                .blast_radius("test")
+                .create(["q.txt"])
+                .check_file("q", "q.txt"),
+        )
+}
 
-[plan]
-id = "v"
-title = "Verification"
-status = "ready"
-base = "main"
-
-[commands]
-test = "test -f new.txt"
-
-[[phase]]
-id = "p"
-title = "The phase"
-owner = "dev"
-blast_radius = "test"
-  [phase.files]
-  create = ["new.txt"]
-  modify = ["existing.txt"]
-  delete = ["old.txt"]
-  allow = ["scratch/**"]
-  after_verify = ["docs/status.md"]
-  [[phase.check]]
-  name = "new.txt says hello"
-  file = "new.txt"
-  contains = "hello"
-  [[phase.check]]
-  name = "tests"
-  run = "test"
-
-[[phase]]
-id = "q"
-title = "After p"
-owner = "dev"
-depends_on = ["p"]
-blast_radius = "test"
-  [phase.files]
-  create = ["q.txt"]
-  [[phase.check]]
-  name = "q"
-  file = "q.txt"
-"#;
+/// The text of [`verify_plan`].
+pub static VERIFY_PLAN: LazyLock<String> = LazyLock::new(|| verify_plan().toml());
 
 impl Repo {
     /// A repository for verification tests: `plan` on main with `existing.txt` and `old.txt`,
