@@ -6,8 +6,8 @@ use std::fs;
 use insta::assert_snapshot;
 
 use crate::common::{
-    AWAIT, PhaseBuilder, PlanBuilder, Repo, SMALL_PLAN, WALK_PLAN, wait_ended, wait_for_pids,
-    wait_until, walk_plan,
+    AWAIT, PhaseBuilder, PlanBuilder, Repo, SMALL_PLAN, WALK_PLAN, interrupt, wait_ended,
+    wait_for_pids, wait_until, walk_plan,
 };
 
 /// Merges a phase branch into main with git itself, the way `finish` will, with trailers.
@@ -942,18 +942,7 @@ fn an_interrupted_start_stops_its_preflight_and_leaves_nothing() {
         .unwrap();
     // Interrupt once the preflight is running.
     let preflight = wait_for_pids(&started);
-    // SAFETY: signals the child process this test started.
-    unsafe {
-        libc::kill(child.id() as i32, libc::SIGINT);
-    }
-    let out = child.wait_with_output().unwrap();
-    use std::os::unix::process::ExitStatusExt;
-    assert_eq!(
-        out.status.signal(),
-        Some(libc::SIGINT),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    interrupt(child);
     wait_ended(&preflight, "the preflight was stopped");
     let worktrees = repo.git(&["worktree", "list"]);
     assert_eq!(worktrees.lines().count(), 1, "{worktrees}");

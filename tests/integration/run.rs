@@ -3,7 +3,7 @@
 use std::fs;
 use std::path::PathBuf;
 
-use crate::common::{AWAIT, PhaseBuilder, PlanBuilder, Repo, wait_ended, wait_for_pids};
+use crate::common::{AWAIT, PhaseBuilder, PlanBuilder, Repo, interrupt, wait_ended, wait_for_pids};
 
 /// A diamond: `a`, then `b` and `c` in parallel, then `d`. Each phase creates `<id>.txt`.
 fn diamond() -> PlanBuilder {
@@ -394,18 +394,7 @@ fn interrupting_a_run_then_running_again_redoes_nothing() {
         ev.contains(&"start b".to_owned()) && ev.contains(&"start c".to_owned()),
         "b and c started: {ev:?}"
     );
-    // SAFETY: signals the child process this test started.
-    unsafe {
-        libc::kill(child.id() as i32, libc::SIGINT);
-    }
-    let out = child.wait_with_output().unwrap();
-    use std::os::unix::process::ExitStatusExt;
-    assert_eq!(
-        out.status.signal(),
-        Some(libc::SIGINT),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    interrupt(child);
     // The executors were stopped, their children with them.
     wait_ended(&children, "the executors' children were stopped");
     // Interrupted phases keep their worktrees for inspection, and say so in their notes.

@@ -430,3 +430,23 @@ pub fn ended(pid: i32) -> bool {
 pub fn wait_ended(pids: &[i32], what: &str) {
     wait_until(what, || pids.iter().all(|&p| ended(p)));
 }
+
+/// Interrupts `child` (a `git-planx` the test started) with SIGINT, as Ctrl-C would, waits for
+/// it, and fails the test unless it ended the way the signal asks.
+pub fn interrupt(child: std::process::Child) -> std::process::Output {
+    use std::os::unix::process::ExitStatusExt;
+    // SAFETY: signals the child process this test started.
+    unsafe {
+        libc::kill(child.id() as i32, libc::SIGINT);
+    }
+    let out = child
+        .wait_with_output()
+        .expect("wait for the interrupted command");
+    assert_eq!(
+        out.status.signal(),
+        Some(libc::SIGINT),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
