@@ -1,6 +1,6 @@
 //! The command line as a whole: help, usage errors, colour, JSON errors.
 
-use crate::common::{Repo, SMALL_PLAN, VERIFY_PLAN, steady_durations};
+use crate::common::{Repo, VERIFY_PLAN, small_plan, steady_durations};
 
 #[test]
 fn help_lists_the_commands() {
@@ -33,7 +33,7 @@ fn usage_errors_exit_2() {
 #[test]
 fn colour_only_when_asked_and_never_with_no_color() {
     let repo = Repo::new();
-    repo.write_plan(&SMALL_PLAN.replace("status = \"ready\"", "status = \"draft\""));
+    repo.write_plan(&small_plan().status("draft").toml());
     let plain = repo.planx(&["check"]);
     assert!(!plain.stdout.contains('\x1b'), "{plain}");
     let coloured = repo.planx(&["check", "--color", "always"]);
@@ -156,7 +156,7 @@ fn git_planx_help_opens_the_installed_manual() {
 #[test]
 fn colour_on_a_real_terminal_unless_no_color() {
     let repo = Repo::new();
-    repo.write_plan(&SMALL_PLAN.replace("status = \"ready\"", "status = \"draft\""));
+    repo.write_plan(&small_plan().status("draft").toml());
     // `script` runs the command on a pseudo-terminal, as a person would.
     let on_tty = |no_color: Option<&str>| {
         let mut cmd = repo.command("script", &repo.root);

@@ -404,7 +404,7 @@ fn eight_processes_checkpointing_at_once_lose_no_event() {
 
 #[test]
 fn refusals_of_start() {
-    let repo = Repo::with_plan(&WALK_PLAN.replace("status = \"ready\"", "status = \"reviewed\""));
+    let repo = Repo::with_plan(&walk_plan().status("reviewed").toml());
     assert_snapshot!(repo.planx(&["start", "a"]), @r#"
     --- stderr ---
     error: the plan is reviewed, not ready

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use insta::assert_snapshot;
 use pulldown_cmark::{Event, Options, Parser, Tag, TagEnd};
 
-use crate::common::{BIN, Check, PhaseBuilder, PlanBuilder, Repo, Run, Step};
+use crate::common::{BIN, Check, PhaseBuilder, PlanBuilder, Repo, Run, Step, verify_plan};
 
 /// Four phases: `model` and `parser` first; `cli` after `model`; `docs` after both.
 fn shop_plan() -> String {
@@ -936,9 +936,7 @@ fn a_hand_written_note_with_a_tree_that_is_not_an_id_is_passed_over() {
 fn an_edit_of_the_plan_on_the_branch_is_called_out_first() {
     let repo = Repo::verifying(&crate::common::VERIFY_PLAN);
     repo.do_phase_p();
-    repo.write_plan(
-        &crate::common::VERIFY_PLAN.replace(r#"test = "test -f new.txt""#, r#"test = "true""#),
-    );
+    repo.write_plan(&verify_plan().command("test", "true").toml());
     repo.git(&["add", "-A"]);
     ok(repo.planx(&["checkpoint", "-q", "-m", "Make the tests easy"]));
     let run = ok(repo.planx(&["review"]));

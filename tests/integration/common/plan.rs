@@ -83,9 +83,12 @@ impl PlanBuilder {
         self
     }
 
-    /// A named command of `[commands]`.
+    /// A named command of `[commands]` (in place of the one of that name, if any).
     pub fn command(mut self, name: &str, shell: &str) -> PlanBuilder {
-        self.commands.push((name.to_owned(), shell.to_owned()));
+        match self.commands.iter_mut().find(|(n, _)| n == name) {
+            Some((_, old)) => *old = shell.to_owned(),
+            None => self.commands.push((name.to_owned(), shell.to_owned())),
+        }
         self
     }
 
