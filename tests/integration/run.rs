@@ -43,9 +43,9 @@ fn executor(repo: &Repo, act: &str) -> String {
 /// For phases `b` and `c`: the other one's id in `$other` (empty for other phases).
 const OTHER: &str = "case \"$PLANX_PHASE\" in b) other=c ;; c) other=b ;; *) other= ;; esac";
 
-/// A command that leaves a process of its own behind (the executor's child, running
-/// `sleep 300`): its id is written to `$dir/<phase>.pid`.
-const LEAVE_A_CHILD: &str = "sh -c 'echo $$ > \"$0.tmp\" && mv \"$0.tmp\" \"$0\"; exec sleep 300' \"$dir/$PLANX_PHASE.pid\" &";
+/// Commands that leave a process of their own behind (`sleep 300`, in the background) and
+/// write its id to `$dir/<phase>.pid`, with nothing but the shell's builtins.
+const LEAVE_A_CHILD: &str = "sleep 300 & echo $! > \"$dir/$PLANX_PHASE.pid\";";
 
 fn events(repo: &Repo) -> Vec<String> {
     fs::read_to_string(repo.root.parent().unwrap().join("events.log"))

@@ -322,7 +322,7 @@ fn an_undeclared_edit_of_the_plan_is_an_error_even_when_not_strict() {
 fn a_check_that_hangs_is_killed_with_its_children() {
     let plan = VERIFY_PLAN.replace(
         "  run = \"test\"",
-        "  run = \"sh -c 'echo $$ > ../child.tmp && mv ../child.tmp ../child.pid; exec sleep 300' & sleep 300\"\n  timeout = \"1s\"",
+        "  run = \"sleep 300 & echo $! > ../child.pid; sleep 300\"\n  timeout = \"1s\"",
     );
     let repo = Repo::verifying(&plan);
     repo.do_phase_p();

@@ -397,11 +397,12 @@ pub fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
 /// or fails past [`PATIENCE`].
 pub const AWAIT: &str = "await() { n=0; while [ ! -e \"$1\" ]; do n=$((n+1)); [ $n -le 1200 ] || return 1; sleep 0.05; done; }";
 
-/// The process ids a command of the test wrote to `path` (`echo $$ $! > path.tmp; mv …`),
-/// once it has written them.
+/// The process ids a command of the test wrote to `path` (`echo $! > path`: one write, so
+/// the file is empty or whole), once it has written them.
 pub fn pids_in(path: &Path) -> Option<Vec<i32>> {
     let text = fs::read_to_string(path).ok()?;
-    text.split_whitespace().map(|p| p.parse().ok()).collect()
+    let pids: Option<Vec<i32>> = text.split_whitespace().map(|p| p.parse().ok()).collect();
+    pids.filter(|p| !p.is_empty() && text.ends_with('\n'))
 }
 
 /// Waits until the command of the test has written its process ids to `path`.
