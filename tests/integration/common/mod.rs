@@ -2,7 +2,11 @@
 //!
 //! Every command runs in the environment of [`hermetic`] (shared with the performance suite),
 //! with `HOME` in the test's own temporary folder, so commit ids never depend on the clock or
-//! on the machine.
+//! on the machine. Plans are built with [`plan`]'s builder.
+//!
+//! Tests never sleep for a fixed time: a command the test waits for leaves a marker file or
+//! writes a process id, and the test polls for it with a deadline ([`wait_until`]) that only
+//! a defect reaches, failing with what it waited for.
 
 #![allow(dead_code)]
 
