@@ -17,7 +17,7 @@ fn walk_with_preflight(command: &str) -> String {
 
 #[test]
 fn starting_a_complete_phase() {
-    let repo = Repo::verifying(VERIFY_PLAN);
+    let repo = Repo::verifying(&VERIFY_PLAN);
     repo.do_phase_p();
     assert_eq!(repo.planx(&["verify", "-q"]).code, 0);
     assert_eq!(repo.planx(&["finish", "p", "-q"]).code, 0);
@@ -37,7 +37,7 @@ fn starting_a_complete_phase() {
 
 #[test]
 fn no_trust_store_without_a_home() {
-    let repo = Repo::with_plan(WALK_PLAN);
+    let repo = Repo::with_plan(&WALK_PLAN);
     let mut cmd = repo.command(BIN, &repo.root);
     cmd.env_remove("HOME").args(["start", "a"]);
     assert_snapshot!(repo.run(&mut cmd), @"
@@ -78,7 +78,7 @@ fn a_start_that_loses_the_race_for_its_branch() {
 
 #[test]
 fn a_start_whose_worktree_cannot_be_made() {
-    let repo = Repo::with_plan(WALK_PLAN);
+    let repo = Repo::with_plan(&WALK_PLAN);
     repo.write("occupied/mine.txt", "mine\n");
     assert_snapshot!(repo.planx(&["start", "a", "--worktree", "occupied"]), @"
     --- stderr ---
@@ -92,7 +92,7 @@ fn a_start_whose_worktree_cannot_be_made() {
 
 #[test]
 fn a_checkpoint_on_a_detached_head() {
-    let repo = Repo::with_plan(WALK_PLAN);
+    let repo = Repo::with_plan(&WALK_PLAN);
     assert_eq!(repo.planx(&["start", "a", "-q"]).code, 0);
     repo.git(&["checkout", "-q", "--detach"]);
     assert_snapshot!(repo.planx(&["checkpoint", "-m", "Work"]), @"
@@ -105,7 +105,7 @@ fn a_checkpoint_on_a_detached_head() {
 
 #[test]
 fn resuming_a_phase_not_started() {
-    let repo = Repo::with_plan(WALK_PLAN);
+    let repo = Repo::with_plan(&WALK_PLAN);
     assert_snapshot!(repo.planx(&["resume", "a"]), @"
     --- stderr ---
     error: phase `a` is ready, not in progress
@@ -128,7 +128,7 @@ fn a_tdd_checkpoint_without_a_blast_radius() {
 
 #[test]
 fn a_red_checkpoint_whose_tests_pass() {
-    let repo = Repo::with_plan(WALK_PLAN);
+    let repo = Repo::with_plan(&WALK_PLAN);
     assert_eq!(repo.planx(&["start", "a", "-q"]).code, 0);
     repo.write("a.txt", "a\n");
     repo.git(&["add", "a.txt"]);
@@ -168,7 +168,7 @@ fn a_command_interrupted_by_a_signal() {
 #[test]
 fn a_command_that_cannot_be_started() {
     // `git` is on PATH, `sh` is not: the blast radius cannot run.
-    let repo = Repo::with_plan(WALK_PLAN);
+    let repo = Repo::with_plan(&WALK_PLAN);
     assert_eq!(repo.planx(&["start", "a", "-q"]).code, 0);
     let tools = repo.root.parent().unwrap().join("only-git");
     fs::create_dir_all(&tools).unwrap();
@@ -190,7 +190,7 @@ fn a_command_that_cannot_be_started() {
 
 #[test]
 fn planx_local_state_that_cannot_be_used() {
-    let repo = Repo::with_plan(WALK_PLAN);
+    let repo = Repo::with_plan(&WALK_PLAN);
     let state = repo.path(".git/planx");
     let _ = fs::remove_dir_all(&state);
     fs::write(&state, "not a folder\n").unwrap();
@@ -207,7 +207,7 @@ fn forked_before_the_plan() -> Repo {
     repo.git(&["branch", "planx/p"]);
     repo.write("existing.txt", "existing\n");
     repo.write("old.txt", "old\n");
-    repo.write_plan(VERIFY_PLAN);
+    repo.write_plan(&VERIFY_PLAN);
     repo.commit_all("The plan");
     assert_eq!(repo.planx(&["trust", "-q"]).code, 0);
     repo.git(&["switch", "-q", "planx/p"]);
@@ -235,7 +235,7 @@ fn verifying_a_branch_that_forked_before_the_plan() {
 
 #[test]
 fn finishing_from_a_dirty_phase_work_tree() {
-    let repo = Repo::verifying(VERIFY_PLAN);
+    let repo = Repo::verifying(&VERIFY_PLAN);
     repo.do_phase_p();
     assert_eq!(repo.planx(&["verify", "-q"]).code, 0);
     repo.write("existing.txt", "more work\n");
@@ -250,7 +250,7 @@ fn finishing_from_a_dirty_phase_work_tree() {
 
 #[test]
 fn finishing_into_a_dirty_base_work_tree() {
-    let repo = Repo::verifying(VERIFY_PLAN);
+    let repo = Repo::verifying(&VERIFY_PLAN);
     repo.do_phase_p();
     assert_eq!(repo.planx(&["verify", "-q"]).code, 0);
     fs::write(repo.path(".git/info/exclude"), "/base-wt/\n").unwrap();
@@ -301,7 +301,7 @@ owner = "dev"
 
 #[test]
 fn running_without_an_executor() {
-    let repo = Repo::with_plan(WALK_PLAN);
+    let repo = Repo::with_plan(&WALK_PLAN);
     assert_snapshot!(repo.planx(&["run"]), @r#"
     --- stderr ---
     error: no executor to run the phases with
@@ -312,7 +312,7 @@ fn running_without_an_executor() {
 
 #[test]
 fn a_hook_on_a_phase_branch_whose_base_is_gone() {
-    let repo = Repo::verifying(VERIFY_PLAN);
+    let repo = Repo::verifying(&VERIFY_PLAN);
     repo.git(&["branch", "-D", "main"]);
     assert_snapshot!(repo.planx(&["hook", "pre-commit"]), @"
     --- stderr ---
@@ -326,7 +326,7 @@ fn a_hook_on_a_phase_branch_whose_base_is_gone() {
 #[test]
 fn a_git_command_that_fails() {
     // The user's own pre-commit hook refuses the checkpoint's commit.
-    let repo = Repo::with_plan(WALK_PLAN);
+    let repo = Repo::with_plan(&WALK_PLAN);
     assert_eq!(repo.planx(&["start", "a", "-q"]).code, 0);
     repo.write(
         ".git/hooks/pre-commit",
@@ -346,7 +346,7 @@ fn a_git_command_that_fails() {
 
 #[test]
 fn git_that_cannot_be_run() {
-    let repo = Repo::with_plan(WALK_PLAN);
+    let repo = Repo::with_plan(&WALK_PLAN);
     assert_eq!(repo.planx(&["start", "a", "-q"]).code, 0);
     let empty = repo.root.parent().unwrap().join("no-tools");
     fs::create_dir_all(&empty).unwrap();
@@ -363,7 +363,7 @@ fn git_that_cannot_be_run() {
 #[test]
 fn the_worktree_list_lock_that_cannot_be_taken() {
     // Started away from base, the preflight runs in a scratch worktree at base's tip.
-    let repo = Repo::with_plan(WALK_PLAN);
+    let repo = Repo::with_plan(&WALK_PLAN);
     repo.git(&["switch", "-q", "-c", "elsewhere"]);
     fs::create_dir_all(repo.path(".git/planx/locks/worktrees.lock")).unwrap();
     assert_snapshot!(repo.planx(&["start", "a"]), @"
@@ -378,7 +378,7 @@ fn the_worktree_list_lock_that_cannot_be_taken() {
 
 #[test]
 fn finishing_a_phase_that_does_not_verify() {
-    let repo = Repo::verifying(VERIFY_PLAN);
+    let repo = Repo::verifying(&VERIFY_PLAN);
     repo.write("new.txt", "hello\n");
     repo.git(&["add", "new.txt"]);
     assert_eq!(repo.planx(&["checkpoint", "-q", "-m", "Half"]).code, 0);
@@ -410,7 +410,7 @@ fn finishing_a_phase_that_does_not_verify() {
 
 #[test]
 fn a_branch_with_no_history_in_common_with_base() {
-    let repo = Repo::verifying(VERIFY_PLAN);
+    let repo = Repo::verifying(&VERIFY_PLAN);
     repo.git(&["checkout", "-q", "--orphan", "elsewhere"]);
     repo.commit_all("Unrelated");
     repo.git(&["branch", "-f", "planx/p", "elsewhere"]);
@@ -431,7 +431,7 @@ fn a_branch_whose_fork_point_holds_a_broken_plan() {
     repo.write_plan(&VERIFY_PLAN.replace("version = 1", "version = 9"));
     repo.commit_all("A broken plan");
     repo.git(&["branch", "planx/p"]);
-    repo.write_plan(VERIFY_PLAN);
+    repo.write_plan(&VERIFY_PLAN);
     repo.commit_all("The plan, fixed");
     assert_eq!(repo.planx(&["trust", "-q"]).code, 0);
     repo.git(&["switch", "-q", "planx/p"]);
@@ -455,7 +455,7 @@ fn a_branch_whose_fork_point_holds_a_broken_plan() {
 
 #[test]
 fn trusting_without_a_home() {
-    let repo = Repo::with_plan(WALK_PLAN);
+    let repo = Repo::with_plan(&WALK_PLAN);
     let mut cmd = repo.command(BIN, &repo.root);
     cmd.env_remove("HOME").args(["trust"]);
     assert_snapshot!(repo.run(&mut cmd), @"
@@ -468,7 +468,7 @@ fn trusting_without_a_home() {
 
 #[test]
 fn accepting_with_empty_evidence() {
-    let repo = Repo::verifying(VERIFY_PLAN);
+    let repo = Repo::verifying(&VERIFY_PLAN);
     assert_snapshot!(repo.planx(&["accept", "p", "tests", "--evidence", " "]), @"
     --- stderr ---
     error: the evidence is empty
@@ -501,7 +501,7 @@ fn resuming_with_nothing_or_several_in_progress() {
 
 #[test]
 fn the_hook_command_misused() {
-    let repo = Repo::verifying(VERIFY_PLAN);
+    let repo = Repo::verifying(&VERIFY_PLAN);
     assert_snapshot!(repo.planx(&["hook", "post-commit"]), @"
     --- stderr ---
     error: `post-commit` is not a planx hook
@@ -525,7 +525,7 @@ fn the_hook_command_misused() {
 
 #[test]
 fn installing_hooks_into_a_shared_folder() {
-    let repo = Repo::with_plan(WALK_PLAN);
+    let repo = Repo::with_plan(&WALK_PLAN);
     let shared = repo.root.parent().unwrap().join("shared-hooks");
     fs::create_dir_all(&shared).unwrap();
     repo.git(&["config", "core.hooksPath", shared.to_str().unwrap()]);
@@ -544,9 +544,9 @@ fn installing_hooks_into_a_shared_folder() {
 
 #[test]
 fn a_plan_outside_the_repository() {
-    let repo = Repo::with_plan(WALK_PLAN);
+    let repo = Repo::with_plan(&WALK_PLAN);
     let outside = repo.root.parent().unwrap().join("plan.toml");
-    fs::write(&outside, WALK_PLAN).unwrap();
+    fs::write(&outside, &*WALK_PLAN).unwrap();
     let run = repo.planx(&["status", "--plan", outside.to_str().unwrap()]);
     let shown = run
         .to_string()
@@ -561,7 +561,7 @@ fn a_plan_outside_the_repository() {
 
 #[test]
 fn a_bare_repository_has_no_work_tree_for_a_plan() {
-    let repo = Repo::with_plan(WALK_PLAN);
+    let repo = Repo::with_plan(&WALK_PLAN);
     let bare = repo.root.parent().unwrap().join("bare.git");
     repo.git(&["clone", "-q", "--bare", ".", bare.to_str().unwrap()]);
     let run = repo.run(repo.command(BIN, &bare).arg("check"));
@@ -593,7 +593,7 @@ fn the_demo_misused() {
 
 #[test]
 fn an_interactive_run_without_a_terminal() {
-    let repo = Repo::with_plan(WALK_PLAN);
+    let repo = Repo::with_plan(&WALK_PLAN);
     assert_snapshot!(repo.planx(&["run", "--interactive"]), @"
     --- stderr ---
     error: --interactive needs a terminal
@@ -604,7 +604,7 @@ fn an_interactive_run_without_a_terminal() {
 
 #[test]
 fn files_planx_cannot_write() {
-    let repo = Repo::with_plan(WALK_PLAN);
+    let repo = Repo::with_plan(&WALK_PLAN);
     // A file where a folder is needed: the plan's folder, the manual's, the hooks', the
     // trust store's.
     repo.write(".git/a-file", "not a folder\n");
