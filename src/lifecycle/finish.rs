@@ -15,7 +15,7 @@ use crate::git::trailers;
 use crate::git::{Oid, Repo};
 use crate::plan::Plan;
 use crate::state::events::{Event, parse_note};
-use crate::state::judging::{BaseTip, base_tip, find_phase};
+use crate::state::judging::{BaseTip, Subject};
 use crate::trust::TrustPolicy;
 use crate::verify::{self, Place, Report, VerifyOptions};
 
@@ -44,13 +44,16 @@ pub struct FinishOutcome {
 }
 
 pub fn finish(
-    repo: &Repo,
-    plan: &Plan,
-    plan_path: &str,
+    subject: Subject<'_>,
     phase_id: &str,
     opts: &FinishOptions,
 ) -> Result<FinishOutcome, LifecycleError> {
-    let phase = find_phase(plan, phase_id)?;
+    let Subject {
+        repo,
+        plan,
+        plan_path,
+    } = subject;
+    let phase = subject.phase(phase_id)?;
     // One merge into base at a time.
     let _lock = crate::lock::take(
         &repo.locks_dir(),
@@ -74,7 +77,7 @@ pub fn finish(
         .ok_or_else(|| LifecycleError::NotStarted {
             phase: phase.id.clone(),
         })?;
-    let base_tip = base_tip(repo, plan, BaseTip::Local)?;
+    let base_tip = subject.base_tip(BaseTip::Local)?;
     if repo.current_branch()?.as_deref() == Some(branch.as_str()) {
         let dirty = repo.dirty_paths()?;
         if !dirty.is_empty() {
@@ -85,13 +88,11 @@ pub fn finish(
         }
     }
     let tip_tree = repo.tree_of(tip)?;
-    let fork = crate::state::evidence::fork_point(repo, base_tip, tip)?.ok_or_else(|| {
-        LifecycleError::NoForkPoint {
-            branch: branch.clone(),
-            shallow: repo.is_shallow(),
-        }
-    })?;
-    let branch_commits = repo.commits_between(tip, &[fork])?;
+    // The phase as judged: its fork point, and the plan there, under whose id verify records.
+    // Judging costs the fork point, as before, and one lookup of the plan file at the fork
+    // point; the plan there is read only when it is not the plan as loaded.
+    let judged = subject.judge(&phase.id, &branch, tip, base_tip)?;
+    let branch_commits = repo.commits_between(tip, &[judged.fork])?;
 
     // The merge, computed in memory: a conflict changes nothing.
     let merged_tree = match repo.merge_tree(base_tip, tip)? {
@@ -137,7 +138,7 @@ pub fn finish(
     candidates.push(commit);
     let found = crate::state::evidence::find_passing_record(
         repo,
-        &plan.id,
+        &judged.plan.id,
         &phase.id,
         merged_tree,
         &candidates,
@@ -155,7 +156,7 @@ pub fn finish(
                 path: scratch_path(repo, &format!("finish-{}", phase.id)),
             };
             let place = if merged_tree == tip_tree {
-                match Place::choose(repo, plan, &phase.id, None)? {
+                match Place::choose(subject, &phase.id, None)? {
                     Place::Here { head, branch }
                         if head == tip && repo.dirty_paths()?.is_empty() =>
                     {
@@ -168,7 +169,7 @@ pub fn finish(
             } else {
                 scratch(commit, branch.clone())
             };
-            let report = verify::verify_at(repo, plan, plan_path, &phase.id, place, &options)?;
+            let report = verify::verify_at(subject, &phase.id, place, &options)?;
             verify::record(repo, &report)?;
             if !report.passed() || !report.clean {
                 return Err(LifecycleError::VerifyFailed {

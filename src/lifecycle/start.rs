@@ -16,7 +16,7 @@ use crate::git::{Oid, Repo};
 use crate::plan::{Phase, Plan, PlanStatus};
 use crate::process::run_command;
 use crate::state::events::{CommandRun, Event};
-use crate::state::judging::find_phase;
+use crate::state::judging::{Subject, find_phase};
 use crate::state::{self, State};
 use crate::trust::{TrustPolicy, require_trust};
 
@@ -51,12 +51,15 @@ pub enum StartOutcome {
 }
 
 pub fn start(
-    repo: &Repo,
-    plan: &Plan,
-    plan_path: &str,
+    subject: Subject<'_>,
     phase_id: &str,
     opts: &StartOptions,
 ) -> Result<StartOutcome, LifecycleError> {
+    let Subject {
+        repo,
+        plan,
+        plan_path,
+    } = subject;
     let phase = find_phase(plan, phase_id)?;
     let _lock = crate::lock::take(
         &repo.locks_dir(),

@@ -19,11 +19,11 @@ use crate::git::changes::ChangeKind;
 use crate::git::trailers;
 use crate::git::{Oid, Repo};
 use crate::lifecycle::LifecycleError;
-use crate::plan::{CheckKind, EntryKind, PhaseKind, Plan};
+use crate::plan::{CheckKind, EntryKind, PhaseKind};
 use crate::state;
 use crate::state::events::{CommandRun, Event};
 use crate::state::evidence::phase_events;
-use crate::state::judging::{BaseTip, Judged, base_tip, find_phase};
+use crate::state::judging::{BaseTip, Judged, Subject};
 use crate::verify::manifest::{Finding, Level};
 use crate::verify::{Judgement, PlanEdit, after_verify_findings, judge_changes};
 
@@ -151,21 +151,27 @@ pub struct Review {
 
 /// Reviews `phase_id`. `plan` is the plan on base; `ci_branch` the branch a CI job names.
 pub fn review(
-    repo: &Repo,
-    plan: &Plan,
-    plan_path: &str,
+    subject: Subject<'_>,
     phase_id: &str,
     ci_branch: Option<&str>,
 ) -> Result<Review, ReportError> {
-    let phase = find_phase(plan, phase_id).map_err(LifecycleError::from)?;
+    let Subject {
+        repo,
+        plan,
+        plan_path,
+    } = subject;
+    let phase = subject.phase(phase_id).map_err(LifecycleError::from)?;
     let branch = plan.branch(phase);
-    let base_tip = base_tip(repo, plan, BaseTip::OrOrigin).map_err(LifecycleError::from)?;
+    let base_tip = subject
+        .base_tip(BaseTip::OrOrigin)
+        .map_err(LifecycleError::from)?;
     let status = state::derive_around(repo, plan, plan_path, &phase.id)?
         .into_iter()
         .find(|s| s.id == phase.id);
     let merged_by = status.as_ref().and_then(|s| s.completed_by);
     let (head, head_from) = phase_tip(repo, &branch, ci_branch, merged_by, &phase.id)?;
-    let judged = Judged::new(repo, plan, plan_path, &phase.id, &branch, head, base_tip)
+    let judged = subject
+        .judge(&phase.id, &branch, head, base_tip)
         .and_then(Judged::from_fork_only)
         .map_err(LifecycleError::from)?;
     let phase = judged.phase().map_err(LifecycleError::from)?;

@@ -24,7 +24,7 @@ use crate::plan::{CheckKind, EntryKind, Phase, Plan};
 use crate::process::CommandError;
 use crate::state::events::Event;
 use crate::state::evidence::phase_events;
-use crate::state::judging::{BaseTip, Judged, JudgingError, base_tip};
+use crate::state::judging::{BaseTip, Judged, JudgingError, Subject};
 use crate::trust::{TrustError, TrustPolicy, require_trust};
 use checks::CheckResult;
 use manifest::{Finding, Level, Row};
@@ -117,39 +117,19 @@ impl Report {
     }
 }
 
-/// Verifies phase `phase_id` of `target`: judged by the plan at the fork point on base.
-pub fn verify(
-    repo: &Repo,
-    base_plan: &Plan,
-    plan_path: &str,
-    phase_id: &str,
-    target: &Target<'_>,
-    opts: &VerifyOptions,
-) -> Result<Report, VerifyError> {
-    let judged = judge(
-        repo,
-        base_plan,
-        plan_path,
-        phase_id,
-        &target.branch,
-        target.head,
-    )?;
-    verify_judged(repo, &judged, target, opts)
-}
-
 /// Phase `phase_id` at `head` of `branch`, as verification judges it: forked from base (the
 /// local branch, else `origin`'s in a CI checkout), by the plan committed at the fork point —
 /// a phase forked before its plan existed has nothing to be verified by.
 pub fn judge<'p>(
-    repo: &Repo,
-    base_plan: &'p Plan,
-    plan_path: &'p str,
+    subject: Subject<'p>,
     phase_id: &str,
     branch: &str,
     head: Oid,
 ) -> Result<Judged<'p>, JudgingError> {
-    let base_tip = base_tip(repo, base_plan, BaseTip::OrOrigin)?;
-    Judged::new(repo, base_plan, plan_path, phase_id, branch, head, base_tip)?.from_fork_only()
+    let base_tip = subject.base_tip(BaseTip::OrOrigin)?;
+    subject
+        .judge(phase_id, branch, head, base_tip)?
+        .from_fork_only()
 }
 
 /// Verifies the phase `judged` in the work tree of `target`, which has `judged.tip` checked
@@ -295,11 +275,11 @@ pub enum Place {
 
 impl Place {
     pub fn choose(
-        repo: &Repo,
-        plan: &Plan,
+        subject: Subject<'_>,
         phase: &str,
         ci_branch: Option<&str>,
     ) -> Result<Place, VerifyError> {
+        let (repo, plan) = (subject.repo, subject.plan);
         let branch = format!("{}{phase}", plan.branch_prefix);
         let current = repo.current_branch()?;
         let head = repo.head_commit()?;
@@ -331,16 +311,15 @@ impl Place {
 
 /// Verifies `phase` where `place` says: this work tree, or a scratch worktree at the tip.
 pub fn verify_at(
-    repo: &Repo,
-    plan: &Plan,
-    plan_path: &str,
+    subject: Subject<'_>,
     phase: &str,
     place: Place,
     opts: &VerifyOptions,
 ) -> Result<Report, VerifyError> {
+    let repo = subject.repo;
     match place {
         Place::Here { head, branch } => {
-            let judged = judge(repo, plan, plan_path, phase, &branch, head)?;
+            let judged = judge(subject, phase, &branch, head)?;
             let workdir = repo.require_workdir()?.to_path_buf();
             let target = Target {
                 work: repo,
@@ -351,7 +330,7 @@ pub fn verify_at(
             verify_judged(repo, &judged, &target, opts)
         }
         Place::Scratch { tip, branch, path } => {
-            let judged = judge(repo, plan, plan_path, phase, &branch, tip)?;
+            let judged = judge(subject, phase, &branch, tip)?;
             crate::git::scratch::in_scratch(repo, &path, tip, |work| {
                 let target = Target {
                     work,
