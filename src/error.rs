@@ -8,19 +8,38 @@
 //! | 2 | usage or invalid input: bad arguments, a bad or missing plan, an unknown phase, not a repository |
 //! | 3 | the repository's state refuses the operation: dirty work tree, conflict, lock held, lost race |
 //! | 4 | the plan's commands are not trusted on this machine |
+//! | 70 | a bug in git-planx itself (`EX_SOFTWARE` of sysexits.h), never the repository's fault |
 //!
-//! Domain modules return their own error enums; `From` impls here turn them into a
-//! [`CliError`] with a kind, and the kind alone decides the exit code.
+//! Domain modules return their own error enums, each carrying its context and importing
+//! neither this module nor `cli`: `PlanError`, `GitError`, `LockError`, `CommandError` (one of
+//! the plan's commands), `TrustError`, `JudgingError` and `UnknownPhase` (the plan that judges a
+//! phase), `VerifyError`, `LifecycleError` (what the lifecycle commands refuse, wrapping the
+//! errors below it), `HookError`, `ReportError`, `ForgeError`. One `From` impl each turns them
+//! into a [`CliError`] with a kind and hints — an error that wraps another says it the way
+//! the other's impl does — and the kind alone decides the exit code. A new domain error gets
+//! its own impl here. A command that answers
+//! "no" after showing its answer (a failed `verify`, an invalid plan for `check`) says so with
+//! [`answer`]: the "no" is an error of kind [`ErrorKind::No`] marked as already reported, so
+//! its exit code is decided here too and nothing is printed twice.
+//!
+//! The words for a verification's outcome ([`verify_summary`], [`verify_problems`]) live here
+//! too: they are the details of a failed verification, and the command line and `run` (which
+//! records them as a phase's failure) say them the same way.
 
 use std::io;
 
 use crate::git::GitError;
+use crate::hooks::decide::HookError;
 use crate::lifecycle::LifecycleError;
+use crate::lock::LockError;
 use crate::plan::{Diagnostic, PlanError};
+use crate::process::CommandError;
 use crate::report::ReportError;
 use crate::report::forge::ForgeError;
 use crate::run::RunError;
-use crate::trust;
+use crate::state::judging::{JudgingError, UnknownPhase};
+use crate::trust::{self, TrustError};
+use crate::verify::{Report, VerifyError};
 
 /// What kind of failure, which decides the exit code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -33,6 +52,8 @@ pub enum ErrorKind {
     RepoState,
     /// The plan's commands are not trusted here (exit 4).
     Untrusted,
+    /// A bug in git-planx (exit 70, `EX_SOFTWARE`): not the user's input nor the repository.
+    Internal,
     /// The reader of our output went away (`| head`): not an error, exit 0 quietly.
     BrokenPipe,
 }
@@ -45,6 +66,7 @@ impl ErrorKind {
             ErrorKind::Usage => 2,
             ErrorKind::RepoState => 3,
             ErrorKind::Untrusted => 4,
+            ErrorKind::Internal => 70,
         }
     }
 
@@ -55,6 +77,7 @@ impl ErrorKind {
             ErrorKind::Usage => "usage",
             ErrorKind::RepoState => "repository-state",
             ErrorKind::Untrusted => "untrusted",
+            ErrorKind::Internal => "internal",
             ErrorKind::BrokenPipe => "broken-pipe",
         }
     }
@@ -73,6 +96,22 @@ pub struct CliError {
     pub hints: Vec<String>,
     /// Plan problems behind the error, shown in full.
     pub diagnostics: Vec<Diagnostic>,
+    /// The command has already shown everything there is to say (a "no" answer): print
+    /// nothing more, only exit with the kind's code.
+    pub reported: bool,
+}
+
+/// A command's answer, shown already: `Ok` for "yes", and for "no" an error of kind
+/// [`ErrorKind::No`] (exit 1) that prints nothing more.
+pub fn answer(yes: bool) -> Result<(), CliError> {
+    if yes {
+        Ok(())
+    } else {
+        Err(CliError {
+            reported: true,
+            ..CliError::new(ErrorKind::No, "the answer is no")
+        })
+    }
 }
 
 impl CliError {
@@ -84,7 +123,18 @@ impl CliError {
             details: Vec::new(),
             hints: Vec::new(),
             diagnostics: Vec::new(),
+            reported: false,
         }
+    }
+
+    /// A bug in git-planx: says so, and how to report it.
+    pub fn internal(what: impl std::fmt::Display) -> CliError {
+        CliError::new(ErrorKind::Internal, format!("git-planx failed: {what}"))
+            .hint("this is a bug in git-planx, not a problem with your plan or repository")
+            .hint(format!(
+                "please report it on git-planx's issue tracker with the command you ran, this output (run again with -v for more) and the version, git-planx {}",
+                env!("CARGO_PKG_VERSION")
+            ))
     }
 
     pub fn usage(message: impl Into<String>) -> CliError {
@@ -169,16 +219,127 @@ impl From<GitError> for CliError {
     }
 }
 
-impl From<crate::state::judging::UnknownPhase> for CliError {
-    fn from(error: crate::state::judging::UnknownPhase) -> CliError {
-        LifecycleError::from(error).into()
+impl From<UnknownPhase> for CliError {
+    fn from(UnknownPhase { id, known }: UnknownPhase) -> CliError {
+        CliError::usage(format!("the plan has no phase `{id}`")).hint(if known.is_empty() {
+            "the plan has no phases yet".to_owned()
+        } else {
+            format!("the plan's phases are {}", known.join(", "))
+        })
     }
 }
 
-impl From<crate::verify::VerifyError> for CliError {
-    fn from(error: crate::verify::VerifyError) -> CliError {
-        LifecycleError::from(error).into()
+impl From<JudgingError> for CliError {
+    fn from(error: JudgingError) -> CliError {
+        use JudgingError as J;
+        let message = error.to_string();
+        let state = || CliError::repo_state(message.clone());
+        match error {
+            J::UnknownPhase(e) => e.into(),
+            J::NoBase { .. } => {
+                state().hint("create the branch, or set `base` in the plan's [plan] table")
+            }
+            J::NotStarted { phase } => {
+                state().hint(format!("start it with `git planx start {phase}`"))
+            }
+            J::NoForkPoint { shallow, .. } => state().hint(if shallow {
+                "fetch more history: `git fetch --unshallow` (in CI: fetch-depth: 0)"
+            } else {
+                "the phase branch must fork from base; rebase it onto base"
+            }),
+            J::NoPlanAtFork { .. } => state()
+                .hint("a phase is judged by the plan on base where it forked; rebase the branch onto a base that has the plan"),
+            J::Plan { source, .. } => {
+                let mut e = CliError::from(source);
+                e.hints.insert(0, format!("this phase is judged by the plan at its fork point: {message}"));
+                e
+            }
+            J::Git(e) => e.into(),
+        }
     }
+}
+
+impl From<TrustError> for CliError {
+    fn from(error: TrustError) -> CliError {
+        match error {
+            TrustError::Untrusted(untrusted) => untrusted_error(&untrusted),
+            TrustError::NoStore => CliError::repo_state(error.to_string())
+                .hint("set HOME (or XDG_DATA_HOME), or use --trust-once / PLANX_TRUST=1"),
+        }
+    }
+}
+
+impl From<CommandError> for CliError {
+    fn from(error: CommandError) -> CliError {
+        let message = error.to_string();
+        match error {
+            CommandError::Spawn { source, .. } => {
+                let mut e = CliError::repo_state(message);
+                e.causes.push(source.to_string());
+                e
+            }
+            CommandError::Interrupted { .. } => {
+                CliError::repo_state(message).hint("nothing more was done; run the command again")
+            }
+        }
+    }
+}
+
+impl From<LockError> for CliError {
+    fn from(error: LockError) -> CliError {
+        match error {
+            LockError::Held { pid, .. } => {
+                CliError::repo_state(error.to_string()).hint(match pid {
+                    Some(pid) => {
+                        format!("process {pid} holds the lock; wait for it, then try again")
+                    }
+                    None => "wait for it, then try again".to_owned(),
+                })
+            }
+            LockError::Io(e) => local_state(&e),
+        }
+    }
+}
+
+impl From<VerifyError> for CliError {
+    fn from(error: VerifyError) -> CliError {
+        match error {
+            VerifyError::Judging(e) => e.into(),
+            VerifyError::Trust(e) => e.into(),
+            VerifyError::Command(e) => e.into(),
+            VerifyError::Git(e) => e.into(),
+        }
+    }
+}
+
+impl From<HookError> for CliError {
+    fn from(error: HookError) -> CliError {
+        let message = error.to_string();
+        match error {
+            HookError::Judging(e) => e.into(),
+            HookError::Plan { source, .. } => {
+                let mut e = CliError::from(source);
+                e.hints.insert(
+                    0,
+                    format!("the hooks read the plan as committed: {message}"),
+                );
+                e
+            }
+            HookError::MessageFile { ref source, .. } => {
+                let cause = source.to_string();
+                let mut e = CliError::repo_state(message);
+                e.causes.push(cause);
+                e
+            }
+            HookError::Trailer(e) => CliError::internal(e),
+            HookError::Git(e) => e.into(),
+        }
+    }
+}
+
+/// planx's own folder in the repository (locks, cache, scratch worktrees) cannot be used.
+fn local_state(error: &io::Error) -> CliError {
+    CliError::repo_state(format!("cannot use planx's local state: {error}"))
 }
 
 impl From<LifecycleError> for CliError {
@@ -187,11 +348,8 @@ impl From<LifecycleError> for CliError {
         let message = error.to_string();
         let state = || CliError::repo_state(message.clone());
         match error {
-            L::UnknownPhase { known, .. } => CliError::usage(message).hint(if known.is_empty() {
-                "the plan has no phases yet".to_owned()
-            } else {
-                format!("the plan's phases are {}", known.join(", "))
-            }),
+            L::Judging(e) => e.into(),
+            L::Trust(e) => e.into(),
             L::PlanNotReady { .. } => state().hint(
                 "review the plan, then set `status = \"ready\"` in [plan] and commit it on base; or pass --force",
             ),
@@ -215,14 +373,6 @@ impl From<LifecycleError> for CliError {
                 }
                 e.hint("commit or stash them yourself (planx never touches them), or set `clean_worktree = false` in [preflight]")
             }
-            L::Untrusted(untrusted) => untrusted_error(&untrusted),
-            L::TrustStore(source) => {
-                let mut e = state().hint("set HOME (or XDG_DATA_HOME), or use --trust-once / PLANX_TRUST=1");
-                if let Some(source) = source {
-                    e.causes.push(source.to_string());
-                }
-                e
-            }
             L::PreflightFailed { runs } => {
                 let mut e = state();
                 for run in &runs {
@@ -234,13 +384,13 @@ impl From<LifecycleError> for CliError {
                 }
                 e.hint("the base must pass preflight before a phase starts; fix base, then start again")
             }
-            L::Locked { pid, .. } => state().hint(match pid {
-                Some(pid) => format!("process {pid} holds the lock; wait for it, then try again"),
-                None => "wait for it, then try again".to_owned(),
-            }),
+            L::Locked { what, phase, pid } => LockError::Held { what, phase, pid }.into(),
             L::LostRace { .. } => state().hint("run `git planx start` again to switch to it"),
             L::Switch { phase, source, .. } => {
+                // Said as the cause: the switch failed because of it.
+                let cause = source.to_string();
                 let mut e = CliError::from(source);
+                e.causes.insert(0, cause);
                 e.message = message;
                 e.hint(format!("the start is recorded; after fixing this, `git planx start {phase}` switches to it"))
             }
@@ -251,7 +401,7 @@ impl From<LifecycleError> for CliError {
                 crate::state::State::Complete => "it is merged; `git planx status` shows what is left".to_owned(),
                 _ => "`git planx status` shows every phase; `git planx next` what can start".to_owned(),
             }),
-            L::NotStarted { phase } => state().hint(format!("start it with `git planx start {phase}`")),
+            L::NotStarted { phase } => JudgingError::NotStarted { phase }.into(),
             L::UnknownStep { known, .. } => CliError::usage(message).hint(if known.is_empty() {
                 "the phase has no steps".to_owned()
             } else {
@@ -270,19 +420,12 @@ impl From<LifecycleError> for CliError {
                 e.details.extend(tail_lines(&run.tail, 10));
                 e.hint("make the tests pass first; nothing was committed")
             }
-            L::Interrupted { .. } => state().hint("nothing more was done; run the command again"),
+            L::Interrupted { signal } => CommandError::Interrupted { signal }.into(),
             L::ForgedTrailer => CliError::usage(message)
                 .hint("planx writes the Planx-* trailers itself; leave them out of the message"),
-            L::NoForkPoint { shallow, .. } => state().hint(if shallow {
-                "fetch more history: `git fetch --unshallow` (in CI: fetch-depth: 0)"
-            } else {
-                "the phase branch must fork from base; rebase it onto base"
-            }),
-            L::NoPlanAtFork { .. } => state()
-                .hint("a phase is judged by the plan on base where it forked; rebase the branch onto a base that has the plan"),
             L::VerifyFailed { report } => {
                 let mut e = CliError::new(ErrorKind::No, message);
-                e.details = crate::report::verify_problems(&report);
+                e.details = verify_problems(&report);
                 e.hint(format!("nothing was merged; see `git planx verify {}`", report.phase))
             }
             L::Conflicts { branch, base, paths } => {
@@ -313,26 +456,10 @@ impl From<LifecycleError> for CliError {
             }),
             L::NotManual { .. } => CliError::usage(message)
                 .hint("only `manual = true` checks take evidence; the others are verified by running them"),
-            L::NoExecutor => CliError::usage(message).hint(
-                "pass --executor \"COMMAND\", set PLANX_EXECUTOR, or set `executor` in the plan's [run] table; it runs in each phase's worktree with $PLANX_BRIEF",
-            ),
-            L::NoBase { .. } => state().hint("create the branch, or set `base` in the plan's [plan] table"),
-            L::JudgingPlan { source, .. } => {
-                let mut e = CliError::from(source);
-                e.hints.insert(0, format!("this phase is judged by the plan at its fork point: {message}"));
-                e
-            }
-            L::Spawn { ref source, .. } => {
-                let cause = source.to_string();
-                let mut e = state();
-                e.causes.push(cause);
-                e
-            }
+            L::Spawn { command, source } => CommandError::Spawn { command, source }.into(),
             L::Git(e) => e.into(),
-            L::Trailer(_) => CliError::usage(message),
-            L::Io(e) => CliError::repo_state(format!("cannot use planx's local state: {e}")),
-            L::Internal { .. } => CliError::repo_state(message)
-                .hint("this is a bug in git-planx: please report it with the output above"),
+            L::Trailer(e) => CliError::internal(e),
+            L::Io(e) => local_state(&e),
         }
     }
 }
@@ -362,8 +489,7 @@ impl From<RunError> for CliError {
             R::Interrupted { .. } => {
                 CliError::repo_state(message).hint("nothing more was done; run the command again")
             }
-            R::Internal { .. } => CliError::repo_state(message)
-                .hint("this is a bug in git-planx: please report it with the output above"),
+            R::Internal { what } => CliError::internal(what),
             R::Lifecycle(e) => e.into(),
             R::Git(e) => e.into(),
             R::Io(e) => CliError::repo_state(format!("cannot use planx's local state: {e}")),
@@ -380,7 +506,8 @@ impl From<ReportError> for CliError {
                     crate::report::short(merged_by)
                 ))
             }
-            ReportError::Lifecycle(e) => e.into(),
+            ReportError::Judging(e) => e.into(),
+            ReportError::Git(e) => e.into(),
         }
     }
 }
@@ -415,6 +542,43 @@ impl From<ForgeError> for CliError {
             }
         }
     }
+}
+
+/// A verify's result in one line (for `verify`'s summary and the reason a run records): "manifest holds, 2 of 3 checks verified, 1 not run".
+pub fn verify_summary(report: &Report) -> String {
+    let mut parts = vec![match report.errors() {
+        0 => "manifest holds".to_owned(),
+        1 => "1 manifest error".to_owned(),
+        n => format!("{n} manifest errors"),
+    }];
+    parts.push(format!(
+        "{} of {} checks verified",
+        report.checks.iter().filter(|c| c.verified).count(),
+        report.checks.len()
+    ));
+    let skipped = report.checks.iter().filter(|c| c.skipped).count();
+    if skipped > 0 {
+        parts.push(format!("{skipped} not run"));
+    }
+    parts.join(", ")
+}
+
+/// What a verify found wrong, one line each: the manifest's errors, then the checks not
+/// verified.
+pub fn verify_problems(report: &Report) -> Vec<String> {
+    report
+        .findings
+        .iter()
+        .filter(|f| f.level == crate::verify::manifest::Level::Error)
+        .map(|f| f.message.clone())
+        .chain(
+            report
+                .checks
+                .iter()
+                .filter(|c| !c.verified)
+                .map(|c| format!("check `{}` not verified: {}", c.name, c.evidence)),
+        )
+        .collect()
 }
 
 /// The refusal of untrusted commands: what would run, as a diff when the set changed.
@@ -465,6 +629,42 @@ mod tests {
         assert_eq!(ErrorKind::RepoState.exit_code(), 3);
         assert_eq!(ErrorKind::Untrusted.exit_code(), 4);
         assert_eq!(ErrorKind::BrokenPipe.exit_code(), 0);
+        assert_eq!(ErrorKind::Internal.exit_code(), 70);
+    }
+
+    #[test]
+    fn a_bug_is_its_own_kind_and_says_how_to_report_it() {
+        let e = CliError::from(RunError::Internal {
+            what: "a phase's thread panicked: index out of bounds".into(),
+        });
+        assert_eq!(e.kind, ErrorKind::Internal);
+        assert_eq!(e.exit_code(), 70);
+        assert_eq!(e.kind.as_str(), "internal");
+        assert_eq!(
+            e.message,
+            "git-planx failed: a phase's thread panicked: index out of bounds"
+        );
+        assert!(
+            e.hints[0].contains("this is a bug in git-planx"),
+            "{:?}",
+            e.hints
+        );
+        assert!(e.hints[1].contains("issue tracker"), "{:?}", e.hints);
+        assert!(
+            e.hints[1].contains(env!("CARGO_PKG_VERSION")),
+            "{:?}",
+            e.hints
+        );
+        assert!(!e.reported);
+    }
+
+    #[test]
+    fn a_no_answer_exits_1_and_prints_nothing_more() {
+        assert!(answer(true).is_ok());
+        let no = answer(false).unwrap_err();
+        assert_eq!(no.kind, ErrorKind::No);
+        assert_eq!(no.exit_code(), 1);
+        assert!(no.reported);
     }
 
     #[test]

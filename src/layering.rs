@@ -16,8 +16,6 @@ use std::fmt;
 
 /// The layers, top first.
 ///
-/// - `report` and `hooks` sit above `lifecycle` because they return its error type,
-///   [`crate::lifecycle::LifecycleError`]; they use no lifecycle operation.
 /// - `interrupt` sits below `process`, which registers each command's process group with it.
 /// - `git` sits above `lock` (the worktree list is changed under a lock) and `plan` (the work
 ///   tree's facts for a plan's path rules).
@@ -25,8 +23,7 @@ pub const LAYERS: &[&[&str]] = &[
     &["cli"],
     &["error"],
     &["run"],
-    &["report", "hooks"],
-    &["lifecycle"],
+    &["lifecycle", "report", "hooks"],
     &["verify"],
     &["state"],
     &["trust", "process", "cache"],

@@ -17,9 +17,9 @@ fn main() -> ExitCode {
     init_tracing(cli.global.verbose, cli.global.quiet);
     let ui = cli::make_ui(&cli.global);
     match cli::run(&cli, &ui) {
-        Ok(code) => ExitCode::from(code),
+        Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
-            if error.kind != git_planx::error::ErrorKind::BrokenPipe {
+            if !error.reported && error.kind != git_planx::error::ErrorKind::BrokenPipe {
                 ui.report_error(&error);
             }
             // Cleaned up: now end the way the signal asked, so the shell sees it.

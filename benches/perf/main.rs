@@ -13,6 +13,11 @@
 
 mod env;
 mod fixture;
+// The hermetic environment, one definition shared with the integration tests (which use a
+// part of it the suite does not need).
+#[path = "../../tests/integration/common/hermetic.rs"]
+#[allow(dead_code)]
+mod hermetic;
 mod inproc;
 mod measure;
 mod notes;

@@ -24,7 +24,7 @@ pub struct AcceptArgs {
     pub evidence: String,
 }
 
-pub fn cmd_accept(ui: &Ui, global: &GlobalArgs, args: &AcceptArgs) -> Result<u8, CliError> {
+pub fn cmd_accept(ui: &Ui, global: &GlobalArgs, args: &AcceptArgs) -> Result<(), CliError> {
     if args.evidence.trim().is_empty() {
         return Err(CliError::usage("the evidence is empty").hint("say what shows the check holds"));
     }
@@ -48,5 +48,5 @@ pub fn cmd_accept(ui: &Ui, global: &GlobalArgs, args: &AcceptArgs) -> Result<u8,
             outcome.who
         ))?;
     }
-    Ok(0)
+    Ok(())
 }

@@ -34,7 +34,7 @@ pub struct BriefArgs {
     pub format: Format,
 }
 
-pub fn cmd_brief(ui: &Ui, global: &GlobalArgs, args: &BriefArgs) -> Result<u8, CliError> {
+pub fn cmd_brief(ui: &Ui, global: &GlobalArgs, args: &BriefArgs) -> Result<(), CliError> {
     let ctx = Context::open(global, Need::Base)?;
     let Origin::Base(base_tip) = ctx.origin else {
         return Err(CliError::repo_state(
@@ -47,7 +47,7 @@ pub fn cmd_brief(ui: &Ui, global: &GlobalArgs, args: &BriefArgs) -> Result<u8, C
     } else {
         ui.out(&render(&brief))?;
     }
-    Ok(0)
+    Ok(())
 }
 
 /// A command as it runs, with the `[commands]` name it comes from.
@@ -56,7 +56,8 @@ pub(crate) fn markdown(subject: Subject<'_>, phase: &str) -> Result<String, Life
     let base_tip = subject.base_tip(BaseTip::OrOrigin)?;
     match brief::brief(subject, base_tip, phase) {
         Ok(brief) => Ok(render(&brief)),
-        Err(crate::report::ReportError::Lifecycle(e)) => Err(e),
+        Err(crate::report::ReportError::Judging(e)) => Err(e.into()),
+        Err(crate::report::ReportError::Git(e)) => Err(e.into()),
         Err(e) => Err(LifecycleError::Io(std::io::Error::other(e.to_string()))),
     }
 }

@@ -16,7 +16,7 @@ use crate::plan::graph::Graph;
 #[derive(Debug, Args)]
 pub struct CheckArgs {}
 
-pub fn cmd_check(ui: &Ui, global: &GlobalArgs, _args: &CheckArgs) -> Result<u8, CliError> {
+pub fn cmd_check(ui: &Ui, global: &GlobalArgs, _args: &CheckArgs) -> Result<(), CliError> {
     let loaded = read_plan(global)?;
     let (errors, warnings) = (loaded.errors(), loaded.warnings());
     let valid = errors == 0;
@@ -38,7 +38,7 @@ pub fn cmd_check(ui: &Ui, global: &GlobalArgs, _args: &CheckArgs) -> Result<u8, 
             })),
             "diagnostics": loaded.diagnostics,
         }))?;
-        return Ok(u8::from(!valid));
+        return crate::error::answer(valid);
     }
     let p = ui.out_painter();
     let mut out = String::new();
@@ -75,7 +75,7 @@ pub fn cmd_check(ui: &Ui, global: &GlobalArgs, _args: &CheckArgs) -> Result<u8, 
         ));
     }
     ui.out(&out)?;
-    Ok(u8::from(!valid))
+    crate::error::answer(valid)
 }
 
 pub(crate) fn plural(n: usize, word: &str) -> String {

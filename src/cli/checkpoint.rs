@@ -38,7 +38,7 @@ pub struct CheckpointArgs {
     pub failed: Option<String>,
 }
 
-pub fn cmd_checkpoint(ui: &Ui, global: &GlobalArgs, args: &CheckpointArgs) -> Result<u8, CliError> {
+pub fn cmd_checkpoint(ui: &Ui, global: &GlobalArgs, args: &CheckpointArgs) -> Result<(), CliError> {
     let ctx = Context::open(global, Need::Base)?;
     let opts = CheckpointOptions {
         message: args.message.clone(),
@@ -54,7 +54,6 @@ pub fn cmd_checkpoint(ui: &Ui, global: &GlobalArgs, args: &CheckpointArgs) -> Re
         ..CheckpointOptions::default()
     };
     let outcome = lifecycle::checkpoint(ctx.subject(), &opts)?;
-    let code = u8::from(!outcome.verified());
     if ui.json {
         ui.json(&json!({
             "schema": "planx.checkpoint/1",
@@ -68,7 +67,7 @@ pub fn cmd_checkpoint(ui: &Ui, global: &GlobalArgs, args: &CheckpointArgs) -> Re
             "reason": outcome.reason,
             "verified": outcome.verified(),
         }))?;
-        return Ok(code);
+        return crate::error::answer(outcome.verified());
     }
     let p = ui.out_painter();
     let what = match (&outcome.step, outcome.kind.as_str()) {
@@ -107,8 +106,8 @@ pub fn cmd_checkpoint(ui: &Ui, global: &GlobalArgs, args: &CheckpointArgs) -> Re
     if let Some(reason) = &outcome.reason {
         out.push_str(&format!("  reason: {reason}\n"));
     }
-    if !ui.quiet || code != 0 {
+    if !ui.quiet || !outcome.verified() {
         ui.out(&out)?;
     }
-    Ok(code)
+    crate::error::answer(outcome.verified())
 }

@@ -170,7 +170,7 @@ fn phase_files(phase: &str) -> &'static [(&'static str, &'static str)] {
     }
 }
 
-pub fn cmd_demo(ui: &Ui, _global: &GlobalArgs, args: &DemoArgs) -> Result<u8, CliError> {
+pub fn cmd_demo(ui: &Ui, _global: &GlobalArgs, args: &DemoArgs) -> Result<(), CliError> {
     if args.act {
         return act();
     }
@@ -180,9 +180,9 @@ pub fn cmd_demo(ui: &Ui, _global: &GlobalArgs, args: &DemoArgs) -> Result<u8, Cl
     let repo = Repo::open(&dir)?;
     let tip = repo
         .branch_tip("main")?
-        .ok_or_else(|| CliError::repo_state("the demo repository has no main branch"))?;
+        .ok_or_else(|| CliError::internal("the demo repository it made has no main branch"))?;
     let plan = plan_at(&repo, tip, crate::plan::DEFAULT_PLAN_PATH, "main")?
-        .ok_or_else(|| CliError::repo_state("the demo plan was not committed"))?;
+        .ok_or_else(|| CliError::internal("the demo plan it wrote was not committed"))?;
     if !ui.quiet {
         ui.out(&format!(
             "{} a scratch repository at {}\n  a tiny calculator in shell, and a plan of {} phases: design, then add and mul in parallel, then help (after add) and docs (after add and mul)\n  the executor is scripted; for `mul` it claims success but leaves tests/mul_test.sh out\n\n",
@@ -217,7 +217,7 @@ pub fn cmd_demo(ui: &Ui, _global: &GlobalArgs, args: &DemoArgs) -> Result<u8, Cl
             "dir": dir,
             "phases": summary.outcomes.iter().map(|(id, o, why)| serde_json::json!({"phase": id, "outcome": o, "why": why})).collect::<Vec<_>>(),
         }))?;
-        return Ok(0);
+        return Ok(());
     }
     let mut out = String::from("\n");
     for (id, o, why) in &summary.outcomes {
@@ -270,7 +270,7 @@ pub fn cmd_demo(ui: &Ui, _global: &GlobalArgs, args: &DemoArgs) -> Result<u8, Cl
         look.push_str(&format!("  {command:<width$}   # {what}\n"));
     }
     ui.out(&look)?;
-    Ok(0)
+    Ok(())
 }
 
 /// The demo folder: DIR (new or empty) or a new temporary folder, kept.
@@ -328,7 +328,7 @@ fn create_project(dir: &Path) -> Result<(), CliError> {
 }
 
 /// The scripted executor: writes the phase's files in the worktree it is run in.
-fn act() -> Result<u8, CliError> {
+fn act() -> Result<(), CliError> {
     let phase = std::env::var("PLANX_PHASE")
         .map_err(|_| CliError::usage("PLANX_PHASE is not set").hint("`git planx run` sets it"))?;
     let dir = std::env::current_dir()?;
@@ -343,5 +343,5 @@ fn act() -> Result<u8, CliError> {
         println!("{phase}: wrote {path}");
     }
     println!("{phase}: done. All tests pass, the phase is complete!");
-    Ok(0)
+    Ok(())
 }

@@ -28,7 +28,7 @@ pub struct FinishArgs {
     pub delete_branch: bool,
 }
 
-pub fn cmd_finish(ui: &Ui, global: &GlobalArgs, args: &FinishArgs) -> Result<u8, CliError> {
+pub fn cmd_finish(ui: &Ui, global: &GlobalArgs, args: &FinishArgs) -> Result<(), CliError> {
     let ctx = Context::open(global, Need::Base)?;
     let opts = FinishOptions {
         squash: args.squash,
@@ -57,7 +57,7 @@ pub fn cmd_finish(ui: &Ui, global: &GlobalArgs, args: &FinishArgs) -> Result<u8,
             "squash": outcome.squash,
             "branch_deleted": outcome.branch_deleted,
         }))?;
-        return Ok(0);
+        return Ok(());
     }
     let p = ui.out_painter();
     let mut out = String::new();
@@ -88,5 +88,5 @@ pub fn cmd_finish(ui: &Ui, global: &GlobalArgs, args: &FinishArgs) -> Result<u8,
     if !ui.quiet {
         ui.out(&out)?;
     }
-    Ok(0)
+    Ok(())
 }

@@ -30,14 +30,14 @@ pub enum GraphFormat {
     Mermaid,
 }
 
-pub fn cmd_graph(ui: &Ui, global: &GlobalArgs, args: &GraphArgs) -> Result<u8, CliError> {
+pub fn cmd_graph(ui: &Ui, global: &GlobalArgs, args: &GraphArgs) -> Result<(), CliError> {
     let plan = read_valid_plan(global)?;
-    let graph = Graph::build(&plan).map_err(|_| {
-        CliError::usage("the plan's dependencies form a cycle").hint("run `git planx check`")
-    })?;
+    // A valid plan has no dependency cycle: one here is a bug.
+    let graph = Graph::build(&plan)
+        .map_err(|_| CliError::internal("a valid plan's dependencies form a cycle"))?;
     if ui.json {
         ui.json(&graph_json(&plan, &graph))?;
-        return Ok(0);
+        return Ok(());
     }
     let text = match args.format {
         GraphFormat::Text => text(&plan, &graph, ui),
@@ -45,7 +45,7 @@ pub fn cmd_graph(ui: &Ui, global: &GlobalArgs, args: &GraphArgs) -> Result<u8, C
         GraphFormat::Mermaid => mermaid(&plan, &graph),
     };
     ui.out(&text)?;
-    Ok(0)
+    Ok(())
 }
 
 fn graph_json(plan: &Plan, graph: &Graph) -> serde_json::Value {

@@ -10,7 +10,10 @@ use super::GlobalArgs;
 use super::ui::{Style, Ui, table};
 use crate::error::{CliError, ErrorKind};
 use crate::git::Repo;
-use crate::hooks::{self, HookState, decide};
+use crate::git::path::escape_path;
+use crate::hooks::decide::{self, Decision, Note, Refusal};
+use crate::hooks::{self, HookState};
+use crate::plan::EntryKind;
 
 /// Install, remove or inspect the planx git hooks (pre-commit, commit-msg, pre-merge-commit,
 /// pre-push).
@@ -51,7 +54,7 @@ pub struct HookArgs {
     pub args: Vec<String>,
 }
 
-pub fn cmd_hooks(ui: &Ui, _global: &GlobalArgs, args: &HooksArgs) -> Result<u8, CliError> {
+pub fn cmd_hooks(ui: &Ui, _global: &GlobalArgs, args: &HooksArgs) -> Result<(), CliError> {
     let repo = Repo::discover()?;
     let dir = hooks::hooks_dir(&repo)?;
     let p = ui.out_painter();
@@ -86,10 +89,10 @@ pub fn cmd_hooks(ui: &Ui, _global: &GlobalArgs, args: &HooksArgs) -> Result<u8, 
             "changes": changes.as_ref().map(|c| c.iter().map(|(h, c)| json!({"hook": h, "change": c})).collect::<Vec<_>>()),
             "hooks": status.iter().map(|(h, s)| json!({"hook": h, "state": s})).collect::<Vec<_>>(),
         }))?;
-        return Ok(0);
+        return Ok(());
     }
     if ui.quiet {
-        return Ok(0);
+        return Ok(());
     }
     let mut rows = Vec::new();
     for (hook, state) in &status {
@@ -134,10 +137,10 @@ pub fn cmd_hooks(ui: &Ui, _global: &GlobalArgs, args: &HooksArgs) -> Result<u8, 
         ));
     }
     ui.out(&out)?;
-    Ok(0)
+    Ok(())
 }
 
-pub fn cmd_hook(ui: &Ui, _global: &GlobalArgs, args: &HookArgs) -> Result<u8, CliError> {
+pub fn cmd_hook(ui: &Ui, _global: &GlobalArgs, args: &HookArgs) -> Result<(), CliError> {
     if !hooks::HOOKS.contains(&args.name.as_str()) {
         return Err(
             CliError::usage(format!("`{}` is not a planx hook", args.name))
@@ -145,7 +148,7 @@ pub fn cmd_hook(ui: &Ui, _global: &GlobalArgs, args: &HookArgs) -> Result<u8, Cl
         );
     }
     if decide::disabled() {
-        return Ok(0);
+        return Ok(());
     }
     let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
     let repo = match Repo::discover() {
@@ -158,16 +161,14 @@ pub fn cmd_hook(ui: &Ui, _global: &GlobalArgs, args: &HookArgs) -> Result<u8, Cl
                     &format!("the planx {} hook cannot check phase `{phase}`", args.name),
                     CliError::from(error),
                 )),
-                None => Ok(0),
+                None => Ok(()),
             };
         }
     };
     let result = match args.name.as_str() {
         "pre-commit" => decide::pre_commit(&repo, &cwd),
         "commit-msg" => match args.args.first() {
-            Some(file) => {
-                decide::commit_msg(&repo, &cwd.join(file)).map(|_| decide::Decision::default())
-            }
+            Some(file) => decide::commit_msg(&repo, &cwd.join(file)).map(|_| Decision::default()),
             None => {
                 return Err(
                     CliError::usage("commit-msg needs the message file").hint("git passes it")
@@ -190,18 +191,134 @@ pub fn cmd_hook(ui: &Ui, _global: &GlobalArgs, args: &HookArgs) -> Result<u8, Cl
         }
     };
     for note in &decision.notes {
-        ui.err(&format!("planx: {note}\n"));
+        ui.err(&format!("planx: {}\n", note_text(*note)));
     }
     if decision.allowed() {
-        return Ok(0);
+        return Ok(());
     }
     let mut error = CliError::new(
         ErrorKind::No,
         format!("the planx {} hook refused this", args.name),
     );
-    error.details = decision.refused;
-    error.hints = decision.hints;
+    error.details = decision.refusals.iter().map(refusal_line).collect();
+    error.hints = hints(&decision);
     Err(error)
+}
+
+/// One refusal, as the line that names it.
+fn refusal_line(refusal: &Refusal) -> String {
+    match refusal {
+        Refusal::OutsideManifest {
+            path,
+            status,
+            phase,
+            admitting,
+            ..
+        } => {
+            let mut line = format!(
+                "{} ({}) is outside the manifest of phase `{phase}`",
+                escape_path(path),
+                describe_status(*status)
+            );
+            if let Some((kind, pattern)) = admitting {
+                line.push_str(&format!(
+                    ": `{}` would admit it",
+                    manifest_line(*kind, pattern)
+                ));
+            }
+            line
+        }
+        Refusal::BeforeVerify {
+            path,
+            status,
+            phase,
+            entry,
+        } => format!(
+            "{} ({}) is admitted by `after_verify` entry `{entry}` of phase `{phase}`: only after a passing verify",
+            escape_path(path),
+            describe_status(*status)
+        ),
+        Refusal::UnverifiedMerge { phase, base, tree } => format!(
+            "merging phase `{phase}` into `{base}` needs a passing verify of its tree {}",
+            &tree.to_string()[..10]
+        ),
+        Refusal::UnverifiedPush { phase, base, merge } => format!(
+            "`{base}` would carry the merge of phase `{phase}` ({}) without a passing verify of its tree",
+            &merge.to_string()[..10]
+        ),
+    }
+}
+
+/// What to do about the refusals, in the order they call for it.
+fn hints(decision: &Decision) -> Vec<String> {
+    let refusals = &decision.refusals;
+    let mut hints = Vec::new();
+    if let Some(Refusal::OutsideManifest { base, .. }) = refusals
+        .iter()
+        .find(|r| matches!(r, Refusal::OutsideManifest { .. }))
+    {
+        hints.push(format!(
+            "declare what the phase may touch in [phase.files] of the plan on `{base}` (phases are judged by it), or unstage: `git restore --staged <path>`"
+        ));
+    }
+    if let Some(Refusal::BeforeVerify { phase, .. }) = refusals
+        .iter()
+        .find(|r| matches!(r, Refusal::BeforeVerify { .. }))
+    {
+        hints.push(format!(
+            "run `git planx verify {phase}` first for after_verify paths"
+        ));
+    }
+    if refusals.iter().any(|r| {
+        matches!(
+            r,
+            Refusal::OutsideManifest { .. } | Refusal::BeforeVerify { .. }
+        )
+    }) {
+        hints.push("to bypass once: `git commit --no-verify` (verify and status will still show the commit)".into());
+    }
+    for refusal in refusals {
+        if let Refusal::UnverifiedMerge { phase, .. } = refusal {
+            hints.push(format!(
+                "`git merge --abort`, then `git planx verify {phase}` (or `git planx finish {phase}`, which verifies and merges)"
+            ));
+        }
+    }
+    if refusals
+        .iter()
+        .any(|r| matches!(r, Refusal::UnverifiedPush { .. }))
+    {
+        hints.push(
+            "verify those phases' branches (`git planx verify PHASE`), then push again with the notes: `git push <remote> refs/notes/planx`"
+                .into(),
+        );
+    }
+    hints
+}
+
+fn note_text(note: Note) -> &'static str {
+    match note {
+        Note::PushEvidence => {
+            "push the evidence too: `git push <remote> refs/notes/planx` (or `git planx sync`)"
+        }
+    }
+}
+
+/// The `[phase.files]` line that declares `pattern` as `kind`.
+fn manifest_line(kind: EntryKind, pattern: &str) -> String {
+    // A JSON string is a TOML basic string.
+    let quoted = serde_json::to_string(pattern).unwrap_or_else(|_| format!("{pattern:?}"));
+    format!("{} = [{quoted}]", kind.as_str())
+}
+
+fn describe_status(status: char) -> &'static str {
+    match status {
+        'A' => "added",
+        'D' => "deleted",
+        'M' => "modified",
+        'T' => "type changed",
+        _ => "changed",
+    }
 }
 
 /// A hook that cannot judge refuses: an enforcement that a broken state switches off would be
@@ -209,6 +326,7 @@ pub fn cmd_hook(ui: &Ui, _global: &GlobalArgs, args: &HookArgs) -> Result<u8, Cl
 fn cannot_check(what: &str, cause: CliError) -> CliError {
     let mut refusal = CliError::new(ErrorKind::No, format!("{what}: {}", cause.message));
     refusal.details = cause.details;
+    refusal.causes = cause.causes;
     refusal.hints = cause.hints;
     refusal.hint(
         "fix the cause, or bypass once with git's --no-verify (or PLANX_HOOKS=0); verify and status will still see it",
@@ -233,4 +351,39 @@ fn push_updates() -> Vec<String> {
         .map(str::to_owned)
         .filter(|l| !l.trim().is_empty())
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::manifest_line;
+    use crate::hooks::decide::admitting_entry;
+
+    #[test]
+    fn the_admitting_entry_is_said_as_the_line_to_write() {
+        let line = |status, path| {
+            admitting_entry(status, path).map(|(kind, pattern)| manifest_line(kind, &pattern))
+        };
+        assert_eq!(
+            line('A', "stray.txt").as_deref(),
+            Some(r#"create = ["stray.txt"]"#)
+        );
+        assert_eq!(
+            line('M', "src/a.rs").as_deref(),
+            Some(r#"modify = ["src/a.rs"]"#)
+        );
+        assert_eq!(line('T', "link").as_deref(), Some(r#"modify = ["link"]"#));
+        assert_eq!(
+            line('D', "old.txt").as_deref(),
+            Some(r#"delete = ["old.txt"]"#)
+        );
+        // Wildcards and quotes in the path itself stay literal.
+        assert_eq!(
+            line('A', "a*b?[c].txt").as_deref(),
+            Some(r#"create = ["a[*]b[?][[]c[]].txt"]"#)
+        );
+        assert_eq!(
+            line('A', "say \"hi\".txt").as_deref(),
+            Some(r#"create = ["say \"hi\".txt"]"#)
+        );
+    }
 }

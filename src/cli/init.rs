@@ -34,7 +34,7 @@ pub struct InitArgs {
     pub id: Option<String>,
 }
 
-pub fn cmd_init(ui: &Ui, global: &GlobalArgs, args: &InitArgs) -> Result<u8, CliError> {
+pub fn cmd_init(ui: &Ui, global: &GlobalArgs, args: &InitArgs) -> Result<(), CliError> {
     let repo = Repo::discover()?;
     let workdir = repo.require_workdir()?.to_path_buf();
     let (path, display) = plan::locate(global.plan.as_deref(), Some(&workdir))
@@ -116,10 +116,10 @@ pub fn cmd_init(ui: &Ui, global: &GlobalArgs, args: &InitArgs) -> Result<u8, Cli
             "config": config.iter().map(|(k, v, changed)| json!({"key": k, "value": v, "changed": changed})).collect::<Vec<_>>(),
             "notes": notes,
         }))?;
-        return Ok(0);
+        return Ok(());
     }
     if ui.quiet {
-        return Ok(0);
+        return Ok(());
     }
     let p = ui.out_painter();
     let mut out = format!(
@@ -140,7 +140,7 @@ pub fn cmd_init(ui: &Ui, global: &GlobalArgs, args: &InitArgs) -> Result<u8, Cli
         "\nNext:\n  edit {display}: the phases, their files and checks\n  git planx check        validate it\n  git planx graph        see the phases and what runs in parallel\n  git add {display} && git commit -m \"Add the plan\"\n"
     ));
     ui.out(&out)?;
-    Ok(0)
+    Ok(())
 }
 
 /// A plan id made from the work tree's folder name, or `plan`.

@@ -16,7 +16,7 @@ pub struct LogArgs {
     pub phase: Option<String>,
 }
 
-pub fn cmd_log(ui: &Ui, global: &GlobalArgs, args: &LogArgs) -> Result<u8, CliError> {
+pub fn cmd_log(ui: &Ui, global: &GlobalArgs, args: &LogArgs) -> Result<(), CliError> {
     let ctx = Context::open(global, Need::BaseOrWorkTree)?;
     let plan = &ctx.plan;
     if let Some(id) = &args.phase {
@@ -49,7 +49,7 @@ pub fn cmd_log(ui: &Ui, global: &GlobalArgs, args: &LogArgs) -> Result<u8, CliEr
             })).collect::<Vec<_>>(),
             "completions": completions.iter().map(|(phase, by)| json!({"phase": phase, "commit": by.to_string()})).collect::<Vec<_>>(),
         }))?;
-        return Ok(0);
+        return Ok(());
     }
     let p = ui.out_painter();
     let mut out = String::new();
@@ -110,7 +110,7 @@ pub fn cmd_log(ui: &Ui, global: &GlobalArgs, args: &LogArgs) -> Result<u8, CliEr
         ));
     }
     ui.out(&out)?;
-    Ok(0)
+    Ok(())
 }
 
 fn verdict(passed: bool) -> &'static str {

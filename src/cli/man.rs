@@ -23,7 +23,7 @@ pub struct InstallManArgs {
     pub dir: Option<PathBuf>,
 }
 
-pub fn cmd_install_man(ui: &Ui, args: &InstallManArgs) -> Result<u8, CliError> {
+pub fn cmd_install_man(ui: &Ui, args: &InstallManArgs) -> Result<(), CliError> {
     let dir = match &args.dir {
         Some(dir) => dir.clone(),
         None => {
@@ -55,7 +55,7 @@ pub fn cmd_install_man(ui: &Ui, args: &InstallManArgs) -> Result<u8, CliError> {
             dir.parent().and_then(|d| d.parent()).map_or(dir.clone(), |d| d.to_path_buf()).display()
         ))?;
     }
-    Ok(0)
+    Ok(())
 }
 
 /// The manual page: the main page followed by a section per command.

@@ -105,9 +105,9 @@ pub enum Command {
     InstallMan(man::InstallManArgs),
 }
 
-/// Runs a parsed command line. `Ok` carries the exit code of a command that answered
-/// (0 yes, 1 no); errors carry theirs.
-pub fn run(cli: &Cli, ui: &Ui) -> Result<u8, CliError> {
+/// Runs a parsed command line. A "no" answer (exit 1) is an error already shown
+/// ([`crate::error::answer`]); every exit code is decided by the error's kind.
+pub fn run(cli: &Cli, ui: &Ui) -> Result<(), CliError> {
     match &cli.command {
         Command::Init(args) => init::cmd_init(ui, &cli.global, args),
         Command::Check(args) => check::cmd_check(ui, &cli.global, args),

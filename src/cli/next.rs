@@ -17,7 +17,7 @@ use crate::state::{self, State};
 #[derive(Debug, Args)]
 pub struct NextArgs {}
 
-pub fn cmd_next(ui: &Ui, global: &GlobalArgs, _args: &NextArgs) -> Result<u8, CliError> {
+pub fn cmd_next(ui: &Ui, global: &GlobalArgs, _args: &NextArgs) -> Result<(), CliError> {
     let ctx = Context::open(global, Need::BaseOrWorkTree)?;
     let plan = &ctx.plan;
     let statuses = state::derive(&ctx.repo, plan, &ctx.plan_path, state::Notes::Open)?;
@@ -37,7 +37,7 @@ pub fn cmd_next(ui: &Ui, global: &GlobalArgs, _args: &NextArgs) -> Result<u8, Cl
                 "command": format!("git planx start {}", plan.phases[i].id),
             })).collect::<Vec<_>>(),
         }))?;
-        return Ok(0);
+        return Ok(());
     }
     if ready.is_empty() {
         let current = ctx.repo.current_branch()?;
@@ -46,7 +46,7 @@ pub fn cmd_next(ui: &Ui, global: &GlobalArgs, _args: &NextArgs) -> Result<u8, Cl
             "no phase can start now; next: {}\n",
             next_text(&next, plan)
         ))?;
-        return Ok(0);
+        return Ok(());
     }
     let rows: Vec<Vec<String>> = ready
         .iter()
@@ -60,5 +60,5 @@ pub fn cmd_next(ui: &Ui, global: &GlobalArgs, _args: &NextArgs) -> Result<u8, Cl
         })
         .collect();
     ui.out(&table(&rows))?;
-    Ok(0)
+    Ok(())
 }

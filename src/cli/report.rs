@@ -30,7 +30,7 @@ pub struct ReportArgs {
     pub format: Format,
 }
 
-pub fn cmd_report(ui: &Ui, global: &GlobalArgs, args: &ReportArgs) -> Result<u8, CliError> {
+pub fn cmd_report(ui: &Ui, global: &GlobalArgs, args: &ReportArgs) -> Result<(), CliError> {
     let ctx = Context::open(global, Need::BaseOrWorkTree)?;
     let current = ctx.repo.current_branch()?;
     let report = execution::report(ctx.subject(), current.as_deref())?;
@@ -42,7 +42,7 @@ pub fn cmd_report(ui: &Ui, global: &GlobalArgs, args: &ReportArgs) -> Result<u8,
         let next = next_text(&report.next, &ctx.plan);
         ui.out(&render(&report, &ctx.origin, &next))?;
     }
-    Ok(0)
+    Ok(())
 }
 
 /// The plan's execution report as text, for the end of `run` and `demo`.

@@ -21,7 +21,7 @@ pub struct ResumeArgs {
     pub phase: Option<String>,
 }
 
-pub fn cmd_resume(ui: &Ui, global: &GlobalArgs, args: &ResumeArgs) -> Result<u8, CliError> {
+pub fn cmd_resume(ui: &Ui, global: &GlobalArgs, args: &ResumeArgs) -> Result<(), CliError> {
     let ctx = Context::open(global, Need::BaseOrWorkTree)?;
     let outcome = match lifecycle::resume(ctx.subject(), args.phase.as_deref())? {
         Ok(outcome) => outcome,
@@ -50,7 +50,7 @@ pub fn cmd_resume(ui: &Ui, global: &GlobalArgs, args: &ResumeArgs) -> Result<u8,
             "reason": outcome.reason,
             "stale": outcome.stale.iter().map(|(id, paths)| json!({"phase": id, "missing": paths})).collect::<Vec<_>>(),
         }))?;
-        return Ok(0);
+        return Ok(());
     }
     let p = ui.out_painter();
     let mut out = match (&outcome.elsewhere, outcome.switched) {
@@ -114,5 +114,5 @@ pub fn cmd_resume(ui: &Ui, global: &GlobalArgs, args: &ResumeArgs) -> Result<u8,
         }
     }
     ui.out(&out)?;
-    Ok(0)
+    Ok(())
 }

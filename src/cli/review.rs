@@ -42,7 +42,7 @@ pub struct ReviewArgs {
     pub open: bool,
 }
 
-pub fn cmd_review(ui: &Ui, global: &GlobalArgs, args: &ReviewArgs) -> Result<u8, CliError> {
+pub fn cmd_review(ui: &Ui, global: &GlobalArgs, args: &ReviewArgs) -> Result<(), CliError> {
     let ctx = Context::open(global, Need::Base)?;
     let phase = phase_arg(&ctx, args.phase.as_deref())
         .map_err(|e| e.hint("or name the phase: `git planx review PHASE`"))?;
@@ -98,7 +98,7 @@ pub fn cmd_review(ui: &Ui, global: &GlobalArgs, args: &ReviewArgs) -> Result<u8,
         }
         None => {}
     }
-    Ok(0)
+    Ok(())
 }
 
 /// What to do by hand when no forge tool can open the pull request.

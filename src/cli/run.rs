@@ -64,7 +64,7 @@ pub struct RunArgs {
     pub interactive: bool,
 }
 
-pub fn cmd_run(ui: &Ui, global: &GlobalArgs, args: &RunArgs) -> Result<u8, CliError> {
+pub fn cmd_run(ui: &Ui, global: &GlobalArgs, args: &RunArgs) -> Result<(), CliError> {
     let ctx = Context::open(global, Need::Base)?;
     if args.interactive && !(std::io::stdin().is_terminal() && std::io::stdout().is_terminal()) {
         return Err(CliError::usage("--interactive needs a terminal")
@@ -145,11 +145,11 @@ impl Render for Words<'_> {
     }
 
     fn verify_summary(&self, report: &Report) -> String {
-        crate::report::verify_summary(report)
+        crate::error::verify_summary(report)
     }
 
     fn verify_problems(&self, report: &Report) -> Vec<String> {
-        crate::report::verify_problems(report)
+        crate::error::verify_problems(report)
     }
 
     fn why(&self, why: &Why) -> String {
@@ -175,7 +175,7 @@ fn because(plan: &crate::plan::Plan, why: &Why) -> String {
     }
 }
 
-fn finish_output(ui: &Ui, ctx: &Context, summary: &Summary) -> Result<u8, CliError> {
+fn finish_output(ui: &Ui, ctx: &Context, summary: &Summary) -> Result<(), CliError> {
     if ui.json {
         ui.json(&json!({
             "schema": "planx.run/1",
@@ -214,10 +214,10 @@ fn finish_output(ui: &Ui, ctx: &Context, summary: &Summary) -> Result<u8, CliErr
         ui.out("\n")?;
         super::report::print_report_for(ui, ctx.subject(), &origin)?;
     }
-    Ok(u8::from(!summary.all_complete()))
+    crate::error::answer(summary.all_complete())
 }
 
-fn dry_run(ui: &Ui, ctx: &Context, opts: &RunOptions) -> Result<u8, CliError> {
+fn dry_run(ui: &Ui, ctx: &Context, opts: &RunOptions) -> Result<(), CliError> {
     let plan = &ctx.plan;
     let schedule = run::schedule(ctx.subject(), opts)?;
     let executor = opts
@@ -233,7 +233,7 @@ fn dry_run(ui: &Ui, ctx: &Context, opts: &RunOptions) -> Result<u8, CliError> {
             "complete": schedule.complete,
             "left_out": schedule.left_out.iter().map(|(p, why)| json!({"phase": p, "why": because(plan, why)})).collect::<Vec<_>>(),
         }))?;
-        return Ok(0);
+        return Ok(());
     }
     let p = ui.out_painter();
     let mut out = format!(
@@ -267,7 +267,7 @@ fn dry_run(ui: &Ui, ctx: &Context, opts: &RunOptions) -> Result<u8, CliError> {
     }
     out.push_str("\nfor each phase: brief → executor → commit what it left → verify → merge into base (one at a time)\n");
     ui.out(&out)?;
-    Ok(0)
+    Ok(())
 }
 
 fn describe(event: &RunEvent) -> String {

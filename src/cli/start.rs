@@ -31,7 +31,7 @@ pub struct StartArgs {
     pub force: bool,
 }
 
-pub fn cmd_start(ui: &Ui, global: &GlobalArgs, args: &StartArgs) -> Result<u8, CliError> {
+pub fn cmd_start(ui: &Ui, global: &GlobalArgs, args: &StartArgs) -> Result<(), CliError> {
     let ctx = Context::open(global, Need::Base)?;
     let opts = StartOptions {
         force: args.force,
@@ -77,10 +77,10 @@ pub fn cmd_start(ui: &Ui, global: &GlobalArgs, args: &StartArgs) -> Result<u8, C
             }),
         };
         ui.json(&doc)?;
-        return Ok(0);
+        return Ok(());
     }
     if ui.quiet {
-        return Ok(0);
+        return Ok(());
     }
     let p = ui.out_painter();
     let mut out = String::new();
@@ -149,5 +149,5 @@ pub fn cmd_start(ui: &Ui, global: &GlobalArgs, args: &StartArgs) -> Result<u8, C
         ));
     }
     ui.out(&out)?;
-    Ok(0)
+    Ok(())
 }

@@ -35,7 +35,7 @@ pub enum StatusFormat {
     Json,
 }
 
-pub fn cmd_status(ui: &Ui, global: &GlobalArgs, args: &StatusArgs) -> Result<u8, CliError> {
+pub fn cmd_status(ui: &Ui, global: &GlobalArgs, args: &StatusArgs) -> Result<(), CliError> {
     let ctx = Context::open(global, Need::BaseOrWorkTree)?;
     let plan = &ctx.plan;
     if let Some(id) = &args.phase {
@@ -96,7 +96,7 @@ pub fn cmd_status(ui: &Ui, global: &GlobalArgs, args: &StatusArgs) -> Result<u8,
     // libgit2's caches) one allocation at a time would only delay the exit.
     std::mem::forget(statuses);
     std::mem::forget(ctx);
-    Ok(0)
+    Ok(())
 }
 
 fn phase_json(plan: &Plan, status: &PhaseStatus, i: usize, now: i64) -> Value {

@@ -56,7 +56,7 @@ fn command_sets(ctx: &Context) -> Result<Vec<Vec<String>>, CliError> {
     Ok(sets)
 }
 
-pub fn cmd_trust(ui: &Ui, global: &GlobalArgs, _args: &TrustArgs) -> Result<u8, CliError> {
+pub fn cmd_trust(ui: &Ui, global: &GlobalArgs, _args: &TrustArgs) -> Result<(), CliError> {
     let ctx = Context::open(global, Need::BaseOrWorkTree)?;
     let mut sets = command_sets(&ctx)?;
     let store = store()?;
@@ -81,7 +81,7 @@ pub fn cmd_trust(ui: &Ui, global: &GlobalArgs, _args: &TrustArgs) -> Result<u8, 
             "commands": commands,
             "changed": added,
         }))?;
-        return Ok(0);
+        return Ok(());
     }
     let p = ui.out_painter();
     let mut out = String::new();
@@ -101,10 +101,10 @@ pub fn cmd_trust(ui: &Ui, global: &GlobalArgs, _args: &TrustArgs) -> Result<u8, 
     if !ui.quiet {
         ui.out(&out)?;
     }
-    Ok(0)
+    Ok(())
 }
 
-pub fn cmd_untrust(ui: &Ui, _global: &GlobalArgs, _args: &UntrustArgs) -> Result<u8, CliError> {
+pub fn cmd_untrust(ui: &Ui, _global: &GlobalArgs, _args: &UntrustArgs) -> Result<(), CliError> {
     let repo = Repo::discover()?;
     let store = store()?;
     let key = trust::repo_key(repo.common_dir());
@@ -122,5 +122,5 @@ pub fn cmd_untrust(ui: &Ui, _global: &GlobalArgs, _args: &UntrustArgs) -> Result
             ),
         })?;
     }
-    Ok(0)
+    Ok(())
 }

@@ -114,8 +114,8 @@ impl Ui {
 
     /// Writes a JSON document (one line) to stdout.
     pub fn json(&self, value: &serde_json::Value) -> Result<(), CliError> {
-        let mut text =
-            serde_json::to_string(value).map_err(|e| CliError::repo_state(e.to_string()))?;
+        // A `Value` always serializes: a failure here is a bug.
+        let mut text = serde_json::to_string(value).map_err(CliError::internal)?;
         text.push('\n');
         self.out(&text)
     }

@@ -61,7 +61,7 @@ pub(crate) fn phase_arg(ctx: &Context, named: Option<&str>) -> Result<String, Cl
     }
 }
 
-pub fn cmd_verify(ui: &Ui, global: &GlobalArgs, args: &VerifyArgs) -> Result<u8, CliError> {
+pub fn cmd_verify(ui: &Ui, global: &GlobalArgs, args: &VerifyArgs) -> Result<(), CliError> {
     let ctx = Context::open(global, Need::Base)?;
     let phase = phase_arg(&ctx, args.phase.as_deref())?;
     find_phase(&ctx.plan, &phase)?;
@@ -83,7 +83,7 @@ pub fn cmd_verify(ui: &Ui, global: &GlobalArgs, args: &VerifyArgs) -> Result<u8,
     } else {
         ui.out(&render_report(&report, ui.out_painter()))?;
     }
-    Ok(u8::from(!ok))
+    crate::error::answer(ok)
 }
 
 pub(crate) fn report_json(report: &Report) -> serde_json::Value {
@@ -205,7 +205,7 @@ pub(crate) fn render_report(report: &Report, p: Painter) -> String {
     };
     out.push_str(&format!(
         "\n{verdict}: {} (recorded on {})\n",
-        crate::report::verify_summary(report),
+        crate::error::verify_summary(report),
         short(&report.head)
     ));
     out

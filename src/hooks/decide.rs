@@ -7,34 +7,104 @@
 
 use std::borrow::Cow;
 use std::collections::BTreeSet;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+
+use thiserror::Error;
 
 use super::digest::{self, Digest, Header};
 use crate::git::cli::{StagedPath, git_status_in_hook};
-use crate::git::path::escape_path;
-use crate::git::trailers::{self, Trailer};
-use crate::git::{Oid, Repo};
-use crate::lifecycle::LifecycleError;
+use crate::git::trailers::{self, Trailer, TrailerError};
+use crate::git::{GitError, Oid, Repo};
 use crate::plan::{self, EntryKind, Manifest, Plan, PlanError};
 use crate::state::events::is_passing_verify;
 use crate::state::evidence::{find_passing_record, fork_point, phase_events};
-use crate::state::judging::{judging_plan, phase_of_branch, plan_at};
+use crate::state::judging::{JudgingError, judging_plan, phase_of_branch, plan_at};
 use crate::state::{self, State};
 use crate::verify::bypass::from_merged_side;
 
-/// A hook's answer: let git go on, or stop it with these reasons.
+/// A hook's answer: let git go on, or stop it for these reasons. The command line says them.
 #[derive(Debug, Default)]
 pub struct Decision {
-    pub refused: Vec<String>,
-    pub hints: Vec<String>,
-    /// Said on stderr without refusing.
-    pub notes: Vec<String>,
+    pub refusals: Vec<Refusal>,
+    /// Said without refusing.
+    pub notes: Vec<Note>,
 }
 
 impl Decision {
     pub fn allowed(&self) -> bool {
-        self.refused.is_empty()
+        self.refusals.is_empty()
     }
+}
+
+/// Why a hook stops git.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refusal {
+    /// pre-commit: a staged path no entry of the phase's manifest admits.
+    OutsideManifest {
+        /// The path as git names it (bytes: not always UTF-8).
+        path: Vec<u8>,
+        /// Its staged status letter (`A`, `M`, `D`, `T`, …).
+        status: char,
+        phase: String,
+        /// The base whose plan judges the phase (where the manifest is to be edited).
+        base: String,
+        /// The `[phase.files]` entry that would admit exactly this path.
+        admitting: Option<(EntryKind, String)>,
+    },
+    /// pre-commit: a staged path an `after_verify` entry admits, with no passing verify yet.
+    BeforeVerify {
+        path: Vec<u8>,
+        status: char,
+        phase: String,
+        /// The entry's pattern.
+        entry: String,
+    },
+    /// pre-merge-commit: a merge into base of a phase whose tree has no passing verify.
+    UnverifiedMerge {
+        phase: String,
+        base: String,
+        tree: Oid,
+    },
+    /// pre-push: a push of base carrying the merge of a phase without a passing verify.
+    UnverifiedPush {
+        phase: String,
+        base: String,
+        merge: Oid,
+    },
+}
+
+/// What a hook says without refusing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Note {
+    /// pre-push of base, allowed: the evidence lives in refs/notes/planx, to be pushed too.
+    PushEvidence,
+}
+
+/// Why a hook could not judge (and so refuses: an enforcement a broken state switches off
+/// would be none).
+#[derive(Debug, Error)]
+pub enum HookError {
+    /// The phase checked out here cannot be judged (no base, no fork point, a broken plan).
+    #[error(transparent)]
+    Judging(#[from] JudgingError),
+    /// The plan committed where the hook looked for it cannot be used.
+    #[error("the plan committed at {at} cannot be used")]
+    Plan {
+        at: String,
+        #[source]
+        source: PlanError,
+    },
+    #[error("cannot use the commit message file {}", path.display())]
+    MessageFile {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// A trailer planx would add cannot be one: the plan's ids are validated, so a bug.
+    #[error(transparent)]
+    Trailer(#[from] TrailerError),
+    #[error(transparent)]
+    Git(#[from] GitError),
 }
 
 /// Are hooks switched off for this run?
@@ -90,13 +160,12 @@ fn plan_digest(repo: &Repo, commit: Oid, label: &str) -> Result<Option<(Digest, 
 
 /// The plan committed at `commit` (where [`committed_digest`] found it), in full, for the merge
 /// and push hooks once base is concerned.
-fn committed_plan(repo: &Repo, commit: Oid) -> Result<Option<(Plan, String)>, LifecycleError> {
+fn committed_plan(repo: &Repo, commit: Oid) -> Result<Option<(Plan, String)>, HookError> {
     let path = plan::DEFAULT_PLAN_PATH;
-    let plan =
-        plan_at(repo, commit, path, "HEAD").map_err(|source| LifecycleError::JudgingPlan {
-            branch: "HEAD".into(),
-            source,
-        })?;
+    let plan = plan_at(repo, commit, path, "HEAD").map_err(|source| HookError::Plan {
+        at: "HEAD".into(),
+        source,
+    })?;
     Ok(plan.map(|plan| (plan, path.to_owned())))
 }
 
@@ -130,7 +199,7 @@ struct PhaseHere {
     fork: Oid,
 }
 
-fn phase_here(repo: &Repo) -> Result<Option<PhaseHere>, LifecycleError> {
+fn phase_here(repo: &Repo) -> Result<Option<PhaseHere>, HookError> {
     let Some(branch) = repo.current_branch()? else {
         return Ok(None);
     };
@@ -147,17 +216,17 @@ fn phase_here(repo: &Repo) -> Result<Option<PhaseHere>, LifecycleError> {
     // From here on the branch is a phase branch: a hook that cannot judge it refuses.
     let base_tip = repo
         .base_tip(&here.header.base)?
-        .ok_or_else(|| LifecycleError::NoBase {
+        .ok_or_else(|| JudgingError::NoBase {
             base: here.header.base.clone(),
         })?;
-    let no_fork = || LifecycleError::NoForkPoint {
+    let no_fork = || JudgingError::NoForkPoint {
         branch: branch.clone(),
         shallow: repo.is_shallow(),
     };
     let head = repo.head_commit()?.ok_or_else(no_fork)?;
     let fork = fork_point(repo, base_tip, head)?.ok_or_else(no_fork)?;
     let judging = plan_digest(repo, fork, &here.header.base)
-        .map_err(|source| LifecycleError::JudgingPlan {
+        .map_err(|source| JudgingError::Plan {
             branch: branch.clone(),
             source,
         })?
@@ -177,7 +246,7 @@ fn phase_here(repo: &Repo) -> Result<Option<PhaseHere>, LifecycleError> {
 
 /// pre-commit: staged paths outside the phase's manifest are refused, and `after_verify`
 /// paths until a passing verify exists.
-pub fn pre_commit(repo: &Repo, cwd: &Path) -> Result<Decision, LifecycleError> {
+pub fn pre_commit(repo: &Repo, cwd: &Path) -> Result<Decision, HookError> {
     let mut decision = Decision::default();
     let Some(here) = phase_here(repo)? else {
         return Ok(decision);
@@ -187,25 +256,20 @@ pub fn pre_commit(repo: &Repo, cwd: &Path) -> Result<Decision, LifecycleError> {
     // changed: a path whose staged content is the merged side's is not the phase's work.
     let merged = repo.merge_heads()?;
     let mut verified: Option<bool> = None;
-    let mut outside = false;
     for StagedPath { status, path, blob } in staged {
-        let text = String::from_utf8_lossy(&path);
-        let shown = escape_path(&path);
+        let text = String::from_utf8_lossy(&path).into_owned();
         if from_merged_side(repo, &merged, &text, blob)? {
             continue;
         }
         match here.manifest.all().find(|(_, e)| e.pattern.matches(&text)) {
             None => {
-                outside = true;
-                let mut line = format!(
-                    "{shown} ({}) is outside the manifest of phase `{}`",
-                    describe_status(status),
-                    here.phase
-                );
-                if let Some(entry) = admitting_entry(status, &text) {
-                    line.push_str(&format!(": `{entry}` would admit it"));
-                }
-                decision.refused.push(line);
+                decision.refusals.push(Refusal::OutsideManifest {
+                    admitting: admitting_entry(status, &text),
+                    path,
+                    status,
+                    phase: here.phase.clone(),
+                    base: here.judging.base.clone(),
+                });
             }
             Some((EntryKind::AfterVerify, entry)) => {
                 let ok = match verified {
@@ -220,41 +284,24 @@ pub fn pre_commit(repo: &Repo, cwd: &Path) -> Result<Decision, LifecycleError> {
                     }
                 };
                 if !ok {
-                    decision.refused.push(format!(
-                        "{shown} ({}) is admitted by `after_verify` entry `{}` of phase `{}`: only after a passing verify",
-                        describe_status(status),
-                        entry.pattern,
-                        here.phase
-                    ));
+                    decision.refusals.push(Refusal::BeforeVerify {
+                        path,
+                        status,
+                        phase: here.phase.clone(),
+                        entry: entry.pattern.to_string(),
+                    });
                 }
             }
             Some(_) => {}
         }
     }
-    if outside {
-        decision.hints.push(format!(
-            "declare what the phase may touch in [phase.files] of the plan on `{}` (phases are judged by it), or unstage: `git restore --staged <path>`",
-            here.judging.base
-        ));
-    }
-    if !decision.allowed() {
-        if verified == Some(false) {
-            decision.hints.push(format!(
-                "run `git planx verify {}` first for after_verify paths",
-                here.phase
-            ));
-        }
-        decision
-            .hints
-            .push("to bypass once: `git commit --no-verify` (verify and status will still show the commit)".into());
-    }
     Ok(decision)
 }
 
 /// The manifest entry that would admit `path` staged with `status`: `create` for an added
-/// path, `delete` for a deleted one, `modify` otherwise, as the line to write in
-/// `[phase.files]`. `None` when no pattern names exactly that path.
-fn admitting_entry(status: char, path: &str) -> Option<String> {
+/// path, `delete` for a deleted one, `modify` otherwise, with the pattern naming exactly that
+/// path. `None` when no pattern can.
+pub fn admitting_entry(status: char, path: &str) -> Option<(EntryKind, String)> {
     let kind = match status {
         'A' => EntryKind::Create,
         'D' => EntryKind::Delete,
@@ -272,35 +319,26 @@ fn admitting_entry(status: char, path: &str) -> Option<String> {
     if !glob.matches(path) {
         return None;
     }
-    // A JSON string is a TOML basic string.
-    let quoted = serde_json::to_string(&pattern).ok()?;
-    Some(format!("{} = [{quoted}]", kind.as_str()))
-}
-
-fn describe_status(status: char) -> &'static str {
-    match status {
-        'A' => "added",
-        'D' => "deleted",
-        'M' => "modified",
-        'T' => "type changed",
-        _ => "changed",
-    }
+    Some((kind, pattern))
 }
 
 /// commit-msg: adds `Planx-Plan` / `Planx-Phase` trailers on a phase branch when missing,
 /// keeping the message otherwise byte for byte. Returns whether the file changed.
-pub fn commit_msg(repo: &Repo, message_file: &Path) -> Result<bool, LifecycleError> {
+pub fn commit_msg(repo: &Repo, message_file: &Path) -> Result<bool, HookError> {
     let Some(here) = phase_here(repo)? else {
         return Ok(false);
     };
-    let message = std::fs::read_to_string(message_file)?;
+    let file_error = |source| HookError::MessageFile {
+        path: message_file.to_owned(),
+        source,
+    };
+    let message = std::fs::read_to_string(message_file).map_err(file_error)?;
     let wanted = [
         Trailer::new(trailers::PLAN, &here.judging.id),
         Trailer::new(trailers::PHASE, &here.phase),
     ]
     .into_iter()
-    .collect::<Result<Vec<_>, _>>()
-    .map_err(|e| LifecycleError::Io(std::io::Error::other(e)))?;
+    .collect::<Result<Vec<_>, _>>()?;
     // core.commentChar (git's "auto" picks per message; '#' is its usual choice).
     let comment = repo
         .config_string("core.commentChar")?
@@ -309,7 +347,7 @@ pub fn commit_msg(repo: &Repo, message_file: &Path) -> Result<bool, LifecycleErr
         .unwrap_or('#');
     match trailers::add_missing(&message, &wanted, comment) {
         Some(new) => {
-            std::fs::write(message_file, new)?;
+            std::fs::write(message_file, new).map_err(file_error)?;
             Ok(true)
         }
         None => Ok(false),
@@ -317,7 +355,7 @@ pub fn commit_msg(repo: &Repo, message_file: &Path) -> Result<bool, LifecycleErr
 }
 
 /// pre-merge-commit: merging a phase branch into base needs a passing verify of its tree.
-pub fn pre_merge_commit(repo: &Repo) -> Result<Decision, LifecycleError> {
+pub fn pre_merge_commit(repo: &Repo) -> Result<Decision, HookError> {
     let mut decision = Decision::default();
     let Some((here, at)) = committed_digest(repo) else {
         return Ok(decision);
@@ -352,7 +390,7 @@ pub fn pre_merge_commit(repo: &Repo) -> Result<Decision, LifecycleError> {
         }
         let judging = match fork {
             Some(fork) => judging_plan(repo, &plan, fork, &plan_path).map_err(|source| {
-                LifecycleError::JudgingPlan {
+                JudgingError::Plan {
                     branch: head.to_string(),
                     source,
                 }
@@ -362,14 +400,11 @@ pub fn pre_merge_commit(repo: &Repo) -> Result<Decision, LifecycleError> {
         let tree = repo.tree_of(head)?;
         for phase in phases {
             if find_passing_record(repo, &judging.id, &phase, tree, &commits)?.is_none() {
-                decision.refused.push(format!(
-                    "merging phase `{phase}` into `{}` needs a passing verify of its tree {}",
-                    plan.base,
-                    &tree.to_string()[..10]
-                ));
-                decision.hints.push(format!(
-                    "`git merge --abort`, then `git planx verify {phase}` (or `git planx finish {phase}`, which verifies and merges)"
-                ));
+                decision.refusals.push(Refusal::UnverifiedMerge {
+                    phase,
+                    base: plan.base.clone(),
+                    tree,
+                });
             }
         }
     }
@@ -386,7 +421,7 @@ fn phases_merged(
     plan: &Plan,
     head: Oid,
     commits: &[Oid],
-) -> Result<Vec<String>, LifecycleError> {
+) -> Result<Vec<String>, GitError> {
     let mut merged = BTreeSet::new();
     let mut completed = BTreeSet::new();
     for (branch, tip) in repo.branches_with_prefix(&plan.branch_prefix)? {
@@ -436,7 +471,7 @@ fn phases_merged(
 
 /// pre-push: pushing base with phase merges that lack a passing verify is refused. `updates`
 /// are git's stdin lines (`<local ref> <local sha> <remote ref> <remote sha>`).
-pub fn pre_push(repo: &Repo, updates: &[String]) -> Result<Decision, LifecycleError> {
+pub fn pre_push(repo: &Repo, updates: &[String]) -> Result<Decision, HookError> {
     let mut decision = Decision::default();
     let Some((here, at)) = committed_digest(repo) else {
         return Ok(decision);
@@ -476,25 +511,16 @@ pub fn pre_push(repo: &Repo, updates: &[String]) -> Result<Decision, LifecycleEr
                 && let Some(by) = status.completed_by
                 && pushed.contains(&by)
             {
-                decision.refused.push(format!(
-                    "`{}` would carry the merge of phase `{}` ({}) without a passing verify of its tree",
-                    plan.base,
-                    status.id,
-                    &by.to_string()[..10]
-                ));
+                decision.refusals.push(Refusal::UnverifiedPush {
+                    phase: status.id.clone(),
+                    base: plan.base.clone(),
+                    merge: by,
+                });
             }
         }
     }
-    if !decision.allowed() {
-        decision.hints.push(
-            "verify those phases' branches (`git planx verify PHASE`), then push again with the notes: `git push <remote> refs/notes/planx`"
-                .into(),
-        );
-    } else {
-        decision.notes.push(
-            "push the evidence too: `git push <remote> refs/notes/planx` (or `git planx sync`)"
-                .into(),
-        );
+    if decision.allowed() {
+        decision.notes.push(Note::PushEvidence);
     }
     Ok(decision)
 }
@@ -502,33 +528,31 @@ pub fn pre_push(repo: &Repo, updates: &[String]) -> Result<Decision, LifecycleEr
 #[cfg(test)]
 mod tests {
     use super::admitting_entry;
+    use crate::plan::EntryKind;
 
     #[test]
     fn the_admitting_entry_names_the_path_and_its_kind() {
+        let entry = |kind, pattern: &str| Some((kind, pattern.to_owned()));
         assert_eq!(
-            admitting_entry('A', "stray.txt").as_deref(),
-            Some(r#"create = ["stray.txt"]"#)
+            admitting_entry('A', "stray.txt"),
+            entry(EntryKind::Create, "stray.txt")
         );
         assert_eq!(
-            admitting_entry('M', "src/a.rs").as_deref(),
-            Some(r#"modify = ["src/a.rs"]"#)
+            admitting_entry('M', "src/a.rs"),
+            entry(EntryKind::Modify, "src/a.rs")
         );
         assert_eq!(
-            admitting_entry('T', "link").as_deref(),
-            Some(r#"modify = ["link"]"#)
+            admitting_entry('T', "link"),
+            entry(EntryKind::Modify, "link")
         );
         assert_eq!(
-            admitting_entry('D', "old.txt").as_deref(),
-            Some(r#"delete = ["old.txt"]"#)
+            admitting_entry('D', "old.txt"),
+            entry(EntryKind::Delete, "old.txt")
         );
-        // Wildcards and quotes in the path itself stay literal.
+        // Wildcards in the path itself stay literal.
         assert_eq!(
-            admitting_entry('A', "a*b?[c].txt").as_deref(),
-            Some(r#"create = ["a[*]b[?][[]c[]].txt"]"#)
-        );
-        assert_eq!(
-            admitting_entry('A', "say \"hi\".txt").as_deref(),
-            Some(r#"create = ["say \"hi\".txt"]"#)
+            admitting_entry('A', "a*b?[c].txt"),
+            entry(EntryKind::Create, "a[*]b[?][[]c[]].txt")
         );
     }
 }

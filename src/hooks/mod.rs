@@ -1,5 +1,6 @@
 //! Hooks (SPEC §5): small shims in the effective hooks folder that call `git planx hook <name>`,
-//! and what each hook decides ([`decide`]).
+//! and what each hook decides ([`decide`]): a value (the refusals and notes, or a
+//! [`decide::HookError`] saying why it could not judge) that the command line words.
 //!
 //! A hook that is already there is never lost: it is moved aside to `<hook>.planx-chained`,
 //! byte for byte with its mode, and the shim runs it first, honouring its exit status;

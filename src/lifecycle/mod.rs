@@ -29,19 +29,19 @@ pub use start::{StartOptions, StartOutcome, start};
 use crate::git::cli::DirtyPath;
 use crate::git::{GitError, InProgress, Oid};
 use crate::lock::LockError;
-use crate::plan::PlanError;
 use crate::process::CommandError;
 use crate::state::State;
 use crate::state::events::CommandRun;
 use crate::state::judging::{JudgingError, UnknownPhase};
-use crate::trust::{TrustError, Untrusted};
+use crate::trust::TrustError;
 use crate::verify::VerifyError;
 
 /// Why a lifecycle operation did not happen.
 #[derive(Debug, Error)]
 pub enum LifecycleError {
-    #[error("the plan has no phase `{id}`")]
-    UnknownPhase { id: String, known: Vec<String> },
+    /// The phase cannot be judged: an unknown phase, no base, no fork point, no usable plan.
+    #[error(transparent)]
+    Judging(#[from] JudgingError),
     #[error("the plan is {status}, not ready")]
     PlanNotReady { status: String },
     #[error("phase `{phase}` is already complete")]
@@ -55,10 +55,8 @@ pub enum LifecycleError {
     OperationInProgress { what: InProgress },
     #[error("the work tree has uncommitted changes")]
     Dirty { paths: Vec<DirtyPath> },
-    #[error("the plan's commands are not trusted on this machine")]
-    Untrusted(Untrusted),
-    #[error("cannot use the trust store")]
-    TrustStore(Option<std::io::Error>),
+    #[error(transparent)]
+    Trust(#[from] TrustError),
     #[error("preflight failed")]
     PreflightFailed { runs: Vec<CommandRun> },
     #[error("another `git planx {what}` of phase `{phase}` is running")]
@@ -105,10 +103,6 @@ pub enum LifecycleError {
     Interrupted { signal: i32 },
     #[error("the checkpoint's message or reason carries a Planx-* line")]
     ForgedTrailer,
-    #[error("`{branch}` and base have no common history{}", if *shallow { " in this shallow clone" } else { "" })]
-    NoForkPoint { branch: String, shallow: bool },
-    #[error("the plan file did not exist on base at the fork point of `{branch}`")]
-    NoPlanAtFork { branch: String },
     #[error("verification of phase `{}` failed", report.phase)]
     VerifyFailed { report: Box<crate::verify::Report> },
     #[error("merging `{branch}` into `{base}` conflicts")]
@@ -138,16 +132,6 @@ pub enum LifecycleError {
     },
     #[error("check `{check}` of phase `{phase}` is not a manual check")]
     NotManual { phase: String, check: String },
-    #[error("no executor to run the phases with")]
-    NoExecutor,
-    #[error("the base branch `{base}` does not exist")]
-    NoBase { base: String },
-    #[error("the plan at the fork point of `{branch}` cannot be used")]
-    JudgingPlan {
-        branch: String,
-        #[source]
-        source: PlanError,
-    },
     #[error("cannot run `{command}`")]
     Spawn {
         command: String,
@@ -156,56 +140,30 @@ pub enum LifecycleError {
     },
     #[error(transparent)]
     Git(#[from] GitError),
-    /// A value planx writes as a trailer of its commit message that cannot be one.
+    /// A value planx writes as a trailer of its commit message that cannot be one: the plan's
+    /// ids are validated, so a bug.
     #[error(transparent)]
     Trailer(#[from] crate::git::trailers::TrailerError),
     #[error("cannot use planx's local state")]
     Io(#[from] std::io::Error),
-    /// A bug: git-planx itself failed (a panic caught where work runs on its own thread).
-    #[error("git-planx failed: {what}")]
-    Internal { what: String },
 }
 
-// The errors of the lower layers' operations, as the lifecycle commands report them.
+// The errors of the lower layers' operations, as the lifecycle commands report them. A command
+// or a lock is flattened into this error's own variants, which `run` matches on.
 
 impl From<UnknownPhase> for LifecycleError {
-    fn from(UnknownPhase { id, known }: UnknownPhase) -> Self {
-        LifecycleError::UnknownPhase { id, known }
-    }
-}
-
-impl From<JudgingError> for LifecycleError {
-    fn from(e: JudgingError) -> Self {
-        match e {
-            JudgingError::NoBase { base } => LifecycleError::NoBase { base },
-            JudgingError::NotStarted { phase } => LifecycleError::NotStarted { phase },
-            JudgingError::NoForkPoint { branch, shallow } => {
-                LifecycleError::NoForkPoint { branch, shallow }
-            }
-            JudgingError::NoPlanAtFork { branch } => LifecycleError::NoPlanAtFork { branch },
-            JudgingError::Plan { branch, source } => LifecycleError::JudgingPlan { branch, source },
-            JudgingError::UnknownPhase(e) => e.into(),
-            JudgingError::Git(e) => LifecycleError::Git(e),
-        }
+    fn from(e: UnknownPhase) -> Self {
+        LifecycleError::Judging(e.into())
     }
 }
 
 impl From<VerifyError> for LifecycleError {
     fn from(e: VerifyError) -> Self {
         match e {
-            VerifyError::Judging(e) => e.into(),
-            VerifyError::Trust(e) => e.into(),
+            VerifyError::Judging(e) => LifecycleError::Judging(e),
+            VerifyError::Trust(e) => LifecycleError::Trust(e),
             VerifyError::Command(e) => e.into(),
             VerifyError::Git(e) => LifecycleError::Git(e),
-        }
-    }
-}
-
-impl From<TrustError> for LifecycleError {
-    fn from(e: TrustError) -> Self {
-        match e {
-            TrustError::Untrusted(untrusted) => LifecycleError::Untrusted(untrusted),
-            TrustError::NoStore => LifecycleError::TrustStore(None),
         }
     }
 }

@@ -16,7 +16,7 @@ use crate::git::{Oid, Repo};
 use crate::plan::{Phase, Plan, PlanStatus};
 use crate::process::run_command;
 use crate::state::events::{CommandRun, Event};
-use crate::state::judging::{Subject, find_phase};
+use crate::state::judging::{JudgingError, Subject, find_phase};
 use crate::state::{self, State};
 use crate::trust::{TrustPolicy, require_trust};
 
@@ -84,7 +84,7 @@ pub fn start(
     }
     let base_tip = repo
         .branch_tip(&plan.base)?
-        .ok_or_else(|| LifecycleError::NoBase {
+        .ok_or_else(|| JudgingError::NoBase {
             base: plan.base.clone(),
         })?;
 

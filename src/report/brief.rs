@@ -12,7 +12,6 @@ use serde::Serialize;
 
 use super::{Command, ReportError, hex, hex_opt};
 use crate::git::{Oid, Repo};
-use crate::lifecycle::LifecycleError;
 use crate::plan::{CheckKind, EntryKind, Phase, PhaseKind, Plan};
 use crate::state::judging::{JudgingError, Subject, find_phase};
 use crate::state::{self, Kind, PhaseStatus, State, StepState};
@@ -136,7 +135,7 @@ pub fn brief(subject: Subject<'_>, base_tip: Oid, phase_id: &str) -> Result<Brie
         plan,
         plan_path,
     } = subject;
-    let phase = subject.phase(phase_id).map_err(LifecycleError::from)?;
+    let phase = subject.phase(phase_id)?;
     let statuses = state::derive_around(repo, plan, plan_path, &phase.id)?;
     let index = plan
         .phases
@@ -150,7 +149,7 @@ pub fn brief(subject: Subject<'_>, base_tip: Oid, phase_id: &str) -> Result<Brie
         Some(tip) => match subject.judge(&phase.id, &status.branch, tip, base_tip) {
             Ok(judged) => Some(judged),
             Err(JudgingError::NoForkPoint { .. }) => None,
-            Err(e) => return Err(LifecycleError::from(e).into()),
+            Err(e) => return Err(e.into()),
         },
         None => None,
     };
@@ -161,7 +160,7 @@ pub fn brief(subject: Subject<'_>, base_tip: Oid, phase_id: &str) -> Result<Brie
         }
         _ => (plan.clone(), JudgedAt::Base, base_tip),
     };
-    let phase = find_phase(&judging, phase_id).map_err(LifecycleError::from)?;
+    let phase = find_phase(&judging, phase_id)?;
 
     let (full_suite, full_suite_from) = full_suite(&judging);
     let steps = state::step_states(phase, status);

@@ -14,7 +14,6 @@ use super::{record_for, verify_records};
 use crate::git::changes::{Change, ChangeKind};
 use crate::git::trailers;
 use crate::git::{Oid, Repo};
-use crate::lifecycle::LifecycleError;
 use crate::plan::graph::Graph;
 use crate::plan::{Phase, PhaseKind, Plan};
 use crate::state::evidence::{fork_point, phase_events};
@@ -459,7 +458,7 @@ fn manifest_problems(
                 message: format!("the plan where the branch forked cannot be used: {source}"),
             }]);
         }
-        Err(e) => return Err(LifecycleError::from(e).into()),
+        Err(e) => return Err(e.into()),
     };
     let Ok(phase) = judged.phase() else {
         return Ok(vec![Problem {

@@ -16,22 +16,25 @@ use serde::{Deserialize, Serialize, Serializer};
 use thiserror::Error;
 
 use crate::git::{GitError, Oid, Repo};
-use crate::lifecycle::LifecycleError;
 use crate::plan::CommandRef;
 use crate::state::events::{CommandRun, Event, is_passing_record};
+use crate::state::judging::{JudgingError, UnknownPhase};
 
 /// Why a report could not be made.
 #[derive(Debug, Error)]
 pub enum ReportError {
     #[error("phase `{phase}` has no branch to review: it was merged by {} and its branch is gone", &merged_by.to_string()[..10])]
     NoBranch { phase: String, merged_by: Oid },
+    /// The phase cannot be judged: not started, no fork point, no usable plan there.
     #[error(transparent)]
-    Lifecycle(#[from] LifecycleError),
+    Judging(#[from] JudgingError),
+    #[error(transparent)]
+    Git(#[from] GitError),
 }
 
-impl From<GitError> for ReportError {
-    fn from(error: GitError) -> ReportError {
-        ReportError::Lifecycle(error.into())
+impl From<UnknownPhase> for ReportError {
+    fn from(error: UnknownPhase) -> ReportError {
+        ReportError::Judging(error.into())
     }
 }
 
@@ -54,43 +57,6 @@ impl From<&CommandRef> for Command {
             shell: c.shell.clone(),
         }
     }
-}
-
-/// A verify's result in one line: "manifest holds, 2 of 3 checks verified, 1 not run".
-pub fn verify_summary(report: &crate::verify::Report) -> String {
-    let mut parts = vec![match report.errors() {
-        0 => "manifest holds".to_owned(),
-        1 => "1 manifest error".to_owned(),
-        n => format!("{n} manifest errors"),
-    }];
-    parts.push(format!(
-        "{} of {} checks verified",
-        report.checks.iter().filter(|c| c.verified).count(),
-        report.checks.len()
-    ));
-    let skipped = report.checks.iter().filter(|c| c.skipped).count();
-    if skipped > 0 {
-        parts.push(format!("{skipped} not run"));
-    }
-    parts.join(", ")
-}
-
-/// What a verify found wrong, one line each: the manifest's errors, then the checks not
-/// verified.
-pub fn verify_problems(report: &crate::verify::Report) -> Vec<String> {
-    report
-        .findings
-        .iter()
-        .filter(|f| f.level == crate::verify::manifest::Level::Error)
-        .map(|f| f.message.clone())
-        .chain(
-            report
-                .checks
-                .iter()
-                .filter(|c| !c.verified)
-                .map(|c| format!("check `{}` not verified: {}", c.name, c.evidence)),
-        )
-        .collect()
 }
 
 /// The short form of an object id, as people read it.
@@ -320,7 +286,7 @@ pub fn phase_tip(
                 merged_by: merge,
             }),
         },
-        None => Err(LifecycleError::NotStarted {
+        None => Err(JudgingError::NotStarted {
             phase: phase.to_owned(),
         }
         .into()),

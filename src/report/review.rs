@@ -18,7 +18,6 @@ use super::{
 use crate::git::changes::ChangeKind;
 use crate::git::trailers;
 use crate::git::{Oid, Repo};
-use crate::lifecycle::LifecycleError;
 use crate::plan::{CheckKind, EntryKind, PhaseKind};
 use crate::state;
 use crate::state::events::{CommandRun, Event};
@@ -160,11 +159,9 @@ pub fn review(
         plan,
         plan_path,
     } = subject;
-    let phase = subject.phase(phase_id).map_err(LifecycleError::from)?;
+    let phase = subject.phase(phase_id)?;
     let branch = plan.branch(phase);
-    let base_tip = subject
-        .base_tip(BaseTip::OrOrigin)
-        .map_err(LifecycleError::from)?;
+    let base_tip = subject.base_tip(BaseTip::OrOrigin)?;
     let status = state::derive_around(repo, plan, plan_path, &phase.id)?
         .into_iter()
         .find(|s| s.id == phase.id);
@@ -172,9 +169,8 @@ pub fn review(
     let (head, head_from) = phase_tip(repo, &branch, ci_branch, merged_by, &phase.id)?;
     let judged = subject
         .judge(&phase.id, &branch, head, base_tip)
-        .and_then(Judged::from_fork_only)
-        .map_err(LifecycleError::from)?;
-    let phase = judged.phase().map_err(LifecycleError::from)?;
+        .and_then(Judged::from_fork_only)?;
+    let phase = judged.phase()?;
     let (judging, fork) = (&judged.plan, judged.fork);
 
     let head_tree = repo.tree_of(head)?;

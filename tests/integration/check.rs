@@ -35,7 +35,7 @@ fn corpus_of_good_plans() {
 #[test]
 fn a_valid_plan_passes() {
     let repo = Repo::new();
-    repo.write_plan(SMALL_PLAN);
+    repo.write_plan(&SMALL_PLAN);
     assert_snapshot!(repo.planx(&["check"]), @r"
     ok .planx/plan.toml: plan `demo` is valid: 3 phases, 2 parallel groups (0 warnings)
     --- stderr ---
@@ -102,7 +102,7 @@ fn a_plan_over_one_mebibyte_is_refused_unread() {
 #[test]
 fn an_unreadable_plan_is_a_usage_error() {
     let repo = Repo::new();
-    repo.write_plan(SMALL_PLAN);
+    repo.write_plan(&SMALL_PLAN);
     let path = repo.path(".planx/plan.toml");
     use std::os::unix::fs::PermissionsExt;
     fs::set_permissions(&path, fs::Permissions::from_mode(0o000)).unwrap();
@@ -194,7 +194,7 @@ fn manifest_paths_through_a_symlink_are_refused() {
 #[test]
 fn works_from_a_subdirectory_and_with_an_explicit_plan() {
     let repo = Repo::new();
-    repo.write_plan(SMALL_PLAN);
+    repo.write_plan(&SMALL_PLAN);
     fs::create_dir_all(repo.path("deep/down")).unwrap();
     let run = repo.planx_in(&repo.path("deep/down"), &["check", "-q"]);
     assert_eq!((run.code, run.stdout.as_str()), (0, ""), "{run}");
@@ -209,7 +209,7 @@ fn works_from_a_subdirectory_and_with_an_explicit_plan() {
 #[test]
 fn outside_a_repository_an_explicit_plan_still_checks() {
     let dir = Repo::folder();
-    dir.write("plan.toml", SMALL_PLAN);
+    dir.write("plan.toml", SMALL_PLAN.as_str());
     let run = dir.planx(&["check", "--plan", "plan.toml"]);
     assert_eq!(run.code, 0, "{run}");
     assert_snapshot!(dir.planx(&["check"]), @r"

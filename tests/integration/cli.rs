@@ -1,6 +1,6 @@
 //! The command line as a whole: help, usage errors, colour, JSON errors.
 
-use crate::common::{Repo, SMALL_PLAN};
+use crate::common::{Repo, VERIFY_PLAN, small_plan, steady_durations};
 
 #[test]
 fn help_lists_the_commands() {
@@ -33,7 +33,7 @@ fn usage_errors_exit_2() {
 #[test]
 fn colour_only_when_asked_and_never_with_no_color() {
     let repo = Repo::new();
-    repo.write_plan(&SMALL_PLAN.replace("status = \"ready\"", "status = \"draft\""));
+    repo.write_plan(&small_plan().status("draft").toml());
     let plain = repo.planx(&["check"]);
     assert!(!plain.stdout.contains('\x1b'), "{plain}");
     let coloured = repo.planx(&["check", "--color", "always"]);
@@ -62,13 +62,52 @@ fn errors_as_json() {
 
 #[test]
 fn verbose_logging_goes_to_stderr_only() {
-    let repo = Repo::new();
-    repo.write_plan(SMALL_PLAN);
-    let quiet = repo.planx(&["check"]);
-    let mut cmd = repo.command(crate::common::BIN, &repo.root);
-    cmd.args(["check"]).env("PLANX_LOG", "trace");
-    let loud = repo.run(&mut cmd);
-    assert_eq!(quiet.stdout, loud.stdout);
+    // `verify` logs each plan command it runs and each git command it spawns at debug level.
+    let repo = Repo::verifying(&VERIFY_PLAN);
+    repo.do_phase_p();
+    let quiet = repo.planx(&["verify"]);
+    assert_eq!(quiet.code, 0, "{quiet}");
+    assert_eq!(
+        quiet.stderr, "",
+        "no log below a warning by default: {quiet}"
+    );
+    let mut with_env = repo.command(crate::common::BIN, &repo.root);
+    with_env.args(["verify"]).env("PLANX_LOG", "debug");
+    for loud in [repo.planx(&["verify", "-v"]), repo.run(&mut with_env)] {
+        assert_eq!(loud.code, 0, "{loud}");
+        let log = without_ansi(&loud.stderr);
+        assert!(
+            log.lines()
+                .any(|l| l.starts_with("DEBUG running") && l.contains("command=test -f new.txt")),
+            "the check's command is logged: {log}"
+        );
+        assert!(
+            log.lines()
+                .any(|l| l.starts_with("DEBUG git") && l.contains(r#""status""#)),
+            "git's commands are logged: {log}"
+        );
+        // What verify prints is the same, but for how long the check took (the machine's load).
+        assert_eq!(
+            steady_durations(&quiet.stdout),
+            steady_durations(&loud.stdout),
+            "{loud}"
+        );
+        assert!(!loud.stdout.contains("DEBUG"), "{loud}");
+    }
+}
+
+/// `text` without its terminal colour codes.
+fn without_ansi(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        if c == '\x1b' {
+            chars.by_ref().find(|c| c.is_ascii_alphabetic());
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 #[test]
@@ -117,7 +156,7 @@ fn git_planx_help_opens_the_installed_manual() {
 #[test]
 fn colour_on_a_real_terminal_unless_no_color() {
     let repo = Repo::new();
-    repo.write_plan(&SMALL_PLAN.replace("status = \"ready\"", "status = \"draft\""));
+    repo.write_plan(&small_plan().status("draft").toml());
     // `script` runs the command on a pseudo-terminal, as a person would.
     let on_tty = |no_color: Option<&str>| {
         let mut cmd = repo.command("script", &repo.root);

@@ -29,7 +29,7 @@ fn snapshot_state(repo: &Repo) -> String {
 
 #[test]
 fn finish_merges_a_verified_phase_and_its_dependents_become_ready() {
-    let repo = Repo::verifying(VERIFY_PLAN);
+    let repo = Repo::verifying(&VERIFY_PLAN);
     repo.do_phase_p();
     assert_eq!(repo.planx(&["verify", "-q"]).code, 0);
     assert_snapshot!(repo.planx(&["finish", "p", "--delete-branch"]), @"
@@ -65,7 +65,7 @@ fn finish_merges_a_verified_phase_and_its_dependents_become_ready() {
 
 #[test]
 fn finish_runs_verify_when_there_is_no_record_and_refuses_on_failure() {
-    let repo = Repo::verifying(VERIFY_PLAN);
+    let repo = Repo::verifying(&VERIFY_PLAN);
     repo.do_phase_p();
     assert_eq!(repo.planx(&["verify", "-q"]).code, 0);
     // A newer tree than the verified one: an undeclared file.
@@ -85,7 +85,7 @@ fn finish_runs_verify_when_there_is_no_record_and_refuses_on_failure() {
 
 #[test]
 fn finish_verifies_a_phase_never_verified_before() {
-    let repo = Repo::verifying(VERIFY_PLAN);
+    let repo = Repo::verifying(&VERIFY_PLAN);
     repo.do_phase_p();
     repo.git(&["switch", "-q", "main"]);
     let run = repo.planx(&["finish", "p"]);
@@ -100,7 +100,7 @@ fn finish_verifies_a_phase_never_verified_before() {
 
 #[test]
 fn a_conflict_leaves_everything_exactly_as_it_was() {
-    let repo = Repo::verifying(VERIFY_PLAN);
+    let repo = Repo::verifying(&VERIFY_PLAN);
     repo.do_phase_p();
     assert_eq!(repo.planx(&["verify", "-q"]).code, 0);
     // Base changes the same line meanwhile.
@@ -126,7 +126,7 @@ fn a_conflict_leaves_everything_exactly_as_it_was() {
 
 #[test]
 fn a_dirty_base_work_tree_is_refused() {
-    let repo = Repo::verifying(VERIFY_PLAN);
+    let repo = Repo::verifying(&VERIFY_PLAN);
     repo.do_phase_p();
     assert_eq!(repo.planx(&["verify", "-q"]).code, 0);
     // Base checked out in another worktree, with uncommitted work there.
@@ -165,7 +165,7 @@ fn a_dirty_base_work_tree_is_refused() {
 
 #[test]
 fn uncommitted_work_on_the_phase_branch_is_refused() {
-    let repo = Repo::verifying(VERIFY_PLAN);
+    let repo = Repo::verifying(&VERIFY_PLAN);
     repo.do_phase_p();
     repo.write("new.txt", "hello, not committed\n");
     let run = repo.planx(&["finish", "p"]);
@@ -174,7 +174,7 @@ fn uncommitted_work_on_the_phase_branch_is_refused() {
 
 #[test]
 fn a_squash_keeps_trailers_and_notes_reachable() {
-    let repo = Repo::verifying(VERIFY_PLAN);
+    let repo = Repo::verifying(&VERIFY_PLAN);
     repo.do_phase_p();
     assert_eq!(repo.planx(&["verify", "-q"]).code, 0);
     assert_eq!(
@@ -210,7 +210,7 @@ fn a_squash_keeps_trailers_and_notes_reachable() {
 
 #[test]
 fn base_never_moves_without_the_completion_record() {
-    let repo = Repo::verifying(VERIFY_PLAN);
+    let repo = Repo::verifying(&VERIFY_PLAN);
     repo.do_phase_p();
     assert_eq!(repo.planx(&["verify", "-q"]).code, 0);
     let notes_before = repo.git(&["rev-list", "--count", "refs/notes/planx"]);
@@ -242,7 +242,7 @@ fn base_never_moves_without_the_completion_record() {
 
 #[test]
 fn finish_refusals() {
-    let repo = Repo::verifying(VERIFY_PLAN);
+    let repo = Repo::verifying(&VERIFY_PLAN);
     assert_eq!(repo.planx(&["finish", "q"]).code, 3, "not started");
     assert_eq!(repo.planx(&["finish", "zz"]).code, 2, "unknown");
     repo.do_phase_p();
@@ -253,7 +253,7 @@ fn finish_refusals() {
 
 #[test]
 fn a_dirty_detached_tip_is_not_what_finish_merges() {
-    let repo = Repo::verifying(VERIFY_PLAN);
+    let repo = Repo::verifying(&VERIFY_PLAN);
     repo.write("new.txt", "nope\n");
     repo.write("existing.txt", "changed\n");
     std::fs::remove_file(repo.path("old.txt")).unwrap();
@@ -311,7 +311,7 @@ fn a_pull_that_brings_a_finished_phase_credits_the_finish_merge() {
     // Another machine finished `p`; this one had a commit of its own on main and pulls with a
     // plain merge. The phase is completed by the `finish` merge the pull brought (what report
     // and review read its files and duration from), not by the pull's merge.
-    let repo = Repo::verifying(VERIFY_PLAN);
+    let repo = Repo::verifying(&VERIFY_PLAN);
     repo.do_phase_p();
     assert_eq!(repo.planx(&["verify", "-q"]).code, 0);
     assert_eq!(repo.planx(&["finish", "p", "-q"]).code, 0);

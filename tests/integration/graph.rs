@@ -2,12 +2,12 @@
 
 use insta::assert_snapshot;
 
-use crate::common::{Repo, SMALL_PLAN};
+use crate::common::{PhaseBuilder, PlanBuilder, Repo, SMALL_PLAN};
 
 #[test]
 fn text_lists_groups_in_order() {
     let repo = Repo::new();
-    repo.write_plan(SMALL_PLAN);
+    repo.write_plan(&SMALL_PLAN);
     assert_snapshot!(repo.planx(&["graph"]), @r"
     plan demo: Demo plan
 
@@ -25,7 +25,7 @@ fn text_lists_groups_in_order() {
 #[test]
 fn dot_and_mermaid() {
     let repo = Repo::new();
-    repo.write_plan(SMALL_PLAN);
+    repo.write_plan(&SMALL_PLAN);
     assert_snapshot!(repo.planx(&["graph", "--format", "dot"]), @r#"
     digraph "demo" {
       rankdir=LR;
@@ -115,15 +115,18 @@ fn an_invalid_plan_is_refused_with_its_errors() {
 fn a_closed_pipe_is_not_an_error() {
     let repo = Repo::new();
     // Enough phases that the output outgrows the pipe buffer after the reader has gone.
-    let mut plan = String::from(
-        "version = 1\n[plan]\nid = \"big\"\ntitle = \"Big\"\nstatus = \"ready\"\nbase = \"main\"\n",
-    );
-    for i in 0..3000 {
-        plan.push_str(&format!(
-            "[[phase]]\nid = \"phase-{i}\"\ntitle = \"Phase number {i} with a long title to fill the pipe\"\nkind = \"design\"\nowner = \"x\"\n[[phase.check]]\nname = \"c\"\nmanual = true\n"
-        ));
-    }
-    repo.write_plan(&plan);
+    let plan = (0..3000).fold(PlanBuilder::new("big", "Big"), |plan, i| {
+        plan.phase(
+            PhaseBuilder::new(
+                &format!("phase-{i}"),
+                &format!("Phase number {i} with a long title to fill the pipe"),
+            )
+            .kind("design")
+            .owner("x")
+            .check_manual("c"),
+        )
+    });
+    repo.write_plan(&plan.toml());
     let script = format!("set -o pipefail; '{}' graph | head -1", crate::common::BIN);
     let run = repo.run(repo.command("bash", &repo.root).args(["-c", &script]));
     assert_eq!(run.stdout, "plan big: Big\n", "{run}");

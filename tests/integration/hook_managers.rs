@@ -14,7 +14,7 @@ fn repo_with(config_name: &str, config: &str) -> Repo {
     repo.write("existing.txt", "existing\n");
     repo.write("old.txt", "old\n");
     repo.write(config_name, config);
-    repo.write_plan(VERIFY_PLAN);
+    repo.write_plan(&VERIFY_PLAN);
     repo.commit_all("Base");
     assert_eq!(repo.planx(&["trust", "-q"]).code, 0);
     assert_eq!(repo.planx(&["start", "p", "-q"]).code, 0);

@@ -33,7 +33,7 @@ fn planx_lines(run: &crate::common::Run) -> String {
 
 /// A repository with phase `p` started and the hooks installed.
 fn hooked() -> Repo {
-    let repo = Repo::verifying(VERIFY_PLAN);
+    let repo = Repo::verifying(&VERIFY_PLAN);
     let run = repo.planx(&["hooks", "install", "-q"]);
     assert_eq!(run.code, 0, "{run}");
     repo
@@ -302,7 +302,7 @@ fn pre_push_refuses_base_with_unverified_phase_merges() {
 
 #[test]
 fn an_existing_hook_still_runs_its_failure_blocks_and_uninstall_restores_it() {
-    let repo = Repo::verifying(VERIFY_PLAN);
+    let repo = Repo::verifying(&VERIFY_PLAN);
     let hook = repo.path(".git/hooks/pre-commit");
     let original = b"#!/bin/sh\n# my own hook\nif [ -e .block ]; then echo 'my hook says no' >&2; exit 7; fi\necho 'my hook ran' >&2\n";
     fs::write(&hook, original).unwrap();
@@ -354,7 +354,7 @@ fn an_existing_hook_still_runs_its_failure_blocks_and_uninstall_restores_it() {
 
 #[test]
 fn core_hooks_path_is_honoured_and_a_shared_folder_needs_force() {
-    let repo = Repo::verifying(VERIFY_PLAN);
+    let repo = Repo::verifying(&VERIFY_PLAN);
     repo.git(&["config", "core.hooksPath", ".githooks"]);
     assert_eq!(repo.planx(&["hooks", "install", "-q"]).code, 0);
     assert!(repo.path(".githooks/pre-commit").exists());
@@ -362,7 +362,7 @@ fn core_hooks_path_is_honoured_and_a_shared_folder_needs_force() {
     repo.git(&["add", "stray.txt"]);
     assert_eq!(commit(&repo, &["-m", "Stray"]).code, 1);
 
-    let repo = Repo::verifying(VERIFY_PLAN);
+    let repo = Repo::verifying(&VERIFY_PLAN);
     let shared = repo.root.parent().unwrap().join("global-hooks");
     repo.git(&["config", "core.hooksPath", shared.to_str().unwrap()]);
     let run = repo.planx(&["hooks", "install"]);
@@ -375,7 +375,7 @@ fn core_hooks_path_is_honoured_and_a_shared_folder_needs_force() {
 
 #[test]
 fn hooks_work_in_a_linked_worktree() {
-    let repo = Repo::with_plan(VERIFY_PLAN);
+    let repo = Repo::with_plan(&VERIFY_PLAN);
     assert_eq!(repo.planx(&["hooks", "install", "-q"]).code, 0);
     assert_eq!(
         repo.planx(&["start", "p", "--worktree", "../wt-p", "-q"])
@@ -589,7 +589,7 @@ fn in_a_repository_planx_cannot_read_a_hook_refuses_on_a_phase_branch_only() {
     let repo = Repo::folder();
     repo.git(&["init", "-q", "--ref-format=reftable"]);
     repo.write("existing.txt", "existing\n");
-    repo.write_plan(VERIFY_PLAN);
+    repo.write_plan(&VERIFY_PLAN);
     repo.commit_all("Base");
     assert_eq!(repo.planx(&["hook", "pre-commit"]).code, 0);
     repo.git(&["switch", "-q", "-c", "planx/p"]);

@@ -5,7 +5,10 @@ use std::fs;
 
 use insta::assert_snapshot;
 
-use crate::common::{Repo, SMALL_PLAN, WALK_PLAN};
+use crate::common::{
+    AWAIT, PhaseBuilder, PlanBuilder, Repo, SMALL_PLAN, WALK_PLAN, interrupt, wait_ended,
+    wait_for_pids, wait_until, walk_plan,
+};
 
 /// Merges a phase branch into main with git itself, the way `finish` will, with trailers.
 fn merge_with_git(repo: &Repo, phase: &str) {
@@ -32,9 +35,9 @@ fn a_step_command_has_a_check_s_time_not_the_executor_s() {
         )
         .replace(
             "verify = \"test -f a.txt\"",
-            "verify = \"sleep 1.5; test -f a.txt\"",
+            "verify = \"sleep 1.2; test -f a.txt\"",
         );
-    assert!(plan.contains("timeout = \"1s\"") && plan.contains("sleep 1.5"));
+    assert!(plan.contains("timeout = \"1s\"") && plan.contains("sleep 1.2"));
     let repo = Repo::with_plan(&plan);
     assert_eq!(repo.planx(&["start", "a", "-q"]).code, 0);
     repo.write("a.txt", "a\n");
@@ -46,7 +49,7 @@ fn a_step_command_has_a_check_s_time_not_the_executor_s() {
 
 #[test]
 fn a_full_walk_by_hand() {
-    let repo = Repo::with_plan(WALK_PLAN);
+    let repo = Repo::with_plan(&WALK_PLAN);
     assert_snapshot!(repo.planx(&["status"]), @"
     plan walk: Walk a plan by hand (base main at 33c9de5589)
 
@@ -163,7 +166,7 @@ fn a_full_walk_by_hand() {
 
 #[test]
 fn amend_and_rebase_keep_the_notes() {
-    let repo = Repo::with_plan(WALK_PLAN);
+    let repo = Repo::with_plan(&WALK_PLAN);
     repo.planx(&["init", "-q", "--force"]);
     repo.git(&["checkout", "-q", "--", ".planx/plan.toml"]);
     fs::remove_file(repo.path(".planx/plan.toml.bak")).unwrap();
@@ -189,7 +192,7 @@ fn amend_and_rebase_keep_the_notes() {
 
 #[test]
 fn works_from_a_subdirectory_and_a_linked_worktree() {
-    let repo = Repo::with_plan(WALK_PLAN);
+    let repo = Repo::with_plan(&WALK_PLAN);
     fs::create_dir_all(repo.path("deep/er")).unwrap();
     let run = repo.planx_in(
         &repo.path("deep/er"),
@@ -213,7 +216,7 @@ fn works_from_a_subdirectory_and_a_linked_worktree() {
 
 #[test]
 fn starting_a_started_phase_switches_to_it() {
-    let repo = Repo::with_plan(WALK_PLAN);
+    let repo = Repo::with_plan(&WALK_PLAN);
     assert_eq!(repo.planx(&["start", "a"]).code, 0);
     repo.git(&["switch", "-q", "main"]);
     assert_snapshot!(repo.planx(&["start", "a"]), @"
@@ -255,7 +258,7 @@ fn start_events(repo: &Repo) -> usize {
 #[test]
 fn an_interrupted_start_is_completed_never_duplicated() {
     // Interrupted after the branch was made, before the start commit.
-    let repo = Repo::with_plan(WALK_PLAN);
+    let repo = Repo::with_plan(&WALK_PLAN);
     repo.git(&["branch", "planx/a", "main"]);
     let run = repo.planx(&["start", "a"]);
     assert!(
@@ -270,7 +273,7 @@ fn an_interrupted_start_is_completed_never_duplicated() {
     );
 
     // Interrupted after the start commit, before its note.
-    let repo = Repo::with_plan(WALK_PLAN);
+    let repo = Repo::with_plan(&WALK_PLAN);
     repo.git(&["switch", "-q", "-c", "planx/a"]);
     repo.git(&["commit", "-q", "--allow-empty", "-m", "planx: start a — First\n\nPlanx-Plan: walk\nPlanx-Phase: a\nPlanx-Checkpoint: start\nPlanx-Status: in-progress"]);
     repo.git(&["switch", "-q", "main"]);
@@ -287,7 +290,7 @@ fn an_interrupted_start_is_completed_never_duplicated() {
     );
 
     // Interrupted after the note, before the switch: the next start only switches.
-    let repo = Repo::with_plan(WALK_PLAN);
+    let repo = Repo::with_plan(&WALK_PLAN);
     assert_eq!(repo.planx(&["start", "a"]).code, 0);
     repo.git(&["switch", "-q", "main"]);
     let run = repo.planx(&["start", "a"]);
@@ -297,8 +300,17 @@ fn an_interrupted_start_is_completed_never_duplicated() {
 
 #[test]
 fn two_simultaneous_starts_have_exactly_one_winner() {
-    let plan = WALK_PLAN.replace(r#"run = ["test"]"#, r#"run = ["sleep 1"]"#);
-    let repo = Repo::with_plan(&plan);
+    // The winner's preflight holds its start until the other start has ended.
+    let repo = Repo::new();
+    let loser_ended = repo.root.parent().unwrap().join("loser-ended");
+    let plan = walk_plan()
+        .preflight([format!("{AWAIT}; await '{}'", loser_ended.display())])
+        .toml();
+    repo.write("README.md", "# demo\n");
+    repo.write_plan(&plan);
+    repo.commit_all("Add the plan");
+    let trust = repo.planx(&["trust", "-q"]);
+    assert_eq!(trust.code, 0, "{trust}");
     let spawn = || {
         repo.command(crate::common::BIN, &repo.root)
             .args(["start", "a"])
@@ -307,11 +319,12 @@ fn two_simultaneous_starts_have_exactly_one_winner() {
             .spawn()
             .unwrap()
     };
-    let (first, second) = (spawn(), spawn());
-    let outs = [
-        first.wait_with_output().unwrap(),
-        second.wait_with_output().unwrap(),
-    ];
+    let mut starts = [spawn(), spawn()];
+    wait_until("one of the two starts has ended", || {
+        starts.iter_mut().any(|c| c.try_wait().unwrap().is_some())
+    });
+    fs::write(&loser_ended, "").unwrap();
+    let outs = starts.map(|c| c.wait_with_output().unwrap());
     let mut codes: Vec<i32> = outs.iter().map(|o| o.status.code().unwrap()).collect();
     codes.sort();
     assert_eq!(codes, [0, 3], "{outs:?}");
@@ -333,15 +346,15 @@ fn two_simultaneous_starts_have_exactly_one_winner() {
 
 #[test]
 fn eight_processes_checkpointing_at_once_lose_no_event() {
-    let mut plan = String::from(
-        "version = 1\n[plan]\nid = \"par\"\ntitle = \"Parallel\"\nstatus = \"ready\"\nbase = \"main\"\n",
-    );
-    for i in 0..8 {
-        plan.push_str(&format!(
-            "[[phase]]\nid = \"p{i}\"\ntitle = \"P{i}\"\nowner = \"x\"\nkind = \"design\"\n[[phase.check]]\nname = \"m\"\nmanual = true\n"
-        ));
-    }
-    let repo = Repo::with_plan(&plan);
+    let plan = (0..8).fold(PlanBuilder::new("par", "Parallel"), |plan, i| {
+        plan.phase(
+            PhaseBuilder::new(&format!("p{i}"), &format!("P{i}"))
+                .owner("x")
+                .kind("design")
+                .check_manual("m"),
+        )
+    });
+    let repo = Repo::with_plan(&plan.toml());
     for i in 0..8 {
         let run = repo.planx(&[
             "start",
@@ -391,7 +404,7 @@ fn eight_processes_checkpointing_at_once_lose_no_event() {
 
 #[test]
 fn refusals_of_start() {
-    let repo = Repo::with_plan(&WALK_PLAN.replace("status = \"ready\"", "status = \"reviewed\""));
+    let repo = Repo::with_plan(&walk_plan().status("reviewed").toml());
     assert_snapshot!(repo.planx(&["start", "a"]), @r#"
     --- stderr ---
     error: the plan is reviewed, not ready
@@ -405,7 +418,7 @@ fn refusals_of_start() {
     [exit status: 2]
     ");
 
-    let repo = Repo::with_plan(WALK_PLAN);
+    let repo = Repo::with_plan(&WALK_PLAN);
     assert_snapshot!(repo.planx(&["start", "b"]), @"
     --- stderr ---
     error: phase `b` depends on phases that are not complete
@@ -446,7 +459,7 @@ fn refusals_of_start() {
 
 #[test]
 fn a_merge_or_rebase_in_progress_refuses_start() {
-    let repo = Repo::with_plan(WALK_PLAN);
+    let repo = Repo::with_plan(&WALK_PLAN);
     repo.git(&["switch", "-q", "-c", "side"]);
     repo.write("README.md", "side\n");
     repo.commit_all("Side");
@@ -471,7 +484,7 @@ fn a_merge_or_rebase_in_progress_refuses_start() {
 
 #[test]
 fn refusals_of_checkpoint() {
-    let repo = Repo::with_plan(WALK_PLAN);
+    let repo = Repo::with_plan(&WALK_PLAN);
     assert_snapshot!(repo.planx(&["checkpoint"]), @"
     --- stderr ---
     error: `main` is not a phase branch of plan `walk`
@@ -522,7 +535,7 @@ fn refusals_of_checkpoint() {
 
 #[test]
 fn a_failing_step_verify_is_recorded_and_says_no() {
-    let repo = Repo::with_plan(WALK_PLAN);
+    let repo = Repo::with_plan(&WALK_PLAN);
     assert_eq!(repo.planx(&["start", "a"]).code, 0);
     assert_snapshot!(repo.planx(&["checkpoint", "--step", "2"]), @"
     checkpoint c7ecc15565 on planx/a: step 2 (in-progress)
@@ -537,7 +550,7 @@ fn a_failing_step_verify_is_recorded_and_says_no() {
 
 #[test]
 fn blocked_and_failed_phases() {
-    let repo = Repo::with_plan(WALK_PLAN);
+    let repo = Repo::with_plan(&WALK_PLAN);
     assert_eq!(repo.planx(&["start", "a"]).code, 0);
     assert_eq!(
         repo.planx(&["checkpoint", "--blocked", "the API spec is missing"])
@@ -586,7 +599,7 @@ fn blocked_and_failed_phases() {
 
 #[test]
 fn a_merge_made_elsewhere_completes_the_phase() {
-    let repo = Repo::with_plan(WALK_PLAN);
+    let repo = Repo::with_plan(&WALK_PLAN);
     assert_eq!(repo.planx(&["start", "a"]).code, 0);
     repo.write("a.txt", "a\n");
     repo.git(&["add", "a.txt"]);
@@ -614,7 +627,7 @@ fn a_merge_made_elsewhere_completes_the_phase() {
 
 #[test]
 fn a_merge_without_a_passing_verify_is_unverified_and_blocks_dependents() {
-    let repo = Repo::with_plan(WALK_PLAN);
+    let repo = Repo::with_plan(&WALK_PLAN);
     assert_eq!(repo.planx(&["start", "a"]).code, 0);
     repo.write("a.txt", "a\n");
     repo.git(&["add", "a.txt"]);
@@ -641,7 +654,7 @@ fn a_merge_without_a_passing_verify_is_unverified_and_blocks_dependents() {
 
 #[test]
 fn a_squash_commit_claiming_completion_without_evidence_is_unverified() {
-    let repo = Repo::with_plan(WALK_PLAN);
+    let repo = Repo::with_plan(&WALK_PLAN);
     repo.write("a.txt", "a\n");
     repo.git(&["add", "a.txt"]);
     repo.git(&[
@@ -655,7 +668,7 @@ fn a_squash_commit_claiming_completion_without_evidence_is_unverified() {
         "unverified"
     );
     // A claim for another plan does not count at all.
-    let repo = Repo::with_plan(WALK_PLAN);
+    let repo = Repo::with_plan(&WALK_PLAN);
     repo.git(&[
         "commit",
         "-q",
@@ -671,7 +684,7 @@ fn a_squash_commit_claiming_completion_without_evidence_is_unverified() {
 
 #[test]
 fn a_complete_phase_whose_files_are_gone_is_stale() {
-    let repo = Repo::with_plan(WALK_PLAN);
+    let repo = Repo::with_plan(&WALK_PLAN);
     assert_eq!(repo.planx(&["start", "a"]).code, 0);
     repo.write("a.txt", "a\n");
     repo.git(&["add", "a.txt"]);
@@ -711,7 +724,7 @@ fn history_before_the_plan_is_not_read() {
         "-m",
         "Old\n\nPlanx-Plan: walk\nPlanx-Phase: a\nPlanx-Status: complete",
     ]);
-    repo.write_plan(WALK_PLAN);
+    repo.write_plan(&WALK_PLAN);
     repo.commit_all("Add the plan");
     assert_eq!(
         repo.planx(&["status", "--json"]).json()["phases"][0]["state"],
@@ -721,7 +734,7 @@ fn history_before_the_plan_is_not_read() {
 
 #[test]
 fn next_lists_ready_phases_in_order() {
-    let repo = Repo::with_plan(SMALL_PLAN);
+    let repo = Repo::with_plan(&SMALL_PLAN);
     assert_snapshot!(repo.planx(&["next"]), @"
     a  First  git planx start a
     --- stderr ---
@@ -735,7 +748,7 @@ fn next_lists_ready_phases_in_order() {
 #[test]
 fn status_needs_no_committed_plan() {
     let repo = Repo::with_commit();
-    repo.write_plan(WALK_PLAN);
+    repo.write_plan(&WALK_PLAN);
     let run = repo.planx(&["status"]);
     assert_eq!(run.code, 0, "{run}");
     assert!(
@@ -754,7 +767,7 @@ fn status_needs_no_committed_plan() {
 fn unsupported_repositories_are_refused_clearly() {
     let repo = Repo::folder();
     repo.git(&["init", "-q", "--ref-format=reftable"]);
-    repo.write_plan(WALK_PLAN);
+    repo.write_plan(&WALK_PLAN);
     assert_snapshot!(repo.planx(&["status"]), @"
     --- stderr ---
     error: this repository stores its refs in the reftable format, which git-planx cannot read yet
@@ -763,7 +776,7 @@ fn unsupported_repositories_are_refused_clearly() {
     ");
     let repo = Repo::folder();
     repo.git(&["init", "-q", "--object-format=sha256"]);
-    repo.write_plan(WALK_PLAN);
+    repo.write_plan(&WALK_PLAN);
     assert_snapshot!(repo.planx(&["status"]), @"
     --- stderr ---
     error: this repository uses SHA-256 object ids, which git-planx does not support yet
@@ -778,7 +791,7 @@ fn unsupported_repositories_are_refused_clearly() {
 
 #[test]
 fn a_step_with_a_verify_command_needs_its_recorded_run() {
-    let repo = Repo::with_plan(WALK_PLAN);
+    let repo = Repo::with_plan(&WALK_PLAN);
     assert_eq!(repo.planx(&["start", "a"]).code, 0);
     // A hand-made commit claiming step 2, whose step has a verify command: no evidence.
     repo.git(&["commit", "-q", "--allow-empty", "-m", "s\n\nPlanx-Plan: walk\nPlanx-Phase: a\nPlanx-Checkpoint: step\nPlanx-Step: 2\nPlanx-Status: in-progress"]);
@@ -791,7 +804,7 @@ fn a_step_with_a_verify_command_needs_its_recorded_run() {
 
 #[test]
 fn reasons_cannot_carry_trailers_either() {
-    let repo = Repo::with_plan(WALK_PLAN);
+    let repo = Repo::with_plan(&WALK_PLAN);
     assert_eq!(repo.planx(&["start", "a"]).code, 0);
     let run = repo.planx(&[
         "checkpoint",
@@ -817,7 +830,7 @@ fn reasons_cannot_carry_trailers_either() {
 
 #[test]
 fn an_uncommitted_base_edit_cannot_promote_another_branch() {
-    let repo = Repo::with_plan(WALK_PLAN);
+    let repo = Repo::with_plan(&WALK_PLAN);
     assert_eq!(repo.planx(&["start", "a"]).code, 0);
     repo.write_plan(&WALK_PLAN.replace("base = \"main\"", "base = \"other\""));
     repo.git(&["branch", "other", "main"]);
@@ -841,7 +854,7 @@ fn an_uncommitted_base_edit_cannot_promote_another_branch() {
 
 #[test]
 fn a_branch_with_foreign_commits_is_not_taken_over() {
-    let repo = Repo::with_plan(WALK_PLAN);
+    let repo = Repo::with_plan(&WALK_PLAN);
     repo.git(&["switch", "-q", "-c", "planx/a"]);
     repo.write("mine.txt", "someone's work\n");
     repo.commit_all("Someone's own work");
@@ -860,7 +873,7 @@ fn a_branch_with_foreign_commits_is_not_taken_over() {
 
 #[test]
 fn evidence_must_be_about_what_is_committed() {
-    let repo = Repo::with_plan(WALK_PLAN);
+    let repo = Repo::with_plan(&WALK_PLAN);
     assert_eq!(repo.planx(&["start", "a"]).code, 0);
     repo.write("a.txt", "a\n");
     assert_snapshot!(repo.planx(&["checkpoint", "--green"]), @"
@@ -876,7 +889,7 @@ fn evidence_must_be_about_what_is_committed() {
 
 #[test]
 fn switching_to_a_started_phase_refuses_a_dirty_work_tree() {
-    let repo = Repo::with_plan(WALK_PLAN);
+    let repo = Repo::with_plan(&WALK_PLAN);
     assert_eq!(repo.planx(&["start", "a"]).code, 0);
     repo.git(&["switch", "-q", "main"]);
     repo.write("README.md", "edited\n");
@@ -889,7 +902,7 @@ fn switching_to_a_started_phase_refuses_a_dirty_work_tree() {
 
 #[test]
 fn a_fast_forward_merge_counts_and_the_phase_is_not_started_again() {
-    let repo = Repo::with_plan(WALK_PLAN);
+    let repo = Repo::with_plan(&WALK_PLAN);
     assert_eq!(repo.planx(&["start", "a"]).code, 0);
     repo.write("a.txt", "a\n");
     repo.git(&["add", "a.txt"]);
@@ -908,13 +921,13 @@ fn a_fast_forward_merge_counts_and_the_phase_is_not_started_again() {
 fn an_interrupted_start_stops_its_preflight_and_leaves_nothing() {
     let repo = Repo::new();
     let started = repo.root.parent().unwrap().join("preflight-started");
-    let plan = WALK_PLAN.replace(
-        r#"run = ["test"]"#,
-        &format!(
-            r#"run = ["touch {}; sleep 2; touch preflight-finished"]"#,
+    // The preflight writes its own process id and its child's, then waits for the child.
+    let plan = walk_plan()
+        .preflight([format!(
+            "sleep 300 & echo $$ $! > {0}.tmp && mv {0}.tmp {0}; wait; touch preflight-finished",
             started.display()
-        ),
-    );
+        )])
+        .toml();
     repo.write("README.md", "# demo\n");
     repo.write_plan(&plan);
     repo.commit_all("Add the plan");
@@ -928,27 +941,9 @@ fn an_interrupted_start_stops_its_preflight_and_leaves_nothing() {
         .spawn()
         .unwrap();
     // Interrupt once the preflight is running.
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-    while !started.exists() {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the preflight never started"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
-    // SAFETY: signals the child process this test started.
-    unsafe {
-        libc::kill(child.id() as i32, libc::SIGINT);
-    }
-    let out = child.wait_with_output().unwrap();
-    use std::os::unix::process::ExitStatusExt;
-    assert_eq!(
-        out.status.signal(),
-        Some(libc::SIGINT),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    std::thread::sleep(std::time::Duration::from_secs(3));
+    let preflight = wait_for_pids(&started);
+    interrupt(child);
+    wait_ended(&preflight, "the preflight was stopped");
     let worktrees = repo.git(&["worktree", "list"]);
     assert_eq!(worktrees.lines().count(), 1, "{worktrees}");
     assert!(repo.git(&["branch", "--list", "planx/*"]).is_empty());
@@ -961,7 +956,7 @@ fn an_interrupted_start_stops_its_preflight_and_leaves_nothing() {
 
 #[test]
 fn a_fast_forward_past_the_verified_checkpoint_is_unverified() {
-    let repo = Repo::with_plan(WALK_PLAN);
+    let repo = Repo::with_plan(&WALK_PLAN);
     assert_eq!(repo.planx(&["start", "a"]).code, 0);
     repo.write("a.txt", "a\n");
     repo.git(&["add", "a.txt"]);
@@ -979,7 +974,7 @@ fn a_fast_forward_past_the_verified_checkpoint_is_unverified() {
 
 #[test]
 fn a_verified_tree_trailer_is_only_a_claim() {
-    let repo = Repo::with_plan(WALK_PLAN);
+    let repo = Repo::with_plan(&WALK_PLAN);
     assert_eq!(repo.planx(&["start", "a"]).code, 0);
     repo.write("a.txt", "a\n");
     repo.git(&["add", "a.txt"]);
@@ -1003,7 +998,7 @@ fn a_verified_tree_trailer_is_only_a_claim() {
 #[test]
 fn reading_only_open_phases_notes_changes_no_state() {
     use git_planx::state::{self, Notes};
-    let repo = Repo::with_plan(WALK_PLAN);
+    let repo = Repo::with_plan(&WALK_PLAN);
     assert_eq!(repo.planx(&["start", "a"]).code, 0);
     repo.write("a.txt", "a\n");
     repo.git(&["add", "a.txt"]);
@@ -1053,7 +1048,7 @@ fn reading_only_open_phases_notes_changes_no_state() {
 /// an edited plan is a new key that never meets the old answer.
 #[test]
 fn validated_plans_are_kept_by_their_content() {
-    let repo = Repo::with_plan(WALK_PLAN);
+    let repo = Repo::with_plan(&WALK_PLAN);
     let first = repo.planx(&["status", "--json"]);
     assert_eq!(first.code, 0, "{first}");
     let blob = repo.git(&["rev-parse", "main:.planx/plan.toml"]);
@@ -1084,7 +1079,7 @@ fn validated_plans_are_kept_by_their_content() {
 /// parents when it is deepened: a claim made before the plan existed must still not count.
 #[test]
 fn a_deepened_shallow_clone_still_ends_the_plan_line_where_the_plan_began() {
-    let origin = Repo::with_plan(WALK_PLAN);
+    let origin = Repo::with_plan(&WALK_PLAN);
     origin.write("a.txt", "a\n");
     origin.git(&["add", "a.txt"]);
     origin.git(&[
@@ -1095,7 +1090,7 @@ fn a_deepened_shallow_clone_still_ends_the_plan_line_where_the_plan_began() {
     ]);
     origin.git(&["rm", "-q", ".planx/plan.toml"]);
     origin.commit_all("Remove the plan");
-    origin.write_plan(WALK_PLAN);
+    origin.write_plan(&WALK_PLAN);
     origin.commit_all("Add the plan again");
     origin.write("more.txt", "more\n");
     origin.commit_all("More");

@@ -12,6 +12,7 @@ mod hook_managers;
 mod hooks;
 mod init;
 mod lifecycle;
+mod messages;
 mod notes;
 mod review;
 mod robustness;

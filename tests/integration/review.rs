@@ -7,100 +7,72 @@ use std::path::{Path, PathBuf};
 use insta::assert_snapshot;
 use pulldown_cmark::{Event, Options, Parser, Tag, TagEnd};
 
-use crate::common::{BIN, Repo, Run};
+use crate::common::{BIN, Check, PhaseBuilder, PlanBuilder, Repo, Run, Step, verify_plan};
 
 /// Four phases: `model` and `parser` first; `cli` after `model`; `docs` after both.
-const SHOP_PLAN: &str = r#"version = 1
-
-[plan]
-id = "shop"
-title = "A small shop"
-status = "ready"
-base = "main"
-guidelines = """
-- Keep every change inside the phase's manifest.
-- Write the failing test first."""
-
-[commands]
-test = "printf 'suite: 3 passed | ok\\n```\\n' && test ! -e broken"
-
-[preflight]
-run = ["test"]
-
-[[phase]]
-id = "model"
-title = "The data model"
-owner = "rust-developer"
-goal = "Define the shop's items and their prices."
-deliverables = ["src/model.txt with the items", "README.md mentions the model"]
-blast_radius = "test -f src/model.txt"
-timeout = "30m"
-  [phase.files]
-  create = ["src/model.txt"]
-  modify = ["README.md"]
-  [[phase.check]]
-  name = "the model lists items"
-  file = "src/model.txt"
-  contains = "item"
-  [[phase.check]]
-  name = "suite passes"
-  run = "test"
-  [[phase.step]]
-  id = "1"
-  title = "Write the failing test"
-  [[phase.step]]
-  id = "2"
-  title = "Write the model"
-  description = "One item per line."
-  verify = "test -s src/model.txt"
-
-[[phase]]
-id = "parser"
-title = "Parse orders"
-owner = "rust-developer"
-goal = "Read orders from text."
-blast_radius = "test"
-  [phase.files]
-  create = ["src/parser.txt"]
-  [[phase.check]]
-  name = "the parser exists"
-  file = "src/parser.txt"
-
-[[phase]]
-id = "cli"
-title = "The command line"
-owner = "cli-developer"
-depends_on = ["model"]
-goal = "Expose the model on the command line."
-deliverables = ["src/cli.txt"]
-blast_radius = "test"
-  [phase.files]
-  create = ["src/cli.txt"]
-  allow = ["notes/**"]
-  after_verify = ["docs/cli.md"]
-  [[phase.check]]
-  name = "the cli uses the model"
-  file = "src/cli.txt"
-  contains = "model"
-  [[phase.check]]
-  name = "suite passes"
-  run = "test"
-  [[phase.check]]
-  name = "usability reviewed"
-  manual = true
-
-[[phase]]
-id = "docs"
-title = "Document it"
-kind = "design"
-owner = "writer"
-depends_on = ["cli", "parser"]
-  [phase.files]
-  create = ["docs/guide.md"]
-  [[phase.check]]
-  name = "the guide is written"
-  file = "docs/guide.md"
-"#;
+fn shop_plan() -> String {
+    PlanBuilder::new("shop", "A small shop")
+        .guidelines(
+            "- Keep every change inside the phase's manifest.\n- Write the failing test first.",
+        )
+        .command(
+            "test",
+            "printf 'suite: 3 passed | ok\\n```\\n' && test ! -e broken",
+        )
+        .preflight(["test"])
+        .phase(
+            PhaseBuilder::new("model", "The data model")
+                .owner("rust-developer")
+                .goal("Define the shop's items and their prices.")
+                .deliverables([
+                    "src/model.txt with the items",
+                    "README.md mentions the model",
+                ])
+                .blast_radius("test -f src/model.txt")
+                .timeout("30m")
+                .create(["src/model.txt"])
+                .modify(["README.md"])
+                .check(Check::file("the model lists items", "src/model.txt").contains("item"))
+                .check_run("suite passes", "test")
+                .step(Step::new("1", "Write the failing test"))
+                .step(
+                    Step::new("2", "Write the model")
+                        .description("One item per line.")
+                        .verify("test -s src/model.txt"),
+                ),
+        )
+        .phase(
+            PhaseBuilder::new("parser", "Parse orders")
+                .owner("rust-developer")
+                .goal("Read orders from text.")
+                .blast_radius("test")
+                .create(["src/parser.txt"])
+                .check_file("the parser exists", "src/parser.txt"),
+        )
+        .phase(
+            PhaseBuilder::new("cli", "The command line")
+                .owner("cli-developer")
+                .depends_on(["model"])
+                .goal("Expose the model on the command line.")
+                .deliverables(["src/cli.txt"])
+                .blast_radius("test")
+                .create(["src/cli.txt"])
+                .allow(["notes/**"])
+                .after_verify(["docs/cli.md"])
+                .check(Check::file("the cli uses the model", "src/cli.txt").contains("model"))
+                .check_run("suite passes", "test")
+                .check_manual("usability reviewed"),
+        )
+        .phase(
+            PhaseBuilder::new("docs", "Document it")
+                .kind("design")
+                .owner("writer")
+                .depends_on(["cli", "parser"])
+                .create(["docs/guide.md"])
+                .check_file("the guide is written", "docs/guide.md"),
+        )
+        .toml()
+}
 
 fn ok(run: Run) -> Run {
     assert_eq!(run.code, 0, "{run}");
@@ -111,7 +83,7 @@ fn ok(run: Run) -> Run {
 /// with an undeclared change (its verify failed), `docs` waiting. This work tree is on
 /// `planx/cli`.
 fn shop() -> Repo {
-    let repo = Repo::with_plan(SHOP_PLAN);
+    let repo = Repo::with_plan(&shop_plan());
     repo.write("README.md", "# shop\n");
     repo.commit_all("README says shop");
 
@@ -669,7 +641,7 @@ fn errors_say_what_to_do() {
 
 #[test]
 fn a_merged_phase_is_reviewed_from_its_merge_once_its_branch_is_gone() {
-    let repo = Repo::verifying(crate::common::VERIFY_PLAN);
+    let repo = Repo::verifying(&crate::common::VERIFY_PLAN);
     repo.do_phase_p();
     ok(repo.planx(&["verify", "-q"]));
     repo.git(&["switch", "-q", "main"]);
@@ -680,7 +652,7 @@ fn a_merged_phase_is_reviewed_from_its_merge_once_its_branch_is_gone() {
     assert_eq!(doc["verification"]["verdict"], "verified");
     assert_eq!(doc["merged"]["verified"], true);
 
-    let repo = Repo::verifying(crate::common::VERIFY_PLAN);
+    let repo = Repo::verifying(&crate::common::VERIFY_PLAN);
     repo.do_phase_p();
     ok(repo.planx(&["verify", "-q"]));
     repo.git(&["switch", "-q", "main"]);
@@ -886,7 +858,7 @@ fn verdict(repo: &Repo) -> String {
 
 #[test]
 fn the_verdict_says_which_tree_was_verified() {
-    let repo = Repo::verifying(crate::common::VERIFY_PLAN);
+    let repo = Repo::verifying(&crate::common::VERIFY_PLAN);
     repo.do_phase_p();
     assert_snapshot!(verdict(&repo), @"
     **NOT VERIFIED**: no verify is recorded for this phase. Run `git planx verify p`.
@@ -917,7 +889,7 @@ fn the_verdict_says_which_tree_was_verified() {
 
 #[test]
 fn a_hand_written_note_with_a_tree_that_is_not_an_id_is_passed_over() {
-    let repo = Repo::verifying(crate::common::VERIFY_PLAN);
+    let repo = Repo::verifying(&crate::common::VERIFY_PLAN);
     repo.do_phase_p();
     // The note is text anyone can write: here, a verify event whose tree is no object id.
     let first: serde_json::Value =
@@ -962,11 +934,9 @@ fn a_hand_written_note_with_a_tree_that_is_not_an_id_is_passed_over() {
 
 #[test]
 fn an_edit_of_the_plan_on_the_branch_is_called_out_first() {
-    let repo = Repo::verifying(crate::common::VERIFY_PLAN);
+    let repo = Repo::verifying(&crate::common::VERIFY_PLAN);
     repo.do_phase_p();
-    repo.write_plan(
-        &crate::common::VERIFY_PLAN.replace(r#"test = "test -f new.txt""#, r#"test = "true""#),
-    );
+    repo.write_plan(&verify_plan().command("test", "true").toml());
     repo.git(&["add", "-A"]);
     ok(repo.planx(&["checkpoint", "-q", "-m", "Make the tests easy"]));
     let run = ok(repo.planx(&["review"]));
@@ -1143,7 +1113,7 @@ fn ci_checkout(dev: &Repo, name: &str, url: &str, refspec: &str, commit: &str) -
 fn the_github_recipe_verifies_comments_and_pushes_the_notes() {
     let script = recipe("## GitHub Actions", "run: |");
     assert!(script.contains("git planx verify"), "{script}");
-    let dev = Repo::verifying(crate::common::VERIFY_PLAN);
+    let dev = Repo::verifying(&crate::common::VERIFY_PLAN);
     dev.do_phase_p();
     let url = forge(&dev);
     let tip = dev.git(&["rev-parse", "planx/p"]).trim().to_owned();
@@ -1244,7 +1214,7 @@ fn the_github_recipe_verifies_comments_and_pushes_the_notes() {
 #[test]
 fn the_gitlab_recipe_verifies_comments_and_pushes_the_notes() {
     let script = recipe("## GitLab CI", "- |");
-    let dev = Repo::verifying(crate::common::VERIFY_PLAN);
+    let dev = Repo::verifying(&crate::common::VERIFY_PLAN);
     dev.do_phase_p();
     let url = forge(&dev);
     let tip = dev.git(&["rev-parse", "planx/p"]).trim().to_owned();
@@ -1300,7 +1270,7 @@ fn brief_names_the_code_to_review_and_what_cannot_be_modified() {
 
 #[test]
 fn a_merge_on_the_forge_without_a_verify_is_an_open_problem() {
-    let repo = Repo::verifying(crate::common::VERIFY_PLAN);
+    let repo = Repo::verifying(&crate::common::VERIFY_PLAN);
     repo.do_phase_p();
     repo.git(&["switch", "-q", "main"]);
     repo.git(&[

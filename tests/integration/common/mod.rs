@@ -1,22 +1,30 @@
 //! Fixtures: hermetic repositories built with the real `git`, and runs of the real binary.
 //!
-//! Hermetic means: the environment is cleared, `HOME` is a temporary folder, the system and
-//! global git configuration are ignored, the locale is C, the time zone UTC, and every commit
-//! gets a fixed date one minute after the previous one, so commit ids never depend on the
-//! clock or on the machine.
+//! Every command runs in the environment of [`hermetic`] (shared with the performance suite),
+//! with `HOME` in the test's own temporary folder, so commit ids never depend on the clock or
+//! on the machine. Plans are built with [`plan`]'s builder.
+//!
+//! Tests never sleep for a fixed time: a command the test waits for leaves a marker file or
+//! writes a process id, and the test polls for it with a deadline ([`wait_until`]) that only
+//! a defect reaches, failing with what it waited for.
 
 #![allow(dead_code)]
 
+pub mod hermetic;
+pub mod plan;
 pub mod tools;
 
-use std::cell::Cell;
 use std::ffi::OsStr;
 use std::fmt;
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
+use std::sync::LazyLock;
 
 use tempfile::TempDir;
+
+use hermetic::Hermetic;
+pub use plan::{Check, PhaseBuilder, PlanBuilder, Step};
 
 /// The binary under test.
 pub const BIN: &str = env!("CARGO_BIN_EXE_git-planx");
@@ -26,8 +34,7 @@ pub const BIN: &str = env!("CARGO_BIN_EXE_git-planx");
 pub struct Repo {
     _tmp: TempDir,
     pub root: PathBuf,
-    home: PathBuf,
-    tick: Cell<u32>,
+    env: Hermetic,
 }
 
 /// The output of one run of a command.
@@ -65,50 +72,21 @@ impl Repo {
         let home = base.join("home");
         fs::create_dir_all(&root).expect("repo dir");
         fs::create_dir_all(&home).expect("home dir");
+        // git never looks for a repository above the test's own temporary folder: a test run
+        // outside a repository must not find the one the tests are run from.
+        let ceiling = base.parent().unwrap_or(&base);
+        let bin_dir = Path::new(BIN).parent().expect("binary folder");
+        let env = Hermetic::new(&home, ceiling, bin_dir);
         Repo {
             _tmp: tmp,
             root,
-            home,
-            tick: Cell::new(0),
+            env,
         }
-    }
-
-    /// The folder holding this test's temporary folder: git's search stops there.
-    fn ceiling(&self) -> &Path {
-        let base = self.root.parent().expect("the test's temporary folder");
-        base.parent().unwrap_or(base)
     }
 
     /// A command with the hermetic environment, run in `dir`.
     pub fn command(&self, program: impl AsRef<OsStr>, dir: &Path) -> Command {
-        let mut cmd = Command::new(program);
-        let bin_dir = Path::new(BIN).parent().expect("binary folder");
-        let path = format!("{}:/usr/local/bin:/usr/bin:/bin", bin_dir.display());
-        let tick = self.tick.get();
-        self.tick.set(tick + 1);
-        let date = format!("2026-01-01T00:{:02}:{:02}Z", tick / 60 % 60, tick % 60);
-        cmd.env_clear()
-            .current_dir(dir)
-            .env("PATH", path)
-            .env("HOME", &self.home)
-            // git never looks for a repository above the test's own temporary folder: a test
-            // run outside a repository must not find the one the tests are run from.
-            .env("GIT_CEILING_DIRECTORIES", self.ceiling())
-            .env("GIT_CONFIG_NOSYSTEM", "1")
-            .env("GIT_CONFIG_GLOBAL", "/dev/null")
-            .env("GIT_CONFIG_COUNT", "1")
-            .env("GIT_CONFIG_KEY_0", "init.defaultBranch")
-            .env("GIT_CONFIG_VALUE_0", "main")
-            .env("LC_ALL", "C")
-            .env("TZ", "UTC")
-            .env("GIT_AUTHOR_NAME", "Ada Lovelace")
-            .env("GIT_AUTHOR_EMAIL", "ada@example.com")
-            .env("GIT_COMMITTER_NAME", "Ada Lovelace")
-            .env("GIT_COMMITTER_EMAIL", "ada@example.com")
-            .env("GIT_AUTHOR_DATE", &date)
-            .env("GIT_COMMITTER_DATE", &date)
-            .stdin(Stdio::null());
-        cmd
+        self.env.command(program, dir)
     }
 
     /// A command with the hermetic environment and extra folders first on `PATH`.
@@ -119,12 +97,8 @@ impl Repo {
         extra: &[&Path],
     ) -> Command {
         let mut cmd = self.command(program, dir);
-        let bin_dir = Path::new(BIN).parent().expect("binary folder");
         let mut path: Vec<String> = extra.iter().map(|p| p.display().to_string()).collect();
-        path.push(format!(
-            "{}:/usr/local/bin:/usr/bin:/bin",
-            bin_dir.display()
-        ));
+        path.push(self.env.path().to_owned());
         cmd.env("PATH", path.join(":"));
         cmd
     }
@@ -222,7 +196,7 @@ impl fmt::Display for Run {
 
 /// How long a command took (`exit 0 in 0.3s`) depends on the machine's load, not on the
 /// code: what a person sees is snapshotted with every such duration shown as `in 0.0s`.
-fn steady_durations(text: &str) -> String {
+pub fn steady_durations(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
     while let Some(at) = rest.find("in ") {
@@ -241,99 +215,59 @@ fn steady_durations(text: &str) -> String {
 }
 
 /// A small valid plan with three phases: `a`, then `b` and `c` in parallel.
-pub const SMALL_PLAN: &str = r#"version = 1
+pub fn small_plan() -> PlanBuilder {
+    PlanBuilder::new("demo", "Demo plan")
+        .command("test", "true")
+        .phase(
+            PhaseBuilder::new("a", "First")
+                .blast_radius("test")
+                .create(["src/a.txt"])
+                .check_file("a exists", "src/a.txt"),
+        )
+        .phase(
+            PhaseBuilder::new("b", "Second")
+                .depends_on(["a"])
+                .blast_radius("test")
+                .create(["src/b.txt"])
+                .check_run("tests", "test"),
+        )
+        .phase(
+            PhaseBuilder::new("c", "Third")
+                .kind("design")
+                .depends_on(["a"])
+                .create(["docs/c.md"])
+                .check_manual("reviewed"),
+        )
+}
 
-[plan]
-id = "demo"
-title = "Demo plan"
-status = "ready"
-base = "main"
-
-[commands]
-test = "true"
-
-[[phase]]
-id = "a"
-title = "First"
-owner = "dev"
-blast_radius = "test"
-  [phase.files]
-  create = ["src/a.txt"]
-  [[phase.check]]
-  name = "a exists"
-  file = "src/a.txt"
-
-[[phase]]
-id = "b"
-title = "Second"
-owner = "dev"
-depends_on = ["a"]
-blast_radius = "test"
-  [phase.files]
-  create = ["src/b.txt"]
-  [[phase.check]]
-  name = "tests"
-  run = "test"
-
-[[phase]]
-id = "c"
-title = "Third"
-kind = "design"
-owner = "dev"
-depends_on = ["a"]
-  [phase.files]
-  create = ["docs/c.md"]
-  [[phase.check]]
-  name = "reviewed"
-  manual = true
-"#;
+/// The text of [`small_plan`].
+pub static SMALL_PLAN: LazyLock<String> = LazyLock::new(|| small_plan().toml());
 
 /// A plan for walking phases by hand: `a` (two steps, TDD blast radius on a file), then `b`.
 /// Commands only look at files, so tests control whether they pass.
-pub const WALK_PLAN: &str = r#"version = 1
+pub fn walk_plan() -> PlanBuilder {
+    PlanBuilder::new("walk", "Walk a plan by hand")
+        .command("test", "test ! -e broken")
+        .preflight(["test"])
+        .phase(
+            PhaseBuilder::new("a", "First")
+                .blast_radius("test -f a.txt")
+                .create(["a.txt"])
+                .check_file("a exists", "a.txt")
+                .step(Step::new("1", "Write the test"))
+                .step(Step::new("2", "Make it pass").verify("test -f a.txt")),
+        )
+        .phase(
+            PhaseBuilder::new("b", "Second")
+                .depends_on(["a"])
+                .blast_radius("test")
+                .create(["b.txt"])
+                .check_run("tests", "test"),
+        )
+}
 
-[plan]
-id = "walk"
-title = "Walk a plan by hand"
-status = "ready"
-base = "main"
-
-[commands]
-test = "test ! -e broken"
-
-[preflight]
-run = ["test"]
-
-[[phase]]
-id = "a"
-title = "First"
-owner = "dev"
-blast_radius = "test -f a.txt"
-  [phase.files]
-  create = ["a.txt"]
-  [[phase.check]]
-  name = "a exists"
-  file = "a.txt"
-  [[phase.step]]
-  id = "1"
-  title = "Write the test"
-  [[phase.step]]
-  id = "2"
-  title = "Make it pass"
-  verify = "test -f a.txt"
-
-[[phase]]
-id = "b"
-title = "Second"
-owner = "dev"
-depends_on = ["a"]
-blast_radius = "test"
-  [phase.files]
-  create = ["b.txt"]
-  [[phase.check]]
-  name = "tests"
-  run = "test"
-"#;
+/// The text of [`walk_plan`].
+pub static WALK_PLAN: LazyLock<String> = LazyLock::new(|| walk_plan().toml());
 
 impl Repo {
     /// A repository whose `main` holds `plan` (committed), with the plan's commands trusted.
@@ -395,48 +329,31 @@ impl Repo {
 /// A plan for verification: phase `p` creates, modifies, deletes, may touch `scratch/**`, and
 /// commits its status document only after a passing verify. Base holds `existing.txt` and
 /// `old.txt`.
-pub const VERIFY_PLAN: &str = r#"version = 1
+pub fn verify_plan() -> PlanBuilder {
+    PlanBuilder::new("v", "Verification")
+        .command("test", "test -f new.txt")
+        .phase(
+            PhaseBuilder::new("p", "The phase")
+                .blast_radius("test")
+                .create(["new.txt"])
+                .modify(["existing.txt"])
+                .delete(["old.txt"])
+                .allow(["scratch/**"])
+                .after_verify(["docs/status.md"])
+                .check(Check::file("new.txt says hello", "new.txt").contains("hello"))
+                .check_run("tests", "test"),
+        )
+        .phase(
+            PhaseBuilder::new("q", "After p")
+                .depends_on(["p"])
+                .blast_radius("test")
+                .create(["q.txt"])
+                .check_file("q", "q.txt"),
+        )
+}
 
-[plan]
-id = "v"
-title = "Verification"
-status = "ready"
-base = "main"
-
-[commands]
-test = "test -f new.txt"
-
-[[phase]]
-id = "p"
-title = "The phase"
-owner = "dev"
-blast_radius = "test"
-  [phase.files]
-  create = ["new.txt"]
-  modify = ["existing.txt"]
-  delete = ["old.txt"]
-  allow = ["scratch/**"]
-  after_verify = ["docs/status.md"]
-  [[phase.check]]
-  name = "new.txt says hello"
-  file = "new.txt"
-  contains = "hello"
-  [[phase.check]]
-  name = "tests"
-  run = "test"
-
-[[phase]]
-id = "q"
-title = "After p"
-owner = "dev"
-depends_on = ["p"]
-blast_radius = "test"
-  [phase.files]
-  create = ["q.txt"]
-  [[phase.check]]
-  name = "q"
-  file = "q.txt"
-"#;
+/// The text of [`verify_plan`].
+pub static VERIFY_PLAN: LazyLock<String> = LazyLock::new(|| verify_plan().toml());
 
 impl Repo {
     /// A repository for verification tests: `plan` on main with `existing.txt` and `old.txt`,
@@ -462,4 +379,79 @@ impl Repo {
         let run = self.planx(&["checkpoint", "-m", "The work of p", "-q"]);
         assert_eq!(run.code, 0, "{run}");
     }
+}
+
+/// How long a test waits for something a command it started is sure to do: long enough for a
+/// loaded machine, and reached only when the code under test is wrong.
+pub const PATIENCE: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Polls `done` until it holds; past [`PATIENCE`] the test fails, saying what it waited for.
+pub fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + PATIENCE;
+    while !done() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "waited {PATIENCE:?}, in vain, until {what}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+/// A shell function for the commands of a test's plan: `await FILE` returns once FILE exists,
+/// or fails past [`PATIENCE`].
+pub const AWAIT: &str = "await() { n=0; while [ ! -e \"$1\" ]; do n=$((n+1)); [ $n -le 1200 ] || return 1; sleep 0.05; done; }";
+
+/// The process ids a command of the test wrote to `path` (`echo $! > path`: one write, so
+/// the file is empty or whole), once it has written them.
+pub fn pids_in(path: &Path) -> Option<Vec<i32>> {
+    let text = fs::read_to_string(path).ok()?;
+    let pids: Option<Vec<i32>> = text.split_whitespace().map(|p| p.parse().ok()).collect();
+    pids.filter(|p| !p.is_empty() && text.ends_with('\n'))
+}
+
+/// Waits until the command of the test has written its process ids to `path`.
+pub fn wait_for_pids(path: &Path) -> Vec<i32> {
+    let mut pids = None;
+    wait_until(&format!("a process id is in {}", path.display()), || {
+        pids = pids_in(path);
+        pids.is_some()
+    });
+    pids.unwrap_or_default()
+}
+
+/// Whether process `pid` has ended (a zombie not reaped yet counts as ended).
+pub fn ended(pid: i32) -> bool {
+    // SAFETY: signal 0 sends nothing; it asks whether the process exists.
+    if unsafe { libc::kill(pid, 0) } != 0 {
+        return true;
+    }
+    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    stat.rsplit(')')
+        .next()
+        .is_none_or(|rest| rest.trim_start().starts_with('Z'))
+}
+
+/// Fails the test unless every process in `pids` ends (within [`PATIENCE`]).
+pub fn wait_ended(pids: &[i32], what: &str) {
+    wait_until(what, || pids.iter().all(|&p| ended(p)));
+}
+
+/// Interrupts `child` (a `git-planx` the test started) with SIGINT, as Ctrl-C would, waits for
+/// it, and fails the test unless it ended the way the signal asks.
+pub fn interrupt(child: std::process::Child) -> std::process::Output {
+    use std::os::unix::process::ExitStatusExt;
+    // SAFETY: signals the child process this test started.
+    unsafe {
+        libc::kill(child.id() as i32, libc::SIGINT);
+    }
+    let out = child
+        .wait_with_output()
+        .expect("wait for the interrupted command");
+    assert_eq!(
+        out.status.signal(),
+        Some(libc::SIGINT),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
 }
