@@ -67,11 +67,7 @@ pub fn checkpoint(
     subject: Subject<'_>,
     opts: &CheckpointOptions,
 ) -> Result<CheckpointOutcome, LifecycleError> {
-    let Subject {
-        repo,
-        plan,
-        plan_path,
-    } = subject;
+    let (repo, plan) = (subject.repo, subject.plan);
     // Text from the user never carries planx's own trailer lines: they would forge the record.
     let forged = |text: &String| {
         text.lines()
@@ -94,7 +90,7 @@ pub fn checkpoint(
         })?;
     let branch = branch.unwrap_or_default();
     repo.configure_notes()?;
-    let statuses = state::derive_around(repo, plan, plan_path, &phase.id)?;
+    let statuses = state::derive_around(subject, &phase.id)?;
     let status =
         statuses
             .iter()

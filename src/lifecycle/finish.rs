@@ -48,11 +48,7 @@ pub fn finish(
     phase_id: &str,
     opts: &FinishOptions,
 ) -> Result<FinishOutcome, LifecycleError> {
-    let Subject {
-        repo,
-        plan,
-        plan_path,
-    } = subject;
+    let (repo, plan) = (subject.repo, subject.plan);
     let phase = subject.phase(phase_id)?;
     // One merge into base at a time.
     let _lock = crate::lock::take(
@@ -62,7 +58,7 @@ pub fn finish(
         &phase.id,
     )?;
     let branch = plan.branch(phase);
-    let statuses = crate::state::derive_around(repo, plan, plan_path, &phase.id)?;
+    let statuses = crate::state::derive_around(subject, &phase.id)?;
     if let Some(status) = statuses.iter().find(|s| s.id == phase.id)
         && let Some(by) = status.completed_by
         && status.state == crate::state::State::Complete

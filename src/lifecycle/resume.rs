@@ -35,12 +35,8 @@ pub fn resume(
     subject: Subject<'_>,
     phase: Option<&str>,
 ) -> Result<Result<ResumeOutcome, Choice>, LifecycleError> {
-    let Subject {
-        repo,
-        plan,
-        plan_path,
-    } = subject;
-    let statuses = state::derive(repo, plan, plan_path, state::Notes::Open)?;
+    let (repo, plan) = (subject.repo, subject.plan);
+    let statuses = state::derive(subject, state::Notes::Open)?;
     let active =
         |s: &PhaseStatus| matches!(s.state, State::InProgress | State::Failed | State::Blocked);
     let current = repo.current_branch()?;

@@ -136,7 +136,7 @@ pub fn brief(subject: Subject<'_>, base_tip: Oid, phase_id: &str) -> Result<Brie
         plan_path,
     } = subject;
     let phase = subject.phase(phase_id)?;
-    let statuses = state::derive_around(repo, plan, plan_path, &phase.id)?;
+    let statuses = state::derive_around(subject, &phase.id)?;
     let index = plan
         .phases
         .iter()

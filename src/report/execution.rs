@@ -141,12 +141,8 @@ pub fn report(
     subject: Subject<'_>,
     current_branch: Option<&str>,
 ) -> Result<ExecutionReport, ReportError> {
-    let Subject {
-        repo,
-        plan,
-        plan_path,
-    } = subject;
-    let statuses = state::derive(repo, plan, plan_path, state::Notes::All)?;
+    let (repo, plan) = (subject.repo, subject.plan);
+    let statuses = state::derive(subject, state::Notes::All)?;
     let order = Graph::order(plan).unwrap_or_else(|_| (0..plan.phases.len()).collect());
     let base_tip = repo.base_tip(&plan.base)?;
     let mut phases = Vec::new();
@@ -469,10 +465,8 @@ fn manifest_problems(
             ),
         }]);
     };
-    let (judging, fork) = (&judged.plan, judged.fork);
-    let Judgement { mut findings, .. } =
-        judge_changes(repo, judging, phase, judged.plan_path, fork, changes)?;
-    let events = phase_events(repo, &judging.id, &phase.id, commits)?;
+    let Judgement { mut findings, .. } = judge_changes(repo, &judged, phase, changes)?;
+    let events = phase_events(repo, &judged.plan.id, &phase.id, commits)?;
     findings.extend(after_verify_findings(repo, phase, commits, &events)?);
     Ok(super::review::errors(&findings)
         .map(|f| Problem {

@@ -154,15 +154,11 @@ pub fn review(
     phase_id: &str,
     ci_branch: Option<&str>,
 ) -> Result<Review, ReportError> {
-    let Subject {
-        repo,
-        plan,
-        plan_path,
-    } = subject;
+    let (repo, plan) = (subject.repo, subject.plan);
     let phase = subject.phase(phase_id)?;
     let branch = plan.branch(phase);
     let base_tip = subject.base_tip(BaseTip::OrOrigin)?;
-    let status = state::derive_around(repo, plan, plan_path, &phase.id)?
+    let status = state::derive_around(subject, &phase.id)?
         .into_iter()
         .find(|s| s.id == phase.id);
     let merged_by = status.as_ref().and_then(|s| s.completed_by);
@@ -182,7 +178,7 @@ pub fn review(
         rows,
         mut findings,
         plan_edit,
-    } = judge_changes(repo, judging, phase, plan_path, fork, &changes)?;
+    } = judge_changes(repo, &judged, phase, &changes)?;
     findings.extend(after_verify_findings(repo, phase, &commits, &events)?);
     let files: Vec<FileRow> = rows
         .into_iter()

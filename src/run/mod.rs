@@ -121,14 +121,10 @@ fn selection(plan: &Plan, graph: &Graph, phases: &[String]) -> Result<Vec<usize>
 /// The plan as the scheduler sees it: the phase graph, the selection, and each phase's state in
 /// git. `run` and `--dry-run` start from it.
 fn phases(subject: Subject<'_>, opts: &RunOptions) -> Result<Phases, RunError> {
-    let Subject {
-        repo,
-        plan,
-        plan_path,
-    } = subject;
+    let plan = subject.plan;
     let graph = Graph::build(plan).map_err(|_| RunError::Cycle)?;
     let selected = selection(plan, &graph, &opts.phases)?;
-    let statuses = state::derive(repo, plan, plan_path, state::Notes::Open)?;
+    let statuses = state::derive(subject, state::Notes::Open)?;
     Ok(Phases {
         overlaps: graph.conflicts.iter().map(|c| (c.a, c.b)).collect(),
         depends: graph.depends,

@@ -20,7 +20,7 @@ use thiserror::Error;
 use crate::clock;
 use crate::git::changes::{Change, ChangeKind};
 use crate::git::{GitError, Oid, Repo};
-use crate::plan::{CheckKind, EntryKind, Phase, Plan};
+use crate::plan::{CheckKind, EntryKind, Phase};
 use crate::process::CommandError;
 use crate::state::events::Event;
 use crate::state::evidence::phase_events;
@@ -150,7 +150,7 @@ pub fn verify_judged(
         rows,
         mut findings,
         plan_edit,
-    } = judge_changes(repo, judging, phase, judged.plan_path, fork, &changes)?;
+    } = judge_changes(repo, judged, phase, &changes)?;
     let branch_commits = repo.commits_between(target.head, &[fork])?;
     let events = phase_events(repo, &judging.id, &phase.id, &branch_commits)?;
     findings.extend(after_verify_findings(
@@ -353,16 +353,17 @@ pub struct Judgement {
     pub plan_edit: Option<PlanEdit>,
 }
 
-/// Judges `changes` (every path that differs from the fork point) by `phase`'s manifest in the
-/// judging plan. The rule on the branch's history, [`after_verify_findings`], is apart.
+/// Judges `changes` (every path that differs from the fork point of `judged`) by `phase`'s
+/// manifest in the judging plan; `phase` is `judged`'s, as the caller looked it up. An edit of
+/// the plan file is read from `changes`, so that `verify` sees the work tree's too. The rule on
+/// the branch's history, [`after_verify_findings`], is apart.
 pub fn judge_changes(
     repo: &Repo,
-    judging: &Plan,
+    judged: &Judged<'_>,
     phase: &Phase,
-    plan_path: &str,
-    fork: Oid,
     changes: &[Change],
 ) -> Result<Judgement, GitError> {
+    let (judging, plan_path, fork) = (&judged.plan, judged.plan_path, judged.fork);
     // What the rules ask of the fork point's tree, looked up for the entries that ask: whether
     // a literal `create` or `modify` path existed, and which paths a `delete` pattern matched
     // (listed under the folder the pattern names, not the whole tree).
