@@ -336,7 +336,7 @@ mod tests {
     }
 
     #[test]
-    fn the_plan_at_the_fork_point_judges_and_an_edit_on_the_branch_is_seen() {
+    fn the_plan_at_the_fork_point_judges_not_the_branch_edit() {
         let edited = PLAN.replace("title = \"A\"", "title = \"Edited\"");
         let (_dir, repo, fork, tip) = fixture(Some(PLAN), &edited);
         // The plan as loaded is the branch's edit; the fork point's plan judges.
@@ -409,5 +409,54 @@ mod tests {
             ("b", vec!["a".to_owned()])
         );
         assert_eq!(unknown.to_string(), "the plan has no phase `b`");
+    }
+
+    #[test]
+    fn a_branch_without_common_history_or_a_broken_plan_at_its_fork_cannot_be_judged() {
+        let (dir, repo, fork, tip) = fixture(Some(PLAN), PLAN);
+        let git = git2::Repository::open(dir.path()).unwrap();
+        let sig =
+            git2::Signature::new("t", "t@example.com", &git2::Time::new(1_000_000, 0)).unwrap();
+        let tree = git.find_commit(tip).unwrap().tree().unwrap();
+        let lone = git
+            .commit(
+                Some("refs/heads/planx/lone"),
+                &sig,
+                &sig,
+                "lone",
+                &tree,
+                &[],
+            )
+            .unwrap();
+        let loaded = plan(PLAN);
+        let subject = Subject::new(&repo, &loaded, PATH);
+        let base = subject.base_tip(BaseTip::Local).unwrap();
+        let refused = subject.judge("a", "planx/lone", lone, base).unwrap_err();
+        assert!(
+            matches!(&refused, JudgingError::NoForkPoint { branch, shallow: false } if branch == "planx/lone"),
+            "{refused:?}"
+        );
+
+        // At a fork point known already, the phase is judged as `judge` judges it.
+        let found = subject.judge("a", "planx/a", tip, base).unwrap();
+        let given = subject
+            .judge_forked("a", "planx/a", tip, base, fork)
+            .unwrap();
+        assert_eq!(
+            (given.fork, given.tip, given.at_fork, &given.branch),
+            (found.fork, found.tip, found.at_fork, &found.branch)
+        );
+
+        // A plan on base that cannot be used at the fork point is said to be the fork's.
+        let (_dir, repo, fork, tip) = fixture(Some("version = 1\n[plan]\n"), PLAN);
+        let subject = Subject::new(&repo, &loaded, PATH);
+        let base = subject.base_tip(BaseTip::Local).unwrap();
+        let refused = subject
+            .judge_forked("a", "planx/a", tip, base, fork)
+            .unwrap_err();
+        assert!(
+            matches!(&refused, JudgingError::Plan { branch, .. } if branch == "planx/a"),
+            "{refused:?}"
+        );
     }
 }
