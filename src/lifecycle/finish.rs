@@ -84,9 +84,10 @@ pub fn finish(
         }
     }
     let tip_tree = repo.tree_of(tip)?;
-    // The phase as judged: its fork point, and the plan there, under whose id verify records.
-    // Judging costs the fork point, as before, and one lookup of the plan file at the fork
-    // point; the plan there is read only when it is not the plan as loaded.
+    // The phase as judged: its fork point, and the plan there, under whose id verify records
+    // (and by which it verifies, below, when there is no record). Over the fork point, judging
+    // costs one lookup of the plan file at the fork point; the plan there is read (from the
+    // cache) only when it is not the plan as loaded.
     let judged = subject.judge(&phase.id, &branch, tip, base_tip)?;
     let branch_commits = repo.commits_between(tip, &[judged.fork])?;
 
@@ -151,8 +152,10 @@ pub fn finish(
                 branch,
                 path: scratch_path(repo, &format!("finish-{}", phase.id)),
             };
-            let place = if merged_tree == tip_tree {
-                match Place::choose(subject, &phase.id, None)? {
+            // The tip lands as it is: verified as the phase judged above. Else the merge lands,
+            // and is judged itself (forked from base's tip, by the plan there).
+            let report = if merged_tree == tip_tree {
+                let place = match Place::choose(subject, &phase.id, None)? {
                     Place::Here { head, branch }
                         if head == tip && repo.dirty_paths()?.is_empty() =>
                     {
@@ -161,11 +164,17 @@ pub fn finish(
                     Place::Here { branch, .. } | Place::Scratch { branch, .. } => {
                         scratch(tip, branch)
                     }
-                }
+                };
+                let judged = judged.from_fork_only()?;
+                verify::verify_judged_at(repo, &judged, place, &options)?
             } else {
-                scratch(commit, branch.clone())
+                verify::verify_at(
+                    subject,
+                    &phase.id,
+                    scratch(commit, branch.clone()),
+                    &options,
+                )?
             };
-            let report = verify::verify_at(subject, &phase.id, place, &options)?;
             verify::record(repo, &report)?;
             if !report.passed() || !report.clean {
                 return Err(LifecycleError::VerifyFailed {

@@ -274,6 +274,14 @@ pub enum Place {
 }
 
 impl Place {
+    /// The commit verified there, and its branch.
+    pub fn commit(&self) -> (Oid, &str) {
+        match self {
+            Place::Here { head, branch } => (*head, branch),
+            Place::Scratch { tip, branch, .. } => (*tip, branch),
+        }
+    }
+
     pub fn choose(
         subject: Subject<'_>,
         phase: &str,
@@ -316,10 +324,20 @@ pub fn verify_at(
     place: Place,
     opts: &VerifyOptions,
 ) -> Result<Report, VerifyError> {
-    let repo = subject.repo;
+    let (head, branch) = place.commit();
+    let judged = judge(subject, phase, branch, head)?;
+    verify_judged_at(subject.repo, &judged, place, opts)
+}
+
+/// Verifies the phase `judged` where `place` says; `place` is at `judged.tip`.
+pub fn verify_judged_at(
+    repo: &Repo,
+    judged: &Judged<'_>,
+    place: Place,
+    opts: &VerifyOptions,
+) -> Result<Report, VerifyError> {
     match place {
         Place::Here { head, branch } => {
-            let judged = judge(subject, phase, &branch, head)?;
             let workdir = repo.require_workdir()?.to_path_buf();
             let target = Target {
                 work: repo,
@@ -327,10 +345,9 @@ pub fn verify_at(
                 head,
                 branch,
             };
-            verify_judged(repo, &judged, &target, opts)
+            verify_judged(repo, judged, &target, opts)
         }
         Place::Scratch { tip, branch, path } => {
-            let judged = judge(subject, phase, &branch, tip)?;
             crate::git::scratch::in_scratch(repo, &path, tip, |work| {
                 let target = Target {
                     work,
@@ -338,7 +355,7 @@ pub fn verify_at(
                     head: tip,
                     branch,
                 };
-                verify_judged(repo, &judged, &target, opts)
+                verify_judged(repo, judged, &target, opts)
             })
         }
     }
