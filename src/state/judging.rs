@@ -5,9 +5,10 @@
 //! plan here, through two values:
 //!
 //! - [`Subject`] — this plan, in this repository, at this path: what a command opens once (the
-//!   command line builds it from its context) and hands to the domain function, instead of the
-//!   same three arguments and a phase id threaded through every signature. It is a few
-//!   references, `Copy`, and loads nothing.
+//!   command line builds it from its context) and hands to the domain function (lifecycle,
+//!   verify, report, run, the derivation of state), instead of the same three arguments and a
+//!   phase id threaded through every signature. It is a few references, `Copy`, and loads
+//!   nothing.
 //! - [`Judged`] — one phase of the subject as judged: branch, tip, base's tip, fork point, the
 //!   judging plan. [`Subject::judge`] builds it once (checkpoint, accept, finish, verify,
 //!   review, brief, run's pipeline) and it is passed down, so every step reads the same fork
@@ -16,6 +17,7 @@
 //! Whether the branch edited the plan is not a field of [`Judged`]: the edit that matters is in
 //! the change set being judged (for `verify`, the work tree's too, uncommitted edits included),
 //! which carries the manifest's word on it, so verify and review read it there.
+
 use std::borrow::Cow;
 
 use thiserror::Error;
@@ -198,8 +200,8 @@ impl<'a> Subject<'a> {
         self.judge_forked(id, branch, tip, base_tip, fork)
     }
 
-    /// [`Subject::judge`], for a caller that knows the fork point already (and goes on without
-    /// the plan when it cannot be read there).
+    /// [`Subject::judge`], for a caller that knows the fork point already: the execution report,
+    /// which reads an open phase's files from it whether or not the plan there can judge them.
     pub fn judge_forked(
         &self,
         id: &str,
