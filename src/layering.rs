@@ -276,15 +276,7 @@ fn paths_in(
                 let mut found = Vec::new();
                 use_tree(&tokens, &mut j, &[], &mut found);
                 for segs in found {
-                    if let Some(absolute) = resolve(&current, &segs, modules) {
-                        out.push((
-                            *line,
-                            FoundPath {
-                                written: segs.join("::"),
-                                absolute,
-                            },
-                        ));
-                    }
+                    push_resolved(&mut out, *line, &current, &segs, modules);
                 }
                 i = j;
                 continue;
@@ -305,15 +297,7 @@ fn paths_in(
                     segs.push(next.clone());
                     j += 2;
                 }
-                if let Some(absolute) = resolve(&current, &segs, modules) {
-                    out.push((
-                        *line,
-                        FoundPath {
-                            written: segs.join("::"),
-                            absolute,
-                        },
-                    ));
-                }
+                push_resolved(&mut out, *line, &current, &segs, modules);
                 i = j;
                 continue;
             }
@@ -378,6 +362,25 @@ fn use_tree(
     }
     if let Some((_, Token::Punct(';'))) = tokens.get(*i) {
         *i += 1;
+    }
+}
+
+/// Adds `segs`, found on `line`, to `out` when it names a module of the crate.
+fn push_resolved(
+    out: &mut Vec<(usize, FoundPath)>,
+    line: usize,
+    current: &[String],
+    segs: &[String],
+    modules: &HashSet<Vec<String>>,
+) {
+    if let Some(absolute) = resolve(current, segs, modules) {
+        out.push((
+            line,
+            FoundPath {
+                written: segs.join("::"),
+                absolute,
+            },
+        ));
     }
 }
 

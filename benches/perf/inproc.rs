@@ -71,8 +71,9 @@ pub fn child(args: &[String]) {
     let mut ms = started.elapsed().as_secs_f64() * 1000.0;
     if part == "derive" {
         let started = Instant::now();
-        let statuses = git_planx::state::derive(&repo, &plan, path, git_planx::state::Notes::Open)
-            .expect("derive");
+        let subject = git_planx::state::judging::Subject::new(&repo, &plan, path);
+        let statuses =
+            git_planx::state::derive(subject, git_planx::state::Notes::Open).expect("derive");
         ms = started.elapsed().as_secs_f64() * 1000.0;
         assert_eq!(statuses.len(), plan.phases.len());
     }

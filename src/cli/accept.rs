@@ -29,14 +29,7 @@ pub fn cmd_accept(ui: &Ui, global: &GlobalArgs, args: &AcceptArgs) -> Result<(),
         return Err(CliError::usage("the evidence is empty").hint("say what shows the check holds"));
     }
     let ctx = Context::open(global, Need::Base)?;
-    let outcome = lifecycle::accept(
-        &ctx.repo,
-        &ctx.plan,
-        &ctx.plan_path,
-        &args.phase,
-        &args.check,
-        &args.evidence,
-    )?;
+    let outcome = lifecycle::accept(ctx.subject(), &args.phase, &args.check, &args.evidence)?;
     if ui.json {
         ui.json(&json!({
             "schema": "planx.accept/1",

@@ -9,13 +9,12 @@ use super::short;
 use super::ui::Ui;
 use crate::clock;
 use crate::error::CliError;
-use crate::git::Repo;
 use crate::lifecycle::LifecycleError;
 use crate::plan::EntryKind;
-use crate::plan::Plan;
 use crate::report::Command;
 use crate::report::brief::{self, Brief, JudgedAt, SuiteFrom};
 use crate::state::State;
+use crate::state::judging::{BaseTip, Subject};
 
 /// Write the phase execution plan of a phase, for the agent or person who executes it.
 ///
@@ -42,7 +41,7 @@ pub fn cmd_brief(ui: &Ui, global: &GlobalArgs, args: &BriefArgs) -> Result<(), C
             "the plan is not committed on its base",
         ));
     };
-    let brief = brief::brief(&ctx.repo, &ctx.plan, &ctx.plan_path, base_tip, &args.phase)?;
+    let brief = brief::brief(ctx.subject(), base_tip, &args.phase)?;
     if ui.json || args.format == Format::Json {
         ui.json(&md::document("planx.brief/1", &brief))?;
     } else {
@@ -53,18 +52,9 @@ pub fn cmd_brief(ui: &Ui, global: &GlobalArgs, args: &BriefArgs) -> Result<(), C
 
 /// A command as it runs, with the `[commands]` name it comes from.
 /// The brief of `phase` as markdown, for `run` to hand to an executor.
-pub(crate) fn markdown(
-    repo: &Repo,
-    plan: &Plan,
-    plan_path: &str,
-    phase: &str,
-) -> Result<String, LifecycleError> {
-    let base_tip =
-        repo.base_tip(&plan.base)?
-            .ok_or_else(|| crate::state::judging::JudgingError::NoBase {
-                base: plan.base.clone(),
-            })?;
-    match brief::brief(repo, plan, plan_path, base_tip, phase) {
+pub(crate) fn markdown(subject: Subject<'_>, phase: &str) -> Result<String, LifecycleError> {
+    let base_tip = subject.base_tip(BaseTip::OrOrigin)?;
+    match brief::brief(subject, base_tip, phase) {
         Ok(brief) => Ok(render(&brief)),
         Err(crate::report::ReportError::Judging(e)) => Err(e.into()),
         Err(crate::report::ReportError::Git(e)) => Err(e.into()),

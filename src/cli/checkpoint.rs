@@ -53,7 +53,7 @@ pub fn cmd_checkpoint(ui: &Ui, global: &GlobalArgs, args: &CheckpointArgs) -> Re
         trust: trust_policy(global.trust_once),
         ..CheckpointOptions::default()
     };
-    let outcome = lifecycle::checkpoint(&ctx.repo, &ctx.plan, &ctx.plan_path, &opts)?;
+    let outcome = lifecycle::checkpoint(ctx.subject(), &opts)?;
     if ui.json {
         ui.json(&json!({
             "schema": "planx.checkpoint/1",

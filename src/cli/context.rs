@@ -8,7 +8,7 @@ use super::GlobalArgs;
 use crate::error::CliError;
 use crate::git::{Oid, Repo};
 use crate::plan::{self, Plan};
-use crate::state::judging::plan_at;
+use crate::state::judging::{Subject, plan_at};
 use crate::trust::TrustPolicy;
 
 /// Where the plan came from.
@@ -38,6 +38,11 @@ pub enum Need {
 }
 
 impl Context {
+    /// The plan in this repository, as the domain functions take it.
+    pub fn subject(&self) -> Subject<'_> {
+        Subject::new(&self.repo, &self.plan, &self.plan_path)
+    }
+
     pub fn open(global: &GlobalArgs, need: Need) -> Result<Context, CliError> {
         let repo = Repo::discover()?;
         let workdir = repo.require_workdir()?.to_path_buf();

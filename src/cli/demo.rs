@@ -13,7 +13,7 @@ use crate::error::CliError;
 use crate::git::Repo;
 use crate::git::cli::git;
 use crate::run::RunOptions;
-use crate::state::judging::plan_at;
+use crate::state::judging::{Subject, plan_at};
 use crate::trust::TrustPolicy;
 
 /// Show git-planx at work on a small project, in a scratch repository, in seconds.
@@ -209,7 +209,8 @@ pub fn cmd_demo(ui: &Ui, _global: &GlobalArgs, args: &DemoArgs) -> Result<(), Cl
             environment: false,
         },
     };
-    let summary = super::run::execute(ui, &repo, &plan, crate::plan::DEFAULT_PLAN_PATH, &opts)?;
+    let subject = Subject::new(&repo, &plan, crate::plan::DEFAULT_PLAN_PATH);
+    let summary = super::run::execute(ui, subject, &opts)?;
     if ui.json {
         ui.json(&serde_json::json!({
             "schema": "planx.demo/1",
@@ -239,13 +240,7 @@ pub fn cmd_demo(ui: &Ui, _global: &GlobalArgs, args: &DemoArgs) -> Result<(), Cl
     ));
     ui.out(&out)?;
     let now = repo.branch_tip("main")?.unwrap_or(tip);
-    super::report::print_report_for(
-        ui,
-        &repo,
-        &plan,
-        crate::plan::DEFAULT_PLAN_PATH,
-        &super::context::Origin::Base(now),
-    )?;
+    super::report::print_report_for(ui, subject, &super::context::Origin::Base(now))?;
     let commands = [
         (
             "git log --graph --oneline --all",

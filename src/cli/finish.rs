@@ -35,7 +35,7 @@ pub fn cmd_finish(ui: &Ui, global: &GlobalArgs, args: &FinishArgs) -> Result<(),
         delete_branch: args.delete_branch,
         trust: trust_policy(global.trust_once),
     };
-    let result = lifecycle::finish(&ctx.repo, &ctx.plan, &ctx.plan_path, &args.phase, &opts);
+    let result = lifecycle::finish(ctx.subject(), &args.phase, &opts);
     let outcome = match result {
         Ok(outcome) => outcome,
         Err(lifecycle::LifecycleError::VerifyFailed { report }) if !ui.json => {

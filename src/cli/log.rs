@@ -22,7 +22,7 @@ pub fn cmd_log(ui: &Ui, global: &GlobalArgs, args: &LogArgs) -> Result<(), CliEr
     if let Some(id) = &args.phase {
         crate::state::judging::find_phase(plan, id)?;
     }
-    let statuses = state::derive(&ctx.repo, plan, &ctx.plan_path, state::Notes::All)?;
+    let statuses = state::derive(ctx.subject(), state::Notes::All)?;
     let mut entries: Vec<(&str, &Checkpoint)> = statuses
         .iter()
         .filter(|s| args.phase.as_ref().is_none_or(|id| &s.id == id))

@@ -20,7 +20,7 @@ pub struct NextArgs {}
 pub fn cmd_next(ui: &Ui, global: &GlobalArgs, _args: &NextArgs) -> Result<(), CliError> {
     let ctx = Context::open(global, Need::BaseOrWorkTree)?;
     let plan = &ctx.plan;
-    let statuses = state::derive(&ctx.repo, plan, &ctx.plan_path, state::Notes::Open)?;
+    let statuses = state::derive(ctx.subject(), state::Notes::Open)?;
     let order = Graph::order(plan).unwrap_or_else(|_| (0..plan.phases.len()).collect());
     let ready: Vec<usize> = order
         .iter()

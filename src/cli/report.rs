@@ -9,11 +9,10 @@ use super::ui::Ui;
 use super::{GlobalArgs, short};
 use crate::clock;
 use crate::error::CliError;
-use crate::git::Repo;
 use crate::git::changes::ChangeKind;
-use crate::plan::Plan;
 use crate::report::execution::{self, ExecutionReport, PhaseReport};
 use crate::state::State;
+use crate::state::judging::Subject;
 
 /// Write the plan's execution report: phases, durations, files, test results, open problems.
 ///
@@ -34,7 +33,7 @@ pub struct ReportArgs {
 pub fn cmd_report(ui: &Ui, global: &GlobalArgs, args: &ReportArgs) -> Result<(), CliError> {
     let ctx = Context::open(global, Need::BaseOrWorkTree)?;
     let current = ctx.repo.current_branch()?;
-    let report = execution::report(&ctx.repo, &ctx.plan, &ctx.plan_path, current.as_deref())?;
+    let report = execution::report(ctx.subject(), current.as_deref())?;
     if ui.json || args.format == Format::Json {
         let mut doc = md::document("planx.report/1", &report);
         doc["next"] = next_json(&report.next, &ctx.plan);
@@ -49,14 +48,12 @@ pub fn cmd_report(ui: &Ui, global: &GlobalArgs, args: &ReportArgs) -> Result<(),
 /// The plan's execution report as text, for the end of `run` and `demo`.
 pub(crate) fn print_report_for(
     ui: &Ui,
-    repo: &Repo,
-    plan: &Plan,
-    plan_path: &str,
+    subject: Subject<'_>,
     origin: &Origin,
 ) -> Result<(), CliError> {
-    let current = repo.current_branch()?;
-    let report = execution::report(repo, plan, plan_path, current.as_deref())?;
-    let next = next_text(&report.next, plan);
+    let current = subject.repo.current_branch()?;
+    let report = execution::report(subject, current.as_deref())?;
+    let next = next_text(&report.next, subject.plan);
     ui.out(&render(&report, origin, &next))
 }
 

@@ -23,21 +23,20 @@ pub struct ResumeArgs {
 
 pub fn cmd_resume(ui: &Ui, global: &GlobalArgs, args: &ResumeArgs) -> Result<(), CliError> {
     let ctx = Context::open(global, Need::BaseOrWorkTree)?;
-    let outcome =
-        match lifecycle::resume(&ctx.repo, &ctx.plan, &ctx.plan_path, args.phase.as_deref())? {
-            Ok(outcome) => outcome,
-            Err(Choice::None) => {
-                return Err(CliError::repo_state("no phase is in progress")
-                    .hint("`git planx next` lists the phases that can start"));
-            }
-            Err(Choice::Several(ids)) => {
-                return Err(CliError::usage(format!(
-                    "several phases are in progress: {}",
-                    ids.join(", ")
-                ))
-                .hint("name one: `git planx resume PHASE`"));
-            }
-        };
+    let outcome = match lifecycle::resume(ctx.subject(), args.phase.as_deref())? {
+        Ok(outcome) => outcome,
+        Err(Choice::None) => {
+            return Err(CliError::repo_state("no phase is in progress")
+                .hint("`git planx next` lists the phases that can start"));
+        }
+        Err(Choice::Several(ids)) => {
+            return Err(CliError::usage(format!(
+                "several phases are in progress: {}",
+                ids.join(", ")
+            ))
+            .hint("name one: `git planx resume PHASE`"));
+        }
+    };
     if ui.json {
         ui.json(&json!({
             "schema": "planx.resume/1",

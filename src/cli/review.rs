@@ -47,7 +47,7 @@ pub fn cmd_review(ui: &Ui, global: &GlobalArgs, args: &ReviewArgs) -> Result<(),
     let phase = phase_arg(&ctx, args.phase.as_deref())
         .map_err(|e| e.hint("or name the phase: `git planx review PHASE`"))?;
     let ci = ci_branch();
-    let review = review::review(&ctx.repo, &ctx.plan, &ctx.plan_path, &phase, ci.as_deref())?;
+    let review = review::review(ctx.subject(), &phase, ci.as_deref())?;
     let body = render_body(&review);
     let json = ui.json || args.format == Format::Json;
     if !json {

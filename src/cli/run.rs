@@ -19,6 +19,7 @@ use crate::run::scheduler::Why;
 use crate::run::{
     self, Explained, Observer, Outcome, Render, RunError, RunEvent, RunOptions, Summary,
 };
+use crate::state::judging::Subject;
 use crate::verify::Report;
 
 /// Run the plan: ready phases in parallel worktrees, an executor per phase, verify, merge.
@@ -90,19 +91,20 @@ pub fn cmd_run(ui: &Ui, global: &GlobalArgs, args: &RunArgs) -> Result<(), CliEr
     if args.dry_run {
         return dry_run(ui, &ctx, &opts);
     }
-    let summary = execute(ui, &ctx.repo, &ctx.plan, &ctx.plan_path, &opts)?;
+    let summary = execute(ui, ctx.subject(), &opts)?;
     finish_output(ui, &ctx, &summary)
 }
 
 /// Runs the plan with the display `ui` asks for (used by `demo` too).
 pub(crate) fn execute(
     ui: &Ui,
-    repo: &Repo,
-    plan: &crate::plan::Plan,
-    plan_path: &str,
+    subject: Subject<'_>,
     opts: &RunOptions,
 ) -> Result<Summary, CliError> {
-    let render = Words { plan, plan_path };
+    let render = Words {
+        plan: subject.plan,
+        plan_path: subject.plan_path,
+    };
     // The observers write from the phases' threads, through `ui`: a closed pipe never
     // stops the run (the summary at the end finds it closed and ends quietly).
     let observer: Box<dyn Observer + '_> = if ui.json {
@@ -115,7 +117,7 @@ pub(crate) fn execute(
     } else {
         Box::new(Lines { ui })
     };
-    let summary = run::run(repo, plan, plan_path, opts, &render, observer.as_ref())?;
+    let summary = run::run(subject, opts, &render, observer.as_ref())?;
     observer.tick();
     drop(observer);
     Ok(summary)
@@ -130,7 +132,7 @@ struct Words<'a> {
 
 impl Render for Words<'_> {
     fn brief(&self, work: &Repo, phase: &str) -> Result<String, LifecycleError> {
-        super::brief::markdown(work, self.plan, self.plan_path, phase)
+        super::brief::markdown(Subject::new(work, self.plan, self.plan_path), phase)
     }
 
     fn error(&self, error: RunError) -> Explained {
@@ -210,14 +212,14 @@ fn finish_output(ui: &Ui, ctx: &Context, summary: &Summary) -> Result<(), CliErr
             None => ctx.origin.clone(),
         };
         ui.out("\n")?;
-        super::report::print_report_for(ui, &ctx.repo, &ctx.plan, &ctx.plan_path, &origin)?;
+        super::report::print_report_for(ui, ctx.subject(), &origin)?;
     }
     crate::error::answer(summary.all_complete())
 }
 
 fn dry_run(ui: &Ui, ctx: &Context, opts: &RunOptions) -> Result<(), CliError> {
     let plan = &ctx.plan;
-    let schedule = run::schedule(&ctx.repo, plan, &ctx.plan_path, opts)?;
+    let schedule = run::schedule(ctx.subject(), opts)?;
     let executor = opts
         .executor
         .clone()

@@ -38,7 +38,7 @@ pub fn cmd_start(ui: &Ui, global: &GlobalArgs, args: &StartArgs) -> Result<(), C
         worktree: args.worktree.clone(),
         trust: trust_policy(global.trust_once),
     };
-    let outcome = lifecycle::start(&ctx.repo, &ctx.plan, &ctx.plan_path, &args.phase, &opts)?;
+    let outcome = lifecycle::start(ctx.subject(), &args.phase, &opts)?;
     let phase = ctx.plan.phase(&args.phase);
     let first_step = phase.and_then(|p| p.steps.first());
     if ui.json {

@@ -52,7 +52,7 @@ pub fn cmd_status(ui: &Ui, global: &GlobalArgs, args: &StatusArgs) -> Result<(),
         StatusFormat::Md => state::Notes::All,
         StatusFormat::Table | StatusFormat::Json => state::Notes::Open,
     };
-    let statuses = state::derive(&ctx.repo, plan, &ctx.plan_path, notes)?;
+    let statuses = state::derive(ctx.subject(), notes)?;
     let order = Graph::order(plan).unwrap_or_else(|_| (0..plan.phases.len()).collect());
     let current = ctx.repo.current_branch()?;
     let next = state::next_action(plan, &statuses, &order, current.as_deref());

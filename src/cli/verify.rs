@@ -70,10 +70,9 @@ pub fn cmd_verify(ui: &Ui, global: &GlobalArgs, args: &VerifyArgs) -> Result<(),
         trust: trust_policy(global.trust_once),
     };
     let ci = ci_branch();
-    let (repo, plan, plan_path) = (&ctx.repo, &ctx.plan, ctx.plan_path.as_str());
-    let place = Place::choose(repo, plan, &phase, ci.as_deref())?;
-    let report = verify::verify_at(repo, plan, plan_path, &phase, place, &options)?;
-    verify::record(repo, &report)?;
+    let place = Place::choose(ctx.subject(), &phase, ci.as_deref())?;
+    let report = verify::verify_at(ctx.subject(), &phase, place, &options)?;
+    verify::record(&ctx.repo, &report)?;
     let ok = if args.no_run {
         report.manifest_passed()
     } else {

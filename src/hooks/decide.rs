@@ -4,6 +4,11 @@
 //!
 //! The phase's manifest comes from the plan on base at the fork point — the plan that judges
 //! the phase — not from the branch's own copy.
+//!
+//! The hooks do not build a [`Judged`](crate::state::judging::Judged): on a phase branch they
+//! read a digest of that plan (its header and manifests, cached by blob id), since a hook runs
+//! on every commit and a full plan costs more to read; the merge hook judges a merge head, whose
+//! fork point is base's own tip and may not exist, not a phase branch.
 
 use std::borrow::Cow;
 use std::collections::BTreeSet;
@@ -18,7 +23,7 @@ use crate::git::{GitError, Oid, Repo};
 use crate::plan::{self, EntryKind, Manifest, Plan, PlanError};
 use crate::state::events::is_passing_verify;
 use crate::state::evidence::{find_passing_record, fork_point, phase_events};
-use crate::state::judging::{JudgingError, judging_plan, phase_of_branch, plan_at};
+use crate::state::judging::{JudgingError, Subject, judging_plan, phase_of_branch, plan_at};
 use crate::state::{self, State};
 use crate::verify::bypass::from_merged_side;
 
@@ -506,7 +511,7 @@ pub fn pre_push(repo: &Repo, updates: &[String]) -> Result<Decision, HookError> 
         let pushed = repo.commits_between(local, &hide)?;
         // Judge what the remote's base would become: the commit being pushed, whatever local
         // branch it comes from.
-        for status in state::derive_with_base(repo, &plan, &plan_path, Some(local))? {
+        for status in state::derive_with_base(Subject::new(repo, &plan, &plan_path), Some(local))? {
             if status.state == State::Unverified
                 && let Some(by) = status.completed_by
                 && pushed.contains(&by)

@@ -4,10 +4,10 @@ use std::borrow::Cow;
 
 use super::LifecycleError;
 use crate::clock;
-use crate::git::{Oid, Repo};
-use crate::plan::{CheckKind, Plan};
+use crate::git::Oid;
+use crate::plan::CheckKind;
 use crate::state::events::Event;
-use crate::state::judging::{Judged, JudgingError, find_phase};
+use crate::state::judging::{JudgingError, Subject};
 
 #[derive(Debug)]
 pub struct AcceptOutcome {
@@ -18,14 +18,13 @@ pub struct AcceptOutcome {
 }
 
 pub fn accept(
-    repo: &Repo,
-    plan: &Plan,
-    plan_path: &str,
+    subject: Subject<'_>,
     phase_id: &str,
     check_name: &str,
     evidence: &str,
 ) -> Result<AcceptOutcome, LifecycleError> {
-    let phase = find_phase(plan, phase_id)?;
+    let (repo, plan) = (subject.repo, subject.plan);
+    let phase = subject.phase(phase_id)?;
     let branch = plan.branch(phase);
     let tip = repo
         .branch_tip(&branch)?
@@ -35,13 +34,11 @@ pub fn accept(
     // The check must exist in the plan that judges the phase; a branch with no fork point
     // (or no base) is judged by the plan as loaded.
     let as_judged = match repo.base_tip(&plan.base)? {
-        Some(base_tip) => {
-            match Judged::new(repo, plan, plan_path, &phase.id, &branch, tip, base_tip) {
-                Ok(judged) => Some(judged),
-                Err(JudgingError::NoForkPoint { .. }) => None,
-                Err(e) => return Err(e.into()),
-            }
-        }
+        Some(base_tip) => match subject.judge(&phase.id, &branch, tip, base_tip) {
+            Ok(judged) => Some(judged),
+            Err(JudgingError::NoForkPoint { .. }) => None,
+            Err(e) => return Err(e.into()),
+        },
         None => None,
     };
     let judging = as_judged.map_or(Cow::Borrowed(plan), |j| j.plan);

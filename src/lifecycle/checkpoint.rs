@@ -9,12 +9,12 @@
 use super::LifecycleError;
 use super::start::one_line;
 use crate::clock;
+use crate::git::Oid;
 use crate::git::trailers;
-use crate::git::{Oid, Repo};
 use crate::plan::{CheckKind, Phase, Plan};
 use crate::process::run_command;
 use crate::state::events::{CommandRun, Event};
-use crate::state::judging::{BaseTip, Judged, base_tip, phase_of_branch};
+use crate::state::judging::{BaseTip, Subject, phase_of_branch};
 use crate::state::{self, Kind};
 use crate::trust::{TrustPolicy, require_trust};
 
@@ -64,11 +64,10 @@ impl CheckpointOutcome {
 }
 
 pub fn checkpoint(
-    repo: &Repo,
-    plan: &Plan,
-    plan_path: &str,
+    subject: Subject<'_>,
     opts: &CheckpointOptions,
 ) -> Result<CheckpointOutcome, LifecycleError> {
+    let (repo, plan) = (subject.repo, subject.plan);
     // Text from the user never carries planx's own trailer lines: they would forge the record.
     let forged = |text: &String| {
         text.lines()
@@ -91,7 +90,7 @@ pub fn checkpoint(
         })?;
     let branch = branch.unwrap_or_default();
     repo.configure_notes()?;
-    let statuses = state::derive_around(repo, plan, plan_path, &phase.id)?;
+    let statuses = state::derive_around(subject, &phase.id)?;
     let status =
         statuses
             .iter()
@@ -109,8 +108,8 @@ pub fn checkpoint(
         .ok_or_else(|| LifecycleError::NotStarted {
             phase: phase.id.clone(),
         })?;
-    let base_tip = base_tip(repo, plan, BaseTip::Local)?;
-    let as_judged = Judged::new(repo, plan, plan_path, &phase.id, &branch, head, base_tip)?;
+    let base_tip = subject.base_tip(BaseTip::Local)?;
+    let as_judged = subject.judge(&phase.id, &branch, head, base_tip)?;
     let judging = &as_judged.plan;
     let judged = as_judged.phase().unwrap_or(phase);
 

@@ -15,7 +15,7 @@ use crate::git::trailers;
 use crate::git::{Oid, Repo};
 use crate::plan::Plan;
 use crate::state::events::{Event, parse_note};
-use crate::state::judging::{BaseTip, JudgingError, base_tip, find_phase};
+use crate::state::judging::{BaseTip, Subject};
 use crate::trust::TrustPolicy;
 use crate::verify::{self, Place, Report, VerifyOptions};
 
@@ -44,13 +44,12 @@ pub struct FinishOutcome {
 }
 
 pub fn finish(
-    repo: &Repo,
-    plan: &Plan,
-    plan_path: &str,
+    subject: Subject<'_>,
     phase_id: &str,
     opts: &FinishOptions,
 ) -> Result<FinishOutcome, LifecycleError> {
-    let phase = find_phase(plan, phase_id)?;
+    let (repo, plan) = (subject.repo, subject.plan);
+    let phase = subject.phase(phase_id)?;
     // One merge into base at a time.
     let _lock = crate::lock::take(
         &repo.locks_dir(),
@@ -59,7 +58,7 @@ pub fn finish(
         &phase.id,
     )?;
     let branch = plan.branch(phase);
-    let statuses = crate::state::derive_around(repo, plan, plan_path, &phase.id)?;
+    let statuses = crate::state::derive_around(subject, &phase.id)?;
     if let Some(status) = statuses.iter().find(|s| s.id == phase.id)
         && let Some(by) = status.completed_by
         && status.state == crate::state::State::Complete
@@ -74,7 +73,7 @@ pub fn finish(
         .ok_or_else(|| LifecycleError::NotStarted {
             phase: phase.id.clone(),
         })?;
-    let base_tip = base_tip(repo, plan, BaseTip::Local)?;
+    let base_tip = subject.base_tip(BaseTip::Local)?;
     if repo.current_branch()?.as_deref() == Some(branch.as_str()) {
         let dirty = repo.dirty_paths()?;
         if !dirty.is_empty() {
@@ -85,13 +84,12 @@ pub fn finish(
         }
     }
     let tip_tree = repo.tree_of(tip)?;
-    let fork = crate::state::evidence::fork_point(repo, base_tip, tip)?.ok_or_else(|| {
-        JudgingError::NoForkPoint {
-            branch: branch.clone(),
-            shallow: repo.is_shallow(),
-        }
-    })?;
-    let branch_commits = repo.commits_between(tip, &[fork])?;
+    // The phase as judged: its fork point, and the plan there, under whose id verify records
+    // (and by which it verifies, below, when there is no record). Over the fork point, judging
+    // costs one lookup of the plan file at the fork point; the plan there is read (from the
+    // cache) only when it is not the plan as loaded.
+    let judged = subject.judge(&phase.id, &branch, tip, base_tip)?;
+    let branch_commits = repo.commits_between(tip, &[judged.fork])?;
 
     // The merge, computed in memory: a conflict changes nothing.
     let merged_tree = match repo.merge_tree(base_tip, tip)? {
@@ -137,7 +135,7 @@ pub fn finish(
     candidates.push(commit);
     let found = crate::state::evidence::find_passing_record(
         repo,
-        &plan.id,
+        &judged.plan.id,
         &phase.id,
         merged_tree,
         &candidates,
@@ -154,8 +152,10 @@ pub fn finish(
                 branch,
                 path: scratch_path(repo, &format!("finish-{}", phase.id)),
             };
-            let place = if merged_tree == tip_tree {
-                match Place::choose(repo, plan, &phase.id, None)? {
+            // The tip lands as it is: verified as the phase judged above. Else the merge lands,
+            // and is judged itself (forked from base's tip, by the plan there).
+            let report = if merged_tree == tip_tree {
+                let place = match Place::choose(subject, &phase.id, None)? {
                     Place::Here { head, branch }
                         if head == tip && repo.dirty_paths()?.is_empty() =>
                     {
@@ -164,11 +164,17 @@ pub fn finish(
                     Place::Here { branch, .. } | Place::Scratch { branch, .. } => {
                         scratch(tip, branch)
                     }
-                }
+                };
+                let judged = judged.from_fork_only()?;
+                verify::verify_judged_at(repo, &judged, place, &options)?
             } else {
-                scratch(commit, branch.clone())
+                verify::verify_at(
+                    subject,
+                    &phase.id,
+                    scratch(commit, branch.clone()),
+                    &options,
+                )?
             };
-            let report = verify::verify_at(repo, plan, plan_path, &phase.id, place, &options)?;
             verify::record(repo, &report)?;
             if !report.passed() || !report.clean {
                 return Err(LifecycleError::VerifyFailed {

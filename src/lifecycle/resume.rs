@@ -4,9 +4,7 @@
 use std::path::PathBuf;
 
 use super::LifecycleError;
-use crate::git::Repo;
-use crate::plan::Plan;
-use crate::state::judging::find_phase;
+use crate::state::judging::{Subject, find_phase};
 use crate::state::{self, PhaseStatus, State, StepState};
 
 #[derive(Debug)]
@@ -34,12 +32,11 @@ pub enum Choice {
 }
 
 pub fn resume(
-    repo: &Repo,
-    plan: &Plan,
-    plan_path: &str,
+    subject: Subject<'_>,
     phase: Option<&str>,
 ) -> Result<Result<ResumeOutcome, Choice>, LifecycleError> {
-    let statuses = state::derive(repo, plan, plan_path, state::Notes::Open)?;
+    let (repo, plan) = (subject.repo, subject.plan);
+    let statuses = state::derive(subject, state::Notes::Open)?;
     let active =
         |s: &PhaseStatus| matches!(s.state, State::InProgress | State::Failed | State::Blocked);
     let current = repo.current_branch()?;

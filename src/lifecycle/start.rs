@@ -16,8 +16,7 @@ use crate::git::{Oid, Repo};
 use crate::plan::{Phase, Plan, PlanStatus};
 use crate::process::run_command;
 use crate::state::events::{CommandRun, Event};
-use crate::state::judging::JudgingError;
-use crate::state::judging::find_phase;
+use crate::state::judging::{BaseTip, Subject, find_phase};
 use crate::state::{self, State};
 use crate::trust::{TrustPolicy, require_trust};
 
@@ -52,12 +51,15 @@ pub enum StartOutcome {
 }
 
 pub fn start(
-    repo: &Repo,
-    plan: &Plan,
-    plan_path: &str,
+    subject: Subject<'_>,
     phase_id: &str,
     opts: &StartOptions,
 ) -> Result<StartOutcome, LifecycleError> {
+    let Subject {
+        repo,
+        plan,
+        plan_path,
+    } = subject;
     let phase = find_phase(plan, phase_id)?;
     let _lock = crate::lock::take(
         &repo.locks_dir(),
@@ -67,7 +69,7 @@ pub fn start(
     )?;
     let branch = plan.branch(phase);
     repo.configure_notes()?;
-    let statuses = state::derive_around(repo, plan, plan_path, &phase.id)?;
+    let statuses = state::derive_around(subject, &phase.id)?;
     let index = plan
         .phases
         .iter()
@@ -80,11 +82,7 @@ pub fn start(
             by,
         });
     }
-    let base_tip = repo
-        .branch_tip(&plan.base)?
-        .ok_or_else(|| JudgingError::NoBase {
-            base: plan.base.clone(),
-        })?;
+    let base_tip = subject.base_tip(BaseTip::Local)?;
 
     let start_checkpoint = status.start().cloned();
     let recorded = start_checkpoint

@@ -13,7 +13,7 @@ use serde::Serialize;
 use super::{Command, ReportError, hex, hex_opt};
 use crate::git::{Oid, Repo};
 use crate::plan::{CheckKind, EntryKind, Phase, PhaseKind, Plan};
-use crate::state::judging::{Judged, JudgingError, find_phase};
+use crate::state::judging::{JudgingError, Subject, find_phase};
 use crate::state::{self, Kind, PhaseStatus, State, StepState};
 
 /// Which plan the brief was written from.
@@ -129,15 +129,14 @@ pub struct Brief {
 }
 
 /// Writes the brief of `phase_id`. `plan` is the plan on base's tip, committed at `base_tip`.
-pub fn brief(
-    repo: &Repo,
-    plan: &Plan,
-    plan_path: &str,
-    base_tip: Oid,
-    phase_id: &str,
-) -> Result<Brief, ReportError> {
-    let phase = find_phase(plan, phase_id)?;
-    let statuses = state::derive_around(repo, plan, plan_path, &phase.id)?;
+pub fn brief(subject: Subject<'_>, base_tip: Oid, phase_id: &str) -> Result<Brief, ReportError> {
+    let Subject {
+        repo,
+        plan,
+        plan_path,
+    } = subject;
+    let phase = subject.phase(phase_id)?;
+    let statuses = state::derive_around(subject, &phase.id)?;
     let index = plan
         .phases
         .iter()
@@ -147,15 +146,7 @@ pub fn brief(
 
     // Once started, the plan at the fork point judges the phase: brief from that one.
     let judged = match status.branch_tip {
-        Some(tip) => match Judged::new(
-            repo,
-            plan,
-            plan_path,
-            &phase.id,
-            &status.branch,
-            tip,
-            base_tip,
-        ) {
+        Some(tip) => match subject.judge(&phase.id, &status.branch, tip, base_tip) {
             Ok(judged) => Some(judged),
             Err(JudgingError::NoForkPoint { .. }) => None,
             Err(e) => return Err(e.into()),

@@ -17,7 +17,7 @@ use crate::git::{Oid, Repo};
 use crate::plan::graph::Graph;
 use crate::plan::{Phase, PhaseKind, Plan};
 use crate::state::evidence::{fork_point, phase_events};
-use crate::state::judging::plan_at;
+use crate::state::judging::{Judged, JudgingError, Subject};
 use crate::state::{self, Next, PhaseStatus, State};
 use crate::verify::{Judgement, after_verify_findings, judge_changes};
 
@@ -138,20 +138,17 @@ pub struct ExecutionReport {
 
 /// Reports on `plan` (the plan on base).
 pub fn report(
-    repo: &Repo,
-    plan: &Plan,
-    plan_path: &str,
+    subject: Subject<'_>,
     current_branch: Option<&str>,
 ) -> Result<ExecutionReport, ReportError> {
-    let statuses = state::derive(repo, plan, plan_path, state::Notes::All)?;
+    let (repo, plan) = (subject.repo, subject.plan);
+    let statuses = state::derive(subject, state::Notes::All)?;
     let order = Graph::order(plan).unwrap_or_else(|_| (0..plan.phases.len()).collect());
     let base_tip = repo.base_tip(&plan.base)?;
     let mut phases = Vec::new();
     for &i in &order {
         phases.push(phase_report(
-            repo,
-            plan,
-            plan_path,
+            subject,
             base_tip,
             &plan.phases[i],
             &statuses[i],
@@ -202,6 +199,9 @@ struct Work {
 }
 
 fn work_of(repo: &Repo, base_tip: Option<Oid>, status: &PhaseStatus) -> Result<Work, ReportError> {
+    // A merged phase is read from its merge, against the merge's first parent: what it brought
+    // into base. That is not the phase as judged (a branch's tip against its fork point, by the
+    // plan there), so it takes no `Judged`; the branch of an open phase, below, does.
     if let Some(merge) = status.completed_by {
         let info = repo.commit_info(merge)?;
         let squash = trailers::value(&info.trailers(), trailers::STATUS) == Some("complete");
@@ -272,13 +272,12 @@ fn work_of(repo: &Repo, base_tip: Option<Oid>, status: &PhaseStatus) -> Result<W
 }
 
 fn phase_report(
-    repo: &Repo,
-    plan: &Plan,
-    plan_path: &str,
+    subject: Subject<'_>,
     base_tip: Option<Oid>,
     phase: &Phase,
     status: &PhaseStatus,
 ) -> Result<PhaseReport, ReportError> {
+    let (repo, plan) = (subject.repo, subject.plan);
     let work = work_of(repo, base_tip, status)?;
     let events = phase_events(repo, &plan.id, &phase.id, &work.commits)?;
 
@@ -391,14 +390,15 @@ fn phase_report(
                 ),
             );
         }
-        if let Some(range) = &work.files_from {
+        // An open phase's files are its branch's since the fork point: judged as verify would.
+        if let (Some(range), Some(base_tip)) = (&work.files_from, base_tip) {
             let changes: Vec<_> = diffs.into_iter().map(|d| d.change).collect();
+            let judged =
+                subject.judge_forked(&phase.id, &status.branch, range.to, base_tip, range.from);
             problems.extend(manifest_problems(
                 repo,
                 plan,
-                plan_path,
-                phase,
-                range.from,
+                judged,
                 &changes,
                 &work.commits,
             )?);
@@ -428,19 +428,18 @@ fn phase_report(
     })
 }
 
-/// The manifest errors of a phase's branch tip, judged by the plan at its fork point.
+/// The manifest errors of a phase's branch tip, judged by the plan at its fork point (`judged`,
+/// or why the plan there cannot judge it); `plan` is the plan as loaded.
 fn manifest_problems(
     repo: &Repo,
     plan: &Plan,
-    plan_path: &str,
-    phase: &Phase,
-    fork: Oid,
+    judged: Result<Judged<'_>, JudgingError>,
     changes: &[Change],
     commits: &[Oid],
 ) -> Result<Vec<Problem>, ReportError> {
-    let judging = match plan_at(repo, fork, plan_path, &plan.base) {
-        Ok(Some(judging)) => judging,
-        Ok(None) => {
+    let judged = match judged {
+        Ok(judged) if judged.at_fork => judged,
+        Ok(_) => {
             return Ok(vec![Problem {
                 code: "judging-plan".into(),
                 message: format!(
@@ -449,26 +448,26 @@ fn manifest_problems(
                 ),
             }]);
         }
-        Err(e) => {
+        Err(JudgingError::Plan { source, .. }) => {
             return Ok(vec![Problem {
                 code: "judging-plan".into(),
-                message: format!("the plan where the branch forked cannot be used: {e}"),
+                message: format!("the plan where the branch forked cannot be used: {source}"),
             }]);
         }
+        Err(e) => return Err(e.into()),
     };
-    let Some(judged) = judging.phase(&phase.id) else {
+    let Ok(phase) = judged.phase() else {
         return Ok(vec![Problem {
             code: "judging-plan".into(),
             message: format!(
                 "the plan where the branch forked has no phase `{}`",
-                phase.id
+                judged.id
             ),
         }]);
     };
-    let Judgement { mut findings, .. } =
-        judge_changes(repo, &judging, judged, plan_path, fork, changes)?;
-    let events = phase_events(repo, &judging.id, &judged.id, commits)?;
-    findings.extend(after_verify_findings(repo, judged, commits, &events)?);
+    let Judgement { mut findings, .. } = judge_changes(repo, &judged, phase, changes)?;
+    let events = phase_events(repo, &judged.plan.id, &phase.id, commits)?;
+    findings.extend(after_verify_findings(repo, phase, commits, &events)?);
     Ok(super::review::errors(&findings)
         .map(|f| Problem {
             code: f.code.to_owned(),

@@ -18,11 +18,11 @@ use super::{
 use crate::git::changes::ChangeKind;
 use crate::git::trailers;
 use crate::git::{Oid, Repo};
-use crate::plan::{CheckKind, EntryKind, PhaseKind, Plan};
+use crate::plan::{CheckKind, EntryKind, PhaseKind};
 use crate::state;
 use crate::state::events::{CommandRun, Event};
 use crate::state::evidence::phase_events;
-use crate::state::judging::{BaseTip, Judged, base_tip, find_phase};
+use crate::state::judging::{BaseTip, Judged, Subject};
 use crate::verify::manifest::{Finding, Level};
 use crate::verify::{Judgement, PlanEdit, after_verify_findings, judge_changes};
 
@@ -150,21 +150,21 @@ pub struct Review {
 
 /// Reviews `phase_id`. `plan` is the plan on base; `ci_branch` the branch a CI job names.
 pub fn review(
-    repo: &Repo,
-    plan: &Plan,
-    plan_path: &str,
+    subject: Subject<'_>,
     phase_id: &str,
     ci_branch: Option<&str>,
 ) -> Result<Review, ReportError> {
-    let phase = find_phase(plan, phase_id)?;
+    let (repo, plan) = (subject.repo, subject.plan);
+    let phase = subject.phase(phase_id)?;
     let branch = plan.branch(phase);
-    let base_tip = base_tip(repo, plan, BaseTip::OrOrigin)?;
-    let status = state::derive_around(repo, plan, plan_path, &phase.id)?
+    let base_tip = subject.base_tip(BaseTip::OrOrigin)?;
+    let status = state::derive_around(subject, &phase.id)?
         .into_iter()
         .find(|s| s.id == phase.id);
     let merged_by = status.as_ref().and_then(|s| s.completed_by);
     let (head, head_from) = phase_tip(repo, &branch, ci_branch, merged_by, &phase.id)?;
-    let judged = Judged::new(repo, plan, plan_path, &phase.id, &branch, head, base_tip)
+    let judged = subject
+        .judge(&phase.id, &branch, head, base_tip)
         .and_then(Judged::from_fork_only)?;
     let phase = judged.phase()?;
     let (judging, fork) = (&judged.plan, judged.fork);
@@ -178,7 +178,7 @@ pub fn review(
         rows,
         mut findings,
         plan_edit,
-    } = judge_changes(repo, judging, phase, plan_path, fork, &changes)?;
+    } = judge_changes(repo, &judged, phase, &changes)?;
     findings.extend(after_verify_findings(repo, phase, &commits, &events)?);
     let files: Vec<FileRow> = rows
         .into_iter()

@@ -42,7 +42,7 @@ use crate::lifecycle::LifecycleError;
 use crate::plan::Plan;
 use crate::plan::graph::Graph;
 use crate::state;
-use crate::state::judging::find_phase;
+use crate::state::judging::{Subject, find_phase};
 use crate::trust::{TrustPolicy, require_trust};
 use crate::verify::Report;
 use scheduler::{Phases, Rules, Scheduler, Why};
@@ -120,15 +120,11 @@ fn selection(plan: &Plan, graph: &Graph, phases: &[String]) -> Result<Vec<usize>
 
 /// The plan as the scheduler sees it: the phase graph, the selection, and each phase's state in
 /// git. `run` and `--dry-run` start from it.
-fn phases(
-    repo: &Repo,
-    plan: &Plan,
-    plan_path: &str,
-    opts: &RunOptions,
-) -> Result<Phases, RunError> {
+fn phases(subject: Subject<'_>, opts: &RunOptions) -> Result<Phases, RunError> {
+    let plan = subject.plan;
     let graph = Graph::build(plan).map_err(|_| RunError::Cycle)?;
     let selected = selection(plan, &graph, &opts.phases)?;
-    let statuses = state::derive(repo, plan, plan_path, state::Notes::Open)?;
+    let statuses = state::derive(subject, state::Notes::Open)?;
     Ok(Phases {
         overlaps: graph.conflicts.iter().map(|c| (c.a, c.b)).collect(),
         depends: graph.depends,
@@ -146,13 +142,9 @@ fn rules(opts: &RunOptions) -> Rules {
 }
 
 /// What `run --dry-run` prints: the waves, assuming every phase succeeds.
-pub fn schedule(
-    repo: &Repo,
-    plan: &Plan,
-    plan_path: &str,
-    opts: &RunOptions,
-) -> Result<Schedule, RunError> {
-    let waves = scheduler::waves(&phases(repo, plan, plan_path, opts)?, &rules(opts));
+pub fn schedule(subject: Subject<'_>, opts: &RunOptions) -> Result<Schedule, RunError> {
+    let plan = subject.plan;
+    let waves = scheduler::waves(&phases(subject, opts)?, &rules(opts));
     let ids = |phases: Vec<usize>| -> Vec<String> {
         phases
             .into_iter()
@@ -173,14 +165,17 @@ pub fn schedule(
 /// Runs the plan: the phases the scheduler starts, each through its pipeline on a thread of
 /// its own, reporting to `observer`.
 pub fn run(
-    repo: &Repo,
-    plan: &Plan,
-    plan_path: &str,
+    subject: Subject<'_>,
     opts: &RunOptions,
     render: &dyn Render,
     observer: &dyn Observer,
 ) -> Result<Summary, RunError> {
-    let phases = phases(repo, plan, plan_path, opts)?;
+    let Subject {
+        repo,
+        plan,
+        plan_path,
+    } = subject;
+    let phases = phases(subject, opts)?;
     if plan.status != crate::plan::PlanStatus::Ready && !opts.force {
         return Err(RunError::PlanNotReady {
             status: plan.status.as_str().to_owned(),

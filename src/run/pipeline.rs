@@ -18,7 +18,8 @@ use crate::lifecycle::{self, CheckpointOptions, FinishOptions, LifecycleError, S
 use crate::plan::{Phase, Plan};
 use crate::process;
 use crate::state::events::{CommandRun, Event};
-use crate::state::evidence::{find_passing_record, fork_point};
+use crate::state::evidence::find_passing_record;
+use crate::state::judging::{JudgingError, Subject};
 use crate::verify::{self, Target, VerifyOptions};
 
 /// Everything a phase's thread needs.
@@ -32,6 +33,14 @@ pub(super) struct Shared<'a> {
     pub observer: &'a dyn Observer,
     /// Held while a phase merges into base: one merge at a time.
     pub merge: Mutex<()>,
+}
+
+impl Shared<'_> {
+    /// The run's plan in `repo`: the repository, or a phase's worktree of it, opened by the
+    /// phase's thread (a `Repo` stays on the thread that opened it).
+    fn subject<'r>(&'r self, repo: &'r Repo) -> Subject<'r> {
+        Subject::new(repo, self.plan, self.plan_path)
+    }
 }
 
 /// One phase, from its worktree to its merge.
@@ -85,7 +94,7 @@ pub(super) fn run_phase(shared: &Shared<'_>, index: usize) -> Result<(Outcome, S
                 worktree: Some(path.clone()),
                 trust: shared.opts.trust,
             };
-            lifecycle::start(&repo, plan, shared.plan_path, &phase.id, &opts)?;
+            lifecycle::start(shared.subject(&repo), &phase.id, &opts)?;
         }
     }
     let worktree = path;
@@ -121,18 +130,22 @@ fn in_worktree(
     let branch = plan.branch(phase);
 
     // Verified already (a phase that could not be merged last time): straight to the merge.
+    // The record is looked for as verify made it: under the id of the plan that judges the
+    // phase. A phase that cannot be judged has no such record; verify, below, says why.
     if let Some(tip) = work.head_commit()?
         && work.dirty_paths()?.is_empty()
     {
-        let base_tip = repo.base_tip(&plan.base)?;
-        let fork = match base_tip {
-            Some(base) => fork_point(repo, base, tip)?,
-            None => None,
+        let judged = match verify::judge(shared.subject(repo), &phase.id, &branch, tip) {
+            Ok(judged) => Some(judged),
+            Err(JudgingError::Git(e)) => return Err(e.into()),
+            Err(_) => None,
         };
-        let commits = repo.commits_between(tip, fork.as_slice())?;
-        let tree = repo.tree_of(tip)?;
-        if find_passing_record(repo, &plan.id, &phase.id, tree, &commits)?.is_some() {
-            return merge(shared, repo, work, worktree, phase);
+        if let Some(judged) = judged {
+            let commits = repo.commits_between(tip, &[judged.fork])?;
+            let tree = repo.tree_of(tip)?;
+            if find_passing_record(repo, &judged.plan.id, &phase.id, tree, &commits)?.is_some() {
+                return merge(shared, repo, work, worktree, phase);
+            }
         }
     }
 
@@ -221,7 +234,7 @@ fn in_worktree(
             )],
             ..CheckpointOptions::default()
         };
-        let done = lifecycle::checkpoint(work, plan, shared.plan_path, &opts)?;
+        let done = lifecycle::checkpoint(shared.subject(work), &opts)?;
         observer.event(&RunEvent::Committed {
             phase: phase.id.clone(),
             commit: done.commit.to_string(),
@@ -242,17 +255,17 @@ fn in_worktree(
     let head = work.head_commit()?.ok_or_else(|| RunError::NotStarted {
         phase: phase.id.clone(),
     })?;
+    let judged = verify::judge(shared.subject(repo), &phase.id, &branch, head)
+        .map_err(LifecycleError::from)?;
     let target = Target {
         work,
         workdir: worktree.to_path_buf(),
         head,
         branch: branch.clone(),
     };
-    let report = verify::verify(
+    let report = verify::verify_judged(
         repo,
-        plan,
-        shared.plan_path,
-        &phase.id,
+        &judged,
         &target,
         &VerifyOptions {
             no_run: false,
@@ -306,7 +319,7 @@ fn merge(
     // first is merged again onto the new base, a few times.
     let (mut locked, mut moved) = (0, 0);
     let merged = loop {
-        match lifecycle::finish(&main, plan, shared.plan_path, &phase.id, &finish) {
+        match lifecycle::finish(shared.subject(&main), &phase.id, &finish) {
             Err(LifecycleError::Locked { .. }) if locked < 600 => {
                 locked += 1;
                 std::thread::sleep(Duration::from_millis(100));
@@ -342,7 +355,7 @@ fn merge(
                 no_verify: true,
                 ..CheckpointOptions::default()
             };
-            lifecycle::checkpoint(work, plan, shared.plan_path, &opts)?;
+            lifecycle::checkpoint(shared.subject(work), &opts)?;
             observer.event(&RunEvent::Blocked {
                 phase: phase.id.clone(),
                 reason: reason.clone(),
@@ -391,7 +404,7 @@ fn fail(
         extra,
         ..CheckpointOptions::default()
     };
-    lifecycle::checkpoint(work, shared.plan, shared.plan_path, &opts)?;
+    lifecycle::checkpoint(shared.subject(work), &opts)?;
     shared.observer.event(&RunEvent::Failed {
         phase: phase.id.clone(),
         reason: reason.clone(),

@@ -10,20 +10,21 @@ use std::collections::{HashMap, HashSet};
 
 use super::checkpoints::checkpoints_among;
 use super::evidence_reader::{EvidenceReader, Notes};
+use super::judging::Subject;
 use super::line::{BaseFacts, base_line, completions_on_line, fast_forwarded, is_fast_forward};
 use super::model::{PhaseStatus, State};
 use crate::git::history::History;
 use crate::git::{GitError, Oid, Repo};
 use crate::plan::Plan;
 
-/// The state of every phase of `plan`, in plan order. `plan_path` is the plan's repo-relative
-/// path, which bounds the walk of base.
-pub fn derive(
-    repo: &Repo,
-    plan: &Plan,
-    plan_path: &str,
-    notes: Notes,
-) -> Result<Vec<PhaseStatus>, GitError> {
+/// The state of every phase of the subject's plan, in plan order. The plan file's path bounds
+/// the walk of base.
+pub fn derive(subject: Subject<'_>, notes: Notes) -> Result<Vec<PhaseStatus>, GitError> {
+    let Subject {
+        repo,
+        plan,
+        plan_path,
+    } = subject;
     let base_tip = repo.branch_tip(&plan.base)?;
     derive_where(repo, plan, plan_path, base_tip, notes, &|_| true)
 }
@@ -31,11 +32,14 @@ pub fn derive(
 /// As [`derive()`] with [`Notes::Open`], with base at `base_tip` (for instance the commit a push
 /// is about to make the remote's base).
 pub fn derive_with_base(
-    repo: &Repo,
-    plan: &Plan,
-    plan_path: &str,
+    subject: Subject<'_>,
     base_tip: Option<Oid>,
 ) -> Result<Vec<PhaseStatus>, GitError> {
+    let Subject {
+        repo,
+        plan,
+        plan_path,
+    } = subject;
     derive_where(repo, plan, plan_path, base_tip, Notes::Open, &|_| true)
 }
 
@@ -43,12 +47,12 @@ pub fn derive_with_base(
 /// the states of the phases it depends on are [`derive()`]'s, read from the history and notes
 /// of those phases (and of theirs, for ready or waiting) only; the other entries are left
 /// unread and mean nothing.
-pub fn derive_around(
-    repo: &Repo,
-    plan: &Plan,
-    plan_path: &str,
-    id: &str,
-) -> Result<Vec<PhaseStatus>, GitError> {
+pub fn derive_around(subject: Subject<'_>, id: &str) -> Result<Vec<PhaseStatus>, GitError> {
+    let Subject {
+        repo,
+        plan,
+        plan_path,
+    } = subject;
     let mut wanted: HashSet<&str> = HashSet::from([id]);
     for _ in 0..2 {
         let next: Vec<&str> = plan

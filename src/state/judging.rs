@@ -2,10 +2,21 @@
 //!
 //! A phase is judged by the plan committed on base at its fork point, never by the branch's own
 //! copy, which whoever does the work could rewrite. Every command that judges a phase reads that
-//! plan here. [`Judged`] is the phase as judged — branch, tip, base's tip, fork point, the
-//! judging plan, whether the branch edited the plan — built once by the command (checkpoint,
-//! accept, verify, review, brief) and passed down instead of the same four arguments and the
-//! same lookups written out again at every step.
+//! plan here, through two values:
+//!
+//! - [`Subject`] — this plan, in this repository, at this path: what a command opens once (the
+//!   command line builds it from its context) and hands to the domain function (lifecycle,
+//!   verify, report, run, the derivation of state), instead of the same three arguments and a
+//!   phase id threaded through every signature. It is a few references, `Copy`, and loads
+//!   nothing.
+//! - [`Judged`] — one phase of the subject as judged: branch, tip, base's tip, fork point, the
+//!   judging plan. [`Subject::judge`] builds it once (checkpoint, accept, finish, verify,
+//!   review, brief, run's pipeline) and it is passed down, so every step reads the same fork
+//!   point and the same plan instead of writing the same lookups out again.
+//!
+//! Whether the branch edited the plan is not a field of [`Judged`]: the edit that matters is in
+//! the change set being judged (for `verify`, the work tree's too, uncommitted edits included),
+//! which carries the manifest's word on it, so verify and review read it there.
 
 use std::borrow::Cow;
 
@@ -139,9 +150,89 @@ pub fn base_tip(repo: &Repo, plan: &Plan, which: BaseTip) -> Result<Oid, Judging
     })
 }
 
+/// This plan, in this repository: the plan as loaded (committed on base, or the work tree's
+/// for the commands that only report), the repository it is read from, and the plan file's
+/// path there. Built once by a command and passed by value.
+#[derive(Clone, Copy)]
+pub struct Subject<'a> {
+    pub repo: &'a Repo,
+    pub plan: &'a Plan,
+    /// The plan file's path in the repository, `/`-separated.
+    pub plan_path: &'a str,
+}
+
+impl<'a> Subject<'a> {
+    pub fn new(repo: &'a Repo, plan: &'a Plan, plan_path: &'a str) -> Subject<'a> {
+        Subject {
+            repo,
+            plan,
+            plan_path,
+        }
+    }
+
+    /// The phase `id` of the plan as loaded.
+    pub fn phase(&self, id: &str) -> Result<&'a plan::Phase, UnknownPhase> {
+        find_phase(self.plan, id)
+    }
+
+    /// The tip of the plan's base branch, read as `which` says.
+    pub fn base_tip(&self, which: BaseTip) -> Result<Oid, JudgingError> {
+        base_tip(self.repo, self.plan, which)
+    }
+
+    /// Judges phase `id` at `tip` of `branch`, forked from base at `base_tip`: the fork point,
+    /// and the plan committed on base there — the plan as loaded standing in when the plan file
+    /// did not exist at the fork point ([`Judged::at_fork`] says which).
+    pub fn judge(
+        &self,
+        id: &str,
+        branch: &str,
+        tip: Oid,
+        base_tip: Oid,
+    ) -> Result<Judged<'a>, JudgingError> {
+        let repo = self.repo;
+        let fork = super::evidence::fork_point(repo, base_tip, tip)?.ok_or_else(|| {
+            JudgingError::NoForkPoint {
+                branch: branch.to_owned(),
+                shallow: repo.is_shallow(),
+            }
+        })?;
+        self.judge_forked(id, branch, tip, base_tip, fork)
+    }
+
+    /// [`Subject::judge`], for a caller that knows the fork point already: the execution report,
+    /// which reads an open phase's files from it whether or not the plan there can judge them.
+    pub fn judge_forked(
+        &self,
+        id: &str,
+        branch: &str,
+        tip: Oid,
+        base_tip: Oid,
+        fork: Oid,
+    ) -> Result<Judged<'a>, JudgingError> {
+        let at_fork =
+            plan_at_fork(self.repo, self.plan, fork, self.plan_path).map_err(|source| {
+                JudgingError::Plan {
+                    branch: branch.to_owned(),
+                    source,
+                }
+            })?;
+        Ok(Judged {
+            id: id.to_owned(),
+            branch: branch.to_owned(),
+            tip,
+            base_tip,
+            fork,
+            at_fork: at_fork.is_some(),
+            plan: at_fork.unwrap_or(Cow::Borrowed(self.plan)),
+            plan_path: self.plan_path,
+        })
+    }
+}
+
 /// A phase as judged (SPEC §4): a commit of its branch, where that forked from base, and the
-/// plan that judges it. Built once by the command that judges, then passed down, so every
-/// step reads the same fork point and the same plan.
+/// plan that judges it. Built once by [`Subject::judge`], then passed down, so every step
+/// reads the same fork point and the same plan.
 #[derive(Debug)]
 pub struct Judged<'p> {
     /// The phase's id.
@@ -159,47 +250,9 @@ pub struct Judged<'p> {
     pub plan_path: &'p str,
     /// The plan file existed at the fork point: `plan` is the plan committed there.
     pub at_fork: bool,
-    /// The plan file at `tip` differs from the fork point's: the branch edited the plan.
-    pub plan_edited: bool,
 }
 
 impl<'p> Judged<'p> {
-    /// Judges phase `id` at `tip` of `branch`, forked from base at `base_tip`. `plan` is the plan
-    /// as loaded from base, which stands in when the plan file did not exist at the fork point.
-    pub fn new(
-        repo: &Repo,
-        plan: &'p Plan,
-        plan_path: &'p str,
-        id: &str,
-        branch: &str,
-        tip: Oid,
-        base_tip: Oid,
-    ) -> Result<Judged<'p>, JudgingError> {
-        let fork = super::evidence::fork_point(repo, base_tip, tip)?.ok_or_else(|| {
-            JudgingError::NoForkPoint {
-                branch: branch.to_owned(),
-                shallow: repo.is_shallow(),
-            }
-        })?;
-        let at_fork =
-            plan_at_fork(repo, plan, fork, plan_path).map_err(|source| JudgingError::Plan {
-                branch: branch.to_owned(),
-                source,
-            })?;
-        let plan_edited = repo.entry_at(tip, plan_path)? != repo.entry_at(fork, plan_path)?;
-        Ok(Judged {
-            id: id.to_owned(),
-            branch: branch.to_owned(),
-            tip,
-            base_tip,
-            fork,
-            at_fork: at_fork.is_some(),
-            plan: at_fork.unwrap_or(Cow::Borrowed(plan)),
-            plan_path,
-            plan_edited,
-        })
-    }
-
     /// This value, when the plan file existed at the fork point: a phase forked before its plan
     /// existed has no plan to be verified or reviewed by.
     pub fn from_fork_only(self) -> Result<Judged<'p>, JudgingError> {
@@ -285,29 +338,37 @@ mod tests {
     }
 
     #[test]
-    fn the_plan_at_the_fork_point_judges_and_an_edit_on_the_branch_is_seen() {
+    fn the_plan_at_the_fork_point_judges_not_the_branch_edit() {
         let edited = PLAN.replace("title = \"A\"", "title = \"Edited\"");
         let (_dir, repo, fork, tip) = fixture(Some(PLAN), &edited);
         // The plan as loaded is the branch's edit; the fork point's plan judges.
         let loaded = plan(&edited);
-        let base = base_tip(&repo, &loaded, BaseTip::Local).unwrap();
-        let judged = Judged::new(&repo, &loaded, PATH, "a", "planx/a", tip, base).unwrap();
+        let subject = Subject::new(&repo, &loaded, PATH);
+        let base = subject.base_tip(BaseTip::Local).unwrap();
+        let judged = subject.judge("a", "planx/a", tip, base).unwrap();
         assert_eq!(
             (judged.fork, judged.tip, judged.base_tip),
             (fork, tip, fork)
         );
+        assert_eq!(
+            (judged.branch.as_str(), judged.plan_path),
+            ("planx/a", PATH)
+        );
         assert!(judged.at_fork);
-        assert!(judged.plan_edited);
+        assert!(matches!(judged.plan, Cow::Owned(_)));
         assert_eq!(judged.phase().unwrap().title, "A");
+        // The subject's own lookups read the plan as loaded.
+        assert_eq!(subject.phase("a").unwrap().title, "Edited");
         assert_eq!(judged.phase().unwrap().id, "a");
 
         // Unchanged on the branch: the plan as loaded is the one at the fork, borrowed.
         let (_dir, repo, _, tip) = fixture(Some(PLAN), PLAN);
         let mut loaded = plan(PLAN);
         loaded.blob = crate::git::blob_id(PLAN.as_bytes()).map(|b| b.to_string());
-        let base = base_tip(&repo, &loaded, BaseTip::OrOrigin).unwrap();
-        let judged = Judged::new(&repo, &loaded, PATH, "a", "planx/a", tip, base).unwrap();
-        assert!(!judged.plan_edited);
+        let subject = Subject::new(&repo, &loaded, PATH);
+        let base = subject.base_tip(BaseTip::OrOrigin).unwrap();
+        let judged = subject.judge("a", "planx/a", tip, base).unwrap();
+        assert!(judged.at_fork);
         assert!(matches!(judged.plan, Cow::Borrowed(_)));
     }
 
@@ -315,10 +376,10 @@ mod tests {
     fn a_phase_forked_before_its_plan_existed_is_judged_only_when_allowed() {
         let (_dir, repo, _, tip) = fixture(None, PLAN);
         let loaded = plan(PLAN);
-        let base = base_tip(&repo, &loaded, BaseTip::Local).unwrap();
-        let judged = Judged::new(&repo, &loaded, PATH, "a", "planx/a", tip, base).unwrap();
+        let subject = Subject::new(&repo, &loaded, PATH);
+        let base = subject.base_tip(BaseTip::Local).unwrap();
+        let judged = subject.judge("a", "planx/a", tip, base).unwrap();
         assert!(!judged.at_fork);
-        assert!(judged.plan_edited);
         assert!(matches!(judged.plan, Cow::Borrowed(_)));
         let refused = judged.from_fork_only().unwrap_err();
         assert!(
@@ -337,13 +398,67 @@ mod tests {
             Err(JudgingError::NoBase { base }) if base == "trunk"
         ));
         let loaded = plan(PLAN);
-        let base = base_tip(&repo, &loaded, BaseTip::Local).unwrap();
-        let judged = Judged::new(&repo, &loaded, PATH, "b", "planx/b", tip, base).unwrap();
+        let subject = Subject::new(&repo, &loaded, PATH);
+        let base = subject.base_tip(BaseTip::Local).unwrap();
+        assert!(matches!(
+            subject.phase("b"),
+            Err(UnknownPhase { id, .. }) if id == "b"
+        ));
+        let judged = subject.judge("b", "planx/b", tip, base).unwrap();
         let unknown = judged.phase().unwrap_err();
         assert_eq!(
             (unknown.id.as_str(), unknown.known.clone()),
             ("b", vec!["a".to_owned()])
         );
         assert_eq!(unknown.to_string(), "the plan has no phase `b`");
+    }
+
+    #[test]
+    fn a_branch_without_common_history_or_a_broken_plan_at_its_fork_cannot_be_judged() {
+        let (dir, repo, fork, tip) = fixture(Some(PLAN), PLAN);
+        let git = git2::Repository::open(dir.path()).unwrap();
+        let sig =
+            git2::Signature::new("t", "t@example.com", &git2::Time::new(1_000_000, 0)).unwrap();
+        let tree = git.find_commit(tip).unwrap().tree().unwrap();
+        let lone = git
+            .commit(
+                Some("refs/heads/planx/lone"),
+                &sig,
+                &sig,
+                "lone",
+                &tree,
+                &[],
+            )
+            .unwrap();
+        let loaded = plan(PLAN);
+        let subject = Subject::new(&repo, &loaded, PATH);
+        let base = subject.base_tip(BaseTip::Local).unwrap();
+        let refused = subject.judge("a", "planx/lone", lone, base).unwrap_err();
+        assert!(
+            matches!(&refused, JudgingError::NoForkPoint { branch, shallow: false } if branch == "planx/lone"),
+            "{refused:?}"
+        );
+
+        // At a fork point known already, the phase is judged as `judge` judges it.
+        let found = subject.judge("a", "planx/a", tip, base).unwrap();
+        let given = subject
+            .judge_forked("a", "planx/a", tip, base, fork)
+            .unwrap();
+        assert_eq!(
+            (given.fork, given.tip, given.at_fork, &given.branch),
+            (found.fork, found.tip, found.at_fork, &found.branch)
+        );
+
+        // A plan on base that cannot be used at the fork point is said to be the fork's.
+        let (_dir, repo, fork, tip) = fixture(Some("version = 1\n[plan]\n"), PLAN);
+        let subject = Subject::new(&repo, &loaded, PATH);
+        let base = subject.base_tip(BaseTip::Local).unwrap();
+        let refused = subject
+            .judge_forked("a", "planx/a", tip, base, fork)
+            .unwrap_err();
+        assert!(
+            matches!(&refused, JudgingError::Plan { branch, .. } if branch == "planx/a"),
+            "{refused:?}"
+        );
     }
 }

@@ -22,7 +22,8 @@
 //!   between runs;
 //! - `checkpoints`: checkpoints read from commits and their notes ([`checkpoints_in`]);
 //! - `evidence_reader`: the second pass, the evidence in notes and on base's tip;
-//! - [`judging`]: the plan that judges a phase and the phase as judged ([`judging::Judged`]);
+//! - [`judging`]: the plan that judges a phase, the plan in its repository that commands pass
+//!   down ([`judging::Subject`]) and the phase as judged ([`judging::Judged`]);
 //! - [`evidence`]: the evidence commands read for one phase (fork point, events, a passing
 //!   verify record of a tree);
 //! - [`events`]: the events planx appends to notes.

@@ -1,13 +1,17 @@
 //! What the unit tests of `state` share: a small plan, statuses and checkpoints built by hand
 //! for the pure parts, and hermetic repositories built with the real `git` for the derivation.
 //!
-//! Hermetic as the integration tests are: the environment is cleared, `HOME` is a temporary
-//! folder, system and global git configuration are ignored, and each commit gets a fixed date
-//! one minute after the previous one, so commit ids never depend on the clock or the machine.
+//! The repositories are built in the hermetic environment of the integration tests and the
+//! performance suite (`tests/integration/common/hermetic.rs`, included here): the environment
+//! cleared, a private `HOME`, no system or global git configuration, fixed identity and dates,
+//! so commit ids never depend on the clock or the machine.
 
 use std::cell::Cell;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+
+#[allow(dead_code)]
+#[path = "../../tests/integration/common/hermetic.rs"]
+mod hermetic;
 
 use super::events::Event;
 use super::{Checkpoint, Kind, PhaseStatus, State};
@@ -129,8 +133,7 @@ pub fn verify_run(phase: &str, passed: bool) -> Event {
 pub struct Fixture {
     _tmp: tempfile::TempDir,
     pub root: PathBuf,
-    home: PathBuf,
-    tick: Cell<u32>,
+    env: hermetic::Hermetic,
     /// Files were written since the last commit (else there is nothing to add).
     written: Cell<bool>,
 }
@@ -146,9 +149,8 @@ impl Fixture {
         std::fs::create_dir_all(&home).expect("home dir");
         let fixture = Fixture {
             _tmp: tmp,
+            env: hermetic::Hermetic::new(&home, &base, Path::new("/nonexistent")),
             root,
-            home,
-            tick: Cell::new(0),
             written: Cell::new(false),
         };
         fixture.git(&["init", "-q"]);
@@ -167,33 +169,10 @@ impl Fixture {
 
     /// Runs git in the repository with the hermetic environment; returns its stdout, trimmed.
     pub fn git(&self, args: &[&str]) -> String {
-        let tick = self.tick.get();
-        self.tick.set(tick + 1);
-        let date = format!("2026-01-01T00:{:02}:{:02}Z", tick / 60 % 60, tick % 60);
-        let out = Command::new("git")
+        let out = self
+            .env
+            .command("git", &self.root)
             .args(args)
-            .env_clear()
-            .current_dir(&self.root)
-            .env("PATH", "/usr/local/bin:/usr/bin:/bin")
-            .env("HOME", &self.home)
-            .env(
-                "GIT_CEILING_DIRECTORIES",
-                self.root.parent().expect("parent"),
-            )
-            .env("GIT_CONFIG_NOSYSTEM", "1")
-            .env("GIT_CONFIG_GLOBAL", "/dev/null")
-            .env("GIT_CONFIG_COUNT", "1")
-            .env("GIT_CONFIG_KEY_0", "init.defaultBranch")
-            .env("GIT_CONFIG_VALUE_0", "main")
-            .env("LC_ALL", "C")
-            .env("TZ", "UTC")
-            .env("GIT_AUTHOR_NAME", "Ada Lovelace")
-            .env("GIT_AUTHOR_EMAIL", "ada@example.com")
-            .env("GIT_COMMITTER_NAME", "Ada Lovelace")
-            .env("GIT_COMMITTER_EMAIL", "ada@example.com")
-            .env("GIT_AUTHOR_DATE", &date)
-            .env("GIT_COMMITTER_DATE", &date)
-            .stdin(Stdio::null())
             .output()
             .expect("run git");
         assert!(

@@ -20,11 +20,11 @@ use thiserror::Error;
 use crate::clock;
 use crate::git::changes::{Change, ChangeKind};
 use crate::git::{GitError, Oid, Repo};
-use crate::plan::{CheckKind, EntryKind, Phase, Plan};
+use crate::plan::{CheckKind, EntryKind, Phase};
 use crate::process::CommandError;
 use crate::state::events::Event;
 use crate::state::evidence::phase_events;
-use crate::state::judging::{BaseTip, Judged, JudgingError, base_tip};
+use crate::state::judging::{BaseTip, Judged, JudgingError, Subject};
 use crate::trust::{TrustError, TrustPolicy, require_trust};
 use checks::CheckResult;
 use manifest::{Finding, Level, Row};
@@ -117,39 +117,19 @@ impl Report {
     }
 }
 
-/// Verifies phase `phase_id` of `target`: judged by the plan at the fork point on base.
-pub fn verify(
-    repo: &Repo,
-    base_plan: &Plan,
-    plan_path: &str,
-    phase_id: &str,
-    target: &Target<'_>,
-    opts: &VerifyOptions,
-) -> Result<Report, VerifyError> {
-    let judged = judge(
-        repo,
-        base_plan,
-        plan_path,
-        phase_id,
-        &target.branch,
-        target.head,
-    )?;
-    verify_judged(repo, &judged, target, opts)
-}
-
 /// Phase `phase_id` at `head` of `branch`, as verification judges it: forked from base (the
 /// local branch, else `origin`'s in a CI checkout), by the plan committed at the fork point —
 /// a phase forked before its plan existed has nothing to be verified by.
 pub fn judge<'p>(
-    repo: &Repo,
-    base_plan: &'p Plan,
-    plan_path: &'p str,
+    subject: Subject<'p>,
     phase_id: &str,
     branch: &str,
     head: Oid,
 ) -> Result<Judged<'p>, JudgingError> {
-    let base_tip = base_tip(repo, base_plan, BaseTip::OrOrigin)?;
-    Judged::new(repo, base_plan, plan_path, phase_id, branch, head, base_tip)?.from_fork_only()
+    let base_tip = subject.base_tip(BaseTip::OrOrigin)?;
+    subject
+        .judge(phase_id, branch, head, base_tip)?
+        .from_fork_only()
 }
 
 /// Verifies the phase `judged` in the work tree of `target`, which has `judged.tip` checked
@@ -170,7 +150,7 @@ pub fn verify_judged(
         rows,
         mut findings,
         plan_edit,
-    } = judge_changes(repo, judging, phase, judged.plan_path, fork, &changes)?;
+    } = judge_changes(repo, judged, phase, &changes)?;
     let branch_commits = repo.commits_between(target.head, &[fork])?;
     let events = phase_events(repo, &judging.id, &phase.id, &branch_commits)?;
     findings.extend(after_verify_findings(
@@ -294,12 +274,20 @@ pub enum Place {
 }
 
 impl Place {
+    /// The commit verified there, and its branch.
+    pub fn commit(&self) -> (Oid, &str) {
+        match self {
+            Place::Here { head, branch } => (*head, branch),
+            Place::Scratch { tip, branch, .. } => (*tip, branch),
+        }
+    }
+
     pub fn choose(
-        repo: &Repo,
-        plan: &Plan,
+        subject: Subject<'_>,
         phase: &str,
         ci_branch: Option<&str>,
     ) -> Result<Place, VerifyError> {
+        let (repo, plan) = (subject.repo, subject.plan);
         let branch = format!("{}{phase}", plan.branch_prefix);
         let current = repo.current_branch()?;
         let head = repo.head_commit()?;
@@ -331,16 +319,25 @@ impl Place {
 
 /// Verifies `phase` where `place` says: this work tree, or a scratch worktree at the tip.
 pub fn verify_at(
-    repo: &Repo,
-    plan: &Plan,
-    plan_path: &str,
+    subject: Subject<'_>,
     phase: &str,
+    place: Place,
+    opts: &VerifyOptions,
+) -> Result<Report, VerifyError> {
+    let (head, branch) = place.commit();
+    let judged = judge(subject, phase, branch, head)?;
+    verify_judged_at(subject.repo, &judged, place, opts)
+}
+
+/// Verifies the phase `judged` where `place` says; `place` is at `judged.tip`.
+pub fn verify_judged_at(
+    repo: &Repo,
+    judged: &Judged<'_>,
     place: Place,
     opts: &VerifyOptions,
 ) -> Result<Report, VerifyError> {
     match place {
         Place::Here { head, branch } => {
-            let judged = judge(repo, plan, plan_path, phase, &branch, head)?;
             let workdir = repo.require_workdir()?.to_path_buf();
             let target = Target {
                 work: repo,
@@ -348,10 +345,9 @@ pub fn verify_at(
                 head,
                 branch,
             };
-            verify_judged(repo, &judged, &target, opts)
+            verify_judged(repo, judged, &target, opts)
         }
         Place::Scratch { tip, branch, path } => {
-            let judged = judge(repo, plan, plan_path, phase, &branch, tip)?;
             crate::git::scratch::in_scratch(repo, &path, tip, |work| {
                 let target = Target {
                     work,
@@ -359,7 +355,7 @@ pub fn verify_at(
                     head: tip,
                     branch,
                 };
-                verify_judged(repo, &judged, &target, opts)
+                verify_judged(repo, judged, &target, opts)
             })
         }
     }
@@ -374,16 +370,17 @@ pub struct Judgement {
     pub plan_edit: Option<PlanEdit>,
 }
 
-/// Judges `changes` (every path that differs from the fork point) by `phase`'s manifest in the
-/// judging plan. The rule on the branch's history, [`after_verify_findings`], is apart.
+/// Judges `changes` (every path that differs from the fork point of `judged`) by `phase`'s
+/// manifest in the judging plan; `phase` is `judged`'s, as the caller looked it up. An edit of
+/// the plan file is read from `changes`, so that `verify` sees the work tree's too. The rule on
+/// the branch's history, [`after_verify_findings`], is apart.
 pub fn judge_changes(
     repo: &Repo,
-    judging: &Plan,
+    judged: &Judged<'_>,
     phase: &Phase,
-    plan_path: &str,
-    fork: Oid,
     changes: &[Change],
 ) -> Result<Judgement, GitError> {
+    let (judging, plan_path, fork) = (&judged.plan, judged.plan_path, judged.fork);
     // What the rules ask of the fork point's tree, looked up for the entries that ask: whether
     // a literal `create` or `modify` path existed, and which paths a `delete` pattern matched
     // (listed under the folder the pattern names, not the whole tree).

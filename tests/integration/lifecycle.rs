@@ -1016,8 +1016,9 @@ fn reading_only_open_phases_notes_changes_no_state() {
     let plan = git_planx::state::judging::plan_at(&git, tip, ".planx/plan.toml", "main")
         .unwrap()
         .unwrap();
-    let open = state::derive(&git, &plan, ".planx/plan.toml", Notes::Open).unwrap();
-    let all = state::derive(&git, &plan, ".planx/plan.toml", Notes::All).unwrap();
+    let subject = state::judging::Subject::new(&git, &plan, ".planx/plan.toml");
+    let open = state::derive(subject, Notes::Open).unwrap();
+    let all = state::derive(subject, Notes::All).unwrap();
     assert_eq!(open.len(), 2);
     assert_eq!(open[0].state, state::State::Complete);
     assert_eq!(open[1].state, state::State::Blocked);

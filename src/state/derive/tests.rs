@@ -3,6 +3,7 @@
 //! commit, a forge merge, a pull of another machine's finish) and what each entry point reads.
 
 use super::*;
+use crate::state::judging::Subject;
 use crate::state::model::Kind;
 use crate::state::steps::{StepState, step_states};
 use crate::state::testing::{Fixture, event, plan, verify_run};
@@ -11,7 +12,7 @@ const PLAN_PATH: &str = ".planx/plan.toml";
 const FINISH_A: &str = "Finish a\n\nPlanx-Plan: walk\nPlanx-Phase: a\nPlanx-Status: complete";
 
 fn derived(f: &Fixture, notes: Notes) -> Vec<PhaseStatus> {
-    derive(&f.repo(), &plan(), PLAN_PATH, notes).unwrap()
+    derive(Subject::new(&f.repo(), &plan(), PLAN_PATH), notes).unwrap()
 }
 
 fn states(statuses: &[PhaseStatus]) -> Vec<State> {
@@ -338,13 +339,14 @@ fn derive_with_base_judges_base_at_the_tip_given() {
     let before = f.rev("main");
     f.git(&["merge", "-q", "--no-ff", "planx/a", "-m", FINISH_A]);
     f.verify_record(tip, "a", tip);
-    let repo = f.repo();
-    let s = derive_with_base(&repo, &plan(), PLAN_PATH, Some(before)).unwrap();
+    let (repo, plan) = (f.repo(), plan());
+    let subject = Subject::new(&repo, &plan, PLAN_PATH);
+    let s = derive_with_base(subject, Some(before)).unwrap();
     assert_eq!(
         states(&s),
         [State::InProgress, State::Waiting, State::Waiting]
     );
-    let s = derive_with_base(&repo, &plan(), PLAN_PATH, Some(f.rev("main"))).unwrap();
+    let s = derive_with_base(subject, Some(f.rev("main"))).unwrap();
     assert_eq!(states(&s), [State::Complete, State::Ready, State::Waiting]);
 }
 
@@ -364,7 +366,7 @@ fn derive_around_reads_the_phase_and_what_it_depends_on_only() {
         states(&everything),
         [State::Complete, State::InProgress, State::InProgress]
     );
-    let around = derive_around(&f.repo(), &plan(), PLAN_PATH, "b").unwrap();
+    let around = derive_around(Subject::new(&f.repo(), &plan(), PLAN_PATH), "b").unwrap();
     assert_eq!(states(&around[..2]), [State::Complete, State::InProgress]);
     assert_eq!(around[1].branch_tip, everything[1].branch_tip);
     assert_eq!(kinds(&around[1]), [Kind::Start]);
