@@ -4,6 +4,7 @@
 mod accept;
 mod check;
 mod checkpoint;
+mod completions;
 mod context;
 mod demo;
 mod finish;
@@ -103,6 +104,9 @@ pub enum Command {
     Trust(trust::TrustArgs),
     Untrust(trust::UntrustArgs),
     InstallMan(man::InstallManArgs),
+    Completions(completions::CompletionsArgs),
+    #[command(name = "__complete-phases", hide = true)]
+    CompletePhases(completions::CompletePhasesArgs),
 }
 
 /// Runs a parsed command line. A "no" answer (exit 1) is an error already shown
@@ -131,6 +135,8 @@ pub fn run(cli: &Cli, ui: &Ui) -> Result<(), CliError> {
         Command::Trust(args) => trust::cmd_trust(ui, &cli.global, args),
         Command::Untrust(args) => trust::cmd_untrust(ui, &cli.global, args),
         Command::InstallMan(args) => man::cmd_install_man(ui, args),
+        Command::Completions(args) => completions::cmd_completions(ui, args),
+        Command::CompletePhases(_) => completions::cmd_complete_phases(ui, &cli.global),
     }
 }
 

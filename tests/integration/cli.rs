@@ -118,6 +118,96 @@ fn install_man_writes_the_page() {
     let page = repo.read("man/man1/git-planx.1");
     assert!(page.starts_with(".ie"), "{page}");
     assert!(page.contains("COMMAND: CHECK"));
+    // A page per command, as git's own commands have, each with the sections clap cannot know.
+    let mut names: Vec<String> = std::fs::read_dir(repo.path("man/man1"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(names.len(), 24, "{names:?}");
+    for command in [
+        "init",
+        "start",
+        "checkpoint",
+        "status",
+        "verify",
+        "finish",
+        "run",
+        "completions",
+        "install-man",
+    ] {
+        assert!(
+            names.contains(&format!("git-planx-{command}.1")),
+            "{command}: {names:?}"
+        );
+    }
+    assert!(
+        !names
+            .iter()
+            .any(|n| n.contains("__") || n == "git-planx-help.1"),
+        "{names:?}"
+    );
+    for name in &names {
+        let page = repo.read(&format!("man/man1/{name}"));
+        for section in [
+            ".SH NAME",
+            ".SH SYNOPSIS",
+            ".SH DESCRIPTION",
+            ".SH OPTIONS",
+            ".SH \"EXIT STATUS\"",
+            ".SH ENVIRONMENT",
+            ".SH FILES",
+            ".SH \"SEE ALSO\"",
+        ] {
+            assert!(page.contains(section), "{name} has no {section}");
+        }
+        for variable in [
+            "PLANX_TRUST",
+            "PLANX_HOOKS",
+            "PLANX_EXECUTOR",
+            "PLANX_LOG",
+            "NO_COLOR",
+            "trust.json",
+            "$GIT_COMMON_DIR/planx/",
+        ] {
+            assert!(page.contains(variable), "{name} does not say {variable}");
+        }
+    }
+    let start = repo.read("man/man1/git-planx-start.1");
+    assert!(start.contains(".TH git-planx-start 1"), "{start}");
+    assert!(start.contains(".BR git\\-planx (1)"), "{start}");
+    // `man -l` renders a page, where man is installed.
+    if repo
+        .run(
+            repo.command("sh", &repo.root)
+                .args(["-c", "command -v man"]),
+        )
+        .code
+        == 0
+    {
+        let mut cmd = repo.command("man", &repo.root);
+        cmd.args(["-l", "man/man1/git-planx-start.1"])
+            .env("MANWIDTH", "100")
+            .env("MANPAGER", "cat");
+        let run = repo.run(&mut cmd);
+        assert_eq!(run.code, 0, "{run}");
+        let text: Vec<&str> = run
+            .stdout
+            .lines()
+            .filter(|l| !l.starts_with(' ') && !l.is_empty())
+            .collect();
+        insta::assert_snapshot!(text.join("\n"), @"
+        git-planx-start(1)                   General Commands Manual                   git-planx-start(1)
+        NAME
+        SYNOPSIS
+        DESCRIPTION
+        OPTIONS
+        EXIT STATUS
+        ENVIRONMENT
+        FILES
+        SEE ALSO
+        ");
+    }
 }
 
 #[test]
