@@ -38,6 +38,9 @@ pub enum GitError {
     Unsupported { what: String, hint: String },
     #[error("{what}")]
     Busy { what: String },
+    /// Another process holds a ref's lock file, or one was left behind by a process that died.
+    #[error("{reference} is locked: {} exists", lock.display())]
+    RefLocked { reference: String, lock: PathBuf },
     #[error("{what}")]
     Git {
         what: String,
