@@ -449,6 +449,8 @@ impl From<LifecycleError> for CliError {
             L::Interrupted { signal } => CommandError::Interrupted { signal }.into(),
             L::ForgedTrailer => CliError::usage(message)
                 .hint("planx writes the Planx-* trailers itself; leave them out of the message"),
+            L::CarriageReturn => CliError::usage(message)
+                .hint("a terminal would write the rest over the start of the line; end lines with a newline (\\n)"),
             L::VerifyFailed { report } => {
                 let mut e = CliError::new(ErrorKind::No, message);
                 e.details = verify_problems(&report);
