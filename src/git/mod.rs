@@ -65,6 +65,16 @@ pub enum GitError {
     },
 }
 
+/// Attempts at a ref found locked before planx gives up: about a second. A lock is held for
+/// milliseconds by a process writing the ref; one that stays was left by a process that died,
+/// and waiting longer would not help (git itself waits 100 ms, `core.filesRefLockTimeout`).
+pub(crate) const LOCKED_ATTEMPTS: u32 = 40;
+
+/// The pause between two attempts at a locked ref.
+pub(crate) fn thread_sleep_locked() {
+    std::thread::sleep(std::time::Duration::from_millis(25));
+}
+
 pub(crate) fn git_err(what: impl Into<String>) -> impl FnOnce(git2::Error) -> GitError {
     let what = what.into();
     move |source| GitError::Git { what, source }
@@ -289,17 +299,27 @@ impl Repo {
         log: &str,
     ) -> Result<bool, GitError> {
         let name = format!("refs/heads/{branch}");
-        match self.inner.reference(&name, target, false, log) {
-            Ok(_) => Ok(true),
-            Err(e) if matches!(e.code(), git2::ErrorCode::Exists | git2::ErrorCode::Locked) => {
-                Ok(false)
+        for _ in 0..LOCKED_ATTEMPTS {
+            match self.inner.reference(&name, target, false, log) {
+                Ok(_) => return Ok(true),
+                Err(e) if e.code() == git2::ErrorCode::Exists => return Ok(false),
+                Err(e) if e.code() == git2::ErrorCode::Locked => thread_sleep_locked(),
+                Err(e) => return Err(git_err(format!("cannot create branch {branch}"))(e)),
             }
-            Err(e) => Err(git_err(format!("cannot create branch {branch}"))(e)),
+        }
+        Err(self.ref_locked(name))
+    }
+
+    /// The error for a ref whose lock file stayed through [`LOCKED_ATTEMPTS`].
+    pub(crate) fn ref_locked(&self, reference: String) -> GitError {
+        GitError::RefLocked {
+            lock: self.common_dir().join(format!("{reference}.lock")),
+            reference,
         }
     }
 
     /// Moves `refs/heads/<branch>` from `old` to `new`; `false` when it no longer points at
-    /// `old` (someone else moved it).
+    /// `old` (someone else moved it), [`GitError::RefLocked`] when its lock file stays.
     pub fn move_branch(
         &self,
         branch: &str,
@@ -308,18 +328,15 @@ impl Repo {
         log: &str,
     ) -> Result<bool, GitError> {
         let name = format!("refs/heads/{branch}");
-        match self.inner.reference_matching(&name, new, true, old, log) {
-            Ok(_) => Ok(true),
-            Err(e)
-                if matches!(
-                    e.code(),
-                    git2::ErrorCode::Modified | git2::ErrorCode::Locked
-                ) =>
-            {
-                Ok(false)
+        for _ in 0..LOCKED_ATTEMPTS {
+            match self.inner.reference_matching(&name, new, true, old, log) {
+                Ok(_) => return Ok(true),
+                Err(e) if e.code() == git2::ErrorCode::Modified => return Ok(false),
+                Err(e) if e.code() == git2::ErrorCode::Locked => thread_sleep_locked(),
+                Err(e) => return Err(git_err(format!("cannot update branch {branch}"))(e)),
             }
-            Err(e) => Err(git_err(format!("cannot update branch {branch}"))(e)),
         }
+        Err(self.ref_locked(name))
     }
 
     pub fn commit_info(&self, id: Oid) -> Result<CommitInfo, GitError> {
