@@ -491,6 +491,14 @@ impl From<LifecycleError> for CliError {
                 .hint("only `manual = true` checks take evidence; the others are verified by running them"),
             L::Spawn { command, source } => CommandError::Spawn { command, source }.into(),
             L::Git(e) => e.into(),
+            L::CheckpointUnrecorded { source, .. } => {
+                let cause = CliError::from(source);
+                let mut e = CliError::repo_state(message);
+                e.causes.push(cause.message);
+                e.causes.extend(cause.causes);
+                e.hints = cause.hints;
+                e.hint("then run the same `git planx checkpoint` again: it records this commit instead of making another")
+            }
             L::Trailer(e) => CliError::internal(e),
             L::Io(e) => local_state(&e),
         }

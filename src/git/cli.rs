@@ -159,6 +159,16 @@ pub struct DirtyPath {
     pub path: String,
 }
 
+impl DirtyPath {
+    /// Whether a change of this path is staged for the next commit.
+    pub fn is_staged(&self) -> bool {
+        !matches!(
+            self.status.as_bytes().first(),
+            None | Some(b' ' | b'?' | b'!')
+        )
+    }
+}
+
 /// A path staged for the next commit.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StagedPath {

@@ -1117,3 +1117,47 @@ fn a_deepened_shallow_clone_still_ends_the_plan_line_where_the_plan_began() {
     clone.git(&["fetch", "-q", "--unshallow"]);
     assert_eq!(clone.states()[0], "ready", "after the clone was deepened");
 }
+
+#[test]
+fn a_checkpoint_whose_note_failed_is_completed_by_the_next_not_repeated() {
+    let repo = Repo::with_plan(&WALK_PLAN);
+    assert_eq!(repo.planx(&["start", "a", "-q"]).code, 0);
+    repo.write("a.txt", "a\n");
+    repo.git(&["add", "a.txt"]);
+    repo.write(".git/refs/notes/planx.lock", "");
+    let run = repo.planx(&["checkpoint", "-m", "Write a"]);
+    let made = repo.git(&["rev-parse", "HEAD"]);
+    let short = &made[..10];
+    assert_snapshot!(run.to_string().replace(short, "$COMMIT"), @"
+    --- stderr ---
+    error: checkpoint $COMMIT was committed, but its note could not be written
+      caused by: refs/notes/planx is locked: $REPO/.git/refs/notes/planx.lock exists
+    hint: another git process is updating it; if none is running, one died: remove $REPO/.git/refs/notes/planx.lock
+    hint: then run the same `git planx checkpoint` again: it records this commit instead of making another
+    [exit status: 3]
+    ");
+    assert_eq!(
+        repo.git(&["log", "-1", "--format=%s"]),
+        "Write a\n",
+        "the commit was made"
+    );
+    std::fs::remove_file(repo.path(".git/refs/notes/planx.lock")).unwrap();
+
+    let run = repo.planx(&["checkpoint", "-m", "Write a"]);
+    assert_eq!(run.code, 0, "{run}");
+    assert_snapshot!(run.stdout.replace(short, "$COMMIT"), @"
+    checkpoint $COMMIT on planx/a: step (in-progress)
+      recorded the commit an earlier checkpoint made but could not record; no new commit
+    ");
+    assert_eq!(repo.git(&["rev-parse", "HEAD"]), made, "no second commit");
+    assert!(
+        repo.note("HEAD").contains("\"checkpoint\""),
+        "{}",
+        repo.note("HEAD")
+    );
+
+    // Once recorded, the same message again is a checkpoint of its own.
+    let run = repo.planx(&["checkpoint", "-m", "Write a", "--json"]);
+    assert_eq!(run.json()["recorded_earlier_commit"], false, "{run}");
+    assert_ne!(repo.git(&["rev-parse", "HEAD"]), made);
+}
