@@ -201,6 +201,11 @@ pub fn cmd_hook(ui: &Ui, _global: &GlobalArgs, args: &HookArgs) -> Result<(), Cl
         ErrorKind::No,
         format!("the planx {} hook refused this", args.name),
     );
+    for refusal in &decision.refusals {
+        if let Refusal::InvalidPlan { diagnostics, .. } = refusal {
+            error.diagnostics.extend(diagnostics.iter().cloned());
+        }
+    }
     error.details = decision.refusals.iter().map(refusal_line).collect();
     error.hints = hints(&decision);
     Err(error)
@@ -209,6 +214,17 @@ pub fn cmd_hook(ui: &Ui, _global: &GlobalArgs, args: &HookArgs) -> Result<(), Cl
 /// One refusal, as the line that names it.
 fn refusal_line(refusal: &Refusal) -> String {
     match refusal {
+        Refusal::InvalidPlan {
+            path,
+            base,
+            diagnostics,
+        } => format!(
+            "{path} as staged is not a valid plan ({}): phases forked from `{base}` would be judged by it",
+            match diagnostics.len() {
+                1 => "1 error".to_owned(),
+                n => format!("{n} errors"),
+            }
+        ),
         Refusal::OutsideManifest {
             path,
             status,
@@ -254,6 +270,12 @@ fn refusal_line(refusal: &Refusal) -> String {
 fn hints(decision: &Decision) -> Vec<String> {
     let refusals = &decision.refusals;
     let mut hints = Vec::new();
+    if refusals
+        .iter()
+        .any(|r| matches!(r, Refusal::InvalidPlan { .. }))
+    {
+        hints.push("fix the errors above (`git planx check` lists them), stage the plan again and commit; `git commit --no-verify` commits it as it is".into());
+    }
     if let Some(Refusal::OutsideManifest { base, .. }) = refusals
         .iter()
         .find(|r| matches!(r, Refusal::OutsideManifest { .. }))

@@ -287,6 +287,27 @@ impl Repo {
         Ok(WorktreeFingerprint { paths })
     }
 
+    /// The staged content of `path` when the next commit changes it, read in `dir` with the
+    /// hook's own index (`GIT_INDEX_FILE`): `None` when the commit leaves it as it is,
+    /// `Some(None)` when it deletes it.
+    pub fn staged_file(&self, dir: &Path, path: &str) -> Result<Option<Option<Vec<u8>>>, GitError> {
+        let args = [
+            "diff",
+            "--cached",
+            "--name-only",
+            "-z",
+            "--no-renames",
+            "--",
+            path,
+        ];
+        let out = succeeded(spawn(dir, &args, None, false)?, || args.join(" "))?;
+        if out.stdout.is_empty() {
+            return Ok(None);
+        }
+        let out = spawn(dir, &["cat-file", "blob", &format!(":{path}")], None, false)?;
+        Ok(Some(out.status.success().then_some(out.stdout)))
+    }
+
     /// What is staged for the next commit, from `git diff --cached`, run in `dir` so that a
     /// hook's `GIT_DIR` and `GIT_INDEX_FILE` (the temporary index of `git commit -- path`) are
     /// the ones read. Renames are a deletion and an addition.
