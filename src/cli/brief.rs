@@ -2,11 +2,11 @@
 
 use clap::Args;
 
-use super::GlobalArgs;
 use super::context::{Context, Need, Origin};
 use super::md::{self, Format};
 use super::short;
 use super::ui::Ui;
+use super::{Document, GlobalArgs};
 use crate::clock;
 use crate::error::CliError;
 use crate::lifecycle::LifecycleError;
@@ -35,19 +35,32 @@ pub struct BriefArgs {
 }
 
 pub fn cmd_brief(ui: &Ui, global: &GlobalArgs, args: &BriefArgs) -> Result<(), CliError> {
-    let ctx = Context::open(global, Need::Base)?;
-    let Origin::Base(base_tip) = ctx.origin else {
-        return Err(CliError::repo_state(
-            "the plan is not committed on its base",
-        ));
-    };
-    let brief = brief::brief(ctx.subject(), base_tip, &args.phase)?;
+    let brief = read(global, &args.phase)?;
     if ui.json || args.format == Format::Json {
         ui.json(&md::document("planx.brief/1", &brief))?;
     } else {
         ui.out(&render(&brief))?;
     }
     Ok(())
+}
+
+/// The `planx.brief/1` document, or with `--format md` the markdown as a JSON string.
+pub(crate) fn document(global: &GlobalArgs, args: &BriefArgs) -> Result<Document, CliError> {
+    let brief = read(global, &args.phase)?;
+    Ok(Document::yes(match args.format {
+        Format::Json => md::document("planx.brief/1", &brief),
+        Format::Md => serde_json::Value::String(render(&brief)),
+    }))
+}
+
+fn read(global: &GlobalArgs, phase: &str) -> Result<Brief, CliError> {
+    let ctx = Context::open(global, Need::Base)?;
+    let Origin::Base(base_tip) = ctx.origin else {
+        return Err(CliError::repo_state(
+            "the plan is not committed on its base",
+        ));
+    };
+    Ok(brief::brief(ctx.subject(), base_tip, phase)?)
 }
 
 /// A command as it runs, with the `[commands]` name it comes from.

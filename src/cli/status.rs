@@ -5,7 +5,7 @@ use serde_json::{Value, json};
 
 use super::context::{Context, Need, Origin};
 use super::ui::{Painter, Style, Ui, table};
-use super::{GlobalArgs, short};
+use super::{Document, GlobalArgs, short};
 use crate::clock;
 use crate::error::CliError;
 use crate::git::Repo;
@@ -36,11 +36,6 @@ pub enum StatusFormat {
 }
 
 pub fn cmd_status(ui: &Ui, global: &GlobalArgs, args: &StatusArgs) -> Result<(), CliError> {
-    let ctx = Context::open(global, Need::BaseOrWorkTree)?;
-    let plan = &ctx.plan;
-    if let Some(id) = &args.phase {
-        crate::state::judging::find_phase(plan, id)?;
-    }
     let format = if ui.json {
         StatusFormat::Json
     } else {
@@ -52,51 +47,90 @@ pub fn cmd_status(ui: &Ui, global: &GlobalArgs, args: &StatusArgs) -> Result<(),
         StatusFormat::Md => state::Notes::All,
         StatusFormat::Table | StatusFormat::Json => state::Notes::Open,
     };
+    let derived = derive(global, args.phase.as_deref(), notes)?;
+    let Derived {
+        ctx,
+        statuses,
+        next,
+        selected,
+    } = &derived;
+    let plan = &ctx.plan;
+    match format {
+        StatusFormat::Json => ui.json(&status_json(&derived))?,
+        StatusFormat::Table => ui.out(&render_table(
+            plan,
+            statuses,
+            selected,
+            next,
+            clock::now().timestamp(),
+            &ctx.origin,
+            ui.out_painter(),
+            &bypassed(&ctx.repo, plan, statuses)?,
+        ))?,
+        StatusFormat::Md => ui.out(&render_md(plan, statuses, selected, next, &ctx.origin))?,
+    }
+    // The process ends when the command returns: freeing the state of a thousand phases (and
+    // libgit2's caches) one allocation at a time would only delay the exit.
+    std::mem::forget(derived);
+    Ok(())
+}
+
+/// The `planx.status/1` document.
+pub(crate) fn document(global: &GlobalArgs, args: &StatusArgs) -> Result<Document, CliError> {
+    let derived = derive(global, args.phase.as_deref(), state::Notes::Open)?;
+    Ok(Document::yes(status_json(&derived)))
+}
+
+/// What every format of `status` shows: the states, the next action, the phases asked for.
+struct Derived {
+    ctx: Context,
+    statuses: Vec<PhaseStatus>,
+    next: Next,
+    /// Indexes of the phases shown, in the plan's order.
+    selected: Vec<usize>,
+}
+
+fn derive(
+    global: &GlobalArgs,
+    phase: Option<&str>,
+    notes: state::Notes,
+) -> Result<Derived, CliError> {
+    let ctx = Context::open(global, Need::BaseOrWorkTree)?;
+    let plan = &ctx.plan;
+    if let Some(id) = phase {
+        crate::state::judging::find_phase(plan, id)?;
+    }
     let statuses = state::derive(ctx.subject(), notes)?;
     let order = Graph::order(plan).unwrap_or_else(|_| (0..plan.phases.len()).collect());
     let current = ctx.repo.current_branch()?;
     let next = state::next_action(plan, &statuses, &order, current.as_deref());
-    let now = clock::now().timestamp();
     let selected: Vec<usize> = order
         .iter()
         .copied()
-        .filter(|&i| {
-            args.phase
-                .as_ref()
-                .is_none_or(|id| &plan.phases[i].id == id)
-        })
+        .filter(|&i| phase.is_none_or(|id| plan.phases[i].id == id))
         .collect();
-    match format {
-        StatusFormat::Json => {
-            ui.json(&json!({
-                "schema": "planx.status/1",
-                "plan": {
-                    "id": plan.id,
-                    "title": plan.title,
-                    "base": plan.base,
-                    "from": match ctx.origin { Origin::Base(tip) => json!({"base": tip.to_string()}), Origin::WorkTree => json!("work-tree") },
-                },
-                "phases": selected.iter().map(|&i| phase_json(plan, &statuses[i], i, now)).collect::<Vec<_>>(),
-                "next": next_json(&next, plan),
-            }))?;
-        }
-        StatusFormat::Table => ui.out(&render_table(
-            plan,
-            &statuses,
-            &selected,
-            &next,
-            now,
-            &ctx.origin,
-            ui.out_painter(),
-            &bypassed(&ctx.repo, plan, &statuses)?,
-        ))?,
-        StatusFormat::Md => ui.out(&render_md(plan, &statuses, &selected, &next, &ctx.origin))?,
-    }
-    // The process ends when the command returns: freeing the state of a thousand phases (and
-    // libgit2's caches) one allocation at a time would only delay the exit.
-    std::mem::forget(statuses);
-    std::mem::forget(ctx);
-    Ok(())
+    Ok(Derived {
+        ctx,
+        statuses,
+        next,
+        selected,
+    })
+}
+
+fn status_json(d: &Derived) -> Value {
+    let plan = &d.ctx.plan;
+    let now = clock::now().timestamp();
+    json!({
+        "schema": "planx.status/1",
+        "plan": {
+            "id": plan.id,
+            "title": plan.title,
+            "base": plan.base,
+            "from": match d.ctx.origin { Origin::Base(tip) => json!({"base": tip.to_string()}), Origin::WorkTree => json!("work-tree") },
+        },
+        "phases": d.selected.iter().map(|&i| phase_json(plan, &d.statuses[i], i, now)).collect::<Vec<_>>(),
+        "next": next_json(&d.next, plan),
+    })
 }
 
 fn phase_json(plan: &Plan, status: &PhaseStatus, i: usize, now: i64) -> Value {

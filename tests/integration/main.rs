@@ -13,6 +13,7 @@ mod hook_managers;
 mod hooks;
 mod init;
 mod lifecycle;
+mod mcp;
 mod messages;
 mod notes;
 mod review;
