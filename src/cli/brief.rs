@@ -12,7 +12,7 @@ use crate::error::CliError;
 use crate::lifecycle::LifecycleError;
 use crate::plan::EntryKind;
 use crate::report::Command;
-use crate::report::brief::{self, Brief, JudgedAt, SuiteFrom};
+use crate::report::brief::{self, Brief, JudgedAt, PreviousAttempt, SuiteFrom};
 use crate::state::State;
 use crate::state::judging::{BaseTip, Subject};
 
@@ -141,6 +141,10 @@ fn render(b: &Brief) -> String {
          `git planx verify {p}` passes and the phase is merged with `git planx finish {p}`.\n\n"
     ));
 
+    if let Some(previous) = &b.previous_attempt {
+        out.push_str(&previous_attempt(previous, p));
+    }
+
     out.push_str("## Pre-implementation steps\n\n");
     out.push_str(&match b.judged_at {
         JudgedAt::ForkPoint => format!(
@@ -232,10 +236,44 @@ fn render(b: &Brief) -> String {
     }
     out.push('\n');
 
+    if !b.prerequisites.is_empty() {
+        out.push_str("## Prerequisites\n\n");
+        out.push_str("Complete these before the implementation steps. If one does not hold and you cannot make it hold, stop and record why with `git planx checkpoint --blocked \"REASON\"`.\n\n");
+        for (n, pre) in b.prerequisites.iter().enumerate() {
+            out.push_str(&format!("{}. **{}**", n + 1, md::line(&pre.title)));
+            if let Some(why) = &pre.why {
+                out.push_str(&format!(" — {}", md::line(why)));
+            }
+            match &pre.verify {
+                Some(v) => out.push_str(&format!("\n   Verification: {} must pass.\n", command(v))),
+                None => out
+                    .push_str("\n   Verification: the plan gives no command; check it by hand.\n"),
+            }
+        }
+        out.push('\n');
+    }
+
     out.push_str("## Guidelines\n\n");
     match &b.guidelines {
         Some(g) if !g.trim().is_empty() => out.push_str(&format!("{}\n\n", g.trim())),
         _ => out.push_str("The plan gives no guidelines.\n\n"),
+    }
+
+    if !b.risks.is_empty() {
+        out.push_str("## Risks and mitigations\n\n");
+        let rows: Vec<Vec<String>> = b
+            .risks
+            .iter()
+            .map(|r| {
+                vec![
+                    md::cell(&r.risk),
+                    r.likelihood.map_or("-", |l| l.as_str()).to_owned(),
+                    md::cell(&r.mitigation),
+                ]
+            })
+            .collect();
+        out.push_str(&md::table(&["Risk", "Likelihood", "Mitigation"], &rows));
+        out.push('\n');
     }
 
     out.push_str("## Implementation steps\n\n");
@@ -357,6 +395,19 @@ fn render(b: &Brief) -> String {
         out.push('\n');
     }
 
+    if !b.done.is_empty() {
+        out.push_str("## What done looks like\n\n");
+        out.push_str("Once the phase verifies, these show its result:\n\n");
+        for (n, d) in b.done.iter().enumerate() {
+            out.push_str(&format!("{}. {}", n + 1, command(&d.run)));
+            match &d.expect {
+                Some(expect) => out.push_str(&format!(" — expected: {}\n", md::line(expect))),
+                None => out.push('\n'),
+            }
+        }
+        out.push('\n');
+    }
+
     out.push_str("## Post-implementation steps\n\n");
     let mut n = 0;
     let mut step = |text: String| {
@@ -390,6 +441,35 @@ fn render(b: &Brief) -> String {
     out.push_str(&step(format!(
         "The status document is derived from git: `git planx status {p} --format md`. Do not write one by hand: a report is not evidence."
     )));
+    out
+}
+
+/// On a retry: the findings and checks that failed the phase's latest verify.
+fn previous_attempt(previous: &PreviousAttempt, phase: &str) -> String {
+    let v = &previous.verify;
+    let mut out = format!(
+        "## Previous attempt\n\nThis is a retry: the latest verify of the phase, recorded on `{}` at {}, did not pass. Fix what it found first, then verify again (`git planx verify {phase}`):\n\n",
+        short(&previous.commit),
+        v.ts
+    );
+    let errors: Vec<_> = v.findings.iter().filter(|f| f.level == "error").collect();
+    for f in &errors {
+        let entry = f.entry.as_ref().map_or(String::new(), |(kind, pattern)| {
+            format!(" (manifest: {kind} {})", md::code(pattern))
+        });
+        out.push_str(&format!("- {}: {}{entry}\n", f.level, md::line(&f.message)));
+    }
+    for c in v.checks.iter().filter(|c| !c.verified && !c.skipped) {
+        out.push_str(&format!(
+            "- check {} NOT VERIFIED: {}\n",
+            md::code(&c.name),
+            md::line(&c.evidence)
+        ));
+    }
+    if errors.is_empty() && !v.checks.iter().any(|c| !c.verified && !c.skipped) {
+        out.push_str("- it recorded no finding: run `git planx verify` to see why\n");
+    }
+    out.push('\n');
     out
 }
 

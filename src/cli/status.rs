@@ -11,6 +11,7 @@ use crate::error::CliError;
 use crate::git::Repo;
 use crate::plan::Plan;
 use crate::plan::graph::Graph;
+use crate::state::events::VerifyRecord;
 use crate::state::{self, Kind, Next, PhaseStatus, State, StepState};
 
 /// Show the state of each phase, as git records it, and the next thing to do.
@@ -394,7 +395,7 @@ fn render_md(
                 "| `{}` {} | {} | {done}/{} |\n",
                 statuses[i].id,
                 md_escape(&plan.phases[i].title),
-                statuses[i].state.as_str(),
+                phase_word(&statuses[i]),
                 steps.len()
             ));
         }
@@ -407,7 +408,7 @@ fn render_md(
             "## Phase `{}` — {}: {}\n\n",
             phase.id,
             md_escape(&phase.title),
-            status.state.as_str().to_uppercase()
+            phase_word(status)
         ));
         if let Some(reason) = status.reason() {
             out.push_str(&format!("Reason: {}\n\n", md_escape(&reason)));
@@ -424,6 +425,9 @@ fn render_md(
             }
             out.push('\n');
         }
+        if let Some((commit, verify)) = status.latest_verify() {
+            out.push_str(&latest_checks(commit, &verify));
+        }
         let results = test_results(status);
         if !results.is_empty() {
             out.push_str("Test results recorded:\n\n");
@@ -437,6 +441,58 @@ fn render_md(
         "**Next step:** {}\n",
         md_escape(&next_text(next, plan))
     ));
+    out
+}
+
+/// The seed's word for the phase, with the state when the word alone does not say it.
+fn phase_word(status: &PhaseStatus) -> String {
+    let word = StepState::of_phase(status.state).as_str();
+    match status.state {
+        State::Complete | State::InProgress => word.to_owned(),
+        state => format!("{word} ({})", state.as_str()),
+    }
+}
+
+/// The latest verify's verdict and each check's result.
+fn latest_checks(commit: crate::git::Oid, verify: &VerifyRecord) -> String {
+    let verdict = match (verify.passed, verify.no_run) {
+        (true, _) => "VERIFIED",
+        (false, true) => "checks not run",
+        (false, false) => "NOT VERIFIED",
+    };
+    let mut out = format!(
+        "Latest verify ({}, on `{}`): {verdict}.\n\n",
+        verify.ts,
+        short(&commit)
+    );
+    if !verify.checks.is_empty() {
+        out.push_str("| Check | Result | Evidence |\n| --- | --- | --- |\n");
+        for c in &verify.checks {
+            let result = match (c.verified, c.skipped) {
+                (true, _) => "VERIFIED",
+                (false, true) => "NOT RUN",
+                (false, false) => "NOT VERIFIED",
+            };
+            out.push_str(&format!(
+                "| {} | {result} | {} |\n",
+                md_escape(&c.name),
+                md_escape(&c.evidence)
+            ));
+        }
+        out.push('\n');
+    }
+    let errors: Vec<_> = verify
+        .findings
+        .iter()
+        .filter(|f| f.level == "error")
+        .collect();
+    if !errors.is_empty() {
+        out.push_str("Findings:\n\n");
+        for f in errors {
+            out.push_str(&format!("- {}\n", md_escape(&f.message)));
+        }
+        out.push('\n');
+    }
     out
 }
 

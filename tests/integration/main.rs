@@ -19,5 +19,6 @@ mod notes;
 mod review;
 mod robustness;
 mod run;
+mod template;
 mod trust;
 mod verify;
