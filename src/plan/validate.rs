@@ -665,7 +665,7 @@ fn build_risks(raw: Vec<S<RawRisk>>, removed: &Removed, d: &mut Diagnostics<'_>)
             if found.is_none() {
                 d.error(
                     l.span(),
-                    "invalid-likelihood",
+                    "invalid-value",
                     format!("`{}` is not a likelihood", l.get_ref()),
                     "a risk's likelihood is \"high\", \"medium\" or \"low\"",
                 );
