@@ -356,3 +356,77 @@ impl ServerHandler for Server {
         Ok(result(outcome).into())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(name: &str) -> &'static Spec {
+        TOOLS.iter().find(|t| t.name == name).unwrap()
+    }
+
+    fn line(tool: &str, arguments: Value) -> Result<Vec<String>, CliError> {
+        let Value::Object(arguments) = arguments else {
+            panic!("arguments are an object")
+        };
+        spec(tool).command_line(&arguments)
+    }
+
+    #[test]
+    fn calls_become_the_commands_own_arguments() {
+        assert_eq!(
+            line("verify", json!({"phase": "-p", "no_run": true})).unwrap(),
+            ["git-planx", "verify", "--no-run", "--", "-p"]
+        );
+        assert_eq!(
+            line(
+                "checkpoint",
+                json!({"step": "2", "message": "--amend", "red": false})
+            )
+            .unwrap(),
+            ["git-planx", "checkpoint", "--message=--amend", "--step=2"]
+        );
+        assert_eq!(
+            line("brief", json!({"phase": "p"})).unwrap(),
+            ["git-planx", "brief", "--format=json", "--", "p"]
+        );
+        assert_eq!(
+            line("brief", json!({"phase": "p", "format": "md"})).unwrap(),
+            ["git-planx", "brief", "--format=md", "--", "p"]
+        );
+        assert_eq!(line("next", json!({})).unwrap(), ["git-planx", "next"]);
+    }
+
+    #[test]
+    fn arguments_a_tool_does_not_take_are_refused() {
+        let error = line("status", json!({"trust_once": true})).unwrap_err();
+        assert_eq!(error.kind, crate::error::ErrorKind::Usage);
+        assert_eq!(
+            error.message,
+            "the tool `status` takes no argument `trust_once`"
+        );
+        let error = line("next", json!({"plan": "x.toml"})).unwrap_err();
+        assert_eq!(error.hints, ["it takes no arguments"]);
+        let error = line("verify", json!({"no_run": "yes"})).unwrap_err();
+        assert_eq!(
+            error.message,
+            "the argument `no_run` of the tool `verify` must be a boolean, not \"yes\""
+        );
+        let error = line("brief", json!({})).unwrap_err();
+        assert_eq!(error.message, "the tool `brief` needs the argument `phase`");
+    }
+
+    #[test]
+    fn at_most_seven_tools_and_none_that_accepts_or_finishes() {
+        assert!(TOOLS.len() <= 7);
+        assert!(
+            TOOLS
+                .iter()
+                .all(|t| !matches!(t.name, "accept" | "finish" | "trust"))
+        );
+        for t in &TOOLS {
+            let schema = t.tool().schema_as_json_value();
+            assert_eq!(schema["additionalProperties"], false, "{}", t.name);
+        }
+    }
+}
