@@ -25,7 +25,7 @@ fn session(repo: &Repo, calls: Value, server_args: &[&str]) -> Vec<Value> {
 }
 
 #[test]
-fn a_real_client_lists_six_tools_and_verifies_a_failing_then_a_passing_phase() {
+fn a_real_client_lists_six_tools_verifies_a_failing_phase_checkpoints_and_verifies_it_passing() {
     let repo = Repo::verifying(&VERIFY_PLAN);
     let out = session(
         &repo,
@@ -64,24 +64,44 @@ fn a_real_client_lists_six_tools_and_verifies_a_failing_then_a_passing_phase() {
     let cli = repo.planx(&["verify", "--json"]).json();
     assert_eq!(cli["findings"], doc["findings"]);
 
-    repo.do_phase_p();
+    // The work, staged, and recorded through the tool, with planx's hooks in the commit: the
+    // protocol's stdout carries nothing of theirs.
+    assert_eq!(repo.planx(&["hooks", "install", "-q"]).code, 0);
+    repo.write("new.txt", "hello\n");
+    repo.write("existing.txt", "existing, changed\n");
+    std::fs::remove_file(repo.path("old.txt")).unwrap();
+    repo.git(&["add", "-A"]);
     let out = session(
         &repo,
-        json!([["verify", {"phase": "p"}], ["log", {"phase": "p"}]]),
+        json!([
+            ["checkpoint", {"message": "The work of p"}],
+            ["verify", {"phase": "p"}],
+            ["log", {"phase": "p"}]
+        ]),
         &[],
     );
-    let passing = &out[2]["structured"];
+    let checkpoint = &out[2]["structured"];
+    assert_eq!(checkpoint["schema"], "planx.checkpoint/1", "{checkpoint}");
+    assert_eq!(
+        checkpoint["commit"],
+        repo.git(&["rev-parse", "HEAD"]).trim()
+    );
+    assert_eq!(
+        repo.git(&["log", "-1", "--format=%s"]).trim(),
+        "The work of p"
+    );
+    let passing = &out[3]["structured"];
     assert_eq!(passing["passed"], true, "{passing}");
     assert_eq!(passing["findings"], json!([]));
     assert_eq!(passing["head"], repo.git(&["rev-parse", "HEAD"]).trim());
-    let log = &out[3]["structured"];
+    let log = &out[4]["structured"];
     assert_eq!(log["schema"], "planx.log/1");
     assert!(
         log["entries"]
             .as_array()
             .unwrap()
             .iter()
-            .any(|e| e["checkpoint"] == "start"),
+            .any(|e| e["summary"] == "The work of p"),
         "{log}"
     );
     // The verification the tool ran is recorded: `finish` accepts it.
