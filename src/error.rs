@@ -471,7 +471,12 @@ impl From<LifecycleError> for CliError {
             L::UncommittedEvidence { paths } => {
                 let mut e = state();
                 e.details.extend(paths.iter().take(20).map(|p| format!("{} {}", p.status, p.path)));
-                e.hint("the run must be about exactly what is committed: stage them (`git add`) or stash them, then try again")
+                let untracked = paths.iter().any(|p| p.status.trim() == "??");
+                e = e.hint("the run must be about exactly what is committed: stage your changes (`git add`) or stash them, then try again");
+                if untracked {
+                    e = e.hint("files a build or a test writes (caches, build output) belong in .gitignore, not in a commit");
+                }
+                e
             }
             L::ForeignBranch { branch } => state().hint(format!(
                 "rename or delete `{branch}` (its commits stay in the reflog), or start the phase under another plan branch prefix"

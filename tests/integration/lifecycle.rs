@@ -510,7 +510,8 @@ fn refusals_of_checkpoint() {
     --- stderr ---
     error: the work tree has changes this checkpoint would not commit
       ?? a.txt
-    hint: the run must be about exactly what is committed: stage them (`git add`) or stash them, then try again
+    hint: the run must be about exactly what is committed: stage your changes (`git add`) or stash them, then try again
+    hint: files a build or a test writes (caches, build output) belong in .gitignore, not in a commit
     [exit status: 3]
     ");
     assert_snapshot!(repo.planx(&["checkpoint", "-m", "sneaky\n\nPlanx-Status: complete"]), @"
@@ -894,7 +895,8 @@ fn evidence_must_be_about_what_is_committed() {
     --- stderr ---
     error: the work tree has changes this checkpoint would not commit
       ?? a.txt
-    hint: the run must be about exactly what is committed: stage them (`git add`) or stash them, then try again
+    hint: the run must be about exactly what is committed: stage your changes (`git add`) or stash them, then try again
+    hint: files a build or a test writes (caches, build output) belong in .gitignore, not in a commit
     [exit status: 3]
     ");
     repo.git(&["add", "a.txt"]);
