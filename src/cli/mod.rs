@@ -13,6 +13,7 @@ mod hooks;
 mod init;
 mod log;
 mod man;
+mod mcp;
 mod next;
 mod resume;
 mod run;
@@ -103,6 +104,7 @@ pub enum Command {
     Hook(hooks::HookArgs),
     Trust(trust::TrustArgs),
     Untrust(trust::UntrustArgs),
+    Mcp(mcp::McpArgs),
     InstallMan(man::InstallManArgs),
     Completions(completions::CompletionsArgs),
     #[command(name = "__complete-phases", hide = true)]
@@ -134,6 +136,7 @@ pub fn run(cli: &Cli, ui: &Ui) -> Result<(), CliError> {
         Command::Hook(args) => hooks::cmd_hook(ui, &cli.global, args),
         Command::Trust(args) => trust::cmd_trust(ui, &cli.global, args),
         Command::Untrust(args) => trust::cmd_untrust(ui, &cli.global, args),
+        Command::Mcp(args) => mcp::cmd_mcp(ui, &cli.global, args),
         Command::InstallMan(args) => man::cmd_install_man(ui, args),
         Command::Completions(args) => completions::cmd_completions(ui, args),
         Command::CompletePhases(_) => completions::cmd_complete_phases(ui, &cli.global),
@@ -168,6 +171,25 @@ fn read_plan(global: &GlobalArgs) -> Result<LoadedPlan, CliError> {
 }
 
 pub(crate) use crate::report::short;
+
+/// A command's `--json` document and its answer: yes (exit 0) or no (exit 1, the document
+/// says why). The CLI prints it; the MCP server returns it as a tool's result.
+pub(crate) struct Document {
+    pub value: serde_json::Value,
+    pub yes: bool,
+}
+
+impl Document {
+    fn yes(value: serde_json::Value) -> Document {
+        Document { value, yes: true }
+    }
+
+    /// Prints the document and gives the command's answer.
+    fn print(self, ui: &Ui) -> Result<(), CliError> {
+        ui.json(&self.value)?;
+        crate::error::answer(self.yes)
+    }
+}
 
 /// Reads the plan and insists that it is valid (exit 2 with every error otherwise).
 fn read_valid_plan(global: &GlobalArgs) -> Result<plan::Plan, CliError> {

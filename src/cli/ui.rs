@@ -128,20 +128,24 @@ impl Ui {
     /// Shows an error on stderr (and, with `--json`, as a document on stdout).
     pub fn report_error(&self, error: &CliError) {
         if self.json {
-            let doc = serde_json::json!({
-                "schema": "planx.error/1",
-                "kind": error.kind.as_str(),
-                "exit_code": error.exit_code(),
-                "message": error.message,
-                "causes": error.causes,
-                "details": error.details,
-                "hints": error.hints,
-                "diagnostics": error.diagnostics,
-            });
-            let _ = self.json(&doc);
+            let _ = self.json(&error_document(error));
         }
         self.err(&render_error(error, self.err));
     }
+}
+
+/// An error as a `planx.error/1` document: what `--json` prints and what the MCP tools answer.
+pub fn error_document(error: &CliError) -> serde_json::Value {
+    serde_json::json!({
+        "schema": "planx.error/1",
+        "kind": error.kind.as_str(),
+        "exit_code": error.exit_code(),
+        "message": error.message,
+        "causes": error.causes,
+        "details": error.details,
+        "hints": error.hints,
+        "diagnostics": error.diagnostics,
+    })
 }
 
 /// An error as text: its plan diagnostics, the message, causes and hints.

@@ -100,9 +100,14 @@ pub(super) fn spawn<S: AsRef<OsStr> + std::fmt::Debug>(
     .stderr(Stdio::piped());
     let mut child = cmd.spawn().map_err(|source| GitError::Spawn { source })?;
     if let (Some(input), Some(mut stdin)) = (input, child.stdin.take()) {
-        stdin
-            .write_all(input)
-            .map_err(|source| GitError::Spawn { source })?;
+        // git may end before it reads its input (a pre-commit hook refused the commit): its exit
+        // status and message say why, not the closed pipe.
+        match stdin.write_all(input) {
+            Err(source) if source.kind() != std::io::ErrorKind::BrokenPipe => {
+                return Err(GitError::Spawn { source });
+            }
+            _ => {}
+        }
     }
     child
         .wait_with_output()

@@ -109,7 +109,7 @@ fn a_full_walk_by_hand() {
 
     Derived from git by `git planx status --format md` (base `main` at `33c9de5589`).
 
-    ## Phase `a` — First: IN-PROGRESS
+    ## Phase `a` — First: IN PROGRESS
 
     | Step | Title | Status |
     | --- | --- | --- |

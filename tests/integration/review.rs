@@ -232,6 +232,12 @@ fn brief_of_a_phase_in_progress() {
 
     **If any step cannot be completed, stop.** Record why with `git planx checkpoint --blocked "REASON"` and tell whoever runs the plan. Do not report the phase complete: it is complete when `git planx verify cli` passes and the phase is merged with `git planx finish cli`.
 
+    ## Previous attempt
+
+    This is a retry: the latest verify of the phase, recorded on `0e78b0ebf5` at 2026-01-01T00:00:21Z, did not pass. Fix what it found first, then verify again (`git planx verify cli`):
+
+    - error: stray.txt was added but the manifest does not declare it
+
     ## Pre-implementation steps
 
     1. Read the whole plan, as it was on `main` where the phase forked: `git show 810ea4b446:.planx/plan.toml`.

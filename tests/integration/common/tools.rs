@@ -1,5 +1,6 @@
-//! Real hook managers for the coexistence tests: the pre-commit framework (from PyPI, in a
-//! virtualenv) and lefthook (from npm), installed once under the target folder and reused.
+//! Real tools the tests drive planx with: the hook managers of the coexistence tests (the
+//! pre-commit framework from PyPI, in a virtualenv, and lefthook from npm) and the Python MCP
+//! client, installed once under the target folder and reused.
 
 use std::fs::{self, File};
 use std::os::unix::io::AsRawFd;
@@ -92,6 +93,33 @@ pub fn pre_commit_bin() -> PathBuf {
             );
         }
         bin
+    })
+}
+
+/// The Python of a virtualenv holding the `mcp` package (the Model Context Protocol SDK), the
+/// real client the MCP server's tests drive it with.
+pub fn mcp_python() -> PathBuf {
+    locked(|dir| {
+        let venv = dir.join("mcp-venv");
+        let python = venv.join("bin/python");
+        let marker = venv.join(".mcp-installed");
+        if !marker.exists() {
+            install(
+                installer("python3", dir).args(["-m", "venv"]).arg(&venv),
+                "python3 -m venv",
+            );
+            install(
+                installer(venv.join("bin/pip"), dir).args([
+                    "install",
+                    "--quiet",
+                    "--disable-pip-version-check",
+                    "mcp>=1.20,<3",
+                ]),
+                "pip install mcp",
+            );
+            fs::write(&marker, "").expect("marker");
+        }
+        python
     })
 }
 
