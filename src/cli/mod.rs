@@ -22,8 +22,9 @@ mod trust;
 pub mod ui;
 mod verify;
 
-// Review and reporting: brief, review, report, and the markdown they write.
+// Review and reporting: brief, review, report, and the markdown and HTML they write.
 mod brief;
+mod html;
 mod md;
 mod report;
 mod review;
