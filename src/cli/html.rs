@@ -31,8 +31,12 @@ use crate::state::State;
 /// Plans up to this many phases show every group unfolded.
 const OPEN_UP_TO: usize = 60;
 
+/// Columns taller than this draw each phase as a slim node: its id, coloured by its state.
+const SLIM_ABOVE: usize = 40;
+
 const NODE_W: usize = 200;
 const NODE_H: usize = 38;
+const SLIM_H: usize = 20;
 const GAP_X: usize = 64;
 const GAP_Y: usize = 10;
 const MARGIN: usize = 16;
@@ -319,19 +323,22 @@ fn svg(
     by_id: &HashMap<&str, &PhaseReport>,
 ) {
     let tallest = columns.iter().map(|(_, ids)| ids.len()).max().unwrap_or(0);
+    let slim = tallest > SLIM_ABOVE;
+    let (node_h, gap_y) = if slim { (SLIM_H, 4) } else { (NODE_H, GAP_Y) };
     let width = MARGIN * 2 + columns.len() * NODE_W + columns.len().saturating_sub(1) * GAP_X;
-    let height = MARGIN * 2 + HEADER + tallest * (NODE_H + GAP_Y);
+    let height = MARGIN * 2 + HEADER + tallest * (node_h + gap_y);
     let mut place: HashMap<&str, (usize, usize)> = HashMap::new();
     for (c, (_, ids)) in columns.iter().enumerate() {
         for (k, id) in ids.iter().enumerate() {
             let x = MARGIN + c * (NODE_W + GAP_X);
-            let y = MARGIN + HEADER + k * (NODE_H + GAP_Y);
+            let y = MARGIN + HEADER + k * (node_h + gap_y);
             place.insert(id, (x, y));
         }
     }
     let _ = writeln!(
         out,
-        "<svg xmlns=\"http://www.w3.org/2000/svg\" id=\"graph-drawing\" width=\"{width}\" height=\"{height}\" viewBox=\"0 0 {width} {height}\" role=\"img\" aria-label=\"{}\">",
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" id=\"graph-drawing\" class=\"{}\" width=\"{width}\" height=\"{height}\" viewBox=\"0 0 {width} {height}\" role=\"img\" aria-label=\"{}\">",
+        if slim { "slim" } else { "full" },
         attr(&format!(
             "The phase graph of plan {}: {} phases in {} groups",
             plan.id,
@@ -358,8 +365,8 @@ fn svg(
             let Some(&(fx, fy)) = place.get(dep.id.as_str()) else {
                 continue;
             };
-            let (x1, y1) = (fx + NODE_W, fy + NODE_H / 2);
-            let (x2, y2) = (tx, ty + NODE_H / 2);
+            let (x1, y1) = (fx + NODE_W, fy + node_h / 2);
+            let (x2, y2) = (tx, ty + node_h / 2);
             let bend = (x2.saturating_sub(x1)) / 2;
             let _ = writeln!(
                 out,
@@ -386,16 +393,29 @@ fn svg(
                 sub.push_str(" · ");
                 sub.push_str(&duration(p.duration_seconds));
             }
+            let label = if slim {
+                format!(
+                    "<text x=\"{}\" y=\"{}\" class=\"id\">{}</text>",
+                    x + 8,
+                    y + 14,
+                    text(&cut(id, 26))
+                )
+            } else {
+                format!(
+                    "<text x=\"{tx}\" y=\"{}\" class=\"id\">{}</text><text x=\"{tx}\" y=\"{}\" class=\"sub\">{}</text>",
+                    y + 16,
+                    text(&cut(id, 26)),
+                    y + 31,
+                    text(&sub),
+                    tx = x + 10,
+                )
+            };
             let _ = writeln!(
                 out,
-                "<a href=\"#phase-{id_attr}\"><g class=\"node s-{state}\" data-phase=\"{id_attr}\" data-state=\"{state}\"><title>{tip}</title><rect x=\"{x}\" y=\"{y}\" width=\"{NODE_W}\" height=\"{NODE_H}\" rx=\"6\"/><text x=\"{tx}\" y=\"{y1}\" class=\"id\">{id_text}</text><text x=\"{tx}\" y=\"{y2}\" class=\"sub\">{sub}</text></g></a>",
+                "<a href=\"#phase-{id_attr}\"><g class=\"node s-{state}\" data-phase=\"{id_attr}\" data-state=\"{state}\"><title>{tip}</title><rect x=\"{x}\" y=\"{y}\" width=\"{NODE_W}\" height=\"{node_h}\" rx=\"{rx}\"/>{label}</g></a>",
                 id_attr = attr(id),
-                tip = text(&format!("{id}: {} ({state})", p.title)),
-                tx = x + 10,
-                y1 = y + 16,
-                y2 = y + 31,
-                id_text = text(&cut(id, 26)),
-                sub = text(&sub),
+                tip = text(&format!("{id}: {} ({sub})", p.title)),
+                rx = if slim { 3 } else { 6 },
             );
         }
     }
@@ -729,6 +749,7 @@ svg text.sub { font-size: 11px; fill: #fff; opacity: .92; }
 .node.s-waiting rect { fill: var(--waiting); }
 .node:hover rect { stroke: var(--fg); stroke-width: 2; }
 .edge { fill: none; stroke: #9aa5ad; stroke-width: 1.3; }
+svg.slim .edge { stroke-opacity: .35; stroke-width: 1; }
 .head { fill: #9aa5ad; }
 details.group { margin: 10px 0; border: 1px solid var(--line); border-radius: 8px; background: var(--card); }
 details.group > summary { padding: 8px 12px; cursor: pointer; font-weight: 600; }

@@ -11,6 +11,7 @@ mod finish;
 mod graph;
 mod hook_managers;
 mod hooks;
+mod html;
 mod init;
 mod lifecycle;
 mod messages;
