@@ -53,7 +53,9 @@ pub fn cmd_checkpoint(ui: &Ui, global: &GlobalArgs, args: &CheckpointArgs) -> Re
         trust: trust_policy(global.trust_once),
         ..CheckpointOptions::default()
     };
+    let progress = ui.progress();
     let outcome = lifecycle::checkpoint(ctx.subject(), &opts)?;
+    drop(progress);
     if ui.json {
         ui.json(&json!({
             "schema": "planx.checkpoint/1",

@@ -71,7 +71,9 @@ pub fn cmd_verify(ui: &Ui, global: &GlobalArgs, args: &VerifyArgs) -> Result<(),
     };
     let ci = ci_branch();
     let place = Place::choose(ctx.subject(), &phase, ci.as_deref())?;
+    let progress = ui.progress();
     let report = verify::verify_at(ctx.subject(), &phase, place, &options)?;
+    drop(progress);
     verify::record(&ctx.repo, &report)?;
     let ok = if args.no_run {
         report.manifest_passed()
