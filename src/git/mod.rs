@@ -38,6 +38,9 @@ pub enum GitError {
     Unsupported { what: String, hint: String },
     #[error("{what}")]
     Busy { what: String },
+    /// Another process holds a ref's lock file, or one was left behind by a process that died.
+    #[error("{reference} is locked: {} exists", lock.display())]
+    RefLocked { reference: String, lock: PathBuf },
     #[error("{what}")]
     Git {
         what: String,
@@ -621,6 +624,15 @@ impl TreeLookup<'_> {
         }))
     }
 
+    /// Is `path` a symbolic link in this tree?
+    pub fn is_symlink(&mut self, path: &str) -> Result<bool, GitError> {
+        let (folder, name) = path.rsplit_once('/').unwrap_or(("", path));
+        Ok(self.folder(folder)?.is_some_and(|tree| {
+            tree.get_name(name)
+                .is_some_and(|e| e.filemode() as u32 == SYMLINK_MODE)
+        }))
+    }
+
     fn folder(&mut self, path: &str) -> Result<Option<&git2::Tree<'_>>, GitError> {
         if !self.folders.contains_key(path) {
             let (parent, name) = path.rsplit_once('/').unwrap_or(("", path));
@@ -698,6 +710,36 @@ fn classify_open_error(path: PathBuf, source: git2::Error) -> GitError {
         };
     }
     GitError::NotARepository { path, source }
+}
+
+/// Answers plan validation's questions about paths from a commit's tree: the facts of a plan
+/// as committed there. A tree that cannot be read answers "no symlink", as no facts do.
+pub struct TreePathFacts<'r> {
+    lookup: std::cell::RefCell<TreeLookup<'r>>,
+}
+
+impl<'r> TreePathFacts<'r> {
+    pub fn new(lookup: TreeLookup<'r>) -> TreePathFacts<'r> {
+        TreePathFacts {
+            lookup: std::cell::RefCell::new(lookup),
+        }
+    }
+}
+
+impl PathFacts for TreePathFacts<'_> {
+    fn symlink_prefix(&self, path: &str) -> Option<String> {
+        let mut lookup = self.lookup.borrow_mut();
+        let mut end = 0;
+        for component in path.split('/') {
+            end += component.len();
+            let prefix = &path[..end];
+            if lookup.is_symlink(prefix).unwrap_or(false) {
+                return Some(prefix.to_owned());
+            }
+            end += 1;
+        }
+        None
+    }
 }
 
 /// Answers plan validation's questions about paths from the index.

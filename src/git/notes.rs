@@ -27,6 +27,9 @@ const FANOUT_THRESHOLD: usize = 256;
 const MODE_TREE: i32 = 0o040000;
 const MODE_BLOB: i32 = 0o100644;
 const MAX_ATTEMPTS: u32 = 200;
+/// Consecutive attempts that find the notes ref locked before planx gives up (about a second:
+/// git itself waits 100 ms for a ref's lock, `core.filesRefLockTimeout`).
+const MAX_LOCKED_ATTEMPTS: u32 = 40;
 
 /// The notes as of one tip of the notes ref, for many lookups.
 pub struct NotesSnapshot<'r> {
@@ -345,6 +348,7 @@ impl Repo {
             return Ok(());
         }
         let hex = target.to_string();
+        let mut locked = 0;
         for attempt in 0..MAX_ATTEMPTS {
             let tip = self.ref_target(NOTES_REF)?;
             let parent = tip
@@ -406,12 +410,19 @@ impl Repo {
             };
             match moved {
                 Ok(_) => return Ok(()),
-                Err(e)
-                    if matches!(
-                        e.code(),
-                        ErrorCode::Modified | ErrorCode::Exists | ErrorCode::Locked
-                    ) =>
-                {
+                Err(e) if e.code() == ErrorCode::Locked => {
+                    locked += 1;
+                    if locked >= MAX_LOCKED_ATTEMPTS {
+                        return Err(GitError::RefLocked {
+                            reference: NOTES_REF.into(),
+                            lock: self.common_dir().join(format!("{NOTES_REF}.lock")),
+                        });
+                    }
+                    tracing::debug!(attempt, "{NOTES_REF} is locked, waiting");
+                    thread::sleep(Duration::from_millis(25));
+                }
+                Err(e) if matches!(e.code(), ErrorCode::Modified | ErrorCode::Exists) => {
+                    locked = 0;
                     tracing::debug!(attempt, "lost the race for {NOTES_REF}, retrying");
                     thread::sleep(Duration::from_millis(2 + u64::from(attempt % 16) * 3));
                 }
