@@ -1,6 +1,7 @@
 //! `git planx report`: the whole plan's execution report.
 
-use std::path::PathBuf;
+use std::io::Write;
+use std::path::{Path, PathBuf};
 
 use clap::{Args, ValueEnum};
 
@@ -82,23 +83,52 @@ pub fn cmd_report(ui: &Ui, global: &GlobalArgs, args: &ReportArgs) -> Result<(),
 }
 
 /// Writes `text` to `path` whole or not at all: into a new file beside it, then renamed over
-/// it, so a reader never sees half a report and a failure leaves what was there.
-fn write_output(path: &std::path::Path, text: &str) -> Result<(), CliError> {
-    let cannot = |why: String| {
+/// it, so a reader never sees half a report and a failure leaves what was there. A symbolic
+/// link is followed (the file it names is replaced, not the link); a path that is no regular
+/// file (`/dev/stdout`, a pipe) is written to as it is.
+fn write_output(path: &Path, text: &str) -> Result<(), CliError> {
+    let refused = |why: String| {
         CliError::usage(format!(
             "cannot write the report to {}: {why}",
             path.display()
         ))
     };
-    if path.is_dir() {
-        return Err(cannot("it is a folder".into()).hint("name a file, for example report.html"));
+    let failed = |e: &dyn std::fmt::Display| {
+        CliError::repo_state(format!("cannot write the report to {}", path.display()))
+            .because(e)
+            .hint("check that you may write there, or name another file with -o FILE")
+    };
+    match std::fs::metadata(path) {
+        Ok(meta) if meta.is_dir() => {
+            return Err(
+                refused("it is a folder".into()).hint("name a file, for example report.html")
+            );
+        }
+        Ok(meta) if !meta.is_file() => {
+            let mut file = std::fs::OpenOptions::new()
+                .write(true)
+                .truncate(true)
+                .open(path)
+                .map_err(|e| failed(&e))?;
+            return file
+                .write_all(text.as_bytes())
+                .and_then(|()| file.flush())
+                .map_err(|e| failed(&e));
+        }
+        _ => {}
     }
-    let folder = match path.parent() {
+    let target = match std::fs::symlink_metadata(path) {
+        Ok(meta) if meta.file_type().is_symlink() => {
+            std::fs::canonicalize(path).map_err(|e| failed(&e))?
+        }
+        _ => path.to_path_buf(),
+    };
+    let folder = match target.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
-        _ => std::path::Path::new("."),
+        _ => Path::new("."),
     };
     if !folder.is_dir() {
-        return Err(cannot(format!("there is no folder {}", folder.display()))
+        return Err(refused(format!("there is no folder {}", folder.display()))
             .hint("create the folder first, or name a file in one that exists"));
     }
     let mut file = tempfile::Builder::new()
@@ -106,10 +136,11 @@ fn write_output(path: &std::path::Path, text: &str) -> Result<(), CliError> {
         // As a new file gets: what the umask leaves of read-write for everyone.
         .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666))
         .tempfile_in(folder)
-        .map_err(|e| cannot(e.to_string()))?;
-    std::io::Write::write_all(&mut file, text.as_bytes()).map_err(|e| cannot(e.to_string()))?;
-    file.persist(path)
-        .map_err(|e| cannot(e.error.to_string()))?;
+        .map_err(|e| failed(&e))?;
+    file.write_all(text.as_bytes())
+        .and_then(|()| file.flush())
+        .map_err(|e| failed(&e))?;
+    file.persist(&target).map_err(|e| failed(&e.error))?;
     Ok(())
 }
 

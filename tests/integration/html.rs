@@ -298,6 +298,33 @@ fn the_report_goes_to_the_file_named_and_says_why_it_cannot() {
     left.sort();
     assert_eq!(left, ["home", "r.json", "r.md", "repo"]);
 
+    // A link is followed: the file it names gets the report, the link stays.
+    std::os::unix::fs::symlink("r.md", folder.join("link.md")).unwrap();
+    ok(repo.planx(&["report", "-o", "../link.md", "-q"]));
+    assert!(
+        std::fs::symlink_metadata(folder.join("link.md"))
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
+    assert_eq!(std::fs::read_to_string(folder.join("r.md")).unwrap(), md);
+    // What is no regular file is written to, never replaced.
+    ok(repo.planx(&["report", "--format", "html", "-o", "/dev/null"]));
+    use std::os::unix::fs::FileTypeExt;
+    assert!(
+        std::fs::metadata("/dev/null")
+            .unwrap()
+            .file_type()
+            .is_char_device()
+    );
+    insta::assert_snapshot!(repo.planx(&["report", "-o", "/dev/full"]), @"
+    --- stderr ---
+    error: cannot write the report to /dev/full
+      caused by: No space left on device (os error 28)
+    hint: check that you may write there, or name another file with -o FILE
+    [exit status: 3]
+    ");
+
     insta::assert_snapshot!(repo.planx(&["report", "--format", "html", "-o", "../nowhere/r.html"]), @"
     --- stderr ---
     error: cannot write the report to ../nowhere/r.html: there is no folder ../nowhere
