@@ -17,7 +17,7 @@ use std::time::Duration;
 
 use git2::{ErrorCode, ObjectType, Oid, Tree};
 
-use super::{GitError, Repo, git_err};
+use super::{GitError, LOCKED_ATTEMPTS, Repo, git_err, thread_sleep_locked};
 
 /// The ref holding planx's notes.
 pub const NOTES_REF: &str = "refs/notes/planx";
@@ -27,9 +27,6 @@ const FANOUT_THRESHOLD: usize = 256;
 const MODE_TREE: i32 = 0o040000;
 const MODE_BLOB: i32 = 0o100644;
 const MAX_ATTEMPTS: u32 = 200;
-/// Consecutive attempts that find the notes ref locked before planx gives up (about a second:
-/// git itself waits 100 ms for a ref's lock, `core.filesRefLockTimeout`).
-const MAX_LOCKED_ATTEMPTS: u32 = 40;
 
 /// The notes as of one tip of the notes ref, for many lookups.
 pub struct NotesSnapshot<'r> {
@@ -412,14 +409,11 @@ impl Repo {
                 Ok(_) => return Ok(()),
                 Err(e) if e.code() == ErrorCode::Locked => {
                     locked += 1;
-                    if locked >= MAX_LOCKED_ATTEMPTS {
-                        return Err(GitError::RefLocked {
-                            reference: NOTES_REF.into(),
-                            lock: self.common_dir().join(format!("{NOTES_REF}.lock")),
-                        });
+                    if locked >= LOCKED_ATTEMPTS {
+                        return Err(self.ref_locked(NOTES_REF.into()));
                     }
                     tracing::debug!(attempt, "{NOTES_REF} is locked, waiting");
-                    thread::sleep(Duration::from_millis(25));
+                    thread_sleep_locked();
                 }
                 Err(e) if matches!(e.code(), ErrorCode::Modified | ErrorCode::Exists) => {
                     locked = 0;

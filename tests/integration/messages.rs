@@ -701,3 +701,49 @@ fn output_that_cannot_be_written() {
     [exit status: 3]
     ");
 }
+
+#[test]
+fn base_locked_by_a_process_that_died() {
+    let repo = Repo::verifying(&VERIFY_PLAN);
+    repo.do_phase_p();
+    assert_eq!(repo.planx(&["verify", "-q"]).code, 0);
+    // Finished from the phase branch, base is moved as a ref (no work tree has it).
+    repo.write(".git/refs/heads/main.lock", "");
+    assert_snapshot!(repo.planx(&["finish", "p"]), @"
+    --- stderr ---
+    error: refs/heads/main is locked: $REPO/.git/refs/heads/main.lock exists
+    hint: another git process is updating it; if none is running, one died: remove $REPO/.git/refs/heads/main.lock
+    [exit status: 3]
+    ");
+    // The merge that did not land is no completion, whatever its note says.
+    let before = repo.states();
+    assert_eq!(before[0], "in-progress");
+    fs::remove_file(repo.path(".git/refs/heads/main.lock")).unwrap();
+    assert_eq!(repo.planx(&["finish", "p", "-q"]).code, 0);
+    assert_eq!(repo.states()[0], "complete");
+    let completes = repo.note("main").matches("\"complete\"").count();
+    assert_eq!(completes, 1, "{}", repo.note("main"));
+}
+
+#[test]
+fn configuration_locked_by_a_process_that_died() {
+    let repo = Repo::with_plan(&WALK_PLAN);
+    let _ = repo.run(repo.command("git", &repo.root).args([
+        "config",
+        "--unset-all",
+        "notes.planx.mergeStrategy",
+    ]));
+    repo.write(".git/config.lock", "");
+    assert_snapshot!(repo.planx(&["start", "a"]), @"
+    --- stderr ---
+    error: the repository's configuration is locked: $REPO/.git/config.lock exists
+    hint: another git process is updating it; if none is running, one died: remove $REPO/.git/config.lock
+    [exit status: 3]
+    ");
+    fs::remove_file(repo.path(".git/config.lock")).unwrap();
+    assert_eq!(repo.planx(&["start", "a", "-q"]).code, 0);
+    assert_eq!(
+        repo.git(&["config", "notes.planx.mergeStrategy"]),
+        "cat_sort_uniq\n"
+    );
+}
