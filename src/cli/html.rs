@@ -295,7 +295,12 @@ fn header(out: &mut String, r: &ExecutionReport, origin: &Origin) {
         .iter()
         .filter_map(|p| p.executor_ms)
         .reduce(|a, b| a + b);
-    let mut cost = format!("{} in recorded command runs", millis(command_ms));
+    let runs: usize = r.phases.iter().map(|p| p.runs.recorded).sum();
+    let mut cost = if runs == 0 {
+        "no command run recorded".to_owned()
+    } else {
+        format!("{} in {} recorded command runs", millis(command_ms), runs)
+    };
     if let Some(ms) = executor_ms {
         let _ = write!(cost, ", {} in executors", millis(ms));
     }
