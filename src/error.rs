@@ -471,7 +471,12 @@ impl From<LifecycleError> for CliError {
             L::UncommittedEvidence { paths } => {
                 let mut e = state();
                 e.details.extend(paths.iter().take(20).map(|p| format!("{} {}", p.status, p.path)));
-                e.hint("the run must be about exactly what is committed: stage them (`git add`) or stash them, then try again")
+                let untracked = paths.iter().any(|p| p.status.trim() == "??");
+                e = e.hint("the run must be about exactly what is committed: stage your changes (`git add`) or stash them, then try again");
+                if untracked {
+                    e = e.hint("files a build or a test writes (caches, build output) belong in .gitignore, not in a commit");
+                }
+                e
             }
             L::ForeignBranch { branch } => state().hint(format!(
                 "rename or delete `{branch}` (its commits stay in the reflog), or start the phase under another plan branch prefix"
@@ -486,6 +491,14 @@ impl From<LifecycleError> for CliError {
                 .hint("only `manual = true` checks take evidence; the others are verified by running them"),
             L::Spawn { command, source } => CommandError::Spawn { command, source }.into(),
             L::Git(e) => e.into(),
+            L::CheckpointUnrecorded { source, .. } => {
+                let cause = CliError::from(source);
+                let mut e = CliError::repo_state(message);
+                e.causes.push(cause.message);
+                e.causes.extend(cause.causes);
+                e.hints = cause.hints;
+                e.hint("then run the same `git planx checkpoint` again: it records this commit instead of making another")
+            }
             L::Trailer(e) => CliError::internal(e),
             L::Io(e) => local_state(&e),
         }

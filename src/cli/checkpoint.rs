@@ -68,6 +68,7 @@ pub fn cmd_checkpoint(ui: &Ui, global: &GlobalArgs, args: &CheckpointArgs) -> Re
             "run": outcome.run,
             "reason": outcome.reason,
             "verified": outcome.verified(),
+            "recorded_earlier_commit": outcome.recorded_earlier_commit,
         }))?;
         return crate::error::answer(outcome.verified());
     }
@@ -83,6 +84,11 @@ pub fn cmd_checkpoint(ui: &Ui, global: &GlobalArgs, args: &CheckpointArgs) -> Re
         outcome.branch,
         outcome.status
     );
+    if outcome.recorded_earlier_commit {
+        out.push_str(
+            "  recorded the commit an earlier checkpoint made but could not record; no new commit\n",
+        );
+    }
     if let Some(run) = &outcome.run {
         let (label, verdict) = match outcome.tdd {
             Some(Tdd::Red) => (
