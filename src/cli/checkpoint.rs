@@ -39,7 +39,9 @@ pub struct CheckpointArgs {
 }
 
 pub fn cmd_checkpoint(ui: &Ui, global: &GlobalArgs, args: &CheckpointArgs) -> Result<(), CliError> {
+    let progress = ui.progress();
     let outcome = record(global, args)?;
+    drop(progress);
     if ui.json {
         return checkpoint_json(&outcome).print(ui);
     }

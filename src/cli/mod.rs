@@ -23,8 +23,9 @@ mod trust;
 pub mod ui;
 mod verify;
 
-// Review and reporting: brief, review, report, and the markdown they write.
+// Review and reporting: brief, review, report, and the markdown and HTML they write.
 mod brief;
+mod html;
 mod md;
 mod report;
 mod review;
@@ -145,7 +146,13 @@ pub fn run(cli: &Cli, ui: &Ui) -> Result<(), CliError> {
 
 /// Builds the `Ui` the options ask for.
 pub fn make_ui(global: &GlobalArgs) -> Ui {
-    Ui::new(global.color, global.json, global.quiet)
+    let ui = Ui::new(global.color, global.json, global.quiet);
+    // Log lines on stderr would land in the middle of a spinner's line.
+    if global.verbose > 0 || std::env::var_os("PLANX_LOG").is_some_and(|v| !v.is_empty()) {
+        ui.without_progress()
+    } else {
+        ui
+    }
 }
 
 /// Reads the plan: `--plan` if given (then a repository is optional), else the default path at

@@ -62,7 +62,9 @@ pub(crate) fn phase_arg(ctx: &Context, named: Option<&str>) -> Result<String, Cl
 }
 
 pub fn cmd_verify(ui: &Ui, global: &GlobalArgs, args: &VerifyArgs) -> Result<(), CliError> {
+    let progress = ui.progress();
     let (report, yes) = judge(global, args)?;
+    drop(progress);
     if ui.json {
         return Document {
             value: report_json(&report),

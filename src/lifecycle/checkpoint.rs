@@ -178,7 +178,13 @@ pub fn checkpoint(
                     _ => None,
                 })
                 .unwrap_or(crate::plan::DEFAULT_CHECK_TIMEOUT);
-            let outcome = run_command(command, &dir, timeout, &env)?;
+            let what = match (opts.tdd, step) {
+                (Some(Tdd::Red), _) => "blast radius (red)".to_owned(),
+                (Some(Tdd::Green), _) => "blast radius (green)".to_owned(),
+                (None, Some(step)) => format!("step {} verify", step.id),
+                (None, None) => "verify".to_owned(),
+            };
+            let outcome = run_command(&what, command, &dir, timeout, &env)?;
             let passed = outcome.exited_with(0);
             let run = CommandRun::new(&command.text, &command.shell, &outcome, passed);
             match (opts.tdd, passed) {

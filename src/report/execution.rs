@@ -9,13 +9,14 @@
 
 use serde::Serialize;
 
+use super::review::{CheckReview, TimelineEntry, check_review, timeline};
 use super::{RecordedRun, ReportError, VerifyRecord, epoch, hex, hex_opt, recorded_runs, rfc3339};
 use super::{record_for, verify_records};
 use crate::git::changes::{Change, ChangeKind};
 use crate::git::trailers;
 use crate::git::{Oid, Repo};
 use crate::plan::graph::Graph;
-use crate::plan::{Phase, PhaseKind, Plan};
+use crate::plan::{EntryKind, Phase, PhaseKind, Plan};
 use crate::state::evidence::{fork_point, phase_events};
 use crate::state::judging::{Judged, JudgingError, Subject};
 use crate::state::{self, Next, PhaseStatus, State};
@@ -64,6 +65,8 @@ pub struct FilesFrom {
 pub struct FileStat {
     pub path: String,
     pub change: ChangeKind,
+    /// The first entry of the phase's manifest (in the plan on base) that covers the path.
+    pub declared: Option<(EntryKind, String)>,
     pub added: usize,
     pub removed: usize,
     pub binary: bool,
@@ -109,6 +112,15 @@ pub struct PhaseReport {
     pub runs: RunCounts,
     /// Every recorded run, oldest first.
     pub recorded_runs: Vec<RecordedRun>,
+    /// Time spent in the recorded runs, added up.
+    pub command_ms: u64,
+    /// Time the executor of `git planx run` took, added up over its recorded runs, if any ran.
+    pub executor_ms: Option<u64>,
+    /// The phase's checks, VERIFIED or NOT VERIFIED by `latest_verify` when it is of the
+    /// phase's latest tree.
+    pub checks: Vec<CheckReview>,
+    /// Checkpoints, verify and accept events, oldest first.
+    pub timeline: Vec<TimelineEntry>,
     /// The verify record that speaks for the phase's latest tree.
     pub latest_verify: Option<VerifyRecord>,
     /// `latest_verify` is of the phase's latest tree.
@@ -297,6 +309,11 @@ fn phase_report(
         .map(|d| FileStat {
             path: d.change.path_display(),
             change: d.change.kind,
+            declared: phase
+                .files
+                .all()
+                .find(|(_, e)| e.pattern.matches(&d.change.path_lossy()))
+                .map(|(k, e)| (k, e.pattern.to_string())),
             added: d.added,
             removed: d.removed,
             binary: d.binary,
@@ -321,6 +338,18 @@ fn phase_report(
         (Some(r), Some(tree)) => r.is_of(tree),
         _ => false,
     };
+
+    let executor: Vec<u64> = events
+        .iter()
+        .filter_map(|(_, e)| e.run("executor"))
+        .map(|r| r.duration_ms)
+        .collect();
+    let checks = phase
+        .checks
+        .iter()
+        .map(|c| check_review(c, latest.as_ref().filter(|_| of_tip), &phase.id))
+        .collect();
+    let timeline = timeline(repo, &plan.id, &phase.id, &work.commits, &events)?;
 
     let mut problems = Vec::new();
     let mut problem = |code: &str, message: String| {
@@ -421,7 +450,11 @@ fn phase_report(
         files_from: work.files_from,
         files,
         runs: counts,
+        command_ms: runs.iter().map(|r| r.run.duration_ms).sum(),
+        executor_ms: (!executor.is_empty()).then(|| executor.iter().sum()),
         recorded_runs: runs,
+        checks,
+        timeline,
         latest_verify: latest,
         latest_verify_of_tip: of_tip,
         problems,

@@ -298,7 +298,7 @@ fn verification(record: Option<VerifyRecord>, head_tree: Oid) -> Verification {
     }
 }
 
-fn check_review(
+pub(super) fn check_review(
     check: &crate::plan::Check,
     record: Option<&VerifyRecord>,
     phase: &str,
@@ -344,7 +344,7 @@ fn check_review(
 
 /// Checkpoints (from their trailers) and the verify and accept events of the phase, oldest
 /// first.
-fn timeline(
+pub(super) fn timeline(
     repo: &Repo,
     plan: &str,
     phase: &str,

@@ -54,7 +54,8 @@ pub fn run_checks(
                 } else {
                     let before = work.worktree_fingerprint(workdir)?;
                     let env = [("PLANX_PLAN", plan.id.as_str()), ("PLANX_PHASE", phase.id.as_str())];
-                    let outcome = run_command(command, workdir, *timeout, &env)?;
+                    let what = format!("check `{}`", check.name);
+                    let outcome = run_command(&what, command, workdir, *timeout, &env)?;
                     let after = work.worktree_fingerprint(workdir)?;
                     let exited = outcome.exited_with(*expect_exit);
                     let touched = after.changed_since(&before);

@@ -82,7 +82,7 @@ fn ok(run: Run) -> Run {
 /// The shop plan taken through its phases: `model` complete, `parser` failed, `cli` in progress
 /// with an undeclared change (its verify failed), `docs` waiting. This work tree is on
 /// `planx/cli`.
-fn shop() -> Repo {
+pub(crate) fn shop() -> Repo {
     let repo = Repo::with_plan(&shop_plan());
     repo.write("README.md", "# shop\n");
     repo.commit_all("README says shop");
