@@ -2,6 +2,7 @@
 //! what it needs. Only this module writes to stdout and stderr (through [`ui::Ui`]).
 
 mod accept;
+mod agent_stop;
 mod check;
 mod checkpoint;
 mod completions;

@@ -1,0 +1,1 @@
+//! `git planx setup <agent>`.
