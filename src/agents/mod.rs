@@ -7,6 +7,7 @@
 //! it decides is said and recorded by the command line (a block in the agent's protocol, a
 //! `blocked` checkpoint when the loop guard lets the agent go).
 
+mod json;
 pub mod setup;
 pub mod stop;
 

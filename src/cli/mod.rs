@@ -17,6 +17,7 @@ mod man;
 mod next;
 mod resume;
 mod run;
+mod setup;
 mod start;
 mod status;
 mod trust;
@@ -100,6 +101,7 @@ pub enum Command {
     Resume(resume::ResumeArgs),
     Run(run::RunArgs),
     Demo(demo::DemoArgs),
+    Setup(setup::SetupArgs),
     Hooks(hooks::HooksArgs),
     Hook(hooks::HookArgs),
     Trust(trust::TrustArgs),
@@ -131,6 +133,7 @@ pub fn run(cli: &Cli, ui: &Ui) -> Result<(), CliError> {
         Command::Resume(args) => resume::cmd_resume(ui, &cli.global, args),
         Command::Run(args) => run::cmd_run(ui, &cli.global, args),
         Command::Demo(args) => demo::cmd_demo(ui, &cli.global, args),
+        Command::Setup(args) => setup::cmd_setup(ui, &cli.global, args),
         Command::Hooks(args) => hooks::cmd_hooks(ui, &cli.global, args),
         Command::Hook(args) => hooks::cmd_hook(ui, &cli.global, args),
         Command::Trust(args) => trust::cmd_trust(ui, &cli.global, args),

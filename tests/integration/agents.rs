@@ -185,3 +185,231 @@ fn codex_and_cursor_hear_the_answer_in_their_own_protocol() {
     let allowed = stop_with(&repo, &input, &["--agent", "cursor"]);
     assert_eq!(allowed.stdout, "{}\n");
 }
+
+/// A `.claude/settings.json` as a user may have it: their own hooks (a Stop hook among them),
+/// four spaces, keys in their order, no newline at the end, a character beyond ASCII.
+const USER_SETTINGS: &str = "{\n    \"permissions\": {\n        \"allow\": [\"Bash(npm test)\"]\n    },\n    \"hooks\": {\n        \"PostToolUse\": [\n            {\n                \"matcher\": \"Write\",\n                \"hooks\": [{\"type\": \"command\", \"command\": \"prettier --write\"}]\n            }\n        ],\n        \"Stop\": [\n            {\n                \"hooks\": [{\"type\": \"command\", \"command\": \"say 'fertig — done'\"}]\n            }\n        ]\n    },\n    \"model\": \"opus\"\n}";
+
+const USER_AGENTS_MD: &str = "# Agents\n\nUse tabs.\n";
+
+#[test]
+fn setup_claude_merges_into_the_users_files_and_remove_gives_back_their_bytes() {
+    let repo = Repo::with_commit();
+    repo.write(".claude/settings.json", USER_SETTINGS);
+    repo.write("AGENTS.md", USER_AGENTS_MD);
+    assert_snapshot!(repo.planx(&["setup", "claude"]), @"
+    Claude Code set up to work the planx way
+      .claude/settings.json  updated
+      AGENTS.md              updated
+    note: the Stop and SubagentStop hooks run `git planx hook agent-stop`: on a phase branch the agent cannot end its turn while verify fails
+    commit these files to share them; `git planx setup claude --remove` takes planx's parts out again
+    --- stderr ---
+    [exit status: 0]
+    ");
+    let settings = repo.read(".claude/settings.json");
+    assert_snapshot!(settings, @r#"
+    {
+        "permissions": {
+            "allow": [
+                "Bash(npm test)"
+            ]
+        },
+        "hooks": {
+            "PostToolUse": [
+                {
+                    "matcher": "Write",
+                    "hooks": [
+                        {
+                            "type": "command",
+                            "command": "prettier --write"
+                        }
+                    ]
+                }
+            ],
+            "Stop": [
+                {
+                    "hooks": [
+                        {
+                            "type": "command",
+                            "command": "say 'fertig — done'"
+                        }
+                    ]
+                },
+                {
+                    "hooks": [
+                        {
+                            "type": "command",
+                            "command": "git planx hook agent-stop"
+                        }
+                    ]
+                }
+            ],
+            "SubagentStop": [
+                {
+                    "hooks": [
+                        {
+                            "type": "command",
+                            "command": "git planx hook agent-stop"
+                        }
+                    ]
+                }
+            ]
+        },
+        "model": "opus"
+    }
+    "#);
+    let after_first = (settings.clone(), repo.read("AGENTS.md"));
+    assert!(
+        after_first.1.starts_with(USER_AGENTS_MD),
+        "{}",
+        after_first.1
+    );
+    // A second run changes nothing.
+    let again = repo.planx(&["setup", "claude"]);
+    assert!(again.stdout.matches("unchanged").count() == 2, "{again}");
+    assert_eq!(
+        (repo.read(".claude/settings.json"), repo.read("AGENTS.md")),
+        after_first
+    );
+    assert_snapshot!(repo.planx(&["setup", "claude", "--remove"]), @"
+    Claude Code taken out of this repository
+      .claude/settings.json  restored as it was
+      AGENTS.md              restored as it was
+    --- stderr ---
+    [exit status: 0]
+    ");
+    assert_eq!(repo.read(".claude/settings.json"), USER_SETTINGS);
+    assert_eq!(repo.read("AGENTS.md"), USER_AGENTS_MD);
+    // Removing again changes nothing either.
+    assert_eq!(repo.planx(&["setup", "claude", "--remove", "-q"]).code, 0);
+    assert_eq!(repo.read(".claude/settings.json"), USER_SETTINGS);
+}
+
+#[test]
+fn setup_where_there_was_nothing_and_remove_leaves_nothing() {
+    let repo = Repo::with_commit();
+    assert_eq!(repo.planx(&["setup", "claude", "-q"]).code, 0);
+    assert_snapshot!(repo.read(".claude/settings.json"), @r#"
+    {
+      "hooks": {
+        "Stop": [
+          {
+            "hooks": [
+              {
+                "type": "command",
+                "command": "git planx hook agent-stop"
+              }
+            ]
+          }
+        ],
+        "SubagentStop": [
+          {
+            "hooks": [
+              {
+                "type": "command",
+                "command": "git planx hook agent-stop"
+              }
+            ]
+          }
+        ]
+      }
+    }
+    "#);
+    assert!(repo.read("AGENTS.md").contains("git planx brief"));
+    let removed = repo.planx(&["setup", "claude", "--remove"]);
+    assert!(removed.stdout.contains("deleted"), "{removed}");
+    assert!(!repo.path(".claude").exists());
+    assert!(!repo.path("AGENTS.md").exists());
+    assert_eq!(repo.git(&["status", "--porcelain"]), "");
+}
+
+#[test]
+fn a_user_edit_after_setup_is_kept_when_planx_takes_its_parts_out() {
+    let repo = Repo::with_commit();
+    repo.write(".claude/settings.json", "{\"model\": \"opus\"}");
+    assert_eq!(repo.planx(&["setup", "claude", "-q"]).code, 0);
+    let text = repo.read(".claude/settings.json").replace("opus", "sonnet");
+    repo.write(".claude/settings.json", text);
+    let mut agents = repo.read("AGENTS.md");
+    agents.insert_str(0, "Mine first.\n\n");
+    repo.write("AGENTS.md", &agents);
+    assert_eq!(repo.planx(&["setup", "claude", "--remove", "-q"]).code, 0);
+    assert_eq!(
+        repo.read(".claude/settings.json"),
+        "{\n  \"model\": \"sonnet\"\n}"
+    );
+    assert_eq!(repo.read("AGENTS.md"), "Mine first.\n");
+}
+
+#[test]
+fn the_agents_md_section_stays_while_another_agent_is_set_up() {
+    let repo = Repo::with_commit();
+    repo.write("AGENTS.md", USER_AGENTS_MD);
+    assert_eq!(repo.planx(&["setup", "claude", "-q"]).code, 0);
+    assert_eq!(repo.planx(&["setup", "codex", "-q"]).code, 0);
+    assert_snapshot!(repo.read(".codex/hooks.json"), @r#"
+    {
+      "hooks": {
+        "Stop": [
+          {
+            "hooks": [
+              {
+                "type": "command",
+                "command": "git planx hook agent-stop --agent codex"
+              }
+            ]
+          }
+        ],
+        "SubagentStop": [
+          {
+            "hooks": [
+              {
+                "type": "command",
+                "command": "git planx hook agent-stop --agent codex"
+              }
+            ]
+          }
+        ]
+      }
+    }
+    "#);
+    assert_eq!(repo.planx(&["setup", "claude", "--remove", "-q"]).code, 0);
+    assert!(repo.read("AGENTS.md").contains("planx:begin"));
+    assert!(!repo.path(".claude").exists());
+    assert_eq!(repo.planx(&["setup", "codex", "--remove", "-q"]).code, 0);
+    assert_eq!(repo.read("AGENTS.md"), USER_AGENTS_MD);
+    assert!(!repo.path(".codex").exists());
+}
+
+#[test]
+fn setup_cursor_writes_its_versioned_hooks_file() {
+    let repo = Repo::with_commit();
+    let run = repo.planx(&["setup", "cursor", "--json"]);
+    assert_eq!(run.json()["schema"], "planx.setup/1");
+    assert_snapshot!(repo.read(".cursor/hooks.json"), @r#"
+    {
+      "version": 1,
+      "hooks": {
+        "stop": [
+          {
+            "command": "git planx hook agent-stop --agent cursor"
+          }
+        ]
+      }
+    }
+    "#);
+}
+
+#[test]
+fn a_settings_file_that_is_not_json_is_left_alone() {
+    let repo = Repo::with_commit();
+    repo.write(".claude/settings.json", "{ \"hooks\": [,] }");
+    assert_snapshot!(repo.planx(&["setup", "claude"]), @"
+    --- stderr ---
+    error: .claude/settings.json is not the JSON document Claude Code reads: expected value at line 1 column 13
+    hint: fix the file (or move it away) and run setup again: planx merges its hooks into a JSON object and changes nothing else
+    [exit status: 2]
+    ");
+    assert_eq!(repo.read(".claude/settings.json"), "{ \"hooks\": [,] }");
+    assert!(!repo.path("AGENTS.md").exists());
+}
