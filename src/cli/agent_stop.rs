@@ -230,7 +230,10 @@ fn gate(global: &GlobalArgs, text: &str) -> Result<Answer, CliError> {
             )),
             trust: trust_policy(global.trust_once),
             no_verify: true,
-            extra: vec![("by".into(), Value::String("agent-stop".into()))],
+            extra: vec![
+                ("by".into(), Value::String("agent-stop".into())),
+                ("blocks".into(), Value::from(before)),
+            ],
             ..CheckpointOptions::default()
         };
         let done = lifecycle::checkpoint(subject, &opts)?;

@@ -18,6 +18,7 @@ use crate::plan::graph::Graph;
 use crate::plan::{Phase, PhaseKind, Plan};
 use crate::state::evidence::{fork_point, phase_events};
 use crate::state::judging::{Judged, JudgingError, Subject};
+use crate::state::usage::Usage;
 use crate::state::{self, Next, PhaseStatus, State};
 use crate::verify::{Judgement, after_verify_findings, judge_changes};
 
@@ -114,6 +115,9 @@ pub struct PhaseReport {
     /// `latest_verify` is of the phase's latest tree.
     pub latest_verify_of_tip: bool,
     pub problems: Vec<Problem>,
+    /// What its executors said they cost, with how long they ran (`run`'s `usage` events),
+    /// summed over attempts; `None` when no executor ran it.
+    pub usage: Option<Usage>,
 }
 
 /// The plan's execution report.
@@ -130,6 +134,8 @@ pub struct ExecutionReport {
     pub first: Option<String>,
     pub last: Option<String>,
     pub duration_seconds: Option<i64>,
+    /// The phases' usage summed.
+    pub usage: Option<Usage>,
     /// In dependency order.
     pub phases: Vec<PhaseReport>,
     #[serde(skip)]
@@ -169,6 +175,12 @@ pub fn report(
     } else {
         Overall::NotStarted
     };
+    let usage = phases
+        .iter()
+        .filter_map(|p| p.usage.as_ref())
+        .fold(None, |sum: Option<Usage>, u| {
+            Some(sum.map_or_else(|| u.clone(), |s| s.plus(u)))
+        });
     let first = phases.iter().filter_map(|p| p.first.clone()).min();
     let last = phases.iter().filter_map(|p| p.last.clone()).max();
     Ok(ExecutionReport {
@@ -182,6 +194,7 @@ pub fn report(
         duration_seconds: span(first.as_deref(), last.as_deref()),
         first,
         last,
+        usage,
         phases,
         next: state::next_action(plan, &statuses, &order, current_branch),
     })
@@ -425,7 +438,19 @@ fn phase_report(
         latest_verify: latest,
         latest_verify_of_tip: of_tip,
         problems,
+        usage: usage_of(&events),
     })
+}
+
+/// The usage recorded in `events`, summed; `None` when there is none.
+pub fn usage_of(events: &[(Oid, crate::state::events::Event)]) -> Option<Usage> {
+    events
+        .iter()
+        .filter(|(_, e)| e.event == "usage")
+        .filter_map(|(_, e)| serde_json::from_value::<Usage>(e.data.get("usage")?.clone()).ok())
+        .fold(None, |sum, u| {
+            Some(sum.map_or_else(|| u.clone(), |s: Usage| s.plus(&u)))
+        })
 }
 
 /// The manifest errors of a phase's branch tip, judged by the plan at its fork point (`judged`,
