@@ -5,6 +5,7 @@ mod common;
 
 mod agents;
 mod check;
+mod claude;
 mod cli;
 mod completions;
 mod dogfood;

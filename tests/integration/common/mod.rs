@@ -11,6 +11,7 @@
 #![allow(dead_code)]
 
 pub mod hermetic;
+pub mod model;
 pub mod plan;
 pub mod tools;
 
