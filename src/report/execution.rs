@@ -438,19 +438,8 @@ fn phase_report(
         latest_verify: latest,
         latest_verify_of_tip: of_tip,
         problems,
-        usage: usage_of(&events),
+        usage: crate::state::usage::recorded(&events),
     })
-}
-
-/// The usage recorded in `events`, summed; `None` when there is none.
-pub fn usage_of(events: &[(Oid, crate::state::events::Event)]) -> Option<Usage> {
-    events
-        .iter()
-        .filter(|(_, e)| e.event == "usage")
-        .filter_map(|(_, e)| serde_json::from_value::<Usage>(e.data.get("usage")?.clone()).ok())
-        .fold(None, |sum, u| {
-            Some(sum.map_or_else(|| u.clone(), |s: Usage| s.plus(&u)))
-        })
 }
 
 /// The manifest errors of a phase's branch tip, judged by the plan at its fork point (`judged`,

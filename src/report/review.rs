@@ -272,7 +272,7 @@ pub fn review(
         files,
         findings,
         checks,
-        usage: super::execution::usage_of(&events),
+        usage: crate::state::usage::recorded(&events),
         timeline: timeline(repo, &judging.id, &phase.id, &commits, &events)?,
         tests_before,
         tests_after,

@@ -146,6 +146,17 @@ impl Usage {
     }
 }
 
+/// The usage of the `usage` events among `events`, summed; `None` when there is none.
+pub fn recorded(events: &[(crate::git::Oid, crate::state::events::Event)]) -> Option<Usage> {
+    events
+        .iter()
+        .filter(|(_, e)| e.event == "usage")
+        .filter_map(|(_, e)| serde_json::from_value::<Usage>(e.data.get("usage")?.clone()).ok())
+        .fold(None, |sum: Option<Usage>, u| {
+            Some(sum.map_or_else(|| u.clone(), |s| s.plus(&u)))
+        })
+}
+
 #[cfg(test)]
 mod tests {
     use super::Usage;
