@@ -75,23 +75,33 @@ impl Agent {
                 Json::String(self.command().to_owned()),
             )
         };
+        let group = |command: (String, Json)| {
+            let handler = Json::Object(vec![
+                ("type".to_owned(), Json::String("command".into())),
+                command,
+            ]);
+            Json::Object(vec![("hooks".to_owned(), Json::Array(vec![handler]))])
+        };
         match self {
-            Agent::Claude | Agent::Codex => ["Stop", "SubagentStop"]
+            Agent::Claude => vec![
+                ("Stop", group(command())),
+                ("SubagentStop", group(command())),
+                (
+                    "SessionStart",
+                    group(("command".to_owned(), Json::String(START_COMMAND.to_owned()))),
+                ),
+            ],
+            Agent::Codex => ["Stop", "SubagentStop"]
                 .into_iter()
-                .map(|event| {
-                    let handler = Json::Object(vec![
-                        ("type".to_owned(), Json::String("command".into())),
-                        command(),
-                    ]);
-                    let group =
-                        Json::Object(vec![("hooks".to_owned(), Json::Array(vec![handler]))]);
-                    (event, group)
-                })
+                .map(|event| (event, group(command())))
                 .collect(),
             Agent::Cursor => vec![("stop", Json::Object(vec![command()]))],
         }
     }
 }
+
+/// The SessionStart hook of Claude Code: the phase's brief as the session's context.
+pub const START_COMMAND: &str = "git planx hook agent-start";
 
 /// The marker lines of planx's section in `AGENTS.md`.
 pub const BEGIN: &str =
@@ -316,7 +326,8 @@ fn is_ours(handler: &Json) -> bool {
     handler
         .get("command")
         .and_then(Json::as_str)
-        .is_some_and(|c| c.trim_start().starts_with("git planx hook agent-stop"))
+        .map(str::trim_start)
+        .is_some_and(|c| c.starts_with("git planx hook agent-stop") || c.starts_with(START_COMMAND))
 }
 
 /// Does the entry of an event's list hold planx's handler (itself, or in its `hooks`)?

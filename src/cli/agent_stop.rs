@@ -351,6 +351,46 @@ fn could_not_judge(error: &CliError) -> String {
     out
 }
 
+/// `git planx hook agent-start`: a SessionStart hook. On a phase branch it prints the phase's
+/// brief, which the agent reads as context for the session; elsewhere nothing. It never stops
+/// a session from starting: what keeps it from writing the brief is a line on stderr.
+pub fn cmd_agent_start(ui: &Ui, global: &GlobalArgs) -> Result<(), CliError> {
+    if crate::hooks::decide::disabled() {
+        return Ok(());
+    }
+    let mut text = String::new();
+    let _ = std::io::stdin().read_to_string(&mut text);
+    match session_brief(global, &text) {
+        Ok(Some(brief)) => ui.out(&brief),
+        Ok(None) => Ok(()),
+        Err(error) => {
+            ui.err(&format!(
+                "planx: no brief for this session: {}\n",
+                error.message
+            ));
+            Ok(())
+        }
+    }
+}
+
+fn session_brief(global: &GlobalArgs, text: &str) -> Result<Option<String>, CliError> {
+    let input = parse_input(text)?;
+    if let Some(cwd) = &input.cwd {
+        std::env::set_current_dir(cwd)?;
+    }
+    let here = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
+    if crate::hooks::decide::phase_by_git(&here).is_none() {
+        return Ok(None);
+    }
+    let ctx = Context::open(global, Need::Base)?;
+    let phase = super::verify::phase_arg(&ctx, None)?;
+    let brief = super::brief::markdown(ctx.subject(), &phase)?;
+    Ok(Some(format!(
+        "planx: this session works on phase `{phase}` of plan `{}`. Its brief follows; `git planx verify` must pass before you stop.\n\n{brief}",
+        ctx.plan.id
+    )))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

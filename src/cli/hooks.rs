@@ -47,8 +47,9 @@ pub enum HooksAction {
 /// Off a phase branch every hook returns at once; with PLANX_HOOKS=0 too.
 #[derive(Debug, Args)]
 pub struct HookArgs {
-    /// pre-commit, commit-msg, pre-merge-commit, pre-push, or agent-stop (a coding agent's
-    /// Stop hook: reads the hook's JSON on stdin; --agent claude|codex|cursor)
+    /// pre-commit, commit-msg, pre-merge-commit, pre-push; agent-stop (a coding agent's Stop
+    /// hook: reads the hook's JSON on stdin; --agent claude|codex|cursor) or agent-start (a
+    /// SessionStart hook: prints the phase's brief)
     pub name: String,
     /// What git passed to the hook
     #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
@@ -145,10 +146,13 @@ pub fn cmd_hook(ui: &Ui, global: &GlobalArgs, args: &HookArgs) -> Result<(), Cli
     if args.name == "agent-stop" {
         return super::agent_stop::cmd_agent_stop(ui, global, &args.args);
     }
+    if args.name == "agent-start" {
+        return super::agent_stop::cmd_agent_start(ui, global);
+    }
     if !hooks::HOOKS.contains(&args.name.as_str()) {
         return Err(
             CliError::usage(format!("`{}` is not a planx hook", args.name)).hint(format!(
-                "planx hooks are {}, and agent-stop for coding agents",
+                "planx hooks are {}, and agent-stop and agent-start for coding agents",
                 hooks::HOOKS.join(", ")
             )),
         );

@@ -18,7 +18,8 @@ use crate::git::Repo;
 /// checkpoint each step, verify before saying done, never edit the plan, record
 /// `--blocked REASON` when a step cannot be done.
 ///
-/// claude: .claude/settings.json, hooks Stop and SubagentStop. codex: .codex/hooks.json, hooks
+/// claude: .claude/settings.json, hooks Stop and SubagentStop, and SessionStart (the phase's
+/// brief as the session's context: `git planx hook agent-start`). codex: .codex/hooks.json, hooks
 /// Stop and SubagentStop. cursor: .cursor/hooks.json, hook stop (a follow-up message: Cursor
 /// has no blocking stop). What is in those files is kept: planx adds its entries and nothing
 /// else, and running setup again changes nothing. `--remove` takes out exactly planx's

@@ -253,6 +253,16 @@ fn setup_claude_merges_into_the_users_files_and_remove_gives_back_their_bytes() 
                         }
                     ]
                 }
+            ],
+            "SessionStart": [
+                {
+                    "hooks": [
+                        {
+                            "type": "command",
+                            "command": "git planx hook agent-start"
+                        }
+                    ]
+                }
             ]
         },
         "model": "opus"
@@ -308,6 +318,16 @@ fn setup_where_there_was_nothing_and_remove_leaves_nothing() {
               {
                 "type": "command",
                 "command": "git planx hook agent-stop"
+              }
+            ]
+          }
+        ],
+        "SessionStart": [
+          {
+            "hooks": [
+              {
+                "type": "command",
+                "command": "git planx hook agent-start"
               }
             ]
           }
@@ -412,4 +432,36 @@ fn a_settings_file_that_is_not_json_is_left_alone() {
     ");
     assert_eq!(repo.read(".claude/settings.json"), "{ \"hooks\": [,] }");
     assert!(!repo.path("AGENTS.md").exists());
+}
+
+#[test]
+fn a_session_on_a_phase_branch_starts_with_the_brief() {
+    let repo = Repo::verifying(&VERIFY_PLAN);
+    let input = serde_json::json!({"hook_event_name": "SessionStart", "source": "startup", "cwd": repo.root}).to_string();
+    let start = |repo: &Repo, input: &str| {
+        let mut cmd = repo.command(BIN, &repo.root);
+        cmd.args(["hook", "agent-start"]);
+        repo.run_with_input(&mut cmd, input.as_bytes())
+    };
+    let run = start(&repo, &input);
+    assert_eq!(run.code, 0, "{run}");
+    assert!(
+        run.stdout
+            .starts_with("planx: this session works on phase `p` of plan `v`."),
+        "{run}"
+    );
+    assert!(run.stdout.contains("new.txt"), "{run}");
+    // Never in the way of a session: off a phase branch nothing, a bad input a line on stderr.
+    let bad = start(&repo, "nonsense");
+    assert_eq!((bad.code, bad.stdout.as_str()), (0, ""), "{bad}");
+    assert!(
+        bad.stderr.starts_with("planx: no brief for this session"),
+        "{bad}"
+    );
+    repo.git(&["switch", "-q", "main"]);
+    let off = start(&repo, &input);
+    assert_eq!(
+        (off.code, off.stdout.as_str(), off.stderr.as_str()),
+        (0, "", "")
+    );
 }

@@ -134,6 +134,12 @@ fn claude_says_done_too_early_is_held_back_writes_the_file_and_the_phase_merges(
         "the model was not told the finding: {told:#?}"
     );
     assert!(!told[3].contains("does not verify"), "{told:#?}");
+    // The SessionStart hook gave the session the phase's brief.
+    let first = model.requests()[0].to_string();
+    assert!(
+        first.contains("this session works on phase `p` of plan `agents`"),
+        "no brief at the start of the session"
+    );
     // The user's own Stop hook ran beside planx's.
     let stops = std::fs::read_to_string(&log).unwrap_or_default();
     assert!(stops.lines().count() >= 2, "{stops}");
