@@ -244,7 +244,7 @@ impl Repo {
 
     /// A fingerprint of the work tree in `dir`: what `git status` lists, with the content of
     /// every listed file. Ignored files are left out: build outputs do not count.
-    pub fn worktree_fingerprint(&self, dir: &Path) -> Result<String, GitError> {
+    pub fn worktree_fingerprint(&self, dir: &Path) -> Result<WorktreeFingerprint, GitError> {
         let out = git(
             dir,
             &[
@@ -256,7 +256,7 @@ impl Repo {
             ],
             None,
         )?;
-        let mut text = String::new();
+        let mut paths = std::collections::BTreeMap::new();
         for (status, path) in status_entries(&out.stdout) {
             let full = dir.join(super::path::bytes_path(path));
             let content = match std::fs::symlink_metadata(&full) {
@@ -269,13 +269,12 @@ impl Repo {
                 Ok(_) => "other".to_owned(),
                 Err(_) => "gone".to_owned(),
             };
-            text.push_str(&format!(
-                "{} {} {content}\n",
-                String::from_utf8_lossy(status),
-                String::from_utf8_lossy(path)
-            ));
+            paths.insert(
+                String::from_utf8_lossy(path).into_owned(),
+                format!("{} {content}", String::from_utf8_lossy(status)),
+            );
         }
-        Ok(text)
+        Ok(WorktreeFingerprint { paths })
     }
 
     /// What is staged for the next commit, from `git diff --cached`, run in `dir` so that a
@@ -432,5 +431,37 @@ impl Repo {
         let out = git(self.common_dir(), &args, Some(message.as_bytes()))?;
         let text = String::from_utf8_lossy(&out.stdout);
         Oid::from_str(text.trim()).map_err(super::git_err("`git commit-tree` printed no commit id"))
+    }
+}
+
+/// What `git status` lists in a work tree, each path with its status and content.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WorktreeFingerprint {
+    paths: std::collections::BTreeMap<String, String>,
+}
+
+impl WorktreeFingerprint {
+    /// Whether `path` is listed as untracked (and not ignored).
+    pub fn is_untracked(&self, path: &str) -> bool {
+        self.paths.get(path).is_some_and(|s| s.starts_with("??"))
+    }
+
+    /// The paths whose status or content differ from `before`, in path order.
+    pub fn changed_since(&self, before: &WorktreeFingerprint) -> Vec<String> {
+        let mut changed: Vec<String> = self
+            .paths
+            .iter()
+            .filter(|(path, state)| before.paths.get(*path) != Some(*state))
+            .map(|(path, _)| path.clone())
+            .collect();
+        changed.extend(
+            before
+                .paths
+                .keys()
+                .filter(|path| !self.paths.contains_key(*path))
+                .cloned(),
+        );
+        changed.sort();
+        changed
     }
 }

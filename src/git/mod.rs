@@ -38,6 +38,9 @@ pub enum GitError {
     Unsupported { what: String, hint: String },
     #[error("{what}")]
     Busy { what: String },
+    /// Another process holds a ref's lock file, or one was left behind by a process that died.
+    #[error("{reference} is locked: {} exists", lock.display())]
+    RefLocked { reference: String, lock: PathBuf },
     #[error("{what}")]
     Git {
         what: String,
@@ -60,6 +63,38 @@ pub enum GitError {
         #[source]
         source: std::io::Error,
     },
+}
+
+/// Attempts at a ref found locked before planx gives up: about a second. A lock is held for
+/// milliseconds by a process writing the ref; one that stays was left by a process that died,
+/// and waiting longer would not help (git itself waits 100 ms, `core.filesRefLockTimeout`).
+pub(crate) const LOCKED_ATTEMPTS: u32 = 40;
+
+/// The pause between two attempts at a locked ref.
+pub(crate) fn thread_sleep_locked() {
+    std::thread::sleep(std::time::Duration::from_millis(25));
+}
+
+fn read_err(key: &str) -> impl FnOnce(git2::Error) -> GitError {
+    git_err(format!("cannot read `{key}`"))
+}
+
+/// Why a change of the configuration failed: a read or the lock, or the write itself.
+enum ConfigWriteError {
+    Git(GitError),
+    Set(git2::Error),
+}
+
+impl ConfigWriteError {
+    fn for_key(self, key: &str) -> GitError {
+        match self {
+            ConfigWriteError::Git(e) => e,
+            ConfigWriteError::Set(source) => GitError::Git {
+                what: format!("cannot set `{key}` in the repository's configuration"),
+                source,
+            },
+        }
+    }
 }
 
 pub(crate) fn git_err(what: impl Into<String>) -> impl FnOnce(git2::Error) -> GitError {
@@ -286,17 +321,27 @@ impl Repo {
         log: &str,
     ) -> Result<bool, GitError> {
         let name = format!("refs/heads/{branch}");
-        match self.inner.reference(&name, target, false, log) {
-            Ok(_) => Ok(true),
-            Err(e) if matches!(e.code(), git2::ErrorCode::Exists | git2::ErrorCode::Locked) => {
-                Ok(false)
+        for _ in 0..LOCKED_ATTEMPTS {
+            match self.inner.reference(&name, target, false, log) {
+                Ok(_) => return Ok(true),
+                Err(e) if e.code() == git2::ErrorCode::Exists => return Ok(false),
+                Err(e) if e.code() == git2::ErrorCode::Locked => thread_sleep_locked(),
+                Err(e) => return Err(git_err(format!("cannot create branch {branch}"))(e)),
             }
-            Err(e) => Err(git_err(format!("cannot create branch {branch}"))(e)),
+        }
+        Err(self.ref_locked(name))
+    }
+
+    /// The error for a ref whose lock file stayed through [`LOCKED_ATTEMPTS`].
+    pub(crate) fn ref_locked(&self, reference: String) -> GitError {
+        GitError::RefLocked {
+            lock: self.common_dir().join(format!("{reference}.lock")),
+            reference,
         }
     }
 
     /// Moves `refs/heads/<branch>` from `old` to `new`; `false` when it no longer points at
-    /// `old` (someone else moved it).
+    /// `old` (someone else moved it), [`GitError::RefLocked`] when its lock file stays.
     pub fn move_branch(
         &self,
         branch: &str,
@@ -305,18 +350,15 @@ impl Repo {
         log: &str,
     ) -> Result<bool, GitError> {
         let name = format!("refs/heads/{branch}");
-        match self.inner.reference_matching(&name, new, true, old, log) {
-            Ok(_) => Ok(true),
-            Err(e)
-                if matches!(
-                    e.code(),
-                    git2::ErrorCode::Modified | git2::ErrorCode::Locked
-                ) =>
-            {
-                Ok(false)
+        for _ in 0..LOCKED_ATTEMPTS {
+            match self.inner.reference_matching(&name, new, true, old, log) {
+                Ok(_) => return Ok(true),
+                Err(e) if e.code() == git2::ErrorCode::Modified => return Ok(false),
+                Err(e) if e.code() == git2::ErrorCode::Locked => thread_sleep_locked(),
+                Err(e) => return Err(git_err(format!("cannot update branch {branch}"))(e)),
             }
-            Err(e) => Err(git_err(format!("cannot update branch {branch}"))(e)),
         }
+        Err(self.ref_locked(name))
     }
 
     pub fn commit_info(&self, id: Oid) -> Result<CommitInfo, GitError> {
@@ -538,44 +580,60 @@ impl Repo {
     /// Makes sure the multi-valued `key` of the repository's own configuration has `value`
     /// among its values, leaving any other value alone. Returns whether it was added.
     pub fn ensure_local_config_value(&self, key: &str, value: &str) -> Result<bool, GitError> {
-        let mut config = self.local_config()?;
-        let present = {
-            let mut entries = config
-                .multivar(key, None)
-                .map_err(git_err(format!("cannot read `{key}`")))?;
-            let mut found = false;
-            while let Some(entry) = entries.next() {
-                let entry = entry.map_err(git_err(format!("cannot read `{key}`")))?;
-                found |= entry.value_bytes() == value.as_bytes();
+        self.with_local_config(|config| {
+            let present = {
+                let mut entries = config.multivar(key, None).map_err(read_err(key))?;
+                let mut found = false;
+                while let Some(entry) = entries.next() {
+                    found |= entry.map_err(read_err(key))?.value_bytes() == value.as_bytes();
+                }
+                found
+            };
+            if present {
+                return Ok(Ok(false));
             }
-            found
-        };
-        if present {
-            return Ok(false);
-        }
-        config
-            .set_multivar(key, "^$a", value)
-            .map_err(git_err(format!(
-                "cannot set `{key}` in the repository's configuration"
-            )))?;
-        Ok(true)
+            Ok(config.set_multivar(key, "^$a", value).map(|()| true))
+        })
+        .map_err(|e| e.for_key(key))
     }
 
     /// Sets the single-valued `key` of the repository's own configuration. Returns the value it
     /// had before, if any.
     pub fn set_local_config(&self, key: &str, value: &str) -> Result<Option<String>, GitError> {
-        let mut config = self.local_config()?;
-        let old = match config.get_string(key) {
-            Ok(v) => Some(v),
-            Err(e) if e.code() == git2::ErrorCode::NotFound => None,
-            Err(e) => return Err(git_err(format!("cannot read `{key}`"))(e)),
-        };
-        if old.as_deref() != Some(value) {
-            config.set_str(key, value).map_err(git_err(format!(
-                "cannot set `{key}` in the repository's configuration"
-            )))?;
+        self.with_local_config(|config| {
+            let old = match config.get_string(key) {
+                Ok(v) => Some(v),
+                Err(e) if e.code() == git2::ErrorCode::NotFound => None,
+                Err(e) => return Err(read_err(key)(e)),
+            };
+            if old.as_deref() == Some(value) {
+                return Ok(Ok(old));
+            }
+            Ok(config.set_str(key, value).map(|()| old))
+        })
+        .map_err(|e| e.for_key(key))
+    }
+
+    /// Runs `change` on the repository's own configuration, read afresh each time, again while
+    /// another process holds `config.lock` (two `start`s of one `run` set the same keys at
+    /// once): the next attempt sees what the other wrote. `change` returns the outcome of its
+    /// write inside its reads' result.
+    fn with_local_config<T>(
+        &self,
+        mut change: impl FnMut(&mut git2::Config) -> Result<Result<T, git2::Error>, GitError>,
+    ) -> Result<T, ConfigWriteError> {
+        for _ in 0..LOCKED_ATTEMPTS {
+            let mut config = self.local_config().map_err(ConfigWriteError::Git)?;
+            match change(&mut config).map_err(ConfigWriteError::Git)? {
+                Ok(done) => return Ok(done),
+                Err(e) if e.code() == git2::ErrorCode::Locked => thread_sleep_locked(),
+                Err(e) => return Err(ConfigWriteError::Set(e)),
+            }
         }
-        Ok(old)
+        Err(ConfigWriteError::Git(GitError::RefLocked {
+            reference: "the repository's configuration".into(),
+            lock: self.common_dir().join("config.lock"),
+        }))
     }
 
     fn local_config(&self) -> Result<git2::Config, GitError> {
@@ -634,6 +692,15 @@ impl TreeLookup<'_> {
         Ok(self.folder(folder)?.is_some_and(|tree| {
             tree.get_name(name)
                 .is_some_and(|e| e.kind() != Some(git2::ObjectType::Tree))
+        }))
+    }
+
+    /// Is `path` a symbolic link in this tree?
+    pub fn is_symlink(&mut self, path: &str) -> Result<bool, GitError> {
+        let (folder, name) = path.rsplit_once('/').unwrap_or(("", path));
+        Ok(self.folder(folder)?.is_some_and(|tree| {
+            tree.get_name(name)
+                .is_some_and(|e| e.filemode() as u32 == SYMLINK_MODE)
         }))
     }
 
@@ -714,6 +781,36 @@ fn classify_open_error(path: PathBuf, source: git2::Error) -> GitError {
         };
     }
     GitError::NotARepository { path, source }
+}
+
+/// Answers plan validation's questions about paths from a commit's tree: the facts of a plan
+/// as committed there. A tree that cannot be read answers "no symlink", as no facts do.
+pub struct TreePathFacts<'r> {
+    lookup: std::cell::RefCell<TreeLookup<'r>>,
+}
+
+impl<'r> TreePathFacts<'r> {
+    pub fn new(lookup: TreeLookup<'r>) -> TreePathFacts<'r> {
+        TreePathFacts {
+            lookup: std::cell::RefCell::new(lookup),
+        }
+    }
+}
+
+impl PathFacts for TreePathFacts<'_> {
+    fn symlink_prefix(&self, path: &str) -> Option<String> {
+        let mut lookup = self.lookup.borrow_mut();
+        let mut end = 0;
+        for component in path.split('/') {
+            end += component.len();
+            let prefix = &path[..end];
+            if lookup.is_symlink(prefix).unwrap_or(false) {
+                return Some(prefix.to_owned());
+            }
+            end += 1;
+        }
+        None
+    }
 }
 
 /// Answers plan validation's questions about paths from the index.

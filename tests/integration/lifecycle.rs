@@ -510,7 +510,8 @@ fn refusals_of_checkpoint() {
     --- stderr ---
     error: the work tree has changes this checkpoint would not commit
       ?? a.txt
-    hint: the run must be about exactly what is committed: stage them (`git add`) or stash them, then try again
+    hint: the run must be about exactly what is committed: stage your changes (`git add`) or stash them, then try again
+    hint: files a build or a test writes (caches, build output) belong in .gitignore, not in a commit
     [exit status: 3]
     ");
     assert_snapshot!(repo.planx(&["checkpoint", "-m", "sneaky\n\nPlanx-Status: complete"]), @"
@@ -519,6 +520,20 @@ fn refusals_of_checkpoint() {
     hint: planx writes the Planx-* trailers itself; leave them out of the message
     [exit status: 2]
     ");
+    for args in [
+        ["-m", "done\rPlanx-Status: complete"],
+        ["--blocked", "waiting\r"],
+        ["--failed", "a\r\nb\rc"],
+    ] {
+        let mut argv = vec!["checkpoint"];
+        argv.extend(args);
+        insta::allow_duplicates! { assert_snapshot!(repo.planx(&argv), @r"
+        --- stderr ---
+        error: the checkpoint's message or reason holds a carriage return that ends no line
+        hint: a terminal would write the rest over the start of the line; end lines with a newline (\n)
+        [exit status: 2]
+        "); }
+    }
     assert_snapshot!(repo.planx(&["checkpoint", "--red", "--green"]), @"
     --- stderr ---
     error: the argument '--red' cannot be used with '--green'
@@ -880,7 +895,8 @@ fn evidence_must_be_about_what_is_committed() {
     --- stderr ---
     error: the work tree has changes this checkpoint would not commit
       ?? a.txt
-    hint: the run must be about exactly what is committed: stage them (`git add`) or stash them, then try again
+    hint: the run must be about exactly what is committed: stage your changes (`git add`) or stash them, then try again
+    hint: files a build or a test writes (caches, build output) belong in .gitignore, not in a commit
     [exit status: 3]
     ");
     repo.git(&["add", "a.txt"]);
