@@ -28,6 +28,7 @@
 
 use std::io;
 
+use crate::agents::AgentsError;
 use crate::git::GitError;
 use crate::hooks::decide::HookError;
 use crate::lifecycle::LifecycleError;
@@ -111,6 +112,15 @@ pub fn answer(yes: bool) -> Result<(), CliError> {
             reported: true,
             ..CliError::new(ErrorKind::No, "the answer is no")
         })
+    }
+}
+
+/// The agent stop gate held the agent back, its reason shown already: exit 2, which Claude
+/// Code reads as "go on, with the reason on stderr" (every other code lets the agent stop).
+pub fn agent_block() -> CliError {
+    CliError {
+        reported: true,
+        ..CliError::new(ErrorKind::Usage, "the stop gate held the agent back")
     }
 }
 
@@ -334,6 +344,27 @@ impl From<VerifyError> for CliError {
             VerifyError::Trust(e) => e.into(),
             VerifyError::Command(e) => e.into(),
             VerifyError::Git(e) => e.into(),
+        }
+    }
+}
+
+impl From<AgentsError> for CliError {
+    fn from(error: AgentsError) -> CliError {
+        match error {
+            AgentsError::Verify(e) => e.into(),
+            AgentsError::Git(e) => e.into(),
+            AgentsError::Read { ref path, ref source } => {
+                CliError::repo_state(format!("cannot read {path}")).hint(source.to_string())
+            }
+            AgentsError::Write { ref path, ref source } => {
+                CliError::repo_state(format!("cannot write {path}")).hint(source.to_string())
+            }
+            AgentsError::NotJson { .. } => CliError::usage(error.to_string()).hint(
+                "fix the file (or move it away) and run setup again: planx merges its hooks into a JSON object and changes nothing else",
+            ),
+            AgentsError::Markers { .. } => CliError::usage(error.to_string()).hint(
+                "put back the planx section's begin and end lines, or remove what is left of it, then run setup again",
+            ),
         }
     }
 }

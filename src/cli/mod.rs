@@ -2,6 +2,7 @@
 //! what it needs. Only this module writes to stdout and stderr (through [`ui::Ui`]).
 
 mod accept;
+mod agent_stop;
 mod check;
 mod checkpoint;
 mod completions;
@@ -17,6 +18,7 @@ mod mcp;
 mod next;
 mod resume;
 mod run;
+mod setup;
 mod start;
 mod status;
 mod trust;
@@ -101,6 +103,7 @@ pub enum Command {
     Resume(resume::ResumeArgs),
     Run(run::RunArgs),
     Demo(demo::DemoArgs),
+    Setup(setup::SetupArgs),
     Hooks(hooks::HooksArgs),
     Hook(hooks::HookArgs),
     Trust(trust::TrustArgs),
@@ -133,6 +136,7 @@ pub fn run(cli: &Cli, ui: &Ui) -> Result<(), CliError> {
         Command::Resume(args) => resume::cmd_resume(ui, &cli.global, args),
         Command::Run(args) => run::cmd_run(ui, &cli.global, args),
         Command::Demo(args) => demo::cmd_demo(ui, &cli.global, args),
+        Command::Setup(args) => setup::cmd_setup(ui, &cli.global, args),
         Command::Hooks(args) => hooks::cmd_hooks(ui, &cli.global, args),
         Command::Hook(args) => hooks::cmd_hook(ui, &cli.global, args),
         Command::Trust(args) => trust::cmd_trust(ui, &cli.global, args),

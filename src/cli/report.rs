@@ -17,6 +17,7 @@ use crate::git::changes::ChangeKind;
 use crate::report::execution::{self, ExecutionReport, PhaseReport};
 use crate::state::State;
 use crate::state::judging::Subject;
+use crate::state::usage::Usage;
 
 /// Write the plan's execution report: phases, durations, files, test results, open problems.
 ///
@@ -219,6 +220,31 @@ fn verify_cell(p: &PhaseReport) -> String {
     }
 }
 
+/// A usage as the cells of the report's table: executor time, cost, tokens in and out, turns,
+/// model.
+pub(crate) fn usage_cells(u: &Usage) -> Vec<String> {
+    let num = |n: Option<u64>| n.map_or("-".to_owned(), |n| n.to_string());
+    vec![
+        u.duration_ms.map_or("-".to_owned(), |ms| {
+            clock::human_duration((ms / 1000) as i64)
+        }),
+        u.cost_usd.map_or("-".to_owned(), |c| format!("${c:.4}")),
+        num(u.input_tokens),
+        num(u.output_tokens),
+        num(u.turns),
+        md::cell(u.model.as_deref().unwrap_or("-")),
+    ]
+}
+
+/// A usage in a line, for the review.
+pub(crate) fn usage_line(u: &Usage) -> String {
+    let cells = usage_cells(u);
+    format!(
+        "Executor time {}, cost {}, {} input and {} output tokens, {} turns, model {}.",
+        cells[0], cells[1], cells[2], cells[3], cells[4], cells[5]
+    )
+}
+
 fn state_cell(p: &PhaseReport) -> String {
     let mut text = match p.state {
         State::Unverified => "**UNVERIFIED**".to_owned(),
@@ -350,6 +376,39 @@ fn render(r: &ExecutionReport, origin: &Origin, next: &str) -> String {
         &rows,
     ));
     out.push('\n');
+
+    if r.usage.is_some() {
+        out.push_str("## Cost and effort\n\n");
+        out.push_str("What each phase's executors said they used (their usage documents: a claim, not evidence), and how long they ran, as `run` measured it; summed over attempts.\n\n");
+        let mut rows: Vec<Vec<String>> = r
+            .phases
+            .iter()
+            .filter_map(|p| Some((p, p.usage.as_ref()?)))
+            .map(|(p, u)| {
+                let mut row = vec![format!("`{}`", p.id)];
+                row.extend(usage_cells(u));
+                row
+            })
+            .collect();
+        if let Some(total) = &r.usage {
+            let mut row = vec!["**Total**".to_owned()];
+            row.extend(usage_cells(total));
+            rows.push(row);
+        }
+        out.push_str(&md::table(
+            &[
+                "Phase",
+                "Executor time",
+                "Cost",
+                "Input tokens",
+                "Output tokens",
+                "Turns",
+                "Model",
+            ],
+            &rows,
+        ));
+        out.push('\n');
+    }
 
     out.push_str("## Open problems\n\n");
     let problems: Vec<String> = r

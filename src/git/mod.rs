@@ -643,6 +643,22 @@ impl Repo {
             .map_err(git_err("cannot open the repository's configuration"))
     }
 
+    /// The tree the work tree holds as it is now — committed, staged, unstaged and untracked
+    /// files that are not ignored, deletions too — written as objects (as `git add -A && git
+    /// write-tree` would write them) without touching the index on disk.
+    pub fn work_tree_id(&self) -> Result<Oid, GitError> {
+        let what = "cannot read the work tree as a tree";
+        let mut index = self.inner.index().map_err(git_err(what))?;
+        index
+            .add_all(["*"], git2::IndexAddOption::DEFAULT, None)
+            .map_err(git_err(what))?;
+        index.update_all(["*"], None).map_err(git_err(what))?;
+        let tree = index.write_tree().map_err(git_err(what))?;
+        // The index object is shared with later readers of this `Repo`: back to the file's.
+        index.read(true).map_err(git_err(what))?;
+        Ok(tree)
+    }
+
     /// Path facts from the index, for plan validation.
     pub fn path_facts(&self) -> IndexPathFacts {
         IndexPathFacts {

@@ -19,6 +19,7 @@ use crate::plan::graph::Graph;
 use crate::plan::{EntryKind, Phase, PhaseKind, Plan};
 use crate::state::evidence::{fork_point, phase_events};
 use crate::state::judging::{Judged, JudgingError, Subject};
+use crate::state::usage::Usage;
 use crate::state::{self, Next, PhaseStatus, State};
 use crate::verify::{Judgement, after_verify_findings, judge_changes};
 
@@ -126,6 +127,9 @@ pub struct PhaseReport {
     /// `latest_verify` is of the phase's latest tree.
     pub latest_verify_of_tip: bool,
     pub problems: Vec<Problem>,
+    /// What its executors said they cost, with how long they ran (`run`'s `usage` events),
+    /// summed over attempts; `None` when no executor ran it.
+    pub usage: Option<Usage>,
 }
 
 /// The plan's execution report.
@@ -142,6 +146,8 @@ pub struct ExecutionReport {
     pub first: Option<String>,
     pub last: Option<String>,
     pub duration_seconds: Option<i64>,
+    /// The phases' usage summed.
+    pub usage: Option<Usage>,
     /// In dependency order.
     pub phases: Vec<PhaseReport>,
     #[serde(skip)]
@@ -181,6 +187,12 @@ pub fn report(
     } else {
         Overall::NotStarted
     };
+    let usage = phases
+        .iter()
+        .filter_map(|p| p.usage.as_ref())
+        .fold(None, |sum: Option<Usage>, u| {
+            Some(sum.map_or_else(|| u.clone(), |s| s.plus(u)))
+        });
     let first = phases.iter().filter_map(|p| p.first.clone()).min();
     let last = phases.iter().filter_map(|p| p.last.clone()).max();
     Ok(ExecutionReport {
@@ -194,6 +206,7 @@ pub fn report(
         duration_seconds: span(first.as_deref(), last.as_deref()),
         first,
         last,
+        usage,
         phases,
         next: state::next_action(plan, &statuses, &order, current_branch),
     })
@@ -458,6 +471,7 @@ fn phase_report(
         latest_verify: latest,
         latest_verify_of_tip: of_tip,
         problems,
+        usage: crate::state::usage::recorded(&events),
     })
 }
 

@@ -3,7 +3,9 @@
 
 mod common;
 
+mod agents;
 mod check;
+mod claude;
 mod cli;
 mod completions;
 mod dogfood;

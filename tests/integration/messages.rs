@@ -505,7 +505,7 @@ fn the_hook_command_misused() {
     assert_snapshot!(repo.planx(&["hook", "post-commit"]), @"
     --- stderr ---
     error: `post-commit` is not a planx hook
-    hint: planx hooks are pre-commit, commit-msg, pre-merge-commit, pre-push
+    hint: planx hooks are pre-commit, commit-msg, pre-merge-commit, pre-push, and agent-stop and agent-start for coding agents
     [exit status: 2]
     ");
     assert_snapshot!(repo.planx(&["hook", "commit-msg"]), @"

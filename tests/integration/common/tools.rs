@@ -190,3 +190,42 @@ fn project_git_state() -> Vec<(String, Vec<u8>)> {
     state.sort();
     state
 }
+
+/// The version of Claude Code the agent tests drive (the measurements were made with
+/// it); a new version is a change of this line and a run of `cargo test --test integration
+/// claude`.
+pub const CLAUDE_CODE_VERSION: &str = "2.1.328";
+
+/// The folder holding the real `claude` executable (Claude Code's native build for this
+/// machine, from npm). Installed without its install script, which only links the binary.
+pub fn claude_bin() -> PathBuf {
+    let platform = match (std::env::consts::OS, std::env::consts::ARCH) {
+        ("linux", "x86_64") => "linux-x64",
+        ("linux", "aarch64") => "linux-arm64",
+        ("macos", "x86_64") => "darwin-x64",
+        ("macos", "aarch64") => "darwin-arm64",
+        (os, arch) => panic!("the Claude Code tests have no build of Claude Code for {os} {arch}"),
+    };
+    locked(|dir| {
+        let prefix = dir.join(format!("claude-code-{CLAUDE_CODE_VERSION}"));
+        let bin = prefix.join(format!("node_modules/@anthropic-ai/claude-code-{platform}"));
+        if !bin.join("claude").exists() {
+            fs::create_dir_all(&prefix).expect("npm prefix");
+            install(
+                installer("npm", &prefix)
+                    .args([
+                        "install",
+                        "--silent",
+                        "--no-audit",
+                        "--no-fund",
+                        "--ignore-scripts",
+                        "--prefix",
+                    ])
+                    .arg(&prefix)
+                    .arg(format!("@anthropic-ai/claude-code@{CLAUDE_CODE_VERSION}")),
+                "npm install @anthropic-ai/claude-code",
+            );
+        }
+        bin
+    })
+}
