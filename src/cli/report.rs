@@ -57,7 +57,8 @@ pub enum ReportFormat {
 pub fn cmd_report(ui: &Ui, global: &GlobalArgs, args: &ReportArgs) -> Result<(), CliError> {
     let ctx = Context::open(global, Need::BaseOrWorkTree)?;
     let current = ctx.repo.current_branch()?;
-    let report = execution::report(ctx.subject(), current.as_deref())?;
+    let committed = matches!(ctx.origin, Origin::Base(_));
+    let report = execution::report(ctx.subject(), current.as_deref(), committed)?;
     let next = next_text(&report.next, &ctx.plan);
     let text = if ui.json || args.format == ReportFormat::Json {
         let mut doc = md::document("planx.report/1", &report);
@@ -152,7 +153,11 @@ pub(crate) fn print_report_for(
     origin: &Origin,
 ) -> Result<(), CliError> {
     let current = subject.repo.current_branch()?;
-    let report = execution::report(subject, current.as_deref())?;
+    let report = execution::report(
+        subject,
+        current.as_deref(),
+        matches!(origin, Origin::Base(_)),
+    )?;
     let next = next_text(&report.next, subject.plan);
     ui.out(&render(&report, origin, &next))
 }

@@ -158,6 +158,7 @@ pub struct ExecutionReport {
 pub fn report(
     subject: Subject<'_>,
     current_branch: Option<&str>,
+    committed: bool,
 ) -> Result<ExecutionReport, ReportError> {
     let (repo, plan) = (subject.repo, subject.plan);
     let statuses = state::derive(subject, state::Notes::All)?;
@@ -208,7 +209,7 @@ pub fn report(
         last,
         usage,
         phases,
-        next: state::next_action(plan, &statuses, &order, current_branch),
+        next: state::next_action(plan, &statuses, &order, current_branch, committed),
     })
 }
 

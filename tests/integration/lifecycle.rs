@@ -1056,8 +1056,8 @@ fn reading_only_open_phases_notes_changes_no_state() {
     // A complete phase's step evidence is left unread; the full read has it.
     assert!(all[0].checkpoints.iter().any(|c| !c.events.is_empty()));
     assert_eq!(
-        state::next_action(&plan, &open, &[0, 1], Some("planx/b")),
-        state::next_action(&plan, &all, &[0, 1], Some("planx/b"))
+        state::next_action(&plan, &open, &[0, 1], Some("planx/b"), true),
+        state::next_action(&plan, &all, &[0, 1], Some("planx/b"), true)
     );
 }
 

@@ -18,6 +18,7 @@ mod init;
 mod lifecycle;
 mod mcp;
 mod messages;
+mod next_action;
 mod notes;
 mod progress;
 mod review;
