@@ -244,21 +244,7 @@ pub fn codex_bin() -> PathBuf {
             "node_modules/@openai/codex-{package}/vendor/{triple}/bin"
         ));
         if !bin.join("codex").exists() {
-            fs::create_dir_all(&prefix).expect("npm prefix");
-            install(
-                installer("npm", &prefix)
-                    .args([
-                        "install",
-                        "--silent",
-                        "--no-audit",
-                        "--no-fund",
-                        "--ignore-scripts",
-                        "--prefix",
-                    ])
-                    .arg(&prefix)
-                    .arg(format!("@openai/codex@{CODEX_VERSION}")),
-                "npm install @openai/codex",
-            );
+            npm_install(&prefix, &format!("@openai/codex@{CODEX_VERSION}"), &[]);
         }
         bin
     })
