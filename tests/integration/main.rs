@@ -7,6 +7,7 @@ mod agents;
 mod check;
 mod claude;
 mod cli;
+mod codex;
 mod completions;
 mod dogfood;
 mod finish;
