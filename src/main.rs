@@ -14,8 +14,12 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 fn main() -> ExitCode {
     let cli = Cli::parse();
     git_planx::interrupt::install();
-    init_tracing(cli.global.verbose, cli.global.quiet);
     let ui = cli::make_ui(&cli.global);
+    init_tracing(
+        cli.global.verbose,
+        cli.global.quiet,
+        ui.err_painter().enabled(),
+    );
     match cli::run(&cli, &ui) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
@@ -30,8 +34,8 @@ fn main() -> ExitCode {
 }
 
 /// Logs go to stderr. `PLANX_LOG` (an `EnvFilter` directive such as `debug` or
-/// `git_planx::plan=trace`) wins over `-v` / `-q`.
-fn init_tracing(verbose: u8, quiet: bool) {
+/// `git_planx::plan=trace`) wins over `-v` / `-q`. Coloured only when stderr's other output is.
+fn init_tracing(verbose: u8, quiet: bool, color: bool) {
     use tracing_subscriber::EnvFilter;
     let default = match (quiet, verbose) {
         (true, _) => "off",
@@ -46,6 +50,7 @@ fn init_tracing(verbose: u8, quiet: bool) {
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(color)
         .without_time()
         .with_target(false)
         .init();

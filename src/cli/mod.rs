@@ -74,9 +74,9 @@ pub struct GlobalArgs {
     /// Run the plan's commands this once without them being trusted here (see `trust`)
     #[arg(long, global = true)]
     pub trust_once: bool,
-    /// When to colour the output
-    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
-    pub color: ColorChoice,
+    /// When to colour the output [default: color.planx, else color.ui, else auto]
+    #[arg(long, global = true, value_enum, value_name = "WHEN")]
+    pub color: Option<ColorChoice>,
 }
 
 #[derive(Debug, Subcommand)]

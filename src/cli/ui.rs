@@ -1,6 +1,7 @@
 //! Output for people first and programs second: the only place that writes to stdout and
-//! stderr. Colour only on a terminal and never with `NO_COLOR`; a closed pipe ends the program
-//! quietly (see [`crate::error::ErrorKind::BrokenPipe`]).
+//! stderr. Colour as git decides it: `--color`, else `color.planx`, else `color.ui` (on a
+//! terminal by default), never with `NO_COLOR`; a closed pipe ends the program quietly (see
+//! [`crate::error::ErrorKind::BrokenPipe`]).
 
 use std::io::{self, IsTerminal, Write};
 
@@ -16,6 +17,20 @@ pub enum ColorChoice {
     Always,
     /// Never colour.
     Never,
+}
+
+impl ColorChoice {
+    /// A git colour setting (`color.ui`, `color.planx`) as git reads it: `always`, `never`,
+    /// `auto`, or a boolean, true meaning `auto`. `None` for a value git would refuse.
+    pub fn from_git(value: &str) -> Option<ColorChoice> {
+        let v = value.to_ascii_lowercase();
+        match v.as_str() {
+            "always" => Some(ColorChoice::Always),
+            "never" | "false" | "no" | "off" | "0" => Some(ColorChoice::Never),
+            "auto" | "true" | "yes" | "on" | "1" | "" => Some(ColorChoice::Auto),
+            _ => None,
+        }
+    }
 }
 
 /// A style of text.
@@ -55,6 +70,11 @@ impl Painter {
         Painter { enabled: false }
     }
 
+    /// Whether it colours at all (logs follow it).
+    pub fn enabled(&self) -> bool {
+        self.enabled
+    }
+
     pub fn paint(&self, style: Style, text: &str) -> String {
         if self.enabled && !text.is_empty() {
             format!("\x1b[{}m{text}\x1b[0m", style.code())
@@ -68,12 +88,25 @@ impl Painter {
 pub struct Ui {
     pub json: bool,
     pub quiet: bool,
+    /// `core.quotePath`: paths in text output are quoted when they hold bytes above 0x7f.
+    pub quote_path: bool,
     out: Painter,
     err: Painter,
 }
 
 impl Ui {
-    pub fn new(color: ColorChoice, json: bool, quiet: bool) -> Ui {
+    /// `color` is `--color` when given; otherwise git's configuration decides.
+    pub fn new(color: Option<ColorChoice>, json: bool, quiet: bool) -> Ui {
+        let config = crate::git::cli::output_config();
+        let color = color
+            .or_else(|| {
+                config
+                    .color_planx
+                    .as_deref()
+                    .and_then(ColorChoice::from_git)
+            })
+            .or_else(|| config.color_ui.as_deref().and_then(ColorChoice::from_git))
+            .unwrap_or(ColorChoice::Auto);
         let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
         let dumb = std::env::var_os("TERM").is_some_and(|t| t == "dumb");
         let decide = |terminal: bool| match color {
@@ -85,6 +118,7 @@ impl Ui {
         Ui {
             json,
             quiet,
+            quote_path: config.quote_path,
             out: Painter {
                 enabled: !json && decide(io::stdout().is_terminal()),
             },

@@ -6,6 +6,7 @@ mod common;
 mod check;
 mod cli;
 mod completions;
+mod conventions;
 mod dogfood;
 mod finish;
 mod graph;

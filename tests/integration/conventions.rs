@@ -1,0 +1,46 @@
+//! The conventions a git user expects of every command: colour as git's configuration says,
+//! `-q`, errors as JSON documents, paths as git shows them, help laid out as git's is.
+
+use crate::common::{Repo, VERIFY_PLAN, WALK_PLAN};
+
+const ESC: char = '\x1b';
+
+#[test]
+fn colour_follows_color_ui_and_color_planx_like_git() {
+    let repo = Repo::with_plan(&WALK_PLAN);
+    let coloured = |run: &crate::common::Run| run.stderr.contains(ESC);
+    // Through a pipe, nothing is coloured by default.
+    assert!(!coloured(&repo.planx(&["start", "nope"])));
+    repo.git(&["config", "color.ui", "always"]);
+    let run = repo.planx(&["start", "nope"]);
+    assert!(run.stderr.starts_with("\x1b[1;31merror\x1b[0m: "), "{run}");
+    // color.planx is to planx what color.diff is to `git diff`: it wins over color.ui.
+    repo.git(&["config", "color.planx", "false"]);
+    assert!(!coloured(&repo.planx(&["start", "nope"])));
+    repo.git(&["config", "color.planx", "always"]);
+    repo.git(&["config", "color.ui", "never"]);
+    assert!(coloured(&repo.planx(&["start", "nope"])));
+    // --color wins over both; NO_COLOR over everything.
+    assert!(!coloured(
+        &repo.planx(&["start", "nope", "--color", "never"])
+    ));
+    let mut cmd = repo.command(crate::common::BIN, &repo.root);
+    cmd.env("NO_COLOR", "1").args(["start", "nope"]);
+    assert!(!coloured(&repo.run(&mut cmd)));
+}
+
+#[test]
+fn logs_carry_no_escape_codes_when_colour_is_off() {
+    let repo = Repo::verifying(&VERIFY_PLAN);
+    let run = repo.planx(&["verify", "-v", "--color", "never"]);
+    assert!(run.stderr.contains("DEBUG"), "{run}");
+    assert!(!run.stderr.contains(ESC), "{run}");
+    repo.git(&["config", "color.ui", "never"]);
+    let run = repo.planx(&["verify", "-v"]);
+    assert!(
+        run.stderr.contains("DEBUG") && !run.stderr.contains(ESC),
+        "{run}"
+    );
+    let run = repo.planx(&["verify", "-v", "--color", "always"]);
+    assert!(run.stderr.contains("\x1b[34mDEBUG"), "{run}");
+}
