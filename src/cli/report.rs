@@ -38,11 +38,40 @@ pub fn cmd_report(ui: &Ui, global: &GlobalArgs, args: &ReportArgs) -> Result<(),
         let mut doc = md::document("planx.report/1", &report);
         doc["next"] = next_json(&report.next, &ctx.plan);
         ui.json(&doc)?;
+    } else if ui.quiet {
+        ui.out(&render_quiet(&report))?;
     } else {
         let next = next_text(&report.next, &ctx.plan);
         ui.out(&render(&report, &ctx.origin, &next))?;
     }
     Ok(())
+}
+
+/// With `-q`, the answer alone: the plan's status line and its open problems, if any.
+fn render_quiet(r: &ExecutionReport) -> String {
+    let mut out = status_line(r);
+    out.push_str(&problems(r).concat());
+    out
+}
+
+fn status_line(r: &ExecutionReport) -> String {
+    format!(
+        "**Status: {}** — {} of {} phases complete.\n",
+        r.overall.as_str().replace('-', " ").to_uppercase(),
+        r.phases_complete,
+        r.phases_total
+    )
+}
+
+fn problems(r: &ExecutionReport) -> Vec<String> {
+    r.phases
+        .iter()
+        .flat_map(|p| {
+            p.problems
+                .iter()
+                .map(move |x| format!("- `{}` ({}): {}\n", p.id, x.code, md::line(&x.message)))
+        })
+        .collect()
 }
 
 /// The plan's execution report as text, for the end of `run` and `demo`.
@@ -138,12 +167,8 @@ fn render(r: &ExecutionReport, origin: &Origin, next: &str) -> String {
         r.plan,
         md::line(&r.plan_title)
     );
-    out.push_str(&format!(
-        "**Status: {}** — {} of {} phases complete.\n\n",
-        r.overall.as_str().replace('-', " ").to_uppercase(),
-        r.phases_complete,
-        r.phases_total
-    ));
+    out.push_str(&status_line(r));
+    out.push('\n');
     out.push_str(&match origin {
         Origin::Base(tip) => format!("- Base: `{}` at `{}`\n", r.base, short(tip)),
         Origin::WorkTree => format!(
@@ -253,15 +278,7 @@ fn render(r: &ExecutionReport, origin: &Origin, next: &str) -> String {
     out.push('\n');
 
     out.push_str("## Open problems\n\n");
-    let problems: Vec<String> = r
-        .phases
-        .iter()
-        .flat_map(|p| {
-            p.problems
-                .iter()
-                .map(move |x| format!("- `{}` ({}): {}\n", p.id, x.code, md::line(&x.message)))
-        })
-        .collect();
+    let problems = problems(r);
     if problems.is_empty() {
         out.push_str("None.\n\n");
     } else {

@@ -75,6 +75,7 @@ pub fn cmd_review(ui: &Ui, global: &GlobalArgs, args: &ReviewArgs) -> Result<(),
         ui.json(&doc)?;
     }
     match &opened {
+        Some(Opened::Created { .. }) if ui.quiet => {}
         Some(Opened::Created { tool, output }) => ui.err(&format!(
             "{} the pull request on {} with {}: {output}\n",
             ui.err_painter().paint(Style::Ok, "opened"),

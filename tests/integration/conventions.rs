@@ -1,6 +1,8 @@
 //! The conventions a git user expects of every command: colour as git's configuration says,
 //! `-q`, errors as JSON documents, paths as git shows them, help laid out as git's is.
 
+use insta::assert_snapshot;
+
 use crate::common::{Repo, VERIFY_PLAN, WALK_PLAN};
 
 const ESC: char = '\x1b';
@@ -43,4 +45,32 @@ fn logs_carry_no_escape_codes_when_colour_is_off() {
     );
     let run = repo.planx(&["verify", "-v", "--color", "always"]);
     assert!(run.stderr.contains("\x1b[34mDEBUG"), "{run}");
+}
+
+#[test]
+fn verify_and_report_are_quiet_with_q() {
+    let repo = Repo::verifying(&VERIFY_PLAN);
+    repo.write("new.txt", "bye\n");
+    repo.write("stray.txt", "stray\n");
+    assert_snapshot!(repo.planx(&["verify", "-q"]), @"
+    error: nothing changed in `existing.txt` [modify existing.txt]
+    error: old.txt should be deleted but is still there [delete old.txt]
+    error: stray.txt was added but the manifest does not declare it
+    NOT VERIFIED  new.txt says hello: new.txt has no match for `hello`
+    NOT VERIFIED: 3 manifest errors, 1 of 2 checks verified (recorded on 071cbed2ef)
+    --- stderr ---
+    [exit status: 1]
+    ");
+    std::fs::remove_file(repo.path("stray.txt")).unwrap();
+    repo.do_phase_p();
+    assert_snapshot!(repo.planx(&["verify", "-q"]), @"
+    VERIFIED: manifest holds, 2 of 2 checks verified (recorded on e9e4c72b0e)
+    --- stderr ---
+    [exit status: 0]
+    ");
+    assert_snapshot!(repo.planx(&["report", "-q"]), @"
+    **Status: IN PROGRESS** — 0 of 2 phases complete.
+    --- stderr ---
+    [exit status: 0]
+    ");
 }
