@@ -137,6 +137,32 @@ impl CliError {
             ))
     }
 
+    /// A command line clap refused, as an error of kind usage: clap's message, its details
+    /// (the arguments missing), its tips and the usage line as hints.
+    pub fn from_clap(error: &clap::Error) -> CliError {
+        let text = error.render().to_string();
+        let mut lines = text.lines();
+        let first = lines.next().unwrap_or_default();
+        let mut out = CliError::usage(first.strip_prefix("error: ").unwrap_or(first));
+        for line in lines {
+            let trimmed = line.trim();
+            if let Some(tip) = trimmed.strip_prefix("tip: ") {
+                out = out.hint(tip);
+            } else if let Some(usage) = trimmed.strip_prefix("Usage: ") {
+                out = out.hint(format!("usage: {usage}"));
+            } else if trimmed.starts_with("For more information") || trimmed.is_empty() {
+            } else {
+                out.details.push(trimmed.to_owned());
+            }
+        }
+        // "the following required arguments were not provided:" and the list below it.
+        if out.message.ends_with(':') && !out.details.is_empty() {
+            out.message = format!("{} {}", out.message, out.details.join(", "));
+            out.details.clear();
+        }
+        out
+    }
+
     pub fn usage(message: impl Into<String>) -> CliError {
         CliError::new(ErrorKind::Usage, message)
     }

@@ -12,7 +12,10 @@ use git_planx::cli::{self, Cli};
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(error) => return refused_arguments(error),
+    };
     git_planx::interrupt::install();
     let ui = cli::make_ui(&cli.global);
     init_tracing(
@@ -31,6 +34,28 @@ fn main() -> ExitCode {
             ExitCode::from(error.exit_code())
         }
     }
+}
+
+/// A command line clap refused: as clap shows it, or with `--json` as a `planx.error/1`
+/// document (and the same error as text on stderr). Help and version are not errors.
+fn refused_arguments(error: clap::Error) -> ExitCode {
+    use clap::error::ErrorKind;
+    let json = std::env::args_os()
+        .take_while(|a| a != "--")
+        .any(|a| a == "--json");
+    let shown = matches!(
+        error.kind(),
+        ErrorKind::DisplayHelp
+            | ErrorKind::DisplayVersion
+            | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+    );
+    if !json || shown {
+        error.exit();
+    }
+    let ui = git_planx::cli::ui::Ui::new(None, true, false);
+    let error = git_planx::error::CliError::from_clap(&error);
+    ui.report_error(&error);
+    ExitCode::from(error.exit_code())
 }
 
 /// Logs go to stderr. `PLANX_LOG` (an `EnvFilter` directive such as `debug` or

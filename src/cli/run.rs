@@ -15,6 +15,7 @@ use super::ui::{Style, Ui};
 use crate::error::{CliError, ErrorKind};
 use crate::git::Repo;
 use crate::lifecycle::LifecycleError;
+use crate::plan::MAX_JOBS;
 use crate::run::scheduler::Why;
 use crate::run::{
     self, Explained, Observer, Outcome, Render, RunError, RunEvent, RunOptions, Summary,
@@ -35,8 +36,8 @@ use crate::verify::Report;
 /// running again continues. Exit 0 only when every selected phase is complete.
 #[derive(Debug, Args)]
 pub struct RunArgs {
-    /// Phases run at the same time at most [default: the plan's [run] jobs, else 1]
-    #[arg(long, short)]
+    /// Phases run at the same time at most, 1 to 256 [default: the plan's [run] jobs, else 1]
+    #[arg(long, short, value_parser = parse_jobs)]
     pub jobs: Option<usize>,
     /// The command that executes a phase [default: PLANX_EXECUTOR, else the plan's [run] executor]
     #[arg(long, value_name = "COMMAND")]
@@ -64,6 +65,16 @@ pub struct RunArgs {
     pub interactive: bool,
 }
 
+/// `--jobs`: a number of phases, at least 1 (more than [`MAX_JOBS`] is capped in `cmd_run`).
+fn parse_jobs(text: &str) -> Result<usize, String> {
+    match text.parse::<usize>() {
+        Ok(0) => Err("0 phases at a time would run nothing; give 1 or more".into()),
+        Ok(n) => Ok(n),
+        Err(_) if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) => Ok(usize::MAX),
+        Err(_) => Err(format!("`{text}` is not a number of phases")),
+    }
+}
+
 pub fn cmd_run(ui: &Ui, global: &GlobalArgs, args: &RunArgs) -> Result<(), CliError> {
     let ctx = Context::open(global, Need::Base)?;
     if args.interactive && !(std::io::stdin().is_terminal() && std::io::stdout().is_terminal()) {
@@ -75,7 +86,10 @@ pub fn cmd_run(ui: &Ui, global: &GlobalArgs, args: &RunArgs) -> Result<(), CliEr
         jobs: if args.interactive {
             1
         } else {
-            args.jobs.or(ctx.plan.run.jobs).unwrap_or(1).max(1)
+            args.jobs
+                .or(ctx.plan.run.jobs)
+                .unwrap_or(1)
+                .clamp(1, MAX_JOBS)
         },
         executor: args.executor.clone().or_else(|| {
             std::env::var("PLANX_EXECUTOR")
@@ -88,6 +102,19 @@ pub fn cmd_run(ui: &Ui, global: &GlobalArgs, args: &RunArgs) -> Result<(), CliEr
         force: args.force,
         trust: trust_policy(global.trust_once),
     };
+    if let Some(jobs) = args.jobs.filter(|&n| n > MAX_JOBS)
+        && !ui.quiet
+    {
+        ui.err(&format!(
+            "{}: --jobs {} is more than a run takes; running {MAX_JOBS} phases at a time at most\n",
+            ui.err_painter().paint(Style::Warning, "warning"),
+            if jobs == usize::MAX {
+                "this large".to_owned()
+            } else {
+                jobs.to_string()
+            },
+        ));
+    }
     if args.dry_run {
         return dry_run(ui, &ctx, &opts);
     }

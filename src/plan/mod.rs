@@ -102,6 +102,10 @@ pub struct Preflight {
     pub timeout: Duration,
 }
 
+/// The most phases `run` takes at once (`[run] jobs`, `--jobs`): more worktrees and executors
+/// than this would only wait on each other.
+pub const MAX_JOBS: usize = 256;
+
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct RunSettings {
     pub executor: Option<CommandRef>,

@@ -315,7 +315,7 @@ pub(crate) fn build(
             .and_then(|e| commands.resolve(&e, "the executor", d));
         if let Some(jobs) = run.jobs {
             match usize::try_from(*jobs.get_ref()) {
-                Ok(n) if (1..=256).contains(&n) => plan.run.jobs = Some(n),
+                Ok(n) if (1..=super::MAX_JOBS).contains(&n) => plan.run.jobs = Some(n),
                 _ => d.error(
                     jobs.span(),
                     "invalid-value",
@@ -323,7 +323,7 @@ pub(crate) fn build(
                         "`jobs = {}` is not a number of parallel phases",
                         jobs.get_ref()
                     ),
-                    "use a number from 1 to 256",
+                    format!("use a number from 1 to {}", super::MAX_JOBS),
                 ),
             }
         }

@@ -74,3 +74,69 @@ fn verify_and_report_are_quiet_with_q() {
     [exit status: 0]
     ");
 }
+
+#[test]
+fn argument_errors_are_error_documents_under_json() {
+    let repo = Repo::with_plan(&WALK_PLAN);
+    let run = repo.planx(&["start", "--bogus", "--json"]);
+    assert_eq!(run.code, 2, "{run}");
+    assert_snapshot!(serde_json::to_string_pretty(&run.json()).unwrap(), @r#"
+    {
+      "causes": [],
+      "details": [],
+      "diagnostics": [],
+      "exit_code": 2,
+      "hints": [
+        "to pass '--bogus' as a value, use '-- --bogus'",
+        "usage: git planx start [OPTIONS] <PHASE>"
+      ],
+      "kind": "usage",
+      "message": "unexpected argument '--bogus' found",
+      "schema": "planx.error/1"
+    }
+    "#);
+    assert_snapshot!(run.stderr, @"
+    error: unexpected argument '--bogus' found
+    hint: to pass '--bogus' as a value, use '-- --bogus'
+    hint: usage: git planx start [OPTIONS] <PHASE>
+    ");
+    let run = repo.planx(&["--json", "start"]);
+    assert_eq!(run.json()["schema"], "planx.error/1", "{run}");
+    assert_eq!(
+        run.json()["message"],
+        "the following required arguments were not provided: <PHASE>",
+        "{run}"
+    );
+    // Without --json, clap's own message; help is not an error.
+    let run = repo.planx(&["start", "--bogus"]);
+    assert!(
+        run.stdout.is_empty() && run.stderr.starts_with("error: unexpected argument"),
+        "{run}"
+    );
+    assert_eq!(repo.planx(&["start", "--help", "--json"]).code, 0);
+}
+
+#[test]
+fn jobs_zero_is_refused_and_large_values_capped() {
+    let repo = Repo::with_plan(&WALK_PLAN);
+    assert_snapshot!(repo.planx(&["run", "--jobs", "0", "--dry-run"]), @"
+    --- stderr ---
+    error: invalid value '0' for '--jobs <JOBS>': 0 phases at a time would run nothing; give 1 or more
+
+    For more information, try '--help'.
+    [exit status: 2]
+    ");
+    assert_snapshot!(repo.planx(&["run", "--jobs", "x", "--dry-run"]), @"
+    --- stderr ---
+    error: invalid value 'x' for '--jobs <JOBS>': `x` is not a number of phases
+
+    For more information, try '--help'.
+    [exit status: 2]
+    ");
+    let run = repo.planx(&["run", "--jobs", "100000", "--dry-run", "--json"]);
+    assert_eq!(run.code, 0, "{run}");
+    assert_eq!(run.json()["jobs"], 256, "{run}");
+    assert_snapshot!(run.stderr, @"
+    warning: --jobs 100000 is more than a run takes; running 256 phases at a time at most
+    ");
+}
