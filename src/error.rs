@@ -245,13 +245,30 @@ impl From<GitError> for CliError {
     }
 }
 
+/// At most this many phases are named in a hint; beyond, `status` lists them.
+const PHASES_NAMED: usize = 8;
+
 impl From<UnknownPhase> for CliError {
     fn from(UnknownPhase { id, known }: UnknownPhase) -> CliError {
-        CliError::usage(format!("the plan has no phase `{id}`")).hint(if known.is_empty() {
+        let mut phases: Vec<String> = Vec::new();
+        for phase in known {
+            if !phases.contains(&phase) {
+                phases.push(phase);
+            }
+        }
+        let hint = if let Some(best) = crate::plan::closest(&id, &phases) {
+            format!("did you mean `{best}`?")
+        } else if phases.is_empty() {
             "the plan has no phases yet".to_owned()
+        } else if phases.len() <= PHASES_NAMED {
+            format!("the plan's phases are {}", phases.join(", "))
         } else {
-            format!("the plan's phases are {}", known.join(", "))
-        })
+            format!(
+                "the plan has {} phases; `git planx status` lists them",
+                phases.len()
+            )
+        };
+        CliError::usage(format!("the plan has no phase `{id}`")).hint(hint)
     }
 }
 

@@ -11,6 +11,8 @@ pub mod glob;
 pub mod graph;
 pub mod ids;
 mod raw;
+
+pub use raw::closest;
 pub mod source;
 mod validate;
 

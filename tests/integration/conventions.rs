@@ -140,3 +140,68 @@ fn jobs_zero_is_refused_and_large_values_capped() {
     warning: --jobs 100000 is more than a run takes; running 256 phases at a time at most
     ");
 }
+
+#[test]
+fn an_unknown_phase_gets_did_you_mean() {
+    let repo = Repo::with_plan(
+        &WALK_PLAN
+            .replace("\"a\"", "\"alpha\"")
+            .replace("\"b\"", "\"beta\""),
+    );
+    assert_snapshot!(repo.planx(&["start", "alhpa"]), @"
+    --- stderr ---
+    error: the plan has no phase `alhpa`
+    hint: did you mean `alpha`?
+    [exit status: 2]
+    ");
+    assert_snapshot!(repo.planx(&["start", "zzz"]), @"
+    --- stderr ---
+    error: the plan has no phase `zzz`
+    hint: the plan's phases are alpha, beta
+    [exit status: 2]
+    ");
+    let mut many = crate::common::PlanBuilder::new("many", "Many phases").command("test", "true");
+    for n in 1..=12 {
+        many = many.phase(
+            crate::common::PhaseBuilder::new(&format!("phase-{n}"), "A phase")
+                .create([format!("f{n}.txt")])
+                .check_file("exists", &format!("f{n}.txt")),
+        );
+    }
+    let repo = Repo::with_plan(&many.toml());
+    assert_snapshot!(repo.planx(&["start", "phase-13"]), @"
+    --- stderr ---
+    error: the plan has no phase `phase-13`
+    hint: did you mean `phase-1`?
+    [exit status: 2]
+    ");
+    assert_snapshot!(repo.planx(&["start", "zzz"]), @"
+    --- stderr ---
+    error: the plan has no phase `zzz`
+    hint: the plan has 12 phases; `git planx status` lists them
+    [exit status: 2]
+    ");
+}
+
+#[test]
+fn a_repeated_phase_id_is_named_once_in_hints() {
+    let plan = crate::common::small_plan()
+        .phase(
+            crate::common::PhaseBuilder::new("a", "Again")
+                .create(["x.txt"])
+                .check_file("x", "x.txt"),
+        )
+        .phase(
+            crate::common::PhaseBuilder::new("d", "Fourth")
+                .depends_on(["zzz"])
+                .create(["d.txt"])
+                .check_file("d", "d.txt"),
+        );
+    let repo = Repo::folder();
+    repo.write("plan.toml", plan.toml());
+    let run = repo.planx(&["check", "--plan", "plan.toml"]);
+    assert!(
+        run.stdout.contains("hint: known phases are a, b, c, d\n"),
+        "{run}"
+    );
+}
