@@ -56,8 +56,9 @@ pub struct Cli {
     pub command: Command,
 }
 
-/// Options every command takes.
+/// Options every command takes: listed under their own heading, after the command's own.
 #[derive(Debug, Args)]
+#[command(next_help_heading = "Global options")]
 pub struct GlobalArgs {
     /// The plan file [default: .planx/plan.toml at the top of the work tree]
     #[arg(long, global = true, value_name = "PATH")]

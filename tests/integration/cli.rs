@@ -202,6 +202,7 @@ fn install_man_writes_the_page() {
         SYNOPSIS
         DESCRIPTION
         OPTIONS
+        GLOBAL OPTIONS
         EXIT STATUS
         ENVIRONMENT
         FILES

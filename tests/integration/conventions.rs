@@ -205,3 +205,34 @@ fn a_repeated_phase_id_is_named_once_in_hints() {
         "{run}"
     );
 }
+
+#[test]
+fn a_commands_help_shows_its_own_options_first() {
+    let repo = Repo::folder();
+    assert_snapshot!(repo.planx(&["start", "-h"]), @r#"
+    Start a phase: check the preflight, create its branch from base, record the start
+
+    Usage: git planx start [OPTIONS] <PHASE>
+
+    Arguments:
+      <PHASE>  The phase to start
+
+    Options:
+          --worktree <PATH>  Check the phase out in a new linked worktree at PATH (for phases in
+                             parallel)
+          --force            Start even though the plan's status is not `ready`
+      -h, --help             Print help (see more with '--help')
+
+    Global options:
+          --plan <PATH>   The plan file [default: .planx/plan.toml at the top of the work tree]
+          --json          Print one JSON document (schema "planx.<command>/1") instead of text
+      -v, --verbose...    Say more about what happens (-v debug, -vv trace; PLANX_LOG overrides)
+      -q, --quiet         Print only errors and the answer itself
+          --trust-once    Run the plan's commands this once without them being trusted here (see
+                          `trust`)
+          --color <WHEN>  When to colour the output [default: color.planx, else color.ui, else auto]
+                          [possible values: auto, always, never]
+    --- stderr ---
+    [exit status: 0]
+    "#);
+}
