@@ -169,7 +169,6 @@ fn amend_and_rebase_keep_the_notes() {
     let repo = Repo::with_plan(&WALK_PLAN);
     repo.planx(&["init", "-q", "--force"]);
     repo.git(&["checkout", "-q", "--", ".planx/plan.toml"]);
-    fs::remove_file(repo.path(".planx/plan.toml.bak")).unwrap();
     assert_eq!(repo.planx(&["start", "a"]).code, 0);
     repo.write("a.txt", "a\n");
     repo.git(&["add", "a.txt"]);
