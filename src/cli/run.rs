@@ -257,6 +257,7 @@ fn dry_run(ui: &Ui, ctx: &Context, opts: &RunOptions) -> Result<(), CliError> {
             "jobs": opts.jobs,
             "executor": executor,
             "waves": schedule.waves,
+            "timeouts": schedule.waves.iter().flatten().filter_map(|id| Some((id.clone(), run::phase_timeout(plan.phase(id)?).as_secs()))).collect::<BTreeMap<_, _>>(),
             "complete": schedule.complete,
             "left_out": schedule.left_out.iter().map(|(p, why)| json!({"phase": p, "why": because(plan, why)})).collect::<Vec<_>>(),
         }))?;
@@ -277,7 +278,16 @@ fn dry_run(ui: &Ui, ctx: &Context, opts: &RunOptions) -> Result<(), CliError> {
         out.push_str(&format!("\nwave {}:\n", n + 1));
         for id in wave {
             let path = run::worktree_path(&ctx.repo, plan, id);
-            out.push_str(&format!("  {id:<16} in {}\n", path.display()));
+            let timeout = plan.phase(id).map_or(String::new(), |phase| {
+                let secs = run::phase_timeout(phase).as_secs() as i64;
+                let default = if phase.timeout.is_none() {
+                    " (the default)"
+                } else {
+                    ""
+                };
+                format!(", at most {}{default}", crate::clock::human_duration(secs))
+            });
+            out.push_str(&format!("  {id:<16} in {}{timeout}\n", path.display()));
         }
     }
     if schedule.waves.is_empty() {

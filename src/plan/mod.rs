@@ -38,6 +38,9 @@ pub const FORMAT_VERSION: i64 = 1;
 /// Check timeout when the plan names none.
 pub const DEFAULT_CHECK_TIMEOUT: Duration = Duration::from_secs(600);
 /// Preflight timeout when the plan names none.
+/// The time a phase's executor gets under `run` when the phase has no `timeout`: a run never
+/// waits without end on an executor that hangs.
+pub const DEFAULT_PHASE_TIMEOUT: Duration = Duration::from_secs(2 * 3600);
 pub const DEFAULT_PREFLIGHT_TIMEOUT: Duration = Duration::from_secs(600);
 
 /// A byte range in the plan file.

@@ -236,3 +236,25 @@ fn a_commands_help_shows_its_own_options_first() {
     [exit status: 0]
     "#);
 }
+
+#[test]
+fn run_gives_a_phase_without_a_timeout_the_default() {
+    let plan = WALK_PLAN.replace("id = \"b\"\n", "id = \"b\"\ntimeout = \"30m\"\n");
+    let repo = Repo::with_plan(&plan);
+    let run = repo.planx(&["run", "--dry-run", "--executor", "agent"]);
+    assert_snapshot!(run, @"
+    would run plan `walk` with 1 job; executor: agent
+
+    wave 1:
+      a                in $REPO/.git/planx/worktrees/walk/a, at most 2h (the default)
+
+    wave 2:
+      b                in $REPO/.git/planx/worktrees/walk/b, at most 30m
+
+    for each phase: brief → executor → commit what it left → verify → merge into base (one at a time)
+    --- stderr ---
+    [exit status: 0]
+    ");
+    let run = repo.planx(&["run", "--dry-run", "--executor", "agent", "--json"]);
+    assert_snapshot!(run.json()["timeouts"], @r#"{"a":7200,"b":1800}"#);
+}
