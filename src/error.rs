@@ -238,6 +238,17 @@ impl From<GitError> for CliError {
                 );
                 e
             }
+            GitError::HookRefused { output } => {
+                let mut e = CliError::new(ErrorKind::No, "a hook refused the commit");
+                e.details.extend(
+                    output
+                        .lines()
+                        .map(str::trim_end)
+                        .filter(|l| !l.is_empty())
+                        .map(|l| format!("| {l}")),
+                );
+                e.hint("nothing was committed and what was staged is still staged; fix what the hook says, then run the command again")
+            }
             GitError::Git { .. } | GitError::Spawn { .. } | GitError::Lock { .. } => {
                 CliError::repo_state(error.to_string()).with_sources(&error)
             }

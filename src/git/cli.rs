@@ -462,10 +462,40 @@ impl Repo {
         if no_verify {
             args.push("--no-verify");
         }
-        git(dir, &args, Some(message.as_bytes()))?;
+        match git(dir, &args, Some(message.as_bytes())) {
+            // git exits 1, having printed the hook's output, when a commit hook refuses; its
+            // own failures (identity, signing, a lock) end in `fatal:` with 128.
+            Err(GitError::Command {
+                status: Some(1),
+                stderr,
+                ..
+            }) if !no_verify && self.has_commit_hook(dir) => {
+                return Err(GitError::HookRefused { output: stderr });
+            }
+            other => other?,
+        };
         self.head_commit()?.ok_or_else(|| GitError::Busy {
             what: "HEAD has no commit after `git commit`".into(),
         })
+    }
+
+    /// Whether a hook that can refuse a commit is installed where git looks for hooks.
+    fn has_commit_hook(&self, dir: &Path) -> bool {
+        use std::os::unix::fs::PermissionsExt;
+        let Ok(out) = git(
+            dir,
+            &["rev-parse", "--path-format=absolute", "--git-path", "hooks"],
+            None,
+        ) else {
+            return false;
+        };
+        let hooks = std::path::PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
+        ["pre-commit", "prepare-commit-msg", "commit-msg"]
+            .iter()
+            .any(|name| {
+                std::fs::metadata(hooks.join(name))
+                    .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+            })
     }
 
     /// `git commit-tree`: a commit object with the given tree, parents and message, honouring the

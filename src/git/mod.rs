@@ -50,6 +50,9 @@ pub enum GitError {
         status: Option<i32>,
         stderr: String,
     },
+    /// A hook of the repository (pre-commit, prepare-commit-msg, commit-msg) refused a commit.
+    #[error("a hook refused the commit")]
+    HookRefused { output: String },
     #[error("cannot run `git`")]
     Spawn {
         #[source]

@@ -258,3 +258,34 @@ fn run_gives_a_phase_without_a_timeout_the_default() {
     let run = repo.planx(&["run", "--dry-run", "--executor", "agent", "--json"]);
     assert_snapshot!(run.json()["timeouts"], @r#"{"a":7200,"b":1800}"#);
 }
+
+#[test]
+fn a_checkpoint_refused_by_the_users_own_hook_says_so() {
+    let repo = Repo::with_plan(&WALK_PLAN);
+    assert_eq!(repo.planx(&["start", "a", "-q"]).code, 0);
+    repo.write(
+        ".git/hooks/pre-commit",
+        "#!/bin/sh\necho 'lint: a.txt has trailing whitespace' >&2\nexit 1\n",
+    );
+    let hook = repo.path(".git/hooks/pre-commit");
+    let mut perms = std::fs::metadata(&hook).unwrap().permissions();
+    std::os::unix::fs::PermissionsExt::set_mode(&mut perms, 0o755);
+    std::fs::set_permissions(&hook, perms).unwrap();
+    repo.write("a.txt", "a \n");
+    repo.git(&["add", "a.txt"]);
+    let before = repo.git(&["rev-parse", "HEAD"]);
+    assert_snapshot!(repo.planx(&["checkpoint", "-m", "Work"]), @"
+    --- stderr ---
+    error: a hook refused the commit
+      | lint: a.txt has trailing whitespace
+    hint: nothing was committed and what was staged is still staged; fix what the hook says, then run the command again
+    [exit status: 1]
+    ");
+    assert_eq!(
+        repo.git(&["rev-parse", "HEAD"]),
+        before,
+        "nothing committed"
+    );
+    // The staged work is still staged.
+    assert_eq!(repo.git(&["diff", "--cached", "--name-only"]), "a.txt\n");
+}
