@@ -455,6 +455,18 @@ impl From<LifecycleError> for CliError {
                 crate::state::State::Complete => "it is merged; `git planx status` shows what is left".to_owned(),
                 _ => "`git planx status` shows every phase; `git planx next` what can start".to_owned(),
             }),
+            L::NotResettable { phase, state } => state_err(&message).hint(match state {
+                crate::state::State::InProgress => format!("it is in progress: to throw its branch away all the same (it is kept under {}), pass --force", crate::lifecycle::BACKUP_PREFIX),
+                crate::state::State::Ready => format!("it has not started: `git planx start {phase}` starts it"),
+                crate::state::State::Complete => "it is merged; a reset would not undo that".to_owned(),
+                _ => "only a phase that failed or is blocked starts again from base".to_owned(),
+            }),
+            L::ResetDirty { paths, .. } => {
+                let mut e = state_err(&message);
+                e.details.extend(paths.iter().take(20).map(|p| format!("{} {}", p.status, p.path)));
+                e.hint("commit it (`git planx checkpoint`) or stash it first: a reset keeps commits, not uncommitted work; nothing was changed")
+            }
+            L::BranchMoved { .. } => state_err(&message).hint("someone committed on it meanwhile; look, then try again"),
             L::NotStarted { phase } => JudgingError::NotStarted { phase }.into(),
             L::UnknownStep { known, .. } => CliError::usage(message).hint(if known.is_empty() {
                 "the phase has no steps".to_owned()

@@ -14,6 +14,7 @@ mod init;
 mod log;
 mod man;
 mod next;
+mod reset;
 mod resume;
 mod run;
 mod start;
@@ -98,6 +99,7 @@ pub enum Command {
     Review(review::ReviewArgs),
     Report(report::ReportArgs),
     Resume(resume::ResumeArgs),
+    Reset(reset::ResetArgs),
     Run(run::RunArgs),
     Demo(demo::DemoArgs),
     Hooks(hooks::HooksArgs),
@@ -129,6 +131,7 @@ pub fn run(cli: &Cli, ui: &Ui) -> Result<(), CliError> {
         Command::Review(args) => review::cmd_review(ui, &cli.global, args),
         Command::Report(args) => report::cmd_report(ui, &cli.global, args),
         Command::Resume(args) => resume::cmd_resume(ui, &cli.global, args),
+        Command::Reset(args) => reset::cmd_reset(ui, &cli.global, args),
         Command::Run(args) => run::cmd_run(ui, &cli.global, args),
         Command::Demo(args) => demo::cmd_demo(ui, &cli.global, args),
         Command::Hooks(args) => hooks::cmd_hooks(ui, &cli.global, args),

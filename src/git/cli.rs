@@ -425,6 +425,11 @@ impl Repo {
         })
     }
 
+    /// Detaches the HEAD of the work tree in `dir` where it is (its files stay as they are).
+    pub fn detach_worktree(&self, dir: &Path) -> Result<(), GitError> {
+        git(dir, &["checkout", "--quiet", "--detach"], None).map(|_| ())
+    }
+
     /// The work tree where `branch` is checked out, if any (`git worktree list`).
     pub fn worktree_of_branch(&self, branch: &str) -> Result<Option<std::path::PathBuf>, GitError> {
         self.worktree_admin(|| {

@@ -16,6 +16,7 @@ mod init;
 mod lifecycle;
 mod messages;
 mod notes;
+mod reset;
 mod review;
 mod robustness;
 mod run;
