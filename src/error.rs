@@ -176,6 +176,15 @@ impl CliError {
         self
     }
 
+    /// Adds what the operating system (or a library) said went wrong, shown as a cause.
+    pub fn because(mut self, cause: impl std::fmt::Display) -> CliError {
+        let text = cause.to_string();
+        if !self.causes.contains(&text) {
+            self.causes.push(text);
+        }
+        self
+    }
+
     pub fn exit_code(&self) -> u8 {
         self.kind.exit_code()
     }
@@ -206,7 +215,13 @@ impl From<PlanError> for CliError {
             PlanError::TooLarge { .. } => {
                 base.hint("a plan holds prose and lists; keep large data in files the plan names")
             }
-            PlanError::Unreadable { .. } => base.hint("check the file's permissions"),
+            PlanError::Unreadable { ref source, .. } => base.hint(match source.kind() {
+                io::ErrorKind::PermissionDenied => "check the file's permissions",
+                io::ErrorKind::NotADirectory => {
+                    "a folder on the way to it is a file; name the plan file with --plan PATH"
+                }
+                _ => "name another plan file with --plan PATH",
+            }),
             PlanError::Invalid { diagnostics, .. } => CliError {
                 diagnostics,
                 ..base.hint("fix the errors above; `git planx check` lists every problem")
@@ -227,6 +242,13 @@ impl From<GitError> for CliError {
             }
             GitError::Busy { .. } => CliError::repo_state(error.to_string())
                 .hint("another process is writing; try again"),
+            GitError::RefLocked { lock, .. } => {
+                CliError::repo_state(error.to_string()).hint(format!(
+                    "another git process is updating it; if none is running, one died: \
+                     remove {}",
+                    lock.display()
+                ))
+            }
             GitError::Command { stderr, .. } => {
                 let mut e = CliError::repo_state(error.to_string());
                 e.details.extend(
@@ -249,7 +271,11 @@ impl From<GitError> for CliError {
                 );
                 e.hint("nothing was committed and what was staged is still staged; fix what the hook says, then run the command again")
             }
-            GitError::Git { .. } | GitError::Spawn { .. } | GitError::Lock { .. } => {
+            // libgit2's own words, without its class and code numbers.
+            GitError::Git { source, .. } => CliError::repo_state(error.to_string())
+                .because(source.message())
+                .hint("`git fsck` checks the repository's objects and refs"),
+            GitError::Spawn { .. } | GitError::Lock { .. } => {
                 CliError::repo_state(error.to_string()).with_sources(&error)
             }
         }
@@ -489,6 +515,8 @@ impl From<LifecycleError> for CliError {
             L::Interrupted { signal } => CommandError::Interrupted { signal }.into(),
             L::ForgedTrailer => CliError::usage(message)
                 .hint("planx writes the Planx-* trailers itself; leave them out of the message"),
+            L::CarriageReturn => CliError::usage(message)
+                .hint("a terminal would write the rest over the start of the line; end lines with a newline (\\n)"),
             L::VerifyFailed { report } => {
                 let mut e = CliError::new(ErrorKind::No, message);
                 e.details = verify_problems(&report);
@@ -600,12 +628,10 @@ impl From<ForgeError> for CliError {
                     "nothing was created; the body is printed above. If {program} cannot find the branch, push it first (`git push -u origin {branch}`), then run `git planx review --open` again"
                 ))
             }
-            ForgeError::Spawn { ref source, .. } | ForgeError::BodyFile(ref source) => {
-                let cause = source.to_string();
-                let mut e = CliError::repo_state(message);
-                e.causes.push(cause);
-                e
-            }
+            ForgeError::Spawn { ref source, .. } => CliError::repo_state(message).because(source),
+            ForgeError::BodyFile(ref source) => CliError::repo_state(message)
+                .because(source)
+                .hint("nothing was created; set TMPDIR to a folder you may write, then run `git planx review --open` again"),
         }
     }
 }
@@ -680,7 +706,9 @@ impl From<io::Error> for CliError {
         if error.kind() == io::ErrorKind::BrokenPipe {
             return CliError::new(ErrorKind::BrokenPipe, "broken pipe");
         }
-        CliError::repo_state(format!("input/output error: {error}"))
+        CliError::repo_state("input/output error")
+            .because(&error)
+            .hint("check where the output goes: a full disk, a closed terminal or pipe")
     }
 }
 
@@ -731,6 +759,20 @@ mod tests {
         assert_eq!(no.kind, ErrorKind::No);
         assert_eq!(no.exit_code(), 1);
         assert!(no.reported);
+    }
+
+    #[test]
+    fn notes_that_keep_changing_say_to_try_again() {
+        // Only a race makes it (200 lost compare-and-swaps in a row): shown here, not driven.
+        let e = CliError::from(GitError::Busy {
+            what: "refs/notes/planx kept changing under 200 attempts to append a note".into(),
+        });
+        assert_eq!(e.exit_code(), 3);
+        assert_eq!(
+            e.message,
+            "refs/notes/planx kept changing under 200 attempts to append a note"
+        );
+        assert_eq!(e.hints, ["another process is writing; try again"]);
     }
 
     #[test]

@@ -8,7 +8,7 @@ use super::GlobalArgs;
 use crate::error::CliError;
 use crate::git::{Oid, Repo};
 use crate::plan::{self, Plan};
-use crate::state::judging::{Subject, plan_at};
+use crate::state::judging::{Subject, plan_at, refuse_symlink_paths};
 use crate::trust::TrustPolicy;
 
 /// Where the plan came from.
@@ -90,7 +90,10 @@ impl Context {
                 // Base holds the same bytes as the work tree (the usual case): that plan, as read.
                 let blob = repo.entry_at(tip, &plan_path)?;
                 match worktree_plan {
-                    Some(Ok(plan)) if blob.is_some() && blob == worktree_blob => Some((plan, tip)),
+                    Some(Ok(plan)) if blob.is_some() && blob == worktree_blob => {
+                        refuse_symlink_paths(&repo, tip, &plan_path, &plan_path, &plan)?;
+                        Some((plan, tip))
+                    }
                     _ => plan_at(&repo, tip, &plan_path, &base_name)?.map(|p| (p, tip)),
                 }
             }

@@ -191,7 +191,10 @@ pub fn cmd_demo(ui: &Ui, _global: &GlobalArgs, args: &DemoArgs) -> Result<(), Cl
             plan.phases.len()
         ))?;
     }
-    let exe = std::env::current_exe()?;
+    let exe = std::env::current_exe().map_err(|e| {
+        CliError::repo_state("cannot tell where this binary is, to run it as the demo's executor")
+            .because(e)
+    })?;
     let opts = RunOptions {
         jobs: 2,
         executor: Some(format!(

@@ -60,7 +60,8 @@ pub fn cmd_hooks(ui: &Ui, _global: &GlobalArgs, args: &HooksArgs) -> Result<(), 
     let p = ui.out_painter();
     let io = |e: std::io::Error| {
         CliError::repo_state(format!("cannot change the hooks in {}", dir.path.display()))
-            .hint(e.to_string())
+            .because(e)
+            .hint("check that you may write that folder")
     };
     let changes = match &args.action {
         HooksAction::Install { force } => {

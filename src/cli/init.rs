@@ -91,11 +91,18 @@ pub fn cmd_init(ui: &Ui, global: &GlobalArgs, args: &InitArgs) -> Result<(), Cli
     let text = TEMPLATE.replace("{{id}}", &id).replace("{{base}}", &base);
     if let Some(parent) = path.parent() {
         fs::create_dir_all(parent).map_err(|e| {
-            CliError::repo_state(format!("cannot create {}", parent.display())).hint(e.to_string())
+            CliError::repo_state(format!("cannot create {}", parent.display()))
+                .because(e)
+                .hint(
+                    "check that you may write the work tree, or name another file with --plan PATH",
+                )
         })?;
     }
-    write_atomically(&path, &text)
-        .map_err(|e| CliError::repo_state(format!("cannot write {display}")).hint(e.to_string()))?;
+    write_atomically(&path, &text).map_err(|e| {
+        CliError::repo_state(format!("cannot write {display}"))
+            .because(e)
+            .hint("check that you may write there, or name another file with --plan PATH")
+    })?;
 
     let config = repo.configure_notes()?;
 
@@ -190,7 +197,7 @@ fn keep_old_plan(repo: &Repo, path: &Path) -> Result<PathBuf, CliError> {
             "cannot keep a copy of the old plan at {}",
             what.display()
         ))
-        .hint(e.to_string())
+        .because(e)
     };
     fs::create_dir_all(&dir).map_err(|e| cannot(&dir, e))?;
     let name = path

@@ -36,16 +36,18 @@ pub fn cmd_install_man(ui: &Ui, args: &InstallManArgs) -> Result<(), CliError> {
     let dir = match &args.dir {
         Some(dir) => dir.clone(),
         None => {
-            let exe = std::env::current_exe()?;
-            let bin = exe
-                .parent()
-                .ok_or_else(|| CliError::repo_state("cannot tell where this binary is"))?;
+            let unknown = || {
+                CliError::repo_state("cannot tell where this binary is installed")
+                    .hint("name the folder for the pages with --dir DIR")
+            };
+            let exe = std::env::current_exe().map_err(|e| unknown().because(e))?;
+            let bin = exe.parent().ok_or_else(unknown)?;
             bin.parent().unwrap_or(bin).join("share/man/man1")
         }
     };
     fs::create_dir_all(&dir).map_err(|e| {
         CliError::repo_state(format!("cannot create {}", dir.display()))
-            .hint(e.to_string())
+            .because(e)
             .hint("choose another folder with --dir DIR")
     })?;
     let mut written = Vec::new();
@@ -53,7 +55,7 @@ pub fn cmd_install_man(ui: &Ui, args: &InstallManArgs) -> Result<(), CliError> {
         let path = dir.join(format!("{name}.1"));
         fs::write(&path, text).map_err(|e| {
             CliError::repo_state(format!("cannot write {}", path.display()))
-                .hint(e.to_string())
+                .because(e)
                 .hint("choose another folder with --dir DIR")
         })?;
         written.push(path);

@@ -64,15 +64,14 @@ pub fn cmd_trust(ui: &Ui, global: &GlobalArgs, _args: &TrustArgs) -> Result<(), 
     let at = clock::format(clock::now());
     // The fork point's set first, so that base's set is the one trusted last.
     for set in sets.iter().skip(1) {
-        store.trust(&key, set, &at).map_err(|e| {
-            CliError::repo_state(format!("cannot write {}", store.path().display()))
-                .hint(e.to_string())
-        })?;
+        store
+            .trust(&key, set, &at)
+            .map_err(|e| unwritable(&store, e))?;
     }
     let commands = sets.swap_remove(0);
-    let added = store.trust(&key, &commands, &at).map_err(|e| {
-        CliError::repo_state(format!("cannot write {}", store.path().display())).hint(e.to_string())
-    })?;
+    let added = store
+        .trust(&key, &commands, &at)
+        .map_err(|e| unwritable(&store, e))?;
     if ui.json {
         ui.json(&json!({
             "schema": "planx.trust/1",
@@ -108,9 +107,7 @@ pub fn cmd_untrust(ui: &Ui, _global: &GlobalArgs, _args: &UntrustArgs) -> Result
     let repo = Repo::discover()?;
     let store = store()?;
     let key = trust::repo_key(repo.common_dir());
-    let removed = store.untrust(&key).map_err(|e| {
-        CliError::repo_state(format!("cannot write {}", store.path().display())).hint(e.to_string())
-    })?;
+    let removed = store.untrust(&key).map_err(|e| unwritable(&store, e))?;
     if ui.json {
         ui.json(&json!({"schema": "planx.untrust/1", "repository": key, "forgotten": removed}))?;
     } else if !ui.quiet {
@@ -123,4 +120,11 @@ pub fn cmd_untrust(ui: &Ui, _global: &GlobalArgs, _args: &UntrustArgs) -> Result
         })?;
     }
     Ok(())
+}
+
+/// The trust store could not be written: what the system said, and where else it can live.
+fn unwritable(store: &trust::Store, e: impl std::fmt::Display) -> CliError {
+    CliError::repo_state(format!("cannot write {}", store.path().display()))
+        .because(e)
+        .hint("check that you may write that folder, or set XDG_DATA_HOME to one you may")
 }

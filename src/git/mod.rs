@@ -38,6 +38,9 @@ pub enum GitError {
     Unsupported { what: String, hint: String },
     #[error("{what}")]
     Busy { what: String },
+    /// Another process holds a ref's lock file, or one was left behind by a process that died.
+    #[error("{reference} is locked: {} exists", lock.display())]
+    RefLocked { reference: String, lock: PathBuf },
     #[error("{what}")]
     Git {
         what: String,
@@ -63,6 +66,16 @@ pub enum GitError {
         #[source]
         source: std::io::Error,
     },
+}
+
+/// Attempts at a ref found locked before planx gives up: about a second. A lock is held for
+/// milliseconds by a process writing the ref; one that stays was left by a process that died,
+/// and waiting longer would not help (git itself waits 100 ms, `core.filesRefLockTimeout`).
+pub(crate) const LOCKED_ATTEMPTS: u32 = 40;
+
+/// The pause between two attempts at a locked ref.
+pub(crate) fn thread_sleep_locked() {
+    std::thread::sleep(std::time::Duration::from_millis(25));
 }
 
 pub(crate) fn git_err(what: impl Into<String>) -> impl FnOnce(git2::Error) -> GitError {
@@ -308,17 +321,27 @@ impl Repo {
         log: &str,
     ) -> Result<bool, GitError> {
         let name = format!("refs/heads/{branch}");
-        match self.inner.reference(&name, target, false, log) {
-            Ok(_) => Ok(true),
-            Err(e) if matches!(e.code(), git2::ErrorCode::Exists | git2::ErrorCode::Locked) => {
-                Ok(false)
+        for _ in 0..LOCKED_ATTEMPTS {
+            match self.inner.reference(&name, target, false, log) {
+                Ok(_) => return Ok(true),
+                Err(e) if e.code() == git2::ErrorCode::Exists => return Ok(false),
+                Err(e) if e.code() == git2::ErrorCode::Locked => thread_sleep_locked(),
+                Err(e) => return Err(git_err(format!("cannot create branch {branch}"))(e)),
             }
-            Err(e) => Err(git_err(format!("cannot create branch {branch}"))(e)),
+        }
+        Err(self.ref_locked(name))
+    }
+
+    /// The error for a ref whose lock file stayed through [`LOCKED_ATTEMPTS`].
+    pub(crate) fn ref_locked(&self, reference: String) -> GitError {
+        GitError::RefLocked {
+            lock: self.common_dir().join(format!("{reference}.lock")),
+            reference,
         }
     }
 
     /// Moves `refs/heads/<branch>` from `old` to `new`; `false` when it no longer points at
-    /// `old` (someone else moved it).
+    /// `old` (someone else moved it), [`GitError::RefLocked`] when its lock file stays.
     pub fn move_branch(
         &self,
         branch: &str,
@@ -327,18 +350,15 @@ impl Repo {
         log: &str,
     ) -> Result<bool, GitError> {
         let name = format!("refs/heads/{branch}");
-        match self.inner.reference_matching(&name, new, true, old, log) {
-            Ok(_) => Ok(true),
-            Err(e)
-                if matches!(
-                    e.code(),
-                    git2::ErrorCode::Modified | git2::ErrorCode::Locked
-                ) =>
-            {
-                Ok(false)
+        for _ in 0..LOCKED_ATTEMPTS {
+            match self.inner.reference_matching(&name, new, true, old, log) {
+                Ok(_) => return Ok(true),
+                Err(e) if e.code() == git2::ErrorCode::Modified => return Ok(false),
+                Err(e) if e.code() == git2::ErrorCode::Locked => thread_sleep_locked(),
+                Err(e) => return Err(git_err(format!("cannot update branch {branch}"))(e)),
             }
-            Err(e) => Err(git_err(format!("cannot update branch {branch}"))(e)),
         }
+        Err(self.ref_locked(name))
     }
 
     pub fn commit_info(&self, id: Oid) -> Result<CommitInfo, GitError> {
@@ -643,6 +663,15 @@ impl TreeLookup<'_> {
         }))
     }
 
+    /// Is `path` a symbolic link in this tree?
+    pub fn is_symlink(&mut self, path: &str) -> Result<bool, GitError> {
+        let (folder, name) = path.rsplit_once('/').unwrap_or(("", path));
+        Ok(self.folder(folder)?.is_some_and(|tree| {
+            tree.get_name(name)
+                .is_some_and(|e| e.filemode() as u32 == SYMLINK_MODE)
+        }))
+    }
+
     fn folder(&mut self, path: &str) -> Result<Option<&git2::Tree<'_>>, GitError> {
         if !self.folders.contains_key(path) {
             let (parent, name) = path.rsplit_once('/').unwrap_or(("", path));
@@ -720,6 +749,36 @@ fn classify_open_error(path: PathBuf, source: git2::Error) -> GitError {
         };
     }
     GitError::NotARepository { path, source }
+}
+
+/// Answers plan validation's questions about paths from a commit's tree: the facts of a plan
+/// as committed there. A tree that cannot be read answers "no symlink", as no facts do.
+pub struct TreePathFacts<'r> {
+    lookup: std::cell::RefCell<TreeLookup<'r>>,
+}
+
+impl<'r> TreePathFacts<'r> {
+    pub fn new(lookup: TreeLookup<'r>) -> TreePathFacts<'r> {
+        TreePathFacts {
+            lookup: std::cell::RefCell::new(lookup),
+        }
+    }
+}
+
+impl PathFacts for TreePathFacts<'_> {
+    fn symlink_prefix(&self, path: &str) -> Option<String> {
+        let mut lookup = self.lookup.borrow_mut();
+        let mut end = 0;
+        for component in path.split('/') {
+            end += component.len();
+            let prefix = &path[..end];
+            if lookup.is_symlink(prefix).unwrap_or(false) {
+                return Some(prefix.to_owned());
+            }
+            end += 1;
+        }
+        None
+    }
 }
 
 /// Answers plan validation's questions about paths from the index.

@@ -17,7 +17,7 @@ use std::time::Duration;
 
 use git2::{ErrorCode, ObjectType, Oid, Tree};
 
-use super::{GitError, Repo, git_err};
+use super::{GitError, LOCKED_ATTEMPTS, Repo, git_err, thread_sleep_locked};
 
 /// The ref holding planx's notes.
 pub const NOTES_REF: &str = "refs/notes/planx";
@@ -345,6 +345,7 @@ impl Repo {
             return Ok(());
         }
         let hex = target.to_string();
+        let mut locked = 0;
         for attempt in 0..MAX_ATTEMPTS {
             let tip = self.ref_target(NOTES_REF)?;
             let parent = tip
@@ -406,12 +407,16 @@ impl Repo {
             };
             match moved {
                 Ok(_) => return Ok(()),
-                Err(e)
-                    if matches!(
-                        e.code(),
-                        ErrorCode::Modified | ErrorCode::Exists | ErrorCode::Locked
-                    ) =>
-                {
+                Err(e) if e.code() == ErrorCode::Locked => {
+                    locked += 1;
+                    if locked >= LOCKED_ATTEMPTS {
+                        return Err(self.ref_locked(NOTES_REF.into()));
+                    }
+                    tracing::debug!(attempt, "{NOTES_REF} is locked, waiting");
+                    thread_sleep_locked();
+                }
+                Err(e) if matches!(e.code(), ErrorCode::Modified | ErrorCode::Exists) => {
+                    locked = 0;
                     tracing::debug!(attempt, "lost the race for {NOTES_REF}, retrying");
                     thread::sleep(Duration::from_millis(2 + u64::from(attempt % 16) * 3));
                 }

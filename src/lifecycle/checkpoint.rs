@@ -80,6 +80,16 @@ pub fn checkpoint(
     {
         return Err(LifecycleError::ForgedTrailer);
     }
+    // A carriage return that ends no line would land raw in the subject, where a terminal
+    // goes back to the start of the line and writes over what was shown.
+    let lone_cr = |text: &String| text.replace("\r\n", "\n").contains('\r');
+    if [&opts.message, &opts.blocked, &opts.failed]
+        .into_iter()
+        .flatten()
+        .any(lone_cr)
+    {
+        return Err(LifecycleError::CarriageReturn);
+    }
     let branch = repo.current_branch()?;
     let phase = branch
         .as_deref()

@@ -105,6 +105,8 @@ pub enum LifecycleError {
     Interrupted { signal: i32 },
     #[error("the checkpoint's message or reason carries a Planx-* line")]
     ForgedTrailer,
+    #[error("the checkpoint's message or reason holds a carriage return that ends no line")]
+    CarriageReturn,
     #[error("verification of phase `{}` failed", report.phase)]
     VerifyFailed { report: Box<crate::verify::Report> },
     #[error("merging `{branch}` into `{base}` conflicts")]

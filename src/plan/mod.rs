@@ -328,6 +328,31 @@ pub trait PathFacts {
     fn symlink_prefix(&self, path: &str) -> Option<String>;
 }
 
+impl Plan {
+    /// Whether a manifest path or a check file goes through a symlink that `facts` know of: the
+    /// one question validation without facts ([`load_valid`]) leaves open. Each folder is asked
+    /// once.
+    pub fn goes_through_a_symlink(&self, facts: &dyn PathFacts) -> bool {
+        let folder = |path: &str| path.rfind('/').map(|i| path[..i].to_owned());
+        let mut folders = std::collections::BTreeSet::new();
+        for phase in &self.phases {
+            let m = &phase.files;
+            for entry in [&m.create, &m.modify, &m.delete, &m.allow, &m.after_verify]
+                .into_iter()
+                .flatten()
+            {
+                folders.extend(folder(entry.pattern.literal_prefix()));
+            }
+            for check in &phase.checks {
+                if let CheckKind::File { path, .. } = &check.kind {
+                    folders.extend(folder(path));
+                }
+            }
+        }
+        folders.iter().any(|f| facts.symlink_prefix(f).is_some())
+    }
+}
+
 /// No repository: nothing is a symlink.
 pub struct NoPathFacts;
 

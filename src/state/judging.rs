@@ -22,7 +22,7 @@ use std::borrow::Cow;
 
 use thiserror::Error;
 
-use crate::git::{GitError, Oid, Repo};
+use crate::git::{GitError, Oid, Repo, TreePathFacts};
 use crate::plan::{self, Plan, PlanError};
 
 /// A phase id the plan does not have.
@@ -87,12 +87,43 @@ pub fn plan_at(
     };
     // The plan's blob id is the key of a validated copy: a plan validated once (60 ms for a
     // thousand phases) is read back in a few.
-    crate::cache::valid_plan(repo, blob, || {
+    let display = format!("{label}:{plan_path}");
+    let plan = crate::cache::valid_plan(repo, blob, || {
         let Some(bytes) = repo.file_at(commit, plan_path).map_err(unreadable)? else {
             return Ok(None);
         };
-        plan::load_valid(&format!("{label}:{plan_path}"), bytes).map(Some)
-    })
+        plan::load_valid(&display, bytes).map(Some)
+    })?;
+    if let Some(plan) = &plan {
+        refuse_symlink_paths(repo, commit, plan_path, &display, plan)?;
+    }
+    Ok(plan)
+}
+
+/// The validation a cached plan skipped: whether its paths go through a symlink of the tree it
+/// is committed in (the same blob is valid in one tree and not in another). When one does,
+/// the plan is validated again with the tree's facts, for the diagnostics `check` shows.
+pub fn refuse_symlink_paths(
+    repo: &Repo,
+    commit: Oid,
+    plan_path: &str,
+    display: &str,
+    plan: &Plan,
+) -> Result<(), PlanError> {
+    let unreadable = |e: crate::git::GitError| PlanError::Unreadable {
+        path: display.to_owned(),
+        source: std::io::Error::other(e.to_string()),
+    };
+    let facts = TreePathFacts::new(repo.tree_lookup(commit).map_err(unreadable)?);
+    if !plan.goes_through_a_symlink(&facts) {
+        return Ok(());
+    }
+    let bytes = repo
+        .file_at(commit, plan_path)
+        .map_err(unreadable)?
+        .unwrap_or_default();
+    plan::load_bytes(display, bytes, &facts).into_valid()?;
+    Ok(())
 }
 
 /// The plan committed on base at `fork`, the fork point of a phase: the plan that judges it.

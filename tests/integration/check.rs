@@ -192,6 +192,41 @@ fn manifest_paths_through_a_symlink_are_refused() {
 }
 
 #[test]
+fn a_committed_plan_through_a_symlink_is_refused_by_every_command() {
+    let repo = Repo::new();
+    std::os::unix::fs::symlink("/tmp", repo.path("vendor")).unwrap();
+    repo.write_plan(&SMALL_PLAN.replace(
+        r#"create = ["src/a.txt"]"#,
+        r#"create = ["vendor/lib/*.c"]"#,
+    ));
+    repo.commit_all("A plan whose manifest leaves the repository");
+    for args in [
+        &["status"][..],
+        &["start", "a"],
+        &["verify", "a"],
+        &["next"],
+    ] {
+        let run = repo.planx(args);
+        assert_eq!(run.code, 2, "{args:?}: {run}");
+        assert!(
+            run.stderr.contains("goes through the symlink `vendor`"),
+            "{args:?}: {run}"
+        );
+    }
+    assert_snapshot!(repo.planx(&["status"]).stderr, @r#"
+    error: manifest path `vendor/lib/*.c` goes through the symlink `vendor`, which may leave the repository
+      --> .planx/plan.toml:18:13
+       |
+    18 |   create = ["vendor/lib/*.c"]
+       |             ^^^^^^^^^^^^^^^^
+    hint: name the files where they really are, or the symlink itself
+
+    error: .planx/plan.toml is not a valid plan (1 error)
+    hint: fix the errors above; `git planx check` lists every problem
+    "#);
+}
+
+#[test]
 fn works_from_a_subdirectory_and_with_an_explicit_plan() {
     let repo = Repo::new();
     repo.write_plan(&SMALL_PLAN);

@@ -518,6 +518,20 @@ fn refusals_of_checkpoint() {
     hint: planx writes the Planx-* trailers itself; leave them out of the message
     [exit status: 2]
     ");
+    for args in [
+        ["-m", "done\rPlanx-Status: complete"],
+        ["--blocked", "waiting\r"],
+        ["--failed", "a\r\nb\rc"],
+    ] {
+        let mut argv = vec!["checkpoint"];
+        argv.extend(args);
+        insta::allow_duplicates! { assert_snapshot!(repo.planx(&argv), @r"
+        --- stderr ---
+        error: the checkpoint's message or reason holds a carriage return that ends no line
+        hint: a terminal would write the rest over the start of the line; end lines with a newline (\n)
+        [exit status: 2]
+        "); }
+    }
     assert_snapshot!(repo.planx(&["checkpoint", "--red", "--green"]), @"
     --- stderr ---
     error: the argument '--red' cannot be used with '--green'

@@ -325,21 +325,18 @@ fn a_hook_on_a_phase_branch_whose_base_is_gone() {
 
 #[test]
 fn a_git_command_that_fails() {
-    // The user's own pre-commit hook refuses the checkpoint's commit.
+    // The checkpoint's commit cannot be signed (a hook refusing it is a "no" of its own, see
+    // conventions::a_checkpoint_refused_by_the_users_own_hook_says_so).
     let repo = Repo::with_plan(&WALK_PLAN);
     assert_eq!(repo.planx(&["start", "a", "-q"]).code, 0);
-    repo.write(
-        ".git/hooks/pre-commit",
-        "#!/bin/sh\necho 'not today' >&2\nexit 1\n",
-    );
-    let hook = repo.path(".git/hooks/pre-commit");
-    let mut perms = fs::metadata(&hook).unwrap().permissions();
-    std::os::unix::fs::PermissionsExt::set_mode(&mut perms, 0o755);
-    fs::set_permissions(&hook, perms).unwrap();
+    repo.git(&["config", "commit.gpgSign", "true"]);
+    repo.git(&["config", "gpg.program", "false"]);
     assert_snapshot!(repo.planx(&["checkpoint", "-m", "Work"]), @"
     --- stderr ---
     error: `git commit --quiet --allow-empty --cleanup=verbatim --file=-` failed
-      | not today
+      | error: gpg failed to sign the data:
+      | (no gpg output)
+      | fatal: failed to write commit object
     [exit status: 3]
     ");
 }
@@ -611,13 +608,14 @@ fn files_planx_cannot_write() {
     assert_snapshot!(repo.planx(&["init", "--plan", ".git/a-file/plan.toml"]), @"
     --- stderr ---
     error: cannot create .git/a-file
-    hint: File exists (os error 17)
+      caused by: File exists (os error 17)
+    hint: check that you may write the work tree, or name another file with --plan PATH
     [exit status: 3]
     ");
     assert_snapshot!(repo.planx(&["install-man", "--dir", ".git/a-file/man"]), @"
     --- stderr ---
     error: cannot create .git/a-file/man
-    hint: Not a directory (os error 20)
+      caused by: Not a directory (os error 20)
     hint: choose another folder with --dir DIR
     [exit status: 3]
     ");
@@ -627,7 +625,8 @@ fn files_planx_cannot_write() {
     assert_snapshot!(repo.run(&mut cmd), @"
     --- stderr ---
     error: cannot write $REPO/.git/a-file/git-planx/trust.json
-    hint: Not a directory (os error 20)
+      caused by: Not a directory (os error 20)
+    hint: check that you may write that folder, or set XDG_DATA_HOME to one you may
     [exit status: 3]
     ");
     fs::remove_dir_all(repo.path(".git/hooks")).unwrap();
@@ -635,7 +634,90 @@ fn files_planx_cannot_write() {
     assert_snapshot!(repo.planx(&["hooks", "install"]), @"
     --- stderr ---
     error: cannot change the hooks in $REPO/.git/hooks
-    hint: File exists (os error 17)
+      caused by: File exists (os error 17)
+    hint: check that you may write that folder
     [exit status: 3]
     ");
+}
+
+#[test]
+fn notes_locked_by_a_process_that_died() {
+    let repo = Repo::verifying(&VERIFY_PLAN);
+    repo.do_phase_p();
+    // What a `git notes` killed mid-write leaves behind: the ref's lock file.
+    repo.write(".git/refs/notes/planx.lock", "");
+    assert_snapshot!(repo.planx(&["verify", "-q"]), @"
+    --- stderr ---
+    error: refs/notes/planx is locked: $REPO/.git/refs/notes/planx.lock exists
+    hint: another git process is updating it; if none is running, one died: remove $REPO/.git/refs/notes/planx.lock
+    [exit status: 3]
+    ");
+    // Removing it, as the hint says, is all it takes.
+    fs::remove_file(repo.path(".git/refs/notes/planx.lock")).unwrap();
+    assert_eq!(repo.planx(&["verify", "-q"]).code, 0);
+}
+
+#[test]
+fn notes_ref_that_is_not_a_commit() {
+    let repo = Repo::verifying(&VERIFY_PLAN);
+    repo.do_phase_p();
+    let blob = repo.git(&["hash-object", "-w", "--stdin"]);
+    repo.git(&["update-ref", "refs/notes/planx", blob.trim()]);
+    assert_snapshot!(repo.planx(&["status"]), @"
+    --- stderr ---
+    error: cannot read refs/notes/planx
+      caused by: the requested type does not match the type in the ODB
+    hint: `git fsck` checks the repository's objects and refs
+    [exit status: 3]
+    ");
+}
+
+#[test]
+fn a_plan_path_through_a_file() {
+    let repo = Repo::with_plan(&WALK_PLAN);
+    assert_snapshot!(repo.planx(&["status", "--plan", ".planx/plan.toml/plan.toml"]), @"
+    --- stderr ---
+    error: cannot read .planx/plan.toml/plan.toml
+      caused by: Not a directory (os error 20)
+    hint: a folder on the way to it is a file; name the plan file with --plan PATH
+    [exit status: 2]
+    ");
+}
+
+#[test]
+fn output_that_cannot_be_written() {
+    let repo = Repo::with_plan(&WALK_PLAN);
+    let mut cmd = repo.command(BIN, &repo.root);
+    cmd.arg("status")
+        .stdout(fs::File::options().write(true).open("/dev/full").unwrap());
+    assert_snapshot!(repo.run(&mut cmd), @"
+    --- stderr ---
+    error: input/output error
+      caused by: No space left on device (os error 28)
+    hint: check where the output goes: a full disk, a closed terminal or pipe
+    [exit status: 3]
+    ");
+}
+
+#[test]
+fn base_locked_by_a_process_that_died() {
+    let repo = Repo::verifying(&VERIFY_PLAN);
+    repo.do_phase_p();
+    assert_eq!(repo.planx(&["verify", "-q"]).code, 0);
+    // Finished from the phase branch, base is moved as a ref (no work tree has it).
+    repo.write(".git/refs/heads/main.lock", "");
+    assert_snapshot!(repo.planx(&["finish", "p"]), @"
+    --- stderr ---
+    error: refs/heads/main is locked: $REPO/.git/refs/heads/main.lock exists
+    hint: another git process is updating it; if none is running, one died: remove $REPO/.git/refs/heads/main.lock
+    [exit status: 3]
+    ");
+    // The merge that did not land is no completion, whatever its note says.
+    let before = repo.states();
+    assert_eq!(before[0], "in-progress");
+    fs::remove_file(repo.path(".git/refs/heads/main.lock")).unwrap();
+    assert_eq!(repo.planx(&["finish", "p", "-q"]).code, 0);
+    assert_eq!(repo.states()[0], "complete");
+    let completes = repo.note("main").matches("\"complete\"").count();
+    assert_eq!(completes, 1, "{}", repo.note("main"));
 }

@@ -789,6 +789,26 @@ fn open_without_a_forge_tool_says_how_and_still_prints_the_body() {
 }
 
 #[test]
+fn open_with_no_place_for_the_body_file() {
+    let repo = shop();
+    let fake = Fake::new(&repo);
+    let not_a_folder = repo.root.parent().unwrap().join("tmp-is-a-file");
+    std::fs::write(&not_a_folder, "").unwrap();
+    let mut cmd = repo.command(BIN, &repo.root);
+    cmd.args(["review", "--open"]).env("TMPDIR", &not_a_folder);
+    fake.env(&mut cmd, &tools(&repo, &["gh"]), "ok");
+    let run = repo.run(&mut cmd);
+    let temp = regex::Regex::new(r"planx-review-\w+\.md").unwrap();
+    assert_snapshot!(temp.replace(&run.stderr, "planx-review-XXXXXX.md").replace(&not_a_folder.display().to_string(), "$TMPDIR"), @r#"
+    error: cannot write the pull request's body to a temporary file
+      caused by: Not a directory (os error 20) at path "$TMPDIR/planx-review-XXXXXX.md"
+    hint: nothing was created; set TMPDIR to a folder you may write, then run `git planx review --open` again
+    "#);
+    assert_eq!(run.code, 3, "{run}");
+    assert_eq!(fake.log(), "gh auth status\n", "nothing was created");
+}
+
+#[test]
 fn open_creates_the_pull_request_with_gh_or_glab() {
     let repo = shop();
     let fake = Fake::new(&repo);
