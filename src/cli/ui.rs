@@ -6,6 +6,7 @@
 use std::io::{self, IsTerminal, Write};
 
 use crate::error::CliError;
+use crate::git::path::requote;
 use crate::plan::{Diagnostic, Severity};
 
 /// When to colour output.
@@ -138,8 +139,12 @@ impl Ui {
         self.err
     }
 
-    /// Writes to stdout.
+    /// Writes text to stdout, its paths shown as `core.quotePath` says.
     pub fn out(&self, text: &str) -> Result<(), CliError> {
+        self.write_out(&requote(text, self.quote_path))
+    }
+
+    fn write_out(&self, text: &str) -> Result<(), CliError> {
         let mut stdout = io::stdout().lock();
         stdout.write_all(text.as_bytes())?;
         stdout.flush()?;
@@ -151,11 +156,13 @@ impl Ui {
         // A `Value` always serializes: a failure here is a bug.
         let mut text = serde_json::to_string(value).map_err(CliError::internal)?;
         text.push('\n');
-        self.out(&text)
+        self.write_out(&text)
     }
 
-    /// Writes to stderr. A closed stderr is ignored: there is nobody left to tell.
+    /// Writes to stderr, paths shown as `core.quotePath` says. A closed stderr is ignored:
+    /// there is nobody left to tell.
     pub fn err(&self, text: &str) {
+        let text = requote(text, self.quote_path);
         let _ = io::stderr().lock().write_all(text.as_bytes());
     }
 

@@ -289,3 +289,45 @@ fn a_checkpoint_refused_by_the_users_own_hook_says_so() {
     // The staged work is still staged.
     assert_eq!(repo.git(&["diff", "--cached", "--name-only"]), "a.txt\n");
 }
+
+#[test]
+fn paths_are_utf8_in_documents_and_follow_core_quote_path_in_text() {
+    let repo = Repo::verifying(&VERIFY_PLAN);
+    repo.do_phase_p();
+    repo.write("données/café.txt", "du café\n");
+    repo.git(&["add", "-A"]);
+    assert_eq!(repo.planx(&["checkpoint", "-q", "-m", "Café"]).code, 0);
+    let review = repo.planx(&["review", "p"]).stdout;
+    let lines: Vec<&str> = review.lines().filter(|l| l.contains("caf")).collect();
+    assert_snapshot!(lines.join("\n"), @"
+    - **Undeclared changes** (errors: the plan is strict): `données/café.txt`.
+    | `données/café.txt` | **undeclared** | added | 1 | 0 |
+    - error: données/café.txt was added but the manifest does not declare it
+    ");
+    let report = repo.planx(&["report"]).stdout;
+    assert!(report.contains("`données/café.txt`"), "{report}");
+    assert!(!report.contains("\\303"), "{report}");
+    // Text follows core.quotePath, as `git status` does: quoted by default.
+    let text = |repo: &Repo| {
+        let run = repo.planx(&["verify"]);
+        run.stdout
+            .lines()
+            .filter(|l| l.contains("caf"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    assert_snapshot!(text(&repo), @r#"
+    "donn\303\251es/caf\303\251.txt"  added     undeclared
+    error: "donn\303\251es/caf\303\251.txt" was added but the manifest does not declare it
+    warning: commit 3cba94ccd6 (Café) changed données/café.txt outside the manifest: the pre-commit hook was bypassed or not installed
+    "#);
+    repo.git(&["config", "core.quotePath", "false"]);
+    assert_snapshot!(text(&repo), @"
+    données/café.txt  added     undeclared
+    error: données/café.txt was added but the manifest does not declare it
+    warning: commit 3cba94ccd6 (Café) changed données/café.txt outside the manifest: the pre-commit hook was bypassed or not installed
+    ");
+    // JSON keeps git's own bytes, whatever the setting.
+    let json = repo.planx(&["verify", "--json"]).json();
+    assert!(json["changes"].to_string().contains("\\\\303"), "{json}");
+}
