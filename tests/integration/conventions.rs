@@ -331,3 +331,25 @@ fn paths_are_utf8_in_documents_and_follow_core_quote_path_in_text() {
     let json = repo.planx(&["verify", "--json"]).json();
     assert!(json["changes"].to_string().contains("\\\\303"), "{json}");
 }
+
+#[test]
+fn log_labels_accept_evidence() {
+    let plan = crate::common::small_plan()
+        .toml()
+        .replace("depends_on = [\"a\"]\n", "");
+    let repo = Repo::with_plan(&plan);
+    assert_eq!(repo.planx(&["start", "c", "-q"]).code, 0);
+    let run = repo.planx(&[
+        "accept",
+        "c",
+        "reviewed",
+        "--evidence",
+        "read by Grace",
+        "-q",
+    ]);
+    assert_eq!(run.code, 0, "{run}");
+    let log = repo.planx(&["log", "c"]).stdout;
+    assert_snapshot!(log.lines().filter(|l| l.contains("accepted")).collect::<Vec<_>>().join("\n"), @"
+                             accepted                `reviewed`: read by Grace (by Ada Lovelace <ada@example.com>)
+    ");
+}
