@@ -1,5 +1,8 @@
 //! `git planx report`: the whole plan's execution report.
 
+use std::collections::BTreeMap;
+use std::path::Path;
+
 use clap::Args;
 
 use super::context::{Context, Need, Origin};
@@ -42,7 +45,8 @@ pub fn cmd_report(ui: &Ui, global: &GlobalArgs, args: &ReportArgs) -> Result<(),
         ui.out(&render_quiet(&report))?;
     } else {
         let next = next_text(&report.next, &ctx.plan);
-        ui.out(&render(&report, &ctx.origin, &next))?;
+        let logs = executor_logs(ctx.subject(), &report);
+        ui.out(&render(&report, &ctx.origin, &next, &logs))?;
     }
     Ok(())
 }
@@ -83,7 +87,8 @@ pub(crate) fn print_report_for(
     let current = subject.repo.current_branch()?;
     let report = execution::report(subject, current.as_deref())?;
     let next = next_text(&report.next, subject.plan);
-    ui.out(&render(&report, origin, &next))
+    let logs = executor_logs(subject, &report);
+    ui.out(&render(&report, origin, &next, &logs))
 }
 
 fn duration(secs: Option<i64>) -> String {
@@ -161,7 +166,75 @@ fn state_cell(p: &PhaseReport) -> String {
     text
 }
 
-fn render(r: &ExecutionReport, origin: &Origin, next: &str) -> String {
+/// Where `run` keeps each phase's executor log, relative to the top of the work tree (the
+/// latest attempt's: each attempt writes it anew).
+fn executor_logs(subject: Subject<'_>, r: &ExecutionReport) -> BTreeMap<String, String> {
+    let top = subject.repo.workdir().map(Path::to_path_buf);
+    r.phases
+        .iter()
+        .filter(|p| !p.attempts.is_empty())
+        .map(|p| {
+            let log = crate::run::phase_dir(subject.repo, subject.plan, &p.id).join("executor.log");
+            let shown = top
+                .as_deref()
+                .and_then(|top| log.strip_prefix(top).ok())
+                .unwrap_or(&log)
+                .display()
+                .to_string();
+            (p.id.clone(), shown)
+        })
+        .collect()
+}
+
+/// The runs of the phases' executors, one row per attempt.
+fn attempts_section(r: &ExecutionReport, logs: &BTreeMap<String, String>) -> String {
+    let rows: Vec<Vec<String>> = r
+        .phases
+        .iter()
+        .flat_map(|p| {
+            p.attempts.iter().map(move |a| {
+                let number = if a.number > 1 {
+                    format!("{} (retry)", a.number)
+                } else {
+                    "1".to_owned()
+                };
+                vec![
+                    format!("`{}`", p.id),
+                    number,
+                    format!("**{}**", a.result.to_uppercase()),
+                    duration(Some((a.duration_ms / 1000) as i64)),
+                    md::cell(&a.how),
+                    logs.get(&p.id).map_or("-".to_owned(), |l| md::code_cell(l)),
+                ]
+            })
+        })
+        .collect();
+    if rows.is_empty() {
+        return String::new();
+    }
+    let mut out = String::from("## Executor runs\n\n");
+    out.push_str("Each run of a phase's executor by `git planx run`: TIMEOUT when it ran out of the phase's time, INTERRUPTED when the run was stopped, a later attempt a retry. The log holds the latest attempt's output.\n\n");
+    out.push_str(&md::table(
+        &[
+            "Phase",
+            "Attempt",
+            "Result",
+            "Duration",
+            "Exit",
+            "Executor log",
+        ],
+        &rows,
+    ));
+    out.push('\n');
+    out
+}
+
+fn render(
+    r: &ExecutionReport,
+    origin: &Origin,
+    next: &str,
+    logs: &BTreeMap<String, String>,
+) -> String {
     let mut out = format!(
         "# Plan execution report: `{}` — {}\n\n",
         r.plan,
@@ -276,6 +349,8 @@ fn render(r: &ExecutionReport, origin: &Origin, next: &str) -> String {
         &rows,
     ));
     out.push('\n');
+
+    out.push_str(&attempts_section(r, logs));
 
     out.push_str("## Open problems\n\n");
     let problems = problems(r);

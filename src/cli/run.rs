@@ -193,7 +193,7 @@ fn because(plan: &crate::plan::Plan, why: &Why) -> String {
         Why::Unverified => "merged without a passing verify; verify it".to_owned(),
         Why::Dependency(d) => format!("`{}` did not complete", id(*d)),
         Why::InterruptedBeforeStart => "interrupted before it started".to_owned(),
-        Why::FailFast => "not started: a phase failed and --fail-fast stops the run".to_owned(),
+        Why::FailFast => "a phase failed and --fail-fast stops the run".to_owned(),
         Why::WaitsFor(deps) => {
             let deps: Vec<&str> = deps.iter().map(|&d| id(d)).collect();
             format!("waits for {} (not in this run)", deps.join(", "))
@@ -300,7 +300,7 @@ fn dry_run(ui: &Ui, ctx: &Context, opts: &RunOptions) -> Result<(), CliError> {
         ));
     }
     for (id, why) in &schedule.left_out {
-        out.push_str(&format!("left out: {id}: {}\n", because(plan, why)));
+        out.push_str(&format!("skipped: {id}: {}\n", because(plan, why)));
     }
     out.push_str("\nfor each phase: brief → executor → commit what it left → verify → merge into base (one at a time)\n");
     ui.out(&out)?;
@@ -541,7 +541,7 @@ mod tests {
             (Why::InterruptedBeforeStart, "interrupted before it started"),
             (
                 Why::FailFast,
-                "not started: a phase failed and --fail-fast stops the run",
+                "a phase failed and --fail-fast stops the run",
             ),
             (
                 Why::WaitsFor(vec![0, 2]),

@@ -9,7 +9,10 @@
 
 use serde::Serialize;
 
-use super::{RecordedRun, ReportError, VerifyRecord, epoch, hex, hex_opt, recorded_runs, rfc3339};
+use super::{
+    Attempt, RecordedRun, ReportError, VerifyRecord, attempts, epoch, hex, hex_opt, recorded_runs,
+    rfc3339,
+};
 use super::{record_for, verify_records};
 use crate::git::changes::{Change, ChangeKind};
 use crate::git::trailers;
@@ -109,6 +112,8 @@ pub struct PhaseReport {
     pub runs: RunCounts,
     /// Every recorded run, oldest first.
     pub recorded_runs: Vec<RecordedRun>,
+    /// Every run of the phase's executor by `git planx run`, oldest first.
+    pub attempts: Vec<Attempt>,
     /// The verify record that speaks for the phase's latest tree.
     pub latest_verify: Option<VerifyRecord>,
     /// `latest_verify` is of the phase's latest tree.
@@ -422,6 +427,7 @@ fn phase_report(
         files,
         runs: counts,
         recorded_runs: runs,
+        attempts: attempts(&events),
         latest_verify: latest,
         latest_verify_of_tip: of_tip,
         problems,

@@ -349,7 +349,46 @@ fn log_labels_accept_evidence() {
     ]);
     assert_eq!(run.code, 0, "{run}");
     let log = repo.planx(&["log", "c"]).stdout;
-    assert_snapshot!(log.lines().filter(|l| l.contains("accepted")).collect::<Vec<_>>().join("\n"), @"
-                             accepted                `reviewed`: read by Grace (by Ada Lovelace <ada@example.com>)
+    let line = log
+        .lines()
+        .find(|l| l.contains("accepted"))
+        .unwrap_or_default();
+    assert_snapshot!(line.trim(), @"accepted                `reviewed`: read by Grace (by Ada Lovelace <ada@example.com>)");
+}
+
+#[test]
+fn report_shows_every_attempt_of_a_phase_and_its_log() {
+    // Phase a, with a second of executor time: the first run's executor fails, the retry's
+    // runs out of time (it waits for a file nobody writes).
+    let plan = WALK_PLAN.replace("id = \"a\"\n", "id = \"a\"\ntimeout = \"1s\"\n");
+    let repo = Repo::with_plan(&plan);
+    let run = repo.planx(&["run", "--phase", "a", "--executor", "echo no >&2; exit 1"]);
+    assert_eq!(run.code, 1, "{run}");
+    let wait = "while [ ! -e never ]; do :; done";
+    let run = repo.planx(&["run", "--phase", "a", "--retry-failed", "--executor", wait]);
+    assert_eq!(run.code, 1, "{run}");
+    let report = repo.planx(&["report"]).stdout;
+    let section: String = report
+        .split("## Executor runs")
+        .nth(1)
+        .and_then(|s| s.split("## Open problems").next())
+        .unwrap_or_default()
+        .into();
+    let duration = regex::Regex::new(r"\| \d+s \| (exit 1|timed out) in \d+\.\ds").unwrap();
+    assert_snapshot!(duration.replace_all(section.trim(), "| $$TIME | $1 in $$TIME"), @"
+    Each run of a phase's executor by `git planx run`: TIMEOUT when it ran out of the phase's time, INTERRUPTED when the run was stopped, a later attempt a retry. The log holds the latest attempt's output.
+
+    | Phase | Attempt | Result | Duration | Exit | Executor log |
+    | --- | --- | --- | --- | --- | --- |
+    | `a` | 1 | **FAILED** | $TIME | exit 1 in $TIME | `.git/planx/run/walk/a/executor.log` |
+    | `a` | 2 (retry) | **TIMEOUT** | $TIME | timed out in $TIME | `.git/planx/run/walk/a/executor.log` |
     ");
+    let doc = repo.planx(&["report", "--json"]).json();
+    let results: Vec<&str> = doc["phases"][0]["attempts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["result"].as_str().unwrap())
+        .collect();
+    assert_eq!(results, ["failed", "timeout"]);
 }
