@@ -145,9 +145,7 @@ fn a_full_walk_by_hand() {
 
     assert_eq!(repo.planx(&["verify", "-q"]).code, 0);
     let log = repo.planx(&["log", "a"]).stdout;
-    assert_snapshot!(log.lines().last().unwrap(), @"
-                             verify                   VERIFIED: 0 manifest errors, 1 of 1 checks verified, tree f92b537bce
-    ");
+    assert_snapshot!(log.lines().last().unwrap().trim(), @"verify                   VERIFIED: 0 manifest errors, 1 of 1 checks verified, tree f92b537bce");
     merge_with_git(&repo, "a");
     assert_snapshot!(repo.planx(&["status"]), @"
     plan walk: Walk a plan by hand (base main at cc51e8cd44)
