@@ -28,6 +28,7 @@
 
 use std::io;
 
+use crate::agents::AgentsError;
 use crate::git::GitError;
 use crate::hooks::decide::HookError;
 use crate::lifecycle::LifecycleError;
@@ -111,6 +112,15 @@ pub fn answer(yes: bool) -> Result<(), CliError> {
             reported: true,
             ..CliError::new(ErrorKind::No, "the answer is no")
         })
+    }
+}
+
+/// The agent stop gate held the agent back, its reason shown already: exit 2, which Claude
+/// Code reads as "go on, with the reason on stderr" (every other code lets the agent stop).
+pub fn agent_block() -> CliError {
+    CliError {
+        reported: true,
+        ..CliError::new(ErrorKind::Usage, "the stop gate held the agent back")
     }
 }
 
@@ -392,6 +402,27 @@ impl From<VerifyError> for CliError {
     }
 }
 
+impl From<AgentsError> for CliError {
+    fn from(error: AgentsError) -> CliError {
+        match error {
+            AgentsError::Verify(e) => e.into(),
+            AgentsError::Git(e) => e.into(),
+            AgentsError::Read { ref path, ref source } => {
+                CliError::repo_state(format!("cannot read {path}")).hint(source.to_string())
+            }
+            AgentsError::Write { ref path, ref source } => {
+                CliError::repo_state(format!("cannot write {path}")).hint(source.to_string())
+            }
+            AgentsError::NotJson { .. } => CliError::usage(error.to_string()).hint(
+                "fix the file (or move it away) and run setup again: planx merges its hooks into a JSON object and changes nothing else",
+            ),
+            AgentsError::Markers { .. } => CliError::usage(error.to_string()).hint(
+                "put back the planx section's begin and end lines, or remove what is left of it, then run setup again",
+            ),
+        }
+    }
+}
+
 impl From<HookError> for CliError {
     fn from(error: HookError) -> CliError {
         let message = error.to_string();
@@ -537,7 +568,12 @@ impl From<LifecycleError> for CliError {
             L::UncommittedEvidence { paths } => {
                 let mut e = state();
                 e.details.extend(paths.iter().take(20).map(|p| format!("{} {}", p.status, p.path)));
-                e.hint("the run must be about exactly what is committed: stage them (`git add`) or stash them, then try again")
+                let untracked = paths.iter().any(|p| p.status.trim() == "??");
+                e = e.hint("the run must be about exactly what is committed: stage your changes (`git add`) or stash them, then try again");
+                if untracked {
+                    e = e.hint("files a build or a test writes (caches, build output) belong in .gitignore, not in a commit");
+                }
+                e
             }
             L::ForeignBranch { branch } => state().hint(format!(
                 "rename or delete `{branch}` (its commits stay in the reflog), or start the phase under another plan branch prefix"
@@ -552,6 +588,14 @@ impl From<LifecycleError> for CliError {
                 .hint("only `manual = true` checks take evidence; the others are verified by running them"),
             L::Spawn { command, source } => CommandError::Spawn { command, source }.into(),
             L::Git(e) => e.into(),
+            L::CheckpointUnrecorded { source, .. } => {
+                let cause = CliError::from(source);
+                let mut e = CliError::repo_state(message);
+                e.causes.push(cause.message);
+                e.causes.extend(cause.causes);
+                e.hints = cause.hints;
+                e.hint("then run the same `git planx checkpoint` again: it records this commit instead of making another")
+            }
             L::Trailer(e) => CliError::internal(e),
             L::Io(e) => local_state(&e),
         }

@@ -22,7 +22,7 @@ use std::fmt;
 pub const LAYERS: &[&[&str]] = &[
     &["cli"],
     &["error"],
-    &["run"],
+    &["run", "agents"],
     &["lifecycle", "report", "hooks"],
     &["verify"],
     &["state"],

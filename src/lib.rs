@@ -12,6 +12,7 @@
 // diagnostics by value keeps them simple, and their size costs nothing on the happy path.
 #![allow(clippy::result_large_err)]
 
+pub mod agents;
 pub mod cache;
 pub mod cli;
 pub mod clock;

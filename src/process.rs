@@ -8,7 +8,7 @@ use std::io::Read;
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::Path;
 use std::process::{Command, Stdio};
-use std::sync::mpsc;
+use std::sync::{Arc, RwLock, mpsc};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -216,9 +216,47 @@ pub enum CommandError {
     Interrupted { signal: i32 },
 }
 
+/// Someone told when one of the plan's commands starts and ends: a person at a terminal,
+/// through `cli`, which shows it as it runs. Nothing here prints.
+pub trait Watch: Send + Sync {
+    /// `what` the command is for (`check \`tests pass\``, `preflight`, `step 2 verify`) and
+    /// the command as the plan wrote it.
+    fn started(&self, what: &str, command: &str);
+    /// The command started last has ended.
+    fn finished(&self);
+}
+
+/// The one watcher of this process, if any. A process-wide registration, like
+/// [`crate::interrupt`]'s, rather than an argument threaded through every domain call that may
+/// run a command: what is shown is the business of the command line alone, and `run`, whose
+/// phases run commands on several threads at once, registers none.
+static WATCHER: RwLock<Option<Arc<dyn Watch>>> = RwLock::new(None);
+
+/// While it lives, `watcher` is told of every command [`run_command`] runs.
+#[must_use = "the watcher is told of commands only while the guard lives"]
+pub struct Watching(());
+
+/// Registers `watcher` until the guard is dropped.
+pub fn watch(watcher: Arc<dyn Watch>) -> Watching {
+    *WATCHER.write().unwrap_or_else(|p| p.into_inner()) = Some(watcher);
+    Watching(())
+}
+
+impl Drop for Watching {
+    fn drop(&mut self) {
+        *WATCHER.write().unwrap_or_else(|p| p.into_inner()) = None;
+    }
+}
+
+fn watcher() -> Option<Arc<dyn Watch>> {
+    WATCHER.read().unwrap_or_else(|p| p.into_inner()).clone()
+}
+
 /// Runs one of the plan's commands (trust already checked) in `cwd`, capturing the default
-/// tail; a signal received meanwhile ends planx's work too.
+/// tail; a signal received meanwhile ends planx's work too. `what` says what it runs for, to
+/// whoever [`watch`]es.
 pub fn run_command(
+    what: &str,
     command: &CommandRef,
     cwd: &Path,
     timeout: Duration,
@@ -236,7 +274,15 @@ pub fn run_command(
         log: None,
     };
     tracing::debug!(command = %command.shell, cwd = %cwd.display(), "running");
-    let outcome = run(&spec).map_err(|source| CommandError::Spawn {
+    let watcher = watcher();
+    if let Some(w) = &watcher {
+        w.started(what, &command.text);
+    }
+    let outcome = run(&spec);
+    if let Some(w) = &watcher {
+        w.finished();
+    }
+    let outcome = outcome.map_err(|source| CommandError::Spawn {
         command: command.text.clone(),
         source,
     })?;

@@ -2,17 +2,17 @@
 
 use clap::Args;
 
-use super::GlobalArgs;
 use super::context::{Context, Need, Origin};
 use super::md::{self, Format};
 use super::short;
 use super::ui::Ui;
+use super::{Document, GlobalArgs};
 use crate::clock;
 use crate::error::CliError;
 use crate::lifecycle::LifecycleError;
 use crate::plan::EntryKind;
 use crate::report::Command;
-use crate::report::brief::{self, Brief, JudgedAt, SuiteFrom};
+use crate::report::brief::{self, Brief, JudgedAt, PreviousAttempt, SuiteFrom};
 use crate::state::State;
 use crate::state::judging::{BaseTip, Subject};
 
@@ -35,19 +35,32 @@ pub struct BriefArgs {
 }
 
 pub fn cmd_brief(ui: &Ui, global: &GlobalArgs, args: &BriefArgs) -> Result<(), CliError> {
-    let ctx = Context::open(global, Need::Base)?;
-    let Origin::Base(base_tip) = ctx.origin else {
-        return Err(CliError::repo_state(
-            "the plan is not committed on its base",
-        ));
-    };
-    let brief = brief::brief(ctx.subject(), base_tip, &args.phase)?;
+    let brief = read(global, &args.phase)?;
     if ui.json || args.format == Format::Json {
         ui.json(&md::document("planx.brief/1", &brief))?;
     } else {
         ui.out(&render(&brief))?;
     }
     Ok(())
+}
+
+/// The `planx.brief/1` document, or with `--format md` the markdown as a JSON string.
+pub(crate) fn document(global: &GlobalArgs, args: &BriefArgs) -> Result<Document, CliError> {
+    let brief = read(global, &args.phase)?;
+    Ok(Document::yes(match args.format {
+        Format::Json => md::document("planx.brief/1", &brief),
+        Format::Md => serde_json::Value::String(render(&brief)),
+    }))
+}
+
+fn read(global: &GlobalArgs, phase: &str) -> Result<Brief, CliError> {
+    let ctx = Context::open(global, Need::Base)?;
+    let Origin::Base(base_tip) = ctx.origin else {
+        return Err(CliError::repo_state(
+            "the plan is not committed on its base",
+        ));
+    };
+    Ok(brief::brief(ctx.subject(), base_tip, phase)?)
 }
 
 /// A command as it runs, with the `[commands]` name it comes from.
@@ -127,6 +140,10 @@ fn render(b: &Brief) -> String {
          and tell whoever runs the plan. Do not report the phase complete: it is complete when \
          `git planx verify {p}` passes and the phase is merged with `git planx finish {p}`.\n\n"
     ));
+
+    if let Some(previous) = &b.previous_attempt {
+        out.push_str(&previous_attempt(previous, p));
+    }
 
     out.push_str("## Pre-implementation steps\n\n");
     out.push_str(&match b.judged_at {
@@ -219,10 +236,44 @@ fn render(b: &Brief) -> String {
     }
     out.push('\n');
 
+    if !b.prerequisites.is_empty() {
+        out.push_str("## Prerequisites\n\n");
+        out.push_str("Complete these before the implementation steps. If one does not hold and you cannot make it hold, stop and record why with `git planx checkpoint --blocked \"REASON\"`.\n\n");
+        for (n, pre) in b.prerequisites.iter().enumerate() {
+            out.push_str(&format!("{}. **{}**", n + 1, md::line(&pre.title)));
+            if let Some(why) = &pre.why {
+                out.push_str(&format!(" — {}", md::line(why)));
+            }
+            match &pre.verify {
+                Some(v) => out.push_str(&format!("\n   Verification: {} must pass.\n", command(v))),
+                None => out
+                    .push_str("\n   Verification: the plan gives no command; check it by hand.\n"),
+            }
+        }
+        out.push('\n');
+    }
+
     out.push_str("## Guidelines\n\n");
     match &b.guidelines {
         Some(g) if !g.trim().is_empty() => out.push_str(&format!("{}\n\n", g.trim())),
         _ => out.push_str("The plan gives no guidelines.\n\n"),
+    }
+
+    if !b.risks.is_empty() {
+        out.push_str("## Risks and mitigations\n\n");
+        let rows: Vec<Vec<String>> = b
+            .risks
+            .iter()
+            .map(|r| {
+                vec![
+                    md::cell(&r.risk),
+                    r.likelihood.map_or("-", |l| l.as_str()).to_owned(),
+                    md::cell(&r.mitigation),
+                ]
+            })
+            .collect();
+        out.push_str(&md::table(&["Risk", "Likelihood", "Mitigation"], &rows));
+        out.push('\n');
     }
 
     out.push_str("## Implementation steps\n\n");
@@ -344,6 +395,19 @@ fn render(b: &Brief) -> String {
         out.push('\n');
     }
 
+    if !b.done.is_empty() {
+        out.push_str("## What done looks like\n\n");
+        out.push_str("Once the phase verifies, these show its result:\n\n");
+        for (n, d) in b.done.iter().enumerate() {
+            out.push_str(&format!("{}. {}", n + 1, command(&d.run)));
+            match &d.expect {
+                Some(expect) => out.push_str(&format!(" — expected: {}\n", md::line(expect))),
+                None => out.push('\n'),
+            }
+        }
+        out.push('\n');
+    }
+
     out.push_str("## Post-implementation steps\n\n");
     let mut n = 0;
     let mut step = |text: String| {
@@ -377,6 +441,35 @@ fn render(b: &Brief) -> String {
     out.push_str(&step(format!(
         "The status document is derived from git: `git planx status {p} --format md`. Do not write one by hand: a report is not evidence."
     )));
+    out
+}
+
+/// On a retry: the findings and checks that failed the phase's latest verify.
+fn previous_attempt(previous: &PreviousAttempt, phase: &str) -> String {
+    let v = &previous.verify;
+    let mut out = format!(
+        "## Previous attempt\n\nThis is a retry: the latest verify of the phase, recorded on `{}` at {}, did not pass. Fix what it found first, then verify again (`git planx verify {phase}`):\n\n",
+        short(&previous.commit),
+        v.ts
+    );
+    let errors: Vec<_> = v.findings.iter().filter(|f| f.level == "error").collect();
+    for f in &errors {
+        let entry = f.entry.as_ref().map_or(String::new(), |(kind, pattern)| {
+            format!(" (manifest: {kind} {})", md::code(pattern))
+        });
+        out.push_str(&format!("- {}: {}{entry}\n", f.level, md::line(&f.message)));
+    }
+    for c in v.checks.iter().filter(|c| !c.verified && !c.skipped) {
+        out.push_str(&format!(
+            "- check {} NOT VERIFIED: {}\n",
+            md::code(&c.name),
+            md::line(&c.evidence)
+        ));
+    }
+    if errors.is_empty() && !v.checks.iter().any(|c| !c.verified && !c.skipped) {
+        out.push_str("- it recorded no finding: run `git planx verify` to see why\n");
+    }
+    out.push('\n');
     out
 }
 

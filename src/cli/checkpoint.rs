@@ -5,9 +5,9 @@ use serde_json::json;
 
 use super::context::{Context, Need, trust_policy};
 use super::ui::{Style, Ui};
-use super::{GlobalArgs, short};
+use super::{Document, GlobalArgs, short};
 use crate::error::CliError;
-use crate::lifecycle::{self, CheckpointOptions, Tdd};
+use crate::lifecycle::{self, CheckpointOptions, CheckpointOutcome, Tdd};
 
 /// Record a checkpoint: commit what is staged (or an empty commit) with Planx-* trailers.
 ///
@@ -39,35 +39,11 @@ pub struct CheckpointArgs {
 }
 
 pub fn cmd_checkpoint(ui: &Ui, global: &GlobalArgs, args: &CheckpointArgs) -> Result<(), CliError> {
-    let ctx = Context::open(global, Need::Base)?;
-    let opts = CheckpointOptions {
-        message: args.message.clone(),
-        step: args.step.clone(),
-        tdd: match (args.red, args.green) {
-            (true, _) => Some(Tdd::Red),
-            (_, true) => Some(Tdd::Green),
-            _ => None,
-        },
-        blocked: args.blocked.clone(),
-        failed: args.failed.clone(),
-        trust: trust_policy(global.trust_once),
-        ..CheckpointOptions::default()
-    };
-    let outcome = lifecycle::checkpoint(ctx.subject(), &opts)?;
+    let progress = ui.progress();
+    let outcome = record(global, args)?;
+    drop(progress);
     if ui.json {
-        ui.json(&json!({
-            "schema": "planx.checkpoint/1",
-            "phase": outcome.phase,
-            "branch": outcome.branch,
-            "commit": outcome.commit.to_string(),
-            "checkpoint": outcome.kind.as_str(),
-            "step": outcome.step,
-            "status": outcome.status,
-            "run": outcome.run,
-            "reason": outcome.reason,
-            "verified": outcome.verified(),
-        }))?;
-        return crate::error::answer(outcome.verified());
+        return checkpoint_json(&outcome).print(ui);
     }
     let p = ui.out_painter();
     let what = match (&outcome.step, outcome.kind.as_str()) {
@@ -81,6 +57,11 @@ pub fn cmd_checkpoint(ui: &Ui, global: &GlobalArgs, args: &CheckpointArgs) -> Re
         outcome.branch,
         outcome.status
     );
+    if outcome.recorded_earlier_commit {
+        out.push_str(
+            "  recorded the commit an earlier checkpoint made but could not record; no new commit\n",
+        );
+    }
     if let Some(run) = &outcome.run {
         let (label, verdict) = match outcome.tdd {
             Some(Tdd::Red) => (
@@ -110,4 +91,46 @@ pub fn cmd_checkpoint(ui: &Ui, global: &GlobalArgs, args: &CheckpointArgs) -> Re
         ui.out(&out)?;
     }
     crate::error::answer(outcome.verified())
+}
+
+/// The `planx.checkpoint/1` document; the answer is no when the step's verification failed.
+pub(crate) fn document(global: &GlobalArgs, args: &CheckpointArgs) -> Result<Document, CliError> {
+    Ok(checkpoint_json(&record(global, args)?))
+}
+
+fn record(global: &GlobalArgs, args: &CheckpointArgs) -> Result<CheckpointOutcome, CliError> {
+    let ctx = Context::open(global, Need::Base)?;
+    let opts = CheckpointOptions {
+        message: args.message.clone(),
+        step: args.step.clone(),
+        tdd: match (args.red, args.green) {
+            (true, _) => Some(Tdd::Red),
+            (_, true) => Some(Tdd::Green),
+            _ => None,
+        },
+        blocked: args.blocked.clone(),
+        failed: args.failed.clone(),
+        trust: trust_policy(global.trust_once),
+        ..CheckpointOptions::default()
+    };
+    Ok(lifecycle::checkpoint(ctx.subject(), &opts)?)
+}
+
+fn checkpoint_json(outcome: &CheckpointOutcome) -> Document {
+    Document {
+        value: json!({
+            "schema": "planx.checkpoint/1",
+            "phase": outcome.phase,
+            "branch": outcome.branch,
+            "commit": outcome.commit.to_string(),
+            "checkpoint": outcome.kind.as_str(),
+            "step": outcome.step,
+            "status": outcome.status,
+            "run": outcome.run,
+            "reason": outcome.reason,
+            "verified": outcome.verified(),
+            "recorded_earlier_commit": outcome.recorded_earlier_commit,
+        }),
+        yes: outcome.verified(),
+    }
 }

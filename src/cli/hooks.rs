@@ -47,7 +47,9 @@ pub enum HooksAction {
 /// Off a phase branch every hook returns at once; with PLANX_HOOKS=0 too.
 #[derive(Debug, Args)]
 pub struct HookArgs {
-    /// pre-commit, commit-msg, pre-merge-commit or pre-push
+    /// pre-commit, commit-msg, pre-merge-commit, pre-push; agent-stop (a coding agent's Stop
+    /// hook: reads the hook's JSON on stdin; --agent claude|codex|cursor) or agent-start (a
+    /// SessionStart hook: prints the phase's brief)
     pub name: String,
     /// What git passed to the hook
     #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
@@ -141,11 +143,19 @@ pub fn cmd_hooks(ui: &Ui, _global: &GlobalArgs, args: &HooksArgs) -> Result<(), 
     Ok(())
 }
 
-pub fn cmd_hook(ui: &Ui, _global: &GlobalArgs, args: &HookArgs) -> Result<(), CliError> {
+pub fn cmd_hook(ui: &Ui, global: &GlobalArgs, args: &HookArgs) -> Result<(), CliError> {
+    if args.name == "agent-stop" {
+        return super::agent_stop::cmd_agent_stop(ui, global, &args.args);
+    }
+    if args.name == "agent-start" {
+        return super::agent_stop::cmd_agent_start(ui, global);
+    }
     if !hooks::HOOKS.contains(&args.name.as_str()) {
         return Err(
-            CliError::usage(format!("`{}` is not a planx hook", args.name))
-                .hint(format!("planx hooks are {}", hooks::HOOKS.join(", "))),
+            CliError::usage(format!("`{}` is not a planx hook", args.name)).hint(format!(
+                "planx hooks are {}, and agent-stop and agent-start for coding agents",
+                hooks::HOOKS.join(", ")
+            )),
         );
     }
     if decide::disabled() {
@@ -201,6 +211,11 @@ pub fn cmd_hook(ui: &Ui, _global: &GlobalArgs, args: &HookArgs) -> Result<(), Cl
         ErrorKind::No,
         format!("the planx {} hook refused this", args.name),
     );
+    for refusal in &decision.refusals {
+        if let Refusal::InvalidPlan { diagnostics, .. } = refusal {
+            error.diagnostics.extend(diagnostics.iter().cloned());
+        }
+    }
     error.details = decision.refusals.iter().map(refusal_line).collect();
     error.hints = hints(&decision);
     Err(error)
@@ -209,6 +224,17 @@ pub fn cmd_hook(ui: &Ui, _global: &GlobalArgs, args: &HookArgs) -> Result<(), Cl
 /// One refusal, as the line that names it.
 fn refusal_line(refusal: &Refusal) -> String {
     match refusal {
+        Refusal::InvalidPlan {
+            path,
+            base,
+            diagnostics,
+        } => format!(
+            "{path} as staged is not a valid plan ({}): phases forked from `{base}` would be judged by it",
+            match diagnostics.len() {
+                1 => "1 error".to_owned(),
+                n => format!("{n} errors"),
+            }
+        ),
         Refusal::OutsideManifest {
             path,
             status,
@@ -254,6 +280,12 @@ fn refusal_line(refusal: &Refusal) -> String {
 fn hints(decision: &Decision) -> Vec<String> {
     let refusals = &decision.refusals;
     let mut hints = Vec::new();
+    if refusals
+        .iter()
+        .any(|r| matches!(r, Refusal::InvalidPlan { .. }))
+    {
+        hints.push("fix the errors above (`git planx check` lists them), stage the plan again and commit; `git commit --no-verify` commits it as it is".into());
+    }
     if let Some(Refusal::OutsideManifest { base, .. }) = refusals
         .iter()
         .find(|r| matches!(r, Refusal::OutsideManifest { .. }))

@@ -5,9 +5,10 @@ use serde_json::json;
 
 use super::context::{Context, Need};
 use super::ui::{Style, Ui};
-use super::{GlobalArgs, short};
+use super::{Document, GlobalArgs, short};
 use crate::error::CliError;
-use crate::state::{self, Checkpoint};
+use crate::git::Oid;
+use crate::state::{self, Checkpoint, PhaseStatus};
 
 /// Show the timeline of checkpoints (from trailers) and what their notes recorded.
 #[derive(Debug, Args)]
@@ -17,39 +18,11 @@ pub struct LogArgs {
 }
 
 pub fn cmd_log(ui: &Ui, global: &GlobalArgs, args: &LogArgs) -> Result<(), CliError> {
-    let ctx = Context::open(global, Need::BaseOrWorkTree)?;
+    let (ctx, statuses) = read(global, args)?;
     let plan = &ctx.plan;
-    if let Some(id) = &args.phase {
-        crate::state::judging::find_phase(plan, id)?;
-    }
-    let statuses = state::derive(ctx.subject(), state::Notes::All)?;
-    let mut entries: Vec<(&str, &Checkpoint)> = statuses
-        .iter()
-        .filter(|s| args.phase.as_ref().is_none_or(|id| &s.id == id))
-        .flat_map(|s| s.checkpoints.iter().rev().map(move |c| (s.id.as_str(), c)))
-        .collect();
-    entries.sort_by_key(|(_, c)| c.time);
-    let completions: Vec<_> = statuses
-        .iter()
-        .filter(|s| args.phase.as_ref().is_none_or(|id| &s.id == id))
-        .filter_map(|s| s.completed_by.map(|c| (s.id.as_str(), c)))
-        .collect();
+    let (entries, completions) = timeline(&statuses, args);
     if ui.json {
-        ui.json(&json!({
-            "schema": "planx.log/1",
-            "entries": entries.iter().map(|(phase, c)| json!({
-                "phase": phase,
-                "commit": c.commit.to_string(),
-                "time": time(c.time),
-                "checkpoint": c.kind.as_str(),
-                "status": c.status,
-                "step": c.step,
-                "summary": c.summary,
-                "events": c.events,
-            })).collect::<Vec<_>>(),
-            "completions": completions.iter().map(|(phase, by)| json!({"phase": phase, "commit": by.to_string()})).collect::<Vec<_>>(),
-        }))?;
-        return Ok(());
+        return Document::yes(log_json(&entries, &completions)).print(ui);
     }
     let p = ui.out_painter();
     let mut out = String::new();
@@ -173,6 +146,58 @@ fn verify_text(e: &crate::state::events::Event) -> String {
         text.push_str(&format!(", tree {}", &tree[..tree.len().min(10)]));
     }
     text
+}
+
+/// The `planx.log/1` document.
+pub(crate) fn document(global: &GlobalArgs, args: &LogArgs) -> Result<Document, CliError> {
+    let (_, statuses) = read(global, args)?;
+    let (entries, completions) = timeline(&statuses, args);
+    Ok(Document::yes(log_json(&entries, &completions)))
+}
+
+fn read(global: &GlobalArgs, args: &LogArgs) -> Result<(Context, Vec<PhaseStatus>), CliError> {
+    let ctx = Context::open(global, Need::BaseOrWorkTree)?;
+    if let Some(id) = &args.phase {
+        crate::state::judging::find_phase(&ctx.plan, id)?;
+    }
+    let statuses = state::derive(ctx.subject(), state::Notes::All)?;
+    Ok((ctx, statuses))
+}
+
+type Entries<'a> = Vec<(&'a str, &'a Checkpoint)>;
+type Completions<'a> = Vec<(&'a str, Oid)>;
+
+/// The checkpoints of the phases asked for, oldest first, and their merges.
+fn timeline<'a>(statuses: &'a [PhaseStatus], args: &LogArgs) -> (Entries<'a>, Completions<'a>) {
+    let mut entries: Entries<'a> = statuses
+        .iter()
+        .filter(|s| args.phase.as_ref().is_none_or(|id| &s.id == id))
+        .flat_map(|s| s.checkpoints.iter().rev().map(move |c| (s.id.as_str(), c)))
+        .collect();
+    entries.sort_by_key(|(_, c)| c.time);
+    let completions = statuses
+        .iter()
+        .filter(|s| args.phase.as_ref().is_none_or(|id| &s.id == id))
+        .filter_map(|s| s.completed_by.map(|c| (s.id.as_str(), c)))
+        .collect();
+    (entries, completions)
+}
+
+fn log_json(entries: &Entries<'_>, completions: &Completions<'_>) -> serde_json::Value {
+    json!({
+        "schema": "planx.log/1",
+        "entries": entries.iter().map(|(phase, c)| json!({
+            "phase": phase,
+            "commit": c.commit.to_string(),
+            "time": time(c.time),
+            "checkpoint": c.kind.as_str(),
+            "status": c.status,
+            "step": c.step,
+            "summary": c.summary,
+            "events": c.events,
+        })).collect::<Vec<_>>(),
+        "completions": completions.iter().map(|(phase, by)| json!({"phase": phase, "commit": by.to_string()})).collect::<Vec<_>>(),
+    })
 }
 
 fn verdict(passed: bool) -> &'static str {

@@ -2,6 +2,7 @@
 //! what it needs. Only this module writes to stdout and stderr (through [`ui::Ui`]).
 
 mod accept;
+mod agent_stop;
 mod check;
 mod checkpoint;
 mod completions;
@@ -13,18 +14,21 @@ mod hooks;
 mod init;
 mod log;
 mod man;
+mod mcp;
 mod next;
 mod reset;
 mod resume;
 mod run;
+mod setup;
 mod start;
 mod status;
 mod trust;
 pub mod ui;
 mod verify;
 
-// Review and reporting: brief, review, report, and the markdown they write.
+// Review and reporting: brief, review, report, and the markdown and HTML they write.
 mod brief;
+mod html;
 mod md;
 mod report;
 mod review;
@@ -102,10 +106,12 @@ pub enum Command {
     Reset(reset::ResetArgs),
     Run(run::RunArgs),
     Demo(demo::DemoArgs),
+    Setup(setup::SetupArgs),
     Hooks(hooks::HooksArgs),
     Hook(hooks::HookArgs),
     Trust(trust::TrustArgs),
     Untrust(trust::UntrustArgs),
+    Mcp(mcp::McpArgs),
     InstallMan(man::InstallManArgs),
     Completions(completions::CompletionsArgs),
     #[command(name = "__complete-phases", hide = true)]
@@ -134,10 +140,12 @@ pub fn run(cli: &Cli, ui: &Ui) -> Result<(), CliError> {
         Command::Reset(args) => reset::cmd_reset(ui, &cli.global, args),
         Command::Run(args) => run::cmd_run(ui, &cli.global, args),
         Command::Demo(args) => demo::cmd_demo(ui, &cli.global, args),
+        Command::Setup(args) => setup::cmd_setup(ui, &cli.global, args),
         Command::Hooks(args) => hooks::cmd_hooks(ui, &cli.global, args),
         Command::Hook(args) => hooks::cmd_hook(ui, &cli.global, args),
         Command::Trust(args) => trust::cmd_trust(ui, &cli.global, args),
         Command::Untrust(args) => trust::cmd_untrust(ui, &cli.global, args),
+        Command::Mcp(args) => mcp::cmd_mcp(ui, &cli.global, args),
         Command::InstallMan(args) => man::cmd_install_man(ui, args),
         Command::Completions(args) => completions::cmd_completions(ui, args),
         Command::CompletePhases(_) => completions::cmd_complete_phases(ui, &cli.global),
@@ -146,7 +154,13 @@ pub fn run(cli: &Cli, ui: &Ui) -> Result<(), CliError> {
 
 /// Builds the `Ui` the options ask for.
 pub fn make_ui(global: &GlobalArgs) -> Ui {
-    Ui::new(global.color, global.json, global.quiet)
+    let ui = Ui::new(global.color, global.json, global.quiet);
+    // Log lines on stderr would land in the middle of a spinner's line.
+    if global.verbose > 0 || std::env::var_os("PLANX_LOG").is_some_and(|v| !v.is_empty()) {
+        ui.without_progress()
+    } else {
+        ui
+    }
 }
 
 /// Reads the plan: `--plan` if given (then a repository is optional), else the default path at
@@ -172,6 +186,25 @@ fn read_plan(global: &GlobalArgs) -> Result<LoadedPlan, CliError> {
 }
 
 pub(crate) use crate::report::short;
+
+/// A command's `--json` document and its answer: yes (exit 0) or no (exit 1, the document
+/// says why). The CLI prints it; the MCP server returns it as a tool's result.
+pub(crate) struct Document {
+    pub value: serde_json::Value,
+    pub yes: bool,
+}
+
+impl Document {
+    fn yes(value: serde_json::Value) -> Document {
+        Document { value, yes: true }
+    }
+
+    /// Prints the document and gives the command's answer.
+    fn print(self, ui: &Ui) -> Result<(), CliError> {
+        ui.json(&self.value)?;
+        crate::error::answer(self.yes)
+    }
+}
 
 /// Reads the plan and insists that it is valid (exit 2 with every error otherwise).
 fn read_valid_plan(global: &GlobalArgs) -> Result<plan::Plan, CliError> {

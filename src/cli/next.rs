@@ -3,11 +3,12 @@
 use clap::Args;
 use serde_json::json;
 
-use super::GlobalArgs;
 use super::context::{Context, Need};
 use super::status::next_text;
 use super::ui::{Ui, table};
+use super::{Document, GlobalArgs};
 use crate::error::CliError;
+use crate::plan::Plan;
 use crate::plan::graph::Graph;
 use crate::state::{self, State};
 
@@ -18,26 +19,10 @@ use crate::state::{self, State};
 pub struct NextArgs {}
 
 pub fn cmd_next(ui: &Ui, global: &GlobalArgs, _args: &NextArgs) -> Result<(), CliError> {
-    let ctx = Context::open(global, Need::BaseOrWorkTree)?;
+    let (ctx, statuses, order, ready) = ready(global)?;
     let plan = &ctx.plan;
-    let statuses = state::derive(ctx.subject(), state::Notes::Open)?;
-    let order = Graph::order(plan).unwrap_or_else(|_| (0..plan.phases.len()).collect());
-    let ready: Vec<usize> = order
-        .iter()
-        .copied()
-        .filter(|&i| statuses[i].state == State::Ready)
-        .collect();
     if ui.json {
-        ui.json(&json!({
-            "schema": "planx.next/1",
-            "phases": ready.iter().map(|&i| json!({
-                "id": plan.phases[i].id,
-                "title": plan.phases[i].title,
-                "branch": plan.branch(&plan.phases[i]),
-                "command": format!("git planx start {}", plan.phases[i].id),
-            })).collect::<Vec<_>>(),
-        }))?;
-        return Ok(());
+        return Document::yes(next_json(plan, &ready)).print(ui);
     }
     if ready.is_empty() {
         let current = ctx.repo.current_branch()?;
@@ -61,4 +46,37 @@ pub fn cmd_next(ui: &Ui, global: &GlobalArgs, _args: &NextArgs) -> Result<(), Cl
         .collect();
     ui.out(&table(&rows))?;
     Ok(())
+}
+
+/// The `planx.next/1` document.
+pub(crate) fn document(global: &GlobalArgs, _args: &NextArgs) -> Result<Document, CliError> {
+    let (ctx, _, _, ready) = ready(global)?;
+    Ok(Document::yes(next_json(&ctx.plan, &ready)))
+}
+
+type Ready = (Context, Vec<state::PhaseStatus>, Vec<usize>, Vec<usize>);
+
+/// The phases' states, the plan's order, and the phases ready to start, in that order.
+fn ready(global: &GlobalArgs) -> Result<Ready, CliError> {
+    let ctx = Context::open(global, Need::BaseOrWorkTree)?;
+    let statuses = state::derive(ctx.subject(), state::Notes::Open)?;
+    let order = Graph::order(&ctx.plan).unwrap_or_else(|_| (0..ctx.plan.phases.len()).collect());
+    let ready: Vec<usize> = order
+        .iter()
+        .copied()
+        .filter(|&i| statuses[i].state == State::Ready)
+        .collect();
+    Ok((ctx, statuses, order, ready))
+}
+
+fn next_json(plan: &Plan, ready: &[usize]) -> serde_json::Value {
+    json!({
+        "schema": "planx.next/1",
+        "phases": ready.iter().map(|&i| json!({
+            "id": plan.phases[i].id,
+            "title": plan.phases[i].title,
+            "branch": plan.branch(&plan.phases[i]),
+            "command": format!("git planx start {}", plan.phases[i].id),
+        })).collect::<Vec<_>>(),
+    })
 }

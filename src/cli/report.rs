@@ -1,12 +1,14 @@
 //! `git planx report`: the whole plan's execution report.
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::io::Write;
+use std::path::{Path, PathBuf};
 
-use clap::Args;
+use clap::{Args, ValueEnum};
 
 use super::context::{Context, Need, Origin};
-use super::md::{self, Format};
+use super::html;
+use super::md;
 use super::status::{next_json, next_text};
 use super::ui::Ui;
 use super::{GlobalArgs, short};
@@ -16,6 +18,7 @@ use crate::git::changes::ChangeKind;
 use crate::report::execution::{self, ExecutionReport, PhaseReport};
 use crate::state::State;
 use crate::state::judging::Subject;
+use crate::state::usage::Usage;
 
 /// Write the plan's execution report: phases, durations, files, test results, open problems.
 ///
@@ -26,28 +29,127 @@ use crate::state::judging::Subject;
 /// the latest verify of each phase; and the problems still open: failed and blocked phases with
 /// their reasons, unverified merges, stale phases, failing checks and manifest errors of
 /// unmerged branches. Everything is read from git; nothing runs.
+///
+/// `--format html` writes one self-contained page (nothing is fetched when it is opened): the
+/// phase graph drawn as SVG, each phase coloured by its state, and every phase's evidence —
+/// checks VERIFIED or NOT VERIFIED with their output, manifest coverage, timeline, cost — with
+/// a filter by state and groups that fold.
 #[derive(Debug, Args)]
 pub struct ReportArgs {
     /// Output format
-    #[arg(long, value_enum, default_value_t = Format::Md)]
-    pub format: Format,
+    #[arg(long, value_enum, default_value_t = ReportFormat::Md)]
+    pub format: ReportFormat,
+    /// Write the report to FILE instead of stdout (an existing file is replaced)
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}
+
+/// The formats of `report`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReportFormat {
+    /// Markdown (CommonMark with GitHub's tables), for GitHub, GitLab and people.
+    Md,
+    /// One JSON document.
+    Json,
+    /// One self-contained HTML page, to open in a browser.
+    Html,
 }
 
 pub fn cmd_report(ui: &Ui, global: &GlobalArgs, args: &ReportArgs) -> Result<(), CliError> {
     let ctx = Context::open(global, Need::BaseOrWorkTree)?;
     let current = ctx.repo.current_branch()?;
     let report = execution::report(ctx.subject(), current.as_deref())?;
-    if ui.json || args.format == Format::Json {
+    let next = next_text(&report.next, &ctx.plan);
+    let text = if ui.json || args.format == ReportFormat::Json {
         let mut doc = md::document("planx.report/1", &report);
         doc["next"] = next_json(&report.next, &ctx.plan);
-        ui.json(&doc)?;
-    } else if ui.quiet {
-        ui.out(&render_quiet(&report))?;
+        // A `Value` always serializes: a failure here is a bug.
+        let mut text = serde_json::to_string(&doc).map_err(CliError::internal)?;
+        text.push('\n');
+        if args.output.is_none() {
+            // Git's own quoting of paths, whatever core.quotePath says.
+            return ui.out_raw(&text);
+        }
+        text
+    } else if args.format == ReportFormat::Html {
+        html::page(&report, &ctx.plan, &ctx.origin, &next)
+    } else if ui.quiet && args.output.is_none() {
+        render_quiet(&report)
     } else {
-        let next = next_text(&report.next, &ctx.plan);
         let logs = executor_logs(ctx.subject(), &report);
-        ui.out(&render(&report, &ctx.origin, &next, &logs))?;
+        render(&report, &ctx.origin, &next, &logs)
+    };
+    match &args.output {
+        None => ui.out(&text),
+        Some(path) => {
+            write_output(path, &text)?;
+            if !ui.quiet {
+                ui.err(&format!("wrote the report to {}\n", path.display()));
+            }
+            Ok(())
+        }
     }
+}
+
+/// Writes `text` to `path` whole or not at all: into a new file beside it, then renamed over
+/// it, so a reader never sees half a report and a failure leaves what was there. A symbolic
+/// link is followed (the file it names is replaced, not the link); a path that is no regular
+/// file (`/dev/stdout`, a pipe) is written to as it is.
+fn write_output(path: &Path, text: &str) -> Result<(), CliError> {
+    let refused = |why: String| {
+        CliError::usage(format!(
+            "cannot write the report to {}: {why}",
+            path.display()
+        ))
+    };
+    let failed = |e: &dyn std::fmt::Display| {
+        CliError::repo_state(format!("cannot write the report to {}", path.display()))
+            .because(e)
+            .hint("check that you may write there, or name another file with -o FILE")
+    };
+    match std::fs::metadata(path) {
+        Ok(meta) if meta.is_dir() => {
+            return Err(
+                refused("it is a folder".into()).hint("name a file, for example report.html")
+            );
+        }
+        Ok(meta) if !meta.is_file() => {
+            let mut file = std::fs::OpenOptions::new()
+                .write(true)
+                .truncate(true)
+                .open(path)
+                .map_err(|e| failed(&e))?;
+            return file
+                .write_all(text.as_bytes())
+                .and_then(|()| file.flush())
+                .map_err(|e| failed(&e));
+        }
+        _ => {}
+    }
+    let target = match std::fs::symlink_metadata(path) {
+        Ok(meta) if meta.file_type().is_symlink() => {
+            std::fs::canonicalize(path).map_err(|e| failed(&e))?
+        }
+        _ => path.to_path_buf(),
+    };
+    let folder = match target.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    if !folder.is_dir() {
+        return Err(refused(format!("there is no folder {}", folder.display()))
+            .hint("create the folder first, or name a file in one that exists"));
+    }
+    let mut file = tempfile::Builder::new()
+        .prefix(".planx-report")
+        // As a new file gets: what the umask leaves of read-write for everyone.
+        .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666))
+        .tempfile_in(folder)
+        .map_err(|e| failed(&e))?;
+    file.write_all(text.as_bytes())
+        .and_then(|()| file.flush())
+        .map_err(|e| failed(&e))?;
+    file.persist(&target).map_err(|e| failed(&e.error))?;
     Ok(())
 }
 
@@ -152,6 +254,31 @@ fn verify_cell(p: &PhaseReport) -> String {
             format!("{verdict}, of {of} (`{}`, {})", super::short(&r.tree), r.ts)
         }
     }
+}
+
+/// A usage as the cells of the report's table: executor time, cost, tokens in and out, turns,
+/// model.
+pub(crate) fn usage_cells(u: &Usage) -> Vec<String> {
+    let num = |n: Option<u64>| n.map_or("-".to_owned(), |n| n.to_string());
+    vec![
+        u.duration_ms.map_or("-".to_owned(), |ms| {
+            clock::human_duration((ms / 1000) as i64)
+        }),
+        u.cost_usd.map_or("-".to_owned(), |c| format!("${c:.4}")),
+        num(u.input_tokens),
+        num(u.output_tokens),
+        num(u.turns),
+        md::cell(u.model.as_deref().unwrap_or("-")),
+    ]
+}
+
+/// A usage in a line, for the review.
+pub(crate) fn usage_line(u: &Usage) -> String {
+    let cells = usage_cells(u);
+    format!(
+        "Executor time {}, cost {}, {} input and {} output tokens, {} turns, model {}.",
+        cells[0], cells[1], cells[2], cells[3], cells[4], cells[5]
+    )
 }
 
 fn state_cell(p: &PhaseReport) -> String {
@@ -349,6 +476,39 @@ fn render(
         &rows,
     ));
     out.push('\n');
+
+    if r.usage.is_some() {
+        out.push_str("## Cost and effort\n\n");
+        out.push_str("What each phase's executors said they used (their usage documents: a claim, not evidence), and how long they ran, as `run` measured it; summed over attempts.\n\n");
+        let mut rows: Vec<Vec<String>> = r
+            .phases
+            .iter()
+            .filter_map(|p| Some((p, p.usage.as_ref()?)))
+            .map(|(p, u)| {
+                let mut row = vec![format!("`{}`", p.id)];
+                row.extend(usage_cells(u));
+                row
+            })
+            .collect();
+        if let Some(total) = &r.usage {
+            let mut row = vec!["**Total**".to_owned()];
+            row.extend(usage_cells(total));
+            rows.push(row);
+        }
+        out.push_str(&md::table(
+            &[
+                "Phase",
+                "Executor time",
+                "Cost",
+                "Input tokens",
+                "Output tokens",
+                "Turns",
+                "Model",
+            ],
+            &rows,
+        ));
+        out.push('\n');
+    }
 
     out.push_str(&attempts_section(r, logs));
 

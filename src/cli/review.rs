@@ -423,6 +423,14 @@ pub(crate) fn render_body(r: &Review) -> String {
     );
     out.push_str(&runs_table(&r.tests_after));
 
+    if let Some(usage) = &r.usage {
+        out.push_str("## Cost and effort\n\n");
+        out.push_str(&format!(
+            "{} (What the executors said they used — a claim, not evidence — and how long they ran.)\n\n",
+            super::report::usage_line(usage)
+        ));
+    }
+
     out.push_str("## Merging\n\n");
     match &r.merged {
         Some(merged) => out.push_str(&format!(

@@ -38,7 +38,9 @@ pub fn cmd_start(ui: &Ui, global: &GlobalArgs, args: &StartArgs) -> Result<(), C
         worktree: args.worktree.clone(),
         trust: trust_policy(global.trust_once),
     };
+    let progress = ui.progress();
     let outcome = lifecycle::start(ctx.subject(), &args.phase, &opts)?;
+    drop(progress);
     let phase = ctx.plan.phase(&args.phase);
     let first_step = phase.and_then(|p| p.steps.first());
     if ui.json {

@@ -5,12 +5,13 @@ use serde_json::{Value, json};
 
 use super::context::{Context, Need, Origin};
 use super::ui::{Painter, Style, Ui, table};
-use super::{GlobalArgs, short};
+use super::{Document, GlobalArgs, short};
 use crate::clock;
 use crate::error::CliError;
 use crate::git::Repo;
 use crate::plan::Plan;
 use crate::plan::graph::Graph;
+use crate::state::events::VerifyRecord;
 use crate::state::{self, Kind, Next, PhaseStatus, State, StepState};
 
 /// Show the state of each phase, as git records it, and the next thing to do.
@@ -36,11 +37,6 @@ pub enum StatusFormat {
 }
 
 pub fn cmd_status(ui: &Ui, global: &GlobalArgs, args: &StatusArgs) -> Result<(), CliError> {
-    let ctx = Context::open(global, Need::BaseOrWorkTree)?;
-    let plan = &ctx.plan;
-    if let Some(id) = &args.phase {
-        crate::state::judging::find_phase(plan, id)?;
-    }
     let format = if ui.json {
         StatusFormat::Json
     } else {
@@ -52,51 +48,90 @@ pub fn cmd_status(ui: &Ui, global: &GlobalArgs, args: &StatusArgs) -> Result<(),
         StatusFormat::Md => state::Notes::All,
         StatusFormat::Table | StatusFormat::Json => state::Notes::Open,
     };
+    let derived = derive(global, args.phase.as_deref(), notes)?;
+    let Derived {
+        ctx,
+        statuses,
+        next,
+        selected,
+    } = &derived;
+    let plan = &ctx.plan;
+    match format {
+        StatusFormat::Json => ui.json(&status_json(&derived))?,
+        StatusFormat::Table => ui.out(&render_table(
+            plan,
+            statuses,
+            selected,
+            next,
+            clock::now().timestamp(),
+            &ctx.origin,
+            ui.out_painter(),
+            &bypassed(&ctx.repo, plan, statuses)?,
+        ))?,
+        StatusFormat::Md => ui.out(&render_md(plan, statuses, selected, next, &ctx.origin))?,
+    }
+    // The process ends when the command returns: freeing the state of a thousand phases (and
+    // libgit2's caches) one allocation at a time would only delay the exit.
+    std::mem::forget(derived);
+    Ok(())
+}
+
+/// The `planx.status/1` document.
+pub(crate) fn document(global: &GlobalArgs, args: &StatusArgs) -> Result<Document, CliError> {
+    let derived = derive(global, args.phase.as_deref(), state::Notes::Open)?;
+    Ok(Document::yes(status_json(&derived)))
+}
+
+/// What every format of `status` shows: the states, the next action, the phases asked for.
+struct Derived {
+    ctx: Context,
+    statuses: Vec<PhaseStatus>,
+    next: Next,
+    /// Indexes of the phases shown, in the plan's order.
+    selected: Vec<usize>,
+}
+
+fn derive(
+    global: &GlobalArgs,
+    phase: Option<&str>,
+    notes: state::Notes,
+) -> Result<Derived, CliError> {
+    let ctx = Context::open(global, Need::BaseOrWorkTree)?;
+    let plan = &ctx.plan;
+    if let Some(id) = phase {
+        crate::state::judging::find_phase(plan, id)?;
+    }
     let statuses = state::derive(ctx.subject(), notes)?;
     let order = Graph::order(plan).unwrap_or_else(|_| (0..plan.phases.len()).collect());
     let current = ctx.repo.current_branch()?;
     let next = state::next_action(plan, &statuses, &order, current.as_deref());
-    let now = clock::now().timestamp();
     let selected: Vec<usize> = order
         .iter()
         .copied()
-        .filter(|&i| {
-            args.phase
-                .as_ref()
-                .is_none_or(|id| &plan.phases[i].id == id)
-        })
+        .filter(|&i| phase.is_none_or(|id| plan.phases[i].id == id))
         .collect();
-    match format {
-        StatusFormat::Json => {
-            ui.json(&json!({
-                "schema": "planx.status/1",
-                "plan": {
-                    "id": plan.id,
-                    "title": plan.title,
-                    "base": plan.base,
-                    "from": match ctx.origin { Origin::Base(tip) => json!({"base": tip.to_string()}), Origin::WorkTree => json!("work-tree") },
-                },
-                "phases": selected.iter().map(|&i| phase_json(plan, &statuses[i], i, now)).collect::<Vec<_>>(),
-                "next": next_json(&next, plan),
-            }))?;
-        }
-        StatusFormat::Table => ui.out(&render_table(
-            plan,
-            &statuses,
-            &selected,
-            &next,
-            now,
-            &ctx.origin,
-            ui.out_painter(),
-            &bypassed(&ctx.repo, plan, &statuses)?,
-        ))?,
-        StatusFormat::Md => ui.out(&render_md(plan, &statuses, &selected, &next, &ctx.origin))?,
-    }
-    // The process ends when the command returns: freeing the state of a thousand phases (and
-    // libgit2's caches) one allocation at a time would only delay the exit.
-    std::mem::forget(statuses);
-    std::mem::forget(ctx);
-    Ok(())
+    Ok(Derived {
+        ctx,
+        statuses,
+        next,
+        selected,
+    })
+}
+
+fn status_json(d: &Derived) -> Value {
+    let plan = &d.ctx.plan;
+    let now = clock::now().timestamp();
+    json!({
+        "schema": "planx.status/1",
+        "plan": {
+            "id": plan.id,
+            "title": plan.title,
+            "base": plan.base,
+            "from": match d.ctx.origin { Origin::Base(tip) => json!({"base": tip.to_string()}), Origin::WorkTree => json!("work-tree") },
+        },
+        "phases": d.selected.iter().map(|&i| phase_json(plan, &d.statuses[i], i, now)).collect::<Vec<_>>(),
+        "next": next_json(&d.next, plan),
+    })
 }
 
 fn phase_json(plan: &Plan, status: &PhaseStatus, i: usize, now: i64) -> Value {
@@ -360,7 +395,7 @@ fn render_md(
                 "| `{}` {} | {} | {done}/{} |\n",
                 statuses[i].id,
                 md_escape(&plan.phases[i].title),
-                statuses[i].state.as_str(),
+                phase_word(&statuses[i]),
                 steps.len()
             ));
         }
@@ -373,7 +408,7 @@ fn render_md(
             "## Phase `{}` — {}: {}\n\n",
             phase.id,
             md_escape(&phase.title),
-            status.state.as_str().to_uppercase()
+            phase_word(status)
         ));
         if let Some(reason) = status.reason() {
             out.push_str(&format!("Reason: {}\n\n", md_escape(&reason)));
@@ -390,6 +425,9 @@ fn render_md(
             }
             out.push('\n');
         }
+        if let Some((commit, verify)) = status.latest_verify() {
+            out.push_str(&latest_checks(commit, &verify));
+        }
         let results = test_results(status);
         if !results.is_empty() {
             out.push_str("Test results recorded:\n\n");
@@ -403,6 +441,58 @@ fn render_md(
         "**Next step:** {}\n",
         md_escape(&next_text(next, plan))
     ));
+    out
+}
+
+/// The seed's word for the phase, with the state when the word alone does not say it.
+fn phase_word(status: &PhaseStatus) -> String {
+    let word = StepState::of_phase(status.state).as_str();
+    match status.state {
+        State::Complete | State::InProgress => word.to_owned(),
+        state => format!("{word} ({})", state.as_str()),
+    }
+}
+
+/// The latest verify's verdict and each check's result.
+fn latest_checks(commit: crate::git::Oid, verify: &VerifyRecord) -> String {
+    let verdict = match (verify.passed, verify.no_run) {
+        (true, _) => "VERIFIED",
+        (false, true) => "checks not run",
+        (false, false) => "NOT VERIFIED",
+    };
+    let mut out = format!(
+        "Latest verify ({}, on `{}`): {verdict}.\n\n",
+        verify.ts,
+        short(&commit)
+    );
+    if !verify.checks.is_empty() {
+        out.push_str("| Check | Result | Evidence |\n| --- | --- | --- |\n");
+        for c in &verify.checks {
+            let result = match (c.verified, c.skipped) {
+                (true, _) => "VERIFIED",
+                (false, true) => "NOT RUN",
+                (false, false) => "NOT VERIFIED",
+            };
+            out.push_str(&format!(
+                "| {} | {result} | {} |\n",
+                md_escape(&c.name),
+                md_escape(&c.evidence)
+            ));
+        }
+        out.push('\n');
+    }
+    let errors: Vec<_> = verify
+        .findings
+        .iter()
+        .filter(|f| f.level == "error")
+        .collect();
+    if !errors.is_empty() {
+        out.push_str("Findings:\n\n");
+        for f in errors {
+            out.push_str(&format!("- {}\n", md_escape(&f.message)));
+        }
+        out.push('\n');
+    }
     out
 }
 

@@ -4,6 +4,9 @@
 //! [`crate::error::ErrorKind::BrokenPipe`]).
 
 use std::io::{self, IsTerminal, Write};
+use std::sync::{Arc, Condvar, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
 
 use crate::error::CliError;
 use crate::git::path::requote;
@@ -93,6 +96,8 @@ pub struct Ui {
     pub quote_path: bool,
     out: Painter,
     err: Painter,
+    /// stderr is a terminal that can redraw a line.
+    live: bool,
 }
 
 impl Ui {
@@ -126,7 +131,25 @@ impl Ui {
             err: Painter {
                 enabled: decide(io::stderr().is_terminal()),
             },
+            live: io::stderr().is_terminal() && !dumb,
         }
+    }
+
+    /// The same, never showing [`Ui::progress`] (stderr carries logs).
+    pub fn without_progress(mut self) -> Ui {
+        self.live = false;
+        self
+    }
+
+    /// Shows each of the plan's commands as it runs, on a terminal: a one-line spinner on
+    /// stderr with what the command is for and for how long it has run, cleared when it ends.
+    /// Nothing in a pipe, with `--json`, `-q` or logs (`-v`, `PLANX_LOG`). The spinner lives as
+    /// long as the guard.
+    pub fn progress(&self) -> Option<crate::process::Watching> {
+        if !self.live || self.json || self.quiet {
+            return None;
+        }
+        Some(crate::process::watch(Arc::new(Spinner::new(self.err))))
     }
 
     /// The painter for stdout.
@@ -142,6 +165,11 @@ impl Ui {
     /// Writes text to stdout, its paths shown as `core.quotePath` says.
     pub fn out(&self, text: &str) -> Result<(), CliError> {
         self.write_out(&requote(text, self.quote_path))
+    }
+
+    /// Writes text to stdout as it is (a document whose bytes are its own).
+    pub fn out_raw(&self, text: &str) -> Result<(), CliError> {
+        self.write_out(text)
     }
 
     fn write_out(&self, text: &str) -> Result<(), CliError> {
@@ -169,19 +197,136 @@ impl Ui {
     /// Shows an error on stderr (and, with `--json`, as a document on stdout).
     pub fn report_error(&self, error: &CliError) {
         if self.json {
-            let doc = serde_json::json!({
-                "schema": "planx.error/1",
-                "kind": error.kind.as_str(),
-                "exit_code": error.exit_code(),
-                "message": error.message,
-                "causes": error.causes,
-                "details": error.details,
-                "hints": error.hints,
-                "diagnostics": error.diagnostics,
-            });
-            let _ = self.json(&doc);
+            let _ = self.json(&error_document(error));
         }
         self.err(&render_error(error, self.err));
+    }
+}
+
+/// An error as a `planx.error/1` document: what `--json` prints and what the MCP tools answer.
+pub fn error_document(error: &CliError) -> serde_json::Value {
+    serde_json::json!({
+        "schema": "planx.error/1",
+        "kind": error.kind.as_str(),
+        "exit_code": error.exit_code(),
+        "message": error.message,
+        "causes": error.causes,
+        "details": error.details,
+        "hints": error.hints,
+        "diagnostics": error.diagnostics,
+    })
+}
+
+/// The frames of the spinner, and how often it turns.
+const FRAMES: [&str; 4] = ["|", "/", "-", "\\"];
+const TURN: Duration = Duration::from_millis(100);
+/// Clears the line the cursor is on and goes back to its start.
+pub const CLEAR_LINE: &str = "\r\x1b[2K";
+
+/// The line [`Ui::progress`] draws: `| check `tests pass`: cargo test  3s`.
+struct Spinner {
+    painter: Painter,
+    shared: Arc<(Mutex<Turning>, Condvar)>,
+    thread: Mutex<Option<JoinHandle<()>>>,
+}
+
+#[derive(Default)]
+struct Turning {
+    /// Bumped at each start and end, so that a turning thread knows its command has ended.
+    run: u64,
+}
+
+impl Spinner {
+    fn new(painter: Painter) -> Spinner {
+        Spinner {
+            painter,
+            shared: Arc::new((Mutex::new(Turning::default()), Condvar::new())),
+            thread: Mutex::new(None),
+        }
+    }
+}
+
+/// Columns of the terminal on stderr (80 when it does not say).
+fn terminal_width() -> usize {
+    // SAFETY: TIOCGWINSZ fills the `winsize` it is given; nothing else is touched.
+    let mut size: libc::winsize = unsafe { std::mem::zeroed() };
+    let ok = unsafe { libc::ioctl(libc::STDERR_FILENO, libc::TIOCGWINSZ, &mut size) } == 0;
+    if ok && size.ws_col > 0 {
+        usize::from(size.ws_col)
+    } else {
+        80
+    }
+}
+
+/// One frame of the spinner's line, cut to fit the terminal so that it never wraps (a wrapped
+/// line could not be cleared).
+fn spinner_frame(frame: usize, line: &str, elapsed: Duration, width: usize, p: Painter) -> String {
+    let secs = elapsed.as_secs();
+    let time = match secs {
+        0..=59 => format!("{secs}s"),
+        60..=3599 => format!("{}m {:02}s", secs / 60, secs % 60),
+        _ => format!("{}h {:02}m", secs / 3600, secs / 60 % 60),
+    };
+    let room = width.saturating_sub(time.len() + 5).max(8);
+    let mut text: String = line.chars().take(room).collect();
+    if line.chars().count() > room {
+        text.pop();
+        text.push('…');
+    }
+    format!(
+        "{CLEAR_LINE}{} {text}  {}",
+        FRAMES[frame % FRAMES.len()],
+        p.paint(Style::Dim, &time)
+    )
+}
+
+impl crate::process::Watch for Spinner {
+    fn started(&self, what: &str, command: &str) {
+        let line = format!("{what}: {}", command.replace(['\n', '\r'], " "));
+        let run = {
+            let (lock, _) = &*self.shared;
+            let mut state = lock.lock().unwrap_or_else(|p| p.into_inner());
+            state.run += 1;
+            state.run
+        };
+        // The first frame is drawn at once, so that every command is seen, however short.
+        let width = terminal_width();
+        let started = Instant::now();
+        let first = spinner_frame(0, &line, Duration::ZERO, width, self.painter);
+        let _ = io::stderr().lock().write_all(first.as_bytes());
+        let shared = Arc::clone(&self.shared);
+        let painter = self.painter;
+        let handle = std::thread::spawn(move || {
+            let (lock, turned) = &*shared;
+            let mut frame = 1;
+            let mut state = lock.lock().unwrap_or_else(|p| p.into_inner());
+            while state.run == run {
+                state = turned
+                    .wait_timeout(state, TURN)
+                    .unwrap_or_else(|p| p.into_inner())
+                    .0;
+                if state.run != run {
+                    break;
+                }
+                let text = spinner_frame(frame, &line, started.elapsed(), width, painter);
+                let _ = io::stderr().lock().write_all(text.as_bytes());
+                frame += 1;
+            }
+        });
+        *self.thread.lock().unwrap_or_else(|p| p.into_inner()) = Some(handle);
+    }
+
+    fn finished(&self) {
+        {
+            let (lock, turned) = &*self.shared;
+            let mut state = lock.lock().unwrap_or_else(|p| p.into_inner());
+            state.run += 1;
+            turned.notify_all();
+        }
+        if let Some(handle) = self.thread.lock().unwrap_or_else(|p| p.into_inner()).take() {
+            let _ = handle.join();
+        }
+        let _ = io::stderr().lock().write_all(CLEAR_LINE.as_bytes());
     }
 }
 
@@ -298,6 +443,18 @@ pub fn visible_width(text: &str) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_spinner_frame_fits_its_line() {
+        let p = Painter::plain();
+        let frame = spinner_frame(1, "check `a`: cargo test", Duration::from_secs(3), 80, p);
+        assert_eq!(frame, "\r\x1b[2K/ check `a`: cargo test  3s");
+        let long = "x".repeat(200);
+        let frame = spinner_frame(0, &long, Duration::from_secs(75), 40, p);
+        let shown = frame.strip_prefix(CLEAR_LINE).unwrap();
+        assert!(shown.chars().count() < 40, "{shown}");
+        assert!(shown.ends_with("x…  1m 15s"), "{shown}");
+    }
 
     #[test]
     fn tables_align_on_visible_width() {

@@ -5,7 +5,7 @@ use serde_json::json;
 
 use super::context::{Context, Need, trust_policy};
 use super::ui::{Painter, Style, Ui, table};
-use super::{GlobalArgs, short};
+use super::{Document, GlobalArgs, short};
 use crate::error::CliError;
 use crate::lifecycle::LifecycleError;
 use crate::state::judging::{find_phase, phase_of_branch};
@@ -62,6 +62,36 @@ pub(crate) fn phase_arg(ctx: &Context, named: Option<&str>) -> Result<String, Cl
 }
 
 pub fn cmd_verify(ui: &Ui, global: &GlobalArgs, args: &VerifyArgs) -> Result<(), CliError> {
+    let progress = ui.progress();
+    let (report, yes) = judge(global, args)?;
+    drop(progress);
+    if ui.json {
+        return Document {
+            value: report_json(&report),
+            yes,
+        }
+        .print(ui);
+    }
+    if ui.quiet {
+        ui.out(&render_quiet(&report, ui.out_painter()))?;
+    } else {
+        ui.out(&render_report(&report, ui.out_painter()))?;
+    }
+    crate::error::answer(yes)
+}
+
+/// The `planx.verify/1` document, and whether the phase is verified.
+pub(crate) fn document(global: &GlobalArgs, args: &VerifyArgs) -> Result<Document, CliError> {
+    let (report, yes) = judge(global, args)?;
+    Ok(Document {
+        value: report_json(&report),
+        yes,
+    })
+}
+
+/// Verifies the phase and records the result; the report and whether it passed (with
+/// `--no-run`, whether the manifest holds).
+fn judge(global: &GlobalArgs, args: &VerifyArgs) -> Result<(Report, bool), CliError> {
     let ctx = Context::open(global, Need::Base)?;
     let phase = phase_arg(&ctx, args.phase.as_deref())?;
     find_phase(&ctx.plan, &phase)?;
@@ -73,19 +103,12 @@ pub fn cmd_verify(ui: &Ui, global: &GlobalArgs, args: &VerifyArgs) -> Result<(),
     let place = Place::choose(ctx.subject(), &phase, ci.as_deref())?;
     let report = verify::verify_at(ctx.subject(), &phase, place, &options)?;
     verify::record(&ctx.repo, &report)?;
-    let ok = if args.no_run {
+    let yes = if args.no_run {
         report.manifest_passed()
     } else {
         report.passed()
     };
-    if ui.json {
-        ui.json(&report_json(&report))?;
-    } else if ui.quiet {
-        ui.out(&render_quiet(&report, ui.out_painter()))?;
-    } else {
-        ui.out(&render_report(&report, ui.out_painter()))?;
-    }
-    crate::error::answer(ok)
+    Ok((report, yes))
 }
 
 pub(crate) fn report_json(report: &Report) -> serde_json::Value {

@@ -100,9 +100,14 @@ pub(super) fn spawn<S: AsRef<OsStr> + std::fmt::Debug>(
     .stderr(Stdio::piped());
     let mut child = cmd.spawn().map_err(|source| GitError::Spawn { source })?;
     if let (Some(input), Some(mut stdin)) = (input, child.stdin.take()) {
-        stdin
-            .write_all(input)
-            .map_err(|source| GitError::Spawn { source })?;
+        // git may end before it reads its input (a pre-commit hook refused the commit): its exit
+        // status and message say why, not the closed pipe.
+        match stdin.write_all(input) {
+            Err(source) if source.kind() != std::io::ErrorKind::BrokenPipe => {
+                return Err(GitError::Spawn { source });
+            }
+            _ => {}
+        }
     }
     child
         .wait_with_output()
@@ -208,6 +213,16 @@ pub struct DirtyPath {
     pub path: String,
 }
 
+impl DirtyPath {
+    /// Whether a change of this path is staged for the next commit.
+    pub fn is_staged(&self) -> bool {
+        !matches!(
+            self.status.as_bytes().first(),
+            None | Some(b' ' | b'?' | b'!')
+        )
+    }
+}
+
 /// A path staged for the next commit.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StagedPath {
@@ -293,7 +308,7 @@ impl Repo {
 
     /// A fingerprint of the work tree in `dir`: what `git status` lists, with the content of
     /// every listed file. Ignored files are left out: build outputs do not count.
-    pub fn worktree_fingerprint(&self, dir: &Path) -> Result<String, GitError> {
+    pub fn worktree_fingerprint(&self, dir: &Path) -> Result<WorktreeFingerprint, GitError> {
         let out = git(
             dir,
             &[
@@ -305,7 +320,7 @@ impl Repo {
             ],
             None,
         )?;
-        let mut text = String::new();
+        let mut paths = std::collections::BTreeMap::new();
         for (status, path) in status_entries(&out.stdout) {
             let full = dir.join(super::path::bytes_path(path));
             let content = match std::fs::symlink_metadata(&full) {
@@ -318,13 +333,33 @@ impl Repo {
                 Ok(_) => "other".to_owned(),
                 Err(_) => "gone".to_owned(),
             };
-            text.push_str(&format!(
-                "{} {} {content}\n",
-                String::from_utf8_lossy(status),
-                String::from_utf8_lossy(path)
-            ));
+            paths.insert(
+                String::from_utf8_lossy(path).into_owned(),
+                format!("{} {content}", String::from_utf8_lossy(status)),
+            );
         }
-        Ok(text)
+        Ok(WorktreeFingerprint { paths })
+    }
+
+    /// The staged content of `path` when the next commit changes it, read in `dir` with the
+    /// hook's own index (`GIT_INDEX_FILE`): `None` when the commit leaves it as it is,
+    /// `Some(None)` when it deletes it.
+    pub fn staged_file(&self, dir: &Path, path: &str) -> Result<Option<Option<Vec<u8>>>, GitError> {
+        let args = [
+            "diff",
+            "--cached",
+            "--name-only",
+            "-z",
+            "--no-renames",
+            "--",
+            path,
+        ];
+        let out = succeeded(spawn(dir, &args, None, false)?, || args.join(" "))?;
+        if out.stdout.is_empty() {
+            return Ok(None);
+        }
+        let out = spawn(dir, &["cat-file", "blob", &format!(":{path}")], None, false)?;
+        Ok(Some(out.status.success().then_some(out.stdout)))
     }
 
     /// What is staged for the next commit, from `git diff --cached`, run in `dir` so that a
@@ -516,5 +551,37 @@ impl Repo {
         let out = git(self.common_dir(), &args, Some(message.as_bytes()))?;
         let text = String::from_utf8_lossy(&out.stdout);
         Oid::from_str(text.trim()).map_err(super::git_err("`git commit-tree` printed no commit id"))
+    }
+}
+
+/// What `git status` lists in a work tree, each path with its status and content.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WorktreeFingerprint {
+    paths: std::collections::BTreeMap<String, String>,
+}
+
+impl WorktreeFingerprint {
+    /// Whether `path` is listed as untracked (and not ignored).
+    pub fn is_untracked(&self, path: &str) -> bool {
+        self.paths.get(path).is_some_and(|s| s.starts_with("??"))
+    }
+
+    /// The paths whose status or content differ from `before`, in path order.
+    pub fn changed_since(&self, before: &WorktreeFingerprint) -> Vec<String> {
+        let mut changed: Vec<String> = self
+            .paths
+            .iter()
+            .filter(|(path, state)| before.paths.get(*path) != Some(*state))
+            .map(|(path, _)| path.clone())
+            .collect();
+        changed.extend(
+            before
+                .paths
+                .keys()
+                .filter(|path| !self.paths.contains_key(*path))
+                .cloned(),
+        );
+        changed.sort();
+        changed
     }
 }

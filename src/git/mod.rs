@@ -78,6 +78,28 @@ pub(crate) fn thread_sleep_locked() {
     std::thread::sleep(std::time::Duration::from_millis(25));
 }
 
+fn read_err(key: &str) -> impl FnOnce(git2::Error) -> GitError {
+    git_err(format!("cannot read `{key}`"))
+}
+
+/// Why a change of the configuration failed: a read or the lock, or the write itself.
+enum ConfigWriteError {
+    Git(GitError),
+    Set(git2::Error),
+}
+
+impl ConfigWriteError {
+    fn for_key(self, key: &str) -> GitError {
+        match self {
+            ConfigWriteError::Git(e) => e,
+            ConfigWriteError::Set(source) => GitError::Git {
+                what: format!("cannot set `{key}` in the repository's configuration"),
+                source,
+            },
+        }
+    }
+}
+
 pub(crate) fn git_err(what: impl Into<String>) -> impl FnOnce(git2::Error) -> GitError {
     let what = what.into();
     move |source| GitError::Git { what, source }
@@ -580,44 +602,60 @@ impl Repo {
     /// Makes sure the multi-valued `key` of the repository's own configuration has `value`
     /// among its values, leaving any other value alone. Returns whether it was added.
     pub fn ensure_local_config_value(&self, key: &str, value: &str) -> Result<bool, GitError> {
-        let mut config = self.local_config()?;
-        let present = {
-            let mut entries = config
-                .multivar(key, None)
-                .map_err(git_err(format!("cannot read `{key}`")))?;
-            let mut found = false;
-            while let Some(entry) = entries.next() {
-                let entry = entry.map_err(git_err(format!("cannot read `{key}`")))?;
-                found |= entry.value_bytes() == value.as_bytes();
+        self.with_local_config(|config| {
+            let present = {
+                let mut entries = config.multivar(key, None).map_err(read_err(key))?;
+                let mut found = false;
+                while let Some(entry) = entries.next() {
+                    found |= entry.map_err(read_err(key))?.value_bytes() == value.as_bytes();
+                }
+                found
+            };
+            if present {
+                return Ok(Ok(false));
             }
-            found
-        };
-        if present {
-            return Ok(false);
-        }
-        config
-            .set_multivar(key, "^$a", value)
-            .map_err(git_err(format!(
-                "cannot set `{key}` in the repository's configuration"
-            )))?;
-        Ok(true)
+            Ok(config.set_multivar(key, "^$a", value).map(|()| true))
+        })
+        .map_err(|e| e.for_key(key))
     }
 
     /// Sets the single-valued `key` of the repository's own configuration. Returns the value it
     /// had before, if any.
     pub fn set_local_config(&self, key: &str, value: &str) -> Result<Option<String>, GitError> {
-        let mut config = self.local_config()?;
-        let old = match config.get_string(key) {
-            Ok(v) => Some(v),
-            Err(e) if e.code() == git2::ErrorCode::NotFound => None,
-            Err(e) => return Err(git_err(format!("cannot read `{key}`"))(e)),
-        };
-        if old.as_deref() != Some(value) {
-            config.set_str(key, value).map_err(git_err(format!(
-                "cannot set `{key}` in the repository's configuration"
-            )))?;
+        self.with_local_config(|config| {
+            let old = match config.get_string(key) {
+                Ok(v) => Some(v),
+                Err(e) if e.code() == git2::ErrorCode::NotFound => None,
+                Err(e) => return Err(read_err(key)(e)),
+            };
+            if old.as_deref() == Some(value) {
+                return Ok(Ok(old));
+            }
+            Ok(config.set_str(key, value).map(|()| old))
+        })
+        .map_err(|e| e.for_key(key))
+    }
+
+    /// Runs `change` on the repository's own configuration, read afresh each time, again while
+    /// another process holds `config.lock` (two `start`s of one `run` set the same keys at
+    /// once): the next attempt sees what the other wrote. `change` returns the outcome of its
+    /// write inside its reads' result.
+    fn with_local_config<T>(
+        &self,
+        mut change: impl FnMut(&mut git2::Config) -> Result<Result<T, git2::Error>, GitError>,
+    ) -> Result<T, ConfigWriteError> {
+        for _ in 0..LOCKED_ATTEMPTS {
+            let mut config = self.local_config().map_err(ConfigWriteError::Git)?;
+            match change(&mut config).map_err(ConfigWriteError::Git)? {
+                Ok(done) => return Ok(done),
+                Err(e) if e.code() == git2::ErrorCode::Locked => thread_sleep_locked(),
+                Err(e) => return Err(ConfigWriteError::Set(e)),
+            }
         }
-        Ok(old)
+        Err(ConfigWriteError::Git(GitError::RefLocked {
+            reference: "the repository's configuration".into(),
+            lock: self.common_dir().join("config.lock"),
+        }))
     }
 
     fn local_config(&self) -> Result<git2::Config, GitError> {
@@ -625,6 +663,22 @@ impl Repo {
             .config()
             .and_then(|c| c.open_level(git2::ConfigLevel::Local))
             .map_err(git_err("cannot open the repository's configuration"))
+    }
+
+    /// The tree the work tree holds as it is now — committed, staged, unstaged and untracked
+    /// files that are not ignored, deletions too — written as objects (as `git add -A && git
+    /// write-tree` would write them) without touching the index on disk.
+    pub fn work_tree_id(&self) -> Result<Oid, GitError> {
+        let what = "cannot read the work tree as a tree";
+        let mut index = self.inner.index().map_err(git_err(what))?;
+        index
+            .add_all(["*"], git2::IndexAddOption::DEFAULT, None)
+            .map_err(git_err(what))?;
+        index.update_all(["*"], None).map_err(git_err(what))?;
+        let tree = index.write_tree().map_err(git_err(what))?;
+        // The index object is shared with later readers of this `Repo`: back to the file's.
+        index.read(true).map_err(git_err(what))?;
+        Ok(tree)
     }
 
     /// Path facts from the index, for plan validation.

@@ -142,6 +142,49 @@ fn unquote(text: &str) -> Option<(Vec<u8>, usize)> {
     None
 }
 
+/// A path as [`escape_path`] shows it, back as text: the bytes between the quotes unescaped
+/// and read as UTF-8 (an invalid byte shown as U+FFFD), for outputs that show names as people
+/// wrote them. Text that is not a quoted path is returned as it is.
+pub fn unquote_path(shown: &str) -> String {
+    let Some(inner) = shown
+        .strip_prefix('"')
+        .and_then(|s| s.strip_suffix('"'))
+        .filter(|s| !s.is_empty())
+    else {
+        return shown.to_owned();
+    };
+    let mut bytes = Vec::with_capacity(inner.len());
+    let mut rest = inner.as_bytes();
+    while let Some((&b, tail)) = rest.split_first() {
+        rest = tail;
+        if b != b'\\' {
+            bytes.push(b);
+            continue;
+        }
+        match rest {
+            [b'"', tail @ ..] | [b'\\', tail @ ..] => {
+                bytes.push(rest[0]);
+                rest = tail;
+            }
+            [b't', tail @ ..] => {
+                bytes.push(b'\t');
+                rest = tail;
+            }
+            [b'n', tail @ ..] => {
+                bytes.push(b'\n');
+                rest = tail;
+            }
+            [a @ b'0'..=b'3', b @ b'0'..=b'7', c @ b'0'..=b'7', tail @ ..] => {
+                bytes.push((a - b'0') * 64 + (b - b'0') * 8 + (c - b'0'));
+                rest = tail;
+            }
+            // Not something `escape_path` writes: not a quoted path after all.
+            _ => return shown.to_owned(),
+        }
+    }
+    String::from_utf8_lossy(&bytes).into_owned()
+}
+
 /// A git path (bytes) as a file system path.
 pub fn bytes_path(bytes: &[u8]) -> &Path {
     use std::os::unix::ffi::OsStrExt;
@@ -175,5 +218,21 @@ mod tests {
             requote("say \"hi\" to \"a\\377\"", false),
             "say \"hi\" to \"a\\377\""
         );
+    }
+
+    #[test]
+    fn quoted_paths_read_back_as_text() {
+        for name in [
+            "src/lib.rs",
+            "données/café.txt",
+            "tab\there",
+            "q\"uote",
+            "back\\slash",
+        ] {
+            assert_eq!(unquote_path(&escape_path(name.as_bytes())), name);
+        }
+        assert_eq!(unquote_path(&escape_path(b"a\xffb")), "a\u{fffd}b");
+        assert_eq!(unquote_path("\"\\q\""), "\"\\q\"");
+        assert_eq!(unquote_path("\""), "\"");
     }
 }

@@ -42,8 +42,15 @@ impl Decision {
 }
 
 /// Why a hook stops git.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Refusal {
+    /// pre-commit on base: the staged plan does not pass `check`.
+    InvalidPlan {
+        path: String,
+        base: String,
+        /// Its errors, each with its place in the file.
+        diagnostics: Vec<plan::Diagnostic>,
+    },
     /// pre-commit: a staged path no entry of the phase's manifest admits.
     OutsideManifest {
         /// The path as git names it (bytes: not always UTF-8).
@@ -254,6 +261,9 @@ fn phase_here(repo: &Repo) -> Result<Option<PhaseHere>, HookError> {
 pub fn pre_commit(repo: &Repo, cwd: &Path) -> Result<Decision, HookError> {
     let mut decision = Decision::default();
     let Some(here) = phase_here(repo)? else {
+        if let Some(refusal) = invalid_plan_on_base(repo, cwd)? {
+            decision.refusals.push(refusal);
+        }
         return Ok(decision);
     };
     let staged = repo.staged(cwd)?;
@@ -301,6 +311,49 @@ pub fn pre_commit(repo: &Repo, cwd: &Path) -> Result<Decision, HookError> {
         }
     }
     Ok(decision)
+}
+
+/// A commit on base whose plan does not pass `check`: every phase forked after it would be
+/// judged by a plan that cannot judge. Base is the branch the committed plan names, or, where
+/// none is committed (or it does not parse), the one the staged plan names.
+fn invalid_plan_on_base(repo: &Repo, cwd: &Path) -> Result<Option<Refusal>, HookError> {
+    let path = plan::DEFAULT_PLAN_PATH;
+    let Some(Some(bytes)) = repo.staged_file(cwd, path)? else {
+        return Ok(None);
+    };
+    let loaded = plan::load_bytes(path, bytes, &repo.path_facts());
+    if !loaded.has_errors() {
+        return Ok(None);
+    }
+    let Some(branch) = repo.current_branch()? else {
+        return Ok(None);
+    };
+    let committed_base = match repo.head_commit()? {
+        Some(head) => plan_at(repo, head, path, "HEAD")
+            .ok()
+            .flatten()
+            .map(|p| p.base),
+        None => None,
+    };
+    let base = committed_base.or_else(|| named_base(loaded.source.text()));
+    if base.as_deref() != Some(branch.as_str()) {
+        return Ok(None);
+    }
+    Ok(Some(Refusal::InvalidPlan {
+        path: path.to_owned(),
+        base: branch,
+        diagnostics: loaded
+            .diagnostics
+            .into_iter()
+            .filter(|d| d.is_error())
+            .collect(),
+    }))
+}
+
+/// `[plan] base` of a plan's text, when that much of it parses.
+fn named_base(text: &str) -> Option<String> {
+    let value: toml::Table = toml::from_str(text).ok()?;
+    Some(value.get("plan")?.get("base")?.as_str()?.to_owned())
 }
 
 /// The manifest entry that would admit `path` staged with `status`: `create` for an added

@@ -13,7 +13,7 @@ use crate::git::Oid;
 use crate::git::trailers;
 use crate::plan::{CheckKind, Phase, Plan};
 use crate::process::run_command;
-use crate::state::events::{CommandRun, Event};
+use crate::state::events::{CommandRun, Event, parse_note};
 use crate::state::judging::{BaseTip, Subject, phase_of_branch};
 use crate::state::{self, Kind};
 use crate::trust::{TrustPolicy, require_trust};
@@ -53,6 +53,9 @@ pub struct CheckpointOutcome {
     pub run: Option<CommandRun>,
     pub tdd: Option<Tdd>,
     pub reason: Option<String>,
+    /// The commit was made by an earlier checkpoint whose note was not written; this one
+    /// recorded it.
+    pub recorded_earlier_commit: bool,
 }
 
 impl CheckpointOutcome {
@@ -175,7 +178,13 @@ pub fn checkpoint(
                     _ => None,
                 })
                 .unwrap_or(crate::plan::DEFAULT_CHECK_TIMEOUT);
-            let outcome = run_command(command, &dir, timeout, &env)?;
+            let what = match (opts.tdd, step) {
+                (Some(Tdd::Red), _) => "blast radius (red)".to_owned(),
+                (Some(Tdd::Green), _) => "blast radius (green)".to_owned(),
+                (None, Some(step)) => format!("step {} verify", step.id),
+                (None, None) => "verify".to_owned(),
+            };
+            let outcome = run_command(&what, command, &dir, timeout, &env)?;
             let passed = outcome.exited_with(0);
             let run = CommandRun::new(&command.text, &command.shell, &outcome, passed);
             match (opts.tdd, passed) {
@@ -206,7 +215,19 @@ pub fn checkpoint(
     if opts.stage_all {
         repo.stage_all()?;
     }
-    let commit = repo.commit_staged(&message, opts.no_verify)?;
+    // A checkpoint whose note could not be written (the notes ref locked, the process killed)
+    // left its commit: the same checkpoint again records that one instead of making another.
+    let unrecorded = repo.commit_info(head)?.message.trim_end() == message.trim_end()
+        && !repo
+            .notes()?
+            .get(head)?
+            .is_some_and(|note| parse_note(&note).iter().any(|e| e.event == "checkpoint"))
+        && !repo.dirty_paths()?.iter().any(|p| p.is_staged());
+    let commit = if unrecorded {
+        head
+    } else {
+        repo.commit_staged(&message, opts.no_verify)?
+    };
 
     let mut event = Event::new(
         &clock::format(clock::now()),
@@ -231,7 +252,8 @@ pub fn checkpoint(
     for (key, value) in &opts.extra {
         event = event.with(key, value);
     }
-    repo.append_note_line(commit, &event.to_line())?;
+    repo.append_note_line(commit, &event.to_line())
+        .map_err(|source| LifecycleError::CheckpointUnrecorded { commit, source })?;
     Ok(CheckpointOutcome {
         phase: phase.id.clone(),
         branch,
@@ -242,6 +264,7 @@ pub fn checkpoint(
         run,
         tdd: opts.tdd,
         reason,
+        recorded_earlier_commit: unrecorded,
     })
 }
 

@@ -154,6 +154,9 @@ pub enum LifecycleError {
     },
     #[error(transparent)]
     Git(#[from] GitError),
+    /// The checkpoint's commit was made; its note was not.
+    #[error("checkpoint {} was committed, but its note could not be written", &commit.to_string()[..10])]
+    CheckpointUnrecorded { commit: Oid, source: GitError },
     /// A value planx writes as a trailer of its commit message that cannot be one: the plan's
     /// ids are validated, so a bug.
     #[error(transparent)]

@@ -242,7 +242,7 @@ fn run_preflight(
     let run_all = |dir: &Path| -> Result<Vec<CommandRun>, LifecycleError> {
         let mut runs = Vec::new();
         for command in &plan.preflight.run {
-            let outcome = run_command(command, dir, plan.preflight.timeout, &env)?;
+            let outcome = run_command("preflight", command, dir, plan.preflight.timeout, &env)?;
             let passed = outcome.exited_with(0);
             runs.push(CommandRun::new(
                 &command.text,

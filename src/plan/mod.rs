@@ -144,6 +144,11 @@ pub struct Phase {
     pub files: Manifest,
     pub checks: Vec<Check>,
     pub steps: Vec<Step>,
+    /// What must hold before the steps start, each with its own verification.
+    pub prerequisites: Vec<Prerequisite>,
+    pub risks: Vec<Risk>,
+    /// What done looks like: commands that show the phase's result, and what they show.
+    pub done: Vec<DoneCommand>,
     /// Where the phase's `id` is written.
     pub span: Span,
 }
@@ -254,6 +259,55 @@ pub struct Step {
     pub title: String,
     pub description: Option<String>,
     pub verify: Option<CommandRef>,
+    pub span: Span,
+}
+
+/// Something that must hold before a phase's steps start (a tool installed, a service up, the
+/// affected tests passing), with the command that shows it does.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Prerequisite {
+    pub title: String,
+    /// Why the phase needs it.
+    pub why: Option<String>,
+    pub verify: Option<CommandRef>,
+    pub span: Span,
+}
+
+/// How likely a risk is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Likelihood {
+    High,
+    Medium,
+    Low,
+}
+
+impl Likelihood {
+    pub const ALL: [Likelihood; 3] = [Likelihood::High, Likelihood::Medium, Likelihood::Low];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Likelihood::High => "high",
+            Likelihood::Medium => "medium",
+            Likelihood::Low => "low",
+        }
+    }
+}
+
+/// A risk of the phase and what is done about it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Risk {
+    pub risk: String,
+    pub likelihood: Option<Likelihood>,
+    pub mitigation: String,
+    pub span: Span,
+}
+
+/// A command that shows what done looks like, and what it shows then.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DoneCommand {
+    pub run: CommandRef,
+    pub expect: Option<String>,
     pub span: Span,
 }
 

@@ -76,6 +76,12 @@ pub(crate) struct RawPhase {
     pub check: Vec<S<RawCheck>>,
     #[serde(default)]
     pub step: Vec<S<RawStep>>,
+    #[serde(default)]
+    pub prerequisite: Vec<S<RawPrerequisite>>,
+    #[serde(default)]
+    pub risk: Vec<S<RawRisk>>,
+    #[serde(default)]
+    pub done: Vec<S<RawDone>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -108,6 +114,29 @@ pub(crate) struct RawStep {
     pub title: Option<S<String>>,
     pub description: Option<S<String>>,
     pub verify: Option<S<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawPrerequisite {
+    pub title: Option<S<String>>,
+    pub why: Option<S<String>>,
+    pub verify: Option<S<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawRisk {
+    pub risk: Option<S<String>>,
+    pub likelihood: Option<S<String>>,
+    pub mitigation: Option<S<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawDone {
+    pub run: Option<S<String>>,
+    pub expect: Option<S<String>>,
 }
 
 /// Entries removed from the document because their value was unusable; validation does not
@@ -225,6 +254,9 @@ fn table_name(path: &str) -> String {
         "phase" => "in [[phase]]".into(),
         "phase.check" => "in [[phase.check]]".into(),
         "phase.step" => "in [[phase.step]]".into(),
+        "phase.prerequisite" => "in [[phase.prerequisite]]".into(),
+        "phase.risk" => "in [[phase.risk]]".into(),
+        "phase.done" => "in [[phase.done]]".into(),
         other => format!("in [{other}]"),
     }
 }

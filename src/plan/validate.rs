@@ -9,11 +9,15 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::time::Duration;
 
 use super::diag::Diagnostics;
-use super::raw::{RawCheck, RawFile, RawFiles, RawPhase, RawStep, Removed, S, StrList, closest};
+use super::raw::{
+    RawCheck, RawDone, RawFile, RawFiles, RawPhase, RawPrerequisite, RawRisk, RawStep, Removed, S,
+    StrList, closest,
+};
 use super::{
     Check, CheckKind, CommandRef, DEFAULT_CHECK_TIMEOUT, DEFAULT_PREFLIGHT_TIMEOUT, Dependency,
-    FORMAT_VERSION, Glob, Manifest, ManifestEntry, PathFacts, Phase, PhaseKind, Plan, PlanStatus,
-    Preflight, RunSettings, Span, Step, duration, ids,
+    DoneCommand, FORMAT_VERSION, Glob, Likelihood, Manifest, ManifestEntry, PathFacts, Phase,
+    PhaseKind, Plan, PlanStatus, Preflight, Prerequisite, Risk, RunSettings, Span, Step, duration,
+    ids,
 };
 
 pub(crate) fn empty_plan() -> Plan {
@@ -582,6 +586,9 @@ fn build_phase(
         );
     }
     let steps = build_steps(raw.step, &id, removed, commands, d);
+    let prerequisites = build_prerequisites(raw.prerequisite, &id, removed, commands, d);
+    let risks = build_risks(raw.risk, removed, d);
+    let done = build_done(raw.done, &id, removed, commands, d);
     Some(Phase {
         id,
         title,
@@ -598,8 +605,123 @@ fn build_phase(
         files,
         checks,
         steps,
+        prerequisites,
+        risks,
+        done,
         span: id_span,
     })
+}
+
+fn build_prerequisites(
+    raw: Vec<S<RawPrerequisite>>,
+    phase: &str,
+    removed: &Removed,
+    commands: &Commands,
+    d: &mut Diagnostics<'_>,
+) -> Vec<Prerequisite> {
+    let mut out = Vec::new();
+    for item in raw {
+        let table = Table {
+            name: "[[phase.prerequisite]]",
+            span: item.span(),
+            removed,
+        };
+        let span = item.span();
+        let item = item.into_inner();
+        let Some(title) = table.required(item.title, "title", "\"…\"", d) else {
+            continue;
+        };
+        let title = non_empty(
+            title,
+            &format!("the title of a prerequisite of phase `{phase}`"),
+            d,
+        );
+        let verify = item.verify.and_then(|v| {
+            commands.resolve(
+                &v,
+                &format!("the verify command of the prerequisite `{title}`"),
+                d,
+            )
+        });
+        out.push(Prerequisite {
+            title,
+            why: item.why.map(S::into_inner),
+            verify,
+            span,
+        });
+    }
+    out
+}
+
+fn build_risks(raw: Vec<S<RawRisk>>, removed: &Removed, d: &mut Diagnostics<'_>) -> Vec<Risk> {
+    let mut out = Vec::new();
+    for item in raw {
+        let table = Table {
+            name: "[[phase.risk]]",
+            span: item.span(),
+            removed,
+        };
+        let span = item.span();
+        let item = item.into_inner();
+        let risk = table.required(item.risk, "risk", "\"…\"", d);
+        let mitigation = table.required(item.mitigation, "mitigation", "\"…\"", d);
+        let likelihood = item.likelihood.and_then(|l| {
+            let found = Likelihood::ALL
+                .into_iter()
+                .find(|k| k.as_str() == l.get_ref());
+            if found.is_none() {
+                d.error(
+                    l.span(),
+                    "invalid-value",
+                    format!("`{}` is not a likelihood", l.get_ref()),
+                    "a risk's likelihood is \"high\", \"medium\" or \"low\"",
+                );
+            }
+            found
+        });
+        let (Some(risk), Some(mitigation)) = (risk, mitigation) else {
+            continue;
+        };
+        out.push(Risk {
+            risk: non_empty(risk, "a risk", d),
+            likelihood,
+            mitigation: non_empty(mitigation, "the mitigation of a risk", d),
+            span,
+        });
+    }
+    out
+}
+
+fn build_done(
+    raw: Vec<S<RawDone>>,
+    phase: &str,
+    removed: &Removed,
+    commands: &Commands,
+    d: &mut Diagnostics<'_>,
+) -> Vec<DoneCommand> {
+    let mut out = Vec::new();
+    for item in raw {
+        let table = Table {
+            name: "[[phase.done]]",
+            span: item.span(),
+            removed,
+        };
+        let span = item.span();
+        let item = item.into_inner();
+        let Some(run) = table.required(item.run, "run", "\"git planx status\"", d) else {
+            continue;
+        };
+        let Some(run) = commands.resolve(&run, &format!("a done command of phase `{phase}`"), d)
+        else {
+            continue;
+        };
+        out.push(DoneCommand {
+            run,
+            expect: item.expect.map(S::into_inner),
+            span,
+        });
+    }
+    out
 }
 
 fn build_manifest(

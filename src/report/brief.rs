@@ -12,7 +12,8 @@ use serde::Serialize;
 
 use super::{Command, ReportError, hex, hex_opt};
 use crate::git::{Oid, Repo};
-use crate::plan::{CheckKind, EntryKind, Phase, PhaseKind, Plan};
+use crate::plan::{CheckKind, EntryKind, Likelihood, Phase, PhaseKind, Plan};
+use crate::state::events::VerifyRecord;
 use crate::state::judging::{JudgingError, Subject, find_phase};
 use crate::state::{self, Kind, PhaseStatus, State, StepState};
 
@@ -93,6 +94,35 @@ pub struct BriefCheck {
     pub contains: Option<String>,
 }
 
+#[derive(Debug, Clone, Serialize)]
+pub struct BriefPrerequisite {
+    pub title: String,
+    pub why: Option<String>,
+    pub verify: Option<Command>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct BriefRisk {
+    pub risk: String,
+    pub likelihood: Option<Likelihood>,
+    pub mitigation: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct BriefDone {
+    pub run: Command,
+    pub expect: Option<String>,
+}
+
+/// The attempt before this one, when its latest verify failed: what to fix first.
+#[derive(Debug, Clone, Serialize)]
+pub struct PreviousAttempt {
+    /// The checkpoint the failing verify was recorded on.
+    #[serde(serialize_with = "hex")]
+    pub commit: Oid,
+    pub verify: VerifyRecord,
+}
+
 /// The phase execution plan.
 #[derive(Debug, Clone, Serialize)]
 pub struct Brief {
@@ -126,6 +156,12 @@ pub struct Brief {
     pub manifest: Vec<ManifestList>,
     pub to_review: Vec<ToReview>,
     pub checks: Vec<BriefCheck>,
+    pub prerequisites: Vec<BriefPrerequisite>,
+    pub risks: Vec<BriefRisk>,
+    pub done: Vec<BriefDone>,
+    /// A retry: the phase's latest verify failed. `None` on a first attempt, after a passing
+    /// verify, and once the phase is complete.
+    pub previous_attempt: Option<PreviousAttempt>,
 }
 
 /// Writes the brief of `phase_id`. `plan` is the plan on base's tip, committed at `base_tip`.
@@ -225,6 +261,38 @@ pub fn brief(subject: Subject<'_>, base_tip: Oid, phase_id: &str) -> Result<Brie
             .collect(),
         to_review: to_review(repo, phase, plan_commit)?,
         checks: phase.checks.iter().map(brief_check).collect(),
+        prerequisites: phase
+            .prerequisites
+            .iter()
+            .map(|p| BriefPrerequisite {
+                title: p.title.clone(),
+                why: p.why.clone(),
+                verify: p.verify.as_ref().map(Command::from),
+            })
+            .collect(),
+        risks: phase
+            .risks
+            .iter()
+            .map(|r| BriefRisk {
+                risk: r.risk.clone(),
+                likelihood: r.likelihood,
+                mitigation: r.mitigation.clone(),
+            })
+            .collect(),
+        done: phase
+            .done
+            .iter()
+            .map(|d| BriefDone {
+                run: Command::from(&d.run),
+                expect: d.expect.clone(),
+            })
+            .collect(),
+        previous_attempt: match status.latest_verify() {
+            Some((commit, verify)) if !verify.passed && status.state != State::Complete => {
+                Some(PreviousAttempt { commit, verify })
+            }
+            _ => None,
+        },
     })
 }
 

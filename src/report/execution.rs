@@ -9,6 +9,7 @@
 
 use serde::Serialize;
 
+use super::review::{CheckReview, TimelineEntry, check_review, timeline};
 use super::{
     Attempt, RecordedRun, ReportError, VerifyRecord, attempts, epoch, hex, hex_opt, recorded_runs,
     rfc3339,
@@ -18,9 +19,10 @@ use crate::git::changes::{Change, ChangeKind};
 use crate::git::trailers;
 use crate::git::{Oid, Repo};
 use crate::plan::graph::Graph;
-use crate::plan::{Phase, PhaseKind, Plan};
+use crate::plan::{EntryKind, Phase, PhaseKind, Plan};
 use crate::state::evidence::{fork_point, phase_events};
 use crate::state::judging::{Judged, JudgingError, Subject};
+use crate::state::usage::Usage;
 use crate::state::{self, Next, PhaseStatus, State};
 use crate::verify::{Judgement, after_verify_findings, judge_changes};
 
@@ -67,6 +69,8 @@ pub struct FilesFrom {
 pub struct FileStat {
     pub path: String,
     pub change: ChangeKind,
+    /// The first entry of the phase's manifest (in the plan on base) that covers the path.
+    pub declared: Option<(EntryKind, String)>,
     pub added: usize,
     pub removed: usize,
     pub binary: bool,
@@ -114,11 +118,23 @@ pub struct PhaseReport {
     pub recorded_runs: Vec<RecordedRun>,
     /// Every run of the phase's executor by `git planx run`, oldest first.
     pub attempts: Vec<Attempt>,
+    /// Time spent in the recorded runs, added up.
+    pub command_ms: u64,
+    /// Time the executor of `git planx run` took, added up over its recorded runs, if any ran.
+    pub executor_ms: Option<u64>,
+    /// The phase's checks, VERIFIED or NOT VERIFIED by `latest_verify` when it is of the
+    /// phase's latest tree.
+    pub checks: Vec<CheckReview>,
+    /// Checkpoints, verify and accept events, oldest first.
+    pub timeline: Vec<TimelineEntry>,
     /// The verify record that speaks for the phase's latest tree.
     pub latest_verify: Option<VerifyRecord>,
     /// `latest_verify` is of the phase's latest tree.
     pub latest_verify_of_tip: bool,
     pub problems: Vec<Problem>,
+    /// What its executors said they cost, with how long they ran (`run`'s `usage` events),
+    /// summed over attempts; `None` when no executor ran it.
+    pub usage: Option<Usage>,
 }
 
 /// The plan's execution report.
@@ -135,6 +151,8 @@ pub struct ExecutionReport {
     pub first: Option<String>,
     pub last: Option<String>,
     pub duration_seconds: Option<i64>,
+    /// The phases' usage summed.
+    pub usage: Option<Usage>,
     /// In dependency order.
     pub phases: Vec<PhaseReport>,
     #[serde(skip)]
@@ -174,6 +192,12 @@ pub fn report(
     } else {
         Overall::NotStarted
     };
+    let usage = phases
+        .iter()
+        .filter_map(|p| p.usage.as_ref())
+        .fold(None, |sum: Option<Usage>, u| {
+            Some(sum.map_or_else(|| u.clone(), |s| s.plus(u)))
+        });
     let first = phases.iter().filter_map(|p| p.first.clone()).min();
     let last = phases.iter().filter_map(|p| p.last.clone()).max();
     Ok(ExecutionReport {
@@ -187,6 +211,7 @@ pub fn report(
         duration_seconds: span(first.as_deref(), last.as_deref()),
         first,
         last,
+        usage,
         phases,
         next: state::next_action(plan, &statuses, &order, current_branch),
     })
@@ -302,6 +327,11 @@ fn phase_report(
         .map(|d| FileStat {
             path: d.change.path_display(),
             change: d.change.kind,
+            declared: phase
+                .files
+                .all()
+                .find(|(_, e)| e.pattern.matches(&d.change.path_lossy()))
+                .map(|(k, e)| (k, e.pattern.to_string())),
             added: d.added,
             removed: d.removed,
             binary: d.binary,
@@ -326,6 +356,18 @@ fn phase_report(
         (Some(r), Some(tree)) => r.is_of(tree),
         _ => false,
     };
+
+    let executor: Vec<u64> = events
+        .iter()
+        .filter_map(|(_, e)| e.run("executor"))
+        .map(|r| r.duration_ms)
+        .collect();
+    let checks = phase
+        .checks
+        .iter()
+        .map(|c| check_review(c, latest.as_ref().filter(|_| of_tip), &phase.id))
+        .collect();
+    let timeline = timeline(repo, &plan.id, &phase.id, &work.commits, &events)?;
 
     let mut problems = Vec::new();
     let mut problem = |code: &str, message: String| {
@@ -426,11 +468,16 @@ fn phase_report(
         files_from: work.files_from,
         files,
         runs: counts,
+        command_ms: runs.iter().map(|r| r.run.duration_ms).sum(),
+        executor_ms: (!executor.is_empty()).then(|| executor.iter().sum()),
         recorded_runs: runs,
         attempts: attempts(&events),
+        checks,
+        timeline,
         latest_verify: latest,
         latest_verify_of_tip: of_tip,
         problems,
+        usage: crate::state::usage::recorded(&events),
     })
 }
 

@@ -146,6 +146,8 @@ pub struct Review {
     pub uncommitted: Vec<String>,
     /// The trailers a squash merge made on a forge must keep for planx to see it complete.
     pub squash_trailers: Vec<String>,
+    /// What the executors of the phase said it cost, and how long they ran (`run`).
+    pub usage: Option<crate::state::usage::Usage>,
 }
 
 /// Reviews `phase_id`. `plan` is the plan on base; `ci_branch` the branch a CI job names.
@@ -270,6 +272,7 @@ pub fn review(
         files,
         findings,
         checks,
+        usage: crate::state::usage::recorded(&events),
         timeline: timeline(repo, &judging.id, &phase.id, &commits, &events)?,
         tests_before,
         tests_after,
@@ -298,7 +301,7 @@ fn verification(record: Option<VerifyRecord>, head_tree: Oid) -> Verification {
     }
 }
 
-fn check_review(
+pub(super) fn check_review(
     check: &crate::plan::Check,
     record: Option<&VerifyRecord>,
     phase: &str,
@@ -344,7 +347,7 @@ fn check_review(
 
 /// Checkpoints (from their trailers) and the verify and accept events of the phase, oldest
 /// first.
-fn timeline(
+pub(super) fn timeline(
     repo: &Repo,
     plan: &str,
     phase: &str,

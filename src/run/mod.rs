@@ -196,6 +196,8 @@ pub fn run(
     if !crate::trust::plan_commands(plan).is_empty() {
         require_trust(repo, plan, opts.trust).map_err(LifecycleError::from)?;
     }
+    // The notes settings every start makes sure of, made once before the phases start at once.
+    repo.configure_notes()?;
     let _deferred = interrupt::defer();
     let shared = pipeline::Shared {
         workdir: repo.require_workdir()?.to_path_buf(),

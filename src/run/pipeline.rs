@@ -20,6 +20,7 @@ use crate::process;
 use crate::state::events::{CommandRun, Event};
 use crate::state::evidence::find_passing_record;
 use crate::state::judging::{JudgingError, Subject};
+use crate::state::usage::Usage;
 use crate::verify::{self, Target, VerifyOptions};
 
 /// Everything a phase's thread needs.
@@ -160,13 +161,19 @@ fn in_worktree(
     });
     let worktree_text = worktree.display().to_string();
     let brief_text = brief_path.display().to_string();
+    // Where the executor may write what it cost; a document of an earlier attempt is not this
+    // one's.
+    let usage_path = dir.join("usage.json");
+    let _ = std::fs::remove_file(&usage_path);
     let env = vec![
         ("PLANX_PLAN".to_owned(), plan.id.clone()),
         ("PLANX_PHASE".to_owned(), phase.id.clone()),
         ("PLANX_BRIEF".to_owned(), brief_text),
         ("PLANX_BRANCH".to_owned(), branch.clone()),
         ("PLANX_WORKTREE".to_owned(), worktree_text),
+        ("PLANX_USAGE".to_owned(), usage_path.display().to_string()),
     ];
+    let before = work.head_commit()?;
     let started = Instant::now();
     let spec = process::Spec {
         shell: &shared.executor,
@@ -240,6 +247,7 @@ fn in_worktree(
             commit: done.commit.to_string(),
         });
     }
+    record_usage(work, plan, phase, &usage_path, executor_run.duration_ms)?;
     if !outcome.exited_with(0) {
         let reason = format!("the executor {}", outcome.describe());
         return fail(
@@ -282,6 +290,29 @@ fn in_worktree(
     });
     if !report.passed() {
         let details = shared.render.verify_problems(&report);
+        if let Some(blocks) = stopped_by_the_gate(work, plan, phase, head, before)? {
+            // The agent's stop gate let it go after holding it back: the phase is blocked,
+            // as the gate recorded, with verify's findings.
+            let reason = format!(
+                "the agent stopped after {blocks} blocks of the stop gate; verify: {summary}"
+            );
+            let opts = CheckpointOptions {
+                blocked: Some(format!("{reason}\n{}", details.join("\n"))),
+                trust: shared.opts.trust,
+                no_verify: true,
+                extra: vec![(
+                    "executor".into(),
+                    serde_json::to_value(&executor_run).unwrap_or_default(),
+                )],
+                ..CheckpointOptions::default()
+            };
+            lifecycle::checkpoint(shared.subject(work), &opts)?;
+            observer.event(&RunEvent::Blocked {
+                phase: phase.id.clone(),
+                reason: reason.clone(),
+            });
+            return Ok((Outcome::Blocked, reason));
+        }
         let reason = format!("verify: {summary}");
         return fail(
             shared,
@@ -294,6 +325,65 @@ fn in_worktree(
     }
 
     merge(shared, repo, work, worktree, phase)
+}
+
+/// Did the agent's stop gate (`git planx hook agent-stop`) let the agent go at its cap while
+/// the executor ran (a `blocked` checkpoint it recorded between `before` and `head`)? The
+/// number of blocks it says, when so.
+fn stopped_by_the_gate(
+    work: &Repo,
+    plan: &Plan,
+    phase: &Phase,
+    head: crate::git::Oid,
+    before: Option<crate::git::Oid>,
+) -> Result<Option<u64>, RunError> {
+    let hide: Vec<_> = before.into_iter().collect();
+    let commits = work.commits_between(head, &hide)?;
+    let events = crate::state::evidence::phase_events(work, &plan.id, &phase.id, &commits)?;
+    Ok(events
+        .iter()
+        .filter(|(_, e)| e.event == "checkpoint" && e.str("by") == Some("agent-stop"))
+        .map(|(_, e)| {
+            e.data
+                .get("blocks")
+                .and_then(serde_json::Value::as_u64)
+                .unwrap_or(0)
+        })
+        .next())
+}
+
+/// Records what the executor ran for and what it says it cost (its usage document, when it
+/// wrote one) as a `usage` event on the branch's tip. A document planx cannot read is recorded
+/// as such; it never stops the phase.
+fn record_usage(
+    work: &Repo,
+    plan: &Plan,
+    phase: &Phase,
+    path: &Path,
+    duration_ms: u64,
+) -> Result<(), RunError> {
+    let Some(head) = work.head_commit()? else {
+        return Ok(());
+    };
+    let mut event = Event::new(&clock::format(clock::now()), &plan.id, &phase.id, "usage")
+        .with("source", "executor");
+    let usage = match std::fs::read(path) {
+        Ok(bytes) => match Usage::parse(&bytes) {
+            Ok(usage) => usage,
+            Err(error) => {
+                event = event.with("usage_error", error);
+                Usage::default()
+            }
+        },
+        Err(_) => Usage::default(),
+    };
+    let usage = Usage {
+        duration_ms: Some(duration_ms),
+        ..usage
+    };
+    event = event.with("usage", &usage);
+    work.append_note_line(head, &event.to_line())?;
+    Ok(())
 }
 
 /// Merges a verified phase into base, one merge at a time.

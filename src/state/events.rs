@@ -281,3 +281,53 @@ mod tests {
         );
     }
 }
+
+/// A recorded `verify` event as the reports read it back: whether it passed, what it found and
+/// how each check came out.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct VerifyRecord {
+    pub ts: String,
+    pub passed: bool,
+    /// Checks were not run (`verify --no-run`).
+    pub no_run: bool,
+    pub findings: Vec<RecordedFinding>,
+    pub checks: Vec<RecordedCheck>,
+}
+
+/// A finding of a recorded verify: `error` or `warning`, what, and the manifest entry concerned
+/// (`create new.txt`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RecordedFinding {
+    pub level: String,
+    pub message: String,
+    #[serde(default)]
+    pub entry: Option<(String, String)>,
+}
+
+/// A check of a recorded verify.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RecordedCheck {
+    pub name: String,
+    pub verified: bool,
+    #[serde(default)]
+    pub skipped: bool,
+    #[serde(default)]
+    pub evidence: String,
+}
+
+impl VerifyRecord {
+    /// The record of a `verify` event; `None` for any other event.
+    pub fn of(event: &Event) -> Option<VerifyRecord> {
+        if event.event != "verify" {
+            return None;
+        }
+        let list = |key: &str| event.data.get(key).cloned().unwrap_or(Value::Null);
+        Some(VerifyRecord {
+            ts: event.ts.clone(),
+            passed: event.data.get("passed").and_then(Value::as_bool) == Some(true),
+            no_run: event.data.get("no_run").and_then(Value::as_bool) == Some(true),
+            findings: serde_json::from_value(list("findings")).unwrap_or_default(),
+            checks: serde_json::from_value(list("checks")).unwrap_or_default(),
+        })
+    }
+}

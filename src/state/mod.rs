@@ -26,7 +26,8 @@
 //!   down ([`judging::Subject`]) and the phase as judged ([`judging::Judged`]);
 //! - [`evidence`]: the evidence commands read for one phase (fork point, events, a passing
 //!   verify record of a tree);
-//! - [`events`]: the events planx appends to notes.
+//! - [`events`]: the events planx appends to notes;
+//! - [`usage`]: what an executor says a phase cost (its usage document).
 //!
 //! Everything a caller uses is re-exported here, so paths stay `crate::state::X`.
 
@@ -42,6 +43,7 @@ mod next;
 mod steps;
 #[cfg(test)]
 mod testing;
+pub mod usage;
 
 pub use checkpoints::checkpoints_in;
 pub use derive::{derive, derive_around, derive_with_base};

@@ -120,6 +120,17 @@ pub struct PhaseStatus {
 }
 
 impl PhaseStatus {
+    /// The latest `verify` recorded on one of the phase's checkpoints, with its commit.
+    pub fn latest_verify(&self) -> Option<(Oid, crate::state::events::VerifyRecord)> {
+        self.checkpoints.iter().find_map(|c| {
+            c.events
+                .iter()
+                .rev()
+                .find_map(crate::state::events::VerifyRecord::of)
+                .map(|r| (c.commit, r))
+        })
+    }
+
     /// Merged into base with a passing verify of what was merged.
     pub(super) fn is_complete(&self) -> bool {
         self.completed_by.is_some() && self.verified

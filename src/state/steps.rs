@@ -58,6 +58,17 @@ pub enum StepState {
 }
 
 impl StepState {
+    /// The status document's word for a whole phase: a phase that failed, is blocked or was
+    /// merged without a passing verify needs someone to look at it.
+    pub fn of_phase(state: State) -> StepState {
+        match state {
+            State::Complete => StepState::Completed,
+            State::InProgress => StepState::InProgress,
+            State::Ready | State::Waiting => StepState::NotStarted,
+            State::Failed | State::Blocked | State::Unverified => StepState::NeedsClarification,
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             StepState::Completed => "COMPLETED",

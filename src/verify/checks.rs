@@ -54,14 +54,26 @@ pub fn run_checks(
                 } else {
                     let before = work.worktree_fingerprint(workdir)?;
                     let env = [("PLANX_PLAN", plan.id.as_str()), ("PLANX_PHASE", phase.id.as_str())];
-                    let outcome = run_command(command, workdir, *timeout, &env)?;
+                    let what = format!("check `{}`", check.name);
+                    let outcome = run_command(&what, command, workdir, *timeout, &env)?;
                     let after = work.worktree_fingerprint(workdir)?;
                     let exited = outcome.exited_with(*expect_exit);
-                    let changed = before != after;
+                    let touched = after.changed_since(&before);
+                    let changed = !touched.is_empty();
                     let run = CommandRun::new(&command.text, &command.shell, &outcome, exited && !changed);
                     let red_first = !*tdd || earlier_failure(events, check, &command.shell);
                     let evidence = match (exited, changed, red_first) {
-                        (_, true, _) => format!("`{}` changed the work tree ({})", command.text, outcome.describe()),
+                        (_, true, _) => format!(
+                            "`{}` changed the work tree ({}): {}; a check may only read it{}",
+                            command.text,
+                            outcome.describe(),
+                            listed(&touched, 5),
+                            if touched.iter().any(|p| after.is_untracked(p)) {
+                                " (files a build writes belong in .gitignore)"
+                            } else {
+                                ""
+                            }
+                        ),
                         (false, _, _) => format!(
                             "`{}` {}, expected exit {expect_exit}",
                             command.text,
@@ -201,4 +213,18 @@ fn file_check(
             }
         }
     }
+}
+
+/// `paths` as a list for one line: the first `max`, then how many more.
+fn listed(paths: &[String], max: usize) -> String {
+    let mut text = paths
+        .iter()
+        .take(max)
+        .map(|p| p.as_str())
+        .collect::<Vec<_>>()
+        .join(", ");
+    if paths.len() > max {
+        text.push_str(&format!(" and {} more", paths.len() - max));
+    }
+    text
 }

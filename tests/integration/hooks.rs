@@ -640,3 +640,39 @@ fn pre_merge_commit_knows_a_phase_by_its_commits() {
     let run = merge("planx/p");
     assert_eq!(run.code, 0, "{run}");
 }
+
+#[test]
+fn pre_commit_on_base_refuses_a_plan_that_does_not_pass_check() {
+    let repo = hooked();
+    repo.git(&["switch", "-q", "main"]);
+    let plan = repo.read(".planx/plan.toml");
+    repo.write(
+        ".planx/plan.toml",
+        plan.replacen("[plan]\n", "[plan]\nowner = \"me\"\n", 1),
+    );
+    repo.git(&["add", ".planx/plan.toml"]);
+    let run = commit(&repo, &["-m", "A plan with a typo"]);
+    assert_eq!(run.code, 1, "{run}");
+    assert_snapshot!(run.stderr, @r#"
+    error: unknown key `owner` in [plan]
+     --> .planx/plan.toml:4:1
+      |
+    4 | owner = "me"
+      | ^^^^^
+    hint: the keys allowed here are `id`, `title`, `status`, `base`, `branch_prefix`, `strict`, `guidelines`
+
+    error: the planx pre-commit hook refused this
+      .planx/plan.toml as staged is not a valid plan (1 error): phases forked from `main` would be judged by it
+    hint: fix the errors above (`git planx check` lists them), stage the plan again and commit; `git commit --no-verify` commits it as it is
+    "#);
+    // Off base (a branch for drafting), and with --no-verify, git goes on.
+    repo.git(&["switch", "-q", "-c", "draft"]);
+    assert_eq!(commit(&repo, &["-m", "Draft"]).code, 0);
+    repo.git(&["switch", "-q", "main"]);
+    repo.git(&["checkout", "-q", "draft", "--", ".planx/plan.toml"]);
+    assert_eq!(commit(&repo, &["--no-verify", "-m", "Forced"]).code, 0);
+    // A commit on base that leaves the plan alone is not the hook's business.
+    repo.write("notes.txt", "n\n");
+    repo.git(&["add", "notes.txt"]);
+    assert_eq!(commit(&repo, &["-m", "Notes"]).code, 0);
+}

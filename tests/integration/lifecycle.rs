@@ -109,7 +109,7 @@ fn a_full_walk_by_hand() {
 
     Derived from git by `git planx status --format md` (base `main` at `33c9de5589`).
 
-    ## Phase `a` — First: IN-PROGRESS
+    ## Phase `a` — First: IN PROGRESS
 
     | Step | Title | Status |
     | --- | --- | --- |
@@ -512,7 +512,8 @@ fn refusals_of_checkpoint() {
     --- stderr ---
     error: the work tree has changes this checkpoint would not commit
       ?? a.txt
-    hint: the run must be about exactly what is committed: stage them (`git add`) or stash them, then try again
+    hint: the run must be about exactly what is committed: stage your changes (`git add`) or stash them, then try again
+    hint: files a build or a test writes (caches, build output) belong in .gitignore, not in a commit
     [exit status: 3]
     ");
     assert_snapshot!(repo.planx(&["checkpoint", "-m", "sneaky\n\nPlanx-Status: complete"]), @"
@@ -896,7 +897,8 @@ fn evidence_must_be_about_what_is_committed() {
     --- stderr ---
     error: the work tree has changes this checkpoint would not commit
       ?? a.txt
-    hint: the run must be about exactly what is committed: stage them (`git add`) or stash them, then try again
+    hint: the run must be about exactly what is committed: stage your changes (`git add`) or stash them, then try again
+    hint: files a build or a test writes (caches, build output) belong in .gitignore, not in a commit
     [exit status: 3]
     ");
     repo.git(&["add", "a.txt"]);
@@ -1116,4 +1118,48 @@ fn a_deepened_shallow_clone_still_ends_the_plan_line_where_the_plan_began() {
     assert_eq!(clone.states()[0], "ready");
     clone.git(&["fetch", "-q", "--unshallow"]);
     assert_eq!(clone.states()[0], "ready", "after the clone was deepened");
+}
+
+#[test]
+fn a_checkpoint_whose_note_failed_is_completed_by_the_next_not_repeated() {
+    let repo = Repo::with_plan(&WALK_PLAN);
+    assert_eq!(repo.planx(&["start", "a", "-q"]).code, 0);
+    repo.write("a.txt", "a\n");
+    repo.git(&["add", "a.txt"]);
+    repo.write(".git/refs/notes/planx.lock", "");
+    let run = repo.planx(&["checkpoint", "-m", "Write a"]);
+    let made = repo.git(&["rev-parse", "HEAD"]);
+    let short = &made[..10];
+    assert_snapshot!(run.to_string().replace(short, "$COMMIT"), @"
+    --- stderr ---
+    error: checkpoint $COMMIT was committed, but its note could not be written
+      caused by: refs/notes/planx is locked: $REPO/.git/refs/notes/planx.lock exists
+    hint: another git process is updating it; if none is running, one died: remove $REPO/.git/refs/notes/planx.lock
+    hint: then run the same `git planx checkpoint` again: it records this commit instead of making another
+    [exit status: 3]
+    ");
+    assert_eq!(
+        repo.git(&["log", "-1", "--format=%s"]),
+        "Write a\n",
+        "the commit was made"
+    );
+    std::fs::remove_file(repo.path(".git/refs/notes/planx.lock")).unwrap();
+
+    let run = repo.planx(&["checkpoint", "-m", "Write a"]);
+    assert_eq!(run.code, 0, "{run}");
+    assert_snapshot!(run.stdout.replace(short, "$COMMIT"), @"
+    checkpoint $COMMIT on planx/a: step (in-progress)
+      recorded the commit an earlier checkpoint made but could not record; no new commit
+    ");
+    assert_eq!(repo.git(&["rev-parse", "HEAD"]), made, "no second commit");
+    assert!(
+        repo.note("HEAD").contains("\"checkpoint\""),
+        "{}",
+        repo.note("HEAD")
+    );
+
+    // Once recorded, the same message again is a checkpoint of its own.
+    let run = repo.planx(&["checkpoint", "-m", "Write a", "--json"]);
+    assert_eq!(run.json()["recorded_earlier_commit"], false, "{run}");
+    assert_ne!(repo.git(&["rev-parse", "HEAD"]), made);
 }

@@ -3,7 +3,9 @@
 
 mod common;
 
+mod agents;
 mod check;
+mod claude;
 mod cli;
 mod completions;
 mod conventions;
@@ -12,13 +14,17 @@ mod finish;
 mod graph;
 mod hook_managers;
 mod hooks;
+mod html;
 mod init;
 mod lifecycle;
+mod mcp;
 mod messages;
 mod notes;
+mod progress;
 mod reset;
 mod review;
 mod robustness;
 mod run;
+mod template;
 mod trust;
 mod verify;

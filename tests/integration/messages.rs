@@ -502,7 +502,7 @@ fn the_hook_command_misused() {
     assert_snapshot!(repo.planx(&["hook", "post-commit"]), @"
     --- stderr ---
     error: `post-commit` is not a planx hook
-    hint: planx hooks are pre-commit, commit-msg, pre-merge-commit, pre-push
+    hint: planx hooks are pre-commit, commit-msg, pre-merge-commit, pre-push, and agent-stop and agent-start for coding agents
     [exit status: 2]
     ");
     assert_snapshot!(repo.planx(&["hook", "commit-msg"]), @"
@@ -720,4 +720,27 @@ fn base_locked_by_a_process_that_died() {
     assert_eq!(repo.states()[0], "complete");
     let completes = repo.note("main").matches("\"complete\"").count();
     assert_eq!(completes, 1, "{}", repo.note("main"));
+}
+
+#[test]
+fn configuration_locked_by_a_process_that_died() {
+    let repo = Repo::with_plan(&WALK_PLAN);
+    let _ = repo.run(repo.command("git", &repo.root).args([
+        "config",
+        "--unset-all",
+        "notes.planx.mergeStrategy",
+    ]));
+    repo.write(".git/config.lock", "");
+    assert_snapshot!(repo.planx(&["start", "a"]), @"
+    --- stderr ---
+    error: the repository's configuration is locked: $REPO/.git/config.lock exists
+    hint: another git process is updating it; if none is running, one died: remove $REPO/.git/config.lock
+    [exit status: 3]
+    ");
+    fs::remove_file(repo.path(".git/config.lock")).unwrap();
+    assert_eq!(repo.planx(&["start", "a", "-q"]).code, 0);
+    assert_eq!(
+        repo.git(&["config", "notes.planx.mergeStrategy"]),
+        "cat_sort_uniq\n"
+    );
 }

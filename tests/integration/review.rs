@@ -82,7 +82,7 @@ fn ok(run: Run) -> Run {
 /// The shop plan taken through its phases: `model` complete, `parser` failed, `cli` in progress
 /// with an undeclared change (its verify failed), `docs` waiting. This work tree is on
 /// `planx/cli`.
-fn shop() -> Repo {
+pub(crate) fn shop() -> Repo {
     let repo = Repo::with_plan(&shop_plan());
     repo.write("README.md", "# shop\n");
     repo.commit_all("README says shop");
@@ -231,6 +231,12 @@ fn brief_of_a_phase_in_progress() {
     It depends on `model` (complete).
 
     **If any step cannot be completed, stop.** Record why with `git planx checkpoint --blocked "REASON"` and tell whoever runs the plan. Do not report the phase complete: it is complete when `git planx verify cli` passes and the phase is merged with `git planx finish cli`.
+
+    ## Previous attempt
+
+    This is a retry: the latest verify of the phase, recorded on `0e78b0ebf5` at 2026-01-01T00:00:21Z, did not pass. Fix what it found first, then verify again (`git planx verify cli`):
+
+    - error: stray.txt was added but the manifest does not declare it
 
     ## Pre-implementation steps
 

@@ -648,3 +648,59 @@ fn a_person_as_the_executor() {
     let run = repo.planx(&["run", "--interactive", "--executor", "sh"]);
     assert_eq!(run.code, 2, "no terminal: {run}");
 }
+
+#[test]
+fn what_an_executor_says_it_cost_is_in_the_report_and_the_review() {
+    let repo = Repo::with_plan(&diamond().toml());
+    // Phase `a` writes Claude Code's result document, `b` planx's own, `c` nothing, `d` one
+    // that cannot be read.
+    let exec = executor(
+        &repo,
+        &format!(
+            "{WRITE}\ncase \"$PLANX_PHASE\" in\n a) echo '{{\"type\":\"result\",\"total_cost_usd\":0.25,\"num_turns\":3,\"usage\":{{\"input_tokens\":300,\"cache_read_input_tokens\":20,\"output_tokens\":60}},\"modelUsage\":{{\"claude-x\":{{}}}}}}' > \"$PLANX_USAGE\" ;;\n b) echo '{{\"cost_usd\":0.5,\"input_tokens\":10,\"output_tokens\":5,\"turns\":1,\"model\":\"m\"}}' > \"$PLANX_USAGE\" ;;\n d) echo 'not json' > \"$PLANX_USAGE\" ;;\nesac"
+        ),
+    );
+    let run = repo.planx(&["run", "-q", "--executor", &exec]);
+    assert_eq!(run.code, 0, "{run}");
+    let report = repo.planx(&["report", "--json"]).json();
+    let usage = |i: usize| &report["phases"][i]["usage"];
+    assert_eq!(usage(0)["cost_usd"], 0.25);
+    assert_eq!(usage(0)["input_tokens"], 320);
+    assert_eq!(usage(0)["turns"], 3);
+    assert_eq!(usage(0)["model"], "claude-x");
+    assert_eq!(usage(1)["cost_usd"], 0.5);
+    assert!(usage(2)["cost_usd"].is_null() && usage(2)["duration_ms"].is_u64());
+    assert!(usage(3)["duration_ms"].is_u64());
+    assert_eq!(report["usage"]["cost_usd"], 0.75);
+    assert_eq!(report["usage"]["input_tokens"], 330);
+    assert_eq!(report["usage"]["model"], "claude-x, m");
+    let text = repo.planx(&["report"]).stdout;
+    let section = text
+        .split("## Cost and effort")
+        .nth(1)
+        .and_then(|s| s.split("## Open problems").next())
+        .unwrap_or_else(|| panic!("{text}"));
+    let rows: Vec<String> = section
+        .lines()
+        .filter(|l| l.starts_with("| `") || l.starts_with("| **"))
+        .map(|l| {
+            // The executor's time depends on the machine.
+            let cells: Vec<&str> = l.split('|').map(str::trim).collect();
+            [cells[1], cells[3], cells[4], cells[5], cells[6], cells[7]].join(" | ")
+        })
+        .collect();
+    insta::assert_snapshot!(rows.join("\n"), @"
+    `a` | $0.2500 | 320 | 60 | 3 | claude-x
+    `b` | $0.5000 | 10 | 5 | 1 | m
+    `c` | - | - | - | - | -
+    `d` | - | - | - | - | -
+    **Total** | $0.7500 | 330 | 65 | 4 | claude-x, m
+    ");
+    let note = repo.note("planx/d");
+    assert!(note.contains("usage_error"), "{note}");
+    let review = repo.planx(&["review", "a"]).stdout;
+    assert!(
+        review.contains("cost $0.2500, 320 input and 60 output tokens, 3 turns, model claude-x"),
+        "{review}"
+    );
+}

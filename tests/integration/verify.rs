@@ -363,13 +363,30 @@ fn a_check_that_changes_the_work_tree_fails() {
     repo.do_phase_p();
     let doc = repo.planx(&["verify", "--json"]).json();
     assert_eq!(doc["checks"][1]["verified"], false);
-    assert!(
-        doc["checks"][1]["evidence"]
-            .as_str()
-            .unwrap()
-            .contains("changed the work tree"),
-        "{doc}"
+    assert_snapshot!(doc["checks"][1]["evidence"].as_str().unwrap(), @"`echo more >> existing.txt` changed the work tree (exit 0): existing.txt; a check may only read it");
+}
+
+#[test]
+fn a_check_that_writes_build_output_names_it() {
+    let plan = VERIFY_PLAN.replace(
+        "  run = \"test\"",
+        "  run = \"mkdir -p __pycache__ && for i in 1 2 3 4 5 6 7; do : > __pycache__/m$i.pyc; done\"",
     );
+    let repo = Repo::verifying(&plan);
+    repo.do_phase_p();
+    let doc = repo.planx(&["verify", "--json"]).json();
+    assert_eq!(doc["checks"][1]["verified"], false);
+    assert_snapshot!(doc["checks"][1]["evidence"].as_str().unwrap(), @"`mkdir -p __pycache__ && for i in 1 2 3 4 5 6 7; do : > __pycache__/m$i.pyc; done` changed the work tree (exit 0): __pycache__/m1.pyc, __pycache__/m2.pyc, __pycache__/m3.pyc, __pycache__/m4.pyc, __pycache__/m5.pyc and 2 more; a check may only read it (files a build writes belong in .gitignore)");
+    // Ignored, the output is no change: the check passes.
+    repo.write(".gitignore", "__pycache__/\n");
+    repo.git(&["add", ".gitignore"]);
+    assert_eq!(
+        repo.planx(&["checkpoint", "-q", "-m", "Ignore the cache"])
+            .code,
+        0
+    );
+    let doc = repo.planx(&["verify", "--json"]).json();
+    assert_eq!(doc["checks"][1]["verified"], true, "{doc}");
 }
 
 #[test]

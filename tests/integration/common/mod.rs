@@ -11,6 +11,7 @@
 #![allow(dead_code)]
 
 pub mod hermetic;
+pub mod model;
 pub mod plan;
 pub mod tools;
 
@@ -131,6 +132,27 @@ impl Repo {
     /// Runs a prepared command and captures its output.
     pub fn run(&self, cmd: &mut Command) -> Run {
         let out = cmd.output().expect("run command");
+        Run {
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+            code: out.status.code().unwrap_or(-1),
+            root: self.root.clone(),
+        }
+    }
+
+    /// Runs a prepared command with `input` on its stdin and captures its output.
+    pub fn run_with_input(&self, cmd: &mut Command, input: &[u8]) -> Run {
+        use std::io::Write;
+        use std::process::Stdio;
+        let mut child = cmd
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("run command");
+        // A command that does not read its input may have gone already.
+        let _ = child.stdin.take().expect("stdin").write_all(input);
+        let out = child.wait_with_output().expect("wait for command");
         Run {
             stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
             stderr: String::from_utf8_lossy(&out.stderr).into_owned(),

@@ -29,6 +29,8 @@ pub struct PhaseBuilder {
     files: [(&'static str, Vec<String>); 5],
     checks: Vec<Check>,
     steps: Vec<Step>,
+    /// More array tables of the phase (`[[phase.prerequisite]]`, …), after the steps.
+    tables: Vec<(&'static str, Vec<(&'static str, String)>)>,
 }
 
 /// One `[[phase.check]]`.
@@ -165,6 +167,7 @@ impl PhaseBuilder {
             ],
             checks: Vec::new(),
             steps: Vec::new(),
+            tables: Vec::new(),
         }
     }
 
@@ -275,6 +278,38 @@ impl PhaseBuilder {
         self
     }
 
+    /// An array table of the phase, `[[phase.<name>]]`, its keys string values.
+    pub fn table(mut self, header: &'static str, keys: &[(&'static str, &str)]) -> PhaseBuilder {
+        let keys = keys.iter().map(|(k, v)| (*k, string(v))).collect();
+        self.tables.push((header, keys));
+        self
+    }
+
+    /// A `[[phase.prerequisite]]` verified by `verify`.
+    pub fn prerequisite(self, title: &str, why: &str, verify: &str) -> PhaseBuilder {
+        self.table(
+            "[[phase.prerequisite]]",
+            &[("title", title), ("why", why), ("verify", verify)],
+        )
+    }
+
+    /// A `[[phase.risk]]`.
+    pub fn risk(self, risk: &str, likelihood: &str, mitigation: &str) -> PhaseBuilder {
+        self.table(
+            "[[phase.risk]]",
+            &[
+                ("risk", risk),
+                ("likelihood", likelihood),
+                ("mitigation", mitigation),
+            ],
+        )
+    }
+
+    /// A `[[phase.done]]`: a command that shows what done looks like.
+    pub fn done(self, run: &str, expect: &str) -> PhaseBuilder {
+        self.table("[[phase.done]]", &[("run", run), ("expect", expect)])
+    }
+
     fn write(&self, out: &mut String) {
         out.push_str(&format!("[[phase]]\nid = {}\n", string(&self.id)));
         for (key, value) in &self.keys {
@@ -288,7 +323,8 @@ impl PhaseBuilder {
         }
         let tables = self.checks.iter().map(|c| ("[[phase.check]]", &c.keys));
         let steps = self.steps.iter().map(|s| ("[[phase.step]]", &s.keys));
-        for (header, keys) in tables.chain(steps) {
+        let more = self.tables.iter().map(|(h, keys)| (*h, keys));
+        for (header, keys) in tables.chain(steps).chain(more) {
             out.push_str(&format!("  {header}\n"));
             for (key, value) in keys {
                 out.push_str(&format!("  {key} = {value}\n"));

@@ -1,5 +1,6 @@
-//! Real hook managers for the coexistence tests: the pre-commit framework (from PyPI, in a
-//! virtualenv) and lefthook (from npm), installed once under the target folder and reused.
+//! Real tools the tests drive planx with: the hook managers of the coexistence tests (the
+//! pre-commit framework from PyPI, in a virtualenv, and lefthook from npm) and the Python MCP
+//! client, installed once under the target folder and reused.
 
 use std::fs::{self, File};
 use std::os::unix::io::AsRawFd;
@@ -95,6 +96,33 @@ pub fn pre_commit_bin() -> PathBuf {
     })
 }
 
+/// The Python of a virtualenv holding the `mcp` package (the Model Context Protocol SDK), the
+/// real client the MCP server's tests drive it with.
+pub fn mcp_python() -> PathBuf {
+    locked(|dir| {
+        let venv = dir.join("mcp-venv");
+        let python = venv.join("bin/python");
+        let marker = venv.join(".mcp-installed");
+        if !marker.exists() {
+            install(
+                installer("python3", dir).args(["-m", "venv"]).arg(&venv),
+                "python3 -m venv",
+            );
+            install(
+                installer(venv.join("bin/pip"), dir).args([
+                    "install",
+                    "--quiet",
+                    "--disable-pip-version-check",
+                    "mcp>=1.20,<3",
+                ]),
+                "pip install mcp",
+            );
+            fs::write(&marker, "").expect("marker");
+        }
+        python
+    })
+}
+
 /// The folder holding the `lefthook` executable.
 pub fn lefthook_bin() -> PathBuf {
     locked(|dir| {
@@ -161,4 +189,43 @@ fn project_git_state() -> Vec<(String, Vec<u8>)> {
     ));
     state.sort();
     state
+}
+
+/// The version of Claude Code the agent tests drive (the measurements were made with
+/// it); a new version is a change of this line and a run of `cargo test --test integration
+/// claude`.
+pub const CLAUDE_CODE_VERSION: &str = "2.1.328";
+
+/// The folder holding the real `claude` executable (Claude Code's native build for this
+/// machine, from npm). Installed without its install script, which only links the binary.
+pub fn claude_bin() -> PathBuf {
+    let platform = match (std::env::consts::OS, std::env::consts::ARCH) {
+        ("linux", "x86_64") => "linux-x64",
+        ("linux", "aarch64") => "linux-arm64",
+        ("macos", "x86_64") => "darwin-x64",
+        ("macos", "aarch64") => "darwin-arm64",
+        (os, arch) => panic!("the Claude Code tests have no build of Claude Code for {os} {arch}"),
+    };
+    locked(|dir| {
+        let prefix = dir.join(format!("claude-code-{CLAUDE_CODE_VERSION}"));
+        let bin = prefix.join(format!("node_modules/@anthropic-ai/claude-code-{platform}"));
+        if !bin.join("claude").exists() {
+            fs::create_dir_all(&prefix).expect("npm prefix");
+            install(
+                installer("npm", &prefix)
+                    .args([
+                        "install",
+                        "--silent",
+                        "--no-audit",
+                        "--no-fund",
+                        "--ignore-scripts",
+                        "--prefix",
+                    ])
+                    .arg(&prefix)
+                    .arg(format!("@anthropic-ai/claude-code@{CLAUDE_CODE_VERSION}")),
+                "npm install @anthropic-ai/claude-code",
+            );
+        }
+        bin
+    })
 }
