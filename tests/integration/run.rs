@@ -678,7 +678,7 @@ fn what_an_executor_says_it_cost_is_in_the_report_and_the_review() {
     let section = text
         .split("## Cost and effort")
         .nth(1)
-        .and_then(|s| s.split("## Open problems").next())
+        .and_then(|s| s.split("\n## ").next())
         .unwrap_or_else(|| panic!("{text}"));
     let rows: Vec<String> = section
         .lines()
