@@ -4,6 +4,7 @@
 mod common;
 
 mod agents;
+mod aider;
 mod check;
 mod claude;
 mod cli;

@@ -5,7 +5,9 @@
 //! scripted.
 //!
 //! [`Model::serve_responses`] is the same model behind OpenAI's Responses API (`POST
-//! /v1/responses`, its own server-sent events) for the real Codex CLI.
+//! /v1/responses`, its own server-sent events) for the real Codex CLI, and
+//! [`Model::serve_chat`] the same behind OpenAI's Chat Completions API (`POST
+//! /v1/chat/completions`, streamed or not, as the request asks) for the real Aider.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -38,6 +40,8 @@ enum Api {
     Messages,
     /// OpenAI's Responses API (Codex).
     Responses,
+    /// OpenAI's Chat Completions API (Aider, through litellm).
+    Chat,
 }
 
 impl Model {
@@ -50,6 +54,12 @@ impl Model {
     /// tool's name with its input as the arguments.
     pub fn serve_responses(script: Vec<Turn>) -> Model {
         Model::serve_api(script, Api::Responses)
+    }
+
+    /// Serves `script` as OpenAI's Chat Completions API: text only (Aider edits files by
+    /// writing them out in its answer, not through tools).
+    pub fn serve_chat(script: Vec<Turn>) -> Model {
+        Model::serve_api(script, Api::Chat)
     }
 
     fn serve_api(script: Vec<Turn>, api: Api) -> Model {
@@ -144,6 +154,7 @@ fn serve_connection(
         let endpoint = match api {
             Api::Messages => "/v1/messages",
             Api::Responses => "/v1/responses",
+            Api::Chat => "/v1/chat/completions",
         };
         if method != "POST" || !path.starts_with(endpoint) {
             write!(out, "HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\n\r\n")?;
@@ -166,13 +177,17 @@ fn serve_connection(
         };
         let turn = &script[n.min(script.len() - 1)];
         let model = request["model"].as_str().unwrap_or("model");
-        let events = match api {
-            Api::Messages => stream_events(turn, n, model),
-            Api::Responses => response_events(turn, n, model),
+        let (content_type, events) = match api {
+            Api::Messages => ("text/event-stream", stream_events(turn, n, model)),
+            Api::Responses => ("text/event-stream", response_events(turn, n, model)),
+            Api::Chat if request["stream"] == true => {
+                ("text/event-stream", chat_events(turn, n, model))
+            }
+            Api::Chat => ("application/json", chat_completion(turn, n, model)),
         };
         write!(
             out,
-            "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ncache-control: no-cache\r\ncontent-length: {}\r\n\r\n{events}",
+            "HTTP/1.1 200 OK\r\ncontent-type: {content_type}\r\ncache-control: no-cache\r\ncontent-length: {}\r\n\r\n{events}",
             events.len()
         )?;
         out.flush()?;
@@ -272,4 +287,51 @@ fn response_events(turn: &Turn, n: usize, model: &str) -> String {
         .iter()
         .map(|(name, data)| format!("event: {name}\ndata: {data}\n\n"))
         .collect()
+}
+
+/// The text of a turn of the Chat Completions API, which has no tool calls here.
+fn chat_text(turn: &Turn) -> &str {
+    match turn {
+        Turn::Say(text) => text,
+        Turn::Call { .. } => panic!("the Chat Completions model is scripted with text only"),
+    }
+}
+
+fn chat_usage() -> Value {
+    json!({"prompt_tokens": 100, "completion_tokens": 20, "total_tokens": 120})
+}
+
+/// One answer of the Chat Completions API, not streamed.
+fn chat_completion(turn: &Turn, n: usize, model: &str) -> String {
+    json!({
+        "id": format!("chatcmpl-{n}"), "object": "chat.completion", "created": 0, "model": model,
+        "choices": [{"index": 0, "finish_reason": "stop",
+                     "message": {"role": "assistant", "content": chat_text(turn)}}],
+        "usage": chat_usage()
+    })
+    .to_string()
+}
+
+/// The server-sent events of one streamed answer of the Chat Completions API: the text in one
+/// chunk, the end of the choice, the usage, then `[DONE]`.
+fn chat_events(turn: &Turn, n: usize, model: &str) -> String {
+    let chunk = |choices: Value, usage: Value| {
+        json!({"id": format!("chatcmpl-{n}"), "object": "chat.completion.chunk", "created": 0,
+               "model": model, "choices": choices, "usage": usage})
+    };
+    let chunks = [
+        chunk(
+            json!([{"index": 0, "finish_reason": null,
+                    "delta": {"role": "assistant", "content": chat_text(turn)}}]),
+            Value::Null,
+        ),
+        chunk(
+            json!([{"index": 0, "finish_reason": "stop", "delta": {}}]),
+            Value::Null,
+        ),
+        chunk(json!([]), chat_usage()),
+    ];
+    let mut events: String = chunks.iter().map(|c| format!("data: {c}\n\n")).collect();
+    events += "data: [DONE]\n\n";
+    events
 }

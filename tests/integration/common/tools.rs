@@ -1,6 +1,7 @@
 //! Real tools the tests drive planx with: the hook managers of the coexistence tests (the
-//! pre-commit framework from PyPI, in a virtualenv, and lefthook from npm) and the Python MCP
-//! client, installed once under the target folder and reused.
+//! pre-commit framework from PyPI, in a virtualenv, and lefthook from npm), the Python MCP
+//! client and the coding agents (Claude Code, Codex, Aider), installed once under the target
+//! folder and reused.
 
 use std::fs::{self, File};
 use std::os::unix::io::AsRawFd;
@@ -245,6 +246,37 @@ pub fn codex_bin() -> PathBuf {
         ));
         if !bin.join("codex").exists() {
             npm_install(&prefix, &format!("@openai/codex@{CODEX_VERSION}"), &[]);
+        }
+        bin
+    })
+}
+
+/// The version of Aider the Aider recipe's test drives; a new version is a change of this line
+/// and a run of `cargo test --test integration aider`.
+pub const AIDER_VERSION: &str = "0.86.2";
+
+/// The folder holding the real `aider` executable (the `aider-chat` package from PyPI, in a
+/// virtualenv of its own).
+pub fn aider_bin() -> PathBuf {
+    locked(|dir| {
+        let venv = dir.join("aider-venv");
+        let bin = venv.join("bin");
+        let marker = venv.join(format!(".aider-{AIDER_VERSION}"));
+        if !marker.exists() {
+            install(
+                installer("python3", dir).args(["-m", "venv"]).arg(&venv),
+                "python3 -m venv",
+            );
+            install(
+                installer(bin.join("pip"), dir).args([
+                    "install",
+                    "--quiet",
+                    "--disable-pip-version-check",
+                    &format!("aider-chat=={AIDER_VERSION}"),
+                ]),
+                "pip install aider-chat",
+            );
+            fs::write(&marker, "").expect("marker");
         }
         bin
     })
