@@ -40,9 +40,14 @@ fn repo_with(ignore: Option<&str>) -> Repo {
 
 /// `git planx run` with the recipe, Aider talking to `model`.
 fn run_with_aider(repo: &Repo, model: &Model) -> Run {
+    run_with_executor(repo, model, RECIPE)
+}
+
+/// `git planx run` with `executor`, Aider talking to `model`.
+fn run_with_executor(repo: &Repo, model: &Model, executor: &str) -> Run {
     let aider = aider_bin();
     let mut cmd = repo.command_with_path(BIN, &repo.root, &[&aider]);
-    cmd.args(["run", "--executor", RECIPE])
+    cmd.args(["run", "--executor", executor])
         // The scripted model, as an OpenAI-compatible endpoint.
         .env("AIDER_MODEL", "openai/scripted")
         .env("AIDER_OPENAI_API_BASE", format!("{}/v1", model.base_url()))
@@ -53,7 +58,11 @@ fn run_with_aider(repo: &Repo, model: &Model) -> Run {
         .env("AIDER_CHECK_UPDATE", "false")
         .env("AIDER_SHOW_RELEASE_NOTES", "false")
         .env("AIDER_ANALYTICS", "false")
-        .env("AIDER_SHOW_MODEL_WARNINGS", "false");
+        .env("AIDER_SHOW_MODEL_WARNINGS", "false")
+        // Aider sums up a long chat in a request of its own, in the background, which would
+        // take a turn of the script at a moment nobody can tell; the chat here is never that
+        // long.
+        .env("AIDER_MAX_CHAT_HISTORY_TOKENS", "100000");
     repo.run(&mut cmd)
 }
 
@@ -114,4 +123,32 @@ fn aider_adding_its_files_to_gitignore_in_a_phase_fails_it_with_the_finding() {
         "{run}"
     );
     assert!(!repo.root.join("hello.txt").exists());
+}
+
+#[test]
+fn aider_told_by_verify_as_its_test_command_fixes_its_edit_and_the_phase_merges() {
+    let repo = repo_with(Some(".aider*\n"));
+    let model = Model::serve_chat(vec![
+        // A first edit that does not say hello, and its commit.
+        Turn::Say("hello.txt\n```\ngoodbye\n```\n".into()),
+        Turn::Say("Add hello.txt".into()),
+        // Told verify's findings, the fix, and its commit.
+        Turn::Say("hello.txt\n```\nhello\n```\n".into()),
+        Turn::Say("Say hello in hello.txt".into()),
+    ]);
+    let executor = RECIPE.replace(
+        "--yes-always",
+        "--yes-always --test-cmd 'git planx verify' --auto-test",
+    );
+    let run = run_with_executor(&repo, &model, &executor);
+    assert_eq!(run.code, 0, "{run}");
+    assert_eq!(state_of(&repo, "p"), "complete");
+    assert_eq!(repo.read("hello.txt"), "hello\n");
+    let requests = model.requests();
+    assert_eq!(requests.len(), 4, "{requests:#?}");
+    let told = requests[2]["messages"].to_string();
+    assert!(
+        told.contains("hello.txt says hello"),
+        "the model was not told the finding: {told}"
+    );
 }
