@@ -12,6 +12,10 @@ use crate::common::{BIN, Check, PhaseBuilder, PlanBuilder, Repo, Run};
 /// from Aider's own configuration (here its `AIDER_*` variables).
 const RECIPE: &str = "aider --yes-always --message-file \"$PLANX_BRIEF\"";
 
+/// The recipe of docs/run.md with verify as Aider's test command, run after each edit.
+const RECIPE_VERIFY: &str = "aider --yes-always --test-cmd \"git planx verify\" --auto-test \
+                             --message-file \"$PLANX_BRIEF\"";
+
 /// Phase `p` says hello in `hello.txt`.
 fn plan() -> String {
     PlanBuilder::new("agents", "Agents at work")
@@ -136,11 +140,7 @@ fn aider_told_by_verify_as_its_test_command_fixes_its_edit_and_the_phase_merges(
         Turn::Say("hello.txt\n```\nhello\n```\n".into()),
         Turn::Say("Say hello in hello.txt".into()),
     ]);
-    let executor = RECIPE.replace(
-        "--yes-always",
-        "--yes-always --test-cmd 'git planx verify' --auto-test",
-    );
-    let run = run_with_executor(&repo, &model, &executor);
+    let run = run_with_executor(&repo, &model, RECIPE_VERIFY);
     assert_eq!(run.code, 0, "{run}");
     assert_eq!(state_of(&repo, "p"), "complete");
     assert_eq!(repo.read("hello.txt"), "hello\n");
