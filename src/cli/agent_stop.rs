@@ -128,7 +128,15 @@ pub fn cmd_agent_stop(ui: &Ui, global: &GlobalArgs, args: &[String]) -> Result<(
     } else {
         let mut text = String::new();
         match std::io::stdin().read_to_string(&mut text) {
-            Ok(_) => gate(global, &text).unwrap_or_else(|e| Answer::Block(could_not_judge(&e))),
+            // A panic would end the process with 101, which Claude Code takes for "go ahead":
+            // a bug in the gate holds the agent back like any other failure to judge.
+            Ok(_) => std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| gate(global, &text)))
+                .unwrap_or_else(|_| {
+                    Err(CliError::internal(
+                        "the stop gate panicked (its message is above)",
+                    ))
+                })
+                .unwrap_or_else(|e| Answer::Block(could_not_judge(&e))),
             Err(e) => Answer::Block(could_not_judge(&CliError::from(e))),
         }
     };

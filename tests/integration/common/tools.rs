@@ -132,25 +132,29 @@ pub fn lefthook_bin() -> PathBuf {
             // lefthook's package runs `lefthook install` after installing, in the git
             // repository around the folder (this project's own checkout): hooks and a
             // lefthook.yml nobody asked for. No install scripts; the binary needs none.
-            fs::create_dir_all(&prefix).expect("npm prefix");
-            install(
-                installer("npm", &prefix)
-                    .env("LEFTHOOK", "0")
-                    .args([
-                        "install",
-                        "--silent",
-                        "--no-audit",
-                        "--no-fund",
-                        "--ignore-scripts",
-                        "--prefix",
-                    ])
-                    .arg(&prefix)
-                    .arg("lefthook@2"),
-                "npm install lefthook",
-            );
+            npm_install(&prefix, "lefthook@2", &[("LEFTHOOK", "0")]);
         }
         bin
     })
+}
+
+/// `npm install`s `package` under `prefix`, without install scripts (none of the tools the tests
+/// use needs one, and lefthook's would install hooks in this project's own checkout).
+fn npm_install(prefix: &Path, package: &str, env: &[(&str, &str)]) {
+    fs::create_dir_all(prefix).expect("npm prefix");
+    let mut cmd = installer("npm", prefix);
+    cmd.envs(env.iter().copied())
+        .args([
+            "install",
+            "--silent",
+            "--no-audit",
+            "--no-fund",
+            "--ignore-scripts",
+            "--prefix",
+        ])
+        .arg(prefix)
+        .arg(package);
+    install(&mut cmd, &format!("npm install {package}"));
 }
 
 /// What a tool's installer could change in the repository this project is checked out in:
@@ -210,20 +214,10 @@ pub fn claude_bin() -> PathBuf {
         let prefix = dir.join(format!("claude-code-{CLAUDE_CODE_VERSION}"));
         let bin = prefix.join(format!("node_modules/@anthropic-ai/claude-code-{platform}"));
         if !bin.join("claude").exists() {
-            fs::create_dir_all(&prefix).expect("npm prefix");
-            install(
-                installer("npm", &prefix)
-                    .args([
-                        "install",
-                        "--silent",
-                        "--no-audit",
-                        "--no-fund",
-                        "--ignore-scripts",
-                        "--prefix",
-                    ])
-                    .arg(&prefix)
-                    .arg(format!("@anthropic-ai/claude-code@{CLAUDE_CODE_VERSION}")),
-                "npm install @anthropic-ai/claude-code",
+            npm_install(
+                &prefix,
+                &format!("@anthropic-ai/claude-code@{CLAUDE_CODE_VERSION}"),
+                &[],
             );
         }
         bin
