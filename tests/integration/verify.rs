@@ -618,6 +618,11 @@ fn an_acceptance_is_about_the_tree_it_accepted() {
         report.contains("accepted for an older tree a92053ec9f"),
         "{report}"
     );
+    let status = repo.planx(&["status", "--format", "md"]).stdout;
+    assert!(
+        status.contains("accepted for an older tree a92053ec9f"),
+        "{status}"
+    );
     assert_eq!(repo.planx(&["finish", "p", "-q"]).code, 1);
     // Accepted again, for this tree: verified.
     assert_eq!(
