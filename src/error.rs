@@ -147,6 +147,32 @@ impl CliError {
             ))
     }
 
+    /// A command line clap refused, as an error of kind usage: clap's message, its details
+    /// (the arguments missing), its tips and the usage line as hints.
+    pub fn from_clap(error: &clap::Error) -> CliError {
+        let text = error.render().to_string();
+        let mut lines = text.lines();
+        let first = lines.next().unwrap_or_default();
+        let mut out = CliError::usage(first.strip_prefix("error: ").unwrap_or(first));
+        for line in lines {
+            let trimmed = line.trim();
+            if let Some(tip) = trimmed.strip_prefix("tip: ") {
+                out = out.hint(tip);
+            } else if let Some(usage) = trimmed.strip_prefix("Usage: ") {
+                out = out.hint(format!("usage: {usage}"));
+            } else if trimmed.starts_with("For more information") || trimmed.is_empty() {
+            } else {
+                out.details.push(trimmed.to_owned());
+            }
+        }
+        // "the following required arguments were not provided:" and the list below it.
+        if out.message.ends_with(':') && !out.details.is_empty() {
+            out.message = format!("{} {}", out.message, out.details.join(", "));
+            out.details.clear();
+        }
+        out
+    }
+
     pub fn usage(message: impl Into<String>) -> CliError {
         CliError::new(ErrorKind::Usage, message)
     }
@@ -244,6 +270,17 @@ impl From<GitError> for CliError {
                 );
                 e
             }
+            GitError::HookRefused { output } => {
+                let mut e = CliError::new(ErrorKind::No, "a hook refused the commit");
+                e.details.extend(
+                    output
+                        .lines()
+                        .map(str::trim_end)
+                        .filter(|l| !l.is_empty())
+                        .map(|l| format!("| {l}")),
+                );
+                e.hint("nothing was committed and what was staged is still staged; fix what the hook says, then run the command again")
+            }
             // libgit2's own words, without its class and code numbers.
             GitError::Git { source, .. } => CliError::repo_state(error.to_string())
                 .because(source.message())
@@ -255,13 +292,30 @@ impl From<GitError> for CliError {
     }
 }
 
+/// At most this many phases are named in a hint; beyond, `status` lists them.
+const PHASES_NAMED: usize = 8;
+
 impl From<UnknownPhase> for CliError {
     fn from(UnknownPhase { id, known }: UnknownPhase) -> CliError {
-        CliError::usage(format!("the plan has no phase `{id}`")).hint(if known.is_empty() {
+        let mut phases: Vec<String> = Vec::new();
+        for phase in known {
+            if !phases.contains(&phase) {
+                phases.push(phase);
+            }
+        }
+        let hint = if let Some(best) = crate::plan::closest(&id, &phases) {
+            format!("did you mean `{best}`?")
+        } else if phases.is_empty() {
             "the plan has no phases yet".to_owned()
+        } else if phases.len() <= PHASES_NAMED {
+            format!("the plan's phases are {}", phases.join(", "))
         } else {
-            format!("the plan's phases are {}", known.join(", "))
-        })
+            format!(
+                "the plan has {} phases; `git planx status` lists them",
+                phases.len()
+            )
+        };
+        CliError::usage(format!("the plan has no phase `{id}`")).hint(hint)
     }
 }
 
@@ -458,6 +512,18 @@ impl From<LifecycleError> for CliError {
                 crate::state::State::Complete => "it is merged; `git planx status` shows what is left".to_owned(),
                 _ => "`git planx status` shows every phase; `git planx next` what can start".to_owned(),
             }),
+            L::NotResettable { phase, state } => state_err(&message).hint(match state {
+                crate::state::State::InProgress => format!("it is in progress: to throw its branch away all the same (it is kept under {}), pass --force", crate::lifecycle::BACKUP_PREFIX),
+                crate::state::State::Ready => format!("it has not started: `git planx start {phase}` starts it"),
+                crate::state::State::Complete => "it is merged; a reset would not undo that".to_owned(),
+                _ => "only a phase that failed or is blocked starts again from base".to_owned(),
+            }),
+            L::ResetDirty { paths, .. } => {
+                let mut e = state_err(&message);
+                e.details.extend(paths.iter().take(20).map(|p| format!("{} {}", p.status, p.path)));
+                e.hint("commit it (`git planx checkpoint`) or stash it first: a reset keeps commits, not uncommitted work; nothing was changed")
+            }
+            L::BranchMoved { .. } => state_err(&message).hint("someone committed on it meanwhile; look, then try again"),
             L::NotStarted { phase } => JudgingError::NotStarted { phase }.into(),
             L::UnknownStep { known, .. } => CliError::usage(message).hint(if known.is_empty() {
                 "the phase has no steps".to_owned()

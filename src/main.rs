@@ -12,10 +12,17 @@ use git_planx::cli::{self, Cli};
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(error) => return refused_arguments(error),
+    };
     git_planx::interrupt::install();
-    init_tracing(cli.global.verbose, cli.global.quiet);
     let ui = cli::make_ui(&cli.global);
+    init_tracing(
+        cli.global.verbose,
+        cli.global.quiet,
+        ui.err_painter().enabled(),
+    );
     match cli::run(&cli, &ui) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
@@ -29,9 +36,31 @@ fn main() -> ExitCode {
     }
 }
 
+/// A command line clap refused: as clap shows it, or with `--json` as a `planx.error/1`
+/// document (and the same error as text on stderr). Help and version are not errors.
+fn refused_arguments(error: clap::Error) -> ExitCode {
+    use clap::error::ErrorKind;
+    let json = std::env::args_os()
+        .take_while(|a| a != "--")
+        .any(|a| a == "--json");
+    let shown = matches!(
+        error.kind(),
+        ErrorKind::DisplayHelp
+            | ErrorKind::DisplayVersion
+            | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+    );
+    if !json || shown {
+        error.exit();
+    }
+    let ui = git_planx::cli::ui::Ui::new(None, true, false);
+    let error = git_planx::error::CliError::from_clap(&error);
+    ui.report_error(&error);
+    ExitCode::from(error.exit_code())
+}
+
 /// Logs go to stderr. `PLANX_LOG` (an `EnvFilter` directive such as `debug` or
-/// `git_planx::plan=trace`) wins over `-v` / `-q`.
-fn init_tracing(verbose: u8, quiet: bool) {
+/// `git_planx::plan=trace`) wins over `-v` / `-q`. Coloured only when stderr's other output is.
+fn init_tracing(verbose: u8, quiet: bool, color: bool) {
     use tracing_subscriber::EnvFilter;
     let default = match (quiet, verbose) {
         (true, _) => "off",
@@ -46,6 +75,7 @@ fn init_tracing(verbose: u8, quiet: bool) {
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(color)
         .without_time()
         .with_target(false)
         .init();

@@ -34,9 +34,6 @@ pub struct Spec<'a> {
     pub log: Option<&'a Path>,
 }
 
-/// Long enough to mean "no timeout" without overflowing clock arithmetic.
-pub const NO_TIMEOUT: Duration = Duration::from_secs(10 * 365 * 24 * 3600);
-
 /// What happened.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Outcome {

@@ -1,7 +1,7 @@
 //! `git planx init`: write a commented example plan and configure git for planx notes.
 
 use std::fs;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use clap::Args;
 use serde_json::json;
@@ -80,18 +80,11 @@ pub fn cmd_init(ui: &Ui, global: &GlobalArgs, args: &InitArgs) -> Result<(), Cli
         }
         Ok(_) if !args.force => {
             return Err(CliError::repo_state(format!("a plan already exists at {display}"))
-                .hint("check it with `git planx check`, or pass --force to replace it (the old file is kept as a .bak)"));
+                .hint("check it with `git planx check`, or pass --force to replace it (the old file is kept under .git/planx/backup/)"));
         }
         Ok(_) => {
-            let saved = path.with_extension("toml.bak");
-            fs::copy(&path, &saved).map_err(|e| {
-                CliError::repo_state(format!(
-                    "cannot keep a copy of the old plan at {}",
-                    saved.display()
-                ))
-                .because(e)
-            })?;
-            backup = Some(format!("{display}.bak"));
+            let saved = keep_old_plan(&repo, &path)?;
+            backup = Some(saved.display().to_string());
         }
         Err(_) => {}
     }
@@ -192,6 +185,41 @@ fn write_atomically(path: &Path, text: &str) -> std::io::Result<()> {
     tmp.as_file().sync_all()?;
     tmp.persist(path).map_err(|e| e.error)?;
     Ok(())
+}
+
+/// Copies the plan about to be replaced to `.git/planx/backup/<name>.<n>` (the first `n` not
+/// taken): inside the git folder, so that no `git add -A` picks it up, and never over an
+/// earlier copy.
+fn keep_old_plan(repo: &Repo, path: &Path) -> Result<PathBuf, CliError> {
+    let dir = repo.state_dir().join("backup");
+    let cannot = |what: &Path, e: std::io::Error| {
+        CliError::repo_state(format!(
+            "cannot keep a copy of the old plan at {}",
+            what.display()
+        ))
+        .because(e)
+    };
+    fs::create_dir_all(&dir).map_err(|e| cannot(&dir, e))?;
+    let name = path
+        .file_name()
+        .map_or("plan.toml".into(), |n| n.to_string_lossy().into_owned());
+    let mut n = 1;
+    loop {
+        let saved = dir.join(format!("{name}.{n}"));
+        match fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&saved)
+        {
+            Ok(mut file) => {
+                let text = fs::read(path).map_err(|e| cannot(&saved, e))?;
+                std::io::Write::write_all(&mut file, &text).map_err(|e| cannot(&saved, e))?;
+                return Ok(saved);
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => n += 1,
+            Err(e) => return Err(cannot(&saved, e)),
+        }
+    }
 }
 
 #[cfg(test)]

@@ -29,52 +29,72 @@ pub fn cmd_log(ui: &Ui, global: &GlobalArgs, args: &LogArgs) -> Result<(), CliEr
     if entries.is_empty() && completions.is_empty() {
         out.push_str("no checkpoints yet: `git planx start PHASE` records the first\n");
     }
+    let mut rows: Vec<Vec<String>> = Vec::new();
+    if !entries.is_empty() {
+        rows.push(
+            ["TIME", "PHASE", "CHECKPOINT", "COMMIT", "SUMMARY"]
+                .map(|h| p.paint(Style::Bold, h))
+                .to_vec(),
+        );
+    }
     for (phase, c) in &entries {
         let kind = match &c.step {
             Some(step) => format!("{} {step}", c.kind.as_str()),
             None => c.kind.as_str().to_owned(),
         };
-        out.push_str(&format!(
-            "{}  {}  {:<10} {}  {}\n",
+        rows.push(vec![
             p.paint(Style::Dim, &time(c.time)),
-            phase,
+            (*phase).to_owned(),
             kind,
             p.paint(Style::Gutter, &short(&c.commit)),
-            c.summary
-        ));
+            c.summary.clone(),
+        ]);
+        let mut detail = |label: &str, text: String| {
+            rows.push(vec![
+                String::new(),
+                String::new(),
+                p.paint(Style::Dim, label),
+                String::new(),
+                text,
+            ]);
+        };
         for e in &c.events {
             for run in e.runs("preflight") {
-                out.push_str(&format!(
-                    "      preflight `{}` {} ({})\n",
-                    run.command,
-                    verdict(run.passed),
-                    run.describe()
-                ));
+                detail("preflight", run_text(&run));
             }
             if let Some(run) = e.run("verify") {
-                out.push_str(&format!(
-                    "      verify `{}` {} ({})\n",
-                    run.command,
-                    verdict(run.passed),
-                    run.describe()
-                ));
+                detail("step verify", run_text(&run));
             }
             if let Some(run) = e.run("run") {
-                out.push_str(&format!(
-                    "      blast radius `{}` {} ({})\n",
-                    run.command,
-                    verdict(run.passed),
-                    run.describe()
-                ));
+                let label = match c.kind.as_str() {
+                    kind @ ("red" | "green") => format!("{kind} run"),
+                    _ => "blast radius".to_owned(),
+                };
+                detail(&label, run_text(&run));
             }
             if let Some(reason) = e.str("reason") {
-                out.push_str(&format!("      reason: {reason}\n"));
+                detail("reason", reason.to_owned());
             }
-            if let Some(who) = e.str("who") {
-                out.push_str(&format!("      by {who}\n"));
+            match e.event.as_str() {
+                "verify" => detail("verify", verify_text(e)),
+                "accept" => detail(
+                    "accepted",
+                    format!(
+                        "`{}`: {} (by {})",
+                        e.str("check").unwrap_or("?"),
+                        e.str("evidence").unwrap_or(""),
+                        e.str("who").unwrap_or("?")
+                    ),
+                ),
+                _ => {
+                    if let Some(who) = e.str("who") {
+                        detail("by", who.to_owned());
+                    }
+                }
             }
         }
     }
+    out.push_str(&super::ui::table(&rows));
     for (phase, by) in &completions {
         out.push_str(&format!(
             "{phase}: merged into {} by {}\n",
@@ -84,6 +104,48 @@ pub fn cmd_log(ui: &Ui, global: &GlobalArgs, args: &LogArgs) -> Result<(), CliEr
     }
     ui.out(&out)?;
     Ok(())
+}
+
+/// A command run: the command, whether it passed, and how (`exit 0 in 0.3s`).
+fn run_text(run: &crate::state::events::CommandRun) -> String {
+    format!(
+        "`{}` {} ({})",
+        run.command,
+        verdict(run.passed),
+        run.describe()
+    )
+}
+
+/// A `verify` event: the verdict, its manifest errors and its checks.
+fn verify_text(e: &crate::state::events::Event) -> String {
+    let list = |key: &str| {
+        e.data
+            .get(key)
+            .and_then(|v| v.as_array())
+            .cloned()
+            .unwrap_or_default()
+    };
+    let errors = list("findings")
+        .iter()
+        .filter(|f| f["level"] == "error")
+        .count();
+    let checks = list("checks");
+    let verified = checks.iter().filter(|c| c["verified"] == true).count();
+    let passed = e.data.get("passed").and_then(|v| v.as_bool()) == Some(true);
+    let mut text = format!(
+        "{}: {} manifest error{}, {verified} of {} checks verified",
+        if passed { "VERIFIED" } else { "NOT VERIFIED" },
+        errors,
+        if errors == 1 { "" } else { "s" },
+        checks.len()
+    );
+    if e.data.get("clean").and_then(|v| v.as_bool()) == Some(false) {
+        text.push_str(" (uncommitted changes)");
+    }
+    if let Some(tree) = e.str("tree") {
+        text.push_str(&format!(", tree {}", &tree[..tree.len().min(10)]));
+    }
+    text
 }
 
 /// The `planx.log/1` document.

@@ -1,6 +1,9 @@
 //! Markdown that renders the same on GitHub, GitLab and any CommonMark reader with tables:
 //! table cells that cannot break their row, code spans and fences that cannot be closed by what
-//! they quote, and collapsible `<details>` for long output.
+//! they quote, and collapsible `<details>` for long output. Paths are shown as UTF-8 (a
+//! document is read in a browser, not a terminal): git's quoting of bytes above 0x7f is undone.
+
+use crate::git::path::requote;
 
 /// The formats of the documents `brief`, `review` and `report` write.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -24,7 +27,8 @@ pub fn document(schema: &str, value: &impl serde::Serialize) -> serde_json::Valu
 /// Text for a table cell: one line, `|` escaped (GFM tables split rows on it, even inside code
 /// spans).
 pub fn cell(text: &str) -> String {
-    text.split(['\n', '\r'])
+    requote(text, false)
+        .split(['\n', '\r'])
         .map(str::trim)
         .filter(|l| !l.is_empty())
         .collect::<Vec<_>>()
@@ -34,7 +38,7 @@ pub fn cell(text: &str) -> String {
 
 /// A code span holding `text` literally (for a table cell, pass it through [`cell`] after).
 pub fn code(text: &str) -> String {
-    let text = text.replace(['\n', '\r'], " ");
+    let text = requote(text, false).replace(['\n', '\r'], " ");
     let ticks = "`".repeat(longest_run(&text, '`') + 1);
     let pad = if text.starts_with('`') || text.ends_with('`') {
         " "
@@ -67,7 +71,8 @@ pub fn html(text: &str) -> String {
 
 /// Text for a heading: one line.
 pub fn line(text: &str) -> String {
-    text.lines()
+    requote(text, false)
+        .lines()
         .map(str::trim)
         .filter(|l| !l.is_empty())
         .collect::<Vec<_>>()

@@ -16,6 +16,7 @@ mod log;
 mod man;
 mod mcp;
 mod next;
+mod reset;
 mod resume;
 mod run;
 mod setup;
@@ -60,8 +61,9 @@ pub struct Cli {
     pub command: Command,
 }
 
-/// Options every command takes.
+/// Options every command takes: listed under their own heading, after the command's own.
 #[derive(Debug, Args)]
+#[command(next_help_heading = "Global options")]
 pub struct GlobalArgs {
     /// The plan file [default: .planx/plan.toml at the top of the work tree]
     #[arg(long, global = true, value_name = "PATH")]
@@ -78,9 +80,9 @@ pub struct GlobalArgs {
     /// Run the plan's commands this once without them being trusted here (see `trust`)
     #[arg(long, global = true)]
     pub trust_once: bool,
-    /// When to colour the output
-    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
-    pub color: ColorChoice,
+    /// When to colour the output [default: color.planx, else color.ui, else auto]
+    #[arg(long, global = true, value_enum, value_name = "WHEN")]
+    pub color: Option<ColorChoice>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -101,6 +103,7 @@ pub enum Command {
     Review(review::ReviewArgs),
     Report(report::ReportArgs),
     Resume(resume::ResumeArgs),
+    Reset(reset::ResetArgs),
     Run(run::RunArgs),
     Demo(demo::DemoArgs),
     Setup(setup::SetupArgs),
@@ -134,6 +137,7 @@ pub fn run(cli: &Cli, ui: &Ui) -> Result<(), CliError> {
         Command::Review(args) => review::cmd_review(ui, &cli.global, args),
         Command::Report(args) => report::cmd_report(ui, &cli.global, args),
         Command::Resume(args) => resume::cmd_resume(ui, &cli.global, args),
+        Command::Reset(args) => reset::cmd_reset(ui, &cli.global, args),
         Command::Run(args) => run::cmd_run(ui, &cli.global, args),
         Command::Demo(args) => demo::cmd_demo(ui, &cli.global, args),
         Command::Setup(args) => setup::cmd_setup(ui, &cli.global, args),

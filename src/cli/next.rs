@@ -12,7 +12,8 @@ use crate::plan::Plan;
 use crate::plan::graph::Graph;
 use crate::state::{self, State};
 
-/// List the phases that can start now: not started, every dependency complete.
+/// List the phases that can start now: not started, every dependency complete, and the plan
+/// `ready` and committed on base.
 ///
 /// The order is the plan's dependency order (ties in file order), so it is stable.
 #[derive(Debug, Args)]
@@ -21,12 +22,13 @@ pub struct NextArgs {}
 pub fn cmd_next(ui: &Ui, global: &GlobalArgs, _args: &NextArgs) -> Result<(), CliError> {
     let (ctx, statuses, order, ready) = ready(global)?;
     let plan = &ctx.plan;
+    let current = ctx.repo.current_branch()?;
+    let committed = matches!(ctx.origin, super::context::Origin::Base(_));
+    let next = state::next_action(plan, &statuses, &order, current.as_deref(), committed);
     if ui.json {
-        return Document::yes(next_json(plan, &ready)).print(ui);
+        return Document::yes(next_json(plan, &ready, &next)).print(ui);
     }
     if ready.is_empty() {
-        let current = ctx.repo.current_branch()?;
-        let next = state::next_action(plan, &statuses, &order, current.as_deref());
         ui.out(&format!(
             "no phase can start now; next: {}\n",
             next_text(&next, plan)
@@ -44,14 +46,22 @@ pub fn cmd_next(ui: &Ui, global: &GlobalArgs, _args: &NextArgs) -> Result<(), Cl
             ]
         })
         .collect();
-    ui.out(&table(&rows))?;
+    let mut out = table(&rows);
+    // A phase that passed verify comes before any new start.
+    if matches!(next, state::Next::Finish { .. }) {
+        out.push_str(&format!("next: {}\n", next_text(&next, plan)));
+    }
+    ui.out(&out)?;
     Ok(())
 }
 
 /// The `planx.next/1` document.
 pub(crate) fn document(global: &GlobalArgs, _args: &NextArgs) -> Result<Document, CliError> {
-    let (ctx, _, _, ready) = ready(global)?;
-    Ok(Document::yes(next_json(&ctx.plan, &ready)))
+    let (ctx, statuses, order, ready) = ready(global)?;
+    let current = ctx.repo.current_branch()?;
+    let committed = matches!(ctx.origin, super::context::Origin::Base(_));
+    let next = state::next_action(&ctx.plan, &statuses, &order, current.as_deref(), committed);
+    Ok(Document::yes(next_json(&ctx.plan, &ready, &next)))
 }
 
 type Ready = (Context, Vec<state::PhaseStatus>, Vec<usize>, Vec<usize>);
@@ -61,17 +71,21 @@ fn ready(global: &GlobalArgs) -> Result<Ready, CliError> {
     let ctx = Context::open(global, Need::BaseOrWorkTree)?;
     let statuses = state::derive(ctx.subject(), state::Notes::Open)?;
     let order = Graph::order(&ctx.plan).unwrap_or_else(|_| (0..ctx.plan.phases.len()).collect());
+    // Only a plan that is ready and committed on base lets a phase start.
+    let startable = ctx.plan.status == crate::plan::PlanStatus::Ready
+        && matches!(ctx.origin, super::context::Origin::Base(_));
     let ready: Vec<usize> = order
         .iter()
         .copied()
-        .filter(|&i| statuses[i].state == State::Ready)
+        .filter(|&i| startable && statuses[i].state == State::Ready)
         .collect();
     Ok((ctx, statuses, order, ready))
 }
 
-fn next_json(plan: &Plan, ready: &[usize]) -> serde_json::Value {
+fn next_json(plan: &Plan, ready: &[usize], next: &state::Next) -> serde_json::Value {
     json!({
         "schema": "planx.next/1",
+        "next": super::status::next_json(next, plan),
         "phases": ready.iter().map(|&i| json!({
             "id": plan.phases[i].id,
             "title": plan.phases[i].title,

@@ -1,5 +1,6 @@
 //! `git planx report`: the whole plan's execution report.
 
+use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -57,7 +58,8 @@ pub enum ReportFormat {
 pub fn cmd_report(ui: &Ui, global: &GlobalArgs, args: &ReportArgs) -> Result<(), CliError> {
     let ctx = Context::open(global, Need::BaseOrWorkTree)?;
     let current = ctx.repo.current_branch()?;
-    let report = execution::report(ctx.subject(), current.as_deref())?;
+    let committed = matches!(ctx.origin, Origin::Base(_));
+    let report = execution::report(ctx.subject(), current.as_deref(), committed)?;
     let next = next_text(&report.next, &ctx.plan);
     let text = if ui.json || args.format == ReportFormat::Json {
         let mut doc = md::document("planx.report/1", &report);
@@ -65,11 +67,18 @@ pub fn cmd_report(ui: &Ui, global: &GlobalArgs, args: &ReportArgs) -> Result<(),
         // A `Value` always serializes: a failure here is a bug.
         let mut text = serde_json::to_string(&doc).map_err(CliError::internal)?;
         text.push('\n');
+        if args.output.is_none() {
+            // Git's own quoting of paths, whatever core.quotePath says.
+            return ui.out_raw(&text);
+        }
         text
     } else if args.format == ReportFormat::Html {
         html::page(&report, &ctx.plan, &ctx.origin, &next)
+    } else if ui.quiet && args.output.is_none() {
+        render_quiet(&report)
     } else {
-        render(&report, &ctx.origin, &next)
+        let logs = executor_logs(ctx.subject(), &report);
+        render(&report, &ctx.origin, &next, &logs)
     };
     match &args.output {
         None => ui.out(&text),
@@ -145,6 +154,33 @@ fn write_output(path: &Path, text: &str) -> Result<(), CliError> {
     Ok(())
 }
 
+/// With `-q`, the answer alone: the plan's status line and its open problems, if any.
+fn render_quiet(r: &ExecutionReport) -> String {
+    let mut out = status_line(r);
+    out.push_str(&problems(r).concat());
+    out
+}
+
+fn status_line(r: &ExecutionReport) -> String {
+    format!(
+        "**Status: {}** — {} of {} phases complete.\n",
+        r.overall.as_str().replace('-', " ").to_uppercase(),
+        r.phases_complete,
+        r.phases_total
+    )
+}
+
+fn problems(r: &ExecutionReport) -> Vec<String> {
+    r.phases
+        .iter()
+        .flat_map(|p| {
+            p.problems
+                .iter()
+                .map(move |x| format!("- `{}` ({}): {}\n", p.id, x.code, md::line(&x.message)))
+        })
+        .collect()
+}
+
 /// The plan's execution report as text, for the end of `run` and `demo`.
 pub(crate) fn print_report_for(
     ui: &Ui,
@@ -152,9 +188,14 @@ pub(crate) fn print_report_for(
     origin: &Origin,
 ) -> Result<(), CliError> {
     let current = subject.repo.current_branch()?;
-    let report = execution::report(subject, current.as_deref())?;
+    let report = execution::report(
+        subject,
+        current.as_deref(),
+        matches!(origin, Origin::Base(_)),
+    )?;
     let next = next_text(&report.next, subject.plan);
-    ui.out(&render(&report, origin, &next))
+    let logs = executor_logs(subject, &report);
+    ui.out(&render(&report, origin, &next, &logs))
 }
 
 fn duration(secs: Option<i64>) -> String {
@@ -257,18 +298,82 @@ fn state_cell(p: &PhaseReport) -> String {
     text
 }
 
-fn render(r: &ExecutionReport, origin: &Origin, next: &str) -> String {
+/// Where `run` keeps each phase's executor log, relative to the top of the work tree (the
+/// latest attempt's: each attempt writes it anew).
+fn executor_logs(subject: Subject<'_>, r: &ExecutionReport) -> BTreeMap<String, String> {
+    let top = subject.repo.workdir().map(Path::to_path_buf);
+    r.phases
+        .iter()
+        .filter(|p| !p.attempts.is_empty())
+        .map(|p| {
+            let log = crate::run::phase_dir(subject.repo, subject.plan, &p.id).join("executor.log");
+            let shown = top
+                .as_deref()
+                .and_then(|top| log.strip_prefix(top).ok())
+                .unwrap_or(&log)
+                .display()
+                .to_string();
+            (p.id.clone(), shown)
+        })
+        .collect()
+}
+
+/// The runs of the phases' executors, one row per attempt.
+fn attempts_section(r: &ExecutionReport, logs: &BTreeMap<String, String>) -> String {
+    let rows: Vec<Vec<String>> = r
+        .phases
+        .iter()
+        .flat_map(|p| {
+            p.attempts.iter().map(move |a| {
+                let number = if a.number > 1 {
+                    format!("{} (retry)", a.number)
+                } else {
+                    "1".to_owned()
+                };
+                vec![
+                    format!("`{}`", p.id),
+                    number,
+                    format!("**{}**", a.result.to_uppercase()),
+                    duration(Some((a.duration_ms / 1000) as i64)),
+                    md::cell(&a.how),
+                    logs.get(&p.id).map_or("-".to_owned(), |l| md::code_cell(l)),
+                ]
+            })
+        })
+        .collect();
+    if rows.is_empty() {
+        return String::new();
+    }
+    let mut out = String::from("## Executor runs\n\n");
+    out.push_str("Each run of a phase's executor by `git planx run`: TIMEOUT when it ran out of the phase's time, INTERRUPTED when the run was stopped, a later attempt a retry. The log holds the latest attempt's output.\n\n");
+    out.push_str(&md::table(
+        &[
+            "Phase",
+            "Attempt",
+            "Result",
+            "Duration",
+            "Exit",
+            "Executor log",
+        ],
+        &rows,
+    ));
+    out.push('\n');
+    out
+}
+
+fn render(
+    r: &ExecutionReport,
+    origin: &Origin,
+    next: &str,
+    logs: &BTreeMap<String, String>,
+) -> String {
     let mut out = format!(
         "# Plan execution report: `{}` — {}\n\n",
         r.plan,
         md::line(&r.plan_title)
     );
-    out.push_str(&format!(
-        "**Status: {}** — {} of {} phases complete.\n\n",
-        r.overall.as_str().replace('-', " ").to_uppercase(),
-        r.phases_complete,
-        r.phases_total
-    ));
+    out.push_str(&status_line(r));
+    out.push('\n');
     out.push_str(&match origin {
         Origin::Base(tip) => format!("- Base: `{}` at `{}`\n", r.base, short(tip)),
         Origin::WorkTree => format!(
@@ -410,16 +515,10 @@ fn render(r: &ExecutionReport, origin: &Origin, next: &str) -> String {
         out.push('\n');
     }
 
+    out.push_str(&attempts_section(r, logs));
+
     out.push_str("## Open problems\n\n");
-    let problems: Vec<String> = r
-        .phases
-        .iter()
-        .flat_map(|p| {
-            p.problems
-                .iter()
-                .map(move |x| format!("- `{}` ({}): {}\n", p.id, x.code, md::line(&x.message)))
-        })
-        .collect();
+    let problems = problems(r);
     if problems.is_empty() {
         out.push_str("None.\n\n");
     } else {

@@ -9,6 +9,7 @@ use super::{GlobalArgs, short};
 use crate::clock;
 use crate::error::CliError;
 use crate::lifecycle::{self, Choice};
+use crate::state::VerifyState;
 
 /// Switch to the phase in progress (or failed, or blocked) and say where it stands.
 ///
@@ -48,6 +49,8 @@ pub fn cmd_resume(ui: &Ui, global: &GlobalArgs, args: &ResumeArgs) -> Result<(),
             "last_completed_step": outcome.last_completed_step.as_ref().map(|(id, title)| json!({"id": id, "title": title})),
             "next_step": outcome.next_step.as_ref().map(|(id, title)| json!({"id": id, "title": title})),
             "reason": outcome.reason,
+            "verify": super::status::verify_json(&outcome.status),
+            "next": outcome.finish.then(|| format!("git planx finish {}", outcome.phase)),
             "stale": outcome.stale.iter().map(|(id, paths)| json!({"phase": id, "missing": paths})).collect::<Vec<_>>(),
         }))?;
         return Ok(());
@@ -89,7 +92,21 @@ pub fn cmd_resume(ui: &Ui, global: &GlobalArgs, args: &ResumeArgs) -> Result<(),
         Some((id, title)) => out.push_str(&format!("  last completed step: {id} — {title}\n")),
         None => out.push_str("  no step completed yet\n"),
     }
+    if let Some(v) = &outcome.status.tip_verify {
+        out.push_str(&format!(
+            "  latest verify, on {} ({}): {}\n",
+            short(&v.commit),
+            v.ts,
+            verify_word(v.state)
+        ));
+    }
     match &outcome.next_step {
+        _ if outcome.finish => out.push_str(&format!(
+            "  {} merge it into {} with `git planx finish {}`\n",
+            p.paint(Style::Ok, "next:"),
+            ctx.plan.base,
+            outcome.phase
+        )),
         Some((id, title)) => out.push_str(&format!(
             "  next step: {id} — {title} (`git planx checkpoint --step {id}` when done)\n"
         )),
@@ -115,4 +132,14 @@ pub fn cmd_resume(ui: &Ui, global: &GlobalArgs, args: &ResumeArgs) -> Result<(),
     }
     ui.out(&out)?;
     Ok(())
+}
+
+/// What a verify state says, for a person.
+fn verify_word(state: VerifyState) -> &'static str {
+    match state {
+        VerifyState::Passed => "passed",
+        VerifyState::Failed => "failed",
+        VerifyState::NotRun => "not evidence (checks not run, or uncommitted changes)",
+        VerifyState::Outdated => "of an older tree: the files changed since",
+    }
 }

@@ -75,6 +75,7 @@ pub fn cmd_review(ui: &Ui, global: &GlobalArgs, args: &ReviewArgs) -> Result<(),
         ui.json(&doc)?;
     }
     match &opened {
+        Some(Opened::Created { .. }) if ui.quiet => {}
         Some(Opened::Created { tool, output }) => ui.err(&format!(
             "{} the pull request on {} with {}: {output}\n",
             ui.err_painter().paint(Style::Ok, "opened"),
@@ -106,11 +107,17 @@ fn how_to_open(ui: &Ui, review: &Review, phase: &str, why: &[String]) -> String 
     let branch = shell_quote(&review.branch);
     let base = shell_quote(&review.base);
     let title = shell_quote(&review.title);
-    let body = Tool::Gh.create_args(&review.title, "", "review.md", &review.base, &review.branch);
+    // Outside the work tree: a body file there would be an undeclared change of the phase.
+    let file = format!("\"${{TMPDIR:-/tmp}}/planx-review-{phase}.md\"");
+    let body = Tool::Gh.create_args(&review.title, "", "FILE", &review.base, &review.branch);
     let gh = format!(
         "gh {}",
         body.iter()
-            .map(|a| shell_quote(a))
+            .map(|a| if a == "FILE" {
+                file.clone()
+            } else {
+                shell_quote(a)
+            })
             .collect::<Vec<_>>()
             .join(" ")
     );
@@ -118,10 +125,10 @@ fn how_to_open(ui: &Ui, review: &Review, phase: &str, why: &[String]) -> String 
         "{} cannot open the pull request here: {}\n  \
          push the branch, then open it with the body printed {}:\n    \
          git push -u origin {branch}\n    \
-         git planx review {phase} > review.md\n    \
+         git planx review {phase} > {file}\n    \
          {gh}\n  \
          or on GitLab:\n    \
-         glab mr create --source-branch {branch} --target-branch {base} --title {title} --description \"$(cat review.md)\" --yes\n  \
+         glab mr create --source-branch {branch} --target-branch {base} --title {title} --description \"$(cat {file})\" --yes\n  \
          or paste the body into the forge's page for a new pull request.\n",
         ui.err_painter().paint(Style::Warning, "note:"),
         why.join("; "),

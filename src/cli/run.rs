@@ -15,6 +15,7 @@ use super::ui::{Style, Ui};
 use crate::error::{CliError, ErrorKind};
 use crate::git::Repo;
 use crate::lifecycle::LifecycleError;
+use crate::plan::MAX_JOBS;
 use crate::run::scheduler::Why;
 use crate::run::{
     self, Explained, Observer, Outcome, Render, RunError, RunEvent, RunOptions, Summary,
@@ -35,8 +36,8 @@ use crate::verify::Report;
 /// running again continues. Exit 0 only when every selected phase is complete.
 #[derive(Debug, Args)]
 pub struct RunArgs {
-    /// Phases run at the same time at most [default: the plan's [run] jobs, else 1]
-    #[arg(long, short)]
+    /// Phases run at the same time at most, 1 to 256 [default: the plan's [run] jobs, else 1]
+    #[arg(long, short, value_parser = parse_jobs)]
     pub jobs: Option<usize>,
     /// The command that executes a phase [default: PLANX_EXECUTOR, else the plan's [run] executor]
     #[arg(long, value_name = "COMMAND")]
@@ -64,6 +65,16 @@ pub struct RunArgs {
     pub interactive: bool,
 }
 
+/// `--jobs`: a number of phases, at least 1 (more than [`MAX_JOBS`] is capped in `cmd_run`).
+fn parse_jobs(text: &str) -> Result<usize, String> {
+    match text.parse::<usize>() {
+        Ok(0) => Err("0 phases at a time would run nothing; give 1 or more".into()),
+        Ok(n) => Ok(n),
+        Err(_) if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) => Ok(usize::MAX),
+        Err(_) => Err(format!("`{text}` is not a number of phases")),
+    }
+}
+
 pub fn cmd_run(ui: &Ui, global: &GlobalArgs, args: &RunArgs) -> Result<(), CliError> {
     let ctx = Context::open(global, Need::Base)?;
     if args.interactive && !(std::io::stdin().is_terminal() && std::io::stdout().is_terminal()) {
@@ -75,7 +86,10 @@ pub fn cmd_run(ui: &Ui, global: &GlobalArgs, args: &RunArgs) -> Result<(), CliEr
         jobs: if args.interactive {
             1
         } else {
-            args.jobs.or(ctx.plan.run.jobs).unwrap_or(1).max(1)
+            args.jobs
+                .or(ctx.plan.run.jobs)
+                .unwrap_or(1)
+                .clamp(1, MAX_JOBS)
         },
         executor: args.executor.clone().or_else(|| {
             std::env::var("PLANX_EXECUTOR")
@@ -88,6 +102,19 @@ pub fn cmd_run(ui: &Ui, global: &GlobalArgs, args: &RunArgs) -> Result<(), CliEr
         force: args.force,
         trust: trust_policy(global.trust_once),
     };
+    if let Some(jobs) = args.jobs.filter(|&n| n > MAX_JOBS)
+        && !ui.quiet
+    {
+        ui.err(&format!(
+            "{}: --jobs {} is more than a run takes; running {MAX_JOBS} phases at a time at most\n",
+            ui.err_painter().paint(Style::Warning, "warning"),
+            if jobs == usize::MAX {
+                "this large".to_owned()
+            } else {
+                jobs.to_string()
+            },
+        ));
+    }
     if args.dry_run {
         return dry_run(ui, &ctx, &opts);
     }
@@ -166,7 +193,7 @@ fn because(plan: &crate::plan::Plan, why: &Why) -> String {
         Why::Unverified => "merged without a passing verify; verify it".to_owned(),
         Why::Dependency(d) => format!("`{}` did not complete", id(*d)),
         Why::InterruptedBeforeStart => "interrupted before it started".to_owned(),
-        Why::FailFast => "not started: a phase failed and --fail-fast stops the run".to_owned(),
+        Why::FailFast => "a phase failed and --fail-fast stops the run".to_owned(),
         Why::WaitsFor(deps) => {
             let deps: Vec<&str> = deps.iter().map(|&d| id(d)).collect();
             format!("waits for {} (not in this run)", deps.join(", "))
@@ -230,6 +257,7 @@ fn dry_run(ui: &Ui, ctx: &Context, opts: &RunOptions) -> Result<(), CliError> {
             "jobs": opts.jobs,
             "executor": executor,
             "waves": schedule.waves,
+            "timeouts": schedule.waves.iter().flatten().filter_map(|id| Some((id.clone(), run::phase_timeout(plan.phase(id)?).as_secs()))).collect::<BTreeMap<_, _>>(),
             "complete": schedule.complete,
             "left_out": schedule.left_out.iter().map(|(p, why)| json!({"phase": p, "why": because(plan, why)})).collect::<Vec<_>>(),
         }))?;
@@ -250,7 +278,16 @@ fn dry_run(ui: &Ui, ctx: &Context, opts: &RunOptions) -> Result<(), CliError> {
         out.push_str(&format!("\nwave {}:\n", n + 1));
         for id in wave {
             let path = run::worktree_path(&ctx.repo, plan, id);
-            out.push_str(&format!("  {id:<16} in {}\n", path.display()));
+            let timeout = plan.phase(id).map_or(String::new(), |phase| {
+                let secs = run::phase_timeout(phase).as_secs() as i64;
+                let default = if phase.timeout.is_none() {
+                    " (the default)"
+                } else {
+                    ""
+                };
+                format!(", at most {}{default}", crate::clock::human_duration(secs))
+            });
+            out.push_str(&format!("  {id:<16} in {}{timeout}\n", path.display()));
         }
     }
     if schedule.waves.is_empty() {
@@ -263,7 +300,7 @@ fn dry_run(ui: &Ui, ctx: &Context, opts: &RunOptions) -> Result<(), CliError> {
         ));
     }
     for (id, why) in &schedule.left_out {
-        out.push_str(&format!("left out: {id}: {}\n", because(plan, why)));
+        out.push_str(&format!("skipped: {id}: {}\n", because(plan, why)));
     }
     out.push_str("\nfor each phase: brief → executor → commit what it left → verify → merge into base (one at a time)\n");
     ui.out(&out)?;
@@ -504,7 +541,7 @@ mod tests {
             (Why::InterruptedBeforeStart, "interrupted before it started"),
             (
                 Why::FailFast,
-                "not started: a phase failed and --fail-fast stops the run",
+                "a phase failed and --fail-fast stops the run",
             ),
             (
                 Why::WaitsFor(vec![0, 2]),

@@ -104,7 +104,8 @@ fn derive(
     let statuses = state::derive(ctx.subject(), notes)?;
     let order = Graph::order(plan).unwrap_or_else(|_| (0..plan.phases.len()).collect());
     let current = ctx.repo.current_branch()?;
-    let next = state::next_action(plan, &statuses, &order, current.as_deref());
+    let committed = matches!(ctx.origin, Origin::Base(_));
+    let next = state::next_action(plan, &statuses, &order, current.as_deref(), committed);
     let selected: Vec<usize> = order
         .iter()
         .copied()
@@ -157,7 +158,29 @@ fn phase_json(plan: &Plan, status: &PhaseStatus, i: usize, now: i64) -> Value {
         "age_seconds": status.last_activity().map(|t| now - t),
         "steps": phase.steps.iter().zip(&steps).map(|(s, st)| json!({"id": s.id, "title": s.title, "state": st})).collect::<Vec<_>>(),
         "reason": status.reason(),
+        "verify": verify_json(status),
     })
+}
+
+/// The verify state of a phase: of its merge once merged (`passed`, or `none` for a merge
+/// without a passing record), else what its branch's latest verify says of the tip; `null` when
+/// nothing was merged and no verify is recorded.
+pub(crate) fn verify_json(status: &PhaseStatus) -> Value {
+    match (status.completed_by, &status.tip_verify) {
+        (Some(by), _) => json!({
+            "of": "merge",
+            "state": if status.verified { "passed" } else { "none" },
+            "commit": by.to_string(),
+            "time": null,
+        }),
+        (None, Some(v)) => json!({
+            "of": "tip",
+            "state": v.state,
+            "commit": v.commit.to_string(),
+            "time": v.ts,
+        }),
+        (None, None) => Value::Null,
+    }
 }
 
 /// Commits on active phase branches that the pre-commit hook would have refused, by phase.
@@ -192,7 +215,11 @@ pub(crate) fn next_json(next: &Next, plan: &Plan) -> Value {
         Next::Continue { phase, .. } => ("continue", Some(phase)),
         Next::Unblock { phase, .. } => ("unblock", Some(phase)),
         Next::Unverified { phase } => ("verify", Some(phase)),
+        Next::Finish { phase } => ("finish", Some(phase)),
         Next::Start { phase } => ("start", Some(phase)),
+        Next::PlanNotReady { phase, .. } => ("review-plan", Some(phase)),
+        Next::CommitPlan { phase } => ("commit-plan", Some(phase)),
+        Next::Stale { phase, .. } => ("restore", Some(phase)),
         Next::Wait { phase, .. } => ("wait", Some(phase)),
         Next::Done => ("done", None),
         Next::Nothing => ("nothing", None),
@@ -231,7 +258,40 @@ pub(crate) fn next_text(next: &Next, plan: &Plan) -> String {
                 state.as_str()
             )
         }
+        Next::Finish { phase } => format!(
+            "phase `{phase}` passed verify: merge it into {} with `git planx finish {phase}`",
+            plan.base
+        ),
         Next::Start { phase } => format!("start phase `{phase}`: `git planx start {phase}`"),
+        Next::PlanNotReady {
+            phase,
+            status,
+            committed,
+        } => format!(
+            "the plan is {}, so no phase can start (`{phase}` is first): review it, set `status = \"ready\"` in [plan] and commit it on {}{}",
+            status.as_str(),
+            plan.base,
+            if *committed {
+                ""
+            } else {
+                " (it is not committed there yet)"
+            }
+        ),
+        Next::CommitPlan { phase } => format!(
+            "the plan is not committed on {base}, so no phase can start (`{phase}` is first): commit it on {base}, then `git planx start {phase}`",
+            base = plan.base
+        ),
+        Next::Stale { phase, missing } => format!(
+            "phase `{phase}` is stale: {} no longer on {}; restore {} on {} (every other phase is complete)",
+            missing
+                .iter()
+                .map(|m| format!("`{m}`"))
+                .collect::<Vec<_>>()
+                .join(", "),
+            plan.base,
+            if missing.len() == 1 { "it" } else { "them" },
+            plan.base
+        ),
         Next::Unverified { phase } => format!(
             "phase `{phase}` was merged without a passing verify of its tree, so its dependents wait: verify its branch (`git planx verify {phase}`) and share the notes"
         ),

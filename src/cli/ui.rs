@@ -1,6 +1,7 @@
 //! Output for people first and programs second: the only place that writes to stdout and
-//! stderr. Colour only on a terminal and never with `NO_COLOR`; a closed pipe ends the program
-//! quietly (see [`crate::error::ErrorKind::BrokenPipe`]).
+//! stderr. Colour as git decides it: `--color`, else `color.planx`, else `color.ui` (on a
+//! terminal by default), never with `NO_COLOR`; a closed pipe ends the program quietly (see
+//! [`crate::error::ErrorKind::BrokenPipe`]).
 
 use std::io::{self, IsTerminal, Write};
 use std::sync::{Arc, Condvar, Mutex};
@@ -8,6 +9,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use crate::error::CliError;
+use crate::git::path::requote;
 use crate::plan::{Diagnostic, Severity};
 
 /// When to colour output.
@@ -19,6 +21,20 @@ pub enum ColorChoice {
     Always,
     /// Never colour.
     Never,
+}
+
+impl ColorChoice {
+    /// A git colour setting (`color.ui`, `color.planx`) as git reads it: `always`, `never`,
+    /// `auto`, or a boolean, true meaning `auto`. `None` for a value git would refuse.
+    pub fn from_git(value: &str) -> Option<ColorChoice> {
+        let v = value.to_ascii_lowercase();
+        match v.as_str() {
+            "always" => Some(ColorChoice::Always),
+            "never" | "false" | "no" | "off" | "0" => Some(ColorChoice::Never),
+            "auto" | "true" | "yes" | "on" | "1" | "" => Some(ColorChoice::Auto),
+            _ => None,
+        }
+    }
 }
 
 /// A style of text.
@@ -58,6 +74,11 @@ impl Painter {
         Painter { enabled: false }
     }
 
+    /// Whether it colours at all (logs follow it).
+    pub fn enabled(&self) -> bool {
+        self.enabled
+    }
+
     pub fn paint(&self, style: Style, text: &str) -> String {
         if self.enabled && !text.is_empty() {
             format!("\x1b[{}m{text}\x1b[0m", style.code())
@@ -71,6 +92,8 @@ impl Painter {
 pub struct Ui {
     pub json: bool,
     pub quiet: bool,
+    /// `core.quotePath`: paths in text output are quoted when they hold bytes above 0x7f.
+    pub quote_path: bool,
     out: Painter,
     err: Painter,
     /// stderr is a terminal that can redraw a line.
@@ -78,7 +101,18 @@ pub struct Ui {
 }
 
 impl Ui {
-    pub fn new(color: ColorChoice, json: bool, quiet: bool) -> Ui {
+    /// `color` is `--color` when given; otherwise git's configuration decides.
+    pub fn new(color: Option<ColorChoice>, json: bool, quiet: bool) -> Ui {
+        let config = crate::git::cli::output_config();
+        let color = color
+            .or_else(|| {
+                config
+                    .color_planx
+                    .as_deref()
+                    .and_then(ColorChoice::from_git)
+            })
+            .or_else(|| config.color_ui.as_deref().and_then(ColorChoice::from_git))
+            .unwrap_or(ColorChoice::Auto);
         let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
         let dumb = std::env::var_os("TERM").is_some_and(|t| t == "dumb");
         let decide = |terminal: bool| match color {
@@ -90,6 +124,7 @@ impl Ui {
         Ui {
             json,
             quiet,
+            quote_path: config.quote_path,
             out: Painter {
                 enabled: !json && decide(io::stdout().is_terminal()),
             },
@@ -127,8 +162,17 @@ impl Ui {
         self.err
     }
 
-    /// Writes to stdout.
+    /// Writes text to stdout, its paths shown as `core.quotePath` says.
     pub fn out(&self, text: &str) -> Result<(), CliError> {
+        self.write_out(&requote(text, self.quote_path))
+    }
+
+    /// Writes text to stdout as it is (a document whose bytes are its own).
+    pub fn out_raw(&self, text: &str) -> Result<(), CliError> {
+        self.write_out(text)
+    }
+
+    fn write_out(&self, text: &str) -> Result<(), CliError> {
         let mut stdout = io::stdout().lock();
         stdout.write_all(text.as_bytes())?;
         stdout.flush()?;
@@ -140,11 +184,13 @@ impl Ui {
         // A `Value` always serializes: a failure here is a bug.
         let mut text = serde_json::to_string(value).map_err(CliError::internal)?;
         text.push('\n');
-        self.out(&text)
+        self.write_out(&text)
     }
 
-    /// Writes to stderr. A closed stderr is ignored: there is nobody left to tell.
+    /// Writes to stderr, paths shown as `core.quotePath` says. A closed stderr is ignored:
+    /// there is nobody left to tell.
     pub fn err(&self, text: &str) {
+        let text = requote(text, self.quote_path);
         let _ = io::stderr().lock().write_all(text.as_bytes());
     }
 

@@ -72,7 +72,11 @@ pub fn cmd_verify(ui: &Ui, global: &GlobalArgs, args: &VerifyArgs) -> Result<(),
         }
         .print(ui);
     }
-    ui.out(&render_report(&report, ui.out_painter()))?;
+    if ui.quiet {
+        ui.out(&render_quiet(&report, ui.out_painter()))?;
+    } else {
+        ui.out(&render_report(&report, ui.out_painter()))?;
+    }
     crate::error::answer(yes)
 }
 
@@ -131,6 +135,54 @@ pub(crate) fn report_json(report: &Report) -> serde_json::Value {
             "passed": passed,
         })).collect::<Vec<_>>(),
     })
+}
+
+/// With `-q`, only what is wrong and the answer: the errors among the findings, the checks not
+/// verified with their output's tail, and the verdict line.
+fn render_quiet(report: &Report, p: Painter) -> String {
+    let mut out = String::new();
+    for f in report.findings.iter().filter(|f| f.level == Level::Error) {
+        let entry = f
+            .entry
+            .as_ref()
+            .map_or(String::new(), |(k, pat)| format!(" [{} {pat}]", k.as_str()));
+        out.push_str(&format!(
+            "{}: {}{entry}\n",
+            p.paint(Style::Error, "error"),
+            f.message
+        ));
+    }
+    for c in report.checks.iter().filter(|c| !c.verified && !c.skipped) {
+        out.push_str(&format!(
+            "{}  {}: {}\n",
+            p.paint(Style::Error, "NOT VERIFIED"),
+            c.name,
+            c.evidence
+        ));
+        if let Some(run) = &c.run {
+            for line in crate::process::last_lines(&run.tail, 8).lines() {
+                out.push_str(&format!("    | {line}\n"));
+            }
+        }
+    }
+    out.push_str(&verdict_line(report, p));
+    out
+}
+
+/// The last line of the report: the verdict, what it rests on, where it was recorded.
+fn verdict_line(report: &Report, p: Painter) -> String {
+    let verdict = if report.passed() {
+        p.paint(Style::Ok, "VERIFIED")
+    } else if report.no_run && report.manifest_passed() {
+        p.paint(Style::Warning, "MANIFEST HOLDS (checks not run)")
+    } else {
+        p.paint(Style::Error, "NOT VERIFIED")
+    };
+    format!(
+        "{verdict}: {} (recorded on {})\n",
+        crate::error::verify_summary(report),
+        short(&report.head)
+    )
 }
 
 /// The report a person reads at a glance.
@@ -222,18 +274,8 @@ pub(crate) fn render_report(report: &Report, p: Painter) -> String {
         }
     }
 
-    let verdict = if report.passed() {
-        p.paint(Style::Ok, "VERIFIED")
-    } else if report.no_run && report.manifest_passed() {
-        p.paint(Style::Warning, "MANIFEST HOLDS (checks not run)")
-    } else {
-        p.paint(Style::Error, "NOT VERIFIED")
-    };
-    out.push_str(&format!(
-        "\n{verdict}: {} (recorded on {})\n",
-        crate::error::verify_summary(report),
-        short(&report.head)
-    ));
+    out.push('\n');
+    out.push_str(&verdict_line(report, p));
     for (commit, ts, passed) in report.disagreeing() {
         out.push_str(&format!(
             "{} an earlier verify of this same tree {} (recorded on {commit_short} at {ts}){}: a check here does not always hold (flaky, or it depends on something outside the tree)\n",

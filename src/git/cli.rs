@@ -114,6 +114,55 @@ pub(super) fn spawn<S: AsRef<OsStr> + std::fmt::Debug>(
         .map_err(|source| GitError::Spawn { source })
 }
 
+/// The user's settings for how output looks, as git itself reads them: every configuration
+/// level, `git -c`, and `GIT_CONFIG_*` in the environment (which libgit2 does not read).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct OutputConfig {
+    /// `color.planx`, the setting for this command as `color.diff` is for `git diff`.
+    pub color_planx: Option<String>,
+    /// `color.ui`, the setting for every command.
+    pub color_ui: Option<String>,
+    /// `core.quotePath`: whether paths with bytes above 0x7f are quoted (git's default: yes).
+    pub quote_path: bool,
+}
+
+/// Reads [`OutputConfig`] with one `git config` for the repository of the current directory
+/// (or none). When git cannot be run, git's defaults.
+pub fn output_config() -> OutputConfig {
+    let mut config = OutputConfig {
+        quote_path: true,
+        ..OutputConfig::default()
+    };
+    let args = [
+        "config",
+        "--get-regexp",
+        r"^(color\.(ui|planx)|core\.quotepath)$",
+    ];
+    // Not scrubbed: in a hook, git's own variables point at the repository concerned.
+    let Ok(out) = spawn(Path::new("."), &args, None, false) else {
+        return config;
+    };
+    for line in String::from_utf8_lossy(&out.stdout).lines() {
+        let (key, value) = line.split_once(' ').unwrap_or((line, ""));
+        let value = value.trim().to_owned();
+        match key {
+            "color.planx" => config.color_planx = Some(value),
+            "color.ui" => config.color_ui = Some(value),
+            "core.quotepath" => config.quote_path = !is_false(&value),
+            _ => {}
+        }
+    }
+    config
+}
+
+/// git's reading of a boolean that is false (`git config --type=bool`); a key without a
+/// value is true.
+fn is_false(value: &str) -> bool {
+    ["false", "no", "off", "0"]
+        .iter()
+        .any(|f| value.eq_ignore_ascii_case(f))
+}
+
 /// The output of a git command that succeeded; else an error with git's message and `args`
 /// (as the error shows them).
 pub(super) fn succeeded(out: Output, args: impl FnOnce() -> String) -> Result<GitOutput, GitError> {
@@ -411,6 +460,11 @@ impl Repo {
         })
     }
 
+    /// Detaches the HEAD of the work tree in `dir` where it is (its files stay as they are).
+    pub fn detach_worktree(&self, dir: &Path) -> Result<(), GitError> {
+        git(dir, &["checkout", "--quiet", "--detach"], None).map(|_| ())
+    }
+
     /// The work tree where `branch` is checked out, if any (`git worktree list`).
     pub fn worktree_of_branch(&self, branch: &str) -> Result<Option<std::path::PathBuf>, GitError> {
         self.worktree_admin(|| {
@@ -448,10 +502,40 @@ impl Repo {
         if no_verify {
             args.push("--no-verify");
         }
-        git(dir, &args, Some(message.as_bytes()))?;
+        match git(dir, &args, Some(message.as_bytes())) {
+            // git exits 1, having printed the hook's output, when a commit hook refuses; its
+            // own failures (identity, signing, a lock) end in `fatal:` with 128.
+            Err(GitError::Command {
+                status: Some(1),
+                stderr,
+                ..
+            }) if !no_verify && self.has_commit_hook(dir) => {
+                return Err(GitError::HookRefused { output: stderr });
+            }
+            other => other?,
+        };
         self.head_commit()?.ok_or_else(|| GitError::Busy {
             what: "HEAD has no commit after `git commit`".into(),
         })
+    }
+
+    /// Whether a hook that can refuse a commit is installed where git looks for hooks.
+    fn has_commit_hook(&self, dir: &Path) -> bool {
+        use std::os::unix::fs::PermissionsExt;
+        let Ok(out) = git(
+            dir,
+            &["rev-parse", "--path-format=absolute", "--git-path", "hooks"],
+            None,
+        ) else {
+            return false;
+        };
+        let hooks = std::path::PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
+        ["pre-commit", "prepare-commit-msg", "commit-msg"]
+            .iter()
+            .any(|name| {
+                std::fs::metadata(hooks.join(name))
+                    .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+            })
     }
 
     /// `git commit-tree`: a commit object with the given tree, parents and message, honouring the

@@ -53,6 +53,9 @@ pub enum GitError {
         status: Option<i32>,
         stderr: String,
     },
+    /// A hook of the repository (pre-commit, prepare-commit-msg, commit-msg) refused a commit.
+    #[error("a hook refused the commit")]
+    HookRefused { output: String },
     #[error("cannot run `git`")]
     Spawn {
         #[source]
@@ -310,6 +313,25 @@ impl Repo {
             }
         }
         Ok(out)
+    }
+
+    /// Creates `<prefix>/<n>` at `target` for the first `n` from 1 not taken, and returns its
+    /// name: a backup that never replaces an earlier one.
+    pub fn create_numbered_ref(
+        &self,
+        prefix: &str,
+        target: Oid,
+        log: &str,
+    ) -> Result<String, GitError> {
+        for n in 1.. {
+            let name = format!("{prefix}/{n}");
+            match self.inner.reference(&name, target, false, log) {
+                Ok(_) => return Ok(name),
+                Err(e) if e.code() == git2::ErrorCode::Exists => {}
+                Err(e) => return Err(git_err(format!("cannot create {name}"))(e)),
+            }
+        }
+        unreachable!("a number is free")
     }
 
     /// Creates `refs/heads/<branch>` at `target` only if it does not exist. `false` when it

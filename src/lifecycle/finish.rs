@@ -102,14 +102,27 @@ pub fn finish(
             });
         }
     };
+    // What would land on base, as an object: no ref moves yet.
+    let message = merge_message(plan, phase, merged_tree, opts.squash)?;
+    let parents: Vec<Oid> = if opts.squash {
+        vec![base_tip]
+    } else {
+        vec![base_tip, tip]
+    };
+    let commit = repo.commit_tree(merged_tree, &parents, &message)?;
+
     let base_worktree = repo.worktree_of_branch(&plan.base)?;
     if let Some(dir) = &base_worktree {
-        // Changes to tracked files there would be mixed into base; untracked files are left
-        // alone by the fast-forward, which refuses (changing nothing) when one is in the way.
+        // As `git merge` does: changes to tracked files there that the merge would overwrite
+        // refuse it; others stay as they are (the fast-forward keeps them). Untracked files
+        // are left alone by the fast-forward, which refuses (changing nothing) when one is in
+        // the way.
+        let touched: std::collections::HashSet<String> =
+            repo.paths_changed_by(commit)?.into_iter().collect();
         let dirty: Vec<_> = Repo::open(dir)?
             .dirty_paths()?
             .into_iter()
-            .filter(|p| p.status != "??")
+            .filter(|p| p.status != "??" && touched.contains(&p.path))
             .collect();
         if !dirty.is_empty() {
             return Err(LifecycleError::BaseDirty {
@@ -119,15 +132,6 @@ pub fn finish(
             });
         }
     }
-
-    // What would land on base, as an object: no ref moves yet.
-    let message = merge_message(plan, phase, merged_tree, opts.squash)?;
-    let parents: Vec<Oid> = if opts.squash {
-        vec![base_tip]
-    } else {
-        vec![base_tip, tip]
-    };
-    let commit = repo.commit_tree(merged_tree, &parents, &message)?;
 
     // The evidence: a passing record, of a clean work tree, for exactly the tree that lands —
     // the phase's tip when base has not moved since it forked, else the merge itself.

@@ -13,6 +13,7 @@
 mod accept;
 mod checkpoint;
 mod finish;
+mod reset;
 mod resume;
 mod start;
 
@@ -23,6 +24,7 @@ use thiserror::Error;
 pub use accept::{AcceptOutcome, accept};
 pub use checkpoint::{CheckpointOptions, CheckpointOutcome, Tdd, checkpoint};
 pub use finish::{FinishOptions, FinishOutcome, finish};
+pub use reset::{BACKUP_PREFIX, ResetOutcome, reset};
 pub use resume::{Choice, ResumeOutcome, resume};
 pub use start::{StartOptions, StartOutcome, start};
 
@@ -124,6 +126,16 @@ pub enum LifecycleError {
         branch: String,
         paths: Vec<DirtyPath>,
     },
+    #[error("phase `{phase}` is {}, not failed or blocked", state.as_str())]
+    NotResettable { phase: String, state: State },
+    #[error("{} has uncommitted work on phase `{phase}`'s branch", worktree.display())]
+    ResetDirty {
+        phase: String,
+        worktree: PathBuf,
+        paths: Vec<DirtyPath>,
+    },
+    #[error("`{branch}` moved while it was being reset")]
+    BranchMoved { branch: String },
     #[error("`{base}` moved while the phase was being merged")]
     BaseMoved { base: String },
     #[error("phase `{phase}` has no check `{check}`")]

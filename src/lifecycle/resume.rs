@@ -22,6 +22,8 @@ pub struct ResumeOutcome {
     pub status: PhaseStatus,
     /// Complete phases whose `create` entries match nothing on base any more.
     pub stale: Vec<(String, Vec<String>)>,
+    /// The phase is in progress and its tip has a passing verify: `finish` is next.
+    pub finish: bool,
 }
 
 /// Why `resume` could not choose a phase.
@@ -127,6 +129,11 @@ pub fn resume(
         last_completed_step,
         next_step,
         reason: status.reason(),
+        finish: status.state == State::InProgress
+            && status
+                .tip_verify
+                .as_ref()
+                .is_some_and(|v| v.state == state::VerifyState::Passed),
         status,
         stale,
     }))

@@ -11,6 +11,8 @@ pub mod glob;
 pub mod graph;
 pub mod ids;
 mod raw;
+
+pub use raw::closest;
 pub mod source;
 mod validate;
 
@@ -36,6 +38,9 @@ pub const FORMAT_VERSION: i64 = 1;
 /// Check timeout when the plan names none.
 pub const DEFAULT_CHECK_TIMEOUT: Duration = Duration::from_secs(600);
 /// Preflight timeout when the plan names none.
+/// The time a phase's executor gets under `run` when the phase has no `timeout`: a run never
+/// waits without end on an executor that hangs.
+pub const DEFAULT_PHASE_TIMEOUT: Duration = Duration::from_secs(2 * 3600);
 pub const DEFAULT_PREFLIGHT_TIMEOUT: Duration = Duration::from_secs(600);
 
 /// A byte range in the plan file.
@@ -101,6 +106,10 @@ pub struct Preflight {
     pub run: Vec<CommandRef>,
     pub timeout: Duration,
 }
+
+/// The most phases `run` takes at once (`[run] jobs`, `--jobs`): more worktrees and executors
+/// than this would only wait on each other.
+pub const MAX_JOBS: usize = 256;
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct RunSettings {

@@ -339,7 +339,7 @@ fn list(names: &[String]) -> String {
 }
 
 /// The candidate nearest to `word` by edit distance, when it is near enough to be a typo.
-pub(crate) fn closest<'a>(word: &str, candidates: &'a [String]) -> Option<&'a str> {
+pub fn closest<'a>(word: &str, candidates: &'a [String]) -> Option<&'a str> {
     let word_len = word.chars().count();
     candidates
         .iter()

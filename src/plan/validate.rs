@@ -319,7 +319,7 @@ pub(crate) fn build(
             .and_then(|e| commands.resolve(&e, "the executor", d));
         if let Some(jobs) = run.jobs {
             match usize::try_from(*jobs.get_ref()) {
-                Ok(n) if (1..=256).contains(&n) => plan.run.jobs = Some(n),
+                Ok(n) if (1..=super::MAX_JOBS).contains(&n) => plan.run.jobs = Some(n),
                 _ => d.error(
                     jobs.span(),
                     "invalid-value",
@@ -327,17 +327,23 @@ pub(crate) fn build(
                         "`jobs = {}` is not a number of parallel phases",
                         jobs.get_ref()
                     ),
-                    "use a number from 1 to 256",
+                    format!("use a number from 1 to {}", super::MAX_JOBS),
                 ),
             }
         }
     }
 
-    let known: Vec<String> = raw
+    // Each id once, in the plan's order, even where the plan repeats one (an error of its own).
+    let mut known: Vec<String> = Vec::new();
+    for id in raw
         .phase
         .iter()
-        .filter_map(|p| p.get_ref().id.as_ref().map(|id| id.get_ref().clone()))
-        .collect();
+        .filter_map(|p| p.get_ref().id.as_ref().map(|id| id.get_ref()))
+    {
+        if !known.contains(id) {
+            known.push(id.clone());
+        }
+    }
     let known_ids: HashSet<&str> = known.iter().map(String::as_str).collect();
     let mut seen: HashMap<String, (String, usize)> = HashMap::new();
     for phase in raw.phase {
@@ -531,7 +537,8 @@ fn build_phase(
         } else if !known_ids.contains(dep.as_str()) {
             let hint = match closest(&dep, known) {
                 Some(best) => format!("did you mean `{best}`?"),
-                None => format!("known phases are {}", known.join(", ")),
+                None if known.len() <= 8 => format!("known phases are {}", known.join(", ")),
+                None => format!("none of the plan's {} phases is near that id", known.len()),
             };
             d.error(
                 dep_span,

@@ -10,7 +10,10 @@
 use serde::Serialize;
 
 use super::review::{CheckReview, TimelineEntry, check_review, timeline};
-use super::{RecordedRun, ReportError, VerifyRecord, epoch, hex, hex_opt, recorded_runs, rfc3339};
+use super::{
+    Attempt, RecordedRun, ReportError, VerifyRecord, attempts, epoch, hex, hex_opt, recorded_runs,
+    rfc3339,
+};
 use super::{record_for, verify_records};
 use crate::git::changes::{Change, ChangeKind};
 use crate::git::trailers;
@@ -113,6 +116,8 @@ pub struct PhaseReport {
     pub runs: RunCounts,
     /// Every recorded run, oldest first.
     pub recorded_runs: Vec<RecordedRun>,
+    /// Every run of the phase's executor by `git planx run`, oldest first.
+    pub attempts: Vec<Attempt>,
     /// Time spent in the recorded runs, added up.
     pub command_ms: u64,
     /// Time the executor of `git planx run` took, added up over its recorded runs, if any ran.
@@ -158,6 +163,7 @@ pub struct ExecutionReport {
 pub fn report(
     subject: Subject<'_>,
     current_branch: Option<&str>,
+    committed: bool,
 ) -> Result<ExecutionReport, ReportError> {
     let (repo, plan) = (subject.repo, subject.plan);
     let statuses = state::derive(subject, state::Notes::All)?;
@@ -208,7 +214,7 @@ pub fn report(
         last,
         usage,
         phases,
-        next: state::next_action(plan, &statuses, &order, current_branch),
+        next: state::next_action(plan, &statuses, &order, current_branch, committed),
     })
 }
 
@@ -466,6 +472,7 @@ fn phase_report(
         command_ms: runs.iter().map(|r| r.run.duration_ms).sum(),
         executor_ms: (!executor.is_empty()).then(|| executor.iter().sum()),
         recorded_runs: runs,
+        attempts: attempts(&events),
         checks,
         timeline,
         latest_verify: latest,

@@ -240,6 +240,59 @@ pub fn recorded_runs(events: &[(Oid, Event)]) -> Vec<RecordedRun> {
     out
 }
 
+/// One run of a phase's executor by `git planx run`, as its notes recorded it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Attempt {
+    /// 1 for the first attempt; a later one is a retry.
+    pub number: usize,
+    pub ts: String,
+    /// `passed` (the executor exited 0; verify and merge follow), `failed`, `timeout`,
+    /// `interrupted`.
+    pub result: &'static str,
+    pub duration_ms: u64,
+    /// The exit as `run` describes it (`exit 1 in 3.0s`, `timed out in 7200.0s`).
+    pub how: String,
+}
+
+/// Every run of the phase's executor recorded in `events`, oldest first. A run is recorded on
+/// the checkpoint of what it left and again on the `failed` checkpoint after it: once here.
+pub fn attempts(events: &[(Oid, Event)]) -> Vec<Attempt> {
+    let mut found: Vec<(String, &'static str, CommandRun)> = Vec::new();
+    for (_, e) in events {
+        let Some(run) = e.run("executor") else {
+            continue;
+        };
+        let result = if e.event == "interrupted" {
+            "interrupted"
+        } else if run.timed_out {
+            "timeout"
+        } else if run.passed {
+            "passed"
+        } else {
+            "failed"
+        };
+        found.push((e.ts.clone(), result, run));
+    }
+    found.sort_by(|a, b| a.0.cmp(&b.0));
+    found.dedup_by(|later, earlier| {
+        later.2.duration_ms == earlier.2.duration_ms
+            && later.2.exit == earlier.2.exit
+            && later.2.signal == earlier.2.signal
+            && later.2.timed_out == earlier.2.timed_out
+    });
+    found
+        .into_iter()
+        .enumerate()
+        .map(|(i, (ts, result, run))| Attempt {
+            number: i + 1,
+            ts,
+            result,
+            duration_ms: run.duration_ms,
+            how: run.describe(),
+        })
+        .collect()
+}
+
 /// The commit a phase's work ends at, and how it was found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]

@@ -97,6 +97,11 @@ pub fn phase_dir(repo: &Repo, plan: &Plan, phase: &str) -> PathBuf {
         .join(phase.replace('/', "%2F"))
 }
 
+/// The time a phase's executor gets: its `timeout`, else [`plan::DEFAULT_PHASE_TIMEOUT`].
+pub fn phase_timeout(phase: &crate::plan::Phase) -> std::time::Duration {
+    phase.timeout.unwrap_or(crate::plan::DEFAULT_PHASE_TIMEOUT)
+}
+
 /// The worktree a run uses for a phase.
 pub fn worktree_path(repo: &Repo, plan: &Plan, phase: &str) -> PathBuf {
     repo.state_dir()

@@ -178,7 +178,7 @@ fn in_worktree(
     let spec = process::Spec {
         shell: &shared.executor,
         cwd: worktree,
-        timeout: phase.timeout.unwrap_or(process::NO_TIMEOUT),
+        timeout: super::phase_timeout(phase),
         env,
         tail_bytes: process::DEFAULT_TAIL_BYTES,
         log: Some(&log),

@@ -205,6 +205,7 @@ fn read_phases(
                 checkpoints: Vec::new(),
                 plain_commits: 0,
                 waiting_for: Vec::new(),
+                tip_verify: None,
             });
             evidence.push((Vec::new(), None));
             continue;
@@ -250,6 +251,7 @@ fn read_phases(
             checkpoints,
             plain_commits,
             waiting_for: Vec::new(),
+            tip_verify: None,
         });
         evidence.push((commits, fast_forward_tip));
     }

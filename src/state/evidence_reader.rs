@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use super::checkpoints::read_events;
 use super::events;
 use super::line::BaseFacts;
-use super::model::{Kind, PhaseStatus};
+use super::model::{Kind, PhaseStatus, TipVerify, VerifyState};
 use crate::git::history::History;
 use crate::git::notes::NotesSnapshot;
 use crate::git::{GitError, Oid, Repo, TreeLookup};
@@ -97,6 +97,11 @@ impl<'r> EvidenceReader<'r> {
                 }
             }
         }
+        if status.completed_by.is_none()
+            && let Some(tip) = status.branch_tip
+        {
+            status.tip_verify = self.tip_verify(plan, phase, status, tip, commits)?;
+        }
         if complete {
             status.stale = match self.base_facts.missing.get(&phase.id) {
                 Some(missing) => missing.clone(),
@@ -111,6 +116,98 @@ impl<'r> EvidenceReader<'r> {
             };
         }
         Ok(())
+    }
+
+    /// What the latest verify recorded on the branch (on its tip, else on its newest checkpoint
+    /// with one) says of the tip. Commits after a passing record that touch only `after_verify`
+    /// paths (the status document) keep it passing: `finish` verifies that tree itself.
+    fn tip_verify(
+        &self,
+        plan: &Plan,
+        phase: &crate::plan::Phase,
+        status: &PhaseStatus,
+        tip: Oid,
+        commits: &[Oid],
+    ) -> Result<Option<TipVerify>, GitError> {
+        let on_tip = match status.checkpoints.first() {
+            Some(c) if c.commit == tip => None,
+            _ => self.notes.get(tip)?.map(|note| {
+                events::parse_note(&note)
+                    .into_iter()
+                    .filter(|e| e.plan == plan.id && e.phase == phase.id)
+                    .collect::<Vec<_>>()
+            }),
+        };
+        let latest = on_tip
+            .iter()
+            .flatten()
+            .rev()
+            .find(|e| e.event == "verify")
+            .map(|e| (tip, e))
+            .or_else(|| {
+                status.checkpoints.iter().find_map(|c| {
+                    c.events
+                        .iter()
+                        .rev()
+                        .find(|e| e.event == "verify")
+                        .map(|e| (c.commit, e))
+                })
+            });
+        let Some((commit, event)) = latest else {
+            return Ok(None);
+        };
+        let tip_tree = self.history.info(tip)?.tree.to_string();
+        let flag = |key: &str| event.data.get(key).and_then(serde_json::Value::as_bool);
+        let state = if event.str("tree") == Some(tip_tree.as_str()) {
+            if events::is_passing_record(event, None) {
+                VerifyState::Passed
+            } else if flag("passed") == Some(true) || flag("no_run") == Some(true) {
+                VerifyState::NotRun
+            } else {
+                VerifyState::Failed
+            }
+        } else if events::is_passing_record(event, None)
+            && event.str("tree") == Some(self.history.info(commit)?.tree.to_string().as_str())
+            && self.only_after_verify_since(phase, commit, commits)?
+        {
+            VerifyState::Passed
+        } else {
+            VerifyState::Outdated
+        };
+        Ok(Some(TipVerify {
+            state,
+            commit,
+            ts: event.ts.clone(),
+        }))
+    }
+
+    /// Do the commits after `record` (of `commits`, newest first) touch only paths that
+    /// `after_verify` entries of `phase` admit? False when `record` is not among them.
+    fn only_after_verify_since(
+        &self,
+        phase: &crate::plan::Phase,
+        record: Oid,
+        commits: &[Oid],
+    ) -> Result<bool, GitError> {
+        if phase.files.after_verify.is_empty() {
+            return Ok(false);
+        }
+        let Some(n) = commits.iter().position(|&c| c == record) else {
+            return Ok(false);
+        };
+        for &c in &commits[..n] {
+            let touched = self.repo.paths_changed_by(c)?;
+            if !touched.iter().all(|p| {
+                phase
+                    .files
+                    .after_verify
+                    .iter()
+                    .any(|e| e.pattern.matches(p))
+            }) {
+                return Ok(false);
+            }
+        }
+        Ok(true)
     }
 
     /// The `create` entries of `phase` that match nothing on base's tip (all of them when

@@ -48,6 +48,6 @@ pub mod usage;
 pub use checkpoints::checkpoints_in;
 pub use derive::{derive, derive_around, derive_with_base};
 pub use evidence_reader::Notes;
-pub use model::{Checkpoint, Kind, PhaseStatus, State};
+pub use model::{Checkpoint, Kind, PhaseStatus, State, TipVerify, VerifyState};
 pub use next::{Next, next_action};
 pub use steps::{StepState, step_passed, step_states};

@@ -98,6 +98,44 @@ pub struct Checkpoint {
     pub events: Vec<Event>,
 }
 
+/// What the latest verify recorded on a phase branch says of the branch's tip.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TipVerify {
+    pub state: VerifyState,
+    /// The commit whose note holds the record.
+    pub commit: Oid,
+    /// When it was recorded.
+    pub ts: String,
+}
+
+/// The verify state of a phase branch's tip, by its latest verify record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum VerifyState {
+    /// It passed, its commands run in a clean work tree, for the tip's tree — or for a tree
+    /// the tip differs from only in `after_verify` paths (committed after the verify, as the
+    /// plan asks): `finish` merges it.
+    Passed,
+    /// It failed for the tip's tree.
+    Failed,
+    /// It was a `--no-run` verify (or of a work tree with uncommitted changes) of the tip's tree:
+    /// no evidence.
+    NotRun,
+    /// It is of an older tree: the files changed since.
+    Outdated,
+}
+
+impl VerifyState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            VerifyState::Passed => "passed",
+            VerifyState::Failed => "failed",
+            VerifyState::NotRun => "not-run",
+            VerifyState::Outdated => "outdated",
+        }
+    }
+}
+
 /// Everything git says about one phase.
 #[derive(Debug, Clone)]
 pub struct PhaseStatus {
@@ -117,6 +155,9 @@ pub struct PhaseStatus {
     pub plain_commits: usize,
     /// Dependencies that are not complete.
     pub waiting_for: Vec<String>,
+    /// For a phase with a branch and no completion: what its latest verify says of the tip
+    /// (`None`: no verify recorded).
+    pub tip_verify: Option<TipVerify>,
 }
 
 impl PhaseStatus {

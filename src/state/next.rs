@@ -4,9 +4,9 @@
 //! It is a pure function of the plan, the statuses, a dependency order and the branch checked
 //! out, so `next`, `status` and `brief` agree, and every case is a row in a table test.
 
-use super::model::{PhaseStatus, State};
+use super::model::{PhaseStatus, State, VerifyState};
 use super::steps::{StepState, step_states};
-use crate::plan::Plan;
+use crate::plan::{Plan, PlanStatus};
 
 /// The one thing to do next, for the whole plan.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -19,8 +19,21 @@ pub enum Next {
         state: State,
         reason: Option<String>,
     },
+    /// A started phase's tip has a passing verify: merge it.
+    Finish { phase: String },
     /// Start a ready phase.
     Start { phase: String },
+    /// A phase would be ready to start, but the plan is `draft` or `reviewed`; `committed`
+    /// says whether it is committed on base.
+    PlanNotReady {
+        phase: String,
+        status: PlanStatus,
+        committed: bool,
+    },
+    /// A phase would be ready to start, but the plan is not committed on base yet.
+    CommitPlan { phase: String },
+    /// Every phase is merged, but what this one created is no longer on base.
+    Stale { phase: String, missing: Vec<String> },
     /// A phase was merged without a passing verify of its tree.
     Unverified { phase: String },
     /// Nothing can start: these phases wait for others that are not complete.
@@ -35,12 +48,15 @@ pub enum Next {
 }
 
 /// Decides the next action. The phase checked out here comes first; then blocked or failed
-/// phases; then phases in progress; then the first ready phase in dependency order.
+/// phases; then phases in progress (to finish when their tip has a passing verify); then the
+/// first ready phase in dependency order — when the plan is `ready` and `committed` on base,
+/// else what stands in the way; then stale phases, and only then "done".
 pub fn next_action(
     plan: &Plan,
     statuses: &[PhaseStatus],
     order: &[usize],
     current_branch: Option<&str>,
+    committed: bool,
 ) -> Next {
     if statuses.is_empty() {
         return Next::Nothing;
@@ -54,6 +70,16 @@ pub fn next_action(
                 state: status.state,
                 reason: status.reason(),
             },
+            State::InProgress
+                if status
+                    .tip_verify
+                    .as_ref()
+                    .is_some_and(|v| v.state == VerifyState::Passed) =>
+            {
+                Next::Finish {
+                    phase: status.id.clone(),
+                }
+            }
             _ => {
                 let states = step_states(phase, status);
                 let step = phase
@@ -93,12 +119,27 @@ pub fn next_action(
         return about(i);
     }
     if let Some(i) = in_order().find(|&i| statuses[i].state == State::Ready) {
-        return Next::Start {
-            phase: statuses[i].id.clone(),
+        let phase = statuses[i].id.clone();
+        return if plan.status != PlanStatus::Ready {
+            Next::PlanNotReady {
+                phase,
+                status: plan.status,
+                committed,
+            }
+        } else if !committed {
+            Next::CommitPlan { phase }
+        } else {
+            Next::Start { phase }
         };
     }
     if statuses.iter().all(|s| s.state == State::Complete) {
-        return Next::Done;
+        return match in_order().find(|&i| !statuses[i].stale.is_empty()) {
+            Some(i) => Next::Stale {
+                phase: statuses[i].id.clone(),
+                missing: statuses[i].stale.clone(),
+            },
+            None => Next::Done,
+        };
     }
     match in_order().find(|&i| statuses[i].state == State::Waiting) {
         Some(i) => Next::Wait {
@@ -240,9 +281,89 @@ mod tests {
              vec![phase("a", Complete), phase("b", Complete), phase("c", Complete)],
              &in_order, None, Next::Done),
             ("no phases", vec![], &[], None, Next::Nothing),
+            ("a phase whose tip passed verify is finished",
+             vec![verified("a", VerifyState::Passed), waiting("b", "a"), waiting("c", "b")],
+             &in_order, None, Next::Finish { phase: "a".into() }),
+            ("the phase checked out, verified, comes first",
+             vec![phase("a", Complete), phase("b", InProgress), verified("c", VerifyState::Passed)],
+             &in_order, Some("planx/c"), Next::Finish { phase: "c".into() }),
+            ("a verify of an older tree does not finish",
+             vec![verified("a", VerifyState::Outdated), waiting("b", "a"), waiting("c", "b")],
+             &in_order, None, cont("a", Some("1"))),
+            ("a failed verify does not finish",
+             vec![verified("a", VerifyState::Failed), waiting("b", "a"), waiting("c", "b")],
+             &in_order, None, cont("a", Some("1"))),
+            ("a stale phase is not done",
+             vec![phase("a", Complete), stale("b"), phase("c", Complete)],
+             &in_order, None,
+             Next::Stale { phase: "b".into(), missing: vec!["src/b.txt".into()] }),
         ];
         for (name, statuses, order, branch, want) in cases {
-            assert_eq!(next_action(&plan, &statuses, order, branch), want, "{name}");
+            assert_eq!(
+                next_action(&plan, &statuses, order, branch, true),
+                want,
+                "{name}"
+            );
         }
+    }
+
+    fn verified(id: &str, state: VerifyState) -> PhaseStatus {
+        let mut s = phase(id, State::InProgress);
+        s.tip_verify = Some(crate::state::model::TipVerify {
+            state,
+            commit: oid(1),
+            ts: "2026-01-01T00:00:00Z".into(),
+        });
+        s
+    }
+
+    fn stale(id: &str) -> PhaseStatus {
+        let mut s = phase(id, State::Complete);
+        s.stale = vec![format!("src/{id}.txt")];
+        s
+    }
+
+    #[test]
+    fn a_phase_starts_only_from_a_ready_plan_committed_on_base() {
+        let ready = plan();
+        let statuses = || {
+            vec![
+                phase("a", State::Ready),
+                waiting("b", "a"),
+                waiting("c", "b"),
+            ]
+        };
+        let order = [0, 1, 2];
+        assert_eq!(
+            next_action(&ready, &statuses(), &order, None, false),
+            Next::CommitPlan { phase: "a".into() }
+        );
+        for status in [PlanStatus::Draft, PlanStatus::Reviewed] {
+            let mut plan = plan();
+            plan.status = status;
+            for committed in [true, false] {
+                assert_eq!(
+                    next_action(&plan, &statuses(), &order, None, committed),
+                    Next::PlanNotReady {
+                        phase: "a".into(),
+                        status,
+                        committed
+                    },
+                    "{status:?}, committed: {committed}"
+                );
+            }
+        }
+        // A phase in progress goes on whatever the plan's status.
+        let mut draft = plan();
+        draft.status = PlanStatus::Draft;
+        let started = vec![
+            phase("a", State::InProgress),
+            waiting("b", "a"),
+            waiting("c", "b"),
+        ];
+        assert_eq!(
+            next_action(&draft, &started, &order, None, true),
+            cont("a", Some("1"))
+        );
     }
 }

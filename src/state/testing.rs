@@ -94,6 +94,7 @@ pub fn status(id: &str, state: State) -> PhaseStatus {
         checkpoints: Vec::new(),
         plain_commits: 0,
         waiting_for: Vec::new(),
+        tip_verify: None,
     }
 }
 

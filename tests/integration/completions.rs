@@ -1,4 +1,5 @@
-//! `git planx completions`: the scripts for each shell, the phase ids they complete, and
+//! `git planx completions`: the scripts for each shell (bash and fish driven for real, zsh
+//! parsed and loaded), the phase ids they complete, and
 //! `git planx <TAB>` through git's own bash completion, driven in a real `bash`.
 
 use std::path::Path;
@@ -177,5 +178,84 @@ fn git_planx_tab_completes_through_gits_bash_completion() {
     git -C . planx sta => [start ] [status ]
     git-planx sta => [start] [status]
     git-planx status  => [a] [b] [c]
+    ");
+}
+
+/// A shell's path, which `.ci/run` installs (Debian's zsh and fish).
+fn shell(name: &str) -> &'static str {
+    ["/usr/bin/", "/bin/", "/usr/local/bin/"]
+        .iter()
+        .map(|dir| Box::leak(format!("{dir}{name}").into_boxed_str()) as &'static str)
+        .find(|path| Path::new(path).exists())
+        .unwrap_or_else(|| panic!("{name} is needed for this test (.ci/run installs it)"))
+}
+
+#[test]
+fn the_zsh_script_parses_and_defines_its_functions() {
+    let repo = Repo::with_plan(&small_plan().toml());
+    repo.write(".git/_git-planx", script(&repo, "zsh"));
+    let zsh = shell("zsh");
+    let run = repo.run(
+        repo.command(zsh, &repo.root)
+            .args(["-n", ".git/_git-planx"]),
+    );
+    assert_eq!((run.code, run.stderr.as_str()), (0, ""), "{run}");
+    // Loaded the way compinit loads a file of fpath: zsh's `git` completion calls
+    // `_git-planx` for `git planx …`, and phase ids come from `_git-planx_phases`.
+    let run = repo.run(repo.command(zsh, &repo.root).args([
+        "-f",
+        "-c",
+        "autoload -Uz compinit && compinit -u -d .git/zcompdump && source .git/_git-planx \
+         && whence -w _git-planx _git-planx_phases",
+    ]));
+    assert_eq!(run.code, 0, "{run}");
+    insta::assert_snapshot!(run.stdout, @"
+    _git-planx: function
+    _git-planx_phases: function
+    ");
+}
+
+#[test]
+fn fish_completes_commands_options_and_phase_ids() {
+    let repo = Repo::with_plan(&small_plan().toml());
+    repo.write(".git/git-planx.fish", script(&repo, "fish"));
+    let fish = shell("fish");
+    let run = repo.run(
+        repo.command(fish, &repo.root)
+            .args(["-n", ".git/git-planx.fish"]),
+    );
+    assert_eq!((run.code, run.stderr.as_str()), (0, ""), "{run}");
+    let mut driver = String::from("source .git/git-planx.fish\n");
+    for line in [
+        "git-planx sta",
+        "git-planx start ",
+        "git-planx start --wor",
+        "git-planx run --phase ",
+    ] {
+        driver.push_str(&format!(
+            "echo '{line} =>'; complete -C '{line}' | string replace -r '\\t.*' ''\n"
+        ));
+    }
+    // `string replace` fails when a line had nothing to replace.
+    driver.push_str("true\n");
+    let run = repo.run(
+        repo.command(fish, &repo.root)
+            .args(["--no-config", "-c", &driver]),
+    );
+    assert_eq!((run.code, run.stderr.as_str()), (0, ""), "{run}");
+    insta::assert_snapshot!(run.stdout, @"
+    git-planx sta =>
+    start
+    status
+    git-planx start  =>
+    a
+    b
+    c
+    git-planx start --wor =>
+    --worktree
+    git-planx run --phase  =>
+    a
+    b
+    c
     ");
 }

@@ -125,7 +125,7 @@ fn a_conflict_leaves_everything_exactly_as_it_was() {
 }
 
 #[test]
-fn a_dirty_base_work_tree_is_refused() {
+fn a_dirty_base_work_tree_is_refused_where_the_merge_goes() {
     let repo = Repo::verifying(&VERIFY_PLAN);
     repo.do_phase_p();
     assert_eq!(repo.planx(&["verify", "-q"]).code, 0);
@@ -144,7 +144,9 @@ fn a_dirty_base_work_tree_is_refused() {
         fs::read_to_string(other.join("existing.txt")).unwrap(),
         "work in progress\n"
     );
-    // Clean there: the other worktree is fast-forwarded with base, its untracked file kept.
+    // Clean where the merge goes: the other worktree is fast-forwarded with base, its
+    // untracked file kept, and so is a change to a tracked file the merge does not touch, as
+    // `git merge` keeps it.
     repo.git(&[
         "-C",
         other.to_str().unwrap(),
@@ -152,7 +154,12 @@ fn a_dirty_base_work_tree_is_refused() {
         "--",
         "existing.txt",
     ]);
-    assert_eq!(repo.planx(&["finish", "p", "-q"]).code, 0);
+    let plan = other.join(".planx/plan.toml");
+    let edited = format!("{}# a note of mine\n", fs::read_to_string(&plan).unwrap());
+    fs::write(&plan, &edited).unwrap();
+    let run = repo.planx(&["finish", "p", "-q"]);
+    assert_eq!(run.code, 0, "{run}");
+    assert_eq!(fs::read_to_string(&plan).unwrap(), edited);
     assert_eq!(
         fs::read_to_string(other.join("new.txt")).unwrap(),
         "hello\n"

@@ -102,7 +102,7 @@ fn init_refuses_to_overwrite_a_plan() {
     assert_snapshot!(repo.planx(&["init"]), @r"
     --- stderr ---
     error: a plan already exists at .planx/plan.toml
-    hint: check it with `git planx check`, or pass --force to replace it (the old file is kept as a .bak)
+    hint: check it with `git planx check`, or pass --force to replace it (the old file is kept under .git/planx/backup/)
     [exit status: 3]
     ");
     assert_eq!(repo.read(".planx/plan.toml"), "my own plan\n");
@@ -115,11 +115,25 @@ fn init_force_replaces_the_plan_and_keeps_the_old_one() {
     let run = repo.planx(&["init", "--force"]);
     assert_eq!(run.code, 0, "{run}");
     assert!(
-        run.stdout
-            .contains("the previous plan is kept as .planx/plan.toml.bak")
+        run.to_string()
+            .contains("the previous plan is kept as $REPO/.git/planx/backup/plan.toml.1"),
+        "{run}"
     );
-    assert_eq!(repo.read(".planx/plan.toml.bak"), "my own plan\n");
+    assert_eq!(repo.read(".git/planx/backup/plan.toml.1"), "my own plan\n");
     assert!(repo.read(".planx/plan.toml").contains("[[phase]]"));
+    // A second --force keeps both earlier plans, and `git add -A` picks up neither.
+    repo.write_plan("my second plan\n");
+    assert_eq!(repo.planx(&["init", "--force", "-q"]).code, 0);
+    assert_eq!(repo.read(".git/planx/backup/plan.toml.1"), "my own plan\n");
+    assert_eq!(
+        repo.read(".git/planx/backup/plan.toml.2"),
+        "my second plan\n"
+    );
+    repo.git(&["add", "-A"]);
+    assert_eq!(
+        repo.git(&["diff", "--cached", "--name-only"]),
+        ".planx/plan.toml\n"
+    );
 }
 
 #[test]

@@ -128,27 +128,30 @@ fn a_full_walk_by_hand() {
     [exit status: 0]
     ");
     assert_snapshot!(repo.planx(&["log", "a"]), @"
-    2026-01-01 00:00  a  start      de3e72a820  planx: start a — First
-          preflight `test` passed (exit 0 in 0.0s)
-          by Ada Lovelace <ada@example.com>
-    2026-01-01 00:00  a  step 1     673327ee49  Test for a
-    2026-01-01 00:00  a  red        cb4bc16da8  planx: a red: the blast radius fails
-          blast radius `test -f a.txt` failed (exit 1 in 0.0s)
-    2026-01-01 00:00  a  green      7f151b03b6  planx: a green: the blast radius passes
-          blast radius `test -f a.txt` passed (exit 0 in 0.0s)
-    2026-01-01 00:00  a  step 2     a46960ffb5  planx: a step 2 — Make it pass
-          verify `test -f a.txt` passed (exit 0 in 0.0s)
+    TIME              PHASE  CHECKPOINT   COMMIT      SUMMARY
+    2026-01-01 00:00  a      start        de3e72a820  planx: start a — First
+                             preflight                `test` passed (exit 0 in 0.0s)
+                             by                       Ada Lovelace <ada@example.com>
+    2026-01-01 00:00  a      step 1       673327ee49  Test for a
+    2026-01-01 00:00  a      red          cb4bc16da8  planx: a red: the blast radius fails
+                             red run                  `test -f a.txt` failed (exit 1 in 0.0s)
+    2026-01-01 00:00  a      green        7f151b03b6  planx: a green: the blast radius passes
+                             green run                `test -f a.txt` passed (exit 0 in 0.0s)
+    2026-01-01 00:00  a      step 2       a46960ffb5  planx: a step 2 — Make it pass
+                             step verify              `test -f a.txt` passed (exit 0 in 0.0s)
     --- stderr ---
     [exit status: 0]
     ");
 
     assert_eq!(repo.planx(&["verify", "-q"]).code, 0);
+    let log = repo.planx(&["log", "a"]).stdout;
+    assert_snapshot!(log.lines().last().unwrap().trim(), @"verify                   VERIFIED: 0 manifest errors, 1 of 1 checks verified, tree f92b537bce");
     merge_with_git(&repo, "a");
     assert_snapshot!(repo.planx(&["status"]), @"
-    plan walk: Walk a plan by hand (base main at b5fd415f33)
+    plan walk: Walk a plan by hand (base main at cc51e8cd44)
 
     PHASE  STATE     BRANCH   LAST CHECKPOINT    STEP  AGE
-    a      complete  planx/a  merged b5fd415f33  2/2   6s
+    a      complete  planx/a  merged cc51e8cd44  2/2   7s
     b      ready     -        -                  -     -
 
     next: start phase `b`: `git planx start b`
@@ -169,7 +172,6 @@ fn amend_and_rebase_keep_the_notes() {
     let repo = Repo::with_plan(&WALK_PLAN);
     repo.planx(&["init", "-q", "--force"]);
     repo.git(&["checkout", "-q", "--", ".planx/plan.toml"]);
-    fs::remove_file(repo.path(".planx/plan.toml.bak")).unwrap();
     assert_eq!(repo.planx(&["start", "a"]).code, 0);
     repo.write("a.txt", "a\n");
     repo.git(&["add", "a.txt"]);
@@ -1056,8 +1058,8 @@ fn reading_only_open_phases_notes_changes_no_state() {
     // A complete phase's step evidence is left unread; the full read has it.
     assert!(all[0].checkpoints.iter().any(|c| !c.events.is_empty()));
     assert_eq!(
-        state::next_action(&plan, &open, &[0, 1], Some("planx/b")),
-        state::next_action(&plan, &all, &[0, 1], Some("planx/b"))
+        state::next_action(&plan, &open, &[0, 1], Some("planx/b"), true),
+        state::next_action(&plan, &all, &[0, 1], Some("planx/b"), true)
     );
 }
 

@@ -325,21 +325,18 @@ fn a_hook_on_a_phase_branch_whose_base_is_gone() {
 
 #[test]
 fn a_git_command_that_fails() {
-    // The user's own pre-commit hook refuses the checkpoint's commit.
+    // The checkpoint's commit cannot be signed (a hook refusing it is a "no" of its own, see
+    // conventions::a_checkpoint_refused_by_the_users_own_hook_says_so).
     let repo = Repo::with_plan(&WALK_PLAN);
     assert_eq!(repo.planx(&["start", "a", "-q"]).code, 0);
-    repo.write(
-        ".git/hooks/pre-commit",
-        "#!/bin/sh\necho 'not today' >&2\nexit 1\n",
-    );
-    let hook = repo.path(".git/hooks/pre-commit");
-    let mut perms = fs::metadata(&hook).unwrap().permissions();
-    std::os::unix::fs::PermissionsExt::set_mode(&mut perms, 0o755);
-    fs::set_permissions(&hook, perms).unwrap();
+    repo.git(&["config", "commit.gpgSign", "true"]);
+    repo.git(&["config", "gpg.program", "false"]);
     assert_snapshot!(repo.planx(&["checkpoint", "-m", "Work"]), @"
     --- stderr ---
     error: `git commit --quiet --allow-empty --cleanup=verbatim --file=-` failed
-      | not today
+      | error: gpg failed to sign the data:
+      | (no gpg output)
+      | fatal: failed to write commit object
     [exit status: 3]
     ");
 }

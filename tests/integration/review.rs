@@ -776,10 +776,10 @@ fn open_without_a_forge_tool_says_how_and_still_prints_the_body() {
     note: cannot open the pull request here: gh is not installed; glab is not installed
       push the branch, then open it with the body printed above:
         git push -u origin planx/cli
-        git planx review cli > review.md
-        gh pr create --base main --head planx/cli --title 'cli: The command line' --body-file review.md
+        git planx review cli > "${TMPDIR:-/tmp}/planx-review-cli.md"
+        gh pr create --base main --head planx/cli --title 'cli: The command line' --body-file "${TMPDIR:-/tmp}/planx-review-cli.md"
       or on GitLab:
-        glab mr create --source-branch planx/cli --target-branch main --title 'cli: The command line' --description "$(cat review.md)" --yes
+        glab mr create --source-branch planx/cli --target-branch main --title 'cli: The command line' --description "$(cat "${TMPDIR:-/tmp}/planx-review-cli.md")" --yes
       or paste the body into the forge's page for a new pull request.
     "#);
 

@@ -3,6 +3,9 @@
 //! the API streams them, and keeps every request it was sent. The real Claude Code CLI runs
 //! against it with no network: its tools (Write, Bash) and hooks really run; only the model is
 //! scripted.
+//!
+//! [`Model::serve_responses`] is the same model behind OpenAI's Responses API (`POST
+//! /v1/responses`, its own server-sent events) for the real Codex CLI.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -28,9 +31,28 @@ pub struct Model {
     requests: Arc<Mutex<Vec<Value>>>,
 }
 
+/// The wire protocol a [`Model`] speaks.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Api {
+    /// Anthropic's Messages API (Claude Code).
+    Messages,
+    /// OpenAI's Responses API (Codex).
+    Responses,
+}
+
 impl Model {
     /// Serves `script`, one turn per request; past its end, the last turn again.
     pub fn serve(script: Vec<Turn>) -> Model {
+        Model::serve_api(script, Api::Messages)
+    }
+
+    /// Serves `script` as OpenAI's Responses API: a tool call is a `function_call` of the
+    /// tool's name with its input as the arguments.
+    pub fn serve_responses(script: Vec<Turn>) -> Model {
+        Model::serve_api(script, Api::Responses)
+    }
+
+    fn serve_api(script: Vec<Turn>, api: Api) -> Model {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1");
         let port = listener.local_addr().expect("address").port();
         let requests = Arc::new(Mutex::new(Vec::new()));
@@ -40,7 +62,7 @@ impl Model {
             for stream in listener.incoming().flatten() {
                 let (kept, script) = (Arc::clone(&kept), Arc::clone(&script));
                 std::thread::spawn(move || {
-                    let _ = serve_connection(stream, &kept, &script);
+                    let _ = serve_connection(stream, &kept, &script, api);
                 });
             }
         });
@@ -92,6 +114,7 @@ fn serve_connection(
     stream: TcpStream,
     kept: &Mutex<Vec<Value>>,
     script: &[Turn],
+    api: Api,
 ) -> std::io::Result<()> {
     let mut reader = BufReader::new(stream.try_clone()?);
     let mut out = stream;
@@ -118,7 +141,11 @@ fn serve_connection(
         reader.read_exact(&mut body)?;
         let mut parts = request_line.split_whitespace();
         let (method, path) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
-        if method != "POST" || !path.starts_with("/v1/messages") {
+        let endpoint = match api {
+            Api::Messages => "/v1/messages",
+            Api::Responses => "/v1/responses",
+        };
+        if method != "POST" || !path.starts_with(endpoint) {
             write!(out, "HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\n\r\n")?;
             continue;
         }
@@ -138,7 +165,11 @@ fn serve_connection(
             kept.len() - 1
         };
         let turn = &script[n.min(script.len() - 1)];
-        let events = stream_events(turn, n, request["model"].as_str().unwrap_or("claude"));
+        let model = request["model"].as_str().unwrap_or("model");
+        let events = match api {
+            Api::Messages => stream_events(turn, n, model),
+            Api::Responses => response_events(turn, n, model),
+        };
         write!(
             out,
             "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ncache-control: no-cache\r\ncontent-length: {}\r\n\r\n{events}",
@@ -195,6 +226,48 @@ fn stream_events(turn: &Turn, n: usize, model: &str) -> String {
         json!({"type": "message_delta", "delta": {"stop_reason": stop, "stop_sequence": null}, "usage": {"output_tokens": 20}}),
     ));
     events.push(("message_stop", json!({"type": "message_stop"})));
+    events
+        .iter()
+        .map(|(name, data)| format!("event: {name}\ndata: {data}\n\n"))
+        .collect()
+}
+
+/// The server-sent events of one answer of the Responses API: the output items, then
+/// `response.completed` with the usage.
+fn response_events(turn: &Turn, n: usize, model: &str) -> String {
+    let (text, tool) = match turn {
+        Turn::Say(text) => (text, None),
+        Turn::Call { text, tool, input } => (text, Some((tool, input))),
+    };
+    let mut items = vec![json!({
+        "type": "message", "id": format!("msg_{n}"), "role": "assistant", "status": "completed",
+        "content": [{"type": "output_text", "text": text, "annotations": []}]
+    })];
+    if let Some((tool, input)) = tool {
+        items.push(json!({
+            "type": "function_call", "id": format!("fc_{n}"), "call_id": format!("call_{n:03}"),
+            "name": tool, "arguments": input.to_string(), "status": "completed"
+        }));
+    }
+    let id = format!("resp_{n}");
+    let mut events = vec![(
+        "response.created",
+        json!({"type": "response.created", "response": {"id": id, "model": model}}),
+    )];
+    for (index, item) in items.into_iter().enumerate() {
+        events.push((
+            "response.output_item.done",
+            json!({"type": "response.output_item.done", "output_index": index, "item": item}),
+        ));
+    }
+    events.push((
+        "response.completed",
+        json!({"type": "response.completed", "response": {"id": id, "model": model, "usage": {
+            "input_tokens": 100, "input_tokens_details": {"cached_tokens": 0},
+            "output_tokens": 20, "output_tokens_details": {"reasoning_tokens": 0},
+            "total_tokens": 120
+        }}}),
+    ));
     events
         .iter()
         .map(|(name, data)| format!("event: {name}\ndata: {data}\n\n"))

@@ -223,3 +223,29 @@ pub fn claude_bin() -> PathBuf {
         bin
     })
 }
+
+/// The version of the Codex CLI the Codex recipe's test drives; a new version is a change of
+/// this line and a run of `cargo test --test integration codex`.
+pub const CODEX_VERSION: &str = "0.169.0";
+
+/// The folder holding the real `codex` executable (the Codex CLI's native build for this
+/// machine, from npm, installed without install scripts: the binary needs none).
+pub fn codex_bin() -> PathBuf {
+    let (package, triple) = match (std::env::consts::OS, std::env::consts::ARCH) {
+        ("linux", "x86_64") => ("linux-x64", "x86_64-unknown-linux-musl"),
+        ("linux", "aarch64") => ("linux-arm64", "aarch64-unknown-linux-musl"),
+        ("macos", "x86_64") => ("darwin-x64", "x86_64-apple-darwin"),
+        ("macos", "aarch64") => ("darwin-arm64", "aarch64-apple-darwin"),
+        (os, arch) => panic!("the Codex test has no build of the Codex CLI for {os} {arch}"),
+    };
+    locked(|dir| {
+        let prefix = dir.join(format!("codex-{CODEX_VERSION}"));
+        let bin = prefix.join(format!(
+            "node_modules/@openai/codex-{package}/vendor/{triple}/bin"
+        ));
+        if !bin.join("codex").exists() {
+            npm_install(&prefix, &format!("@openai/codex@{CODEX_VERSION}"), &[]);
+        }
+        bin
+    })
+}
