@@ -11,8 +11,9 @@ use crate::lifecycle;
 
 /// Record the evidence for a manual check of a phase (a check with `manual = true`).
 ///
-/// The evidence is kept, with who gave it and when, as an `accept` event on the phase branch;
-/// `verify` then counts the check as VERIFIED and shows the evidence.
+/// The evidence is kept, with who gave it and when, as an `accept` event on the phase branch's
+/// tip. It is about the tip's tree: `verify` counts the check as VERIFIED, and shows the
+/// evidence, for that tree only; once the files change, it must be accepted again.
 #[derive(Debug, Args)]
 pub struct AcceptArgs {
     /// The phase
@@ -36,14 +37,16 @@ pub fn cmd_accept(ui: &Ui, global: &GlobalArgs, args: &AcceptArgs) -> Result<(),
             "phase": outcome.phase,
             "check": outcome.check,
             "commit": outcome.commit.to_string(),
+            "tree": outcome.tree.to_string(),
             "who": outcome.who,
         }))?;
     } else if !ui.quiet {
         ui.out(&format!(
-            "{} `{}` of phase `{}` (recorded on {} by {})\n",
+            "{} `{}` of phase `{}` for tree {} (recorded on {} by {})\n",
             ui.out_painter().paint(Style::Ok, "accepted"),
             outcome.check,
             outcome.phase,
+            short(&outcome.tree),
             short(&outcome.commit),
             outcome.who
         ))?;

@@ -136,6 +136,30 @@ fn how_to_open(ui: &Ui, review: &Review, phase: &str, why: &[String]) -> String 
     )
 }
 
+/// Records of the reviewed tree that answer otherwise than the one the verdict rests on.
+fn disagreement_line(r: &Review) -> Option<String> {
+    let v = &r.verification;
+    if v.disagreeing.is_empty() {
+        return None;
+    }
+    let others: Vec<String> = v
+        .disagreeing
+        .iter()
+        .map(|rec| {
+            format!(
+                "{} on `{}` at {}",
+                if rec.passed { "passed" } else { "failed" },
+                short(&rec.commit),
+                rec.ts
+            )
+        })
+        .collect();
+    Some(format!(
+        "**Records of this tree disagree**: it also {}. A passing record of a clean work tree with commands run counts; a failing one beside it says a check does not always hold here (flaky, or it depends on something outside the tree).\n\n",
+        others.join(", ")
+    ))
+}
+
 fn verdict_line(r: &Review) -> String {
     let v = &r.verification;
     let at = v.record.as_ref().map_or(String::new(), |rec| {
@@ -211,6 +235,9 @@ fn tree_line(r: &Review) -> String {
 pub(crate) fn render_body(r: &Review) -> String {
     let p = &r.phase;
     let mut out = format!("{}\n\n{}\n\n", verdict_line(r), tree_line(r));
+    if let Some(line) = disagreement_line(r) {
+        out.push_str(&line);
+    }
     out.push_str(&format!(
         "- Plan: `{}` — {}\n- Phase: `{p}` — {} ({} phase{})\n- Branch: `{}` at `{}`, forked from `{}` at `{}`\n\n",
         r.plan,

@@ -129,6 +129,11 @@ pub(crate) fn report_json(report: &Report) -> serde_json::Value {
         "changes": report.rows,
         "findings": report.findings,
         "checks": report.checks,
+        "disagreeing": report.disagreeing().iter().map(|(commit, ts, passed)| json!({
+            "commit": commit.to_string(),
+            "ts": ts,
+            "passed": passed,
+        })).collect::<Vec<_>>(),
     })
 }
 
@@ -271,5 +276,18 @@ pub(crate) fn render_report(report: &Report, p: Painter) -> String {
 
     out.push('\n');
     out.push_str(&verdict_line(report, p));
+    for (commit, ts, passed) in report.disagreeing() {
+        out.push_str(&format!(
+            "{} an earlier verify of this same tree {} (recorded on {commit_short} at {ts}){}: a check here does not always hold (flaky, or it depends on something outside the tree)\n",
+            p.paint(Style::Warning, "note:"),
+            if *passed { "passed" } else { "failed" },
+            if *passed {
+                " and still counts, so `finish` can merge this tree"
+            } else {
+                ""
+            },
+            commit_short = short(commit),
+        ));
+    }
     out
 }

@@ -14,6 +14,8 @@ pub struct AcceptOutcome {
     pub phase: String,
     pub check: String,
     pub commit: Oid,
+    /// The tree the acceptance is about: the tip's.
+    pub tree: Oid,
     pub who: String,
 }
 
@@ -60,6 +62,7 @@ pub fn accept(
     }
     let (name, email) = repo.identity();
     let who = format!("{name} <{email}>");
+    let tree = repo.tree_of(tip)?;
     let event = Event::new(
         &clock::format(clock::now()),
         &judging.id,
@@ -67,6 +70,7 @@ pub fn accept(
         "accept",
     )
     .with("check", check_name)
+    .with("tree", tree.to_string())
     .with("evidence", evidence)
     .with("who", &who);
     repo.append_note_line(tip, &event.to_line())?;
@@ -74,6 +78,7 @@ pub fn accept(
         phase: phase.id.clone(),
         check: check_name.to_owned(),
         commit: tip,
+        tree,
         who,
     })
 }

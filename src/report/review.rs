@@ -50,6 +50,10 @@ pub struct Verification {
     pub tree_matches: bool,
     /// The record the verdict rests on (of another tree for `other-tree`).
     pub record: Option<VerifyRecord>,
+    /// Other records of the reviewed tree, of a clean work tree with commands run, whose answer
+    /// differs from the record's: a passing and a failing verify of the same content. Both are
+    /// shown; a passing one counts (docs/verification.md says why).
+    pub disagreeing: Vec<VerifyRecord>,
 }
 
 /// A changed path, how the manifest declares it, and its line counts.
@@ -203,7 +207,8 @@ pub fn review(
 
     let records = verify_records(&events);
     let record = record_for(&records, head_tree).cloned();
-    let verification = verification(record, head_tree);
+    let mut verification = verification(record, head_tree);
+    verification.disagreeing = disagreeing(&records, verification.record.as_ref(), head_tree);
     let of_head = verification
         .record
         .as_ref()
@@ -298,7 +303,25 @@ fn verification(record: Option<VerifyRecord>, head_tree: Oid) -> Verification {
         verdict,
         tree_matches,
         record,
+        disagreeing: Vec::new(),
     }
+}
+
+/// The records of `tree` that could count (clean, commands run) and answer otherwise than
+/// `shown`.
+fn disagreeing(
+    records: &[VerifyRecord],
+    shown: Option<&VerifyRecord>,
+    tree: Oid,
+) -> Vec<VerifyRecord> {
+    let Some(shown) = shown.filter(|r| r.is_of(tree)) else {
+        return Vec::new();
+    };
+    records
+        .iter()
+        .filter(|r| r.is_of(tree) && r.clean && !r.no_run && r.passed != shown.passed)
+        .cloned()
+        .collect()
 }
 
 pub(super) fn check_review(

@@ -7,7 +7,7 @@ use std::path::Path;
 use serde::Serialize;
 
 use super::VerifyError;
-use crate::git::Repo;
+use crate::git::{Oid, Repo};
 use crate::plan::{Check, CheckKind, Phase, Plan};
 use crate::process::run_command;
 use crate::state::events::{CommandRun, Event};
@@ -27,14 +27,15 @@ pub struct CheckResult {
     pub run: Option<CommandRun>,
 }
 
-/// Evaluates every check of `phase`. `events` are the phase's recorded events on the branch,
-/// oldest first.
+/// Evaluates every check of `phase` for HEAD's `tree`. `events` are the phase's recorded events
+/// on the branch, oldest first, each `accept` naming the tree it accepted.
 pub fn run_checks(
     work: &Repo,
     workdir: &Path,
     plan: &Plan,
     phase: &Phase,
     events: &[Event],
+    tree: Oid,
     no_run: bool,
 ) -> Result<Vec<CheckResult>, VerifyError> {
     let mut results = Vec::new();
@@ -98,35 +99,54 @@ pub fn run_checks(
                 }
             }
             CheckKind::File { path, contains } => file_check(check, workdir, path, contains.as_ref()),
-            CheckKind::Manual => {
-                let accepted = events
-                    .iter()
-                    .rev()
-                    .find(|e| e.event == "accept" && e.str("check") == Some(check.name.as_str()));
-                CheckResult {
-                    name: check.name.clone(),
-                    kind: "manual",
-                    tdd: false,
-                    verified: accepted.is_some(),
-                    skipped: false,
-                    evidence: match accepted {
-                        Some(e) => format!(
-                            "accepted by {} at {}: {}",
-                            e.str("who").unwrap_or("someone"),
-                            e.ts,
-                            e.str("evidence").unwrap_or("")
-                        ),
-                        None => format!(
-                            "no evidence recorded: `git planx accept {} \"{}\" --evidence …`",
-                            phase.id, check.name
-                        ),
-                    },
-                    run: None,
-                }
-            }
+            CheckKind::Manual => manual_check(check, phase, events, tree),
         });
     }
     Ok(results)
+}
+
+/// A manual check holds when its latest acceptance is about exactly `tree`; an acceptance of
+/// another tree is shown, with the tree it accepted, as not verified until accepted again.
+fn manual_check(check: &Check, phase: &Phase, events: &[Event], tree: Oid) -> CheckResult {
+    let tree = tree.to_string();
+    let accepted = events
+        .iter()
+        .rev()
+        .find(|e| e.event == "accept" && e.str("check") == Some(check.name.as_str()));
+    let again = format!(
+        "`git planx accept {} \"{}\" --evidence …`",
+        phase.id, check.name
+    );
+    let (verified, evidence) = match accepted {
+        None => (false, format!("no evidence recorded: {again}")),
+        Some(e) => {
+            let said = format!(
+                "by {} at {}: {}",
+                e.str("who").unwrap_or("someone"),
+                e.ts,
+                e.str("evidence").unwrap_or("")
+            );
+            match e.str("tree") {
+                Some(t) if t == tree => (true, format!("accepted {said}")),
+                other => (
+                    false,
+                    format!(
+                        "accepted for an older tree {} {said}; accept it again for this tree: {again}",
+                        other.map_or("(unknown)", |t| &t[..t.len().min(10)])
+                    ),
+                ),
+            }
+        }
+    };
+    CheckResult {
+        name: check.name.clone(),
+        kind: "manual",
+        tdd: false,
+        verified,
+        skipped: false,
+        evidence,
+        run: None,
+    }
 }
 
 /// Was a failing run of this check (by name in a verify record, or its command as a red

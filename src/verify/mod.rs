@@ -82,9 +82,25 @@ pub struct Report {
     pub rows: Vec<Row>,
     pub findings: Vec<Finding>,
     pub checks: Vec<CheckResult>,
+    /// Earlier records of this tree, of a clean work tree with commands run: `(commit, ts,
+    /// passed)`. When their answer differs from this one, both are shown.
+    pub earlier: Vec<(Oid, String, bool)>,
 }
 
 impl Report {
+    /// The earlier records of this tree (clean, commands run) whose answer differs from this
+    /// report's; none when this one cannot count itself.
+    pub fn disagreeing(&self) -> Vec<&(Oid, String, bool)> {
+        if !self.clean || self.no_run {
+            return Vec::new();
+        }
+        let passed = self.passed();
+        self.earlier
+            .iter()
+            .filter(|(_, _, p)| *p != passed)
+            .collect()
+    }
+
     pub fn errors(&self) -> usize {
         self.findings
             .iter()
@@ -181,13 +197,28 @@ pub fn verify_judged(
     if runs_commands {
         require_trust(repo, judging, opts.trust)?;
     }
-    let event_list: Vec<Event> = events.into_iter().map(|(_, e)| e).collect();
+    let earlier = events
+        .iter()
+        .filter(|(_, e)| {
+            let flag = |k: &str| e.data.get(k).and_then(serde_json::Value::as_bool);
+            e.event == "verify"
+                && e.str("tree") == Some(tree.to_string().as_str())
+                && flag("clean") == Some(true)
+                && flag("no_run") == Some(false)
+        })
+        .map(|(commit, e)| {
+            let passed = e.data.get("passed").and_then(serde_json::Value::as_bool);
+            (*commit, e.ts.clone(), passed == Some(true))
+        })
+        .collect();
+    let event_list = with_accepted_trees(repo, events)?;
     let checks = checks::run_checks(
         target.work,
         &target.workdir,
         judging,
         phase,
         &event_list,
+        tree,
         opts.no_run,
     )?;
 
@@ -205,7 +236,22 @@ pub fn verify_judged(
         rows,
         findings,
         checks,
+        earlier,
     })
+}
+
+/// The events without the commits they are noted on, an `accept` recorded without its tree
+/// (by a planx before acceptances named one) given the tree of the commit it is noted on: the
+/// tip it was recorded on, which is what it accepted.
+pub fn with_accepted_trees(repo: &Repo, events: Vec<(Oid, Event)>) -> Result<Vec<Event>, GitError> {
+    let mut out = Vec::with_capacity(events.len());
+    for (commit, mut event) in events {
+        if event.event == "accept" && event.str("tree").is_none() {
+            event = event.with("tree", repo.tree_of(commit)?.to_string());
+        }
+        out.push(event);
+    }
+    Ok(out)
 }
 
 /// Appends the report's `verify` event to the note of the verified commit.

@@ -7,31 +7,14 @@ use std::path::{Path, PathBuf};
 
 use crate::common::model::{Model, Turn};
 use crate::common::tools::claude_bin;
-use crate::common::{BIN, Check, PhaseBuilder, PlanBuilder, Repo, Run};
+use crate::common::{BIN, Repo, Run, agent_plan};
 
 /// The recipe of docs/run.md: the brief as the prompt, Claude's result document as the usage
 /// document.
 const EXECUTOR: &str = "claude -p \"$(cat \"$PLANX_BRIEF\")\" --output-format json --dangerously-skip-permissions > \"$PLANX_USAGE\"";
 
-/// Phase `p` says hello in `hello.txt`; `q` depends on it.
 fn plan() -> String {
-    PlanBuilder::new("agents", "Agents at work")
-        .phase(
-            PhaseBuilder::new("p", "Say hello")
-                .owner("claude")
-                .blast_radius("test -f hello.txt")
-                .create(["hello.txt"])
-                .check(Check::file("hello.txt says hello", "hello.txt").contains("hello")),
-        )
-        .phase(
-            PhaseBuilder::new("q", "After p")
-                .owner("claude")
-                .depends_on(["p"])
-                .blast_radius("test -f q.txt")
-                .create(["q.txt"])
-                .check_file("q.txt exists", "q.txt"),
-        )
-        .toml()
+    agent_plan("claude")
 }
 
 /// The user's own `.claude/settings.json`: a Stop hook of theirs that notes each stop in

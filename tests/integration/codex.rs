@@ -7,32 +7,15 @@ use std::path::{Path, PathBuf};
 
 use crate::common::model::{Model, Turn};
 use crate::common::tools::codex_bin;
-use crate::common::{BIN, Check, PhaseBuilder, PlanBuilder, Repo, Run};
+use crate::common::{BIN, Repo, Run, agent_plan};
 
 /// The recipe of docs/run.md: the brief as the prompt, Codex's JSON Lines events as the usage
 /// document.
 const EXECUTOR: &str =
     "codex exec --sandbox workspace-write --json \"$(cat \"$PLANX_BRIEF\")\" > \"$PLANX_USAGE\"";
 
-/// Phase `p` says hello in `hello.txt`; `q` depends on it.
 fn plan() -> String {
-    PlanBuilder::new("agents", "Agents at work")
-        .phase(
-            PhaseBuilder::new("p", "Say hello")
-                .owner("codex")
-                .blast_radius("test -f hello.txt")
-                .create(["hello.txt"])
-                .check(Check::file("hello.txt says hello", "hello.txt").contains("hello")),
-        )
-        .phase(
-            PhaseBuilder::new("q", "After p")
-                .owner("codex")
-                .depends_on(["p"])
-                .blast_radius("test -f q.txt")
-                .create(["q.txt"])
-                .check_file("q.txt exists", "q.txt"),
-        )
-        .toml()
+    agent_plan("codex")
 }
 
 /// Codex's home: a model provider that is the scripted model, speaking the Responses API;

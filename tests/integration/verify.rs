@@ -430,7 +430,7 @@ fn manual_checks_need_accepted_evidence() {
     repo.do_phase_p();
     assert_eq!(repo.planx(&["verify", "-q"]).code, 1);
     assert_snapshot!(repo.planx(&["accept", "p", "tests", "--evidence", "Reviewed in the design meeting"]), @"
-    accepted `tests` of phase `p` (recorded on 980df98843 by Ada Lovelace <ada@example.com>)
+    accepted `tests` of phase `p` for tree a92053ec9f (recorded on 980df98843 by Ada Lovelace <ada@example.com>)
     --- stderr ---
     [exit status: 0]
     ");
@@ -565,4 +565,126 @@ fn a_shallow_clone_without_the_fork_point_says_so() {
     assert_eq!(run.code, 3, "{run}");
     assert!(run.stderr.contains("shallow clone"), "{run}");
     assert!(run.stderr.contains("git fetch --unshallow"), "{run}");
+}
+
+#[test]
+fn an_acceptance_is_about_the_tree_it_accepted() {
+    let plan = VERIFY_PLAN.replace("  run = \"test\"", "  manual = true");
+    let repo = Repo::verifying(&plan);
+    repo.do_phase_p();
+    assert_eq!(
+        repo.planx(&["accept", "p", "tests", "--evidence", "Tried it"])
+            .code,
+        0
+    );
+    assert_eq!(repo.planx(&["verify", "-q"]).code, 0);
+    // The files change after the acceptance: it is about an older tree now.
+    repo.write("new.txt", "hello, changed\n");
+    repo.git(&["add", "-A"]);
+    assert_eq!(
+        repo.planx(&["checkpoint", "-m", "Change after the review", "-q"])
+            .code,
+        0
+    );
+    assert_snapshot!(repo.planx(&["verify"]), @r#"
+    verify phase `p` on planx/p at ca5f1dc9de (tree 9c5d932ff6)
+      judged by the plan on main at the fork point 87675ca64b
+
+    manifest
+      PATH          CHANGE    DECLARED AS
+      existing.txt  modified  modify existing.txt
+      new.txt       added     create new.txt
+      old.txt       deleted   delete old.txt
+
+    checks
+      VERIFIED      new.txt says hello: new.txt matches `hello` on line 1
+      NOT VERIFIED  tests: accepted for an older tree a92053ec9f by Ada Lovelace <ada@example.com> at 2026-01-01T00:00:07Z: Tried it; accept it again for this tree: `git planx accept p "tests" --evidence …`
+
+    NOT VERIFIED: manifest holds, 1 of 2 checks verified (recorded on ca5f1dc9de)
+    --- stderr ---
+    [exit status: 1]
+    "#);
+    let review = repo.planx(&["review", "--format", "md"]).stdout;
+    let rows: Vec<&str> = review
+        .lines()
+        .filter(|l| l.starts_with("| tests |") || l.starts_with("**"))
+        .collect();
+    assert_snapshot!(rows.join("\n"), @r#"
+    **NOT VERIFIED**: the latest verify of the tree under review failed (recorded on `ca5f1dc9de` at 2026-01-01T00:00:11Z): 1 check not verified.
+    | tests | manual | NOT VERIFIED | accepted for an older tree a92053ec9f by Ada Lovelace <ada@example.com> at 2026-01-01T00:00:07Z: Tried it; accept it again for this tree: `git planx accept p "tests" --evidence …` |
+    "#);
+    let report = repo.planx(&["report", "--format", "md"]).stdout;
+    assert!(
+        report.contains("accepted for an older tree a92053ec9f"),
+        "{report}"
+    );
+    let status = repo.planx(&["status", "--format", "md"]).stdout;
+    assert!(
+        status.contains("accepted for an older tree a92053ec9f"),
+        "{status}"
+    );
+    assert_eq!(repo.planx(&["finish", "p", "-q"]).code, 1);
+    // Accepted again, for this tree: verified.
+    assert_eq!(
+        repo.planx(&["accept", "p", "tests", "--evidence", "Tried it again"])
+            .code,
+        0
+    );
+    let doc = repo.planx(&["verify", "--json"]).json();
+    assert_eq!(doc["checks"][1]["verified"], true, "{doc}");
+}
+
+#[test]
+fn an_acceptance_without_a_tree_is_about_the_commit_it_is_noted_on() {
+    let plan = VERIFY_PLAN.replace("  run = \"test\"", "  manual = true");
+    let repo = Repo::verifying(&plan);
+    repo.do_phase_p();
+    // As an earlier planx wrote it: no `tree`.
+    let line = r#"{"v":1,"ts":"2026-01-01T00:00:30Z","plan":"v","phase":"p","event":"accept","check":"tests","evidence":"Tried it","who":"Ada Lovelace <ada@example.com>"}"#;
+    repo.git(&["notes", "--ref", "planx", "append", "-m", line, "HEAD"]);
+    let doc = repo.planx(&["verify", "--json"]).json();
+    assert_eq!(doc["checks"][1]["verified"], true, "{doc}");
+    repo.write("new.txt", "hello, changed\n");
+    repo.git(&["add", "-A"]);
+    assert_eq!(
+        repo.planx(&["checkpoint", "-m", "Change after the review", "-q"])
+            .code,
+        0
+    );
+    let doc = repo.planx(&["verify", "--json"]).json();
+    assert_eq!(doc["checks"][1]["verified"], false, "{doc}");
+    let evidence = doc["checks"][1]["evidence"].as_str().unwrap();
+    assert!(
+        evidence.contains("accepted for an older tree"),
+        "{evidence}"
+    );
+}
+
+#[test]
+fn two_records_of_one_tree_that_disagree_are_both_shown() {
+    let plan = VERIFY_PLAN.replace(
+        "\"test -f new.txt\"",
+        "\"test -f new.txt && test ! -e ../broken\"",
+    );
+    assert_ne!(plan, *VERIFY_PLAN);
+    let repo = Repo::verifying(&plan);
+    repo.do_phase_p();
+    assert_eq!(repo.planx(&["verify", "-q"]).code, 0);
+    // Something outside the tree breaks the check: the same tree now fails.
+    fs::write(repo.root.parent().unwrap().join("broken"), "").unwrap();
+    let run = repo.planx(&["verify"]);
+    assert_eq!(run.code, 1, "{run}");
+    let last: Vec<&str> = run.stdout.lines().rev().take(2).collect();
+    assert_snapshot!(last.join("\n"), @"
+    note: an earlier verify of this same tree passed (recorded on 26e2c0433a at 2026-01-01T00:00:07Z) and still counts, so `finish` can merge this tree: a check here does not always hold (flaky, or it depends on something outside the tree)
+    NOT VERIFIED: manifest holds, 1 of 2 checks verified (recorded on 26e2c0433a)
+    ");
+    let review = repo.planx(&["review", "--format", "md"]).stdout;
+    let lines: Vec<&str> = review.lines().filter(|l| l.starts_with("**")).collect();
+    assert_snapshot!(lines.join("\n"), @"
+    **VERIFIED**: the manifest holds and every acceptance check passed on exactly the tree under review (recorded on `26e2c0433a` at 2026-01-01T00:00:07Z).
+    **Records of this tree disagree**: it also failed on `26e2c0433a` at 2026-01-01T00:00:08Z. A passing record of a clean work tree with commands run counts; a failing one beside it says a check does not always hold here (flaky, or it depends on something outside the tree).
+    ");
+    // The passing record counts: finish merges the tree it verified.
+    assert_eq!(repo.planx(&["finish", "p", "-q"]).code, 0);
 }

@@ -265,6 +265,28 @@ pub fn small_plan() -> PlanBuilder {
 /// The text of [`small_plan`].
 pub static SMALL_PLAN: LazyLock<String> = LazyLock::new(|| small_plan().toml());
 
+/// The plan the real agents execute: phase `p` says hello in `hello.txt`, `q` depends on it;
+/// both owned by `agent`.
+pub fn agent_plan(agent: &str) -> String {
+    PlanBuilder::new("agents", "Agents at work")
+        .phase(
+            PhaseBuilder::new("p", "Say hello")
+                .owner(agent)
+                .blast_radius("test -f hello.txt")
+                .create(["hello.txt"])
+                .check(Check::file("hello.txt says hello", "hello.txt").contains("hello")),
+        )
+        .phase(
+            PhaseBuilder::new("q", "After p")
+                .owner(agent)
+                .depends_on(["p"])
+                .blast_radius("test -f q.txt")
+                .create(["q.txt"])
+                .check_file("q.txt exists", "q.txt"),
+        )
+        .toml()
+}
+
 /// A plan for walking phases by hand: `a` (two steps, TDD blast radius on a file), then `b`.
 /// Commands only look at files, so tests control whether they pass.
 pub fn walk_plan() -> PlanBuilder {
