@@ -6,7 +6,7 @@
 
 use crate::common::model::{Model, Turn};
 use crate::common::tools::aider_bin;
-use crate::common::{BIN, Check, PhaseBuilder, PlanBuilder, Repo, Run};
+use crate::common::{BIN, Repo, Run, agent_plan};
 
 /// The recipe of docs/run.md, word for word: the model and the settings of this machine come
 /// from Aider's own configuration (here its `AIDER_*` variables).
@@ -16,19 +16,6 @@ const RECIPE: &str = "aider --yes-always --message-file \"$PLANX_BRIEF\"";
 const RECIPE_VERIFY: &str = "aider --yes-always --test-cmd \"git planx verify\" --auto-test \
                              --message-file \"$PLANX_BRIEF\"";
 
-/// Phase `p` says hello in `hello.txt`.
-fn plan() -> String {
-    PlanBuilder::new("agents", "Agents at work")
-        .phase(
-            PhaseBuilder::new("p", "Say hello")
-                .owner("aider")
-                .blast_radius("test -f hello.txt")
-                .create(["hello.txt"])
-                .check(Check::file("hello.txt says hello", "hello.txt").contains("hello")),
-        )
-        .toml()
-}
-
 /// A repository with the plan, committed; `ignore` is the `.gitignore` it has, if any.
 fn repo_with(ignore: Option<&str>) -> Repo {
     let repo = Repo::new();
@@ -36,7 +23,7 @@ fn repo_with(ignore: Option<&str>) -> Repo {
     if let Some(ignore) = ignore {
         repo.write(".gitignore", ignore);
     }
-    repo.write_plan(&plan());
+    repo.write_plan(&agent_plan("aider"));
     repo.commit_all("Base");
     assert_eq!(repo.planx(&["trust", "-q"]).code, 0);
     repo
@@ -70,13 +57,16 @@ fn run_with_executor(repo: &Repo, model: &Model, executor: &str) -> Run {
     repo.run(&mut cmd)
 }
 
-/// The script of a model that does the phase's work at once.
+/// The script of a model that does each phase's work at once.
 fn model_that_writes_hello() -> Model {
     Model::serve_chat(vec![
-        // The edit, in Aider's whole-file format: the path, then the file in a fence.
+        // p's edit, in Aider's whole-file format: the path, then the file in a fence.
         Turn::Say("I will write the file.\n\nhello.txt\n```\nhello\n```\n".into()),
         // Aider's message for the commit of its edit.
         Turn::Say("Add hello.txt".into()),
+        // q's edit, and its commit.
+        Turn::Say("q.txt\n```\nq\n```\n".into()),
+        Turn::Say("Add q.txt".into()),
     ])
 }
 
@@ -100,12 +90,13 @@ fn aider_writes_the_declared_file_in_its_edit_format_and_the_phase_merges() {
     let run = run_with_aider(&repo, &model);
     assert_eq!(run.code, 0, "{run}");
     assert_eq!(state_of(&repo, "p"), "complete");
+    assert_eq!(state_of(&repo, "q"), "complete");
     assert_eq!(repo.read("hello.txt"), "hello\n");
     // Aider committed its edit itself, with the message the model gave it.
     assert!(repo.git(&["log", "--format=%s"]).contains("Add hello.txt"));
     // Aider was given the phase's brief as its message.
     let requests = model.requests();
-    assert_eq!(requests.len(), 2, "{requests:#?}");
+    assert_eq!(requests.len(), 4, "{requests:#?}");
     assert!(
         requests[0]["messages"].to_string().contains("hello.txt"),
         "the brief did not reach the model"
@@ -121,6 +112,9 @@ fn aider_adding_its_files_to_gitignore_in_a_phase_fails_it_with_the_finding() {
     let run = run_with_aider(&repo, &model);
     assert_eq!(run.code, 1, "{run}");
     assert_eq!(state_of(&repo, "p"), "failed");
+    // q depends on p: it waits, skipped by this run.
+    assert_eq!(state_of(&repo, "q"), "waiting");
+    assert!(run.stdout.contains("skipped"), "{run}");
     assert!(
         run.stderr
             .contains(".gitignore was added but the manifest does not declare it"),
@@ -139,13 +133,17 @@ fn aider_told_by_verify_as_its_test_command_fixes_its_edit_and_the_phase_merges(
         // Told verify's findings, the fix, and its commit.
         Turn::Say("hello.txt\n```\nhello\n```\n".into()),
         Turn::Say("Say hello in hello.txt".into()),
+        // q, right away.
+        Turn::Say("q.txt\n```\nq\n```\n".into()),
+        Turn::Say("Add q.txt".into()),
     ]);
     let run = run_with_executor(&repo, &model, RECIPE_VERIFY);
     assert_eq!(run.code, 0, "{run}");
     assert_eq!(state_of(&repo, "p"), "complete");
+    assert_eq!(state_of(&repo, "q"), "complete");
     assert_eq!(repo.read("hello.txt"), "hello\n");
     let requests = model.requests();
-    assert_eq!(requests.len(), 4, "{requests:#?}");
+    assert_eq!(requests.len(), 6, "{requests:#?}");
     let told = requests[2]["messages"].to_string();
     assert!(
         told.contains("hello.txt says hello"),
