@@ -26,6 +26,8 @@ pub struct Context {
     pub plan_path: String,
     pub plan: Plan,
     pub origin: Origin,
+    /// Base's plan at its tip does not validate; `plan` is its last valid version.
+    pub base_plan_invalid: Option<InvalidBasePlan>,
 }
 
 /// How strictly the plan must come from base.
@@ -85,16 +87,40 @@ impl Context {
         };
         let base_tip = repo.base_tip(&base_name)?;
         let worktree_exists = worktree_plan.is_some();
+        let mut base_plan_invalid = None;
         let from_base = match base_tip {
             Some(tip) => {
                 // Base holds the same bytes as the work tree (the usual case): that plan, as read.
                 let blob = repo.entry_at(tip, &plan_path)?;
-                match worktree_plan {
+                let at_tip = match worktree_plan {
                     Some(Ok(plan)) if blob.is_some() && blob == worktree_blob => {
-                        refuse_symlink_paths(&repo, tip, &plan_path, &plan_path, &plan)?;
-                        Some((plan, tip))
+                        refuse_symlink_paths(&repo, tip, &plan_path, &plan_path, &plan)
+                            .map(|()| Some(plan))
                     }
-                    _ => plan_at(&repo, tip, &plan_path, &base_name)?.map(|p| (p, tip)),
+                    _ => plan_at(&repo, tip, &plan_path, &base_name),
+                };
+                match at_tip {
+                    Ok(plan) => plan.map(|p| (p, tip)),
+                    // A plan committed broken on base does not stop the phases forked before it,
+                    // which their fork point's plan judges: they are listed by the last valid
+                    // plan on base, and what is wrong is said. Starting a phase is refused.
+                    Err(plan::PlanError::Invalid { path, diagnostics }) => {
+                        match last_valid_plan(&repo, tip, &plan_path, &base_name) {
+                            Some((plan, at)) => {
+                                base_plan_invalid = Some(InvalidBasePlan {
+                                    path,
+                                    diagnostics,
+                                    tip,
+                                    at,
+                                });
+                                Some((plan, tip))
+                            }
+                            None => {
+                                return Err(plan::PlanError::Invalid { path, diagnostics }.into());
+                            }
+                        }
+                    }
+                    Err(error) => return Err(error.into()),
                 }
             }
             None => None,
@@ -137,18 +163,114 @@ impl Context {
             plan_path,
             plan,
             origin,
+            base_plan_invalid,
         })
     }
+
+    /// Says [`Context::warnings`] on stderr.
+    pub fn say_warnings(&self, ui: &super::ui::Ui) {
+        let p = ui.err_painter();
+        for warning in self.warnings() {
+            ui.err(&format!(
+                "{} {warning}\n",
+                p.paint(super::ui::Style::Warning, "warning:")
+            ));
+        }
+    }
+
+    /// For commands that start phases from base's tip: the plan there must be valid.
+    pub fn require_valid_base_plan(&self) -> Result<(), CliError> {
+        match &self.base_plan_invalid {
+            Some(invalid) => Err(CliError::from(plan::PlanError::Invalid {
+                path: invalid.path.clone(),
+                diagnostics: invalid.diagnostics.clone(),
+            })
+            .hint(format!(
+                "a phase starts from, and is judged by, the plan on `{}`: fix it there first",
+                self.plan.base
+            ))),
+            None => Ok(()),
+        }
+    }
+
+    /// What a command that reports should say first: base's plan is broken, and by which plan
+    /// the phases are shown instead.
+    pub fn warnings(&self) -> Vec<String> {
+        let Some(invalid) = &self.base_plan_invalid else {
+            return Vec::new();
+        };
+        let path = &invalid.path;
+        let errors: Vec<_> = invalid
+            .diagnostics
+            .iter()
+            .filter(|d| d.is_error())
+            .collect();
+        let mut text = format!(
+            "the plan on `{}` at {} is not valid ({}), so phases are listed by its last valid version, at {}; each phase is still judged by the plan at its fork point",
+            self.plan.base,
+            short(invalid.tip),
+            match errors.len() {
+                1 => "1 error".to_owned(),
+                n => format!("{n} errors"),
+            },
+            short(invalid.at),
+        );
+        if let Some(first) = errors.first() {
+            text.push_str(&format!(
+                "\n  first: {path}:{}:{}: {}",
+                first.location.line, first.location.column, first.message
+            ));
+        }
+        text.push_str(&format!(
+            "\n  fix it on `{}`: `git planx check` there lists every problem",
+            self.plan.base
+        ));
+        vec![text]
+    }
+}
+
+/// A plan committed on base that does not validate, and the commit whose plan stands in.
+pub struct InvalidBasePlan {
+    /// The plan as shown in its diagnostics (`main:.planx/plan.toml`).
+    pub path: String,
+    pub diagnostics: Vec<plan::Diagnostic>,
+    pub tip: Oid,
+    pub at: Oid,
+}
+
+fn short(id: Oid) -> String {
+    id.to_string()[..10].to_owned()
+}
+
+/// The newest valid plan on base's first-parent line behind `tip` (within 1,000 commits), and
+/// the commit holding it.
+fn last_valid_plan(repo: &Repo, tip: Oid, plan_path: &str, label: &str) -> Option<(Plan, Oid)> {
+    let mut commit = tip;
+    for _ in 0..1000 {
+        commit = *repo.commit_info(commit).ok()?.parents.first()?;
+        if let Ok(Some(plan)) = plan_at(repo, commit, plan_path, label) {
+            return Some((plan, commit));
+        }
+    }
+    None
 }
 
 /// When the work tree has no usable plan (a phase branch that broke it, say), the base can
 /// still be found: the plan on the default branch names it.
 fn find_base_from_branches(repo: &Repo, plan_path: &str) -> Result<Option<String>, CliError> {
     for candidate in ["main", "master", "trunk"] {
-        if let Some(tip) = repo.branch_tip(candidate)?
-            && let Ok(Some(plan)) = plan_at(repo, tip, plan_path, candidate)
-        {
-            return Ok(Some(plan.base));
+        let Some(tip) = repo.branch_tip(candidate)? else {
+            continue;
+        };
+        match plan_at(repo, tip, plan_path, candidate) {
+            Ok(Some(plan)) => return Ok(Some(plan.base)),
+            // Broken on that branch: its last valid plan still names the base.
+            Err(plan::PlanError::Invalid { .. }) => {
+                if let Some((plan, _)) = last_valid_plan(repo, tip, plan_path, candidate) {
+                    return Ok(Some(plan.base));
+                }
+            }
+            _ => {}
         }
     }
     Ok(None)

@@ -77,6 +77,7 @@ fn parse_jobs(text: &str) -> Result<usize, String> {
 
 pub fn cmd_run(ui: &Ui, global: &GlobalArgs, args: &RunArgs) -> Result<(), CliError> {
     let ctx = Context::open(global, Need::Base)?;
+    ctx.require_valid_base_plan()?;
     if args.interactive && !(std::io::stdin().is_terminal() && std::io::stdout().is_terminal()) {
         return Err(CliError::usage("--interactive needs a terminal")
             .hint("run it from a terminal, or give an executor that needs no person"));

@@ -33,6 +33,7 @@ pub struct StartArgs {
 
 pub fn cmd_start(ui: &Ui, global: &GlobalArgs, args: &StartArgs) -> Result<(), CliError> {
     let ctx = Context::open(global, Need::Base)?;
+    ctx.require_valid_base_plan()?;
     let opts = StartOptions {
         force: args.force,
         worktree: args.worktree.clone(),

@@ -56,6 +56,7 @@ pub fn cmd_status(ui: &Ui, global: &GlobalArgs, args: &StatusArgs) -> Result<(),
         selected,
     } = &derived;
     let plan = &ctx.plan;
+    ctx.say_warnings(ui);
     match format {
         StatusFormat::Json => ui.json(&status_json(&derived))?,
         StatusFormat::Table => ui.out(&render_table(
@@ -132,6 +133,7 @@ fn status_json(d: &Derived) -> Value {
         },
         "phases": d.selected.iter().map(|&i| phase_json(plan, &d.statuses[i], i, now)).collect::<Vec<_>>(),
         "next": next_json(&d.next, plan),
+        "warnings": d.ctx.warnings(),
     })
 }
 

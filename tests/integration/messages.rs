@@ -744,3 +744,42 @@ fn configuration_locked_by_a_process_that_died() {
         "cat_sort_uniq\n"
     );
 }
+
+#[test]
+fn a_broken_plan_on_base_leaves_phases_forked_before_it_judged() {
+    let repo = Repo::verifying(&VERIFY_PLAN);
+    repo.do_phase_p();
+    repo.git(&["switch", "-q", "main"]);
+    let plan = repo.read(".planx/plan.toml");
+    repo.write(
+        ".planx/plan.toml",
+        plan.replacen("[plan]\n", "[plan]\nowner = \"me\"\n", 1),
+    );
+    repo.commit_all("A plan with a typo");
+    let tip = repo.git(&["rev-parse", "--short=10", "HEAD"]);
+    let valid = repo.git(&["rev-parse", "--short=10", "HEAD^"]);
+    let run = repo.planx(&["status"]);
+    assert_eq!(run.code, 0, "{run}");
+    assert_snapshot!(
+        run.stderr.replace(tip.trim(), "$TIP").replace(valid.trim(), "$VALID"),
+        @"
+    warning: the plan on `main` at $TIP is not valid (1 error), so phases are listed by its last valid version, at $VALID; each phase is still judged by the plan at its fork point
+      first: main:.planx/plan.toml:4:1: unknown key `owner` in [plan]
+      fix it on `main`: `git planx check` there lists every problem
+    "
+    );
+    assert_eq!(
+        repo.planx(&["status", "--json"]).json()["warnings"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    // The phase forked before is judged by its fork point's plan, as ever.
+    repo.git(&["switch", "-q", "planx/p"]);
+    assert_eq!(repo.planx(&["verify", "-q"]).code, 0);
+    // A phase would start from the broken plan: refused.
+    let run = repo.planx(&["start", "p"]);
+    assert_eq!(run.code, 2, "{run}");
+    assert!(run.stderr.contains("unknown key `owner`"), "{run}");
+}
