@@ -70,17 +70,6 @@ fn model_that_writes_hello() -> Model {
     ])
 }
 
-fn state_of(repo: &Repo, phase: &str) -> String {
-    let status = repo.planx(&["status", "--json"]).json();
-    status["phases"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|p| p["id"] == phase)
-        .map(|p| p["state"].as_str().unwrap().to_owned())
-        .unwrap()
-}
-
 #[test]
 fn aider_writes_the_declared_file_in_its_edit_format_and_the_phase_merges() {
     // Aider keeps its chat history and its repository map's cache at the top of the work
@@ -89,8 +78,8 @@ fn aider_writes_the_declared_file_in_its_edit_format_and_the_phase_merges() {
     let model = model_that_writes_hello();
     let run = run_with_aider(&repo, &model);
     assert_eq!(run.code, 0, "{run}");
-    assert_eq!(state_of(&repo, "p"), "complete");
-    assert_eq!(state_of(&repo, "q"), "complete");
+    assert_eq!(repo.state_of("p"), "complete");
+    assert_eq!(repo.state_of("q"), "complete");
     assert_eq!(repo.read("hello.txt"), "hello\n");
     // Aider committed its edit itself, with the message the model gave it.
     assert!(repo.git(&["log", "--format=%s"]).contains("Add hello.txt"));
@@ -111,9 +100,9 @@ fn aider_adding_its_files_to_gitignore_in_a_phase_fails_it_with_the_finding() {
     let model = model_that_writes_hello();
     let run = run_with_aider(&repo, &model);
     assert_eq!(run.code, 1, "{run}");
-    assert_eq!(state_of(&repo, "p"), "failed");
+    assert_eq!(repo.state_of("p"), "failed");
     // q depends on p: it waits, skipped by this run.
-    assert_eq!(state_of(&repo, "q"), "waiting");
+    assert_eq!(repo.state_of("q"), "waiting");
     assert!(run.stdout.contains("skipped"), "{run}");
     assert!(
         run.stderr
@@ -139,8 +128,8 @@ fn aider_told_by_verify_as_its_test_command_fixes_its_edit_and_the_phase_merges(
     ]);
     let run = run_with_executor(&repo, &model, RECIPE_VERIFY);
     assert_eq!(run.code, 0, "{run}");
-    assert_eq!(state_of(&repo, "p"), "complete");
-    assert_eq!(state_of(&repo, "q"), "complete");
+    assert_eq!(repo.state_of("p"), "complete");
+    assert_eq!(repo.state_of("q"), "complete");
     assert_eq!(repo.read("hello.txt"), "hello\n");
     let requests = model.requests();
     assert_eq!(requests.len(), 6, "{requests:#?}");

@@ -69,17 +69,6 @@ fn worktree(repo: &Repo, phase: &str) -> PathBuf {
     repo.root.join(".git/planx/worktrees/agents").join(phase)
 }
 
-fn state_of(repo: &Repo, phase: &str) -> String {
-    let status = repo.planx(&["status", "--json"]).json();
-    status["phases"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|p| p["id"] == phase)
-        .map(|p| p["state"].as_str().unwrap().to_owned())
-        .unwrap()
-}
-
 #[test]
 fn claude_says_done_too_early_is_held_back_writes_the_file_and_the_phase_merges() {
     let Setup {
@@ -108,8 +97,8 @@ fn claude_says_done_too_early_is_held_back_writes_the_file_and_the_phase_merges(
     ]);
     let run = run_with_claude(&repo, &model);
     assert_eq!(run.code, 0, "{run}");
-    assert_eq!(state_of(&repo, "p"), "complete");
-    assert_eq!(state_of(&repo, "q"), "complete");
+    assert_eq!(repo.state_of("p"), "complete");
+    assert_eq!(repo.state_of("q"), "complete");
     let told = model.last_user_texts();
     assert_eq!(told.len(), 5, "{told:#?}");
     assert!(
@@ -155,7 +144,7 @@ fn claude_that_never_does_the_work_stops_at_the_cap_and_the_phase_is_blocked() {
     assert_eq!(told.len(), 3, "{told:#?}");
     assert!(told[1].contains("back 1 of 2 times"), "{told:#?}");
     assert!(told[2].contains("back 2 of 2 times"), "{told:#?}");
-    assert_eq!(state_of(&repo, "p"), "blocked");
+    assert_eq!(repo.state_of("p"), "blocked");
     let message = repo.git(&["log", "-1", "--format=%B", "planx/p"]);
     assert!(
         message.contains("the agent stopped after 2 blocks of the stop gate"),

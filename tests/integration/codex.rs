@@ -59,17 +59,6 @@ fn run_with_codex(repo: &Repo, home: &Path, executor: &str) -> Run {
     repo.run(&mut cmd)
 }
 
-fn state_of(repo: &Repo, phase: &str) -> String {
-    let status = repo.planx(&["status", "--json"]).json();
-    status["phases"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|p| p["id"] == phase)
-        .map(|p| p["state"].as_str().unwrap().to_owned())
-        .unwrap()
-}
-
 /// A shell command through Codex's `exec_command` tool, in the turn's folder (the phase's
 /// worktree).
 fn shell(text: &str, cmd: &str) -> Turn {
@@ -96,8 +85,8 @@ fn codex_writes_the_declared_file_through_its_shell_and_the_phase_merges() {
     let home = codex_home(&repo, &model);
     let run = run_with_codex(&repo, &home, EXECUTOR);
     assert_eq!(run.code, 0, "{run}");
-    assert_eq!(state_of(&repo, "p"), "complete");
-    assert_eq!(state_of(&repo, "q"), "complete");
+    assert_eq!(repo.state_of("p"), "complete");
+    assert_eq!(repo.state_of("q"), "complete");
     assert_eq!(repo.read("hello.txt"), "hello\n");
     // Codex was given the phase's brief as its prompt, and its command ran.
     let requests = model.requests();
@@ -147,8 +136,8 @@ fn codex_says_done_too_early_is_held_back_by_its_stop_hook_and_the_phase_merges(
     let executor = EXECUTOR.replace("--json", "--json --dangerously-bypass-hook-trust");
     let run = run_with_codex(&repo, &home, &executor);
     assert_eq!(run.code, 0, "{run}");
-    assert_eq!(state_of(&repo, "p"), "complete");
-    assert_eq!(state_of(&repo, "q"), "complete");
+    assert_eq!(repo.state_of("p"), "complete");
+    assert_eq!(repo.state_of("q"), "complete");
     let requests = model.requests();
     assert_eq!(requests.len(), 5, "{requests:#?}");
     let told = requests[1]["input"].to_string();

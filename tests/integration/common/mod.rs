@@ -360,6 +360,20 @@ impl Repo {
             .collect()
     }
 
+    /// The state `status --json` gives phase `id`.
+    pub fn state_of(&self, id: &str) -> String {
+        let run = self.planx(&["status", "--json"]);
+        assert_eq!(run.code, 0, "{run}");
+        run.json()["phases"]
+            .as_array()
+            .expect("phases")
+            .iter()
+            .find(|p| p["id"] == id)
+            .and_then(|p| p["state"].as_str())
+            .unwrap_or_else(|| panic!("no phase `{id}` in status"))
+            .to_owned()
+    }
+
     pub fn note(&self, rev: &str) -> String {
         self.git(&["notes", "--ref", "planx", "show", rev])
     }

@@ -104,22 +104,7 @@ pub fn mcp_python() -> PathBuf {
         let venv = dir.join("mcp-venv");
         let python = venv.join("bin/python");
         let marker = venv.join(".mcp-installed");
-        if !marker.exists() {
-            install(
-                installer("python3", dir).args(["-m", "venv"]).arg(&venv),
-                "python3 -m venv",
-            );
-            install(
-                installer(venv.join("bin/pip"), dir).args([
-                    "install",
-                    "--quiet",
-                    "--disable-pip-version-check",
-                    "mcp>=1.20,<3",
-                ]),
-                "pip install mcp",
-            );
-            fs::write(&marker, "").expect("marker");
-        }
+        pip_install(dir, &venv, &marker, "mcp>=1.20,<3");
         python
     })
 }
@@ -137,6 +122,27 @@ pub fn lefthook_bin() -> PathBuf {
         }
         bin
     })
+}
+
+/// Makes the virtualenv `venv` holding `requirement`, unless `marker` says it is there.
+fn pip_install(dir: &Path, venv: &Path, marker: &Path, requirement: &str) {
+    if marker.exists() {
+        return;
+    }
+    install(
+        installer("python3", dir).args(["-m", "venv"]).arg(venv),
+        "python3 -m venv",
+    );
+    install(
+        installer(venv.join("bin/pip"), dir).args([
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            requirement,
+        ]),
+        &format!("pip install {requirement}"),
+    );
+    fs::write(marker, "").expect("marker");
 }
 
 /// `npm install`s `package` under `prefix`, without install scripts (none of the tools the tests
@@ -262,22 +268,7 @@ pub fn aider_bin() -> PathBuf {
         let venv = dir.join("aider-venv");
         let bin = venv.join("bin");
         let marker = venv.join(format!(".aider-{AIDER_VERSION}"));
-        if !marker.exists() {
-            install(
-                installer("python3", dir).args(["-m", "venv"]).arg(&venv),
-                "python3 -m venv",
-            );
-            install(
-                installer(bin.join("pip"), dir).args([
-                    "install",
-                    "--quiet",
-                    "--disable-pip-version-check",
-                    &format!("aider-chat=={AIDER_VERSION}"),
-                ]),
-                "pip install aider-chat",
-            );
-            fs::write(&marker, "").expect("marker");
-        }
+        pip_install(dir, &venv, &marker, &format!("aider-chat=={AIDER_VERSION}"));
         bin
     })
 }
