@@ -14,6 +14,7 @@ use super::judging::Subject;
 use super::line::{BaseFacts, base_line, completions_on_line, fast_forwarded, is_fast_forward};
 use super::model::{PhaseStatus, State};
 use crate::git::history::History;
+use crate::git::notes::NotesTrees;
 use crate::git::{GitError, Oid, Repo};
 use crate::plan::Plan;
 
@@ -80,7 +81,7 @@ fn derive_where(
     read_notes: Notes,
     wanted: &dyn Fn(&crate::plan::Phase) -> bool,
 ) -> Result<Vec<PhaseStatus>, GitError> {
-    let notes_tree = repo.notes_tree()?;
+    let notes_trees = repo.notes_trees()?;
     let history = History::new(repo);
     let facts_key = base_tip.and_then(|tip| BaseFacts::key(tip, plan, plan_path));
     let mut base_facts = BaseFacts::load(repo, facts_key.as_deref());
@@ -90,7 +91,7 @@ fn derive_where(
     let many = plan.phases.iter().filter(|p| wanted(p)).count() >= READ_AHEAD_PHASES;
     let git_dir = repo.git_dir().to_path_buf();
     let (phases, folders) = std::thread::scope(|scope| {
-        let folders = match notes_tree {
+        let folders = match notes_trees.main() {
             Some(tree) if many && second_core() => {
                 let git_dir = &git_dir;
                 Some(scope.spawn(move || crate::git::notes::read_folders(git_dir, tree)))
@@ -103,7 +104,15 @@ fn derive_where(
                 None => (Vec::new(), None),
             };
             read_phases(
-                repo, &history, plan, &line, below, base_tip, read_notes, notes_tree, wanted,
+                repo,
+                &history,
+                plan,
+                &line,
+                below,
+                base_tip,
+                read_notes,
+                &notes_trees,
+                wanted,
             )
         })();
         // Reading ahead is only a head start: whatever it could not read is read below.
@@ -115,7 +124,7 @@ fn derive_where(
     });
     let (mut out, commits) = phases?;
     // The evidence: verified, the events the states need, stale files.
-    let mut reader = EvidenceReader::new(repo, history, notes_tree, folders, base_facts)?;
+    let mut reader = EvidenceReader::new(repo, history, &notes_trees, folders, base_facts)?;
     for (i, phase) in plan.phases.iter().enumerate() {
         if !wanted(phase) {
             continue;
@@ -177,7 +186,7 @@ fn read_phases(
     below: Option<Oid>,
     base_tip: Option<Oid>,
     read_notes: Notes,
-    notes_tree: Option<Oid>,
+    notes_trees: &NotesTrees,
     wanted: &dyn Fn(&crate::plan::Phase) -> bool,
 ) -> Result<(Vec<PhaseStatus>, Vec<(Vec<Oid>, Option<Oid>)>), GitError> {
     let sides = history.merged_sides(line, below)?;
@@ -185,7 +194,7 @@ fn read_phases(
     let tips = repo.branch_tips(&plan.branch_prefix)?;
     let notes = match read_notes {
         // The notes as of the tip every other read of this derive uses.
-        Notes::All => Some(repo.notes_at(notes_tree)?),
+        Notes::All => Some(repo.notes_at(notes_trees)?),
         Notes::Open => None,
     };
     let mut out = Vec::with_capacity(plan.phases.len());

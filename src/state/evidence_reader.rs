@@ -13,7 +13,7 @@ use super::events;
 use super::line::BaseFacts;
 use super::model::{Kind, PhaseStatus, TipVerify, VerifyState};
 use crate::git::history::History;
-use crate::git::notes::NotesSnapshot;
+use crate::git::notes::{NotesSnapshot, NotesTrees};
 use crate::git::{GitError, Oid, Repo, TreeLookup};
 use crate::plan::{Glob, Plan};
 
@@ -49,7 +49,7 @@ impl<'r> EvidenceReader<'r> {
     pub(super) fn new(
         repo: &'r Repo,
         history: History<'r>,
-        notes_tree: Option<Oid>,
+        notes_trees: &NotesTrees,
         folders: Vec<(Oid, Vec<u8>)>,
         base_facts: BaseFacts,
     ) -> Result<Self, GitError> {
@@ -57,7 +57,7 @@ impl<'r> EvidenceReader<'r> {
             base_facts,
             repo,
             history,
-            notes: repo.notes_at(notes_tree)?.with_folders(folders),
+            notes: repo.notes_at(notes_trees)?.with_folders(folders),
             base_files: None,
             base_paths: HashMap::new(),
         })

@@ -1,0 +1,399 @@
+//! `git planx sync`: evidence that travels. Real bare remotes over `file://`, real clones,
+//! the real binary; several clones append notes to the same commits and sync in every order,
+//! syncs race each other, and nothing is lost or doubled.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+use git_planx::git::{Oid, Repo as GitRepo};
+use insta::assert_snapshot;
+
+use crate::common::{Repo, SMALL_PLAN};
+
+/// A bare repository to serve as the team's remote.
+fn bare() -> Repo {
+    let remote = Repo::folder();
+    remote.git(&["init", "-q", "--bare"]);
+    remote
+}
+
+fn url(remote: &Repo) -> String {
+    format!("file://{}", remote.root.display())
+}
+
+/// A clone of `remote` in a folder of its own, the plan's commands trusted.
+fn clone(remote: &Repo) -> Repo {
+    let c = Repo::folder();
+    c.git(&["clone", "-q", &url(remote), "."]);
+    let run = c.planx(&["trust", "-q"]);
+    assert_eq!(run.code, 0, "{run}");
+    c
+}
+
+/// A remote whose `main` holds the small plan and `count` more commits, and the machine that
+/// pushed it.
+fn team(count: usize) -> (Repo, Repo) {
+    let remote = bare();
+    let first = Repo::with_plan(&SMALL_PLAN);
+    for i in 0..count {
+        first.git(&[
+            "commit",
+            "-q",
+            "--allow-empty",
+            "-m",
+            &format!("commit {i}"),
+        ]);
+    }
+    first.git(&["remote", "add", "origin", &url(&remote)]);
+    first.git(&["push", "-q", "origin", "main"]);
+    (remote, first)
+}
+
+/// The commits of `main`, newest first.
+fn commits(repo: &Repo) -> Vec<Oid> {
+    repo.git(&["rev-list", "main"])
+        .lines()
+        .map(|l| Oid::from_str(l).unwrap())
+        .collect()
+}
+
+/// Appends `lines` to the note on `commit`, as planx appends an event.
+fn append(repo: &Repo, commit: Oid, line: &str) {
+    GitRepo::open(&repo.root)
+        .unwrap()
+        .append_note_line(commit, line)
+        .unwrap();
+}
+
+/// Every note in `git_dir`'s `reference`, as git reads it: commit → lines.
+fn notes(repo: &Repo, dir: &Path, reference: &str) -> BTreeMap<String, Vec<String>> {
+    let listed = repo.run(
+        repo.command("git", dir)
+            .args(["notes", "--ref", reference, "list"]),
+    );
+    let mut out = BTreeMap::new();
+    for line in listed.stdout.lines() {
+        let commit = line.split_whitespace().nth(1).unwrap().to_owned();
+        let shown = repo.run(
+            repo.command("git", dir)
+                .args(["notes", "--ref", reference, "show", &commit]),
+        );
+        out.insert(commit, shown.stdout.lines().map(str::to_owned).collect());
+    }
+    out
+}
+
+/// Fails unless every note holds each line at most once.
+fn assert_no_duplicates(notes: &BTreeMap<String, Vec<String>>, whose: &str) {
+    for (commit, lines) in notes {
+        let set: BTreeSet<&String> = lines.iter().collect();
+        assert_eq!(
+            set.len(),
+            lines.len(),
+            "{whose}: a line twice on {commit}: {lines:#?}"
+        );
+    }
+}
+
+fn sync(repo: &Repo) -> serde_json::Value {
+    let run = repo.planx(&["sync", "--json"]);
+    assert_eq!(run.code, 0, "{run}");
+    run.json()
+}
+
+#[test]
+fn three_clones_appending_to_the_same_commits_sync_in_every_order_and_all_hold_every_line() {
+    let orders = [
+        [0, 1, 2],
+        [0, 2, 1],
+        [1, 0, 2],
+        [1, 2, 0],
+        [2, 0, 1],
+        [2, 1, 0],
+    ];
+    for order in orders {
+        let (remote, _first) = team(3);
+        let clones = [clone(&remote), clone(&remote), clone(&remote)];
+        let targets = commits(&clones[0]);
+        // Each clone appends to the same commits, before any of them syncs: on one commit an
+        // event everyone recorded the same way, to be kept once.
+        let mut expected: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        for (n, c) in clones.iter().enumerate() {
+            for (i, commit) in targets.iter().enumerate() {
+                let line = format!(
+                    r#"{{"v":1,"ts":"2026-01-0{}T00:00:0{n}Z","clone":{n}}}"#,
+                    i + 1
+                );
+                append(c, *commit, &line);
+                expected.entry(commit.to_string()).or_default().insert(line);
+            }
+            let same = r#"{"v":1,"ts":"2026-01-01T00:00:00Z","everyone":true}"#;
+            append(c, targets[0], same);
+            expected
+                .get_mut(&targets[0].to_string())
+                .unwrap()
+                .insert(same.to_owned());
+        }
+        for &i in &order {
+            sync(&clones[i]);
+        }
+        // One more round brings what the later ones pushed to the earlier ones.
+        for &i in &order {
+            let doc = sync(&clones[i]);
+            assert_eq!(doc["notes"]["lines_out"], 0, "{order:?}: {doc}");
+        }
+        let on_remote = notes(&remote, &remote.root, "planx");
+        assert_no_duplicates(&on_remote, "the remote");
+        let as_sets: BTreeMap<String, BTreeSet<String>> = on_remote
+            .iter()
+            .map(|(c, l)| (c.clone(), l.iter().cloned().collect()))
+            .collect();
+        assert_eq!(
+            as_sets, expected,
+            "order {order:?}: a line lost on the remote"
+        );
+        for (n, c) in clones.iter().enumerate() {
+            let here = notes(c, &c.root, "planx");
+            assert_eq!(
+                here, on_remote,
+                "order {order:?}: clone {n} differs from the remote"
+            );
+        }
+    }
+}
+
+#[test]
+fn a_sync_that_loses_the_race_to_another_fetches_merges_again_and_loses_nothing() {
+    let (remote, _first) = team(1);
+    let (a, b) = (clone(&remote), clone(&remote));
+    let target = commits(&a)[0];
+    append(
+        &a,
+        target,
+        r#"{"v":1,"ts":"2026-01-01T00:00:01Z","from":"a"}"#,
+    );
+    append(
+        &b,
+        target,
+        r#"{"v":1,"ts":"2026-01-01T00:00:02Z","from":"b"}"#,
+    );
+    // While `a`'s sync is about to push its notes, `b` syncs: a's lease on the remote's notes
+    // is stale by the time its push arrives. (The first time only: then it pushes for real.)
+    let marker = a.root.parent().unwrap().join("raced");
+    let hook = format!(
+        "#!/bin/sh\nwhile read local sha remote_ref remote_sha; do\n  \
+         if [ \"$remote_ref\" = refs/notes/planx ] && [ ! -e '{marker}' ]; then\n    \
+         touch '{marker}'\n    \
+         (unset GIT_DIR GIT_WORK_TREE GIT_INDEX_FILE; cd '{b}' && git planx sync -q) || exit 1\n  \
+         fi\ndone\nexit 0\n",
+        marker = marker.display(),
+        b = b.root.display()
+    );
+    a.write(".git/hooks/pre-push", hook);
+    a.git(&["update-index", "--refresh"]);
+    std::fs::set_permissions(
+        a.path(".git/hooks/pre-push"),
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    let doc = sync(&a);
+    assert!(marker.exists(), "the race was not run");
+    assert_eq!(doc["notes"]["attempts"], 2, "{doc}");
+    assert_eq!(doc["notes"]["pushed"], true, "{doc}");
+    assert_eq!(doc["notes"]["lines_in"], 1, "{doc}");
+    let on_remote = notes(&remote, &remote.root, "planx");
+    let lines = &on_remote[&target.to_string()];
+    assert_eq!(lines.len(), 2, "{lines:#?}");
+    assert!(
+        lines.iter().any(|l| l.contains(r#""from":"a""#)),
+        "{lines:#?}"
+    );
+    assert!(
+        lines.iter().any(|l| l.contains(r#""from":"b""#)),
+        "{lines:#?}"
+    );
+    assert_eq!(notes(&a, &a.root, "planx"), on_remote);
+}
+
+#[test]
+fn syncs_started_at_once_in_three_clones_all_succeed_and_lose_nothing() {
+    let (remote, _first) = team(2);
+    let clones = [clone(&remote), clone(&remote), clone(&remote)];
+    let targets = commits(&clones[0]);
+    let mut expected = BTreeSet::new();
+    for (n, c) in clones.iter().enumerate() {
+        for k in 0..5 {
+            let line = format!(r#"{{"v":1,"ts":"2026-01-01T00:00:0{k}Z","clone":{n}}}"#);
+            append(c, targets[k % targets.len()], &line);
+            expected.insert(line);
+        }
+    }
+    let children: Vec<_> = clones
+        .iter()
+        .map(|c| {
+            c.command(crate::common::BIN, &c.root)
+                .args(["sync", "--json"])
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for child in children {
+        let out = child.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let on_remote = notes(&remote, &remote.root, "planx");
+    assert_no_duplicates(&on_remote, "the remote");
+    let all: BTreeSet<String> = on_remote.values().flatten().cloned().collect();
+    assert_eq!(all, expected);
+}
+
+#[test]
+fn sync_pushes_phase_branches_that_are_ahead_and_never_forces_one_moved_elsewhere() {
+    let (remote, _first) = team(0);
+    let (a, b) = (clone(&remote), clone(&remote));
+    for phase in ["a"] {
+        let run = a.planx(&["start", phase, "-q"]);
+        assert_eq!(run.code, 0, "{run}");
+    }
+    let doc = sync(&a);
+    assert_eq!(doc["branches"][0]["outcome"], "created", "{doc}");
+    // b takes the branch further and pushes it; a commits on its own copy meanwhile.
+    b.git(&["fetch", "-q", "origin"]);
+    b.git(&["switch", "-q", "planx/a"]);
+    b.git(&["commit", "-q", "--allow-empty", "-m", "b's work"]);
+    b.git(&["push", "-q", "origin", "planx/a"]);
+    a.git(&["commit", "-q", "--allow-empty", "-m", "a's work"]);
+    let before = remote.git(&["rev-parse", "planx/a"]);
+    let run = a.planx(&["sync"]);
+    assert_eq!(run.code, 0, "{run}");
+    assert_eq!(
+        remote.git(&["rev-parse", "planx/a"]),
+        before,
+        "a branch was forced"
+    );
+    assert!(
+        run.stdout
+            .contains("not pushed: origin has commits this branch lacks (someone else moved it)"),
+        "{run}"
+    );
+    assert!(
+        run.stdout.contains("hint: planx/a was moved on origin"),
+        "{run}"
+    );
+    // b is ahead of nothing now: up to date.
+    let doc = sync(&b);
+    assert_eq!(doc["branches"][0]["outcome"], "up-to-date", "{doc}");
+}
+
+#[test]
+fn sync_shows_what_it_did_and_configures_the_remote_once() {
+    let (remote, first) = team(0);
+    let run = first.planx(&["start", "a", "-q"]);
+    assert_eq!(run.code, 0, "{run}");
+    first.write("src/a.txt", "a\n");
+    first.git(&["add", "-A"]);
+    assert_eq!(first.planx(&["checkpoint", "-q", "-m", "a"]).code, 0);
+    let run = first.planx(&["sync"]);
+    assert_snapshot!(run.to_string().replace(&remote.root.display().to_string(), "$REMOTE"), @"
+        synced with origin (file://$REMOTE)
+          notes   2 note lines pushed
+          claims  none on the remote
+          branches
+            planx/a  pushed (new on origin) 31def5602f
+        configured origin: a plain `git fetch` or `git pull` now brings its notes and claims too
+        --- stderr ---
+        [exit status: 0]
+        ");
+    assert_snapshot!(
+        first.git(&["config", "--get-all", "remote.origin.fetch"]),
+        @"
+        +refs/heads/*:refs/remotes/origin/*
+        +refs/notes/planx*:refs/notes/remotes/origin/planx*
+        +refs/planx/claims/*:refs/planx/remotes/origin/claims/*
+        "
+    );
+    let run = first.planx(&["sync"]);
+    assert_snapshot!(run.to_string().replace(&remote.root.display().to_string(), "$REMOTE"), @"
+        synced with origin (file://$REMOTE)
+          notes   up to date
+          claims  none on the remote
+          branches
+            planx/a  up to date
+        --- stderr ---
+        [exit status: 0]
+        ");
+}
+
+#[test]
+fn an_unreachable_remote_is_exit_3_with_a_hint_and_an_unknown_one_exit_2() {
+    let repo = Repo::with_plan(&SMALL_PLAN);
+    let run = repo.planx(&["sync"]);
+    assert_snapshot!(run, @"
+        --- stderr ---
+        error: this repository has no remote
+        hint: add the team's remote first: `git remote add origin URL`
+        [exit status: 3]
+        ");
+    repo.git(&["remote", "add", "origin", "file:///nonexistent/remote.git"]);
+    let run = repo.planx(&["sync"]);
+    assert_snapshot!(run, @"
+        --- stderr ---
+        error: cannot reach the remote `origin` (file:///nonexistent/remote.git)
+          | fatal: '/nonexistent/remote.git' does not appear to be a git repository
+          | fatal: Could not read from remote repository.
+          | Please make sure you have the correct access rights
+          | and the repository exists.
+        hint: nothing here was changed; check the remote's URL (`git remote -v`), the network and your credentials (`git fetch origin` says what git says), then run it again
+        [exit status: 3]
+        ");
+    let run = repo.planx(&["sync", "upstream"]);
+    assert_snapshot!(run, @"
+        --- stderr ---
+        error: there is no remote `upstream`
+        hint: the remotes here are origin; name one: `git planx sync origin`
+        [exit status: 2]
+        ");
+    let run = repo.planx(&["sync", "--json"]);
+    assert_eq!(run.json()["kind"], "repository-state", "{run}");
+    assert_eq!(run.json()["exit_code"], 3, "{run}");
+}
+
+#[test]
+fn the_merge_of_two_notes_commits_is_the_same_tree_whichever_side_merges() {
+    let (remote, _first) = team(300);
+    let (a, b) = (clone(&remote), clone(&remote));
+    let targets = commits(&a);
+    // Enough notes on one side for its tree to be fanned out, a few on the other.
+    for (i, t) in targets.iter().enumerate() {
+        append(
+            &a,
+            *t,
+            &format!(r#"{{"v":1,"ts":"2026-01-01T00:00:00Z","a":{i}}}"#),
+        );
+    }
+    for t in targets.iter().take(5) {
+        append(&b, *t, r#"{"v":1,"ts":"2026-01-01T00:00:01Z","b":true}"#);
+    }
+    b.git(&["push", "-q", "origin", "refs/notes/planx:refs/notes/b"]);
+    a.git(&["fetch", "-q", "origin", "refs/notes/b:refs/notes/b"]);
+    let lib = GitRepo::open(&a.root).unwrap();
+    let ours = lib.ref_target("refs/notes/planx").unwrap();
+    let theirs = lib.ref_target("refs/notes/b").unwrap();
+    let one = git_planx::remote::notes::merge(&lib, ours, theirs).unwrap();
+    let other = git_planx::remote::notes::merge(&lib, theirs, ours).unwrap();
+    assert_eq!(one.tree, other.tree);
+    assert_eq!((one.lines_in, one.lines_out), (5, 301));
+    assert_eq!((other.lines_in, other.lines_out), (301, 5));
+    // git reads the merged tree's notes as its own.
+    let commit = lib.write_notes_commit(one.tree, &[], "merged\n").unwrap();
+    a.git(&["update-ref", "refs/notes/merged", &commit.to_string()]);
+    assert_eq!(notes(&a, &a.root, "merged").len(), 301);
+    let first = notes(&a, &a.root, "merged")[&targets[0].to_string()].clone();
+    assert_eq!(first.len(), 2, "{first:#?}");
+}
