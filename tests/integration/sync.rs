@@ -257,10 +257,8 @@ fn syncs_started_at_once_in_three_clones_all_succeed_and_lose_nothing() {
 fn sync_pushes_phase_branches_that_are_ahead_and_never_forces_one_moved_elsewhere() {
     let (remote, _first) = team(0);
     let (a, b) = (clone(&remote), clone(&remote));
-    for phase in ["a"] {
-        let run = a.planx(&["start", phase, "-q"]);
-        assert_eq!(run.code, 0, "{run}");
-    }
+    let run = a.planx(&["start", "a", "-q"]);
+    assert_eq!(run.code, 0, "{run}");
     let doc = sync(&a);
     assert_eq!(doc["branches"][0]["outcome"], "created", "{doc}");
     // b takes the branch further and pushes it; a commits on its own copy meanwhile.
