@@ -44,6 +44,7 @@ pub struct ReviewArgs {
 
 pub fn cmd_review(ui: &Ui, global: &GlobalArgs, args: &ReviewArgs) -> Result<(), CliError> {
     let ctx = Context::open(global, Need::Base)?;
+    ctx.say_notes_notice(ui);
     let phase = phase_arg(&ctx, args.phase.as_deref())
         .map_err(|e| e.hint("or name the phase: `git planx review PHASE`"))?;
     let ci = ci_branch();

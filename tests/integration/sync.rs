@@ -395,3 +395,90 @@ fn the_merge_of_two_notes_commits_is_the_same_tree_whichever_side_merges() {
     let first = notes(&a, &a.root, "merged")[&targets[0].to_string()].clone();
     assert_eq!(first.len(), 2, "{first:#?}");
 }
+
+/// Does phase `id` of the small plan on `repo` from start to finish: its file, a checkpoint,
+/// a passing verify, the merge into main.
+fn finish_phase(repo: &Repo, id: &str, file: &str) {
+    let run = repo.planx(&["start", id, "-q"]);
+    assert_eq!(run.code, 0, "{run}");
+    repo.write(file, format!("{id}\n"));
+    repo.git(&["add", "-A"]);
+    for args in [
+        vec!["checkpoint", "-q", "-m", "the work"],
+        vec!["verify", "-q"],
+        vec!["finish", id, "-q"],
+    ] {
+        let run = repo.planx(&args);
+        assert_eq!(run.code, 0, "{args:?}: {run}");
+    }
+}
+
+#[test]
+fn a_fresh_clone_says_the_notes_are_missing_then_sync_shows_the_true_states_and_git_pull_keeps_them()
+ {
+    let (remote, work) = team(0);
+    finish_phase(&work, "a", "src/a.txt");
+    work.git(&["push", "-q", "origin", "main"]);
+    sync(&work);
+    let working = work.states();
+    assert_eq!(working, ["complete", "ready", "ready"]);
+
+    let fresh = clone(&remote);
+    let run = fresh.planx(&["status"]);
+    assert_snapshot!(run, @"
+        plan demo: Demo plan (base main at 0445b7e109)
+
+        PHASE  STATE       BRANCH  LAST CHECKPOINT    STEP  AGE
+        a      UNVERIFIED  -       merged 0445b7e109  -     0s
+        b      waiting     -       -                  -     -
+        c      waiting     -       -                  -     -
+
+        UNVERIFIED: a was merged by 0445b7e109 without a passing verify of its tree: it does not count as complete
+        next: phase `a` was merged without a passing verify of its tree, so its dependents wait: verify its branch (`git planx verify a`) and share the notes
+        --- stderr ---
+        warning: the notes of `origin` (the evidence recorded on other machines) have not been fetched into this clone, so phases verified elsewhere show as unverified; run `git planx sync origin` once — after it, a plain `git fetch` or `git pull` brings them too
+        [exit status: 0]
+        ");
+    assert!(
+        run.stderr.starts_with(
+            "warning: the notes of `origin` (the evidence recorded on other machines) have not been fetched into this clone"
+        ),
+        "{run}"
+    );
+    assert!(
+        run.stderr.contains("run `git planx sync origin` once"),
+        "{run}"
+    );
+    assert_eq!(fresh.state_of("a"), "unverified");
+    for command in [vec!["report"], vec!["review", "a"]] {
+        let run = fresh.planx(&command);
+        assert!(
+            run.stderr.contains("run `git planx sync origin` once"),
+            "{command:?}: {run}"
+        );
+    }
+    let doc = sync(&fresh);
+    assert!(doc["notes"]["lines_in"].as_u64().unwrap() > 0, "{doc}");
+    assert_eq!(fresh.states(), working);
+    let run = fresh.planx(&["status"]);
+    assert!(!run.stderr.contains("have not been fetched"), "{run}");
+    // The local notes are untouched by a plain fetch: the remote's land beside them.
+    assert_eq!(
+        fresh.git(&["rev-parse", "refs/notes/planx"]),
+        fresh.git(&["rev-parse", "refs/notes/remotes/origin/planx"])
+    );
+
+    // One more phase finished on the working machine; a plain `git pull` brings it here.
+    finish_phase(&work, "b", "src/b.txt");
+    work.git(&["push", "-q", "origin", "main"]);
+    sync(&work);
+    let before = fresh.git(&["rev-parse", "refs/notes/planx"]);
+    fresh.git(&["pull", "-q", "--ff-only"]);
+    assert_eq!(
+        fresh.git(&["rev-parse", "refs/notes/planx"]),
+        before,
+        "a fetch wrote onto the local notes"
+    );
+    assert_eq!(fresh.states(), ["complete", "complete", "ready"]);
+    assert_eq!(fresh.states(), work.states());
+}
