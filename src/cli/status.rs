@@ -102,7 +102,7 @@ fn derive(
     if let Some(id) = phase {
         crate::state::judging::find_phase(plan, id)?;
     }
-    let statuses = state::derive(ctx.subject(), notes)?;
+    let statuses = state::derive_seen(ctx.subject(), notes)?;
     let order = Graph::order(plan).unwrap_or_else(|_| (0..plan.phases.len()).collect());
     let current = ctx.repo.current_branch()?;
     let committed = matches!(ctx.origin, Origin::Base(_));

@@ -166,7 +166,7 @@ pub fn report(
     committed: bool,
 ) -> Result<ExecutionReport, ReportError> {
     let (repo, plan) = (subject.repo, subject.plan);
-    let statuses = state::derive(subject, state::Notes::All)?;
+    let statuses = state::derive_seen(subject, state::Notes::All)?;
     let order = Graph::order(plan).unwrap_or_else(|_| (0..plan.phases.len()).collect());
     let base_tip = repo.base_tip(&plan.base)?;
     let mut phases = Vec::new();

@@ -331,6 +331,12 @@ pub fn phase_tip(
     if let Some(tip) = tip {
         return Ok((tip, TipFrom::Branch));
     }
+    // A phase started elsewhere, or a CI checkout: `origin`'s copy, as fetched.
+    if completed_by.is_none()
+        && let Some(tip) = repo.ref_target(&format!("refs/remotes/origin/{branch}"))?
+    {
+        return Ok((tip, TipFrom::Branch));
+    }
     match completed_by {
         Some(merge) => match repo.commit_info(merge)?.parents.as_slice() {
             [_, merged, ..] => Ok((*merged, TipFrom::Merged)),

@@ -164,7 +164,7 @@ pub fn review(
     let phase = subject.phase(phase_id)?;
     let branch = plan.branch(phase);
     let base_tip = subject.base_tip(BaseTip::OrOrigin)?;
-    let status = state::derive_around(subject, &phase.id)?
+    let status = state::derive_around_seen(subject, &phase.id)?
         .into_iter()
         .find(|s| s.id == phase.id);
     let merged_by = status.as_ref().and_then(|s| s.completed_by);

@@ -482,3 +482,84 @@ fn a_fresh_clone_says_the_notes_are_missing_then_sync_shows_the_true_states_and_
     assert_eq!(fresh.states(), ["complete", "complete", "ready"]);
     assert_eq!(fresh.states(), work.states());
 }
+
+/// A checkout the way CI makes one: a new repository fetching the remote's branches into
+/// `refs/remotes/origin/`, HEAD detached at the pull request's branch, no local branch.
+fn ci_checkout(remote: &Repo, branch: &str) -> Repo {
+    let ci = Repo::folder();
+    ci.git(&["init", "-q"]);
+    ci.git(&["remote", "add", "origin", &url(remote)]);
+    ci.git(&[
+        "fetch",
+        "-q",
+        "--no-tags",
+        "origin",
+        "+refs/heads/*:refs/remotes/origin/*",
+    ]);
+    ci.git(&["checkout", "-q", "--detach", &format!("origin/{branch}")]);
+    ci
+}
+
+/// `git planx ARGS` in `repo` as a GitHub Actions job for the pull request of `branch` runs it.
+fn in_ci(repo: &Repo, branch: &str, args: &[&str]) -> crate::common::Run {
+    repo.run(
+        repo.command(crate::common::BIN, &repo.root)
+            .env("GITHUB_HEAD_REF", branch)
+            .env("PLANX_TRUST", "1")
+            .args(args),
+    )
+}
+
+#[test]
+fn a_detached_ci_checkout_with_only_remote_tracking_branches_sees_the_states() {
+    let (remote, work) = team(0);
+    finish_phase(&work, "a", "src/a.txt");
+    work.git(&["push", "-q", "origin", "main"]);
+    // Phase b is verified on its branch, not merged yet: its pull request is what CI checks.
+    assert_eq!(work.planx(&["start", "b", "-q"]).code, 0);
+    work.write("src/b.txt", "b\n");
+    work.git(&["add", "-A"]);
+    assert_eq!(work.planx(&["checkpoint", "-q", "-m", "b"]).code, 0);
+    assert_eq!(work.planx(&["verify", "-q"]).code, 0);
+    let doc = sync(&work);
+    assert_eq!(doc["branches"][1]["outcome"], "created", "{doc}");
+    let working = work.states();
+
+    let ci = ci_checkout(&remote, "planx/b");
+    assert_eq!(
+        ci.git(&["branch", "--list"]),
+        "* (HEAD detached at origin/planx/b)\n"
+    );
+    let run = in_ci(&ci, "planx/b", &["sync", "--json"]);
+    assert_eq!(run.code, 0, "{run}");
+    assert_eq!(run.json()["branches"], serde_json::json!([]), "{run}");
+    let run = in_ci(&ci, "planx/b", &["status", "--json"]);
+    assert_eq!(run.code, 0, "{run}");
+    let states: Vec<String> = run.json()["phases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["state"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(states, working);
+    assert_eq!(states, ["complete", "in-progress", "ready"]);
+    let run = in_ci(&ci, "planx/b", &["review", "--format", "json"]);
+    assert_eq!(run.code, 0, "{run}");
+    let review = run.json();
+    assert_eq!(review["verification"]["verdict"], "verified", "{review}");
+    assert_eq!(review["head_from"], "detached", "{review}");
+    let run = in_ci(&ci, "planx/b", &["report", "--format", "json"]);
+    assert_eq!(run.code, 0, "{run}");
+    let report = run.json();
+    let complete: Vec<&str> = report["phases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["state"] == "complete")
+        .map(|p| p["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(complete, ["a"], "{report}");
+    let run = in_ci(&ci, "planx/b", &["next"]);
+    assert_eq!(run.code, 0, "{run}");
+    assert!(!run.stdout.contains("git planx start b"), "{run}");
+}
