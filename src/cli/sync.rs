@@ -54,7 +54,9 @@ pub fn cmd_sync(ui: &Ui, global: &GlobalArgs, args: &SyncArgs) -> Result<(), Cli
     if ui.json {
         return Document::yes(document(&report)).print(ui);
     }
-    ui.out(&render(&report, ui))?;
+    if !ui.quiet {
+        ui.out(&render(&report, ui))?;
+    }
     Ok(())
 }
 
