@@ -138,6 +138,8 @@ pub struct Review {
     pub plan_edit: Option<PlanEdit>,
     /// Changed paths no manifest entry declares.
     pub undeclared: Vec<String>,
+    /// Commits of the phase that bypassed the pre-commit hook, oldest first.
+    pub bypassed: Vec<super::Bypass>,
     pub files: Vec<FileRow>,
     pub findings: Vec<Finding>,
     pub checks: Vec<CheckReview>,
@@ -204,6 +206,7 @@ pub fn review(
         .filter(|f| f.declared.is_none())
         .map(|f| f.path.clone())
         .collect();
+    let bypassed = super::bypasses(repo, phase, &commits)?;
 
     let records = verify_records(&events);
     let record = record_for(&records, head_tree).cloned();
@@ -274,6 +277,7 @@ pub fn review(
         verification,
         plan_edit,
         undeclared,
+        bypassed,
         files,
         findings,
         checks,

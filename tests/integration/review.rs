@@ -1,6 +1,7 @@
 //! `git planx brief`, `review` and `report` on a plan taken through several phases — one
 //! complete (merged with `finish`), one failed, one in progress with an undeclared change, one
-//! waiting — and the CI files (`ci/planx-verify.sh`, run by the GitHub action and the GitLab template) run as a CI job runs them.
+//! waiting — and the CI files (`ci/planx-verify.sh`, run by the GitHub action and the GitLab
+//! template) run as a CI job runs them.
 
 use std::path::{Path, PathBuf};
 
@@ -383,6 +384,7 @@ fn review_of_a_phase_in_progress_with_an_undeclared_change() {
     ## Needs attention
 
     - **Undeclared changes** (errors: the plan is strict): `stray.txt`.
+    - **The pre-commit hook was bypassed** on 1 commit (`git commit --no-verify`, `PLANX_HOOKS=0`, or the hook not installed): it changed paths outside the manifest: `0e78b0ebf5` The command line, and a stray file (`stray.txt`).
     - Uncommitted changes in the work tree are not part of this review: `scratch.txt`.
 
     ## Goal
@@ -607,6 +609,7 @@ fn report_of_the_whole_plan() {
 
     - `parser` (failed): the order format is not decided
     - `cli` (undeclared-change): stray.txt was added but the manifest does not declare it
+    - `cli` (hook-bypassed): the pre-commit hook was bypassed (`--no-verify`, `PLANX_HOOKS=0`) or not installed on 1 commit: 0e78b0ebf5 The command line, and a stray file changed stray.txt
 
     ## Next step
 
@@ -975,6 +978,7 @@ fn an_edit_of_the_plan_on_the_branch_is_called_out_first() {
     assert_snapshot!(attention, @"
     - **The plan file `.planx/plan.toml` is edited on this branch** (not declared). The plan on `main` at the fork point judges this phase, not the edited copy.
     - **Undeclared changes** (errors: the plan is strict): `.planx/plan.toml`.
+    - **The pre-commit hook was bypassed** on 1 commit (`git commit --no-verify`, `PLANX_HOOKS=0`, or the hook not installed): it changed paths outside the manifest: `f30ec43542` Make the tests easy (`.planx/plan.toml`).
     ");
     let doc = ok(repo.planx(&["review", "--json"])).json();
     assert_eq!(doc["plan_edit"]["path"], ".planx/plan.toml");
@@ -1351,5 +1355,59 @@ fn a_merge_on_the_forge_without_a_verify_is_an_open_problem() {
         run.stdout
             .contains("**without a passing verify of its tree**: it does not count as complete"),
         "{run}"
+    );
+}
+
+#[test]
+fn commits_that_bypassed_the_pre_commit_hook_show_in_review_and_report() {
+    let repo = Repo::verifying(&crate::common::VERIFY_PLAN);
+    ok(repo.planx(&["hooks", "install", "-q"]));
+    repo.do_phase_p();
+    repo.write("stray.txt", "not in the manifest\n");
+    repo.git(&["add", "stray.txt"]);
+    // The hook refuses the commit; --no-verify skips it.
+    let refused =
+        repo.run(
+            repo.command("git", &repo.root)
+                .args(["commit", "-q", "-m", "Stray file"]),
+        );
+    assert_eq!(refused.code, 1, "{refused}");
+    repo.git(&["commit", "-q", "--no-verify", "-m", "Stray file"]);
+    let stray = repo
+        .git(&["rev-parse", "--short=10", "HEAD"])
+        .trim()
+        .to_owned();
+
+    let run = ok(repo.planx(&["review", "p"]));
+    let line = run
+        .stdout
+        .lines()
+        .find(|l| l.contains("pre-commit hook was bypassed"))
+        .unwrap_or_else(|| panic!("{run}"))
+        .replace(&stray, "$STRAY");
+    assert_snapshot!(line, @"- **The pre-commit hook was bypassed** on 1 commit (`git commit --no-verify`, `PLANX_HOOKS=0`, or the hook not installed): it changed paths outside the manifest: `$STRAY` Stray file (`stray.txt`).");
+    let review = ok(repo.planx(&["review", "p", "--format", "json"])).json();
+    assert_eq!(
+        review["bypassed"][0]["paths"],
+        serde_json::json!(["stray.txt"])
+    );
+
+    let report = ok(repo.planx(&["report", "--format", "json"])).json();
+    let p = &report["phases"][0];
+    assert_eq!(p["bypassed"][0]["summary"], "Stray file", "{p}");
+    assert!(
+        p["problems"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|x| x["code"] == "hook-bypassed"),
+        "{p}"
+    );
+    let text = ok(repo.planx(&["report"]));
+    assert!(
+        text.stdout.contains(&format!(
+            "- `p` (hook-bypassed): the pre-commit hook was bypassed (`--no-verify`, `PLANX_HOOKS=0`) or not installed on 1 commit: {stray} Stray file changed stray.txt"
+        )),
+        "{text}"
     );
 }

@@ -299,15 +299,15 @@ fn sync_shows_what_it_did_and_configures_the_remote_once() {
     assert_eq!(first.planx(&["checkpoint", "-q", "-m", "a"]).code, 0);
     let run = first.planx(&["sync"]);
     assert_snapshot!(run.to_string().replace(&remote.root.display().to_string(), "$REMOTE"), @"
-        synced with origin (file://$REMOTE)
-          notes   2 note lines pushed
-          claims  none on the remote
-          branches
-            planx/a  pushed (new on origin) 31def5602f
-        configured origin: a plain `git fetch` or `git pull` now brings its notes and claims too
-        --- stderr ---
-        [exit status: 0]
-        ");
+    synced with origin (file://$REMOTE)
+      notes   2 note lines pushed
+      claims  none on the remote
+      branches
+        planx/a  pushed (new on origin) 31def5602f
+    configured origin: a plain `git fetch` or `git pull` now brings its notes and claims too
+    --- stderr ---
+    [exit status: 0]
+    ");
     assert_snapshot!(
         first.git(&["config", "--get-all", "remote.origin.fetch"]),
         @"
@@ -318,14 +318,14 @@ fn sync_shows_what_it_did_and_configures_the_remote_once() {
     );
     let run = first.planx(&["sync"]);
     assert_snapshot!(run.to_string().replace(&remote.root.display().to_string(), "$REMOTE"), @"
-        synced with origin (file://$REMOTE)
-          notes   up to date
-          claims  none on the remote
-          branches
-            planx/a  up to date
-        --- stderr ---
-        [exit status: 0]
-        ");
+    synced with origin (file://$REMOTE)
+      notes   up to date
+      claims  none on the remote
+      branches
+        planx/a  up to date
+    --- stderr ---
+    [exit status: 0]
+    ");
 }
 
 #[test]
@@ -333,30 +333,30 @@ fn an_unreachable_remote_is_exit_3_with_a_hint_and_an_unknown_one_exit_2() {
     let repo = Repo::with_plan(&SMALL_PLAN);
     let run = repo.planx(&["sync"]);
     assert_snapshot!(run, @"
-        --- stderr ---
-        error: this repository has no remote
-        hint: add the team's remote first: `git remote add origin URL`
-        [exit status: 3]
-        ");
+    --- stderr ---
+    error: this repository has no remote
+    hint: add the team's remote first: `git remote add origin URL`
+    [exit status: 3]
+    ");
     repo.git(&["remote", "add", "origin", "file:///nonexistent/remote.git"]);
     let run = repo.planx(&["sync"]);
     assert_snapshot!(run, @"
-        --- stderr ---
-        error: cannot reach the remote `origin` (file:///nonexistent/remote.git)
-          | fatal: '/nonexistent/remote.git' does not appear to be a git repository
-          | fatal: Could not read from remote repository.
-          | Please make sure you have the correct access rights
-          | and the repository exists.
-        hint: nothing here was changed; check the remote's URL (`git remote -v`), the network and your credentials (`git fetch origin` says what git says), then run it again
-        [exit status: 3]
-        ");
+    --- stderr ---
+    error: cannot reach the remote `origin` (file:///nonexistent/remote.git)
+      | fatal: '/nonexistent/remote.git' does not appear to be a git repository
+      | fatal: Could not read from remote repository.
+      | Please make sure you have the correct access rights
+      | and the repository exists.
+    hint: nothing here was changed; check the remote's URL (`git remote -v`), the network and your credentials (`git fetch origin` says what git says), then run it again
+    [exit status: 3]
+    ");
     let run = repo.planx(&["sync", "upstream"]);
     assert_snapshot!(run, @"
-        --- stderr ---
-        error: there is no remote `upstream`
-        hint: the remotes here are origin; name one: `git planx sync origin`
-        [exit status: 2]
-        ");
+    --- stderr ---
+    error: there is no remote `upstream`
+    hint: the remotes here are origin; name one: `git planx sync origin`
+    [exit status: 2]
+    ");
     let run = repo.planx(&["sync", "--json"]);
     assert_eq!(run.json()["kind"], "repository-state", "{run}");
     assert_eq!(run.json()["exit_code"], 3, "{run}");
@@ -426,19 +426,19 @@ fn a_fresh_clone_says_the_notes_are_missing_then_sync_shows_the_true_states_and_
     let fresh = clone(&remote);
     let run = fresh.planx(&["status"]);
     assert_snapshot!(run, @"
-        plan demo: Demo plan (base main at 0445b7e109)
+    plan demo: Demo plan (base main at 0445b7e109)
 
-        PHASE  STATE       BRANCH  LAST CHECKPOINT    STEP  AGE
-        a      UNVERIFIED  -       merged 0445b7e109  -     0s
-        b      waiting     -       -                  -     -
-        c      waiting     -       -                  -     -
+    PHASE  STATE       BRANCH  LAST CHECKPOINT    STEP  AGE
+    a      UNVERIFIED  -       merged 0445b7e109  -     0s
+    b      waiting     -       -                  -     -
+    c      waiting     -       -                  -     -
 
-        UNVERIFIED: a was merged by 0445b7e109 without a passing verify of its tree: it does not count as complete
-        next: phase `a` was merged without a passing verify of its tree, so its dependents wait: verify its branch (`git planx verify a`) and share the notes
-        --- stderr ---
-        warning: the notes of `origin` (the evidence recorded on other machines) have not been fetched into this clone, so phases verified elsewhere show as unverified; run `git planx sync origin` once — after it, a plain `git fetch` or `git pull` brings them too
-        [exit status: 0]
-        ");
+    UNVERIFIED: a was merged by 0445b7e109 without a passing verify of its tree: it does not count as complete
+    next: phase `a` was merged without a passing verify of its tree, so its dependents wait: verify its branch (`git planx verify a`) and share the notes
+    --- stderr ---
+    warning: the notes of `origin` (the evidence recorded on other machines) have not been fetched into this clone, so phases verified elsewhere show as unverified; run `git planx sync origin` once — after it, a plain `git fetch` or `git pull` brings them too
+    [exit status: 0]
+    ");
     assert!(
         run.stderr.starts_with(
             "warning: the notes of `origin` (the evidence recorded on other machines) have not been fetched into this clone"
