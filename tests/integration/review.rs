@@ -1359,7 +1359,7 @@ fn a_merge_on_the_forge_without_a_verify_is_an_open_problem() {
 }
 
 #[test]
-fn commits_that_bypassed_the_pre_commit_hook_show_in_review_and_report() {
+fn bypassed_pre_commit_hooks_show_in_review_and_report() {
     let repo = Repo::verifying(&crate::common::VERIFY_PLAN);
     ok(repo.planx(&["hooks", "install", "-q"]));
     repo.do_phase_p();
