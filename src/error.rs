@@ -751,9 +751,8 @@ impl From<RemoteError> for CliError {
         let message = error.to_string();
         match error {
             RemoteError::Git(e) => e.into(),
-            RemoteError::NoRemote => CliError::repo_state(message).hint(
-                "add the team's remote first: `git remote add origin URL`",
-            ),
+            RemoteError::NoRemote => CliError::repo_state(message)
+                .hint("add the team's remote first: `git remote add origin URL`"),
             RemoteError::UnknownRemote { name, known } => {
                 let e = CliError::usage(message);
                 if known.is_empty() {
@@ -782,11 +781,16 @@ impl From<RemoteError> for CliError {
                     "nothing here was changed; check the remote's URL (`git remote -v`), the network and your credentials (`git fetch {remote}` says what git says), then run it again"
                 ))
             }
-            RemoteError::Refused { .. } => CliError::repo_state(message).hint(
-                "the remote's own rules (a hook, a protected ref, permissions) refuse it; the local notes keep every line",
+            RemoteError::Refused { said, .. } => {
+                let mut e = CliError::repo_state(message);
+                e.details.extend(said.iter().map(|l| format!("| {l}")));
+                e.hint(
+                    "the remote's own rules (a hook, a protected ref, permissions) refuse it; the local notes keep every line",
+                )
+            }
+            RemoteError::KeptLosing { .. } => CliError::repo_state(message).hint(
+                "other machines are pushing notes right now; nothing was lost — run it again",
             ),
-            RemoteError::KeptLosing { .. } => CliError::repo_state(message)
-                .hint("other machines are pushing notes right now; nothing was lost — run it again"),
         }
     }
 }

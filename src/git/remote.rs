@@ -27,8 +27,9 @@ pub enum PushStatus {
     UpToDate,
     /// It did not hold the expected value: someone else changed it first.
     Stale,
-    /// The remote refused it for another reason (a hook, a protected branch, permissions).
-    Rejected { reason: String },
+    /// The remote refused it for another reason (a hook, a protected branch, permissions);
+    /// `said` holds what the remote printed (git's `remote: …` lines).
+    Rejected { reason: String, said: Vec<String> },
 }
 
 /// Why a fetch or a push did not happen at all.
@@ -114,6 +115,11 @@ impl Repo {
         let refs: Vec<&str> = args.iter().map(String::as_str).collect();
         let (code, stdout, stderr) = git_status(self.common_dir(), &refs)?;
         let stdout = String::from_utf8_lossy(&stdout);
+        let said: Vec<String> = stderr
+            .lines()
+            .filter(|l| l.starts_with("remote: "))
+            .map(|l| l.trim_end().to_owned())
+            .collect();
         let mut statuses: Vec<Option<PushStatus>> = vec![None; updates.len()];
         for line in stdout.lines() {
             let mut fields = line.splitn(3, '\t');
@@ -136,6 +142,7 @@ impl Repo {
                 _ if RACE_LOST.iter().any(|m| summary.contains(m)) => PushStatus::Stale,
                 _ => PushStatus::Rejected {
                     reason: summary.to_owned(),
+                    said: said.clone(),
                 },
             });
         }
@@ -155,6 +162,7 @@ impl Repo {
                         .unwrap_or("no answer")
                         .trim()
                         .to_owned(),
+                    said: said.clone(),
                 })
             })
             .collect()))

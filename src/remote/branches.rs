@@ -100,7 +100,18 @@ pub fn push_ahead(
                 )?;
             }
             PushStatus::Stale => b.outcome = Outcome::MovedMeanwhile,
-            PushStatus::Rejected { reason } => b.outcome = Outcome::Refused(reason),
+            PushStatus::Rejected { reason, said } => {
+                b.outcome = Outcome::Refused(match said.is_empty() {
+                    true => reason,
+                    false => format!(
+                        "{reason}; the remote said: {}",
+                        said.iter()
+                            .map(|l| l.trim_start_matches("remote: "))
+                            .collect::<Vec<_>>()
+                            .join("; ")
+                    ),
+                })
+            }
         }
     }
     Ok(out)

@@ -75,6 +75,8 @@ pub enum RemoteError {
         remote: String,
         reference: String,
         reason: String,
+        /// What the remote printed.
+        said: Vec<String>,
     },
     /// Other machines kept pushing notes between each fetch and push.
     #[error(

@@ -216,11 +216,12 @@ pub fn sync_fetched(
                 backoff(attempt);
                 fetch(repo, remote, &fetch_refspecs(&remote.name)[..1])?;
             }
-            Some(PushStatus::Rejected { reason }) => {
+            Some(PushStatus::Rejected { reason, said }) => {
                 return Err(RemoteError::Refused {
                     remote: remote.name.clone(),
                     reference: NOTES_REF.to_owned(),
                     reason,
+                    said,
                 });
             }
             None => unreachable!("one status per update"),

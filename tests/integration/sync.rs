@@ -563,3 +563,233 @@ fn a_detached_ci_checkout_with_only_remote_tracking_branches_sees_the_states() {
     assert_eq!(run.code, 0, "{run}");
     assert!(!run.stdout.contains("git planx start b"), "{run}");
 }
+
+#[test]
+fn claims_on_the_remote_are_fetched_and_a_released_one_is_gone_after_the_next_sync() {
+    let (remote, first) = team(0);
+    let main = first.git(&["rev-parse", "main"]).trim().to_owned();
+    first.git(&[
+        "push",
+        "-q",
+        "origin",
+        &format!("{main}:refs/planx/claims/demo/a"),
+    ]);
+    let c = clone(&remote);
+    let doc = sync(&c);
+    assert_eq!(
+        doc["claims"],
+        serde_json::json!(["refs/planx/remotes/origin/claims/demo/a"])
+    );
+    // A plain fetch brings claims too, now that the remote is configured.
+    first.git(&[
+        "push",
+        "-q",
+        "origin",
+        &format!("{main}:refs/planx/claims/demo/b"),
+    ]);
+    c.git(&["fetch", "-q", "origin"]);
+    assert_eq!(
+        c.git(&["for-each-ref", "--format=%(refname)", "refs/planx/"]),
+        "refs/planx/remotes/origin/claims/demo/a\nrefs/planx/remotes/origin/claims/demo/b\n"
+    );
+    first.git(&["push", "-q", "origin", ":refs/planx/claims/demo/a"]);
+    let doc = sync(&c);
+    assert_eq!(
+        doc["claims"],
+        serde_json::json!(["refs/planx/remotes/origin/claims/demo/b"])
+    );
+}
+
+/// Makes `hook` (a shell script) the hook `name` of the repository whose git folder is `dir`.
+fn hook(dir: &Path, name: &str, script: &str) {
+    let path = dir.join("hooks").join(name);
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(&path, script).unwrap();
+    std::fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+}
+
+#[test]
+fn a_remote_that_refuses_the_notes_or_a_branch_says_so_and_nothing_here_is_lost() {
+    let (remote, _first) = team(0);
+    let c = clone(&remote);
+    assert_eq!(c.planx(&["start", "a", "-q"]).code, 0);
+    let target = commits(&c)[0];
+    append(
+        &c,
+        target,
+        r#"{"v":1,"ts":"2026-01-01T00:00:00Z","mine":true}"#,
+    );
+    hook(
+        &remote.root,
+        "pre-receive",
+        "#!/bin/sh\nwhile read old new ref; do\n  case \"$ref\" in refs/notes/*) echo 'notes are read-only here' >&2; exit 1;; esac\ndone\n",
+    );
+    let run = c.planx(&["sync"]);
+    assert_snapshot!(run, @"
+    --- stderr ---
+    error: `origin` refused refs/notes/planx: [remote rejected] (pre-receive hook declined)
+      | remote: notes are read-only here
+    hint: the remote's own rules (a hook, a protected ref, permissions) refuse it; the local notes keep every line
+    [exit status: 3]
+    ");
+    assert!(c.note(&target.to_string()).contains(r#""mine":true"#));
+    // The notes go through, a branch does not: it is reported, the rest done.
+    hook(
+        &remote.root,
+        "update",
+        "#!/bin/sh\ncase \"$1\" in refs/heads/planx/*) echo 'phase branches are pushed by CI only' >&2; exit 1;; esac\n",
+    );
+    std::fs::remove_file(remote.root.join("hooks/pre-receive")).unwrap();
+    let doc = sync(&c);
+    assert_eq!(doc["notes"]["pushed"], true, "{doc}");
+    assert_eq!(doc["branches"][0]["outcome"], "refused", "{doc}");
+    assert!(
+        doc["branches"][0]["reason"]
+            .as_str()
+            .unwrap()
+            .starts_with("[remote rejected] (hook declined); the remote said: phase branches are pushed by CI only;"),
+        "{doc}"
+    );
+}
+
+#[test]
+fn a_sync_that_keeps_losing_the_race_gives_up_with_exit_3_and_keeps_its_lines() {
+    let (remote, _first) = team(0);
+    let (a, b) = (clone(&remote), clone(&remote));
+    let target = commits(&a)[0];
+    append(
+        &a,
+        target,
+        r#"{"v":1,"ts":"2026-01-01T00:00:00Z","from":"a"}"#,
+    );
+    // Each time `a` is about to push its notes, `b` appends a line and pushes first.
+    let script = format!(
+        "#!/bin/sh\nwhile read local sha remote_ref remote_sha; do\n  \
+         if [ \"$remote_ref\" = refs/notes/planx ]; then\n    \
+         (unset GIT_DIR GIT_WORK_TREE GIT_INDEX_FILE; cd '{b}' && \
+         n=$(cat ../n 2>/dev/null || echo 0) && echo $((n+1)) > ../n && \
+         git notes --ref planx append -m \"{{\\\"b\\\":$n}}\" HEAD && git planx sync -q) || exit 1\n  \
+         fi\ndone\nexit 0\n",
+        b = b.root.display()
+    );
+    hook(&a.root.join(".git"), "pre-push", &script);
+    let run = a.planx(&["sync"]);
+    assert_eq!(run.code, 3, "{run}");
+    assert!(
+        run.stderr.starts_with(
+            "error: `origin`'s notes kept changing: 30 attempts to push the merged notes lost the race"
+        ),
+        "{run}"
+    );
+    assert!(
+        run.stderr.contains("nothing was lost — run it again"),
+        "{run}"
+    );
+    let here = notes(&a, &a.root, "planx");
+    assert!(
+        here[&target.to_string()]
+            .iter()
+            .any(|l| l.contains(r#""from":"a""#))
+    );
+    // Once the others stop, the next sync goes through with every line of both.
+    std::fs::remove_file(a.path(".git/hooks/pre-push")).unwrap();
+    sync(&a);
+    let on_remote = notes(&remote, &remote.root, "planx");
+    let lines = &on_remote[&target.to_string()];
+    assert!(
+        lines.iter().any(|l| l.contains(r#""from":"a""#)),
+        "{lines:#?}"
+    );
+    assert_eq!(
+        lines.iter().filter(|l| l.contains(r#""b":"#)).count(),
+        30,
+        "{lines:#?}"
+    );
+}
+
+/// A `git daemon` serving `root` on 127.0.0.1, pushes allowed; stopped when dropped.
+struct Daemon {
+    child: std::process::Child,
+    port: u16,
+}
+
+impl Daemon {
+    fn serve(repo: &Repo, root: &Path) -> Daemon {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        // git-daemon itself, not `git daemon`: the `git` wrapper would run it as a child of its
+        // own, which stopping the wrapper would leave behind.
+        let exec_path = repo.git(&["--exec-path"]);
+        let child = repo
+            .command(Path::new(exec_path.trim()).join("git-daemon"), root)
+            .args([
+                "--reuseaddr",
+                "--export-all",
+                "--enable=receive-pack",
+                "--listen=127.0.0.1",
+                &format!("--port={port}"),
+                &format!("--base-path={}", root.display()),
+                &root.display().to_string(),
+            ])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("git daemon");
+        crate::common::wait_until("git daemon listens", || {
+            std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
+        });
+        Daemon { child, port }
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn sync_works_over_the_git_protocol_and_an_unreachable_daemon_is_exit_3() {
+    let (remote, work) = team(0);
+    finish_phase(&work, "a", "src/a.txt");
+    work.git(&["push", "-q", "origin", "main"]);
+    sync(&work);
+    let served = remote.root.parent().unwrap().to_path_buf();
+    let daemon = Daemon::serve(&remote, &served);
+    let url = format!(
+        "git://127.0.0.1:{}/{}",
+        daemon.port,
+        remote.root.file_name().unwrap().to_string_lossy()
+    );
+    let c = Repo::folder();
+    c.git(&["clone", "-q", &url, "."]);
+    assert_eq!(c.state_of("a"), "unverified");
+    sync(&c);
+    assert_eq!(c.states(), work.states());
+    // Lines from this machine travel back over the same transport.
+    let target = commits(&c)[0];
+    append(
+        &c,
+        target,
+        r#"{"v":1,"ts":"2026-01-01T00:00:00Z","over":"git"}"#,
+    );
+    let doc = sync(&c);
+    assert_eq!(doc["notes"]["lines_out"], 1, "{doc}");
+    assert!(
+        notes(&remote, &remote.root, "planx")[&target.to_string()]
+            .iter()
+            .any(|l| l.contains(r#""over":"git""#))
+    );
+    drop(daemon);
+    let run = c.planx(&["sync"]);
+    assert_eq!(run.code, 3, "{run}");
+    assert!(
+        run.stderr
+            .starts_with("error: cannot reach the remote `origin` (git://127.0.0.1:"),
+        "{run}"
+    );
+}
