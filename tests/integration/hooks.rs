@@ -298,6 +298,15 @@ fn pre_push_refuses_base_with_unverified_phase_merges() {
             .args(["push", "-q", "origin", "main"]),
     );
     assert_eq!(run.code, 0, "{run}");
+    // The hint names a command that exists, and it does what the hint says.
+    assert!(
+        run.stderr
+            .contains("share the evidence too: `git planx sync`"),
+        "{run}"
+    );
+    let run = repo.planx(&["sync", "--json"]);
+    assert_eq!(run.code, 0, "{run}");
+    assert_eq!(run.json()["notes"]["pushed"], true, "{run}");
 }
 
 #[test]

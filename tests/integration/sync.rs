@@ -793,3 +793,26 @@ fn sync_works_over_the_git_protocol_and_an_unreachable_daemon_is_exit_3() {
         "{run}"
     );
 }
+
+#[test]
+fn a_phase_started_and_synced_elsewhere_is_in_progress_here_and_can_be_reviewed() {
+    let (remote, work) = team(0);
+    assert_eq!(work.planx(&["start", "a", "-q"]).code, 0);
+    work.write("src/a.txt", "a\n");
+    work.git(&["add", "-A"]);
+    assert_eq!(work.planx(&["checkpoint", "-q", "-m", "a"]).code, 0);
+    sync(&work);
+    let here = clone(&remote);
+    sync(&here);
+    assert_eq!(here.branch(), "main");
+    assert_eq!(here.state_of("a"), "in-progress");
+    let run = here.planx(&["next"]);
+    assert!(!run.stdout.contains("git planx start a"), "{run}");
+    let run = here.planx(&["review", "a", "--format", "json"]);
+    assert_eq!(run.code, 0, "{run}");
+    assert_eq!(
+        run.json()["head"],
+        work.git(&["rev-parse", "planx/a"]).trim(),
+        "{run}"
+    );
+}
