@@ -816,3 +816,34 @@ fn a_phase_started_and_synced_elsewhere_is_in_progress_here_and_can_be_reviewed(
         "{run}"
     );
 }
+
+#[test]
+fn init_configures_every_remote_to_fetch_the_notes_beside_the_local_ones() {
+    let repo = Repo::with_commit();
+    let remote = bare();
+    repo.git(&["remote", "add", "origin", &url(&remote)]);
+    let run = repo.planx(&["init", "--json"]);
+    assert_eq!(run.code, 0, "{run}");
+    let config = run.json()["config"].clone();
+    let fetch: Vec<&str> = config
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["key"] == "remote.origin.fetch")
+        .map(|c| c["value"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        fetch,
+        [
+            "+refs/notes/planx*:refs/notes/remotes/origin/planx*",
+            "+refs/planx/claims/*:refs/planx/remotes/origin/claims/*"
+        ]
+    );
+    // A plain fetch from a remote without notes or claims still works.
+    repo.git(&["fetch", "-q", "origin"]);
+    assert_snapshot!(repo.git(&["config", "--get-all", "remote.origin.fetch"]), @"
+    +refs/heads/*:refs/remotes/origin/*
+    +refs/notes/planx*:refs/notes/remotes/origin/planx*
+    +refs/planx/claims/*:refs/planx/remotes/origin/claims/*
+    ");
+}
