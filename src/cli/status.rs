@@ -68,6 +68,7 @@ pub fn cmd_status(ui: &Ui, global: &GlobalArgs, args: &StatusArgs) -> Result<(),
             &ctx.origin,
             ui.out_painter(),
             &bypassed(&ctx.repo, plan, statuses)?,
+            &ctx.repo.branch_tips(&plan.branch_prefix)?,
         ))?,
         StatusFormat::Md => ui.out(&render_md(plan, statuses, selected, next, &ctx.origin))?,
     }
@@ -338,6 +339,7 @@ fn render_table(
     origin: &Origin,
     p: Painter,
     bypassed: &[(String, usize)],
+    local: &std::collections::HashMap<String, crate::git::Oid>,
 ) -> String {
     let mut rows = vec![vec![
         p.paint(Style::Bold, "PHASE"),
@@ -369,7 +371,12 @@ fn render_table(
         rows.push(vec![
             status.id.clone(),
             state_cell(status, p),
-            if status.branch_tip.is_some() {
+            if status.branch_tip.is_some() && local.contains_key(&status.branch) {
+                status.branch.clone()
+            } else if status.branch_tip.is_some() && status.completed_by.is_none() {
+                // Only fetched: a CI checkout, or a phase started on another machine.
+                format!("origin/{}", status.branch)
+            } else if status.branch_tip.is_some() {
                 status.branch.clone()
             } else {
                 "-".to_owned()

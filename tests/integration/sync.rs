@@ -806,6 +806,13 @@ fn a_phase_started_and_synced_elsewhere_is_in_progress_here_and_can_be_reviewed(
     sync(&here);
     assert_eq!(here.branch(), "main");
     assert_eq!(here.state_of("a"), "in-progress");
+    let run = here.planx(&["status"]);
+    assert!(
+        run.stdout
+            .lines()
+            .any(|l| l.starts_with("a ") && l.contains(" origin/planx/a ")),
+        "{run}"
+    );
     let run = here.planx(&["next"]);
     assert!(!run.stdout.contains("git planx start a"), "{run}");
     let run = here.planx(&["review", "a", "--format", "json"]);
