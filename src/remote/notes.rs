@@ -151,7 +151,8 @@ pub fn sync_fetched(
             Some(merge(repo, ours, theirs)?)
         };
         let tip = match (&merged, ours, theirs) {
-            (None, _, tip) => tip.expect("one side has notes"),
+            (None, _, Some(tip)) => tip,
+            (None, _, None) => return Ok(report),
             (Some(m), _, Some(t)) if repo.commit_info(t)?.tree == m.tree => t,
             (Some(m), Some(o), t)
                 if repo.commit_info(o)?.tree == m.tree
@@ -193,8 +194,13 @@ pub fn sync_fetched(
                     url: remote.url.clone(),
                     failure,
                 })?;
-        match status.into_iter().next() {
-            Some(PushStatus::Updated | PushStatus::UpToDate) => {
+        // One status per update: a missing one is no answer at all.
+        let status = status.into_iter().next().unwrap_or(PushStatus::Rejected {
+            reason: "no answer".into(),
+            said: Vec::new(),
+        });
+        match status {
+            PushStatus::Updated | PushStatus::UpToDate => {
                 // What was pushed is what the remote holds now.
                 let _ =
                     repo.update_ref_if(&tracking, tip, theirs, "notes: pushed by git planx sync")?;
@@ -207,7 +213,7 @@ pub fn sync_fetched(
                 report.pushed = true;
                 return Ok(report);
             }
-            Some(PushStatus::Stale) => {
+            PushStatus::Stale => {
                 tracing::debug!(
                     attempt,
                     "lost the race for {}'s notes, fetching again",
@@ -216,7 +222,7 @@ pub fn sync_fetched(
                 backoff(attempt);
                 fetch(repo, remote, &fetch_refspecs(&remote.name)[..1])?;
             }
-            Some(PushStatus::Rejected { reason, said }) => {
+            PushStatus::Rejected { reason, said } => {
                 return Err(RemoteError::Refused {
                     remote: remote.name.clone(),
                     reference: NOTES_REF.to_owned(),
@@ -224,7 +230,6 @@ pub fn sync_fetched(
                     said,
                 });
             }
-            None => unreachable!("one status per update"),
         }
     }
     Err(RemoteError::KeptLosing {
