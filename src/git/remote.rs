@@ -42,11 +42,12 @@ pub struct TransportFailure {
 }
 
 /// How `git push --porcelain` says that a ref changed on the remote under a push.
-const RACE_LOST: [&str; 4] = [
+const RACE_LOST: [&str; 5] = [
     "stale info",
     "failed to update ref",
     "failed to lock",
     "cannot lock ref",
+    "incorrect old value",
 ];
 
 impl Repo {
