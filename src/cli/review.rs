@@ -150,7 +150,15 @@ fn uncounted_line(r: &Review) -> Option<String> {
                 ("verify", false) => "a verify".to_owned(),
                 (event, _) => format!("a `{event}` record"),
             };
-            format!("{claim} on `{}` at {} ({})", short(&u.commit), u.ts, u.why)
+            let by =
+                u.by.as_deref()
+                    .map_or(String::new(), |by| format!(", which says it is {by}"));
+            format!(
+                "{claim} on `{}` at {} ({}{by})",
+                short(&u.commit),
+                u.ts,
+                u.why
+            )
         })
         .collect();
     Some(format!(
