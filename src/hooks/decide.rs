@@ -178,6 +178,10 @@ fn committed_plan(repo: &Repo, commit: Oid) -> Result<Option<(Plan, String)>, Ho
         at: "HEAD".into(),
         source,
     })?;
+    // The signers base's plan declares are the ones its merges' records are judged by.
+    if let Some(plan) = &plan {
+        crate::trust::signing::declare(&plan.evidence.signers, plan.evidence.count_unknown);
+    }
     Ok(plan.map(|plan| (plan, path.to_owned())))
 }
 
@@ -565,7 +569,7 @@ pub fn pre_push(repo: &Repo, updates: &[String]) -> Result<Decision, HookError> 
         // Judge what the remote's base would become: the commit being pushed, whatever local
         // branch it comes from.
         for status in state::derive_with_base(Subject::new(repo, &plan, &plan_path), Some(local))? {
-            if status.state == State::Unverified
+            if matches!(status.state, State::Unverified | State::Contradicted)
                 && let Some(by) = status.completed_by
                 && pushed.contains(&by)
             {

@@ -156,6 +156,10 @@ fn derive_where(
     wanted: &dyn Fn(&crate::plan::Phase) -> bool,
 ) -> Result<Vec<PhaseStatus>, GitError> {
     let notes_trees = repo.notes_trees()?;
+    let verified_lines = crate::cache::Cache::new(repo, "verified-lines", 1, "bin");
+    if let Some(tags) = verified_lines.get_value("tags") {
+        crate::trust::signing::remember_verified(tags);
+    }
     let history = History::new(repo);
     let facts_key = base_tip.and_then(|tip| BaseFacts::key(tip, plan, plan_path));
     let mut base_facts = BaseFacts::load(repo, facts_key.as_deref());
@@ -199,7 +203,8 @@ fn derive_where(
     });
     let (mut out, commits) = phases?;
     // The evidence: verified, the events the states need, stale files.
-    let mut reader = EvidenceReader::new(repo, history, &notes_trees, folders, base_facts)?;
+    let mut reader =
+        EvidenceReader::new(repo, plan_path, history, &notes_trees, folders, base_facts)?;
     for (i, phase) in plan.phases.iter().enumerate() {
         if !wanted(phase) {
             continue;
@@ -216,6 +221,10 @@ fn derive_where(
         )?;
     }
     reader.base_facts.keep(repo, facts_key.as_deref());
+    reader.recompute.keep();
+    if let Some(tags) = crate::trust::signing::learnt() {
+        verified_lines.put_value("tags", &tags);
+    }
     let complete: Vec<bool> = out.iter().map(PhaseStatus::is_complete).collect();
     let index: HashMap<&str, usize> = plan
         .phases
@@ -294,6 +303,8 @@ fn read_phases(
                 branch_tip: None,
                 completed_by,
                 verified: false,
+                contradicted: Vec::new(),
+                uncounted: None,
                 checkpoints: Vec::new(),
                 plain_commits: 0,
                 waiting_for: Vec::new(),
@@ -340,6 +351,8 @@ fn read_phases(
             branch_tip,
             completed_by,
             verified: false,
+            contradicted: Vec::new(),
+            uncounted: None,
             checkpoints,
             plain_commits,
             waiting_for: Vec::new(),

@@ -8,7 +8,10 @@ use serde_json::{Map, Value};
 use crate::git::notes::NotesSnapshot;
 use crate::git::{GitError, Oid};
 use crate::process::Outcome;
+use crate::trust::signing::{self, Seal, SigningError};
 
+/// The member of a line holding its signature.
+const SIG: &str = "sig";
 /// The event format version.
 pub const EVENT_VERSION: u32 = 1;
 /// Bytes of command output kept in a note: notes stay small, the full tail is in the run log.
@@ -24,6 +27,10 @@ pub struct Event {
     pub event: String,
     #[serde(flatten)]
     pub data: Map<String, Value>,
+    /// What the line's signature says of it: only lines planx signed with a trusted key are
+    /// evidence ([`Event::counts`]).
+    #[serde(skip)]
+    pub seal: Seal,
 }
 
 impl Event {
@@ -35,6 +42,7 @@ impl Event {
             phase: phase.to_owned(),
             event: event.to_owned(),
             data: Map::new(),
+            seal: Seal::Unsigned,
         }
     }
 
@@ -46,9 +54,42 @@ impl Event {
         self
     }
 
-    /// The event as one line of JSON.
+    /// The event as one line of JSON, signed by this machine, with who signed it (`by`, a claim
+    /// shown beside the key). The only way planx writes an event.
+    pub fn sealed_line(&self) -> Result<String, SigningError> {
+        let mut event = self.clone();
+        // Whoever signs says so, also when signing anew what another signed (a squash carrying
+        // the phase's records, an adopted record).
+        event
+            .data
+            .insert("by".to_owned(), Value::String(signing::signer_name()));
+        event.data.remove(SIG);
+        signing::seal(&serde_json::to_string(&event).unwrap_or_default())
+    }
+
+    /// The event as one line of JSON, unsigned: what a hand or another program writes.
+    #[cfg(test)]
     pub fn to_line(&self) -> String {
         serde_json::to_string(self).unwrap_or_default()
+    }
+
+    /// Reads one note line: the event and its seal; `None` for a line that is not an event.
+    pub fn parse(line: &str) -> Option<Event> {
+        let (content, seal) = signing::unseal(line);
+        let mut event: Event = serde_json::from_str(&content).ok()?;
+        event.data.remove(SIG);
+        event.seal = seal;
+        Some(event)
+    }
+
+    /// Is this event evidence: a line planx signed, with a key trusted here?
+    pub fn counts(&self) -> bool {
+        self.seal.counts()
+    }
+
+    /// Who signed it, as the line says (a claim).
+    pub fn by(&self) -> Option<&str> {
+        self.str("by")
     }
 
     pub fn str(&self, key: &str) -> Option<&str> {
@@ -73,7 +114,13 @@ impl Event {
 
 /// Is this event a passing verify record of a clean work tree, with commands run, for `tree`
 /// (for any tree when `tree` is `None`)?
+/// Only a record planx signed, with a key trusted here, is one.
 pub fn is_passing_record(event: &Event, tree: Option<&str>) -> bool {
+    event.counts() && claims_passing(event, tree)
+}
+
+/// Does this event read as a passing verify record for `tree`, whoever wrote it?
+fn claims_passing(event: &Event, tree: Option<&str>) -> bool {
     let flag = |key: &str| event.data.get(key).and_then(Value::as_bool);
     event.event == "verify"
         && tree.is_none_or(|t| event.str("tree") == Some(t))
@@ -104,13 +151,45 @@ pub fn find_passing_record(
     Ok(None)
 }
 
+/// Why the first record among `commits` that would be a passing record of `plan`'s `phase` for
+/// one of `trees` but for its signature does not count ("unsigned", "signed by …"); `None`
+/// when there is none.
+pub fn find_uncounted_passing_record(
+    notes: &NotesSnapshot<'_>,
+    plan: &str,
+    phase: &str,
+    trees: &[Oid],
+    commits: impl IntoIterator<Item = Oid>,
+) -> Result<Option<String>, GitError> {
+    let trees: Vec<String> = trees.iter().map(Oid::to_string).collect();
+    for commit in commits {
+        let Some(note) = notes.get(commit)? else {
+            continue;
+        };
+        for event in note.lines().filter_map(Event::parse) {
+            if !event.counts()
+                && event.plan == plan
+                && event.phase == phase
+                && trees.iter().any(|t| claims_passing(&event, Some(t)))
+            {
+                return Ok(Some(format!(
+                    "{}, on {}",
+                    event.seal.why_not(),
+                    &commit.to_string()[..12]
+                )));
+            }
+        }
+    }
+    Ok(None)
+}
+
 /// Is this note line a passing record of `plan`'s `phase` for one of `trees`, as
 /// [`parse_note`] and [`is_passing_record`] judge it? Most lines are not, and are told so by a
 /// quick read ([`Probe`]); a line the quick read finds passing, or cannot read, is read in full
 /// and judged by the full event, so the answer is always the full read's.
 fn line_is_passing_record(line: &str, plan: &str, phase: &str, trees: &[String]) -> bool {
     let full = || {
-        serde_json::from_str::<Event>(line).is_ok_and(|e| {
+        Event::parse(line).is_some_and(|e| {
             e.plan == plan
                 && e.phase == phase
                 && trees.iter().any(|t| is_passing_record(&e, Some(t)))
@@ -167,20 +246,48 @@ impl Probe<'_> {
     }
 }
 
+/// Is `copy` a signed, adopted copy of `original` (`signers adopt`): the same record but for
+/// who signed it and when it was adopted?
+pub fn is_adopted_copy(copy: &Event, original: &Event) -> bool {
+    let strip = |e: &Event| {
+        let mut data = e.data.clone();
+        data.remove("by");
+        data.remove("adopted");
+        (
+            e.v,
+            e.ts.clone(),
+            e.plan.clone(),
+            e.phase.clone(),
+            e.event.clone(),
+            data,
+        )
+    };
+    copy.data.get("adopted").is_some_and(Value::is_string) && strip(copy) == strip(original)
+}
+
 /// Is this event a verify that passed with its commands run (clean work tree or not)? What
 /// `after_verify` paths wait for.
 pub fn is_passing_verify(event: &Event) -> bool {
     let flag = |key: &str| event.data.get(key).and_then(Value::as_bool);
-    event.event == "verify" && flag("passed") == Some(true) && flag("no_run") == Some(false)
+    event.event == "verify"
+        && event.counts()
+        && flag("passed") == Some(true)
+        && flag("no_run") == Some(false)
 }
 
-/// Parses the lines of a note; lines that are not events (written by hand, or by a newer
-/// version in a shape this one does not know) are skipped.
+/// The events of a note that are evidence ([`Event::counts`]), oldest first; lines that are not
+/// events (written by hand, or by a newer version in a shape this one does not know) and events
+/// planx did not write are skipped. Every judgement reads notes through this.
 pub fn parse_note(note: &str) -> Vec<Event> {
-    let mut events: Vec<Event> = note
-        .lines()
-        .filter_map(|line| serde_json::from_str(line).ok())
-        .collect();
+    let mut events = parse_note_all(note);
+    events.retain(Event::counts);
+    events
+}
+
+/// Every event of a note, evidence or not, oldest first, each with its seal: for showing the
+/// records planx did not write.
+pub fn parse_note_all(note: &str) -> Vec<Event> {
+    let mut events: Vec<Event> = note.lines().filter_map(Event::parse).collect();
     events.sort_by(|a, b| a.ts.cmp(&b.ts));
     events
 }
@@ -263,6 +370,15 @@ mod tests {
             format!(r#"{{"v":1,"ts":"t","plan":"q","phase":"a","event":"verify","tree":"{tree}","passed":true,"clean":true,"no_run":false}}"#),
             "not json".to_owned(),
         ];
+        // As planx writes them: signed (an unsigned line is never a record, tested apart).
+        let lines: Vec<String> = lines
+            .iter()
+            .map(|l| match l.ends_with('}') {
+                true => signing::seal(l).unwrap(),
+                false => l.clone(),
+            })
+            .collect();
+        let mut passing = 0;
         for line in &lines {
             let full = parse_note(line)
                 .iter()
@@ -272,7 +388,11 @@ mod tests {
                 full,
                 "{line}"
             );
+            passing += usize::from(full);
+            let unsigned = signing::unseal(line).0;
+            assert!(!line_is_passing_record(&unsigned, "p", "a", &trees));
         }
+        assert!(passing >= 2, "some lines are passing records");
         assert!(
             serde_json::from_str::<Probe<'_>>(&lines[1])
                 .unwrap()

@@ -12,6 +12,7 @@ mod codex;
 mod completions;
 mod conventions;
 mod dogfood;
+mod evidence;
 mod finish;
 mod graph;
 mod hook_managers;

@@ -31,10 +31,20 @@ fn clone(remote: &Repo) -> Repo {
 }
 
 /// A remote whose `main` holds the small plan and `count` more commits, and the machine that
-/// pushed it.
+/// pushed it. The plan declares that machine's signing key, as a team declares its members'
+/// (docs/verification.md): its records count in every clone.
 fn team(count: usize) -> (Repo, Repo) {
     let remote = bare();
     let first = Repo::with_plan(&SMALL_PLAN);
+    let key = first.planx(&["signers", "-q"]);
+    assert_eq!(key.code, 0, "{key}");
+    first.write_plan(&format!(
+        "{}\n[evidence]\nsigners = {{ work = \"{}\" }}\n",
+        *SMALL_PLAN,
+        key.stdout.trim()
+    ));
+    first.commit_all("Declare the team's signers");
+    assert_eq!(first.planx(&["trust", "-q"]).code, 0);
     for i in 0..count {
         first.git(&[
             "commit",
@@ -303,7 +313,7 @@ fn sync_shows_what_it_did_and_configures_the_remote_once() {
       notes   2 note lines pushed
       claims  none on the remote
       branches
-        planx/a  pushed (new on origin) 31def5602f
+        planx/a  pushed (new on origin) 5eeb1839de
     configured origin: a plain `git fetch` or `git pull` now brings its notes and claims too
     --- stderr ---
     [exit status: 0]
@@ -386,12 +396,12 @@ fn the_merge_of_two_notes_commits_is_the_same_tree_whichever_side_merges() {
     let one = git_planx::remote::notes::merge(&lib, ours, theirs).unwrap();
     let other = git_planx::remote::notes::merge(&lib, theirs, ours).unwrap();
     assert_eq!(one.tree, other.tree);
-    assert_eq!((one.lines_in, one.lines_out), (5, 301));
-    assert_eq!((other.lines_in, other.lines_out), (301, 5));
+    assert_eq!((one.lines_in, one.lines_out), (5, 302));
+    assert_eq!((other.lines_in, other.lines_out), (302, 5));
     // git reads the merged tree's notes as its own.
     let commit = lib.write_notes_commit(one.tree, &[], "merged\n").unwrap();
     a.git(&["update-ref", "refs/notes/merged", &commit.to_string()]);
-    assert_eq!(notes(&a, &a.root, "merged").len(), 301);
+    assert_eq!(notes(&a, &a.root, "merged").len(), 302);
     let first = notes(&a, &a.root, "merged")[&targets[0].to_string()].clone();
     assert_eq!(first.len(), 2, "{first:#?}");
 }
@@ -426,14 +436,14 @@ fn a_fresh_clone_says_the_notes_are_missing_then_sync_shows_the_true_states_and_
     let fresh = clone(&remote);
     let run = fresh.planx(&["status"]);
     assert_snapshot!(run, @"
-    plan demo: Demo plan (base main at 0445b7e109)
+    plan demo: Demo plan (base main at fd51ff7ab0)
 
     PHASE  STATE       BRANCH  LAST CHECKPOINT    STEP  AGE
-    a      UNVERIFIED  -       merged 0445b7e109  -     0s
+    a      UNVERIFIED  -       merged fd51ff7ab0  -     0s
     b      waiting     -       -                  -     -
     c      waiting     -       -                  -     -
 
-    UNVERIFIED: a was merged by 0445b7e109 without a passing verify of its tree: it does not count as complete
+    UNVERIFIED: a was merged by fd51ff7ab0 without a passing verify of its tree: it does not count as complete
     next: phase `a` was merged without a passing verify of its tree, so its dependents wait: verify its branch (`git planx verify a`) and share the notes
     --- stderr ---
     warning: the notes of `origin` (the evidence recorded on other machines) have not been fetched into this clone, so phases verified elsewhere show as unverified; run `git planx sync origin` once — after it, a plain `git fetch` or `git pull` brings them too
