@@ -307,13 +307,20 @@ fn sync_shows_what_it_did_and_configures_the_remote_once() {
     first.write("src/a.txt", "a\n");
     first.git(&["add", "-A"]);
     assert_eq!(first.planx(&["checkpoint", "-q", "-m", "a"]).code, 0);
+    // Commit ids depend on the signing key the plan declares, made afresh for each test.
+    let tip = first.git(&["rev-parse", "--short=10", "planx/a"]);
+    let shown = |run: crate::common::Run| {
+        run.to_string()
+            .replace(&remote.root.display().to_string(), "$REMOTE")
+            .replace(tip.trim(), "$TIP")
+    };
     let run = first.planx(&["sync"]);
-    assert_snapshot!(run.to_string().replace(&remote.root.display().to_string(), "$REMOTE"), @"
+    assert_snapshot!(shown(run), @"
     synced with origin (file://$REMOTE)
       notes   2 note lines pushed
       claims  none on the remote
       branches
-        planx/a  pushed (new on origin) 5eeb1839de
+        planx/a  pushed (new on origin) $TIP
     configured origin: a plain `git fetch` or `git pull` now brings its notes and claims too
     --- stderr ---
     [exit status: 0]
@@ -327,7 +334,7 @@ fn sync_shows_what_it_did_and_configures_the_remote_once() {
         "
     );
     let run = first.planx(&["sync"]);
-    assert_snapshot!(run.to_string().replace(&remote.root.display().to_string(), "$REMOTE"), @"
+    assert_snapshot!(shown(run), @"
     synced with origin (file://$REMOTE)
       notes   up to date
       claims  none on the remote
@@ -435,15 +442,17 @@ fn a_fresh_clone_says_the_notes_are_missing_then_sync_shows_the_true_states_and_
 
     let fresh = clone(&remote);
     let run = fresh.planx(&["status"]);
-    assert_snapshot!(run, @"
-    plan demo: Demo plan (base main at fd51ff7ab0)
+    // Commit ids depend on the signing key the plan declares, made afresh for each test.
+    let main = fresh.git(&["rev-parse", "--short=10", "main"]);
+    assert_snapshot!(run.to_string().replace(main.trim(), "$MAIN"), @"
+    plan demo: Demo plan (base main at $MAIN)
 
     PHASE  STATE       BRANCH  LAST CHECKPOINT    STEP  AGE
-    a      UNVERIFIED  -       merged fd51ff7ab0  -     0s
+    a      UNVERIFIED  -       merged $MAIN  -     0s
     b      waiting     -       -                  -     -
     c      waiting     -       -                  -     -
 
-    UNVERIFIED: a was merged by fd51ff7ab0 without a passing verify of its tree: it does not count as complete
+    UNVERIFIED: a was merged by $MAIN without a passing verify of its tree: it does not count as complete
     next: phase `a` was merged without a passing verify of its tree, so its dependents wait: verify its branch (`git planx verify a`) and share the notes
     --- stderr ---
     warning: the notes of `origin` (the evidence recorded on other machines) have not been fetched into this clone, so phases verified elsewhere show as unverified; run `git planx sync origin` once — after it, a plain `git fetch` or `git pull` brings them too
