@@ -873,3 +873,27 @@ fn init_configures_every_remote_to_fetch_the_notes_beside_the_local_ones() {
     +refs/planx/claims/*:refs/planx/remotes/origin/claims/*
     ");
 }
+
+#[test]
+fn records_synced_from_an_undeclared_machine_travel_but_count_only_once_its_key_is_trusted() {
+    let (remote, _work) = team(0);
+    // A machine whose key the plan does not declare finishes phase a and syncs.
+    let stranger = clone(&remote);
+    finish_phase(&stranger, "a", "src/a.txt");
+    stranger.git(&["push", "-q", "origin", "main"]);
+    sync(&stranger);
+    assert_eq!(stranger.state_of("a"), "complete");
+    let here = clone(&remote);
+    let doc = sync(&here);
+    assert!(doc["notes"]["lines_in"].as_u64().unwrap() > 0, "{doc}");
+    // Every line arrived; the records are not counted here.
+    assert_eq!(
+        notes(&here, &here.root, "planx"),
+        notes(&stranger, &stranger.root, "planx")
+    );
+    assert_eq!(here.state_of("a"), "unverified");
+    let key = stranger.planx(&["signers", "-q"]).stdout.trim().to_owned();
+    let run = here.planx(&["signers", "trust", &key, "--name", "stranger", "-q"]);
+    assert_eq!(run.code, 0, "{run}");
+    assert_eq!(here.state_of("a"), "complete");
+}
