@@ -35,6 +35,7 @@ use crate::lifecycle::LifecycleError;
 use crate::lock::LockError;
 use crate::plan::{Diagnostic, PlanError};
 use crate::process::CommandError;
+use crate::remote::RemoteError;
 use crate::report::ReportError;
 use crate::report::forge::ForgeError;
 use crate::run::RunError;
@@ -769,6 +770,55 @@ fn tail_lines(tail: &str, n: usize) -> Vec<String> {
         .lines()
         .map(|l| format!("| {l}"))
         .collect()
+}
+
+impl From<RemoteError> for CliError {
+    fn from(error: RemoteError) -> CliError {
+        let message = error.to_string();
+        match error {
+            RemoteError::Git(e) => e.into(),
+            RemoteError::NoRemote => CliError::repo_state(message)
+                .hint("add the team's remote first: `git remote add origin URL`"),
+            RemoteError::UnknownRemote { name, known } => {
+                let e = CliError::usage(message);
+                if known.is_empty() {
+                    e.hint(format!("add it first: `git remote add {name} URL`"))
+                } else {
+                    e.hint(format!(
+                        "the remotes here are {}; name one: `git planx sync {}`",
+                        known.join(", "),
+                        known[0]
+                    ))
+                }
+            }
+            RemoteError::Unreachable {
+                failure, remote, ..
+            } => {
+                let mut e = CliError::repo_state(message);
+                e.details.extend(
+                    failure
+                        .stderr
+                        .lines()
+                        .map(str::trim)
+                        .filter(|l| !l.is_empty())
+                        .map(|l| format!("| {l}")),
+                );
+                e.hint(format!(
+                    "nothing here was changed; check the remote's URL (`git remote -v`), the network and your credentials (`git fetch {remote}` says what git says), then run it again"
+                ))
+            }
+            RemoteError::Refused { said, .. } => {
+                let mut e = CliError::repo_state(message);
+                e.details.extend(said.iter().map(|l| format!("| {l}")));
+                e.hint(
+                    "the remote's own rules (a hook, a protected ref, permissions) refuse it; the local notes keep every line",
+                )
+            }
+            RemoteError::KeptLosing { .. } => CliError::repo_state(message).hint(
+                "other machines are pushing notes right now; nothing was lost — run it again",
+            ),
+        }
+    }
 }
 
 impl From<io::Error> for CliError {

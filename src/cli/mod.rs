@@ -23,6 +23,7 @@ mod setup;
 mod signers;
 mod start;
 mod status;
+mod sync;
 mod trust;
 pub mod ui;
 mod verify;
@@ -110,6 +111,7 @@ pub enum Command {
     Setup(setup::SetupArgs),
     Hooks(hooks::HooksArgs),
     Hook(hooks::HookArgs),
+    Sync(sync::SyncArgs),
     Trust(trust::TrustArgs),
     Untrust(trust::UntrustArgs),
     Signers(signers::SignersArgs),
@@ -145,6 +147,7 @@ pub fn run(cli: &Cli, ui: &Ui) -> Result<(), CliError> {
         Command::Setup(args) => setup::cmd_setup(ui, &cli.global, args),
         Command::Hooks(args) => hooks::cmd_hooks(ui, &cli.global, args),
         Command::Hook(args) => hooks::cmd_hook(ui, &cli.global, args),
+        Command::Sync(args) => sync::cmd_sync(ui, &cli.global, args),
         Command::Trust(args) => trust::cmd_trust(ui, &cli.global, args),
         Command::Untrust(args) => trust::cmd_untrust(ui, &cli.global, args),
         Command::Signers(args) => signers::cmd_signers(ui, &cli.global, args),

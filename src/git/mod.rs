@@ -11,6 +11,7 @@ pub mod cli;
 pub mod history;
 pub mod notes;
 pub mod path;
+pub mod remote;
 pub mod scratch;
 pub mod trailers;
 
@@ -315,6 +316,22 @@ impl Repo {
         Ok(out)
     }
 
+    /// Every ref whose full name starts with `prefix` (`refs/planx/claims/`), with what it
+    /// points at, in name order; symbolic refs are left out.
+    pub fn refs_under(&self, prefix: &str) -> Result<Vec<(String, Oid)>, GitError> {
+        let fail = || git_err(format!("cannot list the refs under {prefix}"));
+        let glob = format!("{prefix}*");
+        let mut out = Vec::new();
+        for r in self.inner.references_glob(&glob).map_err(fail())? {
+            let r = r.map_err(fail())?;
+            if let (Ok(name), Some(target)) = (r.name(), r.target()) {
+                out.push((name.to_owned(), target));
+            }
+        }
+        out.sort();
+        Ok(out)
+    }
+
     /// Creates `<prefix>/<n>` at `target` for the first `n` from 1 not taken, and returns its
     /// name: a backup that never replaces an earlier one.
     pub fn create_numbered_ref(
@@ -597,6 +614,21 @@ impl Repo {
                 "cannot read `{key}` from the git configuration"
             ))(e)),
         }
+    }
+
+    /// Every value of the multi-valued `key` (all levels), in git's order.
+    pub fn config_values(&self, key: &str) -> Result<Vec<String>, GitError> {
+        let config = self
+            .inner
+            .config()
+            .map_err(git_err("cannot read the git configuration"))?;
+        let mut out = Vec::new();
+        let mut entries = config.multivar(key, None).map_err(read_err(key))?;
+        while let Some(entry) = entries.next() {
+            let entry = entry.map_err(read_err(key))?;
+            out.push(String::from_utf8_lossy(entry.value_bytes()).into_owned());
+        }
+        Ok(out)
     }
 
     /// Makes sure the multi-valued `key` of the repository's own configuration has `value`
