@@ -10,8 +10,19 @@ use std::cell::RefCell;
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap, HashSet};
 use std::rc::Rc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::{CommitInfo, GitError, Oid, Repo};
+
+/// Commits asked of a [`History`] in this process, read from git or not: the work a derivation
+/// does over the history, counted (not timed) so that a benchmark can hold it to a bound.
+static VISITS: AtomicU64 = AtomicU64::new(0);
+
+/// How many commits this process has asked of a [`History`] (each [`History::info`]), and how
+/// many of them it read from git ([`Repo::commit_info`]).
+pub fn work_counts() -> (u64, u64) {
+    (VISITS.load(Ordering::Relaxed), super::commits_read())
+}
 
 /// A walk trusts commit dates as git's own revision walk does: it goes on while a commit left
 /// to see is not hidden or is no older than the oldest commit found (it may still hide it),
@@ -33,6 +44,7 @@ impl<'r> History<'r> {
 
     /// The commit `id`, read the first time it is asked for.
     pub fn info(&self, id: Oid) -> Result<Rc<CommitInfo>, GitError> {
+        VISITS.fetch_add(1, Ordering::Relaxed);
         if let Some(info) = self.commits.borrow().get(&id) {
             return Ok(Rc::clone(info));
         }
@@ -105,14 +117,14 @@ impl<'r> History<'r> {
     /// from `below` is listed once; then, from the oldest commit of the line up, each merge's
     /// side is what its other parents reach among those commits that no older commit of the
     /// line reaches. (What lies outside that list is reachable from `below`, hence from every
-    /// commit of the line.)
+    /// commit of the line.) That list comes back too: the commits of the line's history.
     pub fn merged_sides(
         &self,
         line: &[Oid],
         below: Option<Oid>,
-    ) -> Result<HashMap<Oid, Vec<Oid>>, GitError> {
+    ) -> Result<(HashMap<Oid, Vec<Oid>>, HashSet<Oid>), GitError> {
         let Some(&top) = line.first() else {
-            return Ok(HashMap::new());
+            return Ok((HashMap::new(), HashSet::new()));
         };
         let listed: HashSet<Oid> = self
             .between(top, &below.into_iter().collect::<Vec<_>>())?
@@ -138,7 +150,38 @@ impl<'r> History<'r> {
                 }
             }
         }
-        Ok(sides)
+        Ok((sides, listed))
+    }
+
+    /// [`History::between`]`(tip, &[base])`, where `listed` is every commit reachable from
+    /// `base` and not from some commit `below` (what [`History::merged_sides`] returns for
+    /// base's line): the walk from `tip` stops at the commits listed, so it reads only what
+    /// the branch holds beyond base, not base's history back to the fork. Exact: a commit
+    /// reached without passing a listed one is reachable from base only through `below`, and
+    /// then the walk goes on to a root commit, where it gives way to the full walk (as it does
+    /// past `limit` commits).
+    pub fn beyond(
+        &self,
+        tip: Oid,
+        base: Oid,
+        listed: &HashSet<Oid>,
+        limit: usize,
+    ) -> Result<Vec<Oid>, GitError> {
+        let mut seen: HashSet<Oid> = HashSet::new();
+        let mut found = Vec::new();
+        let mut stack = vec![tip];
+        while let Some(id) = stack.pop() {
+            if listed.contains(&id) || !seen.insert(id) {
+                continue;
+            }
+            let info = self.info(id)?;
+            if info.parents.is_empty() || found.len() >= limit {
+                return self.between(tip, &[base]);
+            }
+            found.push(id);
+            stack.extend(info.parents.iter().copied());
+        }
+        self.topological(found)
     }
 
     /// Marks `id` hidden, and the ancestors of it already seen.
@@ -338,7 +381,7 @@ mod tests {
     #[test]
     fn merged_sides_are_what_each_merge_brought() {
         for seed in 0..6 {
-            let (dir, line, _) = history(seed);
+            let (dir, line, all) = history(seed);
             let repo = Repo::open(dir.path()).unwrap();
             let history = History::new(&repo);
             // The whole line, and a line cut above its first commits.
@@ -346,7 +389,29 @@ mod tests {
                 (&line[..], None),
                 (&line[..line.len() - 5], Some(line[line.len() - 5])),
             ] {
-                let sides = history.merged_sides(top, below).unwrap();
+                let (sides, listed) = history.merged_sides(top, below).unwrap();
+                // A branch's commits beyond base, from the walk that stops at base's history,
+                // are those of the full walk (through `below` too, and past a small limit).
+                let mut rng = Lcg(seed + 200);
+                for _ in 0..20 {
+                    let tip = all[rng.below(all.len())];
+                    for limit in [3, 10_000] {
+                        assert_eq!(
+                            history.beyond(tip, top[0], &listed, limit).unwrap(),
+                            history.between(tip, &[top[0]]).unwrap(),
+                            "seed {seed}: {tip} beyond {}",
+                            top[0]
+                        );
+                    }
+                }
+                let hidden = below.map(|b| reachable(&repo, b, &[])).unwrap_or_default();
+                assert_eq!(
+                    listed,
+                    reachable(&repo, top[0], &[])
+                        .into_iter()
+                        .filter(|c| !hidden.contains(c))
+                        .collect::<HashSet<_>>()
+                );
                 for &commit in top {
                     let parents = &history.info(commit).unwrap().parents;
                     match parents.as_slice() {

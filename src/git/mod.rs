@@ -23,6 +23,14 @@ pub use git2::Oid;
 
 use crate::plan::PathFacts;
 
+/// Commits read from git by [`Repo::commit_info`] in this process (see
+/// [`history::work_counts`]).
+static COMMITS_READ: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+fn commits_read() -> u64 {
+    COMMITS_READ.load(std::sync::atomic::Ordering::Relaxed)
+}
+
 /// What went wrong talking to the repository.
 #[derive(Debug, Error)]
 pub enum GitError {
@@ -384,6 +392,7 @@ impl Repo {
     }
 
     pub fn commit_info(&self, id: Oid) -> Result<CommitInfo, GitError> {
+        COMMITS_READ.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let commit = self
             .inner
             .find_commit(id)
