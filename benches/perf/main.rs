@@ -444,6 +444,11 @@ impl PairResult {
     pub fn ratio(&self) -> f64 {
         self.planx.median() / self.git.median()
     }
+
+    /// The ratio of the median CPU times (user + system), where measured.
+    pub fn cpu_ratio(&self) -> Option<f64> {
+        Some(self.planx.cpu_median()? / self.git.cpu_median()?)
+    }
 }
 
 fn run_pair(env: &Env, work: &Work, pair: Pair, reps: Reps, config: &str) -> PairResult {

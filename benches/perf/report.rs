@@ -131,6 +131,14 @@ fn spread(s: &Sample) -> String {
     format!("{} ({}–{})", ms(s.median()), ms(s.min()), ms(s.max()))
 }
 
+/// Median CPU times of both sides and their ratio.
+fn cpu_cell(p: &PairResult) -> String {
+    match (p.planx.cpu_median(), p.git.cpu_median(), p.cpu_ratio()) {
+        (Some(a), Some(b), Some(r)) => format!("{} / {}, {r:.2}×", ms(a), ms(b)),
+        _ => "—".into(),
+    }
+}
+
 fn verdict(ratio: f64, goal: Option<f64>) -> &'static str {
     match goal {
         Some(g) if ratio <= g => "met",
@@ -194,11 +202,11 @@ pub fn render(results: &Results) -> String {
     }
 
     out.push_str(&format!("\n### The goals ({size})\n\n"));
-    out.push_str("| operation | git-planx | compared with | git-planx | git | ratio | goal | |\n");
-    out.push_str("| --- | --- | --- | ---: | ---: | ---: | ---: | --- |\n");
+    out.push_str("| operation | git-planx | compared with | git-planx | git | ratio | goal | | CPU time (user + system), git-planx / git |\n");
+    out.push_str("| --- | --- | --- | ---: | ---: | ---: | ---: | --- | ---: |\n");
     for p in results.pairs.iter().filter(|p| p.size == size) {
         out.push_str(&format!(
-            "| {} | {} | {} | {} | {} | **{:.2}×** | {} | {} |\n",
+            "| {} | {} | {} | {} | {} | **{:.2}×** | {} | {} | {} |\n",
             p.operation,
             p.planx_op,
             p.git_op,
@@ -207,12 +215,13 @@ pub fn render(results: &Results) -> String {
             p.ratio(),
             p.goal.map_or("—".into(), |g| format!("≤ {g}×")),
             verdict(p.ratio(), p.goal),
+            cpu_cell(p),
         ));
     }
     for s in &results.note_series {
         if s.label.starts_with(&size) {
             out.push_str(&format!(
-                "| {} sequential note writes, {} notes before | `Repo::append_note_line` | its own first {WINDOW} writes | last {WINDOW}: {} | first {WINDOW}: {} | **{:.2}×** | ≤ 1.2× | {} |\n",
+                "| {} sequential note writes, {} notes before | `Repo::append_note_line` | its own first {WINDOW} writes | last {WINDOW}: {} | first {WINDOW}: {} | **{:.2}×** | ≤ 1.2× | {} | — |\n",
                 group(s.ms.len()),
                 group(s.notes_before),
                 ms(s.last()),
@@ -224,7 +233,7 @@ pub fn render(results: &Results) -> String {
     }
     if let Some(p) = &results.run {
         out.push_str(&format!(
-            "| {} | {} | {} | {} / phase | {} / phase | **{:.2}×** | {} | {} |\n",
+            "| {} | {} | {} | {} / phase | {} / phase | **{:.2}×** | {} | {} | {} |\n",
             p.operation,
             p.planx_op,
             p.git_op,
@@ -233,6 +242,7 @@ pub fn render(results: &Results) -> String {
             p.ratio(),
             p.goal.map_or("—".into(), |g| format!("≤ {g}×")),
             verdict(p.ratio(), p.goal),
+            cpu_cell(p),
         ));
     }
 
@@ -298,17 +308,18 @@ pub fn render(results: &Results) -> String {
 
     out.push_str("\n### Every pair at every size\n\n");
     out.push_str(
-        "| operation | size | runs a side | git-planx | git | ratio |\n| --- | --- | ---: | ---: | ---: | ---: |\n",
+        "| operation | size | runs a side | git-planx | git | ratio | CPU time, git-planx / git |\n| --- | --- | ---: | ---: | ---: | ---: | ---: |\n",
     );
     for p in &results.pairs {
         out.push_str(&format!(
-            "| {} | {} | {} | {} | {} | {:.2}× |\n",
+            "| {} | {} | {} | {} | {} | {:.2}× | {} |\n",
             p.operation,
             p.size,
             p.planx.runs.len(),
             spread(&p.planx),
             spread(&p.git),
-            p.ratio()
+            p.ratio(),
+            cpu_cell(p),
         ));
     }
 

@@ -181,5 +181,6 @@ impl RunFixture {
 fn per_phase(sample: &crate::measure::Sample, phases: usize) -> crate::measure::Sample {
     crate::measure::Sample {
         runs: sample.runs.iter().map(|ms| ms / phases as f64).collect(),
+        cpu: sample.cpu.iter().map(|ms| ms / phases as f64).collect(),
     }
 }

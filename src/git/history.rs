@@ -29,6 +29,10 @@ pub fn work_counts() -> (u64, u64) {
 /// then this many commits more, for dates out of order.
 const SLOP: usize = 5;
 
+/// The most commits off base's line that [`History::merged_sides`] lists by walking the merged
+/// sides alone; past it, the full walk.
+const SIDE_LIMIT: usize = 100_000;
+
 pub struct History<'r> {
     repo: &'r Repo,
     commits: RefCell<HashMap<Oid, Rc<CommitInfo>>>,
@@ -126,10 +130,13 @@ impl<'r> History<'r> {
         let Some(&top) = line.first() else {
             return Ok((HashMap::new(), HashSet::new()));
         };
-        let listed: HashSet<Oid> = self
-            .between(top, &below.into_iter().collect::<Vec<_>>())?
-            .into_iter()
-            .collect();
+        let listed = match self.sides_off(line)? {
+            Some(listed) => listed,
+            None => self
+                .between(top, &below.into_iter().collect::<Vec<_>>())?
+                .into_iter()
+                .collect(),
+        };
         let mut reached: HashSet<Oid> = HashSet::with_capacity(listed.len());
         let mut sides = HashMap::new();
         for &commit in line.iter().rev() {
@@ -151,6 +158,37 @@ impl<'r> History<'r> {
             }
         }
         Ok((sides, listed))
+    }
+
+    /// Every commit reachable from the top of `line` and not from the commit below it, found
+    /// from the line itself: the line, and what the other parents of its merges reach without
+    /// coming back to the line. `None` when such a walk reaches a root commit (a merged side
+    /// forked below the line: only the full walk, hiding what is below, tells those commits
+    /// apart) or goes on past [`SIDE_LIMIT`] commits.
+    ///
+    /// Exact otherwise: a commit reachable from below the line reaches a root without passing
+    /// a commit of the line (those are all younger), so a walk that never reaches a root found
+    /// none of them; and a commit reachable from the top, off the line, is reached from the
+    /// other parent of the last merge of the line its path leaves the line at.
+    fn sides_off(&self, line: &[Oid]) -> Result<Option<HashSet<Oid>>, GitError> {
+        let mut listed: HashSet<Oid> = line.iter().copied().collect();
+        let mut stack = Vec::new();
+        for &commit in line {
+            stack.extend(self.info(commit)?.parents.iter().skip(1).copied());
+        }
+        let mut found = 0;
+        while let Some(id) = stack.pop() {
+            if !listed.insert(id) {
+                continue;
+            }
+            let info = self.info(id)?;
+            found += 1;
+            if info.parents.is_empty() || found > SIDE_LIMIT {
+                return Ok(None);
+            }
+            stack.extend(info.parents.iter().copied());
+        }
+        Ok(Some(listed))
     }
 
     /// [`History::between`]`(tip, &[base])`, where `listed` is every commit reachable from
