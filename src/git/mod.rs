@@ -124,6 +124,9 @@ pub struct CommitInfo {
     /// Committer time, seconds since the epoch.
     pub time: i64,
     pub author: String,
+    /// The message's trailers, parsed the first time they are asked for (a derivation asks
+    /// two or three times for each commit).
+    trailers: std::sync::OnceLock<Vec<trailers::Trailer>>,
 }
 
 impl CommitInfo {
@@ -131,8 +134,8 @@ impl CommitInfo {
         self.message.lines().next().unwrap_or("")
     }
 
-    pub fn trailers(&self) -> Vec<trailers::Trailer> {
-        trailers::parse(&self.message)
+    pub fn trailers(&self) -> &[trailers::Trailer] {
+        self.trailers.get_or_init(|| trailers::parse(&self.message))
     }
 }
 
@@ -408,6 +411,7 @@ impl Repo {
                 String::from_utf8_lossy(commit.author().name_bytes()),
                 String::from_utf8_lossy(commit.author().email_bytes())
             ),
+            trailers: std::sync::OnceLock::new(),
         })
     }
 
