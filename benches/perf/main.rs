@@ -538,7 +538,7 @@ fn goal_pairs(env: &Env, work: &Work) -> Vec<Pair> {
             operation: "pre-commit hook, 3 files staged".into(),
             planx: Op::of(vec![planx(&["hook", "pre-commit"])]),
             git: Op::of(vec![git(&["diff", "--cached", "--name-status"])]),
-            goal: Some(1.5),
+            goal: Some(1.2),
             reset: Reset::Nothing,
         },
         Pair {
@@ -546,7 +546,7 @@ fn goal_pairs(env: &Env, work: &Work) -> Vec<Pair> {
             operation: "pre-commit hook, 3 files staged (issue 5's comparison)".into(),
             planx: Op::of(vec![planx(&["hook", "pre-commit"])]),
             git: Op::of(vec![git(&["diff", "--cached", "--name-only"])]),
-            goal: Some(1.5),
+            goal: Some(1.2),
             reset: Reset::Nothing,
         },
         Pair {
@@ -574,7 +574,7 @@ fn goal_pairs(env: &Env, work: &Work) -> Vec<Pair> {
                 git(&["diff", "--name-status", &meta.fork]),
                 git(&["ls-files", "-o", "--exclude-standard"]),
             ]),
-            goal: Some(1.3),
+            goal: Some(1.1),
             reset: Reset::Notes,
         },
         Pair {
@@ -593,7 +593,7 @@ fn goal_pairs(env: &Env, work: &Work) -> Vec<Pair> {
             ),
             planx: Op::of(vec![planx(&["status"])]),
             git: status_git(),
-            goal: None,
+            goal: Some(1.2),
             reset: Reset::BaseFacts,
         },
         Pair {

@@ -14,7 +14,7 @@ pub const BEGIN: &str =
     "<!-- perf:begin: written by `cargo bench --bench perf`; edit outside these markers -->";
 pub const END: &str = "<!-- perf:end -->";
 const PLOT: &str = "perf-note-writes.svg";
-const GROWTH_PLOT: &str = "perf-status-growth.svg";
+const GROWTH_PLOT: &str = "perf-growth.svg";
 
 #[derive(Default)]
 pub struct Results {
@@ -308,11 +308,11 @@ pub fn render(results: &Results) -> String {
 
     out.push_str("\n### Every pair at every size\n\n");
     out.push_str(
-        "| operation | size | runs a side | git-planx | git | ratio | CPU time, git-planx / git |\n| --- | --- | ---: | ---: | ---: | ---: | ---: |\n",
+        "| operation | size | runs a side | git-planx | git | ratio | CPU time, git-planx / git | goal |\n| --- | --- | ---: | ---: | ---: | ---: | ---: | --- |\n",
     );
     for p in &results.pairs {
         out.push_str(&format!(
-            "| {} | {} | {} | {} | {} | {:.2}× | {} |\n",
+            "| {} | {} | {} | {} | {} | {:.2}× | {} | {} |\n",
             p.operation,
             p.size,
             p.planx.runs.len(),
@@ -320,6 +320,10 @@ pub fn render(results: &Results) -> String {
             spread(&p.git),
             p.ratio(),
             cpu_cell(p),
+            p.goal.map_or(String::new(), |g| format!(
+                "≤ {g}×: {}",
+                verdict(p.ratio(), p.goal)
+            )),
         ));
     }
 
@@ -522,7 +526,8 @@ pub fn growth_svg(points: &[crate::growth::Point]) -> String {
         "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{w}\" height=\"{h}\" viewBox=\"0 0 {w} {h}\" font-family=\"sans-serif\" font-size=\"12\">\n\
          <rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n"
     );
-    let panels: [(&[(usize, usize)], bool, &str); 2] = [
+    type Panel<'a> = (&'a [(usize, usize)], bool, &'a str);
+    let panels: [Panel<'_>; 2] = [
         (
             &COMMIT_SERIES,
             true,

@@ -164,7 +164,7 @@ impl RunFixture {
                 .into(),
             planx: per_phase(&planx_sample, self.phases),
             git: per_phase(&git_sample, self.phases),
-            goal: Some(1.5),
+            goal: Some(1.2),
         };
         eprintln!(
             "perf: run of {} phases: planx {:.1} ms, git {:.1} ms per phase, ratio {:.2}",

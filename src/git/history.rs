@@ -33,6 +33,9 @@ const SLOP: usize = 5;
 /// sides alone; past it, the full walk.
 const SIDE_LIMIT: usize = 100_000;
 
+/// What each merge of a line merged, and every commit of the line's history.
+pub type MergedSides = (HashMap<Oid, Vec<Oid>>, HashSet<Oid>);
+
 pub struct History<'r> {
     repo: &'r Repo,
     commits: RefCell<HashMap<Oid, Rc<CommitInfo>, OidHash>>,
@@ -162,11 +165,7 @@ impl<'r> History<'r> {
     /// side is what its other parents reach among those commits that no older commit of the
     /// line reaches. (What lies outside that list is reachable from `below`, hence from every
     /// commit of the line.) That list comes back too: the commits of the line's history.
-    pub fn merged_sides(
-        &self,
-        line: &[Oid],
-        below: Option<Oid>,
-    ) -> Result<(HashMap<Oid, Vec<Oid>>, HashSet<Oid>), GitError> {
+    pub fn merged_sides(&self, line: &[Oid], below: Option<Oid>) -> Result<MergedSides, GitError> {
         let Some(&top) = line.first() else {
             return Ok((HashMap::new(), HashSet::new()));
         };

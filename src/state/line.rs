@@ -84,9 +84,9 @@ pub(super) fn completions_on_line<'p>(
     for &id in line {
         let info = history.info(id)?;
         let trailers = info.trailers();
-        let phase = trailers::value(&trailers, trailers::PHASE);
-        let plan_ok = trailers::value(&trailers, trailers::PLAN).is_none_or(|p| p == plan.id);
-        let status = trailers::value(&trailers, trailers::STATUS);
+        let phase = trailers::value(trailers, trailers::PHASE);
+        let plan_ok = trailers::value(trailers, trailers::PLAN).is_none_or(|p| p == plan.id);
+        let status = trailers::value(trailers, trailers::STATUS);
         match (phase, status) {
             (Some(phase), Some("complete")) if plan_ok => {
                 if let Some((key, _)) = known.get_key_value(phase) {
@@ -96,7 +96,7 @@ pub(super) fn completions_on_line<'p>(
             (Some(phase), _) if plan_ok && info.parents.len() < 2 => {
                 // A checkpoint of the phase on base itself: its branch was fast-forwarded (or
                 // rebased) into base.
-                if trailers::value(&trailers, trailers::CHECKPOINT).is_some()
+                if trailers::value(trailers, trailers::CHECKPOINT).is_some()
                     && let Some((key, _)) = known.get_key_value(phase)
                 {
                     done.entry(key).or_insert(id);
@@ -111,15 +111,15 @@ pub(super) fn completions_on_line<'p>(
                 for &side in sides.get(&id).map_or(&[][..], Vec::as_slice) {
                     let side_info = history.info(side)?;
                     let side_trailers = side_info.trailers();
-                    if let Some(phase) = trailers::value(&side_trailers, trailers::PHASE)
-                        && trailers::value(&side_trailers, trailers::STATUS) == Some("complete")
-                        && trailers::value(&side_trailers, trailers::PLAN)
+                    if let Some(phase) = trailers::value(side_trailers, trailers::PHASE)
+                        && trailers::value(side_trailers, trailers::STATUS) == Some("complete")
+                        && trailers::value(side_trailers, trailers::PLAN)
                             .is_none_or(|p| p == plan.id)
                         && let Some((key, _)) = known.get_key_value(phase)
                     {
                         completed_inside.entry(key).or_insert(side);
                     } else if let Some((phase, _)) =
-                        checkpoint_of(&side_info, &side_trailers, &plan.id)
+                        checkpoint_of(&side_info, side_trailers, &plan.id)
                         && let Some((key, _)) = known.get_key_value(phase.as_str())
                     {
                         checkpointed.push(key);
@@ -143,8 +143,8 @@ pub(super) fn completions_on_line<'p>(
 pub(super) fn is_fast_forward(info: &CommitInfo) -> bool {
     let trailers = info.trailers();
     info.parents.len() < 2
-        && trailers::value(&trailers, trailers::STATUS) != Some("complete")
-        && trailers::value(&trailers, trailers::CHECKPOINT).is_some()
+        && trailers::value(trailers, trailers::STATUS) != Some("complete")
+        && trailers::value(trailers, trailers::CHECKPOINT).is_some()
 }
 
 /// The phase's commits on base's first-parent line that a fast-forward (or a rebase, or
@@ -169,8 +169,8 @@ pub(super) fn fast_forwarded(
     // Whose is a commit: `Some(true)` this phase's, `Some(false)` another phase's.
     let owner = |info: &CommitInfo| -> Option<bool> {
         let trailers = info.trailers();
-        let plan_ok = trailers::value(&trailers, trailers::PLAN).is_none_or(|p| p == plan_id);
-        trailers::value(&trailers, trailers::PHASE)
+        let plan_ok = trailers::value(trailers, trailers::PLAN).is_none_or(|p| p == plan_id);
+        trailers::value(trailers, trailers::PHASE)
             .filter(|_| plan_ok)
             .map(|p| p == phase)
     };
@@ -207,7 +207,7 @@ pub(super) fn fast_forwarded(
         if whose == Some(true) {
             own = out.len();
             let trailers = info.trailers();
-            if trailers::value(&trailers, trailers::CHECKPOINT) == Some("start") {
+            if trailers::value(trailers, trailers::CHECKPOINT) == Some("start") {
                 return Ok((out, top));
             }
         }
