@@ -22,6 +22,7 @@ mod run;
 mod setup;
 mod start;
 mod status;
+mod supervise;
 mod trust;
 pub mod ui;
 mod verify;
@@ -116,6 +117,8 @@ pub enum Command {
     Completions(completions::CompletionsArgs),
     #[command(name = "__complete-phases", hide = true)]
     CompletePhases(completions::CompletePhasesArgs),
+    #[command(name = "__supervise", hide = true)]
+    Supervise(supervise::SuperviseArgs),
 }
 
 /// Runs a parsed command line. A "no" answer (exit 1) is an error already shown
@@ -149,6 +152,7 @@ pub fn run(cli: &Cli, ui: &Ui) -> Result<(), CliError> {
         Command::InstallMan(args) => man::cmd_install_man(ui, args),
         Command::Completions(args) => completions::cmd_completions(ui, args),
         Command::CompletePhases(_) => completions::cmd_complete_phases(ui, &cli.global),
+        Command::Supervise(args) => supervise::cmd_supervise(args),
     }
 }
 

@@ -89,6 +89,10 @@ pub struct Explained {
     pub details: Vec<String>,
 }
 
+/// The lock, in a phase's folder ([`phase_dir`]), that a run and the processes of its
+/// executor hold while the executor may still run.
+pub(crate) const EXECUTOR_LOCK: &str = "executor";
+
 /// Where a phase's worktree, brief and logs live: under `$GIT_COMMON_DIR/planx/run/`.
 pub fn phase_dir(repo: &Repo, plan: &Plan, phase: &str) -> PathBuf {
     repo.state_dir()
@@ -196,6 +200,12 @@ pub fn run(
     if !crate::trust::plan_commands(plan).is_empty() {
         require_trust(repo, plan, opts.trust).map_err(LifecycleError::from)?;
     }
+    // A phase whose executor of an earlier run lives on (its planx killed, the executor
+    // escaped the supervisor's stop) is not taken over: the run refuses before anything starts.
+    for &i in &phases.selected {
+        refuse_a_living_executor(repo, plan, &plan.phases[i].id)?;
+    }
+    let supervisor = crate::process::this_program()?;
     // The notes settings every start makes sure of, made once before the phases start at once.
     repo.configure_notes()?;
     let _deferred = interrupt::defer();
@@ -205,6 +215,7 @@ pub fn run(
         plan_path,
         opts,
         executor,
+        supervisor,
         render,
         observer,
         merge: Mutex::new(()),
@@ -217,4 +228,28 @@ pub fn run(
             .collect(),
         interrupted: interrupt::received(),
     })
+}
+
+/// Fails when the executor of an earlier run of `phase` still holds its lock while no run holds
+/// the phase (a run that does is another `run` at work: its phase is left to it, in the
+/// pipeline).
+fn refuse_a_living_executor(repo: &Repo, plan: &Plan, phase: &str) -> Result<(), RunError> {
+    use crate::lock::Lock;
+    let locks = repo.locks_dir();
+    let run_lock = format!("run-{}-{}", plan.id, phase);
+    let Ok(_run) = Lock::acquire(&locks, &run_lock)? else {
+        return Ok(());
+    };
+    let dir = phase_dir(repo, plan, phase);
+    if !dir.exists() {
+        return Ok(());
+    }
+    match Lock::acquire(&dir, EXECUTOR_LOCK)? {
+        Ok(_) => Ok(()),
+        Err(held) => Err(RunError::ExecutorLives {
+            phase: phase.to_owned(),
+            group: held.pid,
+            lock: dir.join(format!("{EXECUTOR_LOCK}.lock")),
+        }),
+    }
 }

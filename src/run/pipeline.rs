@@ -30,6 +30,9 @@ pub(super) struct Shared<'a> {
     pub plan_path: &'a str,
     pub opts: &'a RunOptions,
     pub executor: String,
+    /// The program that supervises each executor (git-planx itself): see
+    /// [`process::supervise`].
+    pub supervisor: PathBuf,
     pub render: &'a dyn Render,
     pub observer: &'a dyn Observer,
     /// Held while a phase merges into base: one merge at a time.
@@ -65,6 +68,21 @@ pub(super) fn run_phase(shared: &Shared<'_>, index: usize) -> Result<(Outcome, S
             Outcome::NotRun,
             "another `git planx run` is executing it".into(),
         ));
+    };
+
+    // The executor's lock: held by this run, and by the executor's processes, which inherit
+    // it, for as long as any of them lives — so that a run never takes over a worktree where
+    // the executor of an earlier run (whose planx was killed) still works.
+    let executor_lock = match crate::lock::Lock::acquire(&dir, super::EXECUTOR_LOCK)? {
+        Ok(lock) => lock,
+        Err(held) => {
+            let error = RunError::ExecutorLives {
+                phase: phase.id.clone(),
+                group: held.pid,
+                lock: dir.join(format!("{}.lock", super::EXECUTOR_LOCK)),
+            };
+            return Ok((Outcome::NotRun, reason_of(shared.render, error)));
+        }
     };
 
     // The worktree: run's own, under .git/planx/worktrees — started now, or left by an earlier
@@ -108,7 +126,7 @@ pub(super) fn run_phase(shared: &Shared<'_>, index: usize) -> Result<(Outcome, S
     // From here on the phase is under way in its worktree: whatever stops it (an executor
     // that cannot be started, a verify or a checkpoint that errs) is recorded as a failure,
     // so that git says `failed` and the next run leaves it alone unless told to retry.
-    match in_worktree(shared, &repo, &work, &worktree, phase, &dir) {
+    match in_worktree(shared, &repo, &work, &worktree, phase, &dir, &executor_lock) {
         Err(e) if !e.is_interrupted() => {
             let reason = reason_of(shared.render, e);
             fail(shared, &work, phase, reason, "", None)
@@ -125,6 +143,7 @@ fn in_worktree(
     worktree: &Path,
     phase: &Phase,
     dir: &Path,
+    executor_lock: &crate::lock::Lock,
 ) -> Result<(Outcome, String), RunError> {
     let plan = shared.plan;
     let observer = shared.observer;
@@ -182,9 +201,11 @@ fn in_worktree(
         env,
         tail_bytes: process::DEFAULT_TAIL_BYTES,
         log: Some(&log),
+        supervisor: Some(&shared.supervisor),
+        inherit: Some(executor_lock.as_raw_fd()),
     };
     let outcome = if shared.opts.interactive {
-        process::run_interactive(&shared.executor, worktree, &spec.env)
+        process::run_interactive(&shared.executor, worktree, &spec.env, spec.inherit)
     } else {
         process::run(&spec)
     }

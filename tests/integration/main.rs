@@ -31,3 +31,4 @@ mod run;
 mod template;
 mod trust;
 mod verify;
+mod watch;
