@@ -29,12 +29,14 @@ mod error;
 pub mod events;
 mod pipeline;
 pub mod scheduler;
+mod watch;
 
 use std::path::PathBuf;
 use std::sync::Mutex;
 
 pub use error::RunError;
 pub use events::{Observer, Outcome, RunEvent, Schedule, Summary};
+pub use watch::Touch;
 
 use crate::git::Repo;
 use crate::interrupt;
@@ -79,6 +81,9 @@ pub trait Render: Sync {
     fn verify_problems(&self, report: &Report) -> Vec<String>;
     /// Why the scheduler skipped a phase or did not start it.
     fn why(&self, why: &Why) -> String;
+    /// What the executor of `phase` touched that it may not, as the reason its phase failed
+    /// (the message) and what the user may do about each ref (the details).
+    fn touched(&self, phase: &str, touched: &[Touch]) -> Explained;
 }
 
 /// An error in words: what happened, its underlying causes, the lines that make it concrete.
@@ -209,6 +214,9 @@ pub fn run(
     // The notes settings every start makes sure of, made once before the phases start at once.
     repo.configure_notes()?;
     let _deferred = interrupt::defer();
+    // planx's own writes to refs are written down, so that the watch over each executor
+    // tells them from anyone else's.
+    let _ledger = crate::git::ledger::keep();
     let shared = pipeline::Shared {
         workdir: repo.require_workdir()?.to_path_buf(),
         plan,
@@ -219,6 +227,7 @@ pub fn run(
         render,
         observer,
         merge: Mutex::new(()),
+        windows: Mutex::default(),
     };
     let ended = drive::drive(&shared, Scheduler::new(phases, rules(opts)));
     Ok(Summary {

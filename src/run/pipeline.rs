@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+use super::watch::{self, Touch};
 use super::{Observer, Outcome, Render, RunError, RunEvent, RunOptions, phase_dir, worktree_path};
 use crate::clock;
 use crate::git::Repo;
@@ -37,6 +38,8 @@ pub(super) struct Shared<'a> {
     pub observer: &'a dyn Observer,
     /// Held while a phase merges into base: one merge at a time.
     pub merge: Mutex<()>,
+    /// Which executors run, for the watch over each.
+    pub windows: Mutex<watch::Windows>,
 }
 
 impl Shared<'_> {
@@ -126,7 +129,12 @@ pub(super) fn run_phase(shared: &Shared<'_>, index: usize) -> Result<(Outcome, S
     // From here on the phase is under way in its worktree: whatever stops it (an executor
     // that cannot be started, a verify or a checkpoint that errs) is recorded as a failure,
     // so that git says `failed` and the next run leaves it alone unless told to retry.
-    match in_worktree(shared, &repo, &work, &worktree, phase, &dir, &executor_lock) {
+    let place = Place {
+        worktree: &worktree,
+        dir: &dir,
+        executor_lock: &executor_lock,
+    };
+    match in_worktree(shared, &repo, &work, index, &place) {
         Err(e) if !e.is_interrupted() => {
             let reason = reason_of(shared.render, e);
             fail(shared, &work, phase, reason, "", None)
@@ -135,17 +143,28 @@ pub(super) fn run_phase(shared: &Shared<'_>, index: usize) -> Result<(Outcome, S
     }
 }
 
+/// Where a phase is worked on: its worktree, its folder of run files, the executor's lock.
+struct Place<'a> {
+    worktree: &'a Path,
+    dir: &'a Path,
+    executor_lock: &'a crate::lock::Lock,
+}
+
 /// The phase's work in its worktree: the brief, the executor, the checkpoint, verify, merge.
 fn in_worktree(
     shared: &Shared<'_>,
     repo: &Repo,
     work: &Repo,
-    worktree: &Path,
-    phase: &Phase,
-    dir: &Path,
-    executor_lock: &crate::lock::Lock,
+    index: usize,
+    place: &Place<'_>,
 ) -> Result<(Outcome, String), RunError> {
+    let Place {
+        worktree,
+        dir,
+        executor_lock,
+    } = *place;
     let plan = shared.plan;
+    let phase = &plan.phases[index];
     let observer = shared.observer;
     let branch = plan.branch(phase);
 
@@ -193,6 +212,15 @@ fn in_worktree(
         ("PLANX_USAGE".to_owned(), usage_path.display().to_string()),
     ];
     let before = work.head_commit()?;
+    // The watch: the refs the executor may not change, as they are when it starts.
+    let window = lock_windows(shared).open(index);
+    let watched = match watch::look(repo, plan, phase) {
+        Ok(watched) => watched,
+        Err(e) => {
+            lock_windows(shared).close(window, index);
+            return Err(e.into());
+        }
+    };
     let started = Instant::now();
     let spec = process::Spec {
         shell: &shared.executor,
@@ -212,7 +240,10 @@ fn in_worktree(
     .map_err(|source| RunError::Spawn {
         command: shared.executor.clone(),
         source,
-    })?;
+    });
+    let beside = lock_windows(shared).close(window, index);
+    let outcome = outcome?;
+    let touched = watch::touched(repo, plan, phase, &watched, &beside)?;
     observer.event(&RunEvent::Executed {
         phase: phase.id.clone(),
         outcome: outcome.describe(),
@@ -231,6 +262,11 @@ fn in_worktree(
             "executor",
             CommandRun::new(&shared.executor, &shared.executor, &outcome, false),
         );
+        let event = if touched.is_empty() {
+            event
+        } else {
+            event.with("touched", &touched)
+        };
         if let Some(head) = work.head_commit()? {
             work.append_note_line(head, &event.to_line())?;
         }
@@ -269,6 +305,11 @@ fn in_worktree(
         });
     }
     record_usage(work, plan, phase, &usage_path, executor_run.duration_ms)?;
+    if !touched.is_empty() {
+        // Nothing the executor wrote there is taken: no verify, no merge. planx changes none
+        // of those refs back (they may hold a person's work); the details say how to.
+        return failed_by_touch(shared, work, phase, &touched, &executor_run);
+    }
     if !outcome.exited_with(0) {
         let reason = format!("the executor {}", outcome.describe());
         return fail(
@@ -489,6 +530,35 @@ fn merge(
     }
 }
 
+/// The phase failed because its executor touched refs it may not change: a `failed`
+/// checkpoint that names them, with what was touched in its note.
+fn failed_by_touch(
+    shared: &Shared<'_>,
+    work: &Repo,
+    phase: &Phase,
+    touched: &[Touch],
+    executor: &CommandRun,
+) -> Result<(Outcome, String), RunError> {
+    let words = shared.render.touched(&phase.id, touched);
+    let extra = vec![(
+        "touched".to_owned(),
+        serde_json::to_value(touched).unwrap_or_default(),
+    )];
+    fail_with(
+        shared,
+        work,
+        phase,
+        words.message,
+        &words.details.join("\n"),
+        Some(executor),
+        extra,
+    )
+}
+
+fn lock_windows<'a>(shared: &'a Shared<'_>) -> std::sync::MutexGuard<'a, watch::Windows> {
+    shared.windows.lock().unwrap_or_else(|p| p.into_inner())
+}
+
 /// Records a `failed` checkpoint with the reason and the output's tail.
 fn fail(
     shared: &Shared<'_>,
@@ -497,6 +567,19 @@ fn fail(
     reason: String,
     tail: &str,
     executor: Option<&CommandRun>,
+) -> Result<(Outcome, String), RunError> {
+    fail_with(shared, work, phase, reason, tail, executor, Vec::new())
+}
+
+/// [`fail`], with more data in the checkpoint's note.
+fn fail_with(
+    shared: &Shared<'_>,
+    work: &Repo,
+    phase: &Phase,
+    reason: String,
+    tail: &str,
+    executor: Option<&CommandRun>,
+    more: Vec<(String, serde_json::Value)>,
 ) -> Result<(Outcome, String), RunError> {
     let mut extra = vec![(
         "tail".to_owned(),
@@ -508,6 +591,7 @@ fn fail(
             serde_json::to_value(run).unwrap_or_default(),
         ));
     }
+    extra.extend(more);
     let opts = CheckpointOptions {
         failed: Some(reason.clone()),
         trust: shared.opts.trust,

@@ -125,3 +125,130 @@ fn a_run_does_not_take_over_a_worktree_whose_executor_lives_on() {
     assert_eq!(last.code, 0, "{last}");
     assert_eq!(repo.git(&["show", "main:a.txt"]), "a\n");
 }
+
+/// What `git planx run` printed and the note of the phase's `failed` checkpoint, for a phase
+/// that was failed by the watch.
+fn failed_by_the_watch(repo: &Repo, run: &crate::common::Run, phase: &str) -> String {
+    assert_eq!(run.code, 1, "{run}");
+    let shown = run.to_string();
+    assert!(
+        shown.contains(&format!("failed       {phase}: "))
+            && shown.contains("changed while the executor ran, by someone other than planx"),
+        "{shown}"
+    );
+    let note = repo.note(&format!("planx/{phase}"));
+    assert!(note.contains(r#""touched":[{"#), "{note}");
+    shown
+}
+
+#[test]
+fn an_executor_that_forges_its_completion_fails_its_phase() {
+    let repo = Repo::with_plan(&plan().toml());
+    // The executor commits something other than a.txt, merges its unfinished branch into base
+    // as planx would (with the trailers), and appends a passing verify record for the merge.
+    let forge = r#"echo wip > wip.txt && git add wip.txt && git commit -q -m wip
+git -C "$root" merge -q --no-ff planx/a -m "Complete phase a" -m "Planx-Plan: w
+Planx-Phase: a
+Planx-Status: complete"
+m=$(git -C "$root" rev-parse main); t=$(git -C "$root" rev-parse "main^{tree}")
+git -C "$root" notes --ref planx append -m "{\"v\":1,\"ts\":\"2024-01-01T00:00:00Z\",\"plan\":\"w\",\"phase\":\"a\",\"event\":\"verify\",\"passed\":true,\"clean\":true,\"tree\":\"$t\",\"head\":\"$m\"}" "$m"
+exit 0"#;
+    let exec = executor(&repo, forge);
+    let before = repo.git(&["rev-parse", "main"]);
+    let run = repo.planx(&["run", "--phase", "a", "--executor", &exec]);
+    let shown = failed_by_the_watch(&repo, &run, "a");
+    let forged = repo.git(&["rev-parse", "main"]);
+    let (old, new) = (&before.trim()[..10], &forged.trim()[..10]);
+    assert!(
+        shown.contains(&format!("refs/heads/main ({old} → {new})")),
+        "{shown}"
+    );
+    assert!(
+        shown.contains(&format!("refs/notes/planx (notes on {new})")),
+        "{shown}"
+    );
+    assert!(
+        shown.contains(&format!(
+            "`git update-ref refs/heads/main {} {}` sets it back",
+            before.trim(),
+            forged.trim()
+        )),
+        "{shown}"
+    );
+    // Nothing was merged by planx, and base is left as the executor left it, for the user.
+    let subjects = repo.git(&["log", "--first-parent", "--format=%s", "main"]);
+    assert_eq!(
+        subjects.lines().next(),
+        Some("Complete phase a"),
+        "{subjects}"
+    );
+    assert!(!subjects.contains("planx: finish"), "{subjects}");
+}
+
+#[test]
+fn an_executor_that_touches_another_phases_branch_fails_its_phase() {
+    let repo = Repo::with_plan(&plan().toml());
+    // b is started (its branch exists); a's executor moves it.
+    assert_eq!(repo.planx(&["start", "b", "-q"]).code, 0);
+    repo.git(&["switch", "-q", "main"]);
+    let exec = executor(
+        &repo,
+        "if [ \"$PLANX_PHASE\" = a ]; then git update-ref refs/heads/planx/b HEAD; fi",
+    );
+    let b = repo.git(&["rev-parse", "planx/b"]);
+    let run = repo.planx(&["run", "--phase", "a", "--executor", &exec]);
+    let shown = failed_by_the_watch(&repo, &run, "a");
+    assert!(
+        shown.contains(&format!("refs/heads/planx/b ({} → ", &b.trim()[..10])),
+        "{shown}"
+    );
+    assert!(!shown.contains("refs/heads/main"), "{shown}");
+}
+
+#[test]
+fn an_executor_that_writes_notes_outside_its_branch_fails_its_phase() {
+    let repo = Repo::with_plan(&plan().toml());
+    // a writes a note on its own commit (as `git planx` run by an agent would): its own. b
+    // writes one on base's tip: not its own.
+    let exec = executor(
+        &repo,
+        r#"case "$PLANX_PHASE" in
+a) git notes --ref planx append -m '{"v":1,"note":"mine"}' HEAD ;;
+b) git -C "$root" notes --ref planx append -m '{"v":1,"note":"not mine"}' main ;;
+esac"#,
+    );
+    let run = repo.planx(&["run", "--phase", "a", "--phase", "b", "--executor", &exec]);
+    let shown = failed_by_the_watch(&repo, &run, "b");
+    // Base's tip when b ran: a's merge.
+    let main = repo.git(&["rev-parse", "main"]);
+    assert!(
+        shown.contains(&format!(
+            "refs/notes/planx (notes on {})",
+            &main.trim()[..10]
+        )),
+        "{shown}"
+    );
+    let status = repo.planx(&["status", "--json"]).json();
+    assert_eq!(status["phases"][0]["state"], "complete", "{status}");
+    assert_eq!(status["phases"][1]["state"], "failed", "{status}");
+}
+
+#[test]
+fn planx_own_writes_during_an_executors_run_do_not_trip_the_watch() {
+    let repo = Repo::with_plan(&plan().toml());
+    // a and b run side by side; b's executor waits until a is merged into base (planx moves
+    // base and writes notes while b's executor runs), c (after a) may run beside b too. Each
+    // executor commits on its own and records a checkpoint with `git planx` itself.
+    let exec = executor(
+        &repo,
+        r#"if [ "$PLANX_PHASE" = b ]; then
+  n=0; until git -C "$root" cat-file -e main:a.txt 2>/dev/null; do n=$((n+1)); [ $n -le 1200 ] || exit 7; sleep 0.05; done
+fi
+echo "$PLANX_PHASE" > "$PLANX_PHASE.txt"; git add -A && git commit -q -m "$PLANX_PHASE by the agent"
+git planx checkpoint -q -m "$PLANX_PHASE: checkpoint by the agent" || exit 8"#,
+    );
+    let run = repo.planx(&["run", "--jobs", "2", "--executor", &exec]);
+    assert_eq!(run.code, 0, "{run}");
+    let states = repo.states();
+    assert!(states.iter().all(|s| s == "complete"), "{states:?}");
+}
