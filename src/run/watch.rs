@@ -85,10 +85,12 @@ pub(super) fn look(repo: &Repo, plan: &Plan, phase: &Phase) -> Result<Look, GitE
     let base_ref = format!("refs/heads/{}", plan.base);
     let base = repo.ref_target(&base_ref)?;
     let mut refs = vec![(base_ref, base)];
+    // One listing of the phase branches, however many phases the plan has.
+    let tips = repo.branch_tips(&plan.branch_prefix)?;
     for other in plan.phases.iter().filter(|p| p.id != phase.id) {
-        let name = format!("refs/heads/{}", plan.branch(other));
-        let value = repo.ref_target(&name)?;
-        refs.push((name, value));
+        let branch = plan.branch(other);
+        let value = tips.get(&branch).copied();
+        refs.push((format!("refs/heads/{branch}"), value));
     }
     Ok(Look {
         refs,
