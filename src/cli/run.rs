@@ -212,27 +212,47 @@ fn touched_words(touched: &[Touch]) -> Explained {
         let name = &t.reference;
         if !t.notes_on.is_empty() {
             for on in &t.notes_on {
+                let on = short(&Some(on.clone()));
                 details.push(format!(
-                    "{name}: the note on {on} changed by someone other than planx; `git notes --ref planx show {on}` shows it, `git notes --ref planx edit {on}` takes out what is not wanted"
+                    "{name}: the note on {on} has lines planx did not write, or lost some:"
+                ));
+                details.push(format!(
+                    "  `git notes --ref planx show {on}` shows it, `git notes --ref planx edit {on}` takes out what is not wanted"
                 ));
             }
             continue;
         }
-        details.push(match (&t.old, &t.new) {
-            (Some(old), Some(new)) => format!(
-                "{name} moved from {old} to {new}; `git log --oneline {old}..{new}` shows what came in, and `git update-ref {name} {old} {new}` sets it back if that is not wanted"
-            ),
-            (None, Some(new)) => format!(
-                "{name} was created at {new}; `git update-ref -d {name} {new}` deletes it if it is not wanted"
-            ),
-            (Some(old), None) => format!(
-                "{name} (at {old}) was deleted; `git update-ref {name} {old}` brings it back"
-            ),
-            (None, None) => format!("{name} changed"),
-        });
+        match (&t.old, &t.new) {
+            (Some(old), Some(new)) => {
+                details.push(format!(
+                    "{name} moved {} → {}:",
+                    short(&t.old),
+                    short(&t.new)
+                ));
+                details.push(format!(
+                    "  `git log --oneline {}..{}` shows what came in",
+                    short(&t.old),
+                    short(&t.new)
+                ));
+                details.push(format!(
+                    "  `git update-ref {name} {old} {new}` sets it back, if that is not wanted"
+                ));
+            }
+            (None, Some(new)) => {
+                details.push(format!("{name} was created at {}:", short(&t.new)));
+                details.push(format!(
+                    "  `git update-ref -d {name} {new}` deletes it, if it is not wanted"
+                ));
+            }
+            (Some(old), None) => {
+                details.push(format!("{name} was deleted (at {}):", short(&t.old)));
+                details.push(format!("  `git update-ref {name} {old}` brings it back"));
+            }
+            (None, None) => details.push(format!("{name} changed")),
+        }
     }
     details.push(
-        "planx changed none of them back; then `git planx run --retry-failed` runs the phase again"
+        "planx set none of them back; then `git planx run --retry-failed` runs the phase again"
             .to_owned(),
     );
     Explained {

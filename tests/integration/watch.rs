@@ -169,7 +169,7 @@ exit 0"#;
     );
     assert!(
         shown.contains(&format!(
-            "`git update-ref refs/heads/main {} {}` sets it back",
+            "`git update-ref refs/heads/main {} {}` sets it back, if that is not wanted",
             before.trim(),
             forged.trim()
         )),
