@@ -184,7 +184,7 @@ impl Render for Words<'_> {
         because(self.plan, why)
     }
 
-    fn touched(&self, _phase: &str, touched: &[Touch]) -> Explained {
+    fn touched(&self, touched: &[Touch]) -> Explained {
         touched_words(touched)
     }
 }

@@ -7,6 +7,10 @@
 //! `failed` checkpoint with the reason and the output's tail, and the phases that depend on it
 //! are skipped.
 //!
+//! An executor runs under a supervisor ([`crate::process::supervise`]) that ends its process
+//! group when planx ends, however it ends, and holds the phase's executor lock for as long as
+//! any of its processes lives: a run does not take over a worktree while that lock is held.
+//!
 //! Interrupting (Ctrl-C) stops the executors' process groups, records `interrupted`, and leaves
 //! the worktrees for inspection; running again continues where it stopped: complete phases are
 //! never redone, and failed ones are retried only when asked.
@@ -16,6 +20,8 @@
 //! - [`scheduler`]: the decisions — which phases start, which are skipped, when the run ends —
 //!   as a pure state machine with unit tests;
 //! - `pipeline`: what happens to one phase, from its worktree to its merge;
+//! - `watch`: the refs an executor may not change, looked at when it starts and when it ends,
+//!   planx's own writes meanwhile told apart by the process's ledger ([`crate::git::ledger`]);
 //! - `drive` and [`events`]: the threads and the channel that carry out the scheduler's
 //!   decisions, and what the run tells its caller on the way.
 //!
@@ -81,9 +87,9 @@ pub trait Render: Sync {
     fn verify_problems(&self, report: &Report) -> Vec<String>;
     /// Why the scheduler skipped a phase or did not start it.
     fn why(&self, why: &Why) -> String;
-    /// What the executor of `phase` touched that it may not, as the reason its phase failed
-    /// (the message) and what the user may do about each ref (the details).
-    fn touched(&self, phase: &str, touched: &[Touch]) -> Explained;
+    /// What was touched while an executor ran that it may not change, as the reason its phase
+    /// failed (the message) and what the user may do about each ref (the details).
+    fn touched(&self, touched: &[Touch]) -> Explained;
 }
 
 /// An error in words: what happened, its underlying causes, the lines that make it concrete.

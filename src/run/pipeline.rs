@@ -306,7 +306,7 @@ fn in_worktree(
     }
     record_usage(work, plan, phase, &usage_path, executor_run.duration_ms)?;
     if !touched.is_empty() {
-        // Nothing the executor wrote there is taken: no verify, no merge. planx changes none
+        // Nothing the executor wrote there is taken: no verify, no merge. planx sets none
         // of those refs back (they may hold a person's work); the details say how to.
         return failed_by_touch(shared, work, phase, &touched, &executor_run);
     }
@@ -539,7 +539,7 @@ fn failed_by_touch(
     touched: &[Touch],
     executor: &CommandRun,
 ) -> Result<(Outcome, String), RunError> {
-    let words = shared.render.touched(&phase.id, touched);
+    let words = shared.render.touched(touched);
     let extra = vec![(
         "touched".to_owned(),
         serde_json::to_value(touched).unwrap_or_default(),
