@@ -23,7 +23,7 @@ use serde::Serialize;
 use thiserror::Error;
 
 use crate::plan::CommandRef;
-pub use supervise::{ORPHANED, supervise};
+pub use supervise::supervise;
 
 /// Bytes of output kept by default: enough to see why a command failed.
 pub const DEFAULT_TAIL_BYTES: usize = 16 * 1024;

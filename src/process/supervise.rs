@@ -29,7 +29,7 @@ const TICK: Duration = Duration::from_millis(100);
 extern "C" fn woken(_: libc::c_int) {}
 
 /// Exit code of a supervisor that ran nothing, planx being gone before it could start.
-pub const ORPHANED: i32 = 125;
+const ORPHANED: i32 = 125;
 
 /// Runs `sh -c shell` as the supervisor of planx's process `parent`, and ends this process
 /// the way the command ended. `holder` is a descriptor of the executor's lock, inherited

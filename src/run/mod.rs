@@ -213,8 +213,15 @@ pub fn run(
     }
     // A phase whose executor of an earlier run lives on (its planx killed, the executor
     // escaped the supervisor's stop) is not taken over: the run refuses before anything starts.
+    // A merged phase never runs again: what may still run in its old worktree (a build server
+    // its executor left) is no business of this run.
     for &i in &phases.selected {
-        refuse_a_living_executor(repo, plan, &plan.phases[i].id)?;
+        if !matches!(
+            phases.states[i],
+            state::State::Complete | state::State::Unverified
+        ) {
+            refuse_a_living_executor(repo, plan, &plan.phases[i].id)?;
+        }
     }
     let supervisor = crate::process::this_program()?;
     // The notes settings every start makes sure of, made once before the phases start at once.
