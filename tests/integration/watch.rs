@@ -3,9 +3,11 @@
 //! executor never outlives the run that started it.
 
 use std::fs;
-use std::process::Stdio;
+use std::process::{Command, Stdio};
 
-use crate::common::{AWAIT, BIN, PhaseBuilder, PlanBuilder, Repo, wait_ended, wait_for_pids};
+use crate::common::{
+    AWAIT, BIN, PhaseBuilder, PlanBuilder, Repo, wait_ended, wait_for_pids, wait_until,
+};
 
 /// Phases `a` and `b` (independent) and `c` (after `a`); each creates `<id>.txt`.
 fn plan() -> PlanBuilder {
@@ -124,6 +126,27 @@ fn a_run_does_not_take_over_a_worktree_whose_executor_lives_on() {
     let last = repo.planx(&["run", "--phase", "a", "--executor", &exec]);
     assert_eq!(last.code, 0, "{last}");
     assert_eq!(repo.git(&["show", "main:a.txt"]), "a\n");
+
+    // A process left holding the lock of a phase merged already (a build server, say) is no
+    // business of a run: the other phases run.
+    let mut holder = repo
+        .command("flock", &repo.root)
+        .args([".git/planx/run/w/a/executor.lock", "sleep", "300"])
+        .spawn()
+        .unwrap();
+    let lock = repo.path(".git/planx/run/w/a/executor.lock");
+    wait_until("flock holds a's executor lock", || {
+        !Command::new("flock")
+            .args(["-n", &lock.display().to_string(), "true"])
+            .status()
+            .unwrap()
+            .success()
+    });
+    let others = repo.planx(&["run", "--executor", &exec]);
+    assert_eq!(others.code, 0, "{others}");
+    assert!(repo.states().iter().all(|s| s == "complete"));
+    kill(holder.id());
+    holder.wait().unwrap();
 }
 
 /// What `git planx run` printed and the note of the phase's `failed` checkpoint, for a phase
