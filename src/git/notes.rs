@@ -494,3 +494,54 @@ impl Repo {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn note_changes_are_the_lines_added_and_taken_out_of_each_note() {
+        let dir = tempfile::tempdir().unwrap();
+        let git = git2::Repository::init(dir.path()).unwrap();
+        let sig = git2::Signature::new("t", "t@example.com", &git2::Time::new(1, 0)).unwrap();
+        let tree = git
+            .find_tree(git.treebuilder(None).unwrap().write().unwrap())
+            .unwrap();
+        let a = git.commit(None, &sig, &sig, "a", &tree, &[]).unwrap();
+        let b = git.commit(None, &sig, &sig, "b", &tree, &[]).unwrap();
+        let repo = Repo::open(dir.path()).unwrap();
+        repo.append_note_line(a, r#"{"n":1}"#).unwrap();
+        let first = repo.ref_target(NOTES_REF).unwrap();
+        repo.append_note_line(a, r#"{"n":2}"#).unwrap();
+        repo.append_note_line(b, r#"{"n":3}"#).unwrap();
+        let second = repo.ref_target(NOTES_REF).unwrap();
+        let sorted = |mut changes: Vec<NoteChange>| {
+            changes.sort_by_key(|c| if c.target == a { 0 } else { 1 });
+            changes
+        };
+        let change = |target, added: &[&str], removed: &[&str]| NoteChange {
+            target,
+            added: added.iter().map(|s| s.to_string()).collect(),
+            removed: removed.iter().map(|s| s.to_string()).collect(),
+        };
+        assert_eq!(
+            sorted(repo.note_changes(first, second).unwrap()),
+            vec![
+                change(a, &[r#"{"n":2}"#], &[]),
+                change(b, &[r#"{"n":3}"#], &[])
+            ]
+        );
+        assert_eq!(
+            sorted(repo.note_changes(second, first).unwrap()),
+            vec![
+                change(a, &[], &[r#"{"n":2}"#]),
+                change(b, &[], &[r#"{"n":3}"#])
+            ]
+        );
+        assert_eq!(
+            repo.note_changes(None, first).unwrap(),
+            vec![change(a, &[r#"{"n":1}"#], &[])]
+        );
+        assert!(repo.note_changes(second, second).unwrap().is_empty());
+    }
+}
