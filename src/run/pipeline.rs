@@ -168,9 +168,11 @@ fn in_worktree(
     let observer = shared.observer;
     let branch = plan.branch(phase);
 
-    // Verified already (a phase that could not be merged last time): straight to the merge.
-    // The record is looked for as verify made it: under the id of the plan that judges the
-    // phase. A phase that cannot be judged has no such record; verify, below, says why.
+    // Verified already (a phase that could not be merged last time): the executor does not run
+    // again. The record is looked for as verify made it: under the id of the plan that judges
+    // the phase. A phase that cannot be judged has no such record; verify, below, says why.
+    // The run still merges only on a verify of its own: a record on the branch may be anyone's
+    // (the notes on the phase's own commits are its executor's to write).
     if let Some(tip) = work.head_commit()?
         && work.dirty_paths()?.is_empty()
     {
@@ -183,7 +185,7 @@ fn in_worktree(
             let commits = repo.commits_between(tip, &[judged.fork])?;
             let tree = repo.tree_of(tip)?;
             if find_passing_record(repo, &judged.plan.id, &phase.id, tree, &commits)?.is_some() {
-                return merge(shared, repo, work, worktree, phase);
+                return verify_then_merge(shared, repo, work, worktree, phase, None);
             }
         }
     }
@@ -322,6 +324,31 @@ fn in_worktree(
         );
     }
 
+    verify_then_merge(
+        shared,
+        repo,
+        work,
+        worktree,
+        phase,
+        Some((&executor_run, before)),
+    )
+}
+
+/// Verify, by the run itself, then the merge of a pass — or a `failed` (or `blocked`)
+/// checkpoint that says why. `ran`: the executor's run and the branch's tip before it, when
+/// the executor ran just now.
+fn verify_then_merge(
+    shared: &Shared<'_>,
+    repo: &Repo,
+    work: &Repo,
+    worktree: &Path,
+    phase: &Phase,
+    ran: Option<(&CommandRun, Option<crate::git::Oid>)>,
+) -> Result<(Outcome, String), RunError> {
+    let plan = shared.plan;
+    let observer = shared.observer;
+    let branch = plan.branch(phase);
+    let executor_run = ran.map(|(run, _)| run);
     let head = work.head_commit()?.ok_or_else(|| RunError::NotStarted {
         phase: phase.id.clone(),
     })?;
@@ -352,7 +379,11 @@ fn in_worktree(
     });
     if !report.passed() {
         let details = shared.render.verify_problems(&report);
-        if let Some(blocks) = stopped_by_the_gate(work, plan, phase, head, before)? {
+        let gate = match ran {
+            Some((_, before)) => stopped_by_the_gate(work, plan, phase, head, before)?,
+            None => None,
+        };
+        if let Some(blocks) = gate {
             // The agent's stop gate let it go after holding it back: the phase is blocked,
             // as the gate recorded, with verify's findings.
             let reason = format!(
@@ -364,7 +395,7 @@ fn in_worktree(
                 no_verify: true,
                 extra: vec![(
                     "executor".into(),
-                    serde_json::to_value(&executor_run).unwrap_or_default(),
+                    serde_json::to_value(executor_run).unwrap_or_default(),
                 )],
                 ..CheckpointOptions::default()
             };
@@ -382,7 +413,7 @@ fn in_worktree(
             phase,
             reason,
             &details.join("\n"),
-            Some(&executor_run),
+            executor_run,
         );
     }
 

@@ -275,3 +275,26 @@ git planx checkpoint -q -m "$PLANX_PHASE: checkpoint by the agent" || exit 8"#,
     let states = repo.states();
     assert!(states.iter().all(|s| s == "complete"), "{states:?}");
 }
+
+#[test]
+fn a_record_the_executor_wrote_on_its_own_branch_never_merges_its_phase() {
+    let repo = Repo::with_plan(&plan().toml());
+    // The executor's work does not verify (a file outside the manifest), and it appends a
+    // passing verify record of that work's tree on its own commit: its own branch, so the
+    // watch lets it be; the run's own verify fails the phase.
+    let forge = r#"echo a > a.txt; echo oops > outside.txt; git add -A && git commit -q -m work
+t=$(git rev-parse "HEAD^{tree}")
+git notes --ref planx append -m "{\"v\":1,\"ts\":\"2024-01-01T00:00:00Z\",\"plan\":\"w\",\"phase\":\"a\",\"event\":\"verify\",\"passed\":true,\"clean\":true,\"no_run\":false,\"tree\":\"$t\"}" HEAD
+exit 0"#;
+    let exec = executor(&repo, forge);
+    let run = repo.planx(&["run", "--phase", "a", "--executor", &exec]);
+    assert_eq!(run.code, 1, "{run}");
+    assert!(run.stdout.contains("failed       a: verify:"), "{run}");
+    // Run again: the branch's tip has that tree and that record. The run merges only on a
+    // verify of its own, which fails again.
+    let again = repo.planx(&["run", "--retry-failed", "--phase", "a", "--executor", &exec]);
+    assert_eq!(again.code, 1, "{again}");
+    assert!(again.stdout.contains("failed       a: verify:"), "{again}");
+    let subjects = repo.git(&["log", "--first-parent", "--format=%s", "main"]);
+    assert!(!subjects.contains("complete phase a"), "{subjects}");
+}
