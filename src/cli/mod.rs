@@ -152,7 +152,7 @@ pub fn run(cli: &Cli, ui: &Ui) -> Result<(), CliError> {
         Command::InstallMan(args) => man::cmd_install_man(ui, args),
         Command::Completions(args) => completions::cmd_completions(ui, args),
         Command::CompletePhases(_) => completions::cmd_complete_phases(ui, &cli.global),
-        Command::Supervise(args) => supervise::cmd_supervise(args),
+        Command::Supervise(args) => supervise::cmd_supervise(ui, args),
     }
 }
 

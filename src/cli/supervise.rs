@@ -3,6 +3,8 @@
 
 use clap::Args;
 
+use super::ui::Ui;
+
 /// The supervisor of an executor of `git planx run` (internal).
 #[derive(Debug, Args)]
 pub struct SuperviseArgs {
@@ -17,6 +19,13 @@ pub struct SuperviseArgs {
     pub command: String,
 }
 
-pub fn cmd_supervise(args: &SuperviseArgs) -> ! {
-    crate::process::supervise(args.parent, args.holder_fd, &args.command)
+/// Ends this process as the executor ended; returns only when `sh` cannot be started, and
+/// then says so (on the executor's output, which goes to its log) and exits with 127.
+pub fn cmd_supervise(ui: &Ui, args: &SuperviseArgs) -> ! {
+    let error = crate::process::supervise(args.parent, args.holder_fd, &args.command);
+    ui.err(&format!(
+        "git-planx: cannot run `sh -c {}`: {error}\n",
+        args.command
+    ));
+    std::process::exit(i32::from(crate::process::CANNOT_RUN))
 }

@@ -23,7 +23,7 @@ use serde::Serialize;
 use thiserror::Error;
 
 use crate::plan::CommandRef;
-pub use supervise::supervise;
+pub use supervise::{CANNOT_RUN, supervise};
 
 /// Bytes of output kept by default: enough to see why a command failed.
 pub const DEFAULT_TAIL_BYTES: usize = 16 * 1024;

@@ -31,10 +31,16 @@ extern "C" fn woken(_: libc::c_int) {}
 /// Exit code of a supervisor that ran nothing, planx being gone before it could start.
 const ORPHANED: i32 = 125;
 
+/// Exit code of a supervisor that could not start `sh`, as the shell's own for a command it
+/// cannot run.
+pub const CANNOT_RUN: u8 = 127;
+
 /// Runs `sh -c shell` as the supervisor of planx's process `parent`, and ends this process
 /// the way the command ended. `holder` is a descriptor of the executor's lock, inherited
 /// from planx: the supervisor writes its process id there, which is the id of the group.
-pub fn supervise(parent: u32, holder: Option<i32>, shell: &str) -> ! {
+/// Returns only when `sh` cannot be started, with why (the caller says so and exits with
+/// [`CANNOT_RUN`]).
+pub fn supervise(parent: u32, holder: Option<i32>, shell: &str) -> std::io::Error {
     // SIGCHLD too: the command's end wakes the supervisor at once.
     for signal in [libc::SIGTERM, libc::SIGINT, libc::SIGHUP, libc::SIGCHLD] {
         // SAFETY: installs a handler that does nothing; without SA_RESTART a signal ends a
@@ -66,10 +72,7 @@ pub fn supervise(parent: u32, holder: Option<i32>, shell: &str) -> ! {
     }
     let mut child = match Command::new("sh").arg("-c").arg(shell).spawn() {
         Ok(child) => child,
-        Err(e) => {
-            eprintln!("git-planx: cannot run `sh -c {shell}`: {e}");
-            std::process::exit(127);
-        }
+        Err(e) => return e,
     };
     loop {
         match child.try_wait() {
