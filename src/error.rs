@@ -649,6 +649,16 @@ impl From<RunError> for CliError {
                 e.causes.push(cause);
                 e
             }
+            R::ExecutorLives { group, lock, .. } => {
+                let stop = match group {
+                    Some(g) => format!("stop it with `kill -- -{g}`"),
+                    None => "stop it".to_owned(),
+                };
+                CliError::repo_state(message).hint(format!(
+                    "its processes hold {}; wait for them to end, or {stop}, then run again",
+                    lock.display()
+                ))
+            }
             R::NotStarted { phase } => CliError::repo_state(message)
                 .hint(format!("start it with `git planx start {phase}`")),
             R::Interrupted { .. } => {

@@ -5,7 +5,7 @@
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{Read, Seek, Write};
-use std::os::unix::io::AsRawFd;
+use std::os::unix::io::{AsRawFd, RawFd};
 use std::path::Path;
 
 use thiserror::Error;
@@ -69,6 +69,12 @@ impl Lock {
                 return Err(error);
             }
         }
+    }
+
+    /// The lock's open file: a process that inherits it holds the lock too, for as long as it
+    /// keeps it open (`flock(2)` locks belong to the open file, not to a process).
+    pub fn as_raw_fd(&self) -> RawFd {
+        self._file.as_raw_fd()
     }
 
     /// Is the lock `name` under `dir` free right now?

@@ -23,6 +23,7 @@ mod setup;
 mod signers;
 mod start;
 mod status;
+mod supervise;
 mod sync;
 mod trust;
 pub mod ui;
@@ -120,6 +121,8 @@ pub enum Command {
     Completions(completions::CompletionsArgs),
     #[command(name = "__complete-phases", hide = true)]
     CompletePhases(completions::CompletePhasesArgs),
+    #[command(name = "__supervise", hide = true)]
+    Supervise(supervise::SuperviseArgs),
 }
 
 /// Runs a parsed command line. A "no" answer (exit 1) is an error already shown
@@ -167,6 +170,7 @@ fn run_command(cli: &Cli, ui: &Ui) -> Result<(), CliError> {
         Command::InstallMan(args) => man::cmd_install_man(ui, args),
         Command::Completions(args) => completions::cmd_completions(ui, args),
         Command::CompletePhases(_) => completions::cmd_complete_phases(ui, &cli.global),
+        Command::Supervise(args) => supervise::cmd_supervise(ui, args),
     }
 }
 

@@ -18,7 +18,7 @@ use crate::lifecycle::LifecycleError;
 use crate::plan::MAX_JOBS;
 use crate::run::scheduler::Why;
 use crate::run::{
-    self, Explained, Observer, Outcome, Render, RunError, RunEvent, RunOptions, Summary,
+    self, Explained, Observer, Outcome, Render, RunError, RunEvent, RunOptions, Summary, Touch,
 };
 use crate::state::judging::Subject;
 use crate::verify::Report;
@@ -182,6 +182,86 @@ impl Render for Words<'_> {
 
     fn why(&self, why: &Why) -> String {
         because(self.plan, why)
+    }
+
+    fn touched(&self, touched: &[Touch]) -> Explained {
+        touched_words(touched)
+    }
+}
+
+/// The reason a phase failed because refs it may not change were changed while its executor
+/// ran, and what the user may do about each: planx changes none of them back.
+fn touched_words(touched: &[Touch]) -> Explained {
+    let short = |v: &Option<String>| match v {
+        Some(v) => v.chars().take(10).collect::<String>(),
+        None => "nothing".to_owned(),
+    };
+    let what: Vec<String> = touched
+        .iter()
+        .map(|t| {
+            if t.notes_on.is_empty() {
+                format!("{} ({} → {})", t.reference, short(&t.old), short(&t.new))
+            } else {
+                let on: Vec<String> = t.notes_on.iter().map(|o| short(&Some(o.clone()))).collect();
+                format!("{} (notes on {})", t.reference, on.join(", "))
+            }
+        })
+        .collect();
+    let mut details = Vec::new();
+    for t in touched {
+        let name = &t.reference;
+        if !t.notes_on.is_empty() {
+            for on in &t.notes_on {
+                let on = short(&Some(on.clone()));
+                details.push(format!(
+                    "{name}: the note on {on} has lines planx did not write, or lost some:"
+                ));
+                details.push(format!(
+                    "  `git notes --ref planx show {on}` shows it, `git notes --ref planx edit {on}` takes out what is not wanted"
+                ));
+            }
+            continue;
+        }
+        match (&t.old, &t.new) {
+            (Some(old), Some(new)) => {
+                details.push(format!(
+                    "{name} moved {} → {}:",
+                    short(&t.old),
+                    short(&t.new)
+                ));
+                details.push(format!(
+                    "  `git log --oneline {}..{}` shows what came in",
+                    short(&t.old),
+                    short(&t.new)
+                ));
+                details.push(format!(
+                    "  `git update-ref {name} {old} {new}` sets it back, if that is not wanted"
+                ));
+            }
+            (None, Some(new)) => {
+                details.push(format!("{name} was created at {}:", short(&t.new)));
+                details.push(format!(
+                    "  `git update-ref -d {name} {new}` deletes it, if it is not wanted"
+                ));
+            }
+            (Some(old), None) => {
+                details.push(format!("{name} was deleted (at {}):", short(&t.old)));
+                details.push(format!("  `git update-ref {name} {old}` brings it back"));
+            }
+            (None, None) => details.push(format!("{name} changed")),
+        }
+    }
+    details.push(
+        "planx set none of them back; then `git planx run --retry-failed` runs the phase again"
+            .to_owned(),
+    );
+    Explained {
+        message: format!(
+            "changed while the executor ran, by someone other than planx: {}",
+            what.join(", ")
+        ),
+        causes: Vec::new(),
+        details,
     }
 }
 

@@ -293,14 +293,25 @@ impl Repo {
 
     /// Fast-forwards the branch checked out in the work tree `dir` to `commit`, updating that
     /// work tree (`git merge --ff-only`); git refuses when local changes would be overwritten.
-    pub fn fast_forward_worktree(&self, dir: &Path, commit: Oid) -> Result<(), GitError> {
-        let commit = commit.to_string();
+    pub fn fast_forward_worktree(&self, dir: &Path, new: Oid) -> Result<(), GitError> {
+        let _writing = super::ledger::writing();
+        let there = Repo::open(dir)?;
+        if let Some(branch) = there.current_branch()? {
+            super::ledger::moved(
+                &format!("refs/heads/{branch}"),
+                there.head_commit()?,
+                Some(new),
+            );
+        }
+        let commit = new.to_string();
         git(dir, &["merge", "--ff-only", "--quiet", &commit], None).map(|_| ())
     }
 
     /// Deletes a local branch if it still points at `expected`.
     pub fn delete_branch(&self, branch: &str, expected: Oid) -> Result<bool, GitError> {
         let name = format!("refs/heads/{branch}");
+        let _writing = super::ledger::writing();
+        super::ledger::moved(&name, Some(expected), None);
         let expected = expected.to_string();
         let (code, _, _) = git_status(self.common_dir(), &["update-ref", "-d", &name, &expected])?;
         Ok(code == 0)
@@ -497,6 +508,8 @@ impl Repo {
     /// applies.
     pub fn commit_staged(&self, message: &str, no_verify: bool) -> Result<Oid, GitError> {
         let dir = self.require_workdir()?;
+        let _writing = super::ledger::writing();
+        let (branch, old) = (self.current_branch()?, self.head_commit()?);
         let mut args = COMMIT_ARGS.to_vec();
         args.push("--file=-");
         if no_verify {
@@ -514,9 +527,13 @@ impl Repo {
             }
             other => other?,
         };
-        self.head_commit()?.ok_or_else(|| GitError::Busy {
+        let new = self.head_commit()?.ok_or_else(|| GitError::Busy {
             what: "HEAD has no commit after `git commit`".into(),
-        })
+        })?;
+        if let Some(branch) = branch {
+            super::ledger::moved(&format!("refs/heads/{branch}"), old, Some(new));
+        }
+        Ok(new)
     }
 
     /// Whether a hook that can refuse a commit is installed where git looks for hooks.

@@ -9,6 +9,7 @@
 pub mod changes;
 pub mod cli;
 pub mod history;
+pub mod ledger;
 pub mod notes;
 pub mod path;
 pub mod remote;
@@ -371,6 +372,8 @@ impl Repo {
         log: &str,
     ) -> Result<bool, GitError> {
         let name = format!("refs/heads/{branch}");
+        let _writing = ledger::writing();
+        ledger::moved(&name, None, Some(target));
         for _ in 0..LOCKED_ATTEMPTS {
             match self.inner.reference(&name, target, false, log) {
                 Ok(_) => return Ok(true),
@@ -400,6 +403,8 @@ impl Repo {
         log: &str,
     ) -> Result<bool, GitError> {
         let name = format!("refs/heads/{branch}");
+        let _writing = ledger::writing();
+        ledger::moved(&name, Some(old), Some(new));
         for _ in 0..LOCKED_ATTEMPTS {
             match self.inner.reference_matching(&name, new, true, old, log) {
                 Ok(_) => return Ok(true),

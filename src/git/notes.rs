@@ -407,7 +407,69 @@ fn split(repo: &Repo, builder: git2::TreeBuilder<'_>) -> Result<Oid, GitError> {
     out.write().map_err(fail())
 }
 
+/// How the note on one object differs between two states of the notes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NoteChange {
+    /// The object annotated.
+    pub target: Oid,
+    /// Lines in the later note that the earlier one did not have.
+    pub added: Vec<String>,
+    /// Lines of the earlier note that the later one no longer has.
+    pub removed: Vec<String>,
+}
+
 impl Repo {
+    /// How the notes changed from the notes commit `from` to `to` (`None`: no notes): a
+    /// [`NoteChange`] for each object whose note changed, lines compared as a set (the notes
+    /// are JSON Lines, merged by taking the union of lines).
+    pub fn note_changes(
+        &self,
+        from: Option<Oid>,
+        to: Option<Oid>,
+    ) -> Result<Vec<NoteChange>, GitError> {
+        let fail = || git_err("cannot compare two states of refs/notes/planx");
+        let tree = |commit: Option<Oid>| -> Result<Option<git2::Tree<'_>>, GitError> {
+            commit
+                .map(|c| self.inner.find_commit(c).and_then(|c| c.tree()))
+                .transpose()
+                .map_err(fail())
+        };
+        let (old, new) = (tree(from)?, tree(to)?);
+        let diff = self
+            .inner
+            .diff_tree_to_tree(old.as_ref(), new.as_ref(), None)
+            .map_err(fail())?;
+        let lines = |id: Oid| -> Result<std::collections::BTreeSet<String>, GitError> {
+            if id.is_zero() {
+                return Ok(Default::default());
+            }
+            let blob = self.inner.find_blob(id).map_err(fail())?;
+            Ok(String::from_utf8_lossy(blob.content())
+                .lines()
+                .filter(|l| !l.trim().is_empty())
+                .map(str::to_owned)
+                .collect())
+        };
+        let mut out = Vec::new();
+        for delta in diff.deltas() {
+            let path = delta.new_file().path().or_else(|| delta.old_file().path());
+            let Some(target) = path
+                .and_then(|p| p.to_str())
+                .map(|p| p.replace('/', ""))
+                .and_then(|hex| Oid::from_str(&hex).ok())
+            else {
+                continue;
+            };
+            let (before, after) = (lines(delta.old_file().id())?, lines(delta.new_file().id())?);
+            out.push(NoteChange {
+                target,
+                added: after.difference(&before).cloned().collect(),
+                removed: before.difference(&after).cloned().collect(),
+            });
+        }
+        Ok(out)
+    }
+
     /// Configures this repository so that planx notes follow `commit --amend` and `rebase`
     /// (`notes.rewriteRef`, keeping other values) and merge line by line across machines
     /// (`notes.planx.mergeStrategy = cat_sort_uniq`). Returns each setting and whether it
@@ -646,6 +708,8 @@ impl Repo {
         if lines.is_empty() {
             return Ok(());
         }
+        let _writing = super::ledger::writing();
+        super::ledger::noted(target, lines);
         let hex = target.to_string();
         let mut locked = 0;
         for attempt in 0..MAX_ATTEMPTS {
@@ -730,5 +794,56 @@ impl Repo {
                 "{NOTES_REF} kept changing under {MAX_ATTEMPTS} attempts to append a note"
             ),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn note_changes_are_the_lines_added_and_taken_out_of_each_note() {
+        let dir = tempfile::tempdir().unwrap();
+        let git = git2::Repository::init(dir.path()).unwrap();
+        let sig = git2::Signature::new("t", "t@example.com", &git2::Time::new(1, 0)).unwrap();
+        let tree = git
+            .find_tree(git.treebuilder(None).unwrap().write().unwrap())
+            .unwrap();
+        let a = git.commit(None, &sig, &sig, "a", &tree, &[]).unwrap();
+        let b = git.commit(None, &sig, &sig, "b", &tree, &[]).unwrap();
+        let repo = Repo::open(dir.path()).unwrap();
+        repo.append_note_line(a, r#"{"n":1}"#).unwrap();
+        let first = repo.ref_target(NOTES_REF).unwrap();
+        repo.append_note_line(a, r#"{"n":2}"#).unwrap();
+        repo.append_note_line(b, r#"{"n":3}"#).unwrap();
+        let second = repo.ref_target(NOTES_REF).unwrap();
+        let sorted = |mut changes: Vec<NoteChange>| {
+            changes.sort_by_key(|c| if c.target == a { 0 } else { 1 });
+            changes
+        };
+        let change = |target, added: &[&str], removed: &[&str]| NoteChange {
+            target,
+            added: added.iter().map(|s| s.to_string()).collect(),
+            removed: removed.iter().map(|s| s.to_string()).collect(),
+        };
+        assert_eq!(
+            sorted(repo.note_changes(first, second).unwrap()),
+            vec![
+                change(a, &[r#"{"n":2}"#], &[]),
+                change(b, &[r#"{"n":3}"#], &[])
+            ]
+        );
+        assert_eq!(
+            sorted(repo.note_changes(second, first).unwrap()),
+            vec![
+                change(a, &[], &[r#"{"n":2}"#]),
+                change(b, &[], &[r#"{"n":3}"#])
+            ]
+        );
+        assert_eq!(
+            repo.note_changes(None, first).unwrap(),
+            vec![change(a, &[r#"{"n":1}"#], &[])]
+        );
+        assert!(repo.note_changes(second, second).unwrap().is_empty());
     }
 }

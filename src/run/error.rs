@@ -22,6 +22,13 @@ pub enum RunError {
         path: std::path::PathBuf,
         branch: String,
     },
+    /// The executor of an earlier run of the phase still runs (it holds the executor's lock).
+    #[error("the executor of an earlier run of phase `{phase}` still runs in its worktree{}", group.map(|g| format!(" (process group {g})")).unwrap_or_default())]
+    ExecutorLives {
+        phase: String,
+        group: Option<u32>,
+        lock: std::path::PathBuf,
+    },
     #[error("cannot run `{command}`")]
     Spawn {
         command: String,

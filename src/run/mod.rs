@@ -7,6 +7,10 @@
 //! `failed` checkpoint with the reason and the output's tail, and the phases that depend on it
 //! are skipped.
 //!
+//! An executor runs under a supervisor ([`crate::process::supervise`]) that ends its process
+//! group when planx ends, however it ends, and holds the phase's executor lock for as long as
+//! any of its processes lives: a run does not take over a worktree while that lock is held.
+//!
 //! Interrupting (Ctrl-C) stops the executors' process groups, records `interrupted`, and leaves
 //! the worktrees for inspection; running again continues where it stopped: complete phases are
 //! never redone, and failed ones are retried only when asked.
@@ -16,6 +20,8 @@
 //! - [`scheduler`]: the decisions — which phases start, which are skipped, when the run ends —
 //!   as a pure state machine with unit tests;
 //! - `pipeline`: what happens to one phase, from its worktree to its merge;
+//! - `watch`: the refs an executor may not change, looked at when it starts and when it ends,
+//!   planx's own writes meanwhile told apart by the process's ledger ([`crate::git::ledger`]);
 //! - `drive` and [`events`]: the threads and the channel that carry out the scheduler's
 //!   decisions, and what the run tells its caller on the way.
 //!
@@ -29,12 +35,14 @@ mod error;
 pub mod events;
 mod pipeline;
 pub mod scheduler;
+mod watch;
 
 use std::path::PathBuf;
 use std::sync::Mutex;
 
 pub use error::RunError;
 pub use events::{Observer, Outcome, RunEvent, Schedule, Summary};
+pub use watch::Touch;
 
 use crate::git::Repo;
 use crate::interrupt;
@@ -79,6 +87,9 @@ pub trait Render: Sync {
     fn verify_problems(&self, report: &Report) -> Vec<String>;
     /// Why the scheduler skipped a phase or did not start it.
     fn why(&self, why: &Why) -> String;
+    /// What was touched while an executor ran that it may not change, as the reason its phase
+    /// failed (the message) and what the user may do about each ref (the details).
+    fn touched(&self, touched: &[Touch]) -> Explained;
 }
 
 /// An error in words: what happened, its underlying causes, the lines that make it concrete.
@@ -88,6 +99,10 @@ pub struct Explained {
     pub causes: Vec<String>,
     pub details: Vec<String>,
 }
+
+/// The lock, in a phase's folder ([`phase_dir`]), that a run and the processes of its
+/// executor hold while the executor may still run.
+pub(crate) const EXECUTOR_LOCK: &str = "executor";
 
 /// Where a phase's worktree, brief and logs live: under `$GIT_COMMON_DIR/planx/run/`.
 pub fn phase_dir(repo: &Repo, plan: &Plan, phase: &str) -> PathBuf {
@@ -196,18 +211,36 @@ pub fn run(
     if !crate::trust::plan_commands(plan).is_empty() {
         require_trust(repo, plan, opts.trust).map_err(LifecycleError::from)?;
     }
+    // A phase whose executor of an earlier run lives on (its planx killed, the executor
+    // escaped the supervisor's stop) is not taken over: the run refuses before anything starts.
+    // A merged phase never runs again: what may still run in its old worktree (a build server
+    // its executor left) is no business of this run.
+    for &i in &phases.selected {
+        if !matches!(
+            phases.states[i],
+            state::State::Complete | state::State::Unverified
+        ) {
+            refuse_a_living_executor(repo, plan, &plan.phases[i].id)?;
+        }
+    }
+    let supervisor = crate::process::this_program()?;
     // The notes settings every start makes sure of, made once before the phases start at once.
     repo.configure_notes()?;
     let _deferred = interrupt::defer();
+    // planx's own writes to refs are written down, so that the watch over each executor
+    // tells them from anyone else's.
+    let _ledger = crate::git::ledger::keep();
     let shared = pipeline::Shared {
         workdir: repo.require_workdir()?.to_path_buf(),
         plan,
         plan_path,
         opts,
         executor,
+        supervisor,
         render,
         observer,
         merge: Mutex::new(()),
+        windows: Mutex::default(),
     };
     let ended = drive::drive(&shared, Scheduler::new(phases, rules(opts)));
     Ok(Summary {
@@ -217,4 +250,28 @@ pub fn run(
             .collect(),
         interrupted: interrupt::received(),
     })
+}
+
+/// Fails when the executor of an earlier run of `phase` still holds its lock while no run holds
+/// the phase (a run that does is another `run` at work: its phase is left to it, in the
+/// pipeline).
+fn refuse_a_living_executor(repo: &Repo, plan: &Plan, phase: &str) -> Result<(), RunError> {
+    use crate::lock::Lock;
+    let locks = repo.locks_dir();
+    let run_lock = format!("run-{}-{}", plan.id, phase);
+    let Ok(_run) = Lock::acquire(&locks, &run_lock)? else {
+        return Ok(());
+    };
+    let dir = phase_dir(repo, plan, phase);
+    if !dir.exists() {
+        return Ok(());
+    }
+    match Lock::acquire(&dir, EXECUTOR_LOCK)? {
+        Ok(_) => Ok(()),
+        Err(held) => Err(RunError::ExecutorLives {
+            phase: phase.to_owned(),
+            group: held.pid,
+            lock: dir.join(format!("{EXECUTOR_LOCK}.lock")),
+        }),
+    }
 }

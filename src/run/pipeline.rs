@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+use super::watch::{self, Touch};
 use super::{Observer, Outcome, Render, RunError, RunEvent, RunOptions, phase_dir, worktree_path};
 use crate::clock;
 use crate::git::Repo;
@@ -31,10 +32,15 @@ pub(super) struct Shared<'a> {
     pub plan_path: &'a str,
     pub opts: &'a RunOptions,
     pub executor: String,
+    /// The program that supervises each executor (git-planx itself): see
+    /// [`process::supervise`].
+    pub supervisor: PathBuf,
     pub render: &'a dyn Render,
     pub observer: &'a dyn Observer,
     /// Held while a phase merges into base: one merge at a time.
     pub merge: Mutex<()>,
+    /// Which executors run, for the watch over each.
+    pub windows: Mutex<watch::Windows>,
 }
 
 impl Shared<'_> {
@@ -66,6 +72,21 @@ pub(super) fn run_phase(shared: &Shared<'_>, index: usize) -> Result<(Outcome, S
             Outcome::NotRun,
             "another `git planx run` is executing it".into(),
         ));
+    };
+
+    // The executor's lock: held by this run, and by the executor's processes, which inherit
+    // it, for as long as any of them lives — so that a run never takes over a worktree where
+    // the executor of an earlier run (whose planx was killed) still works.
+    let executor_lock = match crate::lock::Lock::acquire(&dir, super::EXECUTOR_LOCK)? {
+        Ok(lock) => lock,
+        Err(held) => {
+            let error = RunError::ExecutorLives {
+                phase: phase.id.clone(),
+                group: held.pid,
+                lock: dir.join(format!("{}.lock", super::EXECUTOR_LOCK)),
+            };
+            return Ok((Outcome::NotRun, reason_of(shared.render, error)));
+        }
     };
 
     // The worktree: run's own, under .git/planx/worktrees — started now, or left by an earlier
@@ -109,7 +130,12 @@ pub(super) fn run_phase(shared: &Shared<'_>, index: usize) -> Result<(Outcome, S
     // From here on the phase is under way in its worktree: whatever stops it (an executor
     // that cannot be started, a verify or a checkpoint that errs) is recorded as a failure,
     // so that git says `failed` and the next run leaves it alone unless told to retry.
-    match in_worktree(shared, &repo, &work, &worktree, phase, &dir) {
+    let place = Place {
+        worktree: &worktree,
+        dir: &dir,
+        executor_lock: &executor_lock,
+    };
+    match in_worktree(shared, &repo, &work, index, &place) {
         Err(e) if !e.is_interrupted() => {
             let reason = reason_of(shared.render, e);
             fail(shared, &work, phase, reason, "", None)
@@ -118,22 +144,36 @@ pub(super) fn run_phase(shared: &Shared<'_>, index: usize) -> Result<(Outcome, S
     }
 }
 
+/// Where a phase is worked on: its worktree, its folder of run files, the executor's lock.
+struct Place<'a> {
+    worktree: &'a Path,
+    dir: &'a Path,
+    executor_lock: &'a crate::lock::Lock,
+}
+
 /// The phase's work in its worktree: the brief, the executor, the checkpoint, verify, merge.
 fn in_worktree(
     shared: &Shared<'_>,
     repo: &Repo,
     work: &Repo,
-    worktree: &Path,
-    phase: &Phase,
-    dir: &Path,
+    index: usize,
+    place: &Place<'_>,
 ) -> Result<(Outcome, String), RunError> {
+    let Place {
+        worktree,
+        dir,
+        executor_lock,
+    } = *place;
     let plan = shared.plan;
+    let phase = &plan.phases[index];
     let observer = shared.observer;
     let branch = plan.branch(phase);
 
-    // Verified already (a phase that could not be merged last time): straight to the merge.
-    // The record is looked for as verify made it: under the id of the plan that judges the
-    // phase. A phase that cannot be judged has no such record; verify, below, says why.
+    // Verified already (a phase that could not be merged last time): the executor does not run
+    // again. The record is looked for as verify made it: under the id of the plan that judges
+    // the phase. A phase that cannot be judged has no such record; verify, below, says why.
+    // The run still merges only on a verify of its own: a record on the branch may be anyone's
+    // (the notes on the phase's own commits are its executor's to write).
     if let Some(tip) = work.head_commit()?
         && work.dirty_paths()?.is_empty()
     {
@@ -146,7 +186,7 @@ fn in_worktree(
             let commits = repo.commits_between(tip, &[judged.fork])?;
             let tree = repo.tree_of(tip)?;
             if find_passing_record(repo, &judged.plan.id, &phase.id, tree, &commits)?.is_some() {
-                return merge(shared, repo, work, worktree, phase);
+                return verify_then_merge(shared, repo, work, worktree, phase, None);
             }
         }
     }
@@ -175,6 +215,15 @@ fn in_worktree(
         ("PLANX_USAGE".to_owned(), usage_path.display().to_string()),
     ];
     let before = work.head_commit()?;
+    // The watch: the refs the executor may not change, as they are when it starts.
+    let window = lock_windows(shared).open(index);
+    let watched = match watch::look(repo, plan, phase) {
+        Ok(watched) => watched,
+        Err(e) => {
+            lock_windows(shared).close(window, index);
+            return Err(e.into());
+        }
+    };
     let started = Instant::now();
     let spec = process::Spec {
         shell: &shared.executor,
@@ -183,16 +232,21 @@ fn in_worktree(
         env,
         tail_bytes: process::DEFAULT_TAIL_BYTES,
         log: Some(&log),
+        supervisor: Some(&shared.supervisor),
+        inherit: Some(executor_lock.as_raw_fd()),
     };
     let outcome = if shared.opts.interactive {
-        process::run_interactive(&shared.executor, worktree, &spec.env)
+        process::run_interactive(&shared.executor, worktree, &spec.env, spec.inherit)
     } else {
         process::run(&spec)
     }
     .map_err(|source| RunError::Spawn {
         command: shared.executor.clone(),
         source,
-    })?;
+    });
+    let beside = lock_windows(shared).close(window, index);
+    let outcome = outcome?;
+    let touched = watch::touched(repo, plan, phase, &watched, &beside)?;
     observer.event(&RunEvent::Executed {
         phase: phase.id.clone(),
         outcome: outcome.describe(),
@@ -211,6 +265,11 @@ fn in_worktree(
             "executor",
             CommandRun::new(&shared.executor, &shared.executor, &outcome, false),
         );
+        let event = if touched.is_empty() {
+            event
+        } else {
+            event.with("touched", &touched)
+        };
         if let Some(head) = work.head_commit()? {
             let line = event.sealed_line().map_err(TrustError::from)?;
             work.append_note_line(head, &line)?;
@@ -250,6 +309,11 @@ fn in_worktree(
         });
     }
     record_usage(work, plan, phase, &usage_path, executor_run.duration_ms)?;
+    if !touched.is_empty() {
+        // Nothing the executor wrote there is taken: no verify, no merge. planx sets none
+        // of those refs back (they may hold a person's work); the details say how to.
+        return failed_by_touch(shared, work, phase, &touched, &executor_run);
+    }
     if !outcome.exited_with(0) {
         let reason = format!("the executor {}", outcome.describe());
         return fail(
@@ -262,6 +326,31 @@ fn in_worktree(
         );
     }
 
+    verify_then_merge(
+        shared,
+        repo,
+        work,
+        worktree,
+        phase,
+        Some((&executor_run, before)),
+    )
+}
+
+/// Verify, by the run itself, then the merge of a pass — or a `failed` (or `blocked`)
+/// checkpoint that says why. `ran`: the executor's run and the branch's tip before it, when
+/// the executor ran just now.
+fn verify_then_merge(
+    shared: &Shared<'_>,
+    repo: &Repo,
+    work: &Repo,
+    worktree: &Path,
+    phase: &Phase,
+    ran: Option<(&CommandRun, Option<crate::git::Oid>)>,
+) -> Result<(Outcome, String), RunError> {
+    let plan = shared.plan;
+    let observer = shared.observer;
+    let branch = plan.branch(phase);
+    let executor_run = ran.map(|(run, _)| run);
     let head = work.head_commit()?.ok_or_else(|| RunError::NotStarted {
         phase: phase.id.clone(),
     })?;
@@ -292,7 +381,11 @@ fn in_worktree(
     });
     if !report.passed() {
         let details = shared.render.verify_problems(&report);
-        if let Some(blocks) = stopped_by_the_gate(work, plan, phase, head, before)? {
+        let gate = match ran {
+            Some((_, before)) => stopped_by_the_gate(work, plan, phase, head, before)?,
+            None => None,
+        };
+        if let Some(blocks) = gate {
             // The agent's stop gate let it go after holding it back: the phase is blocked,
             // as the gate recorded, with verify's findings.
             let reason = format!(
@@ -304,7 +397,7 @@ fn in_worktree(
                 no_verify: true,
                 extra: vec![(
                     "executor".into(),
-                    serde_json::to_value(&executor_run).unwrap_or_default(),
+                    serde_json::to_value(executor_run).unwrap_or_default(),
                 )],
                 ..CheckpointOptions::default()
             };
@@ -322,7 +415,7 @@ fn in_worktree(
             phase,
             reason,
             &details.join("\n"),
-            Some(&executor_run),
+            executor_run,
         );
     }
 
@@ -471,6 +564,35 @@ fn merge(
     }
 }
 
+/// The phase failed because its executor touched refs it may not change: a `failed`
+/// checkpoint that names them, with what was touched in its note.
+fn failed_by_touch(
+    shared: &Shared<'_>,
+    work: &Repo,
+    phase: &Phase,
+    touched: &[Touch],
+    executor: &CommandRun,
+) -> Result<(Outcome, String), RunError> {
+    let words = shared.render.touched(touched);
+    let extra = vec![(
+        "touched".to_owned(),
+        serde_json::to_value(touched).unwrap_or_default(),
+    )];
+    fail_with(
+        shared,
+        work,
+        phase,
+        words.message,
+        &words.details.join("\n"),
+        Some(executor),
+        extra,
+    )
+}
+
+fn lock_windows<'a>(shared: &'a Shared<'_>) -> std::sync::MutexGuard<'a, watch::Windows> {
+    shared.windows.lock().unwrap_or_else(|p| p.into_inner())
+}
+
 /// Records a `failed` checkpoint with the reason and the output's tail.
 fn fail(
     shared: &Shared<'_>,
@@ -479,6 +601,19 @@ fn fail(
     reason: String,
     tail: &str,
     executor: Option<&CommandRun>,
+) -> Result<(Outcome, String), RunError> {
+    fail_with(shared, work, phase, reason, tail, executor, Vec::new())
+}
+
+/// [`fail`], with more data in the checkpoint's note.
+fn fail_with(
+    shared: &Shared<'_>,
+    work: &Repo,
+    phase: &Phase,
+    reason: String,
+    tail: &str,
+    executor: Option<&CommandRun>,
+    more: Vec<(String, serde_json::Value)>,
 ) -> Result<(Outcome, String), RunError> {
     let mut extra = vec![(
         "tail".to_owned(),
@@ -490,6 +625,7 @@ fn fail(
             serde_json::to_value(run).unwrap_or_default(),
         ));
     }
+    extra.extend(more);
     let opts = CheckpointOptions {
         failed: Some(reason.clone()),
         trust: shared.opts.trust,

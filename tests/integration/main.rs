@@ -33,3 +33,4 @@ mod sync;
 mod template;
 mod trust;
 mod verify;
+mod watch;

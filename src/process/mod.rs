@@ -2,11 +2,18 @@
 //! group of their own, killed with all their children at the timeout, with stdout and stderr
 //! captured together as a bounded tail — a command that prints gigabytes keeps only its last
 //! bytes in memory.
+//!
+//! An executor of `run` runs under a supervisor ([`supervise`]) that ends its process group
+//! when planx ends, and holds a lock ([`Spec::inherit`]) that lives as long as any of its
+//! processes.
+
+mod supervise;
 
 use std::collections::VecDeque;
 use std::io::Read;
+use std::os::fd::RawFd;
 use std::os::unix::process::{CommandExt, ExitStatusExt};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::{Arc, RwLock, mpsc};
 use std::thread;
@@ -16,11 +23,12 @@ use serde::Serialize;
 use thiserror::Error;
 
 use crate::plan::CommandRef;
+pub use supervise::{CANNOT_RUN, supervise};
 
 /// Bytes of output kept by default: enough to see why a command failed.
 pub const DEFAULT_TAIL_BYTES: usize = 16 * 1024;
 /// How long a command gets to stop after SIGTERM before SIGKILL.
-const GRACE: Duration = Duration::from_secs(2);
+pub(crate) const GRACE: Duration = Duration::from_secs(2);
 
 /// What to run.
 #[derive(Debug, Clone)]
@@ -32,6 +40,56 @@ pub struct Spec<'a> {
     pub tail_bytes: usize,
     /// A file that receives the whole output as well (a run log), created or truncated.
     pub log: Option<&'a Path>,
+    /// Run the command under a supervisor, this program (git-planx itself, from
+    /// [`this_program`]), which ends the command's process group when planx ends.
+    pub supervisor: Option<&'a Path>,
+    /// A descriptor of planx's that the command's processes inherit, so that the lock it holds
+    /// lives as long as any of them (the executor's lock). It stays closed-on-exec in planx:
+    /// the commands other threads start meanwhile do not get it.
+    pub inherit: Option<RawFd>,
+}
+
+/// The program that re-executes this one, for a supervisor: on Linux `/proc/self/exe`, which
+/// reaches the running binary even when its file was replaced (by a build) since it started.
+pub fn this_program() -> std::io::Result<PathBuf> {
+    let proc = Path::new("/proc/self/exe");
+    if cfg!(target_os = "linux") && proc.exists() {
+        return Ok(proc.to_path_buf());
+    }
+    std::env::current_exe()
+}
+
+/// The command line that runs `shell`: `sh -c`, or the supervisor of [`Spec::supervisor`].
+fn command_of(spec: &Spec<'_>) -> Command {
+    let Some(program) = spec.supervisor else {
+        let mut cmd = Command::new("sh");
+        cmd.arg("-c").arg(spec.shell);
+        return cmd;
+    };
+    let mut cmd = Command::new(program);
+    cmd.arg("__supervise")
+        .arg("--parent")
+        .arg(std::process::id().to_string());
+    if let Some(fd) = spec.inherit {
+        cmd.arg("--holder-fd").arg(fd.to_string());
+    }
+    cmd.arg("--").arg(spec.shell);
+    cmd
+}
+
+/// Makes the child inherit `fd`: its copy loses close-on-exec, between fork and exec, in the
+/// child alone.
+fn inherit(cmd: &mut Command, fd: RawFd) {
+    // SAFETY: fcntl(2) is async-signal-safe, and it changes only the child's descriptor table.
+    unsafe {
+        cmd.pre_exec(move || {
+            let flags = libc::fcntl(fd, libc::F_GETFD);
+            if flags < 0 || libc::fcntl(fd, libc::F_SETFD, flags & !libc::FD_CLOEXEC) < 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
 }
 
 /// What happened.
@@ -80,10 +138,11 @@ pub fn last_lines(text: &str, n: usize) -> String {
 /// Runs a command to its end (or its timeout). Errors only when it cannot be started.
 pub fn run(spec: &Spec<'_>) -> std::io::Result<Outcome> {
     let (mut reader, writer) = std::io::pipe()?;
-    let mut cmd = Command::new("sh");
-    cmd.arg("-c")
-        .arg(spec.shell)
-        .current_dir(spec.cwd)
+    let mut cmd = command_of(spec);
+    if let Some(fd) = spec.inherit {
+        inherit(&mut cmd, fd);
+    }
+    cmd.current_dir(spec.cwd)
         .stdin(Stdio::null())
         .stdout(writer.try_clone()?)
         .stderr(writer)
@@ -170,14 +229,20 @@ pub fn run(spec: &Spec<'_>) -> std::io::Result<Outcome> {
 
 /// Runs a command for a person at the terminal: it inherits stdin, stdout and stderr and stays
 /// in planx's process group (so the terminal is its), with no timeout and no capture.
+/// `inherit` as [`Spec::inherit`]. There is no supervisor: the command belongs to the terminal,
+/// and when planx is killed it stays there, for the person at it.
 pub fn run_interactive(
     shell: &str,
     cwd: &Path,
     env: &[(String, String)],
+    inherit_fd: Option<RawFd>,
 ) -> std::io::Result<Outcome> {
     let _guard = crate::interrupt::interactive();
     let mut cmd = Command::new("sh");
     cmd.arg("-c").arg(shell).current_dir(cwd);
+    if let Some(fd) = inherit_fd {
+        inherit(&mut cmd, fd);
+    }
     for var in crate::git::cli::LOCATION_VARIABLES {
         cmd.env_remove(var);
     }
@@ -272,6 +337,8 @@ pub fn run_command(
             .collect(),
         tail_bytes: DEFAULT_TAIL_BYTES,
         log: None,
+        supervisor: None,
+        inherit: None,
     };
     tracing::debug!(command = %command.shell, cwd = %cwd.display(), "running");
     let watcher = watcher();
@@ -304,6 +371,8 @@ mod tests {
             env: Vec::new(),
             tail_bytes: 64,
             log: None,
+            supervisor: None,
+            inherit: None,
         }
     }
 
