@@ -29,6 +29,7 @@
 use std::io;
 
 use crate::agents::AgentsError;
+use crate::claim::ClaimError;
 use crate::git::GitError;
 use crate::hooks::decide::HookError;
 use crate::lifecycle::LifecycleError;
@@ -269,6 +270,17 @@ impl From<GitError> for CliError {
                         .map(|l| format!("| {l}")),
                 );
                 e
+            }
+            GitError::Remote { stderr, .. } => {
+                let mut e = CliError::repo_state(error.to_string());
+                e.details.extend(
+                    stderr
+                        .lines()
+                        .map(str::trim)
+                        .filter(|l| !l.is_empty())
+                        .map(|l| format!("| {l}")),
+                );
+                e.hint("check the remote's URL (`git remote -v`) and that it answers (`git ls-remote`), then try again")
             }
             GitError::HookRefused { output } => {
                 let mut e = CliError::new(ErrorKind::No, "a hook refused the commit");
@@ -598,6 +610,64 @@ impl From<LifecycleError> for CliError {
             }
             L::Trailer(e) => CliError::internal(e),
             L::Io(e) => local_state(&e),
+        }
+    }
+}
+
+impl From<ClaimError> for CliError {
+    fn from(error: ClaimError) -> CliError {
+        use ClaimError as C;
+        let message = error.to_string();
+        match error {
+            C::Claimed {
+                phase,
+                remote,
+                claim,
+                age,
+                stale,
+            } => {
+                let e = CliError::repo_state(format!(
+                    "{message}, {} ago",
+                    crate::clock::human_duration(age)
+                ));
+                match stale {
+                    Some(why) => e.because(format!("the claim is stale: {why}")).hint(format!(
+                        "if that machine is gone, take the phase over: `git planx claim {phase} --remote {remote} --steal`"
+                    )),
+                    None => e.hint(format!(
+                        "another machine works on it; pick another phase (`git planx status` shows the claims), or ask {} to release it",
+                        claim.by
+                    )),
+                }
+            }
+            C::NotYours {
+                phase,
+                remote,
+                age,
+                ..
+            } => CliError::repo_state(format!(
+                "{message} (claimed {} ago)",
+                crate::clock::human_duration(age)
+            ))
+            .hint(format!(
+                "only the machine that claimed it releases it; `git planx claim {phase} --remote {remote} --release --steal` removes it anyway"
+            )),
+            C::Moved { .. } => CliError::repo_state(message)
+                .hint("another machine is claiming or releasing it at the same time; look again with `git planx status`, then try again"),
+            C::UnknownRemote { known, .. } => {
+                let e = CliError::usage(message);
+                if known.is_empty() {
+                    e.hint("this repository has no remote: add one with `git remote add origin URL`, or pass --remote URL")
+                } else {
+                    e.hint(format!("its remotes are {}; pass one with --remote", known.join(", ")))
+                }
+            }
+            C::BadSetting { key, .. } => CliError::usage(message).hint(format!(
+                "set it to a duration such as 30m or 2h: `git config {key} 2h`"
+            )),
+            C::Trailer(e) => CliError::usage(format!("{message}: {e}"))
+                .hint("the identity, host name and repository path recorded in a claim must be single lines"),
+            C::Git(e) => e.into(),
         }
     }
 }

@@ -26,7 +26,7 @@ pub const LAYERS: &[&[&str]] = &[
     &["lifecycle", "report", "hooks"],
     &["verify"],
     &["state"],
-    &["trust", "process", "cache"],
+    &["trust", "process", "cache", "claim"],
     &["interrupt"],
     &["git"],
     &["lock"],

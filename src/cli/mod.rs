@@ -5,6 +5,7 @@ mod accept;
 mod agent_stop;
 mod check;
 mod checkpoint;
+mod claim;
 mod completions;
 mod context;
 mod demo;
@@ -109,6 +110,7 @@ pub enum Command {
     Setup(setup::SetupArgs),
     Hooks(hooks::HooksArgs),
     Hook(hooks::HookArgs),
+    Claim(claim::ClaimArgs),
     Trust(trust::TrustArgs),
     Untrust(trust::UntrustArgs),
     Mcp(mcp::McpArgs),
@@ -143,6 +145,7 @@ pub fn run(cli: &Cli, ui: &Ui) -> Result<(), CliError> {
         Command::Setup(args) => setup::cmd_setup(ui, &cli.global, args),
         Command::Hooks(args) => hooks::cmd_hooks(ui, &cli.global, args),
         Command::Hook(args) => hooks::cmd_hook(ui, &cli.global, args),
+        Command::Claim(args) => claim::cmd_claim(ui, &cli.global, args),
         Command::Trust(args) => trust::cmd_trust(ui, &cli.global, args),
         Command::Untrust(args) => trust::cmd_untrust(ui, &cli.global, args),
         Command::Mcp(args) => mcp::cmd_mcp(ui, &cli.global, args),

@@ -11,6 +11,7 @@ pub mod cli;
 pub mod history;
 pub mod notes;
 pub mod path;
+pub mod remote;
 pub mod scratch;
 pub mod trailers;
 
@@ -61,6 +62,10 @@ pub enum GitError {
         #[source]
         source: std::io::Error,
     },
+    /// A remote git could not talk to (unreachable, not a repository, refused), with git's
+    /// own words.
+    #[error("cannot reach the remote `{remote}`")]
+    Remote { remote: String, stderr: String },
     #[error("cannot take planx's lock on the worktree list")]
     Lock {
         #[source]
