@@ -10,7 +10,7 @@
 //! stealing, a replace with the exact old value expected: neither can undo a change it did
 //! not see.
 //!
-//! The claims a remote holds are fetched into `refs/planx/remote-claims/<remote>/<plan>/…`
+//! The claims a remote holds are fetched into `refs/planx/remotes/<remote>/claims/<plan>/…`
 //! (pruned, so a released claim disappears), where `status` reads them without the network.
 //!
 //! A claim is **stale** when the machine that made it is gone, as far as this machine can
@@ -31,8 +31,9 @@ use crate::plan::Plan;
 
 /// Where claims live on the remote.
 pub const CLAIMS_PREFIX: &str = "refs/planx/claims/";
-/// Where this repository keeps the claims it fetched, per remote.
-pub const TRACKING_PREFIX: &str = "refs/planx/remote-claims/";
+/// Where this repository keeps what it fetched of each remote's planx refs:
+/// `refs/planx/remotes/<remote>/claims/<plan>/<phase>` for claims.
+pub const TRACKING_PREFIX: &str = "refs/planx/remotes/";
 /// The setting for how long a claim lives without a sign of life.
 pub const STALE_AFTER_KEY: &str = "planx.claimStaleAfter";
 /// [`STALE_AFTER_KEY`]'s default: an hour.
@@ -233,26 +234,12 @@ pub fn claim_ref(plan: &str, phase: &str) -> String {
     format!("{CLAIMS_PREFIX}{plan}/{phase}")
 }
 
-/// A remote's name as one component of a ref name.
-pub fn remote_component(remote: &str) -> String {
-    remote
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || matches!(c, '-' | '_') {
-                c
-            } else {
-                '-'
-            }
-        })
-        .collect()
-}
-
 /// Where this repository keeps its copy of a remote's claims of a plan.
 pub fn tracking_prefix(remote: &str, plan: &str) -> String {
-    format!("{TRACKING_PREFIX}{}/{plan}/", remote_component(remote))
+    format!("{TRACKING_PREFIX}{remote}/claims/{plan}/")
 }
 
-/// Refuses a remote that is neither configured here nor a URL or path.
+/// Refuses a name that is not a remote configured here.
 pub fn check_remote(repo: &Repo, remote: &str) -> Result<(), ClaimError> {
     if repo.is_remote(remote)? {
         return Ok(());
@@ -306,14 +293,12 @@ pub struct Seen {
 /// Every claim of `plan` this repository last fetched, from every remote, in ref order.
 pub fn all_tracked(repo: &Repo, plan: &str) -> Result<Vec<Seen>, GitError> {
     let mut out = Vec::new();
+    let marker = format!("/claims/{plan}/");
     for (name, commit) in repo.refs_under(TRACKING_PREFIX)? {
         let rest = &name[TRACKING_PREFIX.len()..];
-        let Some((remote, rest)) = rest.split_once('/') else {
+        let Some((remote, _phase)) = rest.split_once(&marker) else {
             continue;
         };
-        if rest.split_once('/').map(|(p, _)| p) != Some(plan) {
-            continue;
-        }
         if let Some(claim) = Claim::read(repo, commit)? {
             out.push(Seen {
                 remote: remote.to_owned(),

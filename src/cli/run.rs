@@ -200,6 +200,14 @@ fn because(plan: &crate::plan::Plan, why: &Why) -> String {
             format!("waits for {} (not in this run)", deps.join(", "))
         }
         Why::Ran => String::new(),
+        Why::CompletedElsewhere => "completed by another machine".to_owned(),
+        Why::FailedElsewhere => {
+            "another machine ran it, and it failed or is blocked there; `git planx status` says why"
+                .to_owned()
+        }
+        Why::StaleClaim => {
+            "claimed by a machine that is gone: its claim is stale; `git planx status` says whose, and `git planx claim PHASE --steal` takes it over".to_owned()
+        }
     }
 }
 
@@ -218,7 +226,7 @@ fn finish_output(ui: &Ui, ctx: &Context, summary: &Summary) -> Result<(), CliErr
                 Outcome::Completed | Outcome::WasComplete => Style::Ok,
                 Outcome::Failed | Outcome::Blocked => Style::Error,
                 Outcome::Skipped | Outcome::Interrupted => Style::Warning,
-                Outcome::NotRun => Style::Dim,
+                Outcome::NotRun | Outcome::Elsewhere => Style::Dim,
             };
             // Padded before painting: the colour codes take no room on screen.
             let mark = format!("{:<12}", o.as_str());

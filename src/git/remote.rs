@@ -7,8 +7,6 @@
 //! once exactly one wins. `--porcelain` reports each ref's fate on its own line; what is
 //! rejected is an answer (a lost race), not an error. An error is a remote git cannot reach.
 
-use std::path::Path;
-
 use super::cli::spawn;
 use super::{GitError, Oid, Repo};
 
@@ -106,16 +104,11 @@ impl Repo {
         }
     }
 
-    /// Whether `remote` names a remote of this repository's configuration, or is itself a URL
-    /// or a path git can push to.
+    /// Whether `remote` names a remote configured here.
     pub fn is_remote(&self, remote: &str) -> Result<bool, GitError> {
-        if self
+        Ok(self
             .config_string(&format!("remote.{remote}.url"))?
-            .is_some()
-        {
-            return Ok(true);
-        }
-        Ok(remote.contains(':') || Path::new(remote).is_dir())
+            .is_some())
     }
 
     /// The names of the remotes configured here, sorted.
