@@ -692,6 +692,18 @@ impl From<RunError> for CliError {
                 e.causes.push(cause);
                 e
             }
+            R::RemoteHasNoBase { remote, base } => CliError::repo_state(message).hint(format!(
+                "push it there first: `git push {remote} {base}`"
+            )),
+            R::BaseAhead { remote, base } => CliError::repo_state(message).hint(format!(
+                "every machine runs against `{remote}`'s {base}: push yours (`git push {remote} {base}`), or set it back to `{remote}`'s, then run again"
+            )),
+            R::RemoteKeptMoving { .. } => CliError::repo_state(message)
+                .hint("other machines keep pushing; run again"),
+            R::BranchMovedOnRemote { branch, .. } => CliError::repo_state(message).hint(format!(
+                "another machine pushed {branch}: someone took the phase over (`git planx status` shows its claim)"
+            )),
+            R::Claim(e) => e.into(),
             R::NotStarted { phase } => CliError::repo_state(message)
                 .hint(format!("start it with `git planx start {phase}`")),
             R::Interrupted { .. } => {

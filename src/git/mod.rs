@@ -10,6 +10,7 @@ pub mod changes;
 pub mod cli;
 pub mod history;
 pub mod notes;
+mod notes_union;
 pub mod path;
 pub mod remote;
 pub mod scratch;

@@ -23,7 +23,7 @@ use thiserror::Error;
 
 pub use accept::{AcceptOutcome, accept};
 pub use checkpoint::{CheckpointOptions, CheckpointOutcome, Tdd, checkpoint};
-pub use finish::{FinishOptions, FinishOutcome, finish};
+pub use finish::{FinishOptions, FinishOutcome, Publish, finish, finish_with};
 pub use reset::{BACKUP_PREFIX, ResetOutcome, reset};
 pub use resume::{Choice, ResumeOutcome, resume};
 pub use start::{StartOptions, StartOutcome, start};

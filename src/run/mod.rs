@@ -28,6 +28,7 @@ mod drive;
 mod error;
 pub mod events;
 mod pipeline;
+pub mod remote;
 pub mod scheduler;
 
 use std::path::PathBuf;
@@ -64,6 +65,9 @@ pub struct RunOptions {
     /// The executor is for a person at this terminal: it inherits the terminal, one phase at a
     /// time, with no timeout and no log.
     pub interactive: bool,
+    /// Several machines run the plan against this remote: each phase is claimed there before
+    /// it starts, and its branch, notes and merge are pushed there.
+    pub remote: Option<String>,
 }
 
 /// The words a run writes into git and passes on in its events that only its caller can say:
@@ -180,6 +184,11 @@ pub fn run(
         plan,
         plan_path,
     } = subject;
+    if let Some(remote) = &opts.remote {
+        crate::claim::check_remote(repo, remote)?;
+        remote::fetch(repo, remote, plan)?;
+        remote::bring_in(repo, remote, plan)?;
+    }
     let phases = phases(subject, opts)?;
     if plan.status != crate::plan::PlanStatus::Ready && !opts.force {
         return Err(RunError::PlanNotReady {
@@ -210,6 +219,14 @@ pub fn run(
         merge: Mutex::new(()),
     };
     let ended = drive::drive(&shared, Scheduler::new(phases, rules(opts)));
+    // What the other machines did meanwhile, brought in: this repository's status shows the
+    // team's.
+    if let Some(remote) = &opts.remote
+        && interrupt::received().is_none()
+    {
+        remote::fetch(repo, remote, plan)?;
+        remote::bring_in(repo, remote, plan)?;
+    }
     Ok(Summary {
         outcomes: ended
             .into_iter()

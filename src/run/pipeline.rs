@@ -10,7 +10,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use super::{Observer, Outcome, Render, RunError, RunEvent, RunOptions, phase_dir, worktree_path};
+use super::{
+    Observer, Outcome, Render, RunError, RunEvent, RunOptions, phase_dir, remote, worktree_path,
+};
 use crate::clock;
 use crate::git::Repo;
 use crate::interrupt;
@@ -48,9 +50,7 @@ impl Shared<'_> {
 pub(super) fn run_phase(shared: &Shared<'_>, index: usize) -> Result<(Outcome, String), RunError> {
     let plan = shared.plan;
     let phase = &plan.phases[index];
-    let observer = shared.observer;
     let repo = Repo::open(&shared.workdir)?;
-    let branch = plan.branch(phase);
     let dir = phase_dir(&repo, plan, &phase.id);
     std::fs::create_dir_all(&dir)?;
 
@@ -66,6 +66,63 @@ pub(super) fn run_phase(shared: &Shared<'_>, index: usize) -> Result<(Outcome, S
             "another `git planx run` is executing it".into(),
         ));
     };
+    let Some(name) = &shared.opts.remote else {
+        return run_here(shared, &repo, index, &dir);
+    };
+
+    // Several machines: the phase is this one's only with the claim on the remote.
+    let taken = {
+        let _remote = shared.merge.lock().unwrap_or_else(|p| p.into_inner());
+        remote::take(
+            shared.subject(&repo),
+            name,
+            &phase.id,
+            shared.opts.retry_failed,
+        )?
+    };
+    let claim = match taken {
+        remote::Taken::Mine(claim) => claim,
+        remote::Taken::Elsewhere(why) => return Ok((Outcome::Elsewhere, why)),
+        remote::Taken::Ended(state) => {
+            return Ok(match state {
+                crate::state::State::Complete => {
+                    (Outcome::Completed, "completed by another machine".into())
+                }
+                state => (
+                    Outcome::NotRun,
+                    format!(
+                        "{} on another machine; `git planx status` says why",
+                        state.as_str()
+                    ),
+                ),
+            });
+        }
+    };
+    let ended = run_here(shared, &repo, index, &dir);
+    // Whatever happened, what the phase left travels, and the claim goes: the phase has ended
+    // on this machine (an interrupted one is continued by whoever claims it next).
+    let _remote = shared.merge.lock().unwrap_or_else(|p| p.into_inner());
+    let pushed = remote::push_branch(&repo, name, &plan.branch(phase))
+        .and_then(|()| remote::push_notes(&repo, name));
+    let released = crate::claim::release_exactly(&repo, name, &claim);
+    let ended = ended?;
+    pushed?;
+    released?;
+    Ok(ended)
+}
+
+/// One phase on this machine, from its worktree to its merge.
+fn run_here(
+    shared: &Shared<'_>,
+    repo: &Repo,
+    index: usize,
+    dir: &Path,
+) -> Result<(Outcome, String), RunError> {
+    let plan = shared.plan;
+    let phase = &plan.phases[index];
+    let observer = shared.observer;
+    let branch = plan.branch(phase);
+    let dir = dir.to_path_buf();
 
     // The worktree: run's own, under .git/planx/worktrees — started now, or left by an earlier
     // run. A phase checked out anywhere else is someone's work in progress: left alone.
@@ -104,11 +161,16 @@ pub(super) fn run_phase(shared: &Shared<'_>, index: usize) -> Result<(Outcome, S
         branch: branch.clone(),
         worktree: worktree.clone(),
     });
+    if let Some(name) = &shared.opts.remote {
+        // The start is the first sign of life others see.
+        let _remote = shared.merge.lock().unwrap_or_else(|p| p.into_inner());
+        remote::push_branch(repo, name, &branch)?;
+    }
     let work = Repo::open(&worktree)?;
     // From here on the phase is under way in its worktree: whatever stops it (an executor
     // that cannot be started, a verify or a checkpoint that errs) is recorded as a failure,
     // so that git says `failed` and the next run leaves it alone unless told to retry.
-    match in_worktree(shared, &repo, &work, &worktree, phase, &dir) {
+    match in_worktree(shared, repo, &work, &worktree, phase, &dir) {
         Err(e) if !e.is_interrupted() => {
             let reason = reason_of(shared.render, e);
             fail(shared, &work, phase, reason, "", None)
@@ -408,13 +470,41 @@ fn merge(
     // Another writer's lock is waited for; a race lost to another writer that moved base
     // first is merged again onto the new base, a few times.
     let (mut locked, mut moved) = (0, 0);
+    let branch = plan.branch(phase);
+    // With other machines, the merge lands on the remote's base first, pushed with a lease on
+    // the base it was made on; a race lost there fetches the new base, and the merge is made
+    // (and its tree verified) again on it — as often as other machines keep winning, within
+    // reason.
+    let publish = |commit, on| -> Result<bool, crate::git::GitError> {
+        let name = shared.opts.remote.as_deref().unwrap_or_default();
+        match remote::publish(&main, name, plan, &branch, commit, on) {
+            Ok(landed) => Ok(landed),
+            Err(RunError::Git(e)) => Err(e),
+            Err(e) => Err(crate::git::GitError::Busy {
+                what: e.to_string(),
+            }),
+        }
+    };
+    let attempts = if shared.opts.remote.is_some() { 50 } else { 5 };
     let merged = loop {
-        match lifecycle::finish(shared.subject(&main), &phase.id, &finish) {
+        if let Some(name) = &shared.opts.remote
+            && let Err(e) =
+                remote::fetch(&main, name, plan).and_then(|()| remote::bring_in(&main, name, plan))
+        {
+            break Err(LifecycleError::Git(crate::git::GitError::Busy {
+                what: e.to_string(),
+            }));
+        }
+        let publish: Option<lifecycle::Publish<'_>> = match shared.opts.remote {
+            Some(_) => Some(&publish),
+            None => None,
+        };
+        match lifecycle::finish_with(shared.subject(&main), &phase.id, &finish, publish) {
             Err(LifecycleError::Locked { .. }) if locked < 600 => {
                 locked += 1;
                 std::thread::sleep(Duration::from_millis(100));
             }
-            Err(LifecycleError::BaseMoved { .. }) if moved < 5 => moved += 1,
+            Err(LifecycleError::BaseMoved { .. }) if moved < attempts => moved += 1,
             other => break other,
         }
     };

@@ -318,3 +318,252 @@ fn bad_claims_are_refused_with_a_hint() {
     let refs = team.git(&team.remote, &["for-each-ref", "refs/planx/claims/"]);
     assert!(refs.contains("refs/planx/claims/demo/a"), "{refs}");
 }
+
+/// Nine phases in parallel groups: `a`; then `b`, `c`, `d`; `e` after `b` and `c`, `f` after
+/// `d`; `g` and `h` after `e`; `i` after `f`, `g` and `h`. Each creates `<id>.txt`.
+fn nine() -> String {
+    let phase = |id: &str, deps: &[&str]| {
+        let file = format!("{id}.txt");
+        crate::common::PhaseBuilder::new(id, &format!("Phase {id}"))
+            .owner("bot")
+            .depends_on(deps)
+            .blast_radius(&format!("test -f {file}"))
+            .create([&file])
+            .check_file(&format!("{file} exists"), &file)
+    };
+    crate::common::PlanBuilder::new("team", "Nine phases, three machines")
+        .phase(phase("a", &[]))
+        .phase(phase("b", &["a"]))
+        .phase(phase("c", &["a"]))
+        .phase(phase("d", &["a"]))
+        .phase(phase("e", &["b", "c"]))
+        .phase(phase("f", &["d"]))
+        .phase(phase("g", &["e"]))
+        .phase(phase("h", &["e"]))
+        .phase(phase("i", &["f", "g", "h"]))
+        .toml()
+}
+
+const PHASES: [&str; 9] = ["a", "b", "c", "d", "e", "f", "g", "h", "i"];
+
+impl Team {
+    /// The executor: records each execution in `executions.log` beside the machines (which
+    /// machine, which phase), then does what `act` says; by default writes `<phase>.txt`.
+    fn executor(&self, act: &str) -> String {
+        let script = self.home.root.join("executor.sh");
+        std::fs::write(
+            &script,
+            format!(
+                "#!/bin/sh\ndir='{}'\n{AWAIT}\necho \"$PLANX_PHASE $(basename \"$(git rev-parse --path-format=absolute --git-common-dir | xargs dirname)\")\" >> \"$dir/executions.log\"\n{act}\necho \"$PLANX_PHASE\" > \"$PLANX_PHASE.txt\"\n",
+                self.home.root.display()
+            ),
+        )
+        .unwrap();
+        format!("sh {}", script.display())
+    }
+
+    fn executions(&self) -> Vec<(String, String)> {
+        std::fs::read_to_string(self.home.root.join("executions.log"))
+            .unwrap_or_default()
+            .lines()
+            .map(|l| {
+                let (phase, machine) = l.split_once(' ').unwrap_or((l, ""));
+                (phase.to_owned(), machine.to_owned())
+            })
+            .collect()
+    }
+
+    /// `git planx run --remote origin --jobs 2` on machine `i`, started.
+    fn start_run(&self, i: usize, exec: &str) -> std::process::Child {
+        self.start_run_jobs(i, exec, 2)
+    }
+
+    /// `git planx run --remote origin --jobs JOBS` on machine `i`, started.
+    fn start_run_jobs(&self, i: usize, exec: &str, jobs: usize) -> std::process::Child {
+        self.home
+            .command(BIN, self.m(i))
+            .args(["run", "--remote", "origin", "--jobs", &jobs.to_string()])
+            .args(["--executor", exec])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start a run")
+    }
+
+    /// The phases merged into the remote's base, in order.
+    fn merged_on_remote(&self) -> Vec<String> {
+        self.git(
+            &self.remote,
+            &[
+                "log",
+                "--first-parent",
+                "--reverse",
+                "--format=%(trailers:key=Planx-Phase,valueonly)",
+                "main",
+            ],
+        )
+        .split_whitespace()
+        .map(str::to_owned)
+        .collect()
+    }
+
+    fn states(&self, i: usize) -> Vec<String> {
+        let run = self.planx(self.m(i), &["status", "--json"]);
+        assert_eq!(run.code, 0, "{run}");
+        run.json()["phases"]
+            .as_array()
+            .expect("phases")
+            .iter()
+            .map(|p| {
+                format!(
+                    "{} {}",
+                    p["id"].as_str().unwrap(),
+                    p["state"].as_str().unwrap()
+                )
+            })
+            .collect()
+    }
+}
+
+fn output(child: std::process::Child) -> (i32, String) {
+    let out = child.wait_with_output().expect("a run ends");
+    (
+        out.status.code().unwrap_or(-1),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    )
+}
+
+#[test]
+fn three_machines_run_one_plan_and_execute_every_phase_once() {
+    let team = Team::new(&nine(), 3);
+    let exec = team.executor("");
+    let runs: Vec<_> = (1..=3).map(|i| team.start_run(i, &exec)).collect();
+    let outs: Vec<_> = runs.into_iter().map(output).collect();
+    for (code, out) in &outs {
+        assert_eq!(*code, 0, "{out}");
+    }
+    // Every phase executed exactly once, whichever machine ran it.
+    let executions = team.executions();
+    let mut ran: Vec<&str> = executions.iter().map(|(p, _)| p.as_str()).collect();
+    ran.sort();
+    assert_eq!(ran, PHASES, "{executions:?}");
+    // The remote's base holds every merge, once each, a phase after its dependencies.
+    let merged = team.merged_on_remote();
+    let mut sorted = merged.clone();
+    sorted.sort();
+    assert_eq!(sorted, PHASES, "{merged:?}");
+    let at = |p: &str| merged.iter().position(|m| m == p).unwrap();
+    assert!(
+        at("a") < at("b") && at("e") < at("g") && at("h") < at("i"),
+        "{merged:?}"
+    );
+    for p in PHASES {
+        assert_eq!(
+            team.git(&team.remote, &["show", &format!("main:{p}.txt")]),
+            format!("{p}\n")
+        );
+    }
+    // Every machine's status agrees: everything complete, no claim left.
+    let expected: Vec<String> = PHASES.iter().map(|p| format!("{p} complete")).collect();
+    for i in 1..=3 {
+        assert_eq!(team.states(i), expected, "machine {i}");
+    }
+    let claims = team.git(&team.remote, &["for-each-ref", "refs/planx/claims/"]);
+    assert_eq!(claims, "", "every claim released");
+}
+
+#[test]
+fn a_machine_killed_midway_leaves_a_stale_claim_that_steal_takes_over() {
+    let team = Team::new(&nine(), 3);
+    let dir = team.home.root.display().to_string();
+    // Machines 1 and 3 run every phase but `a` only once machine 2 executes one; one slot
+    // each, so that of `b`, `c` and `d` one is left for machine 2.
+    let normal = team.executor(&format!(
+        "[ \"$PLANX_PHASE\" = a ] || await '{dir}/m2-running' || exit 1"
+    ));
+    let first = team.start_run_jobs(1, &normal, 1);
+    let third = team.start_run_jobs(3, &normal, 1);
+    crate::common::wait_until("`a` is merged on the remote", || {
+        team.merged_on_remote().contains(&"a".to_owned())
+    });
+    // Machine 2 executes a phase and never ends it: its executor says so, and hangs.
+    let hang = team.home.root.join("hang.sh");
+    std::fs::write(
+        &hang,
+        format!(
+            "#!/bin/sh\necho \"$PLANX_PHASE m2\" >> '{dir}/executions.log'\necho \"$PLANX_PHASE\" > '{dir}/m2.phase'\necho $$ > '{dir}/m2.pid'\ntouch '{dir}/m2-running'\nexec sleep 300\n"
+        ),
+    )
+    .unwrap();
+    let mut second = team.start_run_jobs(2, &format!("sh {}", hang.display()), 1);
+    let pid = crate::common::wait_for_pids(&team.home.root.join("m2.pid"))[0];
+    let taken = std::fs::read_to_string(team.home.root.join("m2.phase")).unwrap();
+    let taken = taken.trim();
+    // The machine dies: its run and its executor, at once.
+    second.kill().expect("kill machine 2's run");
+    second.wait().expect("machine 2's run ends");
+    // SAFETY: the executor's process group (its own: planx runs each executor in one), which
+    // this test's machine 2 started.
+    unsafe { libc::kill(-libc::getpgid(pid), libc::SIGKILL) };
+    crate::common::wait_ended(&[pid], "machine 2's executor is gone");
+
+    // The other two finish what does not depend on the dead machine's phase, then end: its
+    // claim is stale, and no machine takes it over by itself.
+    let (code1, out1) = output(first);
+    let (code3, out3) = output(third);
+    assert_eq!((code1, code3), (1, 1), "{out1}\n{out3}");
+    let stale = format!("{taken}: claimed by a machine that is gone");
+    assert!(
+        out1.contains(&stale) || out3.contains(&stale),
+        "{out1}\n{out3}"
+    );
+    let status = team.planx(team.m(1), &["status"]);
+    let shown = team.show(&status);
+    assert!(
+        shown.contains(&format!(
+            "claimed: {taken} on origin by Ada Lovelace <ada@example.com> on $HOST ($REPO/m2/.git)"
+        )) && shown.contains("STALE: the `git planx run` that made it (process "),
+        "{shown}"
+    );
+    let json = team.planx(team.m(1), &["status", "--json"]).json();
+    let phase = json["phases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["id"] == taken)
+        .unwrap();
+    assert!(phase["claims"][0]["stale"].is_string(), "{phase}");
+
+    // Taken over explicitly, it completes, and so does everything after it.
+    let stolen = team.planx(team.m(1), &["claim", taken, "--steal"]);
+    assert_eq!(stolen.code, 0, "{stolen}");
+    assert!(
+        team.show(&stolen)
+            .contains("taken over from Ada Lovelace <ada@example.com> on $HOST ($REPO/m2/.git)"),
+        "{}",
+        team.show(&stolen)
+    );
+    let rest = team.start_run(1, &normal);
+    let (code, out) = output(rest);
+    assert_eq!(code, 0, "{out}");
+    let expected: Vec<String> = PHASES.iter().map(|p| format!("{p} complete")).collect();
+    assert_eq!(team.states(1), expected);
+    let mut merged = team.merged_on_remote();
+    merged.sort();
+    assert_eq!(merged, PHASES);
+    // No phase ran twice but the one the dead machine had: once there, once after the steal.
+    let executions = team.executions();
+    for p in PHASES {
+        let times = executions.iter().filter(|(e, _)| e == p).count();
+        let expected = if p == taken { 2 } else { 1 };
+        assert_eq!(times, expected, "{p}: {executions:?}");
+    }
+    assert_eq!(
+        team.git(&team.remote, &["for-each-ref", "refs/planx/claims/"]),
+        ""
+    );
+}
