@@ -120,7 +120,7 @@ pub fn valid_plan(
     blob: Oid,
     validate: impl FnOnce() -> Result<Option<Plan>, PlanError>,
 ) -> Result<Option<Plan>, PlanError> {
-    let cache = Cache::new(repo, "plans", 3, "bin");
+    let cache = Cache::new(repo, "plans", 4, "bin");
     let key = blob.to_string();
     if let Some(mut plan) = cache.get_value::<Plan>(&key) {
         plan.blob = Some(key);

@@ -367,8 +367,34 @@ impl From<TrustError> for CliError {
             TrustError::Untrusted(untrusted) => untrusted_error(&untrusted),
             TrustError::NoStore => CliError::repo_state(error.to_string())
                 .hint("set HOME (or XDG_DATA_HOME), or use --trust-once / PLANX_TRUST=1"),
+            TrustError::Signing(e) => signing_error(e),
         }
     }
+}
+
+/// planx signs every record it writes (docs/verification.md): without its key it writes none.
+fn signing_error(error: crate::trust::signing::SigningError) -> CliError {
+    use crate::trust::signing::SigningError as S;
+    let hint = match &error {
+        S::NoHome => "set HOME (or XDG_DATA_HOME): the signing key is kept there".to_owned(),
+        S::Malformed { path } => format!(
+            "move {} away: planx makes a new key on its next write (records signed with the old key then count only once it is trusted: `git planx signers trust`)",
+            path.display()
+        ),
+        S::BadVariable => format!(
+            "set {} to the 64 hex digits `git planx signers --new-key` prints, or unset it",
+            crate::trust::signing::KEY_VARIABLE
+        ),
+        S::Read { .. } | S::Create { .. } => {
+            "check the permissions of the folder beside the trust store".to_owned()
+        }
+    };
+    let e = CliError::repo_state(format!("cannot sign the record: {error}"));
+    match std::error::Error::source(&error) {
+        Some(cause) => e.because(cause),
+        None => e,
+    }
+    .hint(hint)
 }
 
 impl From<CommandError> for CliError {

@@ -8,6 +8,10 @@ use std::process::{Command, Output};
 
 use crate::hermetic::Hermetic;
 
+/// The signing key of every command the suite runs, and of the records its fixtures write.
+pub const SIGNING_KEY: &str = "5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a";
+pub const SIGNING_VARIABLE: &str = "PLANX_SIGNING_KEY";
+
 pub struct Env {
     hermetic: Hermetic,
     /// The `git-planx` binary under measurement.
@@ -35,6 +39,8 @@ impl Env {
     pub fn command(&self, program: impl AsRef<OsStr>, dir: &Path) -> Command {
         let mut cmd = self.hermetic.command(program, dir);
         cmd.env("NO_COLOR", "1");
+        // The fixtures' records are signed in this process with the same key.
+        cmd.env(SIGNING_VARIABLE, SIGNING_KEY);
         cmd
     }
 

@@ -34,7 +34,7 @@ use crate::rng::Rng;
 
 /// Bump when the generator changes what it builds: cached fixtures of another version are
 /// rebuilt.
-pub const GENERATOR_VERSION: u32 = 2;
+pub const GENERATOR_VERSION: u32 = 3;
 pub const PLAN_ID: &str = "bench";
 pub const PHASES: usize = 1000;
 /// Smaller plans over the same history (the first phases of the big one), for how `status`
@@ -493,8 +493,10 @@ struct Branch {
 impl Writer<'_> {
     fn note(&mut self, commit: u64, event: &Event) {
         match self.notes.last_mut() {
-            Some((c, lines)) if *c == commit => lines.push(event.to_line()),
-            _ => self.notes.push((commit, vec![event.to_line()])),
+            Some((c, lines)) if *c == commit => lines.push(event.sealed_line().expect("signed")),
+            _ => self
+                .notes
+                .push((commit, vec![event.sealed_line().expect("signed")])),
         }
     }
 

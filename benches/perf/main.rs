@@ -81,6 +81,9 @@ const MANIFEST_DIR: &str = env!("CARGO_MANIFEST_DIR");
 const BIN: &str = env!("CARGO_BIN_EXE_git-planx");
 
 fn main() {
+    // Before any thread: the records the fixtures write are signed as the commands' are.
+    // SAFETY: no other thread runs yet.
+    unsafe { std::env::set_var(env::SIGNING_VARIABLE, env::SIGNING_KEY) };
     let raw: Vec<String> = std::env::args().collect();
     match raw.get(1).map(String::as_str) {
         Some(notes::CHILD_FLAG) => return notes::child(&raw[2..]),
@@ -436,7 +439,8 @@ fn goal_pairs(env: &Env, work: &Work) -> Vec<Pair> {
     )
     .with("checkpoint", "step")
     .with("status", "in-progress")
-    .to_line();
+    .sealed_line()
+    .expect("signed");
     vec![
         Pair {
             key: "hook",

@@ -122,7 +122,8 @@ pub fn child(args: &[String]) {
         )
         .with("check", "reviewed")
         .with("evidence", "looked at it")
-        .to_line();
+        .sealed_line()
+        .expect("signed");
         let started = Instant::now();
         repo.append_note_line(oid, &line).expect("append a note");
         ms.push(started.elapsed().as_secs_f64() * 1000.0);

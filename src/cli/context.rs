@@ -158,6 +158,11 @@ impl Context {
                 return Err(error);
             }
         };
+        // Records are evidence when signed by a key trusted here or declared by the plan on
+        // base; a plan not yet on base declares nobody.
+        if let Origin::Base(_) = origin {
+            crate::trust::signing::declare(&plan.evidence.signers, plan.evidence.count_unknown);
+        }
         Ok(Context {
             repo,
             plan_path,

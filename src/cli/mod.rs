@@ -21,6 +21,7 @@ mod reset;
 mod resume;
 mod run;
 mod setup;
+mod signers;
 mod start;
 mod status;
 mod trust;
@@ -113,6 +114,7 @@ pub enum Command {
     Claim(claim::ClaimArgs),
     Trust(trust::TrustArgs),
     Untrust(trust::UntrustArgs),
+    Signers(signers::SignersArgs),
     Mcp(mcp::McpArgs),
     InstallMan(man::InstallManArgs),
     Completions(completions::CompletionsArgs),
@@ -148,6 +150,7 @@ pub fn run(cli: &Cli, ui: &Ui) -> Result<(), CliError> {
         Command::Claim(args) => claim::cmd_claim(ui, &cli.global, args),
         Command::Trust(args) => trust::cmd_trust(ui, &cli.global, args),
         Command::Untrust(args) => trust::cmd_untrust(ui, &cli.global, args),
+        Command::Signers(args) => signers::cmd_signers(ui, &cli.global, args),
         Command::Mcp(args) => mcp::cmd_mcp(ui, &cli.global, args),
         Command::InstallMan(args) => man::cmd_install_man(ui, args),
         Command::Completions(args) => completions::cmd_completions(ui, args),

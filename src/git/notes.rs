@@ -94,6 +94,52 @@ impl<'r> NotesSnapshot<'r> {
         self.find(next, &hex[2..])
     }
 
+    /// Every note of this snapshot, by annotated commit, in the order of their ids: for the
+    /// rare reads of all of them (`signers`).
+    pub fn all(&self) -> Result<Vec<(Oid, String)>, GitError> {
+        let mut out = Vec::new();
+        if let Some(root) = &self.root {
+            self.collect(root, String::new(), &mut out)?;
+        }
+        out.sort_by_key(|(id, _)| *id);
+        Ok(out)
+    }
+
+    fn collect(
+        &self,
+        tree: &Tree<'_>,
+        prefix: String,
+        out: &mut Vec<(Oid, String)>,
+    ) -> Result<(), GitError> {
+        for entry in tree.iter() {
+            let Ok(name) = entry.name() else { continue };
+            let hex = format!("{prefix}{name}");
+            match entry.kind() {
+                Some(ObjectType::Tree) if hex.len() < 40 => {
+                    let sub = self
+                        .repo
+                        .inner
+                        .find_tree(entry.id())
+                        .map_err(git_err("cannot read refs/notes/planx"))?;
+                    self.collect(&sub, hex, out)?;
+                }
+                Some(ObjectType::Blob) => {
+                    let Ok(target) = Oid::from_str(&hex) else {
+                        continue;
+                    };
+                    let blob = self
+                        .repo
+                        .inner
+                        .find_blob(entry.id())
+                        .map_err(git_err("cannot read a note"))?;
+                    out.push((target, String::from_utf8_lossy(blob.content()).into_owned()));
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
     /// Reads ahead the fan-out folders of this snapshot: `folders` (from [`read_folders`], for
     /// instance on another thread) are used instead of reading them again.
     pub fn with_folders(self, folders: Vec<(Oid, Vec<u8>)>) -> Self {

@@ -178,6 +178,10 @@ fn committed_plan(repo: &Repo, commit: Oid) -> Result<Option<(Plan, String)>, Ho
         at: "HEAD".into(),
         source,
     })?;
+    // The signers base's plan declares are the ones its merges' records are judged by.
+    if let Some(plan) = &plan {
+        crate::trust::signing::declare(&plan.evidence.signers, plan.evidence.count_unknown);
+    }
     Ok(plan.map(|plan| (plan, path.to_owned())))
 }
 

@@ -8,6 +8,7 @@ use crate::git::Oid;
 use crate::plan::CheckKind;
 use crate::state::events::Event;
 use crate::state::judging::{JudgingError, Subject};
+use crate::trust::TrustError;
 
 #[derive(Debug)]
 pub struct AcceptOutcome {
@@ -73,7 +74,8 @@ pub fn accept(
     .with("tree", tree.to_string())
     .with("evidence", evidence)
     .with("who", &who);
-    repo.append_note_line(tip, &event.to_line())?;
+    let line = event.sealed_line().map_err(TrustError::from)?;
+    repo.append_note_line(tip, &line)?;
     Ok(AcceptOutcome {
         phase: phase.id.clone(),
         check: check_name.to_owned(),

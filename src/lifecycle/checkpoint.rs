@@ -16,7 +16,7 @@ use crate::process::run_command;
 use crate::state::events::{CommandRun, Event, parse_note};
 use crate::state::judging::{BaseTip, Subject, phase_of_branch};
 use crate::state::{self, Kind};
-use crate::trust::{TrustPolicy, require_trust};
+use crate::trust::{TrustError, TrustPolicy, require_trust};
 
 /// Red or green TDD evidence.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -103,6 +103,8 @@ pub fn checkpoint(
         })?;
     let branch = branch.unwrap_or_default();
     repo.configure_notes()?;
+    // The record is signed once the commit is made: a key that cannot be had is found first.
+    crate::trust::signing::own_key_id().map_err(TrustError::from)?;
     let statuses = state::derive_around(subject, &phase.id)?;
     let status =
         statuses
@@ -252,7 +254,9 @@ pub fn checkpoint(
     for (key, value) in &opts.extra {
         event = event.with(key, value);
     }
-    repo.append_note_line(commit, &event.to_line())
+    // The key was checked before the commit was made: signing cannot fail here.
+    let line = event.sealed_line().map_err(TrustError::from)?;
+    repo.append_note_line(commit, &line)
         .map_err(|source| LifecycleError::CheckpointUnrecorded { commit, source })?;
     Ok(CheckpointOutcome {
         phase: phase.id.clone(),

@@ -14,9 +14,9 @@ use crate::git::scratch::scratch_path;
 use crate::git::trailers;
 use crate::git::{Oid, Repo};
 use crate::plan::Plan;
-use crate::state::events::{Event, parse_note};
+use crate::state::events::Event;
 use crate::state::judging::{BaseTip, Subject};
-use crate::trust::TrustPolicy;
+use crate::trust::{TrustError, TrustPolicy};
 use crate::verify::{self, Place, Report, VerifyOptions};
 
 #[derive(Debug, Clone, Default)]
@@ -211,14 +211,25 @@ pub fn finish_with(
     // base then refuse to move, the note stays on a commit nothing reaches.
     let mut lines = Vec::new();
     if opts.squash {
+        // Evidence is carried signed anew, with where it came from; a line that is not
+        // evidence (a record planx did not write) is carried as it was, and stays what it is.
         let notes = repo.notes()?;
         for &c in branch_commits.iter().rev() {
             if let Some(note) = notes.get(c)? {
-                lines.extend(
-                    parse_note(&note)
-                        .into_iter()
-                        .map(|event| event.with("carried_from", c.to_string()).to_line()),
-                );
+                for line in note.lines() {
+                    match Event::parse(line) {
+                        Some(event) if event.counts() => lines.push(
+                            event
+                                .with("carried_from", c.to_string())
+                                .sealed_line()
+                                .map_err(TrustError::from)?,
+                        ),
+                        Some(event) if event.plan == plan.id && event.phase == phase.id => {
+                            lines.push(line.to_owned())
+                        }
+                        _ => {}
+                    }
+                }
             }
         }
     }
@@ -235,7 +246,7 @@ pub fn finish_with(
                 .map(Oid::to_string)
                 .collect::<Vec<_>>(),
         );
-    lines.push(event.to_line());
+    lines.push(event.sealed_line().map_err(TrustError::from)?);
     repo.append_note_lines(commit, &lines)?;
 
     if let Some(publish) = publish

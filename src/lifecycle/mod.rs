@@ -11,6 +11,7 @@
 //! [`crate::trust`], locks in [`crate::lock`], scratch worktrees in [`crate::git`].
 
 mod accept;
+mod adopt;
 mod checkpoint;
 mod finish;
 mod reset;
@@ -22,6 +23,7 @@ use std::path::PathBuf;
 use thiserror::Error;
 
 pub use accept::{AcceptOutcome, accept};
+pub use adopt::{AdoptOutcome, Census, Signed, adopt, census, is_adoption_of};
 pub use checkpoint::{CheckpointOptions, CheckpointOutcome, Tdd, checkpoint};
 pub use finish::{FinishOptions, FinishOutcome, Publish, finish, finish_with};
 pub use reset::{BACKUP_PREFIX, ResetOutcome, reset};

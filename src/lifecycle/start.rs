@@ -18,7 +18,7 @@ use crate::process::run_command;
 use crate::state::events::{CommandRun, Event};
 use crate::state::judging::{BaseTip, Subject, find_phase};
 use crate::state::{self, State};
-use crate::trust::{TrustPolicy, require_trust};
+use crate::trust::{TrustError, TrustPolicy, require_trust};
 
 #[derive(Debug, Clone, Default)]
 pub struct StartOptions {
@@ -138,6 +138,8 @@ pub fn start(
         return Err(LifecycleError::PreflightFailed { runs: preflight });
     }
 
+    // The start note is signed once the commit is made: a key that cannot be had is found first.
+    crate::trust::signing::own_key_id().map_err(TrustError::from)?;
     let mut completed = Vec::new();
     let commit = match &start_checkpoint {
         Some(c) => {
@@ -173,7 +175,8 @@ pub fn start(
         .with("plan_hash", plan_fingerprint(repo, base_tip, plan_path)?)
         .with("who", format!("{name} <{email}>"))
         .with("preflight", &preflight);
-    repo.append_note_line(commit, &event.to_line())?;
+    let line = event.sealed_line().map_err(TrustError::from)?;
+    repo.append_note_line(commit, &line)?;
 
     let worktree = checkout(repo, &phase.id, &branch, opts.worktree.as_deref())?;
     Ok(StartOutcome::Started {

@@ -94,6 +94,7 @@ pub struct Plan {
     pub commands: Vec<(String, String)>,
     pub preflight: Preflight,
     pub run: RunSettings,
+    pub evidence: EvidenceSettings,
     pub phases: Vec<Phase>,
     /// The blob id of the bytes the plan was read from, when it was read from git (or found
     /// equal to a blob there): two plans with the same id are the same plan.
@@ -115,6 +116,16 @@ pub const MAX_JOBS: usize = 256;
 pub struct RunSettings {
     pub executor: Option<CommandRef>,
     pub jobs: Option<usize>,
+}
+
+/// `[evidence]`: who, beside each machine's own key, signs records that count (docs/verification.md).
+/// Only the plan on base's tip is read for it: a phase branch cannot add a signer for itself.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct EvidenceSettings {
+    /// Declared signers, name and key (`ed25519:` and 64 hex digits), by name.
+    pub signers: Vec<(String, String)>,
+    /// `unknown_signers = "count"`: records signed by a key nobody declared count too.
+    pub count_unknown: bool,
 }
 
 /// A command as the plan wrote it, resolved: a single word names an entry of `[commands]`,

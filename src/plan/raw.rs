@@ -28,6 +28,7 @@ pub(crate) struct RawFile {
     pub commands: Option<S<BTreeMap<S<String>, S<String>>>>,
     pub preflight: Option<S<RawPreflight>>,
     pub run: Option<S<RawRun>>,
+    pub evidence: Option<S<RawEvidence>>,
     #[serde(default)]
     pub phase: Vec<S<RawPhase>>,
 }
@@ -57,6 +58,13 @@ pub(crate) struct RawPreflight {
 pub(crate) struct RawRun {
     pub executor: Option<S<String>>,
     pub jobs: Option<S<i64>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawEvidence {
+    pub signers: Option<S<BTreeMap<S<String>, S<String>>>>,
+    pub unknown_signers: Option<S<String>>,
 }
 
 #[derive(Debug, Deserialize)]

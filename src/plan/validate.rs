@@ -15,9 +15,9 @@ use super::raw::{
 };
 use super::{
     Check, CheckKind, CommandRef, DEFAULT_CHECK_TIMEOUT, DEFAULT_PREFLIGHT_TIMEOUT, Dependency,
-    DoneCommand, FORMAT_VERSION, Glob, Likelihood, Manifest, ManifestEntry, PathFacts, Phase,
-    PhaseKind, Plan, PlanStatus, Preflight, Prerequisite, Risk, RunSettings, Span, Step, duration,
-    ids,
+    DoneCommand, EvidenceSettings, FORMAT_VERSION, Glob, Likelihood, Manifest, ManifestEntry,
+    PathFacts, Phase, PhaseKind, Plan, PlanStatus, Preflight, Prerequisite, Risk, RunSettings,
+    Span, Step, duration, ids,
 };
 
 pub(crate) fn empty_plan() -> Plan {
@@ -36,6 +36,7 @@ pub(crate) fn empty_plan() -> Plan {
             timeout: DEFAULT_PREFLIGHT_TIMEOUT,
         },
         run: RunSettings::default(),
+        evidence: EvidenceSettings::default(),
         phases: Vec::new(),
         blob: None,
     }
@@ -328,6 +329,36 @@ pub(crate) fn build(
                         jobs.get_ref()
                     ),
                     format!("use a number from 1 to {}", super::MAX_JOBS),
+                ),
+            }
+        }
+    }
+
+    if let Some(evidence) = raw.evidence {
+        let evidence = evidence.into_inner();
+        for (name, key) in evidence.signers.map(|s| s.into_inner()).unwrap_or_default() {
+            if !is_key(key.get_ref()) {
+                d.error(
+                    key.span(),
+                    "invalid-value",
+                    format!("signer `{}` has no ed25519 key", name.get_ref()),
+                    "write the key `git planx signers` prints on the signer's machine: `ed25519:` and 64 hex digits",
+                );
+                continue;
+            }
+            plan.evidence
+                .signers
+                .push((name.into_inner(), key.into_inner()));
+        }
+        if let Some(unknown) = evidence.unknown_signers {
+            match unknown.get_ref().as_str() {
+                "ignore" => plan.evidence.count_unknown = false,
+                "count" => plan.evidence.count_unknown = true,
+                other => d.error(
+                    unknown.span(),
+                    "invalid-value",
+                    format!("`unknown_signers = \"{other}\"` is neither \"ignore\" nor \"count\""),
+                    "use \"ignore\" (the default: a key nobody declared proves nothing) or \"count\"",
                 ),
             }
         }
@@ -1166,4 +1197,10 @@ fn build_steps(
         });
     }
     steps
+}
+
+/// `ed25519:` and 64 hex digits: a signer's public key as `git planx signers` prints it.
+fn is_key(text: &str) -> bool {
+    text.strip_prefix("ed25519:")
+        .is_some_and(|hex| hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_hexdigit()))
 }

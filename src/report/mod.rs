@@ -364,12 +364,14 @@ pub(crate) fn rfc3339(secs: i64) -> String {
 mod tests {
     use super::*;
 
+    /// A verify event as planx writes it and reads it back: signed.
     fn verify_event(ts: &str, tree: &str, passed: bool, clean: bool) -> Event {
-        Event::new(ts, "p", "a", "verify")
+        let event = Event::new(ts, "p", "a", "verify")
             .with("tree", tree)
             .with("passed", passed)
             .with("clean", clean)
-            .with("no_run", false)
+            .with("no_run", false);
+        Event::parse(&event.sealed_line().unwrap()).unwrap()
     }
 
     #[test]

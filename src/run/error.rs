@@ -73,3 +73,9 @@ impl RunError {
         )
     }
 }
+
+impl From<crate::trust::TrustError> for RunError {
+    fn from(error: crate::trust::TrustError) -> RunError {
+        RunError::Lifecycle(LifecycleError::from(error))
+    }
+}

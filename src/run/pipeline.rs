@@ -23,6 +23,7 @@ use crate::state::events::{CommandRun, Event};
 use crate::state::evidence::find_passing_record;
 use crate::state::judging::{JudgingError, Subject};
 use crate::state::usage::Usage;
+use crate::trust::TrustError;
 use crate::verify::{self, Target, VerifyOptions};
 
 /// Everything a phase's thread needs.
@@ -273,7 +274,8 @@ fn in_worktree(
             CommandRun::new(&shared.executor, &shared.executor, &outcome, false),
         );
         if let Some(head) = work.head_commit()? {
-            work.append_note_line(head, &event.to_line())?;
+            let line = event.sealed_line().map_err(TrustError::from)?;
+            work.append_note_line(head, &line)?;
         }
         observer.event(&RunEvent::Interrupted {
             phase: phase.id.clone(),
@@ -343,7 +345,7 @@ fn in_worktree(
         },
     )
     .map_err(LifecycleError::from)?;
-    verify::record(repo, &report)?;
+    verify::record(repo, &report).map_err(LifecycleError::from)?;
     let summary = shared.render.verify_summary(&report);
     observer.event(&RunEvent::Verified {
         phase: phase.id.clone(),
@@ -444,7 +446,8 @@ fn record_usage(
         ..usage
     };
     event = event.with("usage", &usage);
-    work.append_note_line(head, &event.to_line())?;
+    let line = event.sealed_line().map_err(TrustError::from)?;
+    work.append_note_line(head, &line)?;
     Ok(())
 }
 

@@ -8,7 +8,10 @@ use serde_json::{Map, Value};
 use crate::git::notes::NotesSnapshot;
 use crate::git::{GitError, Oid};
 use crate::process::Outcome;
+use crate::trust::signing::{self, Seal, SigningError};
 
+/// The member of a line holding its signature.
+const SIG: &str = "sig";
 /// The event format version.
 pub const EVENT_VERSION: u32 = 1;
 /// Bytes of command output kept in a note: notes stay small, the full tail is in the run log.
@@ -24,6 +27,10 @@ pub struct Event {
     pub event: String,
     #[serde(flatten)]
     pub data: Map<String, Value>,
+    /// What the line's signature says of it: only lines planx signed with a trusted key are
+    /// evidence ([`Event::counts`]).
+    #[serde(skip)]
+    pub seal: Seal,
 }
 
 impl Event {
@@ -35,6 +42,7 @@ impl Event {
             phase: phase.to_owned(),
             event: event.to_owned(),
             data: Map::new(),
+            seal: Seal::Unsigned,
         }
     }
 
@@ -46,9 +54,42 @@ impl Event {
         self
     }
 
-    /// The event as one line of JSON.
+    /// The event as one line of JSON, signed by this machine, with who signed it (`by`, a claim
+    /// shown beside the key). The only way planx writes an event.
+    pub fn sealed_line(&self) -> Result<String, SigningError> {
+        let mut event = self.clone();
+        if !event.data.contains_key("by") {
+            event
+                .data
+                .insert("by".to_owned(), Value::String(signing::signer_name()));
+        }
+        event.data.remove(SIG);
+        signing::seal(&serde_json::to_string(&event).unwrap_or_default())
+    }
+
+    /// The event as one line of JSON, unsigned: what a hand or another program writes.
+    #[cfg(test)]
     pub fn to_line(&self) -> String {
         serde_json::to_string(self).unwrap_or_default()
+    }
+
+    /// Reads one note line: the event and its seal; `None` for a line that is not an event.
+    pub fn parse(line: &str) -> Option<Event> {
+        let (content, seal) = signing::unseal(line);
+        let mut event: Event = serde_json::from_str(&content).ok()?;
+        event.data.remove(SIG);
+        event.seal = seal;
+        Some(event)
+    }
+
+    /// Is this event evidence: a line planx signed, with a key trusted here?
+    pub fn counts(&self) -> bool {
+        self.seal.counts()
+    }
+
+    /// Who signed it, as the line says (a claim).
+    pub fn by(&self) -> Option<&str> {
+        self.str("by")
     }
 
     pub fn str(&self, key: &str) -> Option<&str> {
@@ -76,6 +117,7 @@ impl Event {
 pub fn is_passing_record(event: &Event, tree: Option<&str>) -> bool {
     let flag = |key: &str| event.data.get(key).and_then(Value::as_bool);
     event.event == "verify"
+        && event.counts()
         && tree.is_none_or(|t| event.str("tree") == Some(t))
         && flag("passed") == Some(true)
         && flag("clean") == Some(true)
@@ -110,7 +152,7 @@ pub fn find_passing_record(
 /// and judged by the full event, so the answer is always the full read's.
 fn line_is_passing_record(line: &str, plan: &str, phase: &str, trees: &[String]) -> bool {
     let full = || {
-        serde_json::from_str::<Event>(line).is_ok_and(|e| {
+        Event::parse(line).is_some_and(|e| {
             e.plan == plan
                 && e.phase == phase
                 && trees.iter().any(|t| is_passing_record(&e, Some(t)))
@@ -171,16 +213,25 @@ impl Probe<'_> {
 /// `after_verify` paths wait for.
 pub fn is_passing_verify(event: &Event) -> bool {
     let flag = |key: &str| event.data.get(key).and_then(Value::as_bool);
-    event.event == "verify" && flag("passed") == Some(true) && flag("no_run") == Some(false)
+    event.event == "verify"
+        && event.counts()
+        && flag("passed") == Some(true)
+        && flag("no_run") == Some(false)
 }
 
-/// Parses the lines of a note; lines that are not events (written by hand, or by a newer
-/// version in a shape this one does not know) are skipped.
+/// The events of a note that are evidence ([`Event::counts`]), oldest first; lines that are not
+/// events (written by hand, or by a newer version in a shape this one does not know) and events
+/// planx did not write are skipped. Every judgement reads notes through this.
 pub fn parse_note(note: &str) -> Vec<Event> {
-    let mut events: Vec<Event> = note
-        .lines()
-        .filter_map(|line| serde_json::from_str(line).ok())
-        .collect();
+    let mut events = parse_note_all(note);
+    events.retain(Event::counts);
+    events
+}
+
+/// Every event of a note, evidence or not, oldest first, each with its seal: for showing the
+/// records planx did not write.
+pub fn parse_note_all(note: &str) -> Vec<Event> {
+    let mut events: Vec<Event> = note.lines().filter_map(Event::parse).collect();
     events.sort_by(|a, b| a.ts.cmp(&b.ts));
     events
 }
@@ -263,6 +314,15 @@ mod tests {
             format!(r#"{{"v":1,"ts":"t","plan":"q","phase":"a","event":"verify","tree":"{tree}","passed":true,"clean":true,"no_run":false}}"#),
             "not json".to_owned(),
         ];
+        // As planx writes them: signed (an unsigned line is never a record, tested apart).
+        let lines: Vec<String> = lines
+            .iter()
+            .map(|l| match l.ends_with('}') {
+                true => signing::seal(l).unwrap(),
+                false => l.clone(),
+            })
+            .collect();
+        let mut passing = 0;
         for line in &lines {
             let full = parse_note(line)
                 .iter()
@@ -272,7 +332,11 @@ mod tests {
                 full,
                 "{line}"
             );
+            passing += usize::from(full);
+            let unsigned = signing::unseal(line).0;
+            assert!(!line_is_passing_record(&unsigned, "p", "a", &trees));
         }
+        assert!(passing >= 2, "some lines are passing records");
         assert!(
             serde_json::from_str::<Probe<'_>>(&lines[1])
                 .unwrap()

@@ -228,7 +228,7 @@ impl Fixture {
             "--ref=planx",
             "append",
             "-m",
-            &event.to_line(),
+            &event.sealed_line().expect("a test key signs"),
             &id,
         ]);
     }

@@ -255,9 +255,10 @@ pub fn with_accepted_trees(repo: &Repo, events: Vec<(Oid, Event)>) -> Result<Vec
 }
 
 /// Appends the report's `verify` event to the note of the verified commit.
-pub fn record(repo: &Repo, report: &Report) -> Result<(), GitError> {
+pub fn record(repo: &Repo, report: &Report) -> Result<(), VerifyError> {
     let event = report.event(&clock::format(clock::now()));
-    repo.append_note_line(report.head, &event.to_line())?;
+    let line = event.sealed_line().map_err(TrustError::from)?;
+    repo.append_note_line(report.head, &line)?;
     Ok(())
 }
 

@@ -1030,6 +1030,13 @@ fn reading_only_open_phases_notes_changes_no_state() {
         0
     );
     let git = git_planx::git::Repo::open(&repo.path(".")).unwrap();
+    // The records were signed by the test's user; read here, in this process, that key is
+    // trusted the way a plan on base declares a signer.
+    let key = repo.planx(&["signers", "--json"]).json()["own"]["key"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    git_planx::trust::signing::declare(&[("the test's user".to_owned(), key)], false);
     let tip = git.branch_tip("main").unwrap().unwrap();
     let plan = git_planx::state::judging::plan_at(&git, tip, ".planx/plan.toml", "main")
         .unwrap()

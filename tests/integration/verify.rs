@@ -642,6 +642,27 @@ fn an_acceptance_without_a_tree_is_about_the_commit_it_is_noted_on() {
     // As an earlier planx wrote it: no `tree`.
     let line = r#"{"v":1,"ts":"2026-01-01T00:00:30Z","plan":"v","phase":"p","event":"accept","check":"tests","evidence":"Tried it","who":"Ada Lovelace <ada@example.com>"}"#;
     repo.git(&["notes", "--ref", "planx", "append", "-m", line, "HEAD"]);
+    // Unsigned, it is a record planx did not write, until the history is adopted.
+    let doc = repo.planx(&["verify", "--json"]).json();
+    assert_eq!(doc["checks"][1]["verified"], false, "{doc}");
+    let dry = repo
+        .planx(&["signers", "adopt", "--dry-run", "--json"])
+        .json();
+    assert_eq!(dry["written"], false);
+    assert_eq!(dry["records"].as_array().unwrap().len(), 1, "{dry}");
+    assert_eq!(dry["records"][0]["event"], "accept");
+    assert_eq!(
+        repo.planx(&["verify", "--json"]).json()["checks"][1]["verified"],
+        false
+    );
+    let adopted = repo.planx(&["signers", "adopt"]);
+    assert_eq!(adopted.code, 0, "{adopted}");
+    assert!(
+        adopted.stdout.starts_with("adopted 1 unsigned record"),
+        "{adopted}"
+    );
+    let again = repo.planx(&["signers", "adopt"]);
+    assert_eq!(again.stdout, "no unsigned records: nothing to adopt\n");
     let doc = repo.planx(&["verify", "--json"]).json();
     assert_eq!(doc["checks"][1]["verified"], true, "{doc}");
     repo.write("new.txt", "hello, changed\n");

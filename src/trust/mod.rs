@@ -18,6 +18,22 @@ use thiserror::Error;
 use crate::git::Repo;
 use crate::plan::{CheckKind, Plan};
 
+pub mod signing;
+
+/// This user's folder of git-planx data, outside every repository: `$XDG_DATA_HOME/git-planx`,
+/// by default `~/.local/share/git-planx`; `None` when neither variable is set.
+pub fn data_dir() -> Option<PathBuf> {
+    let base = std::env::var_os("XDG_DATA_HOME")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| {
+            std::env::var_os("HOME")
+                .filter(|v| !v.is_empty())
+                .map(|h| PathBuf::from(h).join(".local/share"))
+        })?;
+    Some(base.join("git-planx"))
+}
+
 /// How many command sets are remembered per repository (older ones are forgotten).
 const KEEP_PER_REPOSITORY: usize = 20;
 
@@ -90,16 +106,8 @@ pub struct Store {
 impl Store {
     /// The user's store; `None` when neither `XDG_DATA_HOME` nor `HOME` is set.
     pub fn for_user() -> Option<Store> {
-        let base = std::env::var_os("XDG_DATA_HOME")
-            .filter(|v| !v.is_empty())
-            .map(PathBuf::from)
-            .or_else(|| {
-                std::env::var_os("HOME")
-                    .filter(|v| !v.is_empty())
-                    .map(|h| PathBuf::from(h).join(".local/share"))
-            })?;
         Some(Store {
-            path: base.join("git-planx").join("trust.json"),
+            path: data_dir()?.join("trust.json"),
         })
     }
 
@@ -217,6 +225,9 @@ pub enum TrustError {
     /// Neither `XDG_DATA_HOME` nor `HOME` is set: there is no store to read.
     #[error("cannot use the trust store")]
     NoStore,
+    /// The record could not be signed.
+    #[error("cannot sign the record")]
+    Signing(#[from] signing::SigningError),
 }
 
 /// Checks that the plan's commands may run here: `--trust-once`, `PLANX_TRUST=1`, or the
