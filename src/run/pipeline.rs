@@ -490,13 +490,9 @@ fn merge(
     };
     let attempts = if shared.opts.remote.is_some() { 50 } else { 5 };
     let merged = loop {
-        if let Some(name) = &shared.opts.remote
-            && let Err(e) =
-                remote::fetch(&main, name, plan).and_then(|()| remote::bring_in(&main, name, plan))
-        {
-            break Err(LifecycleError::Git(crate::git::GitError::Busy {
-                what: e.to_string(),
-            }));
+        if let Some(name) = &shared.opts.remote {
+            remote::fetch(&main, name, plan)?;
+            remote::bring_in(&main, name, plan)?;
         }
         let publish: Option<lifecycle::Publish<'_>> = match shared.opts.remote {
             Some(_) => Some(&publish),

@@ -35,8 +35,10 @@ fn tracking_branch(remote: &str, branch: &str) -> String {
 /// into its remote-tracking ref (released claims and deleted branches pruned).
 pub fn fetch(repo: &Repo, remote: &str, plan: &Plan) -> Result<(), RunError> {
     let specs = vec![
+        // A pattern, so that a remote without base is said as such (below), not as a failed
+        // fetch.
         format!(
-            "+refs/heads/{0}:{1}",
+            "+refs/heads/{0}*:{1}*",
             plan.base,
             tracking_branch(remote, &plan.base)
         ),

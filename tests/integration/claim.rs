@@ -567,3 +567,39 @@ fn a_machine_killed_midway_leaves_a_stale_claim_that_steal_takes_over() {
         ""
     );
 }
+
+#[test]
+fn run_remote_refuses_a_remote_it_cannot_run_against() {
+    let team = Team::new(&nine(), 1);
+    let exec = team.executor("");
+    let m1 = team.m(1);
+    let unknown = team.planx(m1, &["run", "--remote", "upstream", "--executor", &exec]);
+    insta::assert_snapshot!(team.show(&unknown), @r"
+    --- stderr ---
+    error: `upstream` is not a remote of this repository
+    hint: its remotes are origin; pass one with --remote
+    [exit status: 2]
+    ");
+    team.git(&team.home.root, &["init", "-q", "--bare", "empty.git"]);
+    let empty = format!("file://{}/empty.git", team.home.root.display());
+    team.git(m1, &["remote", "add", "empty", &empty]);
+    let no_base = team.planx(m1, &["run", "--remote", "empty", "--executor", &exec]);
+    insta::assert_snapshot!(team.show(&no_base), @r"
+    --- stderr ---
+    error: `empty` has no branch `main`
+    hint: push it there first: `git push empty main`
+    [exit status: 3]
+    ");
+    // Base here has a commit the remote's lacks: every machine must run against one base.
+    std::fs::write(m1.join("notes.txt"), "mine\n").unwrap();
+    team.git(m1, &["add", "notes.txt"]);
+    team.git(m1, &["commit", "-q", "-m", "Not pushed"]);
+    let ahead = team.planx(m1, &["run", "--remote", "origin", "--executor", &exec]);
+    insta::assert_snapshot!(team.show(&ahead), @r"
+    --- stderr ---
+    error: main has commits that `origin`'s main does not
+    hint: every machine runs against `origin`'s main: push yours (`git push origin main`), or set it back to `origin`'s, then run again
+    [exit status: 3]
+    ");
+    assert!(team.executions().is_empty(), "{:?}", team.executions());
+}
