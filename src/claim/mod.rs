@@ -532,7 +532,7 @@ mod tests {
             repo: "/r/.git".into(),
             time,
             pid,
-            commit: Oid::zero(),
+            commit: Oid::ZERO_SHA1,
         }
     }
 

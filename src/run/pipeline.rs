@@ -127,7 +127,7 @@ fn run_here(
 
     // The worktree: run's own, under .git/planx/worktrees — started now, or left by an earlier
     // run. A phase checked out anywhere else is someone's work in progress: left alone.
-    let path = worktree_path(&repo, plan, &phase.id);
+    let path = worktree_path(repo, plan, &phase.id);
     match repo.worktree_of_branch(&branch)? {
         Some(elsewhere) if !same_path(&elsewhere, &path) => {
             return Ok((
@@ -153,7 +153,7 @@ fn run_here(
                 worktree: Some(path.clone()),
                 trust: shared.opts.trust,
             };
-            lifecycle::start(shared.subject(&repo), &phase.id, &opts)?;
+            lifecycle::start(shared.subject(repo), &phase.id, &opts)?;
         }
     }
     let worktree = path;
