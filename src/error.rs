@@ -382,7 +382,7 @@ fn signing_error(error: crate::trust::signing::SigningError) -> CliError {
             path.display()
         ),
         S::BadVariable => format!(
-            "set {} to the 64 hex digits `git planx signers --new-key` prints, or unset it",
+            "set {} to 64 hex digits (`openssl rand -hex 32` makes a key; `git planx signers` then prints its public half), or unset it",
             crate::trust::signing::KEY_VARIABLE
         ),
         S::Read { .. } | S::Create { .. } => {

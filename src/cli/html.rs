@@ -43,7 +43,8 @@ const MARGIN: usize = 16;
 const HEADER: usize = 34;
 
 /// The states in the order the filter lists them.
-const STATES: [State; 7] = [
+const STATES: [State; 8] = [
+    State::Contradicted,
     State::Failed,
     State::Blocked,
     State::Unverified,
@@ -147,7 +148,11 @@ fn millis(ms: u64) -> String {
 fn needs_attention(p: &PhaseReport) -> bool {
     matches!(
         p.state,
-        State::Failed | State::Blocked | State::Unverified | State::InProgress
+        State::Contradicted
+            | State::Failed
+            | State::Blocked
+            | State::Unverified
+            | State::InProgress
     ) || !p.problems.is_empty()
 }
 

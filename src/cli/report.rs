@@ -289,6 +289,7 @@ pub(crate) fn usage_line(u: &Usage) -> String {
 fn state_cell(p: &PhaseReport) -> String {
     let mut text = match p.state {
         State::Unverified => "**UNVERIFIED**".to_owned(),
+        State::Contradicted => "**CONTRADICTED**".to_owned(),
         State::Failed | State::Blocked => format!("**{}**", p.state.as_str()),
         state => state.as_str().to_owned(),
     };

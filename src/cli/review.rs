@@ -136,6 +136,29 @@ fn how_to_open(ui: &Ui, review: &Review, phase: &str, why: &[String]) -> String 
     )
 }
 
+/// Records of the phase planx did not write: never evidence, said so beside the verdict.
+fn uncounted_line(r: &Review) -> Option<String> {
+    let list = &r.verification.uncounted;
+    if list.is_empty() {
+        return None;
+    }
+    let items: Vec<String> = list
+        .iter()
+        .map(|u| {
+            let claim = match (u.event.as_str(), u.claims_passed) {
+                ("verify", true) => "a passing verify".to_owned(),
+                ("verify", false) => "a verify".to_owned(),
+                (event, _) => format!("a `{event}` record"),
+            };
+            format!("{claim} on `{}` at {} ({})", short(&u.commit), u.ts, u.why)
+        })
+        .collect();
+    Some(format!(
+        "**Records planx did not write** (not counted): {}. A record counts only when planx signed it with a key trusted here or declared by the plan on base; `git planx signers` shows who signed what.\n\n",
+        items.join("; ")
+    ))
+}
+
 /// Records of the reviewed tree that answer otherwise than the one the verdict rests on.
 fn disagreement_line(r: &Review) -> Option<String> {
     let v = &r.verification;
@@ -235,6 +258,9 @@ fn tree_line(r: &Review) -> String {
 pub(crate) fn render_body(r: &Review) -> String {
     let p = &r.phase;
     let mut out = format!("{}\n\n{}\n\n", verdict_line(r), tree_line(r));
+    if let Some(line) = uncounted_line(r) {
+        out.push_str(&line);
+    }
     if let Some(line) = disagreement_line(r) {
         out.push_str(&line);
     }

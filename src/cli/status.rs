@@ -184,6 +184,8 @@ pub(crate) fn verify_json(status: &PhaseStatus) -> Value {
             "state": if status.verified { "passed" } else { "none" },
             "commit": by.to_string(),
             "time": null,
+            "contradicted": status.contradicted,
+            "uncounted_record": status.uncounted,
         }),
         (None, Some(v)) => json!({
             "of": "tip",
@@ -389,13 +391,14 @@ pub(crate) fn next_text(next: &Next, plan: &Plan) -> String {
 fn state_cell(status: &PhaseStatus, p: Painter) -> String {
     let style = match status.state {
         State::Complete => Style::Ok,
-        State::Failed | State::Blocked | State::Unverified => Style::Error,
+        State::Failed | State::Blocked | State::Unverified | State::Contradicted => Style::Error,
         State::InProgress => Style::Warning,
         State::Ready => Style::Bold,
         State::Waiting => Style::Dim,
     };
     let mut text = match status.state {
         State::Unverified => "UNVERIFIED".to_owned(),
+        State::Contradicted => "CONTRADICTED".to_owned(),
         state => state.as_str().to_owned(),
     };
     if !status.stale.is_empty() {
@@ -484,6 +487,24 @@ fn render_table(
                 p.paint(Style::Error, "UNVERIFIED:"),
                 status.id,
                 short(&by)
+            ));
+        }
+        if let (State::Contradicted, Some(by)) = (status.state, status.completed_by) {
+            out.push_str(&format!(
+                "\n{} {} was merged by {}, but what was merged fails its manifest: whatever its records say, it does not count as complete",
+                p.paint(Style::Error, "CONTRADICTED:"),
+                status.id,
+                short(&by)
+            ));
+            for finding in &status.contradicted {
+                out.push_str(&format!("\n  - {finding}"));
+            }
+        }
+        if let Some(why) = &status.uncounted {
+            out.push_str(&format!(
+                "\n{} {}: a record planx did not write claims its merged tree passed ({why}); it does not count",
+                p.paint(Style::Warning, "warning:"),
+                status.id,
             ));
         }
         if !status.stale.is_empty() {

@@ -297,6 +297,58 @@ impl Repo {
         })
     }
 
+    /// Every path that differs between the trees of two commits, as [`Repo::diff_stats`] gives
+    /// them but without counting lines: the cost follows the size of the change (folders with the
+    /// same id are not read). For judging what a merge brought in.
+    pub fn changes_between(&self, from: Oid, to: Oid) -> Result<Vec<Change>, GitError> {
+        let fail = || git_err(format!("cannot compare {from} with {to}"));
+        let tree = |id: Oid| {
+            self.inner
+                .find_commit(id)
+                .and_then(|c| c.tree())
+                .map_err(git_err(format!("cannot read the tree of {id}")))
+        };
+        let (old_tree, new_tree) = (tree(from)?, tree(to)?);
+        let as_u32 = |(m, o): (i32, Oid)| (m as u32, o);
+        let mut out = Vec::new();
+        for c in tree_diff(&self.inner, Some(&old_tree), Some(&new_tree)).map_err(fail())? {
+            let (old, new) = (c.old.map(as_u32), c.new.map(as_u32));
+            let kind = match (old, new) {
+                (None, None) => continue,
+                (None, Some(_)) => ChangeKind::Added,
+                (Some(_), None) => ChangeKind::Deleted,
+                (Some((a, _)), Some((b, _))) if kind_of(a) != kind_of(b) => ChangeKind::TypeChanged,
+                (Some(_), Some(_)) => ChangeKind::Modified,
+            };
+            let new_type = new.and_then(|(m, _)| EntryType::from_mode(m));
+            let (mut size, mut link_target) = (None, None);
+            if let Some((_, id)) = new {
+                match new_type {
+                    Some(EntryType::Submodule) => size = Some(1),
+                    _ => {
+                        let blob = self.inner.find_blob(id).map_err(git_err(format!(
+                            "cannot read the blob of {}",
+                            escape_path(&c.path)
+                        )))?;
+                        size = Some(blob.size() as u64);
+                        if new_type == Some(EntryType::Symlink) {
+                            link_target = Some(bytes_path(blob.content()).to_path_buf());
+                        }
+                    }
+                }
+            }
+            out.push(Change {
+                old: old.and_then(|(m, _)| EntryType::from_mode(m)),
+                new: new_type,
+                kind,
+                size,
+                link_target,
+                path: c.path,
+            });
+        }
+        Ok(out)
+    }
+
     /// Every path that differs between the trees of two commits, with the lines each gained and
     /// lost (`git diff --numstat from to`, without rename detection: a rename is a deletion and
     /// a creation, as in [`Repo::changes_since`]). Sizes and symlink targets come from the blobs

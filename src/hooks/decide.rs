@@ -569,7 +569,7 @@ pub fn pre_push(repo: &Repo, updates: &[String]) -> Result<Decision, HookError> 
         // Judge what the remote's base would become: the commit being pushed, whatever local
         // branch it comes from.
         for status in state::derive_with_base(Subject::new(repo, &plan, &plan_path), Some(local))? {
-            if status.state == State::Unverified
+            if matches!(status.state, State::Unverified | State::Contradicted)
                 && let Some(by) = status.completed_by
                 && pushed.contains(&by)
             {

@@ -9,12 +9,10 @@
 
 use std::collections::BTreeMap;
 
-use serde_json::Value;
-
 use super::LifecycleError;
 use crate::clock;
 use crate::git::{Oid, Repo};
-use crate::state::events::{Event, parse_note_all};
+use crate::state::events::{Event, is_adopted_copy, parse_note_all};
 use crate::trust::TrustError;
 use crate::trust::signing::{KeyId, Seal, Standing, standing};
 
@@ -65,7 +63,7 @@ pub fn census(repo: &Repo) -> Result<Census, LifecycleError> {
                 Seal::Unsigned => {
                     if events
                         .iter()
-                        .any(|other| other.counts() && is_adoption_of(other, event))
+                        .any(|other| other.counts() && is_adopted_copy(other, event))
                     {
                         census.adopted += 1;
                     } else {
@@ -76,25 +74,6 @@ pub fn census(repo: &Repo) -> Result<Census, LifecycleError> {
         }
     }
     Ok(census)
-}
-
-/// Is `copy` a signed, adopted copy of `original`: the same record but for who signed it and
-/// when it was adopted?
-pub fn is_adoption_of(copy: &Event, original: &Event) -> bool {
-    let strip = |e: &Event| {
-        let mut data = e.data.clone();
-        data.remove("by");
-        data.remove("adopted");
-        (
-            e.v,
-            e.ts.clone(),
-            e.plan.clone(),
-            e.phase.clone(),
-            e.event.clone(),
-            data,
-        )
-    };
-    copy.data.get("adopted").is_some_and(Value::is_string) && strip(copy) == strip(original)
 }
 
 /// What `signers adopt` did, or would do.

@@ -23,7 +23,7 @@ use std::path::PathBuf;
 use thiserror::Error;
 
 pub use accept::{AcceptOutcome, accept};
-pub use adopt::{AdoptOutcome, Census, Signed, adopt, census, is_adoption_of};
+pub use adopt::{AdoptOutcome, Census, Signed, adopt, census};
 pub use checkpoint::{CheckpointOptions, CheckpointOutcome, Tdd, checkpoint};
 pub use finish::{FinishOptions, FinishOutcome, Publish, finish, finish_with};
 pub use reset::{BACKUP_PREFIX, ResetOutcome, reset};

@@ -384,6 +384,18 @@ fn phase_report(
                 .reason()
                 .unwrap_or_else(|| "no reason was recorded".to_owned()),
         ),
+        State::Contradicted => problem(
+            "contradicted",
+            format!(
+                "merged by {}, but what was merged fails its manifest ({}): whatever its records say, it does not count as complete",
+                status
+                    .completed_by
+                    .as_ref()
+                    .map(super::short)
+                    .unwrap_or_default(),
+                status.contradicted.join("; ")
+            ),
+        ),
         State::Unverified => problem(
             "unverified",
             format!(
@@ -396,6 +408,14 @@ fn phase_report(
             ),
         ),
         _ => {}
+    }
+    if let Some(why) = &status.uncounted {
+        problem(
+            "uncounted-record",
+            format!(
+                "a record planx did not write claims its merged tree passed ({why}): it does not count"
+            ),
+        );
     }
     for pattern in &status.stale {
         problem(

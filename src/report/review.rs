@@ -21,7 +21,7 @@ use crate::git::{Oid, Repo};
 use crate::plan::{CheckKind, EntryKind, PhaseKind};
 use crate::state;
 use crate::state::events::{CommandRun, Event};
-use crate::state::evidence::phase_events;
+use crate::state::evidence::{phase_events, uncounted_events};
 use crate::state::judging::{BaseTip, Judged, Subject};
 use crate::verify::manifest::{Finding, Level};
 use crate::verify::{Judgement, PlanEdit, after_verify_findings, judge_changes};
@@ -54,6 +54,24 @@ pub struct Verification {
     /// differs from the record's: a passing and a failing verify of the same content. Both are
     /// shown; a passing one counts (docs/verification.md says why).
     pub disagreeing: Vec<VerifyRecord>,
+    /// Records of the phase planx did not write: shown, never counted.
+    pub uncounted: Vec<Uncounted>,
+}
+
+/// A record in a phase's notes that planx did not write (docs/verification.md).
+#[derive(Debug, Clone, Serialize)]
+pub struct Uncounted {
+    #[serde(serialize_with = "hex")]
+    pub commit: Oid,
+    pub ts: String,
+    pub event: String,
+    /// It claims a passing verify (of which tree, when it says).
+    pub claims_passed: bool,
+    pub tree: Option<String>,
+    /// Why it does not count: unsigned, its signature does not hold, or its signer.
+    pub why: String,
+    /// Who it says signed it (a claim).
+    pub by: Option<String>,
 }
 
 /// A changed path, how the manifest declares it, and its line counts.
@@ -209,6 +227,18 @@ pub fn review(
     let record = record_for(&records, head_tree).cloned();
     let mut verification = verification(record, head_tree);
     verification.disagreeing = disagreeing(&records, verification.record.as_ref(), head_tree);
+    verification.uncounted = uncounted_events(repo, &judging.id, &phase.id, &commits)?
+        .into_iter()
+        .map(|(commit, e)| Uncounted {
+            commit,
+            ts: e.ts.clone(),
+            event: e.event.clone(),
+            claims_passed: e.data.get("passed").and_then(serde_json::Value::as_bool) == Some(true),
+            tree: e.str("tree").map(str::to_owned),
+            why: e.seal.why_not(),
+            by: e.by().map(str::to_owned),
+        })
+        .collect();
     let of_head = verification
         .record
         .as_ref()
@@ -304,6 +334,7 @@ fn verification(record: Option<VerifyRecord>, head_tree: Oid) -> Verification {
         tree_matches,
         record,
         disagreeing: Vec::new(),
+        uncounted: Vec::new(),
     }
 }
 

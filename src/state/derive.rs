@@ -115,7 +115,8 @@ fn derive_where(
     });
     let (mut out, commits) = phases?;
     // The evidence: verified, the events the states need, stale files.
-    let mut reader = EvidenceReader::new(repo, history, notes_tree, folders, base_facts)?;
+    let mut reader =
+        EvidenceReader::new(repo, plan_path, history, notes_tree, folders, base_facts)?;
     for (i, phase) in plan.phases.iter().enumerate() {
         if !wanted(phase) {
             continue;
@@ -132,6 +133,7 @@ fn derive_where(
         )?;
     }
     reader.base_facts.keep(repo, facts_key.as_deref());
+    reader.recompute.keep();
     let complete: Vec<bool> = out.iter().map(PhaseStatus::is_complete).collect();
     let index: HashMap<&str, usize> = plan
         .phases
@@ -202,6 +204,8 @@ fn read_phases(
                 branch_tip: None,
                 completed_by,
                 verified: false,
+                contradicted: Vec::new(),
+                uncounted: None,
                 checkpoints: Vec::new(),
                 plain_commits: 0,
                 waiting_for: Vec::new(),
@@ -248,6 +252,8 @@ fn read_phases(
             branch_tip,
             completed_by,
             verified: false,
+            contradicted: Vec::new(),
+            uncounted: None,
             checkpoints,
             plain_commits,
             waiting_for: Vec::new(),

@@ -114,10 +114,15 @@ impl Event {
 
 /// Is this event a passing verify record of a clean work tree, with commands run, for `tree`
 /// (for any tree when `tree` is `None`)?
+/// Only a record planx signed, with a key trusted here, is one.
 pub fn is_passing_record(event: &Event, tree: Option<&str>) -> bool {
+    event.counts() && claims_passing(event, tree)
+}
+
+/// Does this event read as a passing verify record for `tree`, whoever wrote it?
+fn claims_passing(event: &Event, tree: Option<&str>) -> bool {
     let flag = |key: &str| event.data.get(key).and_then(Value::as_bool);
     event.event == "verify"
-        && event.counts()
         && tree.is_none_or(|t| event.str("tree") == Some(t))
         && flag("passed") == Some(true)
         && flag("clean") == Some(true)
@@ -141,6 +146,38 @@ pub fn find_passing_record(
                 .any(|line| line_is_passing_record(line, plan, phase, &trees))
         {
             return Ok(Some(commit));
+        }
+    }
+    Ok(None)
+}
+
+/// Why the first record among `commits` that would be a passing record of `plan`'s `phase` for
+/// one of `trees` but for its signature does not count ("unsigned", "signed by …"); `None`
+/// when there is none.
+pub fn find_uncounted_passing_record(
+    notes: &NotesSnapshot<'_>,
+    plan: &str,
+    phase: &str,
+    trees: &[Oid],
+    commits: impl IntoIterator<Item = Oid>,
+) -> Result<Option<String>, GitError> {
+    let trees: Vec<String> = trees.iter().map(Oid::to_string).collect();
+    for commit in commits {
+        let Some(note) = notes.get(commit)? else {
+            continue;
+        };
+        for event in note.lines().filter_map(Event::parse) {
+            if !event.counts()
+                && event.plan == plan
+                && event.phase == phase
+                && trees.iter().any(|t| claims_passing(&event, Some(t)))
+            {
+                return Ok(Some(format!(
+                    "{}, on {}",
+                    event.seal.why_not(),
+                    &commit.to_string()[..12]
+                )));
+            }
         }
     }
     Ok(None)
@@ -207,6 +244,25 @@ impl Probe<'_> {
             && flag(&self.clean) == Some(true)
             && flag(&self.no_run) == Some(false)
     }
+}
+
+/// Is `copy` a signed, adopted copy of `original` (`signers adopt`): the same record but for
+/// who signed it and when it was adopted?
+pub fn is_adopted_copy(copy: &Event, original: &Event) -> bool {
+    let strip = |e: &Event| {
+        let mut data = e.data.clone();
+        data.remove("by");
+        data.remove("adopted");
+        (
+            e.v,
+            e.ts.clone(),
+            e.plan.clone(),
+            e.phase.clone(),
+            e.event.clone(),
+            data,
+        )
+    };
+    copy.data.get("adopted").is_some_and(Value::is_string) && strip(copy) == strip(original)
 }
 
 /// Is this event a verify that passed with its commands run (clean work tree or not)? What

@@ -5,7 +5,7 @@
 //! live with the state model because they read git and decide nothing.
 
 use crate::git::{GitError, Oid, Repo};
-use crate::state::events::{Event, parse_note};
+use crate::state::events::{Event, parse_note, parse_note_all};
 
 /// Where the phase forked from base: their merge base, or — when the phase is already merged
 /// into base — the merge base with the first parent of the merge that brought it in.
@@ -53,6 +53,36 @@ pub fn phase_events(
                     .filter(|e| e.plan == plan && e.phase == phase)
                     .map(|e| (commit, e)),
             );
+        }
+    }
+    Ok(out)
+}
+
+/// The records of a phase in the notes of `commits` that planx did not write (unsigned, with a
+/// broken signature, or by a signer nobody trusts here), oldest first: never evidence, shown so
+/// that nobody takes them for it. An unsigned record adopted since (`signers adopt`) is not one.
+pub fn uncounted_events(
+    repo: &Repo,
+    plan: &str,
+    phase: &str,
+    commits: &[Oid],
+) -> Result<Vec<(Oid, Event)>, GitError> {
+    let notes = repo.notes()?;
+    let mut out = Vec::new();
+    for &commit in commits.iter().rev() {
+        if let Some(note) = notes.get(commit)? {
+            let events = parse_note_all(&note);
+            for event in &events {
+                if event.plan == plan
+                    && event.phase == phase
+                    && !event.counts()
+                    && !events
+                        .iter()
+                        .any(|e| e.counts() && crate::state::events::is_adopted_copy(e, event))
+                {
+                    out.push((commit, event.clone()));
+                }
+            }
         }
     }
     Ok(out)

@@ -12,6 +12,7 @@ use super::checkpoints::read_events;
 use super::events;
 use super::line::BaseFacts;
 use super::model::{Kind, PhaseStatus, TipVerify, VerifyState};
+use super::recompute::Recompute;
 use crate::git::history::History;
 use crate::git::notes::NotesSnapshot;
 use crate::git::{GitError, Oid, Repo, TreeLookup};
@@ -43,11 +44,15 @@ pub(super) struct EvidenceReader<'r> {
     base_paths: HashMap<String, Vec<String>>,
     /// Known from an earlier run, and learnt in this one.
     pub(super) base_facts: BaseFacts,
+    /// The manifest half of each completion, recomputed from git.
+    pub(super) recompute: Recompute<'r>,
+    plan_path: &'r str,
 }
 
 impl<'r> EvidenceReader<'r> {
     pub(super) fn new(
         repo: &'r Repo,
+        plan_path: &'r str,
         history: History<'r>,
         notes_tree: Option<Oid>,
         folders: Vec<(Oid, Vec<u8>)>,
@@ -55,6 +60,8 @@ impl<'r> EvidenceReader<'r> {
     ) -> Result<Self, GitError> {
         Ok(EvidenceReader {
             base_facts,
+            recompute: Recompute::new(repo),
+            plan_path,
             repo,
             history,
             notes: repo.notes_at(notes_tree)?.with_folders(folders),
@@ -84,8 +91,34 @@ impl<'r> EvidenceReader<'r> {
                     .iter()
                     .copied()
                     .chain(std::iter::once(merge).filter(|m| !commits.contains(m)));
-                events::find_passing_record(&self.notes, &plan.id, &phase.id, &trees, candidates)?
-                    .is_some()
+                let verified = events::find_passing_record(
+                    &self.notes,
+                    &plan.id,
+                    &phase.id,
+                    &trees,
+                    candidates.clone(),
+                )?
+                .is_some();
+                if !verified {
+                    status.uncounted = events::find_uncounted_passing_record(
+                        &self.notes,
+                        &plan.id,
+                        &phase.id,
+                        &trees,
+                        candidates,
+                    )?;
+                }
+                // Whatever the notes say, what was merged must hold its manifest.
+                status.contradicted = self.recompute.findings(
+                    &self.history,
+                    plan,
+                    self.plan_path,
+                    &phase.id,
+                    merge,
+                    fast_forward_tip,
+                    commits,
+                )?;
+                verified
             }
             None => false,
         };

@@ -38,8 +38,10 @@ pub mod evidence;
 mod evidence_reader;
 pub mod judging;
 mod line;
+pub mod manifest;
 mod model;
 mod next;
+mod recompute;
 mod steps;
 #[cfg(test)]
 mod testing;

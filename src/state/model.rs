@@ -16,6 +16,9 @@ use crate::git::Oid;
 #[serde(rename_all = "kebab-case")]
 pub enum State {
     Complete,
+    /// Merged into base, but what was merged fails its manifest, recomputed from git: whatever
+    /// the notes say, not complete.
+    Contradicted,
     /// Merged into base, but no passing verify of the merged tree is recorded: a claim only.
     Unverified,
     Failed,
@@ -29,6 +32,7 @@ impl State {
     pub fn as_str(self) -> &'static str {
         match self {
             State::Complete => "complete",
+            State::Contradicted => "contradicted",
             State::Unverified => "unverified",
             State::Failed => "failed",
             State::Blocked => "blocked",
@@ -149,6 +153,10 @@ pub struct PhaseStatus {
     pub completed_by: Option<Oid>,
     /// A passing verify record of the merged tree was found.
     pub verified: bool,
+    /// What was merged fails its manifest (recomputed from git): the `error` findings.
+    pub contradicted: Vec<String>,
+    /// A record planx did not write claims the merged tree passed (why it does not count).
+    pub uncounted: Option<String>,
     /// Checkpoints of the phase, newest first.
     pub checkpoints: Vec<Checkpoint>,
     /// Commits on the phase branch without planx trailers (ordinary commits of the work).
@@ -174,7 +182,7 @@ impl PhaseStatus {
 
     /// Merged into base with a passing verify of what was merged.
     pub(super) fn is_complete(&self) -> bool {
-        self.completed_by.is_some() && self.verified
+        self.completed_by.is_some() && self.verified && self.contradicted.is_empty()
     }
 
     /// The state the facts read so far give (completion, verification, the latest
@@ -183,6 +191,8 @@ impl PhaseStatus {
         let latest = self.last_checkpoint().map(|c| c.kind);
         if self.is_complete() {
             State::Complete
+        } else if self.completed_by.is_some() && !self.contradicted.is_empty() {
+            State::Contradicted
         } else if self.completed_by.is_some() {
             State::Unverified
         } else if latest == Some(Kind::Failed) {

@@ -105,7 +105,9 @@ pub fn next_action(
         return about(i);
     }
     let in_order = || order.iter().copied();
-    if let Some(i) = in_order().find(|&i| statuses[i].state == State::Unverified) {
+    if let Some(i) =
+        in_order().find(|&i| matches!(statuses[i].state, State::Unverified | State::Contradicted))
+    {
         return Next::Unverified {
             phase: statuses[i].id.clone(),
         };

@@ -65,7 +65,9 @@ impl StepState {
             State::Complete => StepState::Completed,
             State::InProgress => StepState::InProgress,
             State::Ready | State::Waiting => StepState::NotStarted,
-            State::Failed | State::Blocked | State::Unverified => StepState::NeedsClarification,
+            State::Failed | State::Blocked | State::Unverified | State::Contradicted => {
+                StepState::NeedsClarification
+            }
         }
     }
 

@@ -91,6 +91,8 @@ pub fn status(id: &str, state: State) -> PhaseStatus {
         branch_tip: None,
         completed_by: None,
         verified: false,
+        contradicted: Vec::new(),
+        uncounted: None,
         checkpoints: Vec::new(),
         plain_commits: 0,
         waiting_for: Vec::new(),

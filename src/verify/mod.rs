@@ -9,16 +9,14 @@
 
 pub mod bypass;
 pub mod checks;
-pub mod manifest;
+pub use crate::state::manifest;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::path::PathBuf;
 
-use serde::Serialize;
 use thiserror::Error;
 
 use crate::clock;
-use crate::git::changes::{Change, ChangeKind};
 use crate::git::{GitError, Oid, Repo};
 use crate::plan::{CheckKind, EntryKind, Phase};
 use crate::process::CommandError;
@@ -28,6 +26,7 @@ use crate::state::judging::{BaseTip, Judged, JudgingError, Subject};
 use crate::trust::{TrustError, TrustPolicy, require_trust};
 use checks::CheckResult;
 use manifest::{Finding, Level, Row};
+pub use manifest::{Judgement, PlanEdit, judge_changes};
 
 /// Why a phase was not verified (a verification that finds problems is a [`Report`]).
 #[derive(Debug, Error)]
@@ -56,13 +55,6 @@ pub struct VerifyOptions {
     /// Judge the manifest and file checks only; run no command.
     pub no_run: bool,
     pub trust: TrustPolicy,
-}
-
-/// An edit of the plan file on the phase branch: shown first in every report.
-#[derive(Debug, Clone, Serialize)]
-pub struct PlanEdit {
-    pub path: String,
-    pub declared: Option<(EntryKind, String)>,
 }
 
 /// The outcome of a verification.
@@ -406,106 +398,4 @@ pub fn verify_judged_at(
             })
         }
     }
-}
-
-/// What the manifest says about a change set.
-#[derive(Debug, Clone)]
-pub struct Judgement {
-    pub rows: Vec<Row>,
-    /// An edit of the plan file comes first.
-    pub findings: Vec<Finding>,
-    pub plan_edit: Option<PlanEdit>,
-}
-
-/// Judges `changes` (every path that differs from the fork point of `judged`) by `phase`'s
-/// manifest in the judging plan; `phase` is `judged`'s, as the caller looked it up. An edit of
-/// the plan file is read from `changes`, so that `verify` sees the work tree's too. The rule on
-/// the branch's history, [`after_verify_findings`], is apart.
-pub fn judge_changes(
-    repo: &Repo,
-    judged: &Judged<'_>,
-    phase: &Phase,
-    changes: &[Change],
-) -> Result<Judgement, GitError> {
-    let (judging, plan_path, fork) = (&judged.plan, judged.plan_path, judged.fork);
-    // What the rules ask of the fork point's tree, looked up for the entries that ask: whether
-    // a literal `create` or `modify` path existed, and which paths a `delete` pattern matched
-    // (listed under the folder the pattern names, not the whole tree).
-    let mut existed: HashSet<&str> = HashSet::new();
-    for entry in phase.files.create.iter().chain(&phase.files.modify) {
-        if entry.pattern.is_literal() && repo.file_exists_at(fork, entry.pattern.as_str())? {
-            existed.insert(entry.pattern.as_str());
-        }
-    }
-    let mut fork_paths: HashMap<&str, Vec<String>> = HashMap::new();
-    for entry in &phase.files.delete {
-        let folder = entry.pattern.folder();
-        if !fork_paths.contains_key(folder) {
-            fork_paths.insert(folder, repo.tree_paths_under(fork, folder)?);
-        }
-    }
-    let changed: HashMap<String, ChangeKind> =
-        changes.iter().map(|c| (c.path_lossy(), c.kind)).collect();
-    let exists_at_fork = |path: &str| existed.contains(path);
-    let present_now = |pattern: &crate::plan::Glob| -> Vec<String> {
-        let mut present: Vec<String> = fork_paths
-            .get(pattern.folder())
-            .into_iter()
-            .flatten()
-            .filter(|p| changed.get(*p) != Some(&ChangeKind::Deleted) && pattern.matches(p))
-            .cloned()
-            .collect();
-        present.extend(
-            changed
-                .iter()
-                .filter(|(p, k)| **k == ChangeKind::Added && pattern.matches(p))
-                .map(|(p, _)| p.clone()),
-        );
-        present.sort();
-        present
-    };
-    let (rows, mut findings) = manifest::judge(
-        &phase.files,
-        changes,
-        judging.strict,
-        &exists_at_fork,
-        &present_now,
-    );
-
-    let plan_edit = changes
-        .iter()
-        .find(|c| c.path == plan_path.as_bytes())
-        .map(|c| PlanEdit {
-            path: c.path_display(),
-            declared: rows
-                .iter()
-                .find(|r| r.path == c.path_display())
-                .and_then(|r| r.declared.clone()),
-        });
-
-    // An undeclared edit of the plan file is an error whatever `strict` says (SPEC §4), on top
-    // of the rule every undeclared path is judged by.
-    if let Some(edit) = plan_edit.as_ref().filter(|e| e.declared.is_none()) {
-        let message = format!(
-            "the plan file {} was edited on this branch but the manifest does not declare it",
-            edit.path
-        );
-        let finding = Finding {
-            level: Level::Error,
-            code: "plan-edit-undeclared",
-            message,
-            path: Some(edit.path.clone()),
-            entry: None,
-        };
-        findings.insert(0, finding);
-    }
-    // An edit of the plan file is shown first.
-    if let Some(edit) = &plan_edit {
-        findings.sort_by_key(|f| f.path.as_ref() != Some(&edit.path));
-    }
-    Ok(Judgement {
-        rows,
-        findings,
-        plan_edit,
-    })
 }

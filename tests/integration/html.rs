@@ -196,7 +196,7 @@ fn the_page_is_well_formed_and_holds_every_phase_with_its_evidence() {
         .filter(|n| n.tag_name().name() == "input" && n.attribute("type") == Some("checkbox"))
         .map(|n| n.attribute("id").unwrap())
         .collect();
-    assert_eq!(boxes.len(), 7);
+    assert_eq!(boxes.len(), 8);
     assert!(boxes.contains(&"show-failed") && boxes.contains(&"show-complete"));
     assert!(text.contains("body:has(#show-failed:not(:checked)) .phase[data-state=\"failed\"]"));
 }

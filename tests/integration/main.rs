@@ -13,6 +13,7 @@ mod codex;
 mod completions;
 mod conventions;
 mod dogfood;
+mod evidence;
 mod finish;
 mod graph;
 mod hook_managers;

@@ -360,7 +360,7 @@ fn at_start(phases: &Phases, rules: &Rules, i: usize) -> Option<(Outcome, Why)> 
     match phases.states[i] {
         State::Complete => Some((Outcome::WasComplete, Why::WasComplete)),
         State::Failed if !rules.retry_failed => Some((Outcome::NotRun, Why::FailedBefore)),
-        State::Unverified => Some((Outcome::NotRun, Why::Unverified)),
+        State::Unverified | State::Contradicted => Some((Outcome::NotRun, Why::Unverified)),
         _ => None,
     }
 }

@@ -161,10 +161,11 @@ fn a_fast_forwarded_branch_is_completed_by_its_last_checkpoint() {
 #[test]
 fn a_squash_commit_with_trailers_completes_the_phase_of_its_plan_only() {
     let f = Fixture::with_plan();
-    f.write("a.txt", "a\n");
+    f.write("other.txt", "a\n");
     let theirs = f.commit("Phase a\n\nPlanx-Plan: other\nPlanx-Phase: a\nPlanx-Status: complete");
     f.verify_record(theirs, "a", theirs);
     assert_eq!(derived(&f, Notes::Open)[0].state, State::Ready);
+    f.write("a.txt", "a\n");
     let squash = f.commit("Phase a\n\nPlanx-Plan: walk\nPlanx-Phase: a\nPlanx-Status: complete");
     let s = derived(&f, Notes::Open);
     assert_eq!(
@@ -373,4 +374,29 @@ fn derive_around_reads_the_phase_and_what_it_depends_on_only() {
     // `c` is not read: no branch, no checkpoints.
     assert_eq!(around[2].branch_tip, None);
     assert!(around[2].checkpoints.is_empty());
+}
+
+/// What a completion merged is judged by its manifest from git alone: a squash that does not
+/// create what the phase must create is contradicted, whatever record its note holds.
+#[test]
+fn a_completion_whose_merged_side_fails_its_manifest_is_contradicted() {
+    let f = Fixture::with_plan();
+    f.write("elsewhere.txt", "not a.txt\n");
+    let squash = f.commit("Phase a\n\nPlanx-Plan: walk\nPlanx-Phase: a\nPlanx-Status: complete");
+    f.verify_record(squash, "a", squash);
+    let s = derived(&f, Notes::Open);
+    assert_eq!(s[0].state, State::Contradicted);
+    assert_eq!(s[0].completed_by, Some(squash));
+    assert!(
+        s[0].verified,
+        "the record is there; the objects say otherwise"
+    );
+    assert!(
+        s[0].contradicted.iter().any(|m| m.contains("a.txt")),
+        "{:?}",
+        s[0].contradicted
+    );
+    // Its dependents wait; the answer is kept and read back the same.
+    assert_eq!(states(&s)[1], State::Waiting);
+    assert_eq!(derived(&f, Notes::Open)[0].contradicted, s[0].contradicted);
 }

@@ -513,3 +513,19 @@ pub fn interrupt(child: std::process::Child) -> std::process::Output {
     );
     out
 }
+
+impl Repo {
+    /// The key this repository's user signs records with, as `git planx signers` prints it.
+    pub fn signing_key(&self) -> String {
+        let doc = self.planx(&["signers", "--json"]).json();
+        doc["own"]["key"].as_str().expect("a key").to_owned()
+    }
+
+    /// Trusts, on this repository's machine, the records `other`'s user signs: what a teammate
+    /// does with `git planx signers trust`.
+    pub fn trusts(&self, other: &Repo, name: &str) {
+        let key = other.signing_key();
+        let run = self.planx(&["signers", "trust", &key, "--name", name, "-q"]);
+        assert_eq!(run.code, 0, "{run}");
+    }
+}
