@@ -434,6 +434,40 @@ pub fn claim(
     })
 }
 
+/// Renews this machine's claim of `phase` on `remote` (a new time, the process `pid`), only if
+/// it holds one: a claim released or taken over meanwhile is never made again. Whether it was
+/// renewed.
+pub fn renew(
+    repo: &Repo,
+    remote: &str,
+    plan: &Plan,
+    phase: &str,
+    base: Oid,
+    pid: Option<u32>,
+) -> Result<bool, ClaimError> {
+    let here = Here::of(repo);
+    fetch_claims(repo, remote, &plan.id)?;
+    let Some(current) = tracked_one(repo, remote, &plan.id, phase)? else {
+        return Ok(false);
+    };
+    if !current.is_mine(&here) {
+        return Ok(false);
+    }
+    let opts = ClaimOptions { steal: false, pid };
+    let new = record(repo, plan, phase, base, &here, &opts)?;
+    let replace = RefUpdate {
+        name: claim_ref(&plan.id, phase),
+        new: Some(new),
+        old: Some(current.commit),
+    };
+    if repo.push_cas(remote, &[replace], false)?[0] != Pushed::Done {
+        return Ok(false);
+    }
+    let tracking = format!("{}{phase}", tracking_prefix(remote, &plan.id));
+    repo.set_tracking_ref(&tracking, Some(new), "planx: renew claim")?;
+    Ok(true)
+}
+
 /// Releases `phase`'s claim on `remote`: this machine's own, or anyone's with `steal`.
 pub fn release(
     repo: &Repo,

@@ -26,6 +26,10 @@ pub(super) fn drive(
     let mut reasons: HashMap<usize, String> = HashMap::new();
     let (tx, rx) = mpsc::channel::<Ended>();
     let mut last_look = Instant::now();
+    // The claims of the phases running here are renewed now and then, so that a phase that
+    // runs long never looks abandoned to other machines.
+    let renew_every = shared.renew_every;
+    let mut last_renewal = Instant::now();
 
     std::thread::scope(|scope| {
         loop {
@@ -99,7 +103,19 @@ pub(super) fn drive(
                     scheduler.finished(i, outcome);
                     reasons.insert(i, why);
                 }
-                Err(mpsc::RecvTimeoutError::Timeout) => observer.tick(),
+                Err(mpsc::RecvTimeoutError::Timeout) => {
+                    observer.tick();
+                    if let Some(every) = renew_every
+                        && last_renewal.elapsed() >= every
+                    {
+                        last_renewal = Instant::now();
+                        if let Err(e) = renew(shared, scheduler.running()) {
+                            observer.event(&RunEvent::Waiting {
+                                because: reason_of(shared.render, e),
+                            });
+                        }
+                    }
+                }
                 Err(mpsc::RecvTimeoutError::Disconnected) => break,
             }
         }
@@ -139,6 +155,19 @@ fn look_again(
         name,
         elsewhere,
     )
+}
+
+/// Renews this machine's claims of the phases running here (`run --remote`).
+fn renew(shared: &Shared<'_>, running: &[usize]) -> Result<(), RunError> {
+    let Some(name) = &shared.opts.remote else {
+        return Ok(());
+    };
+    let _claims = shared.claims.lock().unwrap_or_else(|p| p.into_inner());
+    let repo = crate::git::Repo::open(&shared.workdir)?;
+    for &i in running {
+        super::remote::renew(&repo, name, shared.plan, &shared.plan.phases[i].id)?;
+    }
+    Ok(())
 }
 
 /// A phase's pipeline; a panic becomes an error, so that the run never waits for it forever.

@@ -217,6 +217,11 @@ pub fn run(
         render,
         observer,
         merge: Mutex::new(()),
+        claims: Mutex::new(()),
+        renew_every: match &opts.remote {
+            Some(_) => Some(remote::renew_every(crate::claim::stale_after(repo)?)),
+            None => None,
+        },
     };
     let ended = drive::drive(&shared, Scheduler::new(phases, rules(opts)));
     // What the other machines did meanwhile, brought in: this repository's status shows the

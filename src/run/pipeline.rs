@@ -35,8 +35,14 @@ pub(super) struct Shared<'a> {
     pub executor: String,
     pub render: &'a dyn Render,
     pub observer: &'a dyn Observer,
-    /// Held while a phase merges into base: one merge at a time.
+    /// Held while a phase merges into base: one merge at a time (and, with `--remote`, while
+    /// base, the branches and the notes are brought in from the remote or pushed there).
     pub merge: Mutex<()>,
+    /// With `--remote`: how often the claims of running phases are renewed.
+    pub renew_every: Option<Duration>,
+    /// Held while this run takes, renews or releases a claim: a renewal never races the
+    /// release of the same claim.
+    pub claims: Mutex<()>,
 }
 
 impl Shared<'_> {
@@ -74,6 +80,7 @@ pub(super) fn run_phase(shared: &Shared<'_>, index: usize) -> Result<(Outcome, S
     // Several machines: the phase is this one's only with the claim on the remote.
     let taken = {
         let _remote = shared.merge.lock().unwrap_or_else(|p| p.into_inner());
+        let _claims = shared.claims.lock().unwrap_or_else(|p| p.into_inner());
         remote::take(
             shared.subject(&repo),
             name,
@@ -81,8 +88,8 @@ pub(super) fn run_phase(shared: &Shared<'_>, index: usize) -> Result<(Outcome, S
             shared.opts.retry_failed,
         )?
     };
-    let claim = match taken {
-        remote::Taken::Mine(claim) => claim,
+    match taken {
+        remote::Taken::Mine(_) => {}
         remote::Taken::Elsewhere(why) => return Ok((Outcome::Elsewhere, why)),
         remote::Taken::Ended(state) => {
             return Ok(match state {
@@ -98,14 +105,20 @@ pub(super) fn run_phase(shared: &Shared<'_>, index: usize) -> Result<(Outcome, S
                 ),
             });
         }
-    };
+    }
     let ended = run_here(shared, &repo, index, &dir);
     // Whatever happened, what the phase left travels, and the claim goes: the phase has ended
     // on this machine (an interrupted one is continued by whoever claims it next).
     let _remote = shared.merge.lock().unwrap_or_else(|p| p.into_inner());
+    let _claims = shared.claims.lock().unwrap_or_else(|p| p.into_inner());
     let pushed = remote::push_branch(&repo, name, &plan.branch(phase))
         .and_then(|()| remote::push_notes(&repo, name));
-    let released = crate::claim::release_exactly(&repo, name, &claim);
+    // Released as this machine's (it may have been renewed meanwhile); a claim someone took
+    // over meanwhile stays theirs.
+    let released = match crate::claim::release(&repo, name, plan, &phase.id, false) {
+        Err(crate::claim::ClaimError::NotYours { .. }) => Ok(crate::claim::Released::NoClaim),
+        other => other,
+    };
     let ended = ended?;
     pushed?;
     released?;

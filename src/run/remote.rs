@@ -315,3 +315,21 @@ pub fn look_again(
     }
     Ok(out)
 }
+
+/// How often a run renews its claims: three times per `planx.claimStaleAfter`, so that a claim
+/// of a machine at work never goes stale.
+pub fn renew_every(stale_after: i64) -> std::time::Duration {
+    std::time::Duration::from_millis((stale_after.max(1) as u64) * 1000 / 3)
+}
+
+/// Renews this machine's claim of `phase` (a new time, this process), if it still holds it.
+pub fn renew(repo: &Repo, remote: &str, plan: &Plan, phase: &str) -> Result<(), RunError> {
+    let base = repo
+        .branch_tip(&plan.base)?
+        .ok_or_else(|| RunError::RemoteHasNoBase {
+            remote: remote.to_owned(),
+            base: plan.base.clone(),
+        })?;
+    claim::renew(repo, remote, plan, phase, base, Some(std::process::id()))?;
+    Ok(())
+}

@@ -603,3 +603,36 @@ fn run_remote_refuses_a_remote_it_cannot_run_against() {
     ");
     assert!(team.executions().is_empty(), "{:?}", team.executions());
 }
+
+#[test]
+fn a_phase_that_runs_long_keeps_its_claim_alive() {
+    let team = Team::new(&nine(), 1);
+    let m1 = team.m(1);
+    // Claims live 3s without a sign of life here: the run renews them every second.
+    team.git(m1, &["config", "planx.claimStaleAfter", "3s"]);
+    // Phase `a` ends only once its claim on the remote was renewed while it ran.
+    let exec = team.executor(
+        "if [ \"$PLANX_PHASE\" = a ]; then\n  claim() { git ls-remote origin refs/planx/claims/team/a; }\n  first=$(claim); n=0\n  while [ \"$(claim)\" = \"$first\" ]; do n=$((n+1)); [ $n -le 600 ] || { echo 'never renewed' >&2; exit 1; }; sleep 0.1; done\nfi",
+    );
+    // The run's clock is the real one: a renewed claim records a later time.
+    let run = team.home.run(
+        team.home
+            .command(BIN, m1)
+            .env_remove("GIT_COMMITTER_DATE")
+            .args([
+                "run",
+                "--remote",
+                "origin",
+                "--phase",
+                "a",
+                "--executor",
+                &exec,
+            ]),
+    );
+    assert_eq!(run.code, 0, "{run}");
+    assert_eq!(team.executions().len(), 1);
+    assert_eq!(
+        team.git(&team.remote, &["for-each-ref", "refs/planx/claims/"]),
+        ""
+    );
+}
