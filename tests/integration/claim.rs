@@ -6,45 +6,83 @@ use std::process::Stdio;
 
 use crate::common::{AWAIT, BIN, Repo, Run, SMALL_PLAN};
 
-/// A remote and clones of it, each a "machine": its own repository; one clock for all, so that
-/// the ages of claims are the same on every run of the test.
+/// A remote and clones of it, each a "machine": its own repository and its own home (its own
+/// trust store and signing key, declared as a signer in the plan, as a team would); one clock
+/// for all, so that the ages of claims are the same on every run of the test.
 pub struct Team {
     pub home: Repo,
     pub remote: PathBuf,
     pub clones: Vec<PathBuf>,
+    /// The first commit of base, abbreviated as status shows it.
+    base: String,
 }
 
 impl Team {
-    /// A bare remote whose `main` holds `plan`, and `n` clones of it with the plan trusted.
+    /// A bare remote whose `main` holds `plan` (with every machine's key among its signers),
+    /// and `n` clones of it with the plan trusted.
     pub fn new(plan: &str, n: usize) -> Team {
         let home = Repo::folder();
         let remote = home.root.join("remote.git");
         home.git(&["init", "-q", "--bare", "remote.git"]);
         let seed = home.root.join("seed");
         home.git(&["init", "-q", "seed"]);
+        let mut team = Team {
+            remote,
+            clones: (1..=n).map(|i| home.root.join(format!("m{i}"))).collect(),
+            home,
+            base: String::new(),
+        };
+        let keys: Vec<String> = (1..=n)
+            .map(|i| {
+                let mut cmd = team.home.command(BIN, &seed);
+                cmd.env("HOME", team.home_of(i)).args(["signers", "-q"]);
+                let run = team.home.run(&mut cmd);
+                assert_eq!(run.code, 0, "{run}");
+                format!("m{i} = \"{}\"", run.stdout.trim())
+            })
+            .collect();
+        let plan = format!("{plan}\n[evidence]\nsigners = {{ {} }}\n", keys.join(", "));
         std::fs::create_dir_all(seed.join(".planx")).unwrap();
         std::fs::write(seed.join("README.md"), "# demo\n").unwrap();
         std::fs::write(seed.join(".planx/plan.toml"), plan).unwrap();
-        let team = Team {
-            remote,
-            clones: Vec::new(),
-            home,
-        };
         team.git(&seed, &["add", "-A"]);
         team.git(&seed, &["commit", "-q", "-m", "Add the plan"]);
         team.git(&seed, &["push", "-q", &team.url(), "main"]);
-        let mut team = team;
-        for i in 1..=n {
-            let dir = team.home.root.join(format!("m{i}"));
+        team.base = team
+            .git(&seed, &["rev-parse", "--short=10", "main"])
+            .trim()
+            .to_owned();
+        let clones = std::mem::take(&mut team.clones);
+        for (i, dir) in clones.iter().enumerate() {
             team.git(
                 &team.home.root,
-                &["clone", "-q", &team.url(), &format!("m{i}")],
+                &["clone", "-q", &team.url(), &format!("m{}", i + 1)],
             );
-            let trusted = team.planx(&dir, &["trust", "-q"]);
+            team.clones.push(dir.clone());
+            let trusted = team.planx(dir, &["trust", "-q"]);
             assert_eq!(trusted.code, 0, "{trusted}");
-            team.clones.push(dir);
         }
         team
+    }
+
+    /// Machine `i`'s home.
+    fn home_of(&self, i: usize) -> PathBuf {
+        let home = self.home.root.join(format!("home-m{i}"));
+        std::fs::create_dir_all(&home).unwrap();
+        home
+    }
+
+    /// A hermetic command in `dir`, with the home of the machine `dir` is in.
+    pub fn command(
+        &self,
+        program: impl AsRef<std::ffi::OsStr>,
+        dir: &Path,
+    ) -> std::process::Command {
+        let mut cmd = self.home.command(program, dir);
+        if let Some(i) = self.clones.iter().position(|c| dir.starts_with(c)) {
+            cmd.env("HOME", self.home_of(i + 1));
+        }
+        cmd
     }
 
     pub fn url(&self) -> String {
@@ -58,7 +96,6 @@ impl Team {
 
     pub fn git(&self, dir: &Path, args: &[&str]) -> String {
         let out = self
-            .home
             .command("git", dir)
             .args(args)
             .output()
@@ -72,12 +109,14 @@ impl Team {
     }
 
     pub fn planx(&self, dir: &Path, args: &[&str]) -> Run {
-        self.home.planx_in(dir, args)
+        self.home.run(self.command(BIN, dir).args(args))
     }
 
-    /// What a person sees, with this host's name as `$HOST`.
+    /// What a person sees, with this host's name as `$HOST` and base's tip as `$BASE` (the
+    /// plan names each machine's key, made anew for every test).
     pub fn show(&self, run: &Run) -> String {
-        run.to_string().replace(&hostname(), "$HOST")
+        let text = run.to_string().replace(&hostname(), "$HOST");
+        text.replace(&self.base, "$BASE")
     }
 }
 
@@ -96,8 +135,7 @@ fn one_winner_among_five_machines_claiming_at_once() {
     // Each machine's claim waits for the same file, then runs: five pushes at the same moment.
     let children: Vec<_> = (1..=5)
         .map(|i| {
-            team.home
-                .command("sh", team.m(i))
+            team.command("sh", team.m(i))
                 .arg("-c")
                 .arg(format!(
                     "{AWAIT}\nawait '{}' || exit 99\nexec '{BIN}' claim a",
@@ -187,7 +225,7 @@ fn a_claim_is_released_by_its_machine_and_stolen_only_explicitly() {
     // status shows the claim on the other machine.
     let status = team.planx(team.m(2), &["status"]);
     insta::assert_snapshot!(team.show(&status), @r"
-    plan demo: Demo plan (base main at 4918bc0b7e)
+    plan demo: Demo plan (base main at $BASE)
 
     PHASE  STATE    BRANCH  LAST CHECKPOINT  STEP  AGE
     a      ready    -       -                -     -
@@ -380,8 +418,7 @@ impl Team {
 
     /// `git planx run --remote origin --jobs JOBS` on machine `i`, started.
     fn start_run_jobs(&self, i: usize, exec: &str, jobs: usize) -> std::process::Child {
-        self.home
-            .command(BIN, self.m(i))
+        self.command(BIN, self.m(i))
             .args(["run", "--remote", "origin", "--jobs", &jobs.to_string()])
             .args(["--executor", exec])
             .stdout(Stdio::piped())
@@ -616,8 +653,7 @@ fn a_phase_that_runs_long_keeps_its_claim_alive() {
     );
     // The run's clock is the real one: a renewed claim records a later time.
     let run = team.home.run(
-        team.home
-            .command(BIN, m1)
+        team.command(BIN, m1)
             .env_remove("GIT_COMMITTER_DATE")
             .args([
                 "run",
