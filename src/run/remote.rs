@@ -206,6 +206,17 @@ pub fn publish(
         old: Some(on),
     }];
     let theirs = repo.ref_target(&branch_tracking)?;
+    // Someone else moved the phase branch there (took the phase over): pushing again and
+    // again would never land.
+    if let (Some(theirs), Some(tip)) = (theirs, tip)
+        && !repo.is_ancestor(theirs, tip)?
+    {
+        return Err(RunError::BranchMovedOnRemote {
+            remote: remote.to_owned(),
+            branch: branch.to_owned(),
+            reason: "it holds commits this phase branch does not".to_owned(),
+        });
+    }
     if tip.is_some() && tip != theirs {
         updates.push(RefUpdate {
             name: format!("refs/heads/{branch}"),
