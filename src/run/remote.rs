@@ -166,6 +166,16 @@ pub fn push_branch(repo: &Repo, remote: &str, branch: &str) -> Result<(), RunErr
     if theirs == Some(ours) {
         return Ok(());
     }
+    // Never over commits someone else pushed there: a push with a lease would replace them.
+    if let Some(theirs) = theirs
+        && !repo.is_ancestor(theirs, ours)?
+    {
+        return Err(RunError::BranchMovedOnRemote {
+            remote: remote.to_owned(),
+            branch: branch.to_owned(),
+            reason: "it holds commits this phase branch does not".to_owned(),
+        });
+    }
     let update = RefUpdate {
         name: format!("refs/heads/{branch}"),
         new: Some(ours),
