@@ -117,6 +117,7 @@ fn derive(
         .filter(|&i| phase.is_none_or(|id| plan.phases[i].id == id))
         .collect();
     let claims = claims(&ctx.repo, plan)?;
+    let next = unclaimed_start(&ctx.repo, &statuses, &order, &claims, next);
     Ok(Derived {
         ctx,
         statuses,
@@ -215,6 +216,36 @@ fn claims(repo: &Repo, plan: &Plan) -> Result<Vec<(crate::claim::Seen, Option<St
         out.push((s, stale));
     }
     Ok(out)
+}
+
+/// A phase to start that another machine holds (a live claim not made here) is not the next
+/// thing to do here: the next ready phase nobody else holds is, if there is one.
+fn unclaimed_start(
+    repo: &Repo,
+    statuses: &[PhaseStatus],
+    order: &[usize],
+    claims: &[(crate::claim::Seen, Option<String>)],
+    next: Next,
+) -> Next {
+    let Next::Start { phase } = &next else {
+        return next;
+    };
+    let here = crate::claim::Here::of(repo);
+    let held = |id: &str| {
+        claims
+            .iter()
+            .any(|(s, stale)| s.claim.phase == id && stale.is_none() && !s.claim.is_mine(&here))
+    };
+    if !held(phase) {
+        return next;
+    }
+    order
+        .iter()
+        .map(|&i| &statuses[i])
+        .find(|s| s.state == State::Ready && !held(&s.id))
+        .map_or(next.clone(), |s| Next::Start {
+            phase: s.id.clone(),
+        })
 }
 
 fn claims_json(claims: &[(crate::claim::Seen, Option<String>)], phase: &str, now: i64) -> Value {

@@ -672,3 +672,29 @@ fn a_phase_that_runs_long_keeps_its_claim_alive() {
         ""
     );
 }
+
+#[test]
+fn status_suggests_a_phase_no_other_machine_holds() {
+    let phase = |id: &str| {
+        crate::common::PhaseBuilder::new(id, &format!("Phase {id}"))
+            .owner("bot")
+            .blast_radius(&format!("test -f {id}.txt"))
+            .create([format!("{id}.txt")])
+            .check_file("exists", &format!("{id}.txt"))
+    };
+    let plan = crate::common::PlanBuilder::new("two", "Two at once")
+        .phase(phase("x"))
+        .phase(phase("y"))
+        .toml();
+    let team = Team::new(&plan, 2);
+    assert_eq!(team.planx(team.m(1), &["claim", "x"]).code, 0);
+    // Machine 2 sees the claim (fetched by its own claim of y, released again).
+    assert_eq!(team.planx(team.m(2), &["claim", "y"]).code, 0);
+    assert_eq!(team.planx(team.m(2), &["claim", "y", "--release"]).code, 0);
+    let next = &team.planx(team.m(2), &["status", "--json"]).json()["next"];
+    assert_eq!(next["action"], "start");
+    assert_eq!(next["phase"], "y", "{next}");
+    // Machine 1 holds x itself: x is its next phase.
+    let next = &team.planx(team.m(1), &["status", "--json"]).json()["next"];
+    assert_eq!(next["phase"], "x", "{next}");
+}
