@@ -36,6 +36,7 @@ use crate::lifecycle::LifecycleError;
 use crate::lock::LockError;
 use crate::plan::{Diagnostic, PlanError};
 use crate::process::CommandError;
+use crate::remote::RemoteError;
 use crate::report::ReportError;
 use crate::report::forge::ForgeError;
 use crate::run::RunError;
@@ -270,17 +271,6 @@ impl From<GitError> for CliError {
                         .map(|l| format!("| {l}")),
                 );
                 e
-            }
-            GitError::Remote { stderr, .. } => {
-                let mut e = CliError::repo_state(error.to_string());
-                e.details.extend(
-                    stderr
-                        .lines()
-                        .map(str::trim)
-                        .filter(|l| !l.is_empty())
-                        .map(|l| format!("| {l}")),
-                );
-                e.hint("check the remote's URL (`git remote -v`) and that it answers (`git ls-remote`), then try again")
             }
             GitError::HookRefused { output } => {
                 let mut e = CliError::new(ErrorKind::No, "a hook refused the commit");
@@ -691,6 +681,9 @@ impl From<ClaimError> for CliError {
             C::BadSetting { key, .. } => CliError::usage(message).hint(format!(
                 "set it to a duration such as 30m or 2h: `git config {key} 2h`"
             )),
+            C::Refused { .. } => CliError::repo_state(message)
+                .hint("the remote's own rules (a hook, a protected ref, permissions) refuse refs/planx/claims/*; allow them there"),
+            C::Remote(e) => e.into(),
             C::Trailer(e) => CliError::usage(format!("{message}: {e}"))
                 .hint("the identity, host name and repository path recorded in a claim must be single lines"),
             C::Git(e) => e.into(),
@@ -730,6 +723,7 @@ impl From<RunError> for CliError {
                 "another machine pushed {branch}: someone took the phase over (`git planx status` shows its claim)"
             )),
             R::Claim(e) => e.into(),
+            R::Remote(e) => e.into(),
             R::NotStarted { phase } => CliError::repo_state(message)
                 .hint(format!("start it with `git planx start {phase}`")),
             R::Interrupted { .. } => {
@@ -851,6 +845,55 @@ fn tail_lines(tail: &str, n: usize) -> Vec<String> {
         .lines()
         .map(|l| format!("| {l}"))
         .collect()
+}
+
+impl From<RemoteError> for CliError {
+    fn from(error: RemoteError) -> CliError {
+        let message = error.to_string();
+        match error {
+            RemoteError::Git(e) => e.into(),
+            RemoteError::NoRemote => CliError::repo_state(message)
+                .hint("add the team's remote first: `git remote add origin URL`"),
+            RemoteError::UnknownRemote { name, known } => {
+                let e = CliError::usage(message);
+                if known.is_empty() {
+                    e.hint(format!("add it first: `git remote add {name} URL`"))
+                } else {
+                    e.hint(format!(
+                        "the remotes here are {}; name one: `git planx sync {}`",
+                        known.join(", "),
+                        known[0]
+                    ))
+                }
+            }
+            RemoteError::Unreachable {
+                failure, remote, ..
+            } => {
+                let mut e = CliError::repo_state(message);
+                e.details.extend(
+                    failure
+                        .stderr
+                        .lines()
+                        .map(str::trim)
+                        .filter(|l| !l.is_empty())
+                        .map(|l| format!("| {l}")),
+                );
+                e.hint(format!(
+                    "nothing here was changed; check the remote's URL (`git remote -v`), the network and your credentials (`git fetch {remote}` says what git says), then run it again"
+                ))
+            }
+            RemoteError::Refused { said, .. } => {
+                let mut e = CliError::repo_state(message);
+                e.details.extend(said.iter().map(|l| format!("| {l}")));
+                e.hint(
+                    "the remote's own rules (a hook, a protected ref, permissions) refuse it; the local notes keep every line",
+                )
+            }
+            RemoteError::KeptLosing { .. } => CliError::repo_state(message).hint(
+                "other machines are pushing notes right now; nothing was lost — run it again",
+            ),
+        }
+    }
 }
 
 impl From<io::Error> for CliError {

@@ -27,6 +27,7 @@ pub mod lifecycle;
 pub mod lock;
 pub mod plan;
 pub mod process;
+pub mod remote;
 pub mod report;
 pub mod run;
 pub mod state;

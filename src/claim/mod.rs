@@ -24,13 +24,13 @@ use std::path::Path;
 use thiserror::Error;
 
 use crate::clock;
-use crate::git::remote::{Pushed, RefUpdate};
+use crate::git::remote::{PushStatus, RefUpdate};
 use crate::git::trailers::{self, TrailerError};
 use crate::git::{GitError, Oid, Repo};
 use crate::plan::Plan;
+pub use crate::remote::CLAIMS_PREFIX;
+use crate::remote::{Remote, RemoteError, tracking_claims_prefix};
 
-/// Where claims live on the remote.
-pub const CLAIMS_PREFIX: &str = "refs/planx/claims/";
 /// Where this repository keeps what it fetched of each remote's planx refs:
 /// `refs/planx/remotes/<remote>/claims/<plan>/<phase>` for claims.
 pub const TRACKING_PREFIX: &str = "refs/planx/remotes/";
@@ -78,8 +78,17 @@ pub enum ClaimError {
     UnknownRemote { remote: String, known: Vec<String> },
     #[error("`{key}` is not a duration: {problem}")]
     BadSetting { key: String, problem: String },
+    /// The remote refused a claim for another reason than a race (a hook, permissions).
+    #[error("`{remote}` refused {reference}: {reason}")]
+    Refused {
+        remote: String,
+        reference: String,
+        reason: String,
+    },
     #[error("the claim cannot be recorded")]
     Trailer(#[from] TrailerError),
+    #[error(transparent)]
+    Remote(RemoteError),
     #[error(transparent)]
     Git(#[from] GitError),
 }
@@ -236,18 +245,54 @@ pub fn claim_ref(plan: &str, phase: &str) -> String {
 
 /// Where this repository keeps its copy of a remote's claims of a plan.
 pub fn tracking_prefix(remote: &str, plan: &str) -> String {
-    format!("{TRACKING_PREFIX}{remote}/claims/{plan}/")
+    format!("{}{plan}/", tracking_claims_prefix(remote))
 }
 
-/// Refuses a name that is not a remote configured here.
-pub fn check_remote(repo: &Repo, remote: &str) -> Result<(), ClaimError> {
-    if repo.is_remote(remote)? {
-        return Ok(());
+/// The remote to claim on: `name`, else the current branch's upstream remote, else `origin`,
+/// else the only remote there is.
+///
+/// The remote is configured as `sync` configures it, so that a plain `git fetch` brings its
+/// notes and claims from then on.
+pub fn resolve(repo: &Repo, name: Option<&str>) -> Result<Remote, ClaimError> {
+    let remote = crate::remote::resolve(repo, name)?;
+    crate::remote::configure(repo, &remote.name)?;
+    Ok(remote)
+}
+
+impl From<RemoteError> for ClaimError {
+    fn from(error: RemoteError) -> ClaimError {
+        match error {
+            RemoteError::UnknownRemote { name, known } => ClaimError::UnknownRemote {
+                remote: name,
+                known,
+            },
+            RemoteError::Git(e) => ClaimError::Git(e),
+            e => ClaimError::Remote(e),
+        }
     }
-    Err(ClaimError::UnknownRemote {
-        remote: remote.to_owned(),
-        known: repo.remote_names()?,
-    })
+}
+
+/// Pushes one update to a claim: whether it landed (`false`: another machine changed the
+/// claim first).
+fn push(repo: &Repo, remote: &Remote, update: RefUpdate) -> Result<bool, ClaimError> {
+    let reference = update.reference.clone();
+    let statuses =
+        repo.push(&remote.name, &[update])?
+            .map_err(|failure| RemoteError::Unreachable {
+                remote: remote.name.clone(),
+                url: remote.url.clone(),
+                failure,
+            })?;
+    match statuses.into_iter().next() {
+        Some(PushStatus::Updated | PushStatus::UpToDate) => Ok(true),
+        Some(PushStatus::Stale) => Ok(false),
+        Some(PushStatus::Rejected { reason, .. }) => Err(ClaimError::Refused {
+            remote: remote.name.clone(),
+            reference,
+            reason,
+        }),
+        None => Ok(false),
+    }
 }
 
 /// `planx.claimStaleAfter`, in seconds.
@@ -264,12 +309,12 @@ pub fn stale_after(repo: &Repo) -> Result<i64, ClaimError> {
 }
 
 /// Fetches the remote's claims of `plan` into [`tracking_prefix`], pruning the released ones.
-pub fn fetch_claims(repo: &Repo, remote: &str, plan: &str) -> Result<(), GitError> {
+pub fn fetch_claims(repo: &Repo, remote: &Remote, plan: &str) -> Result<(), ClaimError> {
     let spec = format!(
         "+{CLAIMS_PREFIX}{plan}/*:{}*",
-        tracking_prefix(remote, plan)
+        tracking_prefix(&remote.name, plan)
     );
-    repo.fetch(remote, &[spec], true)
+    Ok(crate::remote::fetch(repo, remote, &[spec])?)
 }
 
 /// The claims of `plan` this repository last fetched from `remote`, by phase.
@@ -362,7 +407,7 @@ fn record(
 /// whose claim it is and how old.
 pub fn claim(
     repo: &Repo,
-    remote: &str,
+    remote: &Remote,
     plan: &Plan,
     phase: &str,
     base: Oid,
@@ -370,7 +415,7 @@ pub fn claim(
 ) -> Result<Claimed, ClaimError> {
     let here = Here::of(repo);
     let name = claim_ref(&plan.id, phase);
-    let tracking = format!("{}{phase}", tracking_prefix(remote, &plan.id));
+    let tracking = format!("{}{phase}", tracking_prefix(&remote.name, &plan.id));
     let new = record(repo, plan, phase, base, &here, opts)?;
     let mine = Claim::read(repo, new)?.expect("a claim commit reads as a claim");
     let done = |took: Took| -> Result<Claimed, ClaimError> {
@@ -378,48 +423,52 @@ pub fn claim(
         Ok(Claimed {
             claim: mine.clone(),
             took,
-            remote: remote.to_owned(),
+            remote: remote.name.clone(),
         })
     };
     for _ in 0..ATTEMPTS {
         let create = RefUpdate {
-            name: name.clone(),
+            reference: name.clone(),
             new: Some(new),
-            old: None,
+            expect: None,
         };
-        if repo.push_cas(remote, &[create], false)?[0] == Pushed::Done {
+        if push(repo, remote, create)? {
             return done(Took::New);
         }
         // Someone holds it: whom?
         fetch_claims(repo, remote, &plan.id)?;
-        let Some(current) = tracked_one(repo, remote, &plan.id, phase)? else {
+        let Some(current) = tracked_one(repo, &remote.name, &plan.id, phase)? else {
             continue; // released meanwhile: try again
         };
         let now = clock::now().timestamp();
         let replace = RefUpdate {
-            name: name.clone(),
+            reference: name.clone(),
             new: Some(new),
-            old: Some(current.commit),
+            expect: Some(current.commit),
         };
         if current.is_mine(&here) {
-            if repo.push_cas(remote, &[replace], false)?[0] == Pushed::Done {
+            if push(repo, remote, replace)? {
                 return done(Took::Renewed);
             }
             continue;
         }
         let age = now - current.time;
-        let activity = activity(repo, remote, &format!("{}{phase}", plan.branch_prefix))?;
+        let activity = activity(
+            repo,
+            &remote.name,
+            &format!("{}{phase}", plan.branch_prefix),
+        )?;
         let stale = current.stale(now, stale_after(repo)?, &here, activity);
         if !opts.steal {
             return Err(ClaimError::Claimed {
                 phase: phase.to_owned(),
-                remote: remote.to_owned(),
+                remote: remote.name.clone(),
                 claim: Box::new(current),
                 age,
                 stale,
             });
         }
-        if repo.push_cas(remote, &[replace], false)?[0] == Pushed::Done {
+        if push(repo, remote, replace)? {
             return done(Took::Stolen {
                 from: Box::new(current),
                 age,
@@ -429,7 +478,7 @@ pub fn claim(
     }
     Err(ClaimError::Moved {
         phase: phase.to_owned(),
-        remote: remote.to_owned(),
+        remote: remote.name.clone(),
         doing: "claimed",
     })
 }
@@ -439,7 +488,7 @@ pub fn claim(
 /// renewed.
 pub fn renew(
     repo: &Repo,
-    remote: &str,
+    remote: &Remote,
     plan: &Plan,
     phase: &str,
     base: Oid,
@@ -447,7 +496,7 @@ pub fn renew(
 ) -> Result<bool, ClaimError> {
     let here = Here::of(repo);
     fetch_claims(repo, remote, &plan.id)?;
-    let Some(current) = tracked_one(repo, remote, &plan.id, phase)? else {
+    let Some(current) = tracked_one(repo, &remote.name, &plan.id, phase)? else {
         return Ok(false);
     };
     if !current.is_mine(&here) {
@@ -456,14 +505,14 @@ pub fn renew(
     let opts = ClaimOptions { steal: false, pid };
     let new = record(repo, plan, phase, base, &here, &opts)?;
     let replace = RefUpdate {
-        name: claim_ref(&plan.id, phase),
+        reference: claim_ref(&plan.id, phase),
         new: Some(new),
-        old: Some(current.commit),
+        expect: Some(current.commit),
     };
-    if repo.push_cas(remote, &[replace], false)?[0] != Pushed::Done {
+    if !push(repo, remote, replace)? {
         return Ok(false);
     }
-    let tracking = format!("{}{phase}", tracking_prefix(remote, &plan.id));
+    let tracking = format!("{}{phase}", tracking_prefix(&remote.name, &plan.id));
     repo.set_tracking_ref(&tracking, Some(new), "planx: renew claim")?;
     Ok(true)
 }
@@ -471,21 +520,21 @@ pub fn renew(
 /// Releases `phase`'s claim on `remote`: this machine's own, or anyone's with `steal`.
 pub fn release(
     repo: &Repo,
-    remote: &str,
+    remote: &Remote,
     plan: &Plan,
     phase: &str,
     steal: bool,
 ) -> Result<Released, ClaimError> {
     let here = Here::of(repo);
     fetch_claims(repo, remote, &plan.id)?;
-    let Some(current) = tracked_one(repo, remote, &plan.id, phase)? else {
+    let Some(current) = tracked_one(repo, &remote.name, &plan.id, phase)? else {
         return Ok(Released::NoClaim);
     };
     let age = clock::now().timestamp() - current.time;
     if !current.is_mine(&here) && !steal {
         return Err(ClaimError::NotYours {
             phase: phase.to_owned(),
-            remote: remote.to_owned(),
+            remote: remote.name.clone(),
             claim: Box::new(current),
             age,
         });
@@ -499,20 +548,24 @@ pub fn release(
 
 /// Deletes `claim` on `remote` if it is still that claim; a claim that changed meanwhile is
 /// someone else's now and stays.
-pub fn release_exactly(repo: &Repo, remote: &str, claim: &Claim) -> Result<(), ClaimError> {
+pub fn release_exactly(repo: &Repo, remote: &Remote, claim: &Claim) -> Result<(), ClaimError> {
     let delete = RefUpdate {
-        name: claim_ref(&claim.plan, &claim.phase),
+        reference: claim_ref(&claim.plan, &claim.phase),
         new: None,
-        old: Some(claim.commit),
+        expect: Some(claim.commit),
     };
-    if repo.push_cas(remote, &[delete], false)?[0] != Pushed::Done {
+    if !push(repo, remote, delete)? {
         return Err(ClaimError::Moved {
             phase: claim.phase.clone(),
-            remote: remote.to_owned(),
+            remote: remote.name.clone(),
             doing: "released",
         });
     }
-    let tracking = format!("{}{}", tracking_prefix(remote, &claim.plan), claim.phase);
+    let tracking = format!(
+        "{}{}",
+        tracking_prefix(&remote.name, &claim.plan),
+        claim.phase
+    );
     repo.set_tracking_ref(&tracking, None, "planx: release claim")?;
     Ok(())
 }

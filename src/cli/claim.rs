@@ -39,14 +39,11 @@ pub fn cmd_claim(ui: &Ui, global: &GlobalArgs, args: &ClaimArgs) -> Result<(), C
     let plan = &ctx.plan;
     let phase = find_phase(plan, &args.phase)?;
     let repo = &ctx.repo;
-    let remote = match &args.remote {
-        Some(remote) => remote.clone(),
-        None => repo.default_remote()?,
-    };
-    claim::check_remote(repo, &remote)?;
+    let team = claim::resolve(repo, args.remote.as_deref())?;
+    let remote = team.name.clone();
     let now = clock::now().timestamp();
     if args.release {
-        let released = claim::release(repo, &remote, plan, &phase.id, args.steal)?;
+        let released = claim::release(repo, &team, plan, &phase.id, args.steal)?;
         return show_release(ui, &remote, &phase.id, &released);
     }
     let Origin::Base(base) = ctx.origin else {
@@ -59,7 +56,7 @@ pub fn cmd_claim(ui: &Ui, global: &GlobalArgs, args: &ClaimArgs) -> Result<(), C
         steal: args.steal,
         pid: None,
     };
-    let claimed = claim::claim(repo, &remote, plan, &phase.id, base, &opts)?;
+    let claimed = claim::claim(repo, &team, plan, &phase.id, base, &opts)?;
     if ui.json {
         let (took, from) = match &claimed.took {
             Took::New => ("new", Value::Null),

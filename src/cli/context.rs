@@ -198,9 +198,41 @@ impl Context {
         }
     }
 
-    /// What a command that reports should say first: base's plan is broken, and by which plan
-    /// the phases are shown instead.
+    /// What a command that reports should say first: the remote's notes were never fetched
+    /// here ([`Context::notes_notice`]); base's plan is broken, and by which plan the phases
+    /// are shown instead.
     pub fn warnings(&self) -> Vec<String> {
+        let mut out: Vec<String> = self.notes_notice().into_iter().collect();
+        out.extend(self.base_plan_warning());
+        out
+    }
+
+    /// In a clone where planx has not been yet: there are no notes here and the remote's were
+    /// never fetched (git does not fetch `refs/notes/*` unless told to), so phases verified on
+    /// other machines would show as unverified. Says so, with the one command that fixes it.
+    pub fn notes_notice(&self) -> Option<String> {
+        if self.repo.notes_tree().ok()?.is_some() {
+            return None;
+        }
+        let remote = crate::remote::unfetched_notes(&self.repo).ok()??;
+        Some(format!(
+            "the notes of `{0}` (the evidence recorded on other machines) have not been fetched into this clone, so phases verified elsewhere show as unverified; run `git planx sync {0}` once — after it, a plain `git fetch` or `git pull` brings them too",
+            remote.name
+        ))
+    }
+
+    /// Says [`Context::notes_notice`] on stderr, if there is one.
+    pub fn say_notes_notice(&self, ui: &super::ui::Ui) {
+        if let Some(notice) = self.notes_notice() {
+            let p = ui.err_painter();
+            ui.err(&format!(
+                "{} {notice}\n",
+                p.paint(super::ui::Style::Warning, "warning:")
+            ));
+        }
+    }
+
+    fn base_plan_warning(&self) -> Vec<String> {
         let Some(invalid) = &self.base_plan_invalid else {
             return Vec::new();
         };

@@ -322,7 +322,7 @@ fn hints(decision: &Decision) -> Vec<String> {
         .any(|r| matches!(r, Refusal::UnverifiedPush { .. }))
     {
         hints.push(
-            "verify those phases' branches (`git planx verify PHASE`), then push again with the notes: `git push <remote> refs/notes/planx`"
+            "verify those phases' branches (`git planx verify PHASE`), then push again and share the evidence: `git planx sync`"
                 .into(),
         );
     }
@@ -332,7 +332,7 @@ fn hints(decision: &Decision) -> Vec<String> {
 fn note_text(note: Note) -> &'static str {
     match note {
         Note::PushEvidence => {
-            "push the evidence too: `git push <remote> refs/notes/planx` (or `git planx sync`)"
+            "share the evidence too: `git planx sync` (merges the notes with the remote's and pushes them)"
         }
     }
 }

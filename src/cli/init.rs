@@ -104,7 +104,19 @@ pub fn cmd_init(ui: &Ui, global: &GlobalArgs, args: &InitArgs) -> Result<(), Cli
             .hint("check that you may write there, or name another file with --plan PATH")
     })?;
 
-    let config = repo.configure_notes()?;
+    let mut config: Vec<(String, String, bool)> = repo
+        .configure_notes()?
+        .iter()
+        .map(|(k, v, changed)| ((*k).to_owned(), (*v).to_owned(), *changed))
+        .collect();
+    // Each remote brings its notes and claims with a plain `git fetch` (docs/team.md).
+    for remote in repo.remote_names()? {
+        let added = crate::remote::configure(&repo, &remote)?;
+        for spec in crate::remote::fetch_refspecs(&remote) {
+            let changed = added.contains(&spec);
+            config.push((format!("remote.{remote}.fetch"), spec, changed));
+        }
+    }
 
     if ui.json {
         ui.json(&json!({

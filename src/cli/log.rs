@@ -160,7 +160,7 @@ fn read(global: &GlobalArgs, args: &LogArgs) -> Result<(Context, Vec<PhaseStatus
     if let Some(id) = &args.phase {
         crate::state::judging::find_phase(&ctx.plan, id)?;
     }
-    let statuses = state::derive(ctx.subject(), state::Notes::All)?;
+    let statuses = state::derive_seen(ctx.subject(), state::Notes::All)?;
     Ok((ctx, statuses))
 }
 

@@ -236,4 +236,7 @@ cached answers (validated plans, what the hooks need, facts of base), keyed by w
 .TP
 .I refs/notes/planx
 not a file but the notes every checkpoint and verification writes, in the repository.
+.TP
+.I refs/notes/remotes/<remote>/planx
+a remote's notes as \fBgit planx sync\fR (and, once configured, \fBgit fetch\fR) last fetched them, read beside the local ones.
 "#;

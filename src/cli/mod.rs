@@ -24,6 +24,7 @@ mod setup;
 mod signers;
 mod start;
 mod status;
+mod sync;
 mod trust;
 pub mod ui;
 mod verify;
@@ -112,6 +113,7 @@ pub enum Command {
     Hooks(hooks::HooksArgs),
     Hook(hooks::HookArgs),
     Claim(claim::ClaimArgs),
+    Sync(sync::SyncArgs),
     Trust(trust::TrustArgs),
     Untrust(trust::UntrustArgs),
     Signers(signers::SignersArgs),
@@ -148,6 +150,7 @@ pub fn run(cli: &Cli, ui: &Ui) -> Result<(), CliError> {
         Command::Hooks(args) => hooks::cmd_hooks(ui, &cli.global, args),
         Command::Hook(args) => hooks::cmd_hook(ui, &cli.global, args),
         Command::Claim(args) => claim::cmd_claim(ui, &cli.global, args),
+        Command::Sync(args) => sync::cmd_sync(ui, &cli.global, args),
         Command::Trust(args) => trust::cmd_trust(ui, &cli.global, args),
         Command::Untrust(args) => trust::cmd_untrust(ui, &cli.global, args),
         Command::Signers(args) => signers::cmd_signers(ui, &cli.global, args),

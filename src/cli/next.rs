@@ -69,7 +69,7 @@ type Ready = (Context, Vec<state::PhaseStatus>, Vec<usize>, Vec<usize>);
 /// The phases' states, the plan's order, and the phases ready to start, in that order.
 fn ready(global: &GlobalArgs) -> Result<Ready, CliError> {
     let ctx = Context::open(global, Need::BaseOrWorkTree)?;
-    let statuses = state::derive(ctx.subject(), state::Notes::Open)?;
+    let statuses = state::derive_seen(ctx.subject(), state::Notes::Open)?;
     let order = Graph::order(&ctx.plan).unwrap_or_else(|_| (0..ctx.plan.phases.len()).collect());
     // Only a plan that is ready and committed on base lets a phase start.
     let startable = ctx.plan.status == crate::plan::PlanStatus::Ready

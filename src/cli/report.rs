@@ -57,6 +57,7 @@ pub enum ReportFormat {
 
 pub fn cmd_report(ui: &Ui, global: &GlobalArgs, args: &ReportArgs) -> Result<(), CliError> {
     let ctx = Context::open(global, Need::BaseOrWorkTree)?;
+    ctx.say_notes_notice(ui);
     let current = ctx.repo.current_branch()?;
     let committed = matches!(ctx.origin, Origin::Base(_));
     let report = execution::report(ctx.subject(), current.as_deref(), committed)?;

@@ -44,6 +44,7 @@ pub struct ReviewArgs {
 
 pub fn cmd_review(ui: &Ui, global: &GlobalArgs, args: &ReviewArgs) -> Result<(), CliError> {
     let ctx = Context::open(global, Need::Base)?;
+    ctx.say_notes_notice(ui);
     let phase = phase_arg(&ctx, args.phase.as_deref())
         .map_err(|e| e.hint("or name the phase: `git planx review PHASE`"))?;
     let ci = ci_branch();
@@ -150,7 +151,15 @@ fn uncounted_line(r: &Review) -> Option<String> {
                 ("verify", false) => "a verify".to_owned(),
                 (event, _) => format!("a `{event}` record"),
             };
-            format!("{claim} on `{}` at {} ({})", short(&u.commit), u.ts, u.why)
+            let by =
+                u.by.as_deref()
+                    .map_or(String::new(), |by| format!(", which says it is {by}"));
+            format!(
+                "{claim} on `{}` at {} ({}{by})",
+                short(&u.commit),
+                u.ts,
+                u.why
+            )
         })
         .collect();
     Some(format!(
@@ -309,6 +318,9 @@ pub(crate) fn render_body(r: &Review) -> String {
                 .collect::<Vec<_>>()
                 .join(", ")
         ));
+    }
+    if !r.bypassed.is_empty() {
+        attention.push(bypass_text(&r.bypassed));
     }
     if !r.uncommitted.is_empty() {
         attention.push(format!(
@@ -534,5 +546,33 @@ fn runs_table(runs: &[RecordedRun]) -> String {
     format!(
         "{}\n",
         md::table(&["Run", "Command", "Result", "Status", "Time"], &rows)
+    )
+}
+
+/// The commits that bypassed the pre-commit hook, as one markdown paragraph.
+pub(crate) fn bypass_text(bypassed: &[crate::report::Bypass]) -> String {
+    let commits: Vec<String> = bypassed
+        .iter()
+        .map(|b| {
+            format!(
+                "{} {} ({})",
+                md::code(&short(&b.commit)),
+                md::line(&b.summary),
+                b.paths
+                    .iter()
+                    .map(|p| md::code(p))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        })
+        .collect();
+    format!(
+        "**The pre-commit hook was bypassed** on {} (`git commit --no-verify`, `PLANX_HOOKS=0`, or the hook not installed): {} changed paths outside the manifest: {}.",
+        match bypassed.len() {
+            1 => "1 commit".to_owned(),
+            n => format!("{n} commits"),
+        },
+        if bypassed.len() == 1 { "it" } else { "they" },
+        commits.join("; ")
     )
 }

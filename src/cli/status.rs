@@ -69,6 +69,7 @@ pub fn cmd_status(ui: &Ui, global: &GlobalArgs, args: &StatusArgs) -> Result<(),
             &ctx.origin,
             ui.out_painter(),
             &bypassed(&ctx.repo, plan, statuses)?,
+            &ctx.repo.branch_tips(&plan.branch_prefix)?,
             &render_claims(plan, selected, claims, ui.out_painter()),
         ))?,
         StatusFormat::Md => ui.out(&render_md(plan, statuses, selected, next, &ctx.origin))?,
@@ -106,7 +107,7 @@ fn derive(
     if let Some(id) = phase {
         crate::state::judging::find_phase(plan, id)?;
     }
-    let statuses = state::derive(ctx.subject(), notes)?;
+    let statuses = state::derive_seen(ctx.subject(), notes)?;
     let order = Graph::order(plan).unwrap_or_else(|_| (0..plan.phases.len()).collect());
     let current = ctx.repo.current_branch()?;
     let committed = matches!(ctx.origin, Origin::Base(_));
@@ -448,6 +449,7 @@ fn render_table(
     origin: &Origin,
     p: Painter,
     bypassed: &[(String, usize)],
+    local: &std::collections::HashMap<String, crate::git::Oid>,
     claims: &str,
 ) -> String {
     let mut rows = vec![vec![
@@ -480,7 +482,12 @@ fn render_table(
         rows.push(vec![
             status.id.clone(),
             state_cell(status, p),
-            if status.branch_tip.is_some() {
+            if status.branch_tip.is_some() && local.contains_key(&status.branch) {
+                status.branch.clone()
+            } else if status.branch_tip.is_some() && status.completed_by.is_none() {
+                // Only fetched: a CI checkout, or a phase started on another machine.
+                format!("origin/{}", status.branch)
+            } else if status.branch_tip.is_some() {
                 status.branch.clone()
             } else {
                 "-".to_owned()

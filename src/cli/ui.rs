@@ -152,6 +152,19 @@ impl Ui {
         Some(crate::process::watch(Arc::new(Spinner::new(self.err))))
     }
 
+    /// Shows `text` as the one line of progress on a terminal (redrawn in place), or clears it
+    /// when `None`. Nothing in a pipe, with `--json`, `-q` or logs.
+    pub fn status_line(&self, text: Option<&str>) {
+        if !self.live || self.json || self.quiet {
+            return;
+        }
+        let line = match text {
+            Some(text) => format!("{CLEAR_LINE}{text}"),
+            None => CLEAR_LINE.to_owned(),
+        };
+        let _ = io::stderr().lock().write_all(line.as_bytes());
+    }
+
     /// The painter for stdout.
     pub fn out_painter(&self) -> Painter {
         self.out

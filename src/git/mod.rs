@@ -10,7 +10,6 @@ pub mod changes;
 pub mod cli;
 pub mod history;
 pub mod notes;
-mod notes_union;
 pub mod path;
 pub mod remote;
 pub mod scratch;
@@ -63,10 +62,6 @@ pub enum GitError {
         #[source]
         source: std::io::Error,
     },
-    /// A remote git could not talk to (unreachable, not a repository, refused), with git's
-    /// own words.
-    #[error("cannot reach the remote `{remote}`")]
-    Remote { remote: String, stderr: String },
     #[error("cannot take planx's lock on the worktree list")]
     Lock {
         #[source]
@@ -318,6 +313,22 @@ impl Repo {
                 out.insert(name.trim_start_matches("refs/heads/").to_owned(), target);
             }
         }
+        Ok(out)
+    }
+
+    /// Every ref whose full name starts with `prefix` (`refs/planx/claims/`), with what it
+    /// points at, in name order; symbolic refs are left out.
+    pub fn refs_under(&self, prefix: &str) -> Result<Vec<(String, Oid)>, GitError> {
+        let fail = || git_err(format!("cannot list the refs under {prefix}"));
+        let glob = format!("{prefix}*");
+        let mut out = Vec::new();
+        for r in self.inner.references_glob(&glob).map_err(fail())? {
+            let r = r.map_err(fail())?;
+            if let (Ok(name), Some(target)) = (r.name(), r.target()) {
+                out.push((name.to_owned(), target));
+            }
+        }
+        out.sort();
         Ok(out)
     }
 
@@ -603,6 +614,21 @@ impl Repo {
                 "cannot read `{key}` from the git configuration"
             ))(e)),
         }
+    }
+
+    /// Every value of the multi-valued `key` (all levels), in git's order.
+    pub fn config_values(&self, key: &str) -> Result<Vec<String>, GitError> {
+        let config = self
+            .inner
+            .config()
+            .map_err(git_err("cannot read the git configuration"))?;
+        let mut out = Vec::new();
+        let mut entries = config.multivar(key, None).map_err(read_err(key))?;
+        while let Some(entry) = entries.next() {
+            let entry = entry.map_err(read_err(key))?;
+            out.push(String::from_utf8_lossy(entry.value_bytes()).into_owned());
+        }
+        Ok(out)
     }
 
     /// Makes sure the multi-valued `key` of the repository's own configuration has `value`

@@ -11,7 +11,7 @@
 //! held by another writer) read again and retry, so no event is ever dropped.
 
 use std::cell::RefCell;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::thread;
 use std::time::Duration;
 
@@ -22,16 +22,28 @@ use super::{GitError, LOCKED_ATTEMPTS, Repo, git_err, thread_sleep_locked};
 /// The ref holding planx's notes.
 pub const NOTES_REF: &str = "refs/notes/planx";
 
+/// Where a remote's `refs/notes/planx` is fetched to: `refs/notes/remotes/<remote>/planx`,
+/// beside (never onto) the local notes, read with them ([`Repo::notes`]).
+pub const TRACKING_NOTES_PREFIX: &str = "refs/notes/remotes/";
+
+/// The remote-tracking notes ref of `remote`: `refs/notes/remotes/<remote>/planx`.
+pub fn tracking_notes_ref(remote: &str) -> String {
+    format!("{TRACKING_NOTES_PREFIX}{remote}/planx")
+}
+
 /// Above this many notes directly in one tree, the tree is split into two-character folders.
 const FANOUT_THRESHOLD: usize = 256;
 const MODE_TREE: i32 = 0o040000;
 const MODE_BLOB: i32 = 0o100644;
 const MAX_ATTEMPTS: u32 = 200;
 
-/// The notes as of one tip of the notes ref, for many lookups.
+/// The notes as of one tip of the notes ref (and of the remote-tracking notes refs beside it),
+/// for many lookups. With several trees, the note on a commit is the union of its lines in
+/// each, the local tree's first.
 pub struct NotesSnapshot<'r> {
     repo: &'r Repo,
-    root: Option<Tree<'r>>,
+    /// The local notes tree first, then the remote-tracking ones that differ from it.
+    roots: Vec<Tree<'r>>,
     /// Fan-out folders read so far, by id: each is read once however many notes are looked up
     /// in it (a thousand lookups in 50,000 notes read most of 256 folders of 13 KiB).
     folders: RefCell<HashMap<Oid, Listing>>,
@@ -45,11 +57,40 @@ impl<'r> NotesSnapshot<'r> {
             .map(|bytes| String::from_utf8_lossy(&bytes).into_owned()))
     }
 
-    /// The note on `target` as stored.
+    /// The note on `target` as stored: with several trees, each line once, in the order of
+    /// the first tree holding it.
     fn get_bytes(&self, target: Oid) -> Result<Option<Vec<u8>>, GitError> {
-        let Some(root) = &self.root else {
-            return Ok(None);
-        };
+        let mut found: Option<(Oid, Vec<u8>)> = None;
+        for root in &self.roots {
+            let Some(blob) = self.blob_in(root, target)? else {
+                continue;
+            };
+            let bytes = match &found {
+                Some((seen, _)) if *seen == blob => continue,
+                _ => self.read_blob(blob)?,
+            };
+            found = Some(match found {
+                None => (blob, bytes),
+                Some((first, mut have)) => {
+                    union_into(&mut have, &bytes);
+                    (first, have)
+                }
+            });
+        }
+        Ok(found.map(|(_, bytes)| bytes))
+    }
+
+    fn read_blob(&self, blob: Oid) -> Result<Vec<u8>, GitError> {
+        let blob = self
+            .repo
+            .inner
+            .find_blob(blob)
+            .map_err(git_err("cannot read a note"))?;
+        Ok(blob.content().to_vec())
+    }
+
+    /// The blob of the note on `target` in the notes tree `root`.
+    fn blob_in(&self, root: &Tree<'r>, target: Oid) -> Result<Option<Oid>, GitError> {
         let hex = target.to_string();
         let found = match root.get_name(&hex) {
             Some(entry) if entry.kind() == Some(ObjectType::Blob) => Some(entry.id()),
@@ -60,17 +101,7 @@ impl<'r> NotesSnapshot<'r> {
                 _ => None,
             },
         };
-        match found {
-            Some(blob) => {
-                let blob = self
-                    .repo
-                    .inner
-                    .find_blob(blob)
-                    .map_err(git_err("cannot read a note"))?;
-                Ok(Some(blob.content().to_vec()))
-            }
-            None => Ok(None),
-        }
+        Ok(found)
     }
 
     /// Finds the note blob for `hex` in the folder `folder`: a leaf named by the rest of the id,
@@ -98,10 +129,19 @@ impl<'r> NotesSnapshot<'r> {
     /// rare reads of all of them (`signers`).
     pub fn all(&self) -> Result<Vec<(Oid, String)>, GitError> {
         let mut out = Vec::new();
-        if let Some(root) = &self.root {
+        for root in &self.roots {
             self.collect(root, String::new(), &mut out)?;
         }
         out.sort_by_key(|(id, _)| *id);
+        if self.roots.len() > 1 {
+            // A commit noted in several trees: its note is the union of their lines.
+            out.dedup_by_key(|(id, _)| *id);
+            for (id, note) in &mut out {
+                if let Some(union) = self.get(*id)? {
+                    *note = union;
+                }
+            }
+        }
         Ok(out)
     }
 
@@ -153,6 +193,48 @@ impl<'r> NotesSnapshot<'r> {
         }
         self
     }
+}
+
+/// The notes trees a [`NotesSnapshot`] reads: the local notes' and the remote-tracking ones.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NotesTrees {
+    /// The tree of `refs/notes/planx`, `None` when there are no local notes.
+    pub local: Option<Oid>,
+    /// The trees of the remote-tracking notes refs that differ from the local one.
+    pub tracking: Vec<Oid>,
+}
+
+impl NotesTrees {
+    /// The tree most notes are read from: the local one, else the first remote's.
+    pub fn main(&self) -> Option<Oid> {
+        self.local.or_else(|| self.tracking.first().copied())
+    }
+}
+
+/// Appends to `have` each line of `more` that `have` does not hold yet, keeping `have` as it is.
+fn union_into(have: &mut Vec<u8>, more: &[u8]) {
+    let known: std::collections::HashSet<&[u8]> = lines(have).collect();
+    let new: Vec<&[u8]> = lines(more).filter(|l| !known.contains(l)).collect();
+    if new.is_empty() {
+        return;
+    }
+    let mut out = have.clone();
+    if !out.is_empty() && !out.ends_with(b"\n") {
+        out.push(b'\n');
+    }
+    let mut seen = std::collections::HashSet::new();
+    for line in new {
+        if seen.insert(line) {
+            out.extend_from_slice(line);
+            out.push(b'\n');
+        }
+    }
+    *have = out;
+}
+
+/// The non-empty lines of a note, without their line ends.
+pub fn lines(note: &[u8]) -> impl Iterator<Item = &[u8]> {
+    note.split(|b| *b == b'\n').filter(|l| !l.is_empty())
 }
 
 /// The raw fan-out folders of the notes tree `tree` in the repository at `git_dir`, read with
@@ -348,39 +430,213 @@ impl Repo {
         ])
     }
 
-    /// The notes as they are now.
+    /// The notes as they are now: the local ones with every remote's fetched beside them.
     pub fn notes(&self) -> Result<NotesSnapshot<'_>, GitError> {
-        self.notes_at(self.notes_tree()?)
+        self.notes_at(&self.notes_trees()?)
     }
 
     /// The tree of the notes ref's tip, `None` when there are no notes.
     pub fn notes_tree(&self) -> Result<Option<Oid>, GitError> {
-        match self.ref_target(NOTES_REF)? {
+        self.notes_tree_of(NOTES_REF)
+    }
+
+    /// The tree of the notes commit `reference` points at, `None` when it does not exist.
+    pub fn notes_tree_of(&self, reference: &str) -> Result<Option<Oid>, GitError> {
+        match self.ref_target(reference)? {
             Some(tip) => Ok(Some(
                 self.inner
                     .find_commit(tip)
                     .map(|c| c.tree_id())
-                    .map_err(git_err("cannot read refs/notes/planx"))?,
+                    .map_err(git_err(format!("cannot read {reference}")))?,
             )),
             None => Ok(None),
         }
     }
 
-    /// The notes as of the notes tree `tree` (from [`Repo::notes_tree`]).
-    pub fn notes_at(&self, tree: Option<Oid>) -> Result<NotesSnapshot<'_>, GitError> {
-        let root = match tree {
-            Some(tree) => Some(
+    /// The notes trees read together: the local notes' and each remote-tracking notes ref's
+    /// (`refs/notes/remotes/<remote>/planx`) that differs from the local one.
+    pub fn notes_trees(&self) -> Result<NotesTrees, GitError> {
+        let local = self.notes_tree()?;
+        let mut tracking = Vec::new();
+        for (name, _) in self.refs_under(TRACKING_NOTES_PREFIX)? {
+            if !name.ends_with("/planx") {
+                continue;
+            }
+            if let Some(tree) = self.notes_tree_of(&name)?
+                && Some(tree) != local
+                && !tracking.contains(&tree)
+            {
+                tracking.push(tree);
+            }
+        }
+        Ok(NotesTrees { local, tracking })
+    }
+
+    /// The notes as of the notes trees `trees` (from [`Repo::notes_trees`]).
+    pub fn notes_at(&self, trees: &NotesTrees) -> Result<NotesSnapshot<'_>, GitError> {
+        let mut roots = Vec::new();
+        for tree in trees.local.iter().chain(&trees.tracking) {
+            roots.push(
                 self.inner
-                    .find_tree(tree)
-                    .map_err(git_err("cannot read refs/notes/planx"))?,
-            ),
-            None => None,
-        };
+                    .find_tree(*tree)
+                    .map_err(git_err("cannot read the notes tree"))?,
+            );
+        }
         Ok(NotesSnapshot {
             repo: self,
-            root,
+            roots,
             folders: RefCell::new(HashMap::new()),
         })
+    }
+
+    /// Every note in the notes tree `tree`, by the commit it annotates, whatever the layout
+    /// (flat, fanned out, mixed). Entries that are not notes (a name that is not an object id
+    /// once its folders are joined) are left out.
+    pub fn notes_entries(&self, tree: Oid) -> Result<BTreeMap<Oid, Oid>, GitError> {
+        let mut out = BTreeMap::new();
+        self.collect_notes(tree, String::new(), &mut out)?;
+        Ok(out)
+    }
+
+    fn collect_notes(
+        &self,
+        tree: Oid,
+        prefix: String,
+        out: &mut BTreeMap<Oid, Oid>,
+    ) -> Result<(), GitError> {
+        let listing = Listing::read(self, tree)?;
+        for &(start, len, kind) in &listing.entries {
+            let Ok(name) = std::str::from_utf8(&listing.raw[start..start + len]) else {
+                continue;
+            };
+            let Ok(id) = Oid::from_bytes(&listing.raw[start + len + 1..start + len + 21]) else {
+                continue;
+            };
+            let full = format!("{prefix}{name}");
+            match kind {
+                Kind::Note if full.len() == 40 => {
+                    if let Ok(target) = Oid::from_str(&full) {
+                        // A note git wrote flat beside the same one in a folder: git reads
+                        // the one in the folder, and so does this.
+                        out.entry(target).or_insert(id);
+                    }
+                }
+                Kind::Folder if full.len() < 40 && name.len() == 2 => {
+                    self.collect_notes(id, full, out)?;
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    /// The content of the blob `blob`.
+    pub fn blob_content(&self, blob: Oid) -> Result<Vec<u8>, GitError> {
+        Ok(self
+            .inner
+            .find_blob(blob)
+            .map_err(git_err("cannot read a note"))?
+            .content()
+            .to_vec())
+    }
+
+    /// Writes `content` as a blob.
+    pub fn write_blob(&self, content: &[u8]) -> Result<Oid, GitError> {
+        self.inner
+            .blob(content)
+            .map_err(git_err("cannot write a note"))
+    }
+
+    /// Writes a notes tree holding exactly `entries` (annotated commit → note blob), laid out
+    /// as the appends lay it out: flat up to 256 notes, else in two-character folders, each
+    /// folder split again past 256. The layout follows from the entries alone, so the same
+    /// notes make the same tree wherever they are written.
+    pub fn write_notes_tree(&self, entries: &BTreeMap<Oid, Oid>) -> Result<Oid, GitError> {
+        let named: Vec<(String, Oid)> = entries
+            .iter()
+            .map(|(target, blob)| (target.to_string(), *blob))
+            .collect();
+        self.write_notes_level(&named, 0)
+    }
+
+    fn write_notes_level(&self, entries: &[(String, Oid)], depth: usize) -> Result<Oid, GitError> {
+        let fail = || git_err("cannot write the notes tree");
+        let mut builder = self.inner.treebuilder(None).map_err(fail())?;
+        if entries.len() <= FANOUT_THRESHOLD || depth + 2 >= 40 {
+            for (name, blob) in entries {
+                builder
+                    .insert(&name[depth..], *blob, MODE_BLOB)
+                    .map_err(fail())?;
+            }
+            return builder.write().map_err(fail());
+        }
+        let mut at = 0;
+        while at < entries.len() {
+            let folder = &entries[at].0[depth..depth + 2];
+            let end = at
+                + entries[at..]
+                    .iter()
+                    .take_while(|(name, _)| &name[depth..depth + 2] == folder)
+                    .count();
+            let sub = self.write_notes_level(&entries[at..end], depth + 2)?;
+            builder.insert(folder, sub, MODE_TREE).map_err(fail())?;
+            at = end;
+        }
+        builder.write().map_err(fail())
+    }
+
+    /// A notes commit of `tree` with `parents`, written as planx writes its own; no ref moves.
+    pub fn write_notes_commit(
+        &self,
+        tree: Oid,
+        parents: &[Oid],
+        message: &str,
+    ) -> Result<Oid, GitError> {
+        let fail = || git_err("cannot write a notes commit");
+        let tree = self.inner.find_tree(tree).map_err(fail())?;
+        let parents: Vec<git2::Commit<'_>> = parents
+            .iter()
+            .map(|p| self.inner.find_commit(*p))
+            .collect::<Result<_, _>>()
+            .map_err(fail())?;
+        let parents: Vec<&git2::Commit<'_>> = parents.iter().collect();
+        let sig = self.signature()?;
+        self.inner
+            .commit(None, &sig, &sig, message, &tree, &parents)
+            .map_err(fail())
+    }
+
+    /// Moves `reference` to `new` only if it points at `expected` (`None`: only if it does not
+    /// exist). `false` when someone else moved it first; waits out a lock held for a moment.
+    pub fn update_ref_if(
+        &self,
+        reference: &str,
+        new: Oid,
+        expected: Option<Oid>,
+        log: &str,
+    ) -> Result<bool, GitError> {
+        for _ in 0..LOCKED_ATTEMPTS {
+            let moved = match expected {
+                Some(old) => self
+                    .inner
+                    .reference_matching(reference, new, true, old, log),
+                None => self.inner.reference(reference, new, false, log),
+            };
+            match moved {
+                Ok(_) => return Ok(true),
+                Err(e)
+                    if matches!(
+                        e.code(),
+                        ErrorCode::Modified | ErrorCode::Exists | ErrorCode::NotFound
+                    ) =>
+                {
+                    return Ok(false);
+                }
+                Err(e) if e.code() == ErrorCode::Locked => thread_sleep_locked(),
+                Err(e) => return Err(git_err(format!("cannot update {reference}"))(e)),
+            }
+        }
+        Err(self.ref_locked(reference.to_owned()))
     }
 
     /// Appends `line` (one JSON object, no newline) to the note on `target`.
@@ -410,7 +666,7 @@ impl Repo {
                 .map_err(git_err("cannot read refs/notes/planx"))?;
             let snapshot = NotesSnapshot {
                 repo: self,
-                root,
+                roots: root.into_iter().collect(),
                 folders: RefCell::new(HashMap::new()),
             };
             let mut content = snapshot.get_bytes(target)?.unwrap_or_default();
@@ -425,7 +681,7 @@ impl Repo {
                 .inner
                 .blob(&content)
                 .map_err(git_err("cannot write a note"))?;
-            let new_root = insert(self, snapshot.root.as_ref(), &hex, blob)?;
+            let new_root = insert(self, snapshot.roots.first(), &hex, blob)?;
             let new_root = self
                 .inner
                 .find_tree(new_root)

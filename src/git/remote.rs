@@ -1,147 +1,202 @@
-//! Talking to a remote: `git push` and `git fetch` through the `git` command itself, so that
-//! the user's SSH keys, credential helpers and remote configuration just work (SPEC §8).
-//!
-//! A push here is always one exact compare-and-swap per ref: `--force-with-lease=<ref>:<old>`
-//! names the value the ref must have on the remote (empty: it must not exist), and the
-//! remote's `receive-pack` checks it under the ref's lock, so of several machines pushing at
-//! once exactly one wins. `--porcelain` reports each ref's fate on its own line; what is
-//! rejected is an answer (a lost race), not an error. An error is a remote git cannot reach.
+//! Fetching and pushing through the `git` command, so that the user's credentials, SSH keys,
+//! remote configuration and transports all work as they do for `git fetch` and `git push`.
+//! Every push is a compare-and-swap: each ref names the value it must have on the remote
+//! (`--force-with-lease=<ref>:<expected>`), and the remote's answer for each ref is read from
+//! `git push --porcelain`.
 
-use super::cli::spawn;
+use super::cli::git_status;
 use super::{GitError, Oid, Repo};
 
-/// One ref to change on the remote.
+/// One ref to change on a remote, only if it has the value this side expects there.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RefUpdate {
-    /// The remote's ref, full name (`refs/heads/main`).
-    pub name: String,
-    /// What it is to point at; `None` deletes it.
+    /// The commit to set it to; `None` deletes it.
     pub new: Option<Oid>,
-    /// What it must point at on the remote for the push to happen; `None`: it must not exist.
-    pub old: Option<Oid>,
+    /// The ref on the remote (`refs/notes/planx`).
+    pub reference: String,
+    /// What the remote's ref must hold for the change to happen; `None`: it must not exist.
+    pub expect: Option<Oid>,
 }
 
-/// What became of one ref of a push.
+/// What the remote did with one ref of a push.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Pushed {
-    /// The remote took it (or had it already).
-    Done,
-    /// The remote refused it: the ref was not at the expected value (another machine moved it
-    /// first), or the remote's rules refused it. git's reason, as it says it.
-    Rejected { reason: String },
+pub enum PushStatus {
+    /// Changed (created, moved or deleted).
+    Updated,
+    /// It had the value already.
+    UpToDate,
+    /// It did not hold the expected value: someone else changed it first.
+    Stale,
+    /// The remote refused it for another reason (a hook, a protected branch, permissions);
+    /// `said` holds what the remote printed (git's `remote: …` lines).
+    Rejected { reason: String, said: Vec<String> },
 }
+
+/// Why a fetch or a push did not happen at all.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TransportFailure {
+    /// The git command, as run.
+    pub command: String,
+    /// git's own message.
+    pub stderr: String,
+}
+
+/// How `git push --porcelain` says that a ref changed on the remote under a push.
+const RACE_LOST: [&str; 5] = [
+    "stale info",
+    "failed to update ref",
+    "failed to lock",
+    "cannot lock ref",
+    "incorrect old value",
+];
 
 impl Repo {
-    /// Pushes every update to `remote` in one `git push`, each as a compare-and-swap, and says
-    /// what became of each (in the order given). With `atomic`, the remote applies all or
-    /// none. An error when the remote cannot be reached or git fails otherwise.
-    pub fn push_cas(
+    /// The names of the configured remotes, in git's order.
+    pub fn remote_names(&self) -> Result<Vec<String>, GitError> {
+        let names = self
+            .inner
+            .remotes()
+            .map_err(super::git_err("cannot list the remotes"))?;
+        Ok(names
+            .iter()
+            .flatten()
+            .flatten()
+            .map(str::to_owned)
+            .collect())
+    }
+
+    /// `git fetch <remote> <refspecs>…` (with `--prune`: refs gone from the remote are deleted
+    /// where the refspecs map them). `Ok(Err(_))` when git could not fetch: the remote is
+    /// unreachable, refuses, or the name is unknown to git.
+    pub fn fetch(
+        &self,
+        remote: &str,
+        refspecs: &[String],
+        prune: bool,
+    ) -> Result<Result<(), TransportFailure>, GitError> {
+        let mut args = vec!["fetch", "--quiet", "--no-write-fetch-head"];
+        if prune {
+            args.push("--prune");
+        }
+        args.push(remote);
+        args.extend(refspecs.iter().map(String::as_str));
+        let (code, _, stderr) = git_status(self.common_dir(), &args)?;
+        if code == 0 {
+            Ok(Ok(()))
+        } else {
+            Ok(Err(TransportFailure {
+                command: format!("git {}", args.join(" ")),
+                stderr,
+            }))
+        }
+    }
+
+    /// `git push --porcelain` of `updates` to `remote`, each with its lease. The remote's
+    /// answer for each update, in order; `Ok(Err(_))` when nothing could be pushed (the remote
+    /// is unreachable or refused the connection).
+    #[allow(clippy::type_complexity)]
+    pub fn push(
+        &self,
+        remote: &str,
+        updates: &[RefUpdate],
+    ) -> Result<Result<Vec<PushStatus>, TransportFailure>, GitError> {
+        self.push_with(remote, updates, false)
+    }
+
+    /// [`Repo::push`] with `--atomic`: the remote applies every update or none (one whose
+    /// lease fails refuses them all).
+    #[allow(clippy::type_complexity)]
+    pub fn push_atomic(
+        &self,
+        remote: &str,
+        updates: &[RefUpdate],
+    ) -> Result<Result<Vec<PushStatus>, TransportFailure>, GitError> {
+        self.push_with(remote, updates, true)
+    }
+
+    #[allow(clippy::type_complexity)]
+    fn push_with(
         &self,
         remote: &str,
         updates: &[RefUpdate],
         atomic: bool,
-    ) -> Result<Vec<Pushed>, GitError> {
-        let mut args: Vec<String> = vec!["push".into(), "--porcelain".into(), "--no-verify".into()];
+    ) -> Result<Result<Vec<PushStatus>, TransportFailure>, GitError> {
+        if updates.is_empty() {
+            return Ok(Ok(Vec::new()));
+        }
+        let mut args: Vec<String> = vec!["push".into(), "--porcelain".into()];
         if atomic {
             args.push("--atomic".into());
         }
         for u in updates {
-            let old = u.old.map(|o| o.to_string()).unwrap_or_default();
-            args.push(format!("--force-with-lease={}:{old}", u.name));
+            let expect = u.expect.map(|o| o.to_string()).unwrap_or_default();
+            args.push(format!("--force-with-lease={}:{expect}", u.reference));
         }
-        args.push("--".into());
-        args.push(remote.into());
+        args.push(remote.to_owned());
         for u in updates {
-            let src = u.new.map(|n| n.to_string()).unwrap_or_default();
-            args.push(format!("{src}:{}", u.name));
+            let src = u.new.map(|o| o.to_string()).unwrap_or_default();
+            args.push(format!("{src}:{}", u.reference));
         }
-        let out = spawn(self.common_dir(), &args, None, true)?;
-        let stdout = String::from_utf8_lossy(&out.stdout);
-        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-        let lines = porcelain(&stdout);
-        let mut results = Vec::with_capacity(updates.len());
-        for u in updates {
-            match lines.iter().find(|l| l.dst == u.name) {
-                Some(line) if line.flag == '!' => results.push(Pushed::Rejected {
-                    reason: line.summary.clone(),
-                }),
-                Some(_) => results.push(Pushed::Done),
-                // git said nothing of this ref: it never got to the remote.
-                None => {
-                    return Err(GitError::Remote {
-                        remote: remote.to_owned(),
-                        stderr,
-                    });
-                }
-            }
-        }
-        Ok(results)
-    }
-
-    /// `git fetch remote refspecs…`, pruning what the refspecs' destinations hold that the
-    /// remote no longer has when `prune`. An error when the remote cannot be reached.
-    pub fn fetch(&self, remote: &str, refspecs: &[String], prune: bool) -> Result<(), GitError> {
-        let mut args: Vec<String> = vec![
-            "fetch".into(),
-            "--quiet".into(),
-            "--no-tags".into(),
-            "--no-write-fetch-head".into(),
-        ];
-        if prune {
-            args.push("--prune".into());
-        }
-        args.push("--".into());
-        args.push(remote.into());
-        args.extend(refspecs.iter().cloned());
-        let out = spawn(self.common_dir(), &args, None, true)?;
-        if out.status.success() {
-            Ok(())
-        } else {
-            Err(GitError::Remote {
-                remote: remote.to_owned(),
-                stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-            })
-        }
-    }
-
-    /// Whether `remote` names a remote configured here.
-    pub fn is_remote(&self, remote: &str) -> Result<bool, GitError> {
-        Ok(self
-            .config_string(&format!("remote.{remote}.url"))?
-            .is_some())
-    }
-
-    /// The names of the remotes configured here, sorted.
-    pub fn remote_names(&self) -> Result<Vec<String>, GitError> {
-        let out = spawn(self.common_dir(), &["remote"], None, true)?;
-        let mut names: Vec<String> = String::from_utf8_lossy(&out.stdout)
+        let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+        let (code, stdout, stderr) = git_status(self.common_dir(), &refs)?;
+        let stdout = String::from_utf8_lossy(&stdout);
+        let said: Vec<String> = stderr
             .lines()
-            .map(str::to_owned)
+            .filter(|l| l.starts_with("remote: "))
+            .map(|l| l.trim_end().to_owned())
             .collect();
-        names.sort();
-        Ok(names)
-    }
-
-    /// Every ref whose full name starts with `prefix`, by name, sorted.
-    pub fn refs_under(&self, prefix: &str) -> Result<Vec<(String, Oid)>, GitError> {
-        let fail = || super::git_err(format!("cannot list {prefix}*"));
-        let mut out = Vec::new();
-        for r in self
-            .inner
-            .references_glob(&format!("{prefix}*"))
-            .map_err(fail())?
-        {
-            let r = r.map_err(fail())?;
-            if let (Ok(name), Some(target)) = (r.name(), r.target()) {
-                out.push((name.to_owned(), target));
-            }
+        let mut statuses: Vec<Option<PushStatus>> = vec![None; updates.len()];
+        for line in stdout.lines() {
+            let mut fields = line.splitn(3, '\t');
+            let (Some(flag), Some(spec), summary) = (fields.next(), fields.next(), fields.next())
+            else {
+                continue;
+            };
+            let Some((_, to)) = spec.split_once(':') else {
+                continue;
+            };
+            let Some(i) = updates.iter().position(|u| u.reference == to) else {
+                continue;
+            };
+            let summary = summary.unwrap_or("").trim();
+            statuses[i] = Some(match flag {
+                "=" => PushStatus::UpToDate,
+                " " | "+" | "-" | "*" => PushStatus::Updated,
+                // The lease failed on this side (stale info), or on the remote's, which moved
+                // the ref between its answer and the update (another push got there first).
+                _ if RACE_LOST.iter().any(|m| summary.contains(m)) => PushStatus::Stale,
+                _ => PushStatus::Rejected {
+                    reason: summary.to_owned(),
+                    said: said.clone(),
+                },
+            });
         }
-        out.sort();
-        Ok(out)
+        if statuses.iter().all(Option::is_none) && code != 0 {
+            return Ok(Err(TransportFailure {
+                command: format!("git {}", refs.join(" ")),
+                stderr,
+            }));
+        }
+        Ok(Ok(statuses
+            .into_iter()
+            .map(|s| {
+                s.unwrap_or_else(|| PushStatus::Rejected {
+                    reason: stderr
+                        .lines()
+                        .last()
+                        .unwrap_or("no answer")
+                        .trim()
+                        .to_owned(),
+                    said: said.clone(),
+                })
+            })
+            .collect()))
     }
+}
 
-    /// Points the local ref `name` at `target` (a copy of a remote's ref: whatever it held
-    /// before is the remote's old value), or deletes it with `None`.
+impl Repo {
+    /// Points the local ref `name` at `target` — a copy of what a push just made the remote's
+    /// ref — or deletes it with `None`.
     pub fn set_tracking_ref(
         &self,
         name: &str,
@@ -161,59 +216,5 @@ impl Repo {
                 Err(e) => Err(fail()(e)),
             },
         }
-    }
-
-    /// The remote a command talks to when none is named: the current branch's upstream
-    /// remote, else `origin`.
-    pub fn default_remote(&self) -> Result<String, GitError> {
-        if let Some(branch) = self.current_branch()?
-            && let Some(remote) = self.config_string(&format!("branch.{branch}.remote"))?
-            && remote != "."
-        {
-            return Ok(remote);
-        }
-        Ok("origin".to_owned())
-    }
-}
-
-/// One line of `git push --porcelain`: `<flag>\t<from>:<to>\t<summary>`.
-struct PorcelainLine {
-    flag: char,
-    dst: String,
-    summary: String,
-}
-
-fn porcelain(stdout: &str) -> Vec<PorcelainLine> {
-    stdout
-        .lines()
-        .filter_map(|line| {
-            let mut fields = line.splitn(3, '\t');
-            let flag = fields.next()?.chars().next()?;
-            let refs = fields.next()?;
-            let summary = fields.next().unwrap_or("").to_owned();
-            let (_, dst) = refs.rsplit_once(':')?;
-            Some(PorcelainLine {
-                flag,
-                dst: dst.to_owned(),
-                summary,
-            })
-        })
-        .collect()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn porcelain_lines_say_each_refs_fate() {
-        let out = "To file:///r.git\n*\tabc:refs/planx/claims/p/a\t[new reference]\n!\t:refs/heads/main\t[rejected] (stale info)\nDone\n";
-        let lines = porcelain(out);
-        assert_eq!(lines.len(), 2);
-        assert_eq!(lines[0].flag, '*');
-        assert_eq!(lines[0].dst, "refs/planx/claims/p/a");
-        assert_eq!(lines[1].flag, '!');
-        assert_eq!(lines[1].dst, "refs/heads/main");
-        assert_eq!(lines[1].summary, "[rejected] (stale info)");
     }
 }

@@ -132,6 +132,8 @@ pub struct PhaseReport {
     /// `latest_verify` is of the phase's latest tree.
     pub latest_verify_of_tip: bool,
     pub problems: Vec<Problem>,
+    /// Commits of the phase that bypassed the pre-commit hook, oldest first.
+    pub bypassed: Vec<super::Bypass>,
     /// What its executors said they cost, with how long they ran (`run`'s `usage` events),
     /// summed over attempts; `None` when no executor ran it.
     pub usage: Option<Usage>,
@@ -166,7 +168,7 @@ pub fn report(
     committed: bool,
 ) -> Result<ExecutionReport, ReportError> {
     let (repo, plan) = (subject.repo, subject.plan);
-    let statuses = state::derive(subject, state::Notes::All)?;
+    let statuses = state::derive_seen(subject, state::Notes::All)?;
     let order = Graph::order(plan).unwrap_or_else(|_| (0..plan.phases.len()).collect());
     let base_tip = repo.base_tip(&plan.base)?;
     let mut phases = Vec::new();
@@ -473,6 +475,31 @@ fn phase_report(
         }
     }
 
+    // Commits that skipped the pre-commit hook stay visible, merged or not (SPEC §5).
+    let bypassed = super::bypasses(repo, phase, &work.commits)?;
+    if !bypassed.is_empty() {
+        problems.push(Problem {
+            code: "hook-bypassed".into(),
+            message: format!(
+                "the pre-commit hook was bypassed (`--no-verify`, `PLANX_HOOKS=0`) or not installed on {}: {}",
+                match bypassed.len() {
+                    1 => "1 commit".to_owned(),
+                    n => format!("{n} commits"),
+                },
+                bypassed
+                    .iter()
+                    .map(|b| format!(
+                        "{} {} changed {}",
+                        super::short(&b.commit),
+                        b.summary,
+                        b.paths.join(", ")
+                    ))
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            ),
+        });
+    }
+
     Ok(PhaseReport {
         id: phase.id.clone(),
         title: phase.title.clone(),
@@ -498,6 +525,7 @@ fn phase_report(
         latest_verify: latest,
         latest_verify_of_tip: of_tip,
         problems,
+        bypassed,
         usage: crate::state::usage::recorded(&events),
     })
 }

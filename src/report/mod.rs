@@ -76,6 +76,36 @@ pub(crate) fn hex_opt<S: Serializer>(id: &Option<Oid>, s: S) -> Result<S::Ok, S:
 }
 
 /// A check's result as a `verify` event recorded it.
+/// A commit on a phase branch made with the pre-commit hook bypassed (`git commit
+/// --no-verify`, `PLANX_HOOKS=0`) or not installed: it changed paths outside the manifest,
+/// which the hook refuses (SPEC §5).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Bypass {
+    #[serde(serialize_with = "hex")]
+    pub commit: Oid,
+    pub summary: String,
+    /// The paths outside the manifest it changed.
+    pub paths: Vec<String>,
+}
+
+/// The commits among `commits` that bypassed the pre-commit hook, oldest first.
+pub fn bypasses(
+    repo: &Repo,
+    phase: &crate::plan::Phase,
+    commits: &[Oid],
+) -> Result<Vec<Bypass>, GitError> {
+    let mut found: Vec<Bypass> = crate::verify::bypass::bypassed(repo, phase, commits)?
+        .into_iter()
+        .map(|(commit, summary, paths)| Bypass {
+            commit,
+            summary,
+            paths,
+        })
+        .collect();
+    found.reverse();
+    Ok(found)
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RecordedCheck {
     pub name: String,
@@ -329,6 +359,12 @@ pub fn phase_tip(
         }
     }
     if let Some(tip) = tip {
+        return Ok((tip, TipFrom::Branch));
+    }
+    // A phase started elsewhere, or a CI checkout: `origin`'s copy, as fetched.
+    if completed_by.is_none()
+        && let Some(tip) = repo.ref_target(&format!("refs/remotes/origin/{branch}"))?
+    {
         return Ok((tip, TipFrom::Branch));
     }
     match completed_by {

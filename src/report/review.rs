@@ -156,6 +156,8 @@ pub struct Review {
     pub plan_edit: Option<PlanEdit>,
     /// Changed paths no manifest entry declares.
     pub undeclared: Vec<String>,
+    /// Commits of the phase that bypassed the pre-commit hook, oldest first.
+    pub bypassed: Vec<super::Bypass>,
     pub files: Vec<FileRow>,
     pub findings: Vec<Finding>,
     pub checks: Vec<CheckReview>,
@@ -182,7 +184,7 @@ pub fn review(
     let phase = subject.phase(phase_id)?;
     let branch = plan.branch(phase);
     let base_tip = subject.base_tip(BaseTip::OrOrigin)?;
-    let status = state::derive_around(subject, &phase.id)?
+    let status = state::derive_around_seen(subject, &phase.id)?
         .into_iter()
         .find(|s| s.id == phase.id);
     let merged_by = status.as_ref().and_then(|s| s.completed_by);
@@ -222,6 +224,7 @@ pub fn review(
         .filter(|f| f.declared.is_none())
         .map(|f| f.path.clone())
         .collect();
+    let bypassed = super::bypasses(repo, phase, &commits)?;
 
     let records = verify_records(&events);
     let record = record_for(&records, head_tree).cloned();
@@ -304,6 +307,7 @@ pub fn review(
         verification,
         plan_edit,
         undeclared,
+        bypassed,
         files,
         findings,
         checks,

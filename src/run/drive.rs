@@ -145,7 +145,7 @@ fn look_again(
     shared: &Shared<'_>,
     elsewhere: &[usize],
 ) -> Result<Vec<(usize, super::scheduler::Remote)>, RunError> {
-    let Some(name) = &shared.opts.remote else {
+    let Some(name) = &shared.remote else {
         return Ok(Vec::new());
     };
     let _remote = shared.merge.lock().unwrap_or_else(|p| p.into_inner());
@@ -159,7 +159,7 @@ fn look_again(
 
 /// Renews this machine's claims of the phases running here (`run --remote`).
 fn renew(shared: &Shared<'_>, running: &[usize]) -> Result<(), RunError> {
-    let Some(name) = &shared.opts.remote else {
+    let Some(name) = &shared.remote else {
         return Ok(());
     };
     let _claims = shared.claims.lock().unwrap_or_else(|p| p.into_inner());

@@ -7,6 +7,7 @@ use thiserror::Error;
 use crate::claim::ClaimError;
 use crate::git::GitError;
 use crate::lifecycle::LifecycleError;
+use crate::remote::RemoteError;
 
 #[derive(Debug, Error)]
 pub enum RunError {
@@ -56,6 +57,8 @@ pub enum RunError {
     },
     #[error(transparent)]
     Claim(#[from] ClaimError),
+    #[error(transparent)]
+    Remote(#[from] RemoteError),
     #[error(transparent)]
     Lifecycle(#[from] LifecycleError),
     #[error(transparent)]

@@ -184,11 +184,15 @@ pub fn run(
         plan,
         plan_path,
     } = subject;
-    if let Some(remote) = &opts.remote {
-        crate::claim::check_remote(repo, remote)?;
-        remote::fetch(repo, remote, plan)?;
-        remote::bring_in(repo, remote, plan)?;
-    }
+    let team = match &opts.remote {
+        Some(name) => {
+            let remote = crate::claim::resolve(repo, Some(name))?;
+            remote::fetch(repo, &remote, plan)?;
+            remote::bring_in(repo, &remote, plan)?;
+            Some(remote)
+        }
+        None => None,
+    };
     let phases = phases(subject, opts)?;
     if plan.status != crate::plan::PlanStatus::Ready && !opts.force {
         return Err(RunError::PlanNotReady {
@@ -218,6 +222,7 @@ pub fn run(
         observer,
         merge: Mutex::new(()),
         claims: Mutex::new(()),
+        remote: team.clone(),
         renew_every: match &opts.remote {
             Some(_) => Some(remote::renew_every(crate::claim::stale_after(repo)?)),
             None => None,
@@ -226,7 +231,7 @@ pub fn run(
     let ended = drive::drive(&shared, Scheduler::new(phases, rules(opts)));
     // What the other machines did meanwhile, brought in: this repository's status shows the
     // team's.
-    if let Some(remote) = &opts.remote
+    if let Some(remote) = &team
         && interrupt::received().is_none()
     {
         remote::fetch(repo, remote, plan)?;

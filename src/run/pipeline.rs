@@ -38,6 +38,8 @@ pub(super) struct Shared<'a> {
     /// Held while a phase merges into base: one merge at a time (and, with `--remote`, while
     /// base, the branches and the notes are brought in from the remote or pushed there).
     pub merge: Mutex<()>,
+    /// With `--remote`: the remote the machines share.
+    pub remote: Option<crate::remote::Remote>,
     /// With `--remote`: how often the claims of running phases are renewed.
     pub renew_every: Option<Duration>,
     /// Held while this run takes, renews or releases a claim: a renewal never races the
@@ -73,7 +75,7 @@ pub(super) fn run_phase(shared: &Shared<'_>, index: usize) -> Result<(Outcome, S
             "another `git planx run` is executing it".into(),
         ));
     };
-    let Some(name) = &shared.opts.remote else {
+    let Some(name) = &shared.remote else {
         return run_here(shared, &repo, index, &dir);
     };
 
@@ -175,7 +177,7 @@ fn run_here(
         branch: branch.clone(),
         worktree: worktree.clone(),
     });
-    if let Some(name) = &shared.opts.remote {
+    if let Some(name) = &shared.remote {
         // The start is the first sign of life others see.
         let _remote = shared.merge.lock().unwrap_or_else(|p| p.into_inner());
         remote::push_branch(repo, name, &branch)?;
@@ -492,7 +494,9 @@ fn merge(
     // (and its tree verified) again on it — as often as other machines keep winning, within
     // reason.
     let publish = |commit, on| -> Result<bool, crate::git::GitError> {
-        let name = shared.opts.remote.as_deref().unwrap_or_default();
+        let Some(name) = &shared.remote else {
+            return Ok(true);
+        };
         match remote::publish(&main, name, plan, &branch, commit, on) {
             Ok(landed) => Ok(landed),
             Err(RunError::Git(e)) => Err(e),
@@ -501,13 +505,13 @@ fn merge(
             }),
         }
     };
-    let attempts = if shared.opts.remote.is_some() { 50 } else { 5 };
+    let attempts = if shared.remote.is_some() { 50 } else { 5 };
     let merged = loop {
-        if let Some(name) = &shared.opts.remote {
+        if let Some(name) = &shared.remote {
             remote::fetch(&main, name, plan)?;
             remote::bring_in(&main, name, plan)?;
         }
-        let publish: Option<lifecycle::Publish<'_>> = match shared.opts.remote {
+        let publish: Option<lifecycle::Publish<'_>> = match shared.remote {
             Some(_) => Some(&publish),
             None => None,
         };

@@ -15,62 +15,76 @@
 //! merge lock, one thread at a time.
 
 use super::RunError;
-use super::scheduler::Remote;
+use super::scheduler::Remote as Seen;
 use crate::claim::{self, Claim, ClaimError, ClaimOptions};
-use crate::git::remote::{Pushed, RefUpdate};
+use crate::git::remote::{PushStatus, RefUpdate};
 use crate::git::{Oid, Repo};
 use crate::plan::Plan;
+use crate::remote::{Remote, RemoteError};
 use crate::state::{self, State, judging::Subject};
-
-/// Where this repository keeps the remote's notes, as fetched.
-pub fn tracking_notes(remote: &str) -> String {
-    format!("refs/notes/remotes/{remote}/planx")
-}
 
 fn tracking_branch(remote: &str, branch: &str) -> String {
     format!("refs/remotes/{remote}/{branch}")
 }
 
 /// Fetches base, the phase branches, the claims and the notes of `plan` from `remote`, each
-/// into its remote-tracking ref (released claims and deleted branches pruned).
-pub fn fetch(repo: &Repo, remote: &str, plan: &Plan) -> Result<(), RunError> {
-    let specs = vec![
-        // A pattern, so that a remote without base is said as such (below), not as a failed
-        // fetch.
-        format!(
-            "+refs/heads/{0}*:{1}*",
-            plan.base,
-            tracking_branch(remote, &plan.base)
-        ),
-        format!(
-            "+refs/heads/{0}*:{1}*",
-            plan.branch_prefix,
-            tracking_branch(remote, &plan.branch_prefix)
-        ),
-        format!(
-            "+{}{}/*:{}*",
-            claim::CLAIMS_PREFIX,
-            plan.id,
-            claim::tracking_prefix(remote, &plan.id)
-        ),
-        format!(
-            "+{0}*:{1}*",
-            crate::git::notes::NOTES_REF,
-            tracking_notes(remote)
-        ),
-    ];
-    repo.fetch(remote, &specs, true)?;
+/// into its remote-tracking ref (released claims and deleted branches pruned), as `sync` does.
+pub fn fetch(repo: &Repo, remote: &Remote, plan: &Plan) -> Result<(), RunError> {
+    let specs = crate::remote::sync_refspecs(&remote.name, plan);
+    crate::remote::fetch(repo, remote, &specs)?;
     Ok(())
+}
+
+/// Pushes `updates` (atomically with `atomic`): whether every one landed; `false` when
+/// another machine changed one of them first.
+fn push(
+    repo: &Repo,
+    remote: &Remote,
+    updates: &[RefUpdate],
+    atomic: bool,
+) -> Result<bool, RunError> {
+    let pushed = if atomic {
+        repo.push_atomic(&remote.name, updates)?
+    } else {
+        repo.push(&remote.name, updates)?
+    };
+    let statuses = pushed.map_err(|failure| RemoteError::Unreachable {
+        remote: remote.name.clone(),
+        url: remote.url.clone(),
+        failure,
+    })?;
+    let mut landed = true;
+    for (status, update) in statuses.into_iter().zip(updates) {
+        match status {
+            PushStatus::Updated | PushStatus::UpToDate => {}
+            PushStatus::Stale => landed = false,
+            // With --atomic, the updates that were fine are refused with the one that was not.
+            PushStatus::Rejected { reason, .. } if atomic && reason.contains("atomic") => {
+                landed = false
+            }
+            PushStatus::Rejected { reason, said } => {
+                return Err(RemoteError::Refused {
+                    remote: remote.name.clone(),
+                    reference: update.reference.clone(),
+                    reason,
+                    said,
+                }
+                .into());
+            }
+        }
+    }
+    Ok(landed)
 }
 
 /// Brings what was fetched into the local refs: base fast-forwarded to the remote's (refused
 /// when base here has commits the remote's lacks), the phase branches missing here or behind
-/// created or fast-forwarded (unless checked out), the remote's notes merged in.
-pub fn bring_in(repo: &Repo, remote: &str, plan: &Plan) -> Result<(), RunError> {
+/// created or fast-forwarded (unless checked out). The notes fetched are read where they are.
+pub fn bring_in(repo: &Repo, remote: &Remote, plan: &Plan) -> Result<(), RunError> {
+    let name = remote.name.as_str();
     let theirs = repo
-        .ref_target(&tracking_branch(remote, &plan.base))?
+        .ref_target(&tracking_branch(name, &plan.base))?
         .ok_or_else(|| RunError::RemoteHasNoBase {
-            remote: remote.to_owned(),
+            remote: name.to_owned(),
             base: plan.base.clone(),
         })?;
     match repo.branch_tip(&plan.base)? {
@@ -88,17 +102,16 @@ pub fn bring_in(repo: &Repo, remote: &str, plan: &Plan) -> Result<(), RunError> 
         }
         Some(_) => {
             return Err(RunError::BaseAhead {
-                remote: remote.to_owned(),
+                remote: name.to_owned(),
                 base: plan.base.clone(),
             });
         }
     }
     for phase in &plan.phases {
-        bring_branch(repo, remote, &plan.branch(phase))?;
+        bring_branch(repo, name, &plan.branch(phase))?;
     }
-    if let Some(notes) = repo.ref_target(&tracking_notes(remote))? {
-        repo.merge_notes_from(notes)?;
-    }
+    // The remote's notes are read beside the local ones (`refs/notes/remotes/<remote>/planx`):
+    // nothing to bring in.
     Ok(())
 }
 
@@ -122,46 +135,20 @@ fn bring_branch(repo: &Repo, remote: &str, branch: &str) -> Result<(), RunError>
     Ok(())
 }
 
-/// Pushes the local notes to the remote: fetched and merged in first, then pushed with a lease
-/// on the value merged; a lost race fetches and merges again.
-pub fn push_notes(repo: &Repo, remote: &str) -> Result<(), RunError> {
-    let notes = crate::git::notes::NOTES_REF;
-    let tracking = tracking_notes(remote);
-    for _ in 0..20 {
-        let Some(ours) = repo.ref_target(notes)? else {
-            return Ok(());
-        };
-        let theirs = repo.ref_target(&tracking)?;
-        if theirs == Some(ours) {
-            return Ok(());
-        }
-        let update = RefUpdate {
-            name: notes.to_owned(),
-            new: Some(ours),
-            old: theirs,
-        };
-        if repo.push_cas(remote, &[update], false)?[0] == Pushed::Done {
-            repo.set_tracking_ref(&tracking, Some(ours), "planx: notes pushed")?;
-            return Ok(());
-        }
-        repo.fetch(remote, &[format!("+{notes}*:{tracking}*")], false)?;
-        if let Some(theirs) = repo.ref_target(&tracking)? {
-            repo.merge_notes_from(theirs)?;
-        }
-    }
-    Err(RunError::RemoteKeptMoving {
-        remote: remote.to_owned(),
-        what: notes.to_owned(),
-    })
+/// Pushes the local notes to the remote, merged with the remote's by the union of lines and
+/// pushed with a lease (`sync`'s own way): a lost race fetches and merges again.
+pub fn push_notes(repo: &Repo, remote: &Remote) -> Result<(), RunError> {
+    crate::remote::notes::sync(repo, remote, &mut |_| {})?;
+    Ok(())
 }
 
 /// Pushes the phase branch when it is ahead of the remote's, with a lease on the remote's
 /// value as fetched: only the machine holding the claim moves it.
-pub fn push_branch(repo: &Repo, remote: &str, branch: &str) -> Result<(), RunError> {
+pub fn push_branch(repo: &Repo, remote: &Remote, branch: &str) -> Result<(), RunError> {
     let Some(ours) = repo.branch_tip(branch)? else {
         return Ok(());
     };
-    let tracking = tracking_branch(remote, branch);
+    let tracking = tracking_branch(&remote.name, branch);
     let theirs = repo.ref_target(&tracking)?;
     if theirs == Some(ours) {
         return Ok(());
@@ -171,27 +158,25 @@ pub fn push_branch(repo: &Repo, remote: &str, branch: &str) -> Result<(), RunErr
         && !repo.is_ancestor(theirs, ours)?
     {
         return Err(RunError::BranchMovedOnRemote {
-            remote: remote.to_owned(),
+            remote: remote.name.clone(),
             branch: branch.to_owned(),
             reason: "it holds commits this phase branch does not".to_owned(),
         });
     }
     let update = RefUpdate {
-        name: format!("refs/heads/{branch}"),
+        reference: format!("refs/heads/{branch}"),
         new: Some(ours),
-        old: theirs,
+        expect: theirs,
     };
-    match &repo.push_cas(remote, &[update], false)?[0] {
-        Pushed::Done => {
-            repo.set_tracking_ref(&tracking, Some(ours), "planx: run --remote")?;
-            Ok(())
-        }
-        Pushed::Rejected { reason } => Err(RunError::BranchMovedOnRemote {
-            remote: remote.to_owned(),
+    if !push(repo, remote, &[update], false)? {
+        return Err(RunError::BranchMovedOnRemote {
+            remote: remote.name.clone(),
             branch: branch.to_owned(),
-            reason: reason.clone(),
-        }),
+            reason: "someone else pushed it meanwhile".to_owned(),
+        });
     }
+    repo.set_tracking_ref(&tracking, Some(ours), "planx: run --remote")?;
+    Ok(())
 }
 
 /// Publishes the merge `commit`, made on base's tip `on`: the notes first (so that base never
@@ -200,20 +185,20 @@ pub fn push_branch(repo: &Repo, remote: &str, branch: &str) -> Result<(), RunErr
 /// first: nothing of this merge landed.
 pub fn publish(
     repo: &Repo,
-    remote: &str,
+    remote: &Remote,
     plan: &Plan,
     branch: &str,
     commit: Oid,
     on: Oid,
 ) -> Result<bool, RunError> {
     push_notes(repo, remote)?;
-    let base_tracking = tracking_branch(remote, &plan.base);
-    let branch_tracking = tracking_branch(remote, branch);
+    let base_tracking = tracking_branch(&remote.name, &plan.base);
+    let branch_tracking = tracking_branch(&remote.name, branch);
     let tip = repo.branch_tip(branch)?;
     let mut updates = vec![RefUpdate {
-        name: format!("refs/heads/{}", plan.base),
+        reference: format!("refs/heads/{}", plan.base),
         new: Some(commit),
-        old: Some(on),
+        expect: Some(on),
     }];
     let theirs = repo.ref_target(&branch_tracking)?;
     // Someone else moved the phase branch there (took the phase over): pushing again and
@@ -222,20 +207,19 @@ pub fn publish(
         && !repo.is_ancestor(theirs, tip)?
     {
         return Err(RunError::BranchMovedOnRemote {
-            remote: remote.to_owned(),
+            remote: remote.name.clone(),
             branch: branch.to_owned(),
             reason: "it holds commits this phase branch does not".to_owned(),
         });
     }
     if tip.is_some() && tip != theirs {
         updates.push(RefUpdate {
-            name: format!("refs/heads/{branch}"),
+            reference: format!("refs/heads/{branch}"),
             new: tip,
-            old: theirs,
+            expect: theirs,
         });
     }
-    let pushed = repo.push_cas(remote, &updates, true)?;
-    if pushed.iter().all(|p| *p == Pushed::Done) {
+    if push(repo, remote, &updates, true)? {
         repo.set_tracking_ref(&base_tracking, Some(commit), "planx: run --remote")?;
         if let Some(tip) = tip {
             repo.set_tracking_ref(&branch_tracking, Some(tip), "planx: run --remote")?;
@@ -260,7 +244,7 @@ pub enum Taken {
 /// another machine completed or failed meanwhile is let go again.
 pub fn take(
     subject: Subject<'_>,
-    remote: &str,
+    remote: &Remote,
     phase: &str,
     retry_failed: bool,
 ) -> Result<Taken, RunError> {
@@ -268,7 +252,7 @@ pub fn take(
     let base = repo
         .branch_tip(&plan.base)?
         .ok_or_else(|| RunError::RemoteHasNoBase {
-            remote: remote.to_owned(),
+            remote: remote.name.clone(),
             base: plan.base.clone(),
         })?;
     let opts = ClaimOptions {
@@ -304,14 +288,14 @@ pub fn take(
 /// How the phases other machines hold look now: fetched again, brought in, judged.
 pub fn look_again(
     subject: Subject<'_>,
-    remote: &str,
+    remote: &Remote,
     phases: &[usize],
-) -> Result<Vec<(usize, Remote)>, RunError> {
+) -> Result<Vec<(usize, Seen)>, RunError> {
     let (repo, plan) = (subject.repo, subject.plan);
     fetch(repo, remote, plan)?;
     bring_in(repo, remote, plan)?;
     let statuses = state::derive(subject, state::Notes::Open)?;
-    let claims = claim::tracked(repo, remote, &plan.id)?;
+    let claims = claim::tracked(repo, &remote.name, &plan.id)?;
     let here = claim::Here::of(repo);
     let stale_after = claim::stale_after(repo)?;
     let now = crate::clock::now().timestamp();
@@ -319,15 +303,15 @@ pub fn look_again(
     for &i in phases {
         let phase = &plan.phases[i];
         let seen = match statuses[i].state {
-            State::Complete => Remote::Complete,
-            State::Failed | State::Blocked | State::Unverified => Remote::Failed,
+            State::Complete => Seen::Complete,
+            State::Failed | State::Blocked | State::Unverified => Seen::Failed,
             _ => match claims.iter().find(|c| c.phase == phase.id) {
-                None => Remote::Free,
+                None => Seen::Free,
                 Some(c) => {
-                    let activity = claim::activity(repo, remote, &plan.branch(phase))?;
+                    let activity = claim::activity(repo, &remote.name, &plan.branch(phase))?;
                     match c.stale(now, stale_after, &here, activity) {
-                        Some(_) => Remote::Stale,
-                        None => Remote::Claimed,
+                        Some(_) => Seen::Stale,
+                        None => Seen::Claimed,
                     }
                 }
             },
@@ -344,11 +328,11 @@ pub fn renew_every(stale_after: i64) -> std::time::Duration {
 }
 
 /// Renews this machine's claim of `phase` (a new time, this process), if it still holds it.
-pub fn renew(repo: &Repo, remote: &str, plan: &Plan, phase: &str) -> Result<(), RunError> {
+pub fn renew(repo: &Repo, remote: &Remote, plan: &Plan, phase: &str) -> Result<(), RunError> {
     let base = repo
         .branch_tip(&plan.base)?
         .ok_or_else(|| RunError::RemoteHasNoBase {
-            remote: remote.to_owned(),
+            remote: remote.name.clone(),
             base: plan.base.clone(),
         })?;
     claim::renew(repo, remote, plan, phase, base, Some(std::process::id()))?;

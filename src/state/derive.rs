@@ -14,6 +14,7 @@ use super::judging::Subject;
 use super::line::{BaseFacts, base_line, completions_on_line, fast_forwarded, is_fast_forward};
 use super::model::{PhaseStatus, State};
 use crate::git::history::History;
+use crate::git::notes::NotesTrees;
 use crate::git::{GitError, Oid, Repo};
 use crate::plan::Plan;
 
@@ -26,7 +27,75 @@ pub fn derive(subject: Subject<'_>, notes: Notes) -> Result<Vec<PhaseStatus>, Gi
         plan_path,
     } = subject;
     let base_tip = repo.branch_tip(&plan.base)?;
-    derive_where(repo, plan, plan_path, base_tip, notes, &|_| true)
+    derive_where(
+        repo,
+        plan,
+        plan_path,
+        base_tip,
+        notes,
+        Branches::Local,
+        &|_| true,
+    )
+}
+
+/// Where a derivation for a report finds the branches: the local ones, and where there is no
+/// local one `origin`'s copy (`refs/remotes/origin/…`) — a CI checkout is detached and has
+/// no local branches, a teammate's phase exists here only as what was fetched.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Branches {
+    Local,
+    OrOrigin,
+}
+
+/// As [`derive()`], for reports (`status`, `next`, `report`, `log`): base and each phase
+/// branch are the local ones, else `origin`'s copies fetched here. Commands that change phases
+/// use [`derive()`] and [`derive_around`], which read only the local branches.
+pub fn derive_seen(subject: Subject<'_>, notes: Notes) -> Result<Vec<PhaseStatus>, GitError> {
+    let Subject {
+        repo,
+        plan,
+        plan_path,
+    } = subject;
+    let base_tip = repo.base_tip(&plan.base)?;
+    derive_where(
+        repo,
+        plan,
+        plan_path,
+        base_tip,
+        notes,
+        Branches::OrOrigin,
+        &|_| true,
+    )
+}
+
+/// As [`derive_around`], with the branches of [`derive_seen`]: for `review`.
+pub fn derive_around_seen(subject: Subject<'_>, id: &str) -> Result<Vec<PhaseStatus>, GitError> {
+    let wanted = around(subject.plan, id);
+    let base_tip = subject.repo.base_tip(&subject.plan.base)?;
+    derive_where(
+        subject.repo,
+        subject.plan,
+        subject.plan_path,
+        base_tip,
+        Notes::All,
+        Branches::OrOrigin,
+        &|p| wanted.contains(p.id.as_str()),
+    )
+}
+
+/// Phase `id`, what it depends on, and what those depend on.
+fn around<'p>(plan: &'p Plan, id: &'p str) -> HashSet<&'p str> {
+    let mut wanted: HashSet<&str> = HashSet::from([id]);
+    for _ in 0..2 {
+        let next: Vec<&str> = plan
+            .phases
+            .iter()
+            .filter(|p| wanted.contains(p.id.as_str()))
+            .flat_map(|p| p.depends_on.iter().map(|d| d.id.as_str()))
+            .collect();
+        wanted.extend(next);
+    }
+    wanted
 }
 
 /// As [`derive()`] with [`Notes::Open`], with base at `base_tip` (for instance the commit a push
@@ -40,7 +109,15 @@ pub fn derive_with_base(
         plan,
         plan_path,
     } = subject;
-    derive_where(repo, plan, plan_path, base_tip, Notes::Open, &|_| true)
+    derive_where(
+        repo,
+        plan,
+        plan_path,
+        base_tip,
+        Notes::Open,
+        Branches::Local,
+        &|_| true,
+    )
 }
 
 /// [`derive()`] for what `start`, `checkpoint` and `finish` ask about phase `id`: its state and
@@ -53,20 +130,17 @@ pub fn derive_around(subject: Subject<'_>, id: &str) -> Result<Vec<PhaseStatus>,
         plan,
         plan_path,
     } = subject;
-    let mut wanted: HashSet<&str> = HashSet::from([id]);
-    for _ in 0..2 {
-        let next: Vec<&str> = plan
-            .phases
-            .iter()
-            .filter(|p| wanted.contains(p.id.as_str()))
-            .flat_map(|p| p.depends_on.iter().map(|d| d.id.as_str()))
-            .collect();
-        wanted.extend(next);
-    }
+    let wanted = around(plan, id);
     let base_tip = repo.branch_tip(&plan.base)?;
-    derive_where(repo, plan, plan_path, base_tip, Notes::All, &|p| {
-        wanted.contains(p.id.as_str())
-    })
+    derive_where(
+        repo,
+        plan,
+        plan_path,
+        base_tip,
+        Notes::All,
+        Branches::Local,
+        &|p| wanted.contains(p.id.as_str()),
+    )
 }
 
 /// [`derive()`] for the phases `wanted` says, with base at `base_tip`; the other phases are left
@@ -78,9 +152,14 @@ fn derive_where(
     plan_path: &str,
     base_tip: Option<Oid>,
     read_notes: Notes,
+    branches: Branches,
     wanted: &dyn Fn(&crate::plan::Phase) -> bool,
 ) -> Result<Vec<PhaseStatus>, GitError> {
-    let notes_tree = repo.notes_tree()?;
+    let notes_trees = repo.notes_trees()?;
+    let verified_lines = crate::cache::Cache::new(repo, "verified-lines", 1, "bin");
+    if let Some(tags) = verified_lines.get_value("tags") {
+        crate::trust::signing::remember_verified(tags);
+    }
     let history = History::new(repo);
     let facts_key = base_tip.and_then(|tip| BaseFacts::key(tip, plan, plan_path));
     let mut base_facts = BaseFacts::load(repo, facts_key.as_deref());
@@ -90,7 +169,7 @@ fn derive_where(
     let many = plan.phases.iter().filter(|p| wanted(p)).count() >= READ_AHEAD_PHASES;
     let git_dir = repo.git_dir().to_path_buf();
     let (phases, folders) = std::thread::scope(|scope| {
-        let folders = match notes_tree {
+        let folders = match notes_trees.main() {
             Some(tree) if many && second_core() => {
                 let git_dir = &git_dir;
                 Some(scope.spawn(move || crate::git::notes::read_folders(git_dir, tree)))
@@ -103,7 +182,16 @@ fn derive_where(
                 None => (Vec::new(), None),
             };
             read_phases(
-                repo, &history, plan, &line, below, base_tip, read_notes, notes_tree, wanted,
+                repo,
+                &history,
+                plan,
+                &line,
+                below,
+                base_tip,
+                read_notes,
+                &notes_trees,
+                branches,
+                wanted,
             )
         })();
         // Reading ahead is only a head start: whatever it could not read is read below.
@@ -116,7 +204,7 @@ fn derive_where(
     let (mut out, commits) = phases?;
     // The evidence: verified, the events the states need, stale files.
     let mut reader =
-        EvidenceReader::new(repo, plan_path, history, notes_tree, folders, base_facts)?;
+        EvidenceReader::new(repo, plan_path, history, &notes_trees, folders, base_facts)?;
     for (i, phase) in plan.phases.iter().enumerate() {
         if !wanted(phase) {
             continue;
@@ -134,6 +222,9 @@ fn derive_where(
     }
     reader.base_facts.keep(repo, facts_key.as_deref());
     reader.recompute.keep();
+    if let Some(tags) = crate::trust::signing::learnt() {
+        verified_lines.put_value("tags", &tags);
+    }
     let complete: Vec<bool> = out.iter().map(PhaseStatus::is_complete).collect();
     let index: HashMap<&str, usize> = plan
         .phases
@@ -179,15 +270,23 @@ fn read_phases(
     below: Option<Oid>,
     base_tip: Option<Oid>,
     read_notes: Notes,
-    notes_tree: Option<Oid>,
+    notes_trees: &NotesTrees,
+    branches: Branches,
     wanted: &dyn Fn(&crate::plan::Phase) -> bool,
 ) -> Result<(Vec<PhaseStatus>, Vec<(Vec<Oid>, Option<Oid>)>), GitError> {
     let sides = history.merged_sides(line, below)?;
     let completions = completions_on_line(history, plan, line, &sides)?;
-    let tips = repo.branch_tips(&plan.branch_prefix)?;
+    let mut tips = repo.branch_tips(&plan.branch_prefix)?;
+    if branches == Branches::OrOrigin {
+        let fetched = format!("refs/remotes/origin/{}", plan.branch_prefix);
+        for (name, tip) in repo.refs_under(&fetched)? {
+            let branch = name.trim_start_matches("refs/remotes/origin/").to_owned();
+            tips.entry(branch).or_insert(tip);
+        }
+    }
     let notes = match read_notes {
         // The notes as of the tip every other read of this derive uses.
-        Notes::All => Some(repo.notes_at(notes_tree)?),
+        Notes::All => Some(repo.notes_at(notes_trees)?),
         Notes::Open => None,
     };
     let mut out = Vec::with_capacity(plan.phases.len());

@@ -58,11 +58,11 @@ impl Event {
     /// shown beside the key). The only way planx writes an event.
     pub fn sealed_line(&self) -> Result<String, SigningError> {
         let mut event = self.clone();
-        if !event.data.contains_key("by") {
-            event
-                .data
-                .insert("by".to_owned(), Value::String(signing::signer_name()));
-        }
+        // Whoever signs says so, also when signing anew what another signed (a squash carrying
+        // the phase's records, an adopted record).
+        event
+            .data
+            .insert("by".to_owned(), Value::String(signing::signer_name()));
         event.data.remove(SIG);
         signing::seal(&serde_json::to_string(&event).unwrap_or_default())
     }

@@ -14,7 +14,7 @@ use super::line::BaseFacts;
 use super::model::{Kind, PhaseStatus, TipVerify, VerifyState};
 use super::recompute::Recompute;
 use crate::git::history::History;
-use crate::git::notes::NotesSnapshot;
+use crate::git::notes::{NotesSnapshot, NotesTrees};
 use crate::git::{GitError, Oid, Repo, TreeLookup};
 use crate::plan::{Glob, Plan};
 
@@ -54,7 +54,7 @@ impl<'r> EvidenceReader<'r> {
         repo: &'r Repo,
         plan_path: &'r str,
         history: History<'r>,
-        notes_tree: Option<Oid>,
+        notes_trees: &NotesTrees,
         folders: Vec<(Oid, Vec<u8>)>,
         base_facts: BaseFacts,
     ) -> Result<Self, GitError> {
@@ -64,7 +64,7 @@ impl<'r> EvidenceReader<'r> {
             plan_path,
             repo,
             history,
-            notes: repo.notes_at(notes_tree)?.with_folders(folders),
+            notes: repo.notes_at(notes_trees)?.with_folders(folders),
             base_files: None,
             base_paths: HashMap::new(),
         })

@@ -17,7 +17,8 @@
 //! - `steps`: where a phase's steps stand ([`StepState`], [`step_states`]);
 //! - `next`: the next-action policy ([`Next`], [`next_action`]);
 //! - `derive`: the derivation's entry points ([`derive()`], [`derive_with_base`],
-//!   [`derive_around`]) and its first pass over history;
+//!   [`derive_around`], and for reports [`derive_seen`] and [`derive_around_seen`], which
+//!   take `origin`'s copies of the branches not here) and its first pass over history;
 //! - `line`: base's first-parent line, the completions on it, and the facts of base kept
 //!   between runs;
 //! - `checkpoints`: checkpoints read from commits and their notes ([`checkpoints_in`]);
@@ -48,7 +49,7 @@ mod testing;
 pub mod usage;
 
 pub use checkpoints::checkpoints_in;
-pub use derive::{derive, derive_around, derive_with_base};
+pub use derive::{derive, derive_around, derive_around_seen, derive_seen, derive_with_base};
 pub use evidence_reader::Notes;
 pub use model::{Checkpoint, Kind, PhaseStatus, State, TipVerify, VerifyState};
 pub use next::{Next, next_action};

@@ -14,10 +14,12 @@
 //! lines across machines, so a signed line travels unchanged.
 
 use std::borrow::Cow;
+use std::collections::HashSet;
 use std::fmt;
 use std::io::Write;
 use std::path::PathBuf;
-use std::sync::{OnceLock, RwLock};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Mutex, OnceLock, RwLock};
 
 use ed25519_dalek::{Signature, Signer as _, SigningKey, VerifyingKey};
 use serde::{Deserialize, Serialize};
@@ -139,14 +141,75 @@ pub fn unseal(line: &str) -> (Cow<'_, str>, Seal) {
     let (Some(key), Some(signature)) = (from_hex::<32>(key), from_hex::<64>(signature)) else {
         return (content, Seal::Broken);
     };
+    // A line this machine verified before: its tag says so (see [`tag`]).
+    let tag = tag(&content, &key, &signature);
+    if let Some(tag) = tag
+        && VERIFIED
+            .lock()
+            .is_ok_and(|v| v.as_ref().is_some_and(|set| set.contains(&tag)))
+    {
+        return (content, Seal::Key(KeyId(key)));
+    }
     let Ok(verifying) = VerifyingKey::from_bytes(&key) else {
         return (content, Seal::Broken);
     };
     let message = [CONTEXT, content.as_bytes()].concat();
     match verifying.verify_strict(&message, &Signature::from_bytes(&signature)) {
-        Ok(()) => (content, Seal::Key(KeyId(key))),
+        Ok(()) => {
+            if let Some(tag) = tag
+                && let Ok(mut v) = VERIFIED.lock()
+                && v.get_or_insert_with(HashSet::new).insert(tag)
+            {
+                LEARNT.store(true, Ordering::Relaxed);
+            }
+            (content, Seal::Key(KeyId(key)))
+        }
         Err(_) => (content, Seal::Broken),
     }
+}
+
+/// A tag saying "this machine found the signature of this line good": a keyed hash, by this
+/// machine's secret key, of the line, its key and its signature. Verifying a signature costs tens
+/// of microseconds, and a status reads the same records every time: the tags of lines verified
+/// once are kept in the local cache (by the derivation: [`remember_verified`], [`learnt`]), and a
+/// tag nobody without the secret can make lets nobody mark a line good by writing the cache.
+/// `None` without a key of this machine.
+pub type Tag = [u8; 16];
+
+fn tag(content: &str, key: &[u8; 32], signature: &[u8; 64]) -> Option<Tag> {
+    use sha2::{Digest, Sha512};
+    let own = own_key().ok()?;
+    let mut hash = Sha512::new();
+    hash.update(b"git-planx verified line v1\n");
+    hash.update(own.to_bytes());
+    hash.update(key);
+    hash.update(signature);
+    hash.update(content.as_bytes());
+    let digest = hash.finalize();
+    let mut tag = [0u8; 16];
+    tag.copy_from_slice(&digest[..16]);
+    Some(tag)
+}
+
+static VERIFIED: Mutex<Option<HashSet<Tag>>> = Mutex::new(None);
+static LEARNT: AtomicBool = AtomicBool::new(false);
+
+/// Takes the tags of lines verified before (read from the cache) as known good.
+pub fn remember_verified(tags: Vec<Tag>) {
+    if let Ok(mut v) = VERIFIED.lock() {
+        v.get_or_insert_with(HashSet::new).extend(tags);
+    }
+}
+
+/// Every tag known, when some were learnt since [`remember_verified`]: what to keep.
+pub fn learnt() -> Option<Vec<Tag>> {
+    if !LEARNT.swap(false, Ordering::Relaxed) {
+        return None;
+    }
+    let v = VERIFIED.lock().ok()?;
+    let mut all: Vec<Tag> = v.as_ref()?.iter().copied().collect();
+    all.sort_unstable();
+    Some(all)
 }
 
 /// `object` (the text of one JSON object) with this machine's signature as its last member.
@@ -505,6 +568,23 @@ mod tests {
         assert_eq!(unseal(r#"{"v":1,"sig":"nonsense"}"#).1, Seal::Broken);
         assert_eq!(unseal(r#"{"v":1,"passed":true}"#).1, Seal::Unsigned);
         assert!(!Seal::Broken.counts() && !Seal::Unsigned.counts());
+    }
+
+    #[test]
+    fn verified_lines_are_remembered_by_a_tag_nobody_else_can_make() {
+        let object = r#"{"v":1,"tagged":true}"#;
+        let line = seal(object).unwrap();
+        assert!(matches!(unseal(&line).1, Seal::Key(_)));
+        let own = own_key().unwrap();
+        let sig = own.sign(&[CONTEXT, object.as_bytes()].concat()).to_bytes();
+        let tag = tag(object, &own.verifying_key().to_bytes(), &sig).unwrap();
+        let known = |t: &Tag| VERIFIED.lock().unwrap().as_ref().unwrap().contains(t);
+        assert!(known(&tag), "a line verified is remembered");
+        // A cache that claims every line good makes no changed line good.
+        remember_verified(vec![[0u8; 16], [0xff; 16]]);
+        let changed = line.replace("true", "false");
+        assert_eq!(unseal(&changed).1, Seal::Broken);
+        assert!(matches!(unseal(&line).1, Seal::Key(_)));
     }
 
     #[test]

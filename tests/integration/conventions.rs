@@ -301,6 +301,7 @@ fn paths_are_utf8_in_documents_and_follow_core_quote_path_in_text() {
     let lines: Vec<&str> = review.lines().filter(|l| l.contains("caf")).collect();
     assert_snapshot!(lines.join("\n"), @"
     - **Undeclared changes** (errors: the plan is strict): `données/café.txt`.
+    - **The pre-commit hook was bypassed** on 1 commit (`git commit --no-verify`, `PLANX_HOOKS=0`, or the hook not installed): it changed paths outside the manifest: `3cba94ccd6` Café (`données/café.txt`).
     | `données/café.txt` | **undeclared** | added | 1 | 0 |
     - error: données/café.txt was added but the manifest does not declare it
     ");

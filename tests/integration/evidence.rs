@@ -191,7 +191,8 @@ fn a_record_by_an_unknown_signer_counts_only_as_the_plan_on_base_says() {
     assert!(text.stdout.contains("unknown: not counted"), "{text}");
     let review = repo.planx(&["review", "p"]);
     assert!(
-        review.stdout.contains(&format!("signed by {}", &key[..20])),
+        review.stdout.contains(&format!("signed by {}", &key[..20]))
+            && review.stdout.contains(", which says it is someone@"),
         "{review}"
     );
 

@@ -284,7 +284,7 @@ fn pre_push_refuses_base_with_unverified_phase_merges() {
     assert_snapshot!(planx_lines(&run), @"
     error: the planx pre-push hook refused this
       `main` would carry the merge of phase `p` (6822ac988e) without a passing verify of its tree
-    hint: verify those phases' branches (`git planx verify PHASE`), then push again with the notes: `git push <remote> refs/notes/planx`
+    hint: verify those phases' branches (`git planx verify PHASE`), then push again and share the evidence: `git planx sync`
     [exit status: 1]
     ");
     assert_ne!(
@@ -298,6 +298,15 @@ fn pre_push_refuses_base_with_unverified_phase_merges() {
             .args(["push", "-q", "origin", "main"]),
     );
     assert_eq!(run.code, 0, "{run}");
+    // The hint names a command that exists, and it does what the hint says.
+    assert!(
+        run.stderr
+            .contains("share the evidence too: `git planx sync`"),
+        "{run}"
+    );
+    let run = repo.planx(&["sync", "--json"]);
+    assert_eq!(run.code, 0, "{run}");
+    assert_eq!(run.json()["notes"]["pushed"], true, "{run}");
 }
 
 #[test]

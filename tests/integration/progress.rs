@@ -267,3 +267,37 @@ fn nothing_of_it_in_a_pipe_with_json_or_quiet() {
         );
     }
 }
+
+#[test]
+fn sync_shows_each_step_on_a_terminal_and_clears_it() {
+    let remote = Repo::folder();
+    remote.git(&["init", "-q", "--bare"]);
+    let repo = Repo::with_plan(&crate::common::SMALL_PLAN);
+    repo.git(&[
+        "remote",
+        "add",
+        "origin",
+        &format!("file://{}", remote.root.display()),
+    ]);
+    repo.git(&["push", "-q", "origin", "main"]);
+    ok(repo.planx(&["start", "a", "-q"]));
+    let (code, raw) = OnTerminal::start(&repo, "sync").finish();
+    assert_eq!(code, 0, "{raw:?}");
+    for step in [
+        "sync: fetching from origin…",
+        "sync: merging the notes…",
+        "sync: pushing the notes to origin…",
+        "sync: pushing phase branches to origin…",
+    ] {
+        assert!(
+            raw.contains(&format!("{CLEAR}{step}")),
+            "no {step:?} in {raw:?}"
+        );
+    }
+    let shown = screen(&raw);
+    assert!(!shown.contains("sync:"), "{shown}");
+    assert!(shown.starts_with("synced with origin"), "{shown}");
+    // In a pipe, nothing of it.
+    let run = repo.planx(&["sync"]);
+    assert!(!run.stderr.contains("sync:"), "{run}");
+}

@@ -1,6 +1,7 @@
 //! `git planx brief`, `review` and `report` on a plan taken through several phases — one
 //! complete (merged with `finish`), one failed, one in progress with an undeclared change, one
-//! waiting — and the CI recipes of docs/ci.md run as a CI job runs them.
+//! waiting — and the CI files (`ci/planx-verify.sh`, run by the GitHub action and the GitLab
+//! template) run as a CI job runs them.
 
 use std::path::{Path, PathBuf};
 
@@ -383,6 +384,7 @@ fn review_of_a_phase_in_progress_with_an_undeclared_change() {
     ## Needs attention
 
     - **Undeclared changes** (errors: the plan is strict): `stray.txt`.
+    - **The pre-commit hook was bypassed** on 1 commit (`git commit --no-verify`, `PLANX_HOOKS=0`, or the hook not installed): it changed paths outside the manifest: `0e78b0ebf5` The command line, and a stray file (`stray.txt`).
     - Uncommitted changes in the work tree are not part of this review: `scratch.txt`.
 
     ## Goal
@@ -607,6 +609,7 @@ fn report_of_the_whole_plan() {
 
     - `parser` (failed): the order format is not decided
     - `cli` (undeclared-change): stray.txt was added but the manifest does not declare it
+    - `cli` (hook-bypassed): the pre-commit hook was bypassed (`--no-verify`, `PLANX_HOOKS=0`) or not installed on 1 commit: 0e78b0ebf5 The command line, and a stray file changed stray.txt
 
     ## Next step
 
@@ -975,6 +978,7 @@ fn an_edit_of_the_plan_on_the_branch_is_called_out_first() {
     assert_snapshot!(attention, @"
     - **The plan file `.planx/plan.toml` is edited on this branch** (not declared). The plan on `main` at the fork point judges this phase, not the edited copy.
     - **Undeclared changes** (errors: the plan is strict): `.planx/plan.toml`.
+    - **The pre-commit hook was bypassed** on 1 commit (`git commit --no-verify`, `PLANX_HOOKS=0`, or the hook not installed): it changed paths outside the manifest: `f30ec43542` Make the tests easy (`.planx/plan.toml`).
     ");
     let doc = ok(repo.planx(&["review", "--json"])).json();
     assert_eq!(doc["plan_edit"]["path"], ".planx/plan.toml");
@@ -1076,32 +1080,33 @@ fn json_documents_follow_their_documented_schemas() {
     assert_eq!(report["next"]["action"], "continue");
 }
 
-/// The script of a CI recipe in docs/ci.md: the block scalar after the first line, below
-/// `heading`, that ends with `marker`.
-fn recipe(heading: &str, marker: &str) -> String {
-    let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/ci.md")).unwrap();
-    let section = &doc[doc.find(heading).expect("the heading")..];
-    let lines: Vec<&str> = section.lines().collect();
-    let indent = |l: &str| l.len() - l.trim_start().len();
-    let at = lines
-        .iter()
-        .position(|l| l.trim_end().ends_with(marker))
-        .expect("the marker");
-    let body: Vec<&str> = lines[at + 1..]
-        .iter()
-        .take_while(|l| l.trim().is_empty() || indent(l) > indent(lines[at]))
-        .copied()
-        .collect();
-    let strip = body
-        .iter()
-        .filter(|l| !l.trim().is_empty())
-        .map(|l| indent(l))
-        .min()
-        .unwrap();
-    body.iter()
-        .map(|l| l.get(strip..).unwrap_or(""))
-        .collect::<Vec<_>>()
-        .join("\n")
+/// The script the CI files run (`.github/actions/planx-verify`, `ci/planx.gitlab-ci.yml`).
+const CI_SCRIPT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/ci/planx-verify.sh");
+
+/// The text of a file of the repository.
+fn repo_file(path: &str) -> String {
+    std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join(path)).unwrap()
+}
+
+#[test]
+fn the_ci_files_run_the_script() {
+    let workflow = repo_file(".github/workflows/planx.yml");
+    assert!(
+        workflow.contains("uses: ./.github/actions/planx-verify"),
+        "{workflow}"
+    );
+    assert!(workflow.contains("fetch-depth: 0"), "{workflow}");
+    assert!(workflow.contains("statuses: write"), "{workflow}");
+    let action = repo_file(".github/actions/planx-verify/action.yml");
+    assert!(
+        action.contains(r#"run: sh "$GITHUB_ACTION_PATH/../../../ci/planx-verify.sh""#),
+        "{action}"
+    );
+    let gitlab = repo_file("ci/planx.gitlab-ci.yml");
+    assert!(
+        gitlab.contains("- sh /tmp/git-planx/ci/planx-verify.sh"),
+        "{gitlab}"
+    );
 }
 
 /// A bare repository standing for the forge, holding what a developer pushed: main, the phase
@@ -1136,9 +1141,8 @@ fn ci_checkout(dev: &Repo, name: &str, url: &str, refspec: &str, commit: &str) -
 }
 
 #[test]
-fn the_github_recipe_verifies_comments_and_pushes_the_notes() {
-    let script = recipe("## GitHub Actions", "run: |");
-    assert!(script.contains("git planx verify"), "{script}");
+fn the_github_action_verifies_comments_publishes_a_status_and_pushes_the_notes() {
+    // No forge is reachable from the tests: `gh` is a stand-in that records its arguments.
     let dev = Repo::verifying(&crate::common::VERIFY_PLAN);
     dev.do_phase_p();
     let url = forge(&dev);
@@ -1149,15 +1153,19 @@ fn the_github_recipe_verifies_comments_and_pushes_the_notes() {
         let temp = dir.parent().unwrap().join("runner-temp");
         std::fs::create_dir_all(&temp).unwrap();
         let summary = temp.join("summary.md");
-        let mut cmd = dev.command("bash", dir);
-        cmd.args(["--noprofile", "--norc", "-eo", "pipefail", "-c", &script])
+        let _ = std::fs::remove_file(&fake.log);
+        let mut cmd = dev.command("sh", dir);
+        cmd.arg(CI_SCRIPT)
+            .env("GITHUB_ACTIONS", "true")
             .env("GITHUB_HEAD_REF", "planx/p")
             .env("GITHUB_BASE_REF", "main")
-            .env("PR_NUMBER", "7")
+            .env("GITHUB_REPOSITORY", "shop/shop")
+            .env("GITHUB_SERVER_URL", "https://github.com")
+            .env("GITHUB_RUN_ID", "99")
+            .env("PLANX_PR", "7")
             .env("RUNNER_TEMP", &temp)
             .env("GITHUB_STEP_SUMMARY", &summary)
-            .env("SAME_REPO", "true")
-            .env("PLANX_TRUST", "1")
+            .env("PLANX_PUSH", "true")
             .env("FAKE_HOOK", hook);
         fake.env(&mut cmd, &format!("{path}:/usr/bin:/bin"), "ok");
         (
@@ -1176,10 +1184,16 @@ fn the_github_recipe_verifies_comments_and_pushes_the_notes() {
     let (run, summary) = run_job(&ci, "");
     assert_eq!(run.code, 0, "{run}");
     assert!(run.stdout.contains("VERIFIED: manifest holds"), "{run}");
-    assert!(
-        fake.log().starts_with("gh pr comment 7 --body-file "),
-        "{}",
-        fake.log()
+    let temp = ci.parent().unwrap().join("runner-temp");
+    assert_eq!(
+        fake.log(),
+        format!(
+            "gh pr comment 7 --body-file {}/planx-review.md\n\
+             gh api --method POST repos/shop/shop/statuses/{tip} -f state=success -f context=planx/p \
+             -f description=verified: the manifest holds and every check passed on this tree \
+             -f target_url=https://github.com/shop/shop/actions/runs/99\n",
+            temp.display()
+        )
     );
     let posted = fake.posted();
     assert!(
@@ -1220,6 +1234,13 @@ fn the_github_recipe_verifies_comments_and_pushes_the_notes() {
     );
     let (run, _) = run_job(&ci, &meanwhile);
     assert_eq!(run.code, 1, "{run}");
+    assert!(
+        fake.log().contains(&format!(
+            "statuses/{tip} -f state=failure -f context=planx/p -f description=not verified: git planx verify exit 1 (see the review)"
+        )),
+        "{}",
+        fake.log()
+    );
     let posted = fake.posted();
     assert!(posted.contains("**NOT VERIFIED**"), "{posted}");
     assert!(posted.contains("**Undeclared changes**"), "{posted}");
@@ -1238,33 +1259,45 @@ fn the_github_recipe_verifies_comments_and_pushes_the_notes() {
 }
 
 #[test]
-fn the_gitlab_recipe_verifies_comments_and_pushes_the_notes() {
-    let script = recipe("## GitLab CI", "- |");
+fn the_gitlab_template_verifies_comments_publishes_a_status_and_pushes_the_notes() {
+    // No forge is reachable from the tests: `curl` is a stand-in that records its arguments.
     let dev = Repo::verifying(&crate::common::VERIFY_PLAN);
     dev.do_phase_p();
     let url = forge(&dev);
     let tip = dev.git(&["rev-parse", "planx/p"]).trim().to_owned();
-    // GitLab fetches the merge request's commits; the job fetches the target branch itself.
+    // GitLab fetches the merge request's commits; the job's sync fetches base and the notes.
     let ci = ci_checkout(&dev, "ci", &url, "planx/p", "FETCH_HEAD");
+    let out = ci.join("planx");
     let fake = Fake::new(&dev);
     let path = tools(&dev, &["curl"]);
-    let mut cmd = dev.command("bash", &ci);
-    cmd.args(["-eo", "pipefail", "-c", &script])
+    let mut cmd = dev.command("sh", &ci);
+    cmd.arg(CI_SCRIPT)
+        .env("GITLAB_CI", "true")
         .env("CI_MERGE_REQUEST_SOURCE_BRANCH_NAME", "planx/p")
         .env("CI_MERGE_REQUEST_TARGET_BRANCH_NAME", "main")
         .env("CI_API_V4_URL", "https://gitlab.example.com/api/v4")
         .env("CI_PROJECT_ID", "42")
         .env("CI_MERGE_REQUEST_IID", "7")
+        .env("CI_JOB_URL", "https://gitlab.example.com/shop/-/jobs/5")
         .env("PLANX_GITLAB_TOKEN", "secret")
         .env("PLANX_NOTES_REMOTE", &url)
-        .env("PLANX_TRUST", "1");
+        .env("PLANX_OUT", &out);
     fake.env(&mut cmd, &format!("{path}:/usr/bin:/bin"), "ok");
     let run = dev.run(&mut cmd);
     assert_eq!(run.code, 0, "{run}");
     let log = fake.log();
-    assert!(
-        log.contains("--header PRIVATE-TOKEN: secret --data-urlencode body@planx-review.md https://gitlab.example.com/api/v4/projects/42/merge_requests/7/notes"),
-        "{log}"
+    assert_eq!(
+        log,
+        format!(
+            "curl --fail --silent --show-error --output /dev/null --request POST --header PRIVATE-TOKEN: secret \
+             --data-urlencode body@{out}/planx-review.md https://gitlab.example.com/api/v4/projects/42/merge_requests/7/notes\n\
+             curl --fail --silent --show-error --output /dev/null --request POST --header PRIVATE-TOKEN: secret \
+             --data-urlencode state=success --data-urlencode name=planx/p \
+             --data-urlencode description=verified: the manifest holds and every check passed on this tree \
+             --data-urlencode target_url=https://gitlab.example.com/shop/-/jobs/5 \
+             https://gitlab.example.com/api/v4/projects/42/statuses/{tip}\n",
+            out = out.display()
+        )
     );
     assert!(fake.posted().contains("**VERIFIED**"), "{}", fake.posted());
     let remote = url.trim_start_matches("file://");
@@ -1322,5 +1355,59 @@ fn a_merge_on_the_forge_without_a_verify_is_an_open_problem() {
         run.stdout
             .contains("**without a passing verify of its tree**: it does not count as complete"),
         "{run}"
+    );
+}
+
+#[test]
+fn bypassed_pre_commit_hooks_show_in_review_and_report() {
+    let repo = Repo::verifying(&crate::common::VERIFY_PLAN);
+    ok(repo.planx(&["hooks", "install", "-q"]));
+    repo.do_phase_p();
+    repo.write("stray.txt", "not in the manifest\n");
+    repo.git(&["add", "stray.txt"]);
+    // The hook refuses the commit; --no-verify skips it.
+    let refused =
+        repo.run(
+            repo.command("git", &repo.root)
+                .args(["commit", "-q", "-m", "Stray file"]),
+        );
+    assert_eq!(refused.code, 1, "{refused}");
+    repo.git(&["commit", "-q", "--no-verify", "-m", "Stray file"]);
+    let stray = repo
+        .git(&["rev-parse", "--short=10", "HEAD"])
+        .trim()
+        .to_owned();
+
+    let run = ok(repo.planx(&["review", "p"]));
+    let line = run
+        .stdout
+        .lines()
+        .find(|l| l.contains("pre-commit hook was bypassed"))
+        .unwrap_or_else(|| panic!("{run}"))
+        .replace(&stray, "$STRAY");
+    assert_snapshot!(line, @"- **The pre-commit hook was bypassed** on 1 commit (`git commit --no-verify`, `PLANX_HOOKS=0`, or the hook not installed): it changed paths outside the manifest: `$STRAY` Stray file (`stray.txt`).");
+    let review = ok(repo.planx(&["review", "p", "--format", "json"])).json();
+    assert_eq!(
+        review["bypassed"][0]["paths"],
+        serde_json::json!(["stray.txt"])
+    );
+
+    let report = ok(repo.planx(&["report", "--format", "json"])).json();
+    let p = &report["phases"][0];
+    assert_eq!(p["bypassed"][0]["summary"], "Stray file", "{p}");
+    assert!(
+        p["problems"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|x| x["code"] == "hook-bypassed"),
+        "{p}"
+    );
+    let text = ok(repo.planx(&["report"]));
+    assert!(
+        text.stdout.contains(&format!(
+            "- `p` (hook-bypassed): the pre-commit hook was bypassed (`--no-verify`, `PLANX_HOOKS=0`) or not installed on 1 commit: {stray} Stray file changed stray.txt"
+        )),
+        "{text}"
     );
 }
