@@ -504,10 +504,14 @@ fn three_machines_run_one_plan_and_execute_every_phase_once() {
             format!("{p}\n")
         );
     }
-    // Every machine's status agrees: everything complete, no claim left.
+    // Every machine's status agrees after a sync: everything complete, no claim left.
     let expected: Vec<String> = PHASES.iter().map(|p| format!("{p} complete")).collect();
     for i in 1..=3 {
+        let sync = team.planx(team.m(i), &["sync", "-q"]);
+        assert_eq!(sync.code, 0, "{sync}");
         assert_eq!(team.states(i), expected, "machine {i}");
+        let status = team.planx(team.m(i), &["status"]);
+        assert!(!status.stdout.contains("claimed:"), "{status}");
     }
     let claims = team.git(&team.remote, &["for-each-ref", "refs/planx/claims/"]);
     assert_eq!(claims, "", "every claim released");
