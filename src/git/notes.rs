@@ -321,12 +321,7 @@ impl Listing {
 
 /// Writes `blob` as the note for `hex` under `tree` (which may be absent), returning the new
 /// tree. Splits a tree into folders when it holds too many notes directly.
-pub(super) fn insert(
-    repo: &Repo,
-    tree: Option<&Tree<'_>>,
-    hex: &str,
-    blob: Oid,
-) -> Result<Oid, GitError> {
+fn insert(repo: &Repo, tree: Option<&Tree<'_>>, hex: &str, blob: Oid) -> Result<Oid, GitError> {
     let git = &repo.inner;
     let fail = || git_err("cannot write the notes tree");
     let mut builder = git.treebuilder(tree).map_err(fail())?;

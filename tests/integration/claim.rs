@@ -531,12 +531,13 @@ fn a_machine_killed_midway_leaves_a_stale_claim_that_steal_takes_over() {
     crate::common::wait_until("`a` is merged on the remote", || {
         team.merged_on_remote().contains(&"a".to_owned())
     });
-    // Machine 2 executes a phase and never ends it: its executor says so, and hangs.
+    // Machine 2 executes a phase and never ends it: its executor says so (its process id
+    // last, once the others may go on), and hangs.
     let hang = team.home.root.join("hang.sh");
     std::fs::write(
         &hang,
         format!(
-            "#!/bin/sh\necho \"$PLANX_PHASE m2\" >> '{dir}/executions.log'\necho \"$PLANX_PHASE\" > '{dir}/m2.phase'\necho $$ > '{dir}/m2.pid'\ntouch '{dir}/m2-running'\nexec sleep 300\n"
+            "#!/bin/sh\necho \"$PLANX_PHASE m2\" >> '{dir}/executions.log'\necho \"$PLANX_PHASE\" > '{dir}/m2.phase'\ntouch '{dir}/m2-running'\necho $$ > '{dir}/m2.pid'\nexec sleep 300\n"
         ),
     )
     .unwrap();
