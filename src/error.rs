@@ -607,6 +607,9 @@ impl From<LifecycleError> for CliError {
                 "rename or delete `{branch}` (its commits stay in the reflog), or start the phase under another plan branch prefix"
             )),
             L::BaseMoved { .. } => state().hint("nothing was merged; run finish again"),
+            L::NotPublished { .. } => {
+                state().hint("nothing of this merge landed, here or there; run again")
+            }
             L::UnknownCheck { known, .. } => CliError::usage(message).hint(if known.is_empty() {
                 "the phase has no checks".to_owned()
             } else {

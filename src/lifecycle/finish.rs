@@ -46,8 +46,9 @@ pub struct FinishOutcome {
 /// Publishes a merge elsewhere before base moves here (`run --remote` pushes it to the
 /// remote's base with a lease): given the merge commit and the base tip it is made on, says
 /// whether it landed there. `false` (another machine moved that base first) leaves base here
-/// as it is, and [`finish_with`] fails with [`LifecycleError::BaseMoved`].
-pub type Publish<'a> = &'a dyn Fn(Oid, Oid) -> Result<bool, crate::git::GitError>;
+/// as it is, and [`finish_with`] fails with [`LifecycleError::BaseMoved`]; an error (in the
+/// caller's words) with [`LifecycleError::NotPublished`].
+pub type Publish<'a> = &'a dyn Fn(Oid, Oid) -> Result<bool, String>;
 
 pub fn finish(
     subject: Subject<'_>,
@@ -250,7 +251,10 @@ pub fn finish_with(
     repo.append_note_lines(commit, &lines)?;
 
     if let Some(publish) = publish
-        && !publish(commit, base_tip)?
+        && !publish(commit, base_tip).map_err(|why| LifecycleError::NotPublished {
+            phase: phase.id.clone(),
+            why,
+        })?
     {
         return Err(LifecycleError::BaseMoved {
             base: plan.base.clone(),

@@ -140,6 +140,10 @@ pub enum LifecycleError {
     BranchMoved { branch: String },
     #[error("`{base}` moved while the phase was being merged")]
     BaseMoved { base: String },
+    /// The merge could not be published where the caller publishes it (`run --remote`: the
+    /// remote's base), in the caller's words.
+    #[error("the merge of `{phase}` could not be published: {why}")]
+    NotPublished { phase: String, why: String },
     #[error("phase `{phase}` has no check `{check}`")]
     UnknownCheck {
         phase: String,

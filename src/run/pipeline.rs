@@ -493,17 +493,12 @@ fn merge(
     // the base it was made on; a race lost there fetches the new base, and the merge is made
     // (and its tree verified) again on it — as often as other machines keep winning, within
     // reason.
-    let publish = |commit, on| -> Result<bool, crate::git::GitError> {
+    let publish = |commit, on| -> Result<bool, String> {
         let Some(name) = &shared.remote else {
             return Ok(true);
         };
-        match remote::publish(&main, name, plan, &branch, commit, on) {
-            Ok(landed) => Ok(landed),
-            Err(RunError::Git(e)) => Err(e),
-            Err(e) => Err(crate::git::GitError::Busy {
-                what: e.to_string(),
-            }),
-        }
+        remote::publish(&main, name, plan, &branch, commit, on)
+            .map_err(|e| reason_of(shared.render, e))
     };
     let attempts = if shared.remote.is_some() { 50 } else { 5 };
     let merged = loop {
