@@ -703,3 +703,60 @@ fn status_suggests_a_phase_no_other_machine_holds() {
     let next = &team.planx(team.m(1), &["status", "--json"]).json()["next"];
     assert_eq!(next["phase"], "x", "{next}");
 }
+
+#[test]
+fn a_merge_that_loses_the_race_for_base_is_made_and_verified_again_on_the_new_base() {
+    let team = Team::new(&nine(), 1);
+    // The remote's base moves under the first push of a merge, as when another machine's merge
+    // lands first: a hook on the remote moves it before the push's lease is checked.
+    let mark = team.home.root.join("moved");
+    let hook = team.remote.join("hooks/pre-receive");
+    std::fs::write(
+        &hook,
+        format!(
+            "#!/bin/sh\nwhile read old new ref; do\n  [ \"$ref\" = refs/heads/main ] && [ ! -e '{mark}' ] || continue\n  touch '{mark}'\n  unset GIT_QUARANTINE_PATH GIT_OBJECT_DIRECTORY GIT_ALTERNATE_OBJECT_DIRECTORIES\n  blob=$(echo other | git hash-object -w --stdin)\n  tree=$( (git ls-tree \"$old\"; printf '100644 blob %s\\tother.txt\\n' \"$blob\") | git mktree)\n  moved=$(echo 'Someone else got there first' | git commit-tree \"$tree\" -p \"$old\")\n  git update-ref refs/heads/main \"$moved\" \"$old\"\ndone\nexit 0\n",
+            mark = mark.display()
+        ),
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&hook, std::fs::Permissions::from_mode(0o755)).unwrap();
+
+    let exec = team.executor("");
+    let run = team.planx(
+        team.m(1),
+        &[
+            "run",
+            "--remote",
+            "origin",
+            "--phase",
+            "a",
+            "--executor",
+            &exec,
+        ],
+    );
+    assert_eq!(run.code, 0, "{run}");
+    assert!(mark.exists(), "the race was lost once");
+    // On the remote's base: the other commit, then the merge of `a` made on it.
+    let log = team.git(
+        &team.remote,
+        &["log", "--first-parent", "--format=%s", "main"],
+    );
+    let subjects: Vec<&str> = log.lines().collect();
+    assert_eq!(subjects[0], "planx: complete phase a — Phase a", "{log}");
+    assert_eq!(subjects[1], "Someone else got there first", "{log}");
+    // The merged tree holds both, and its verify is recorded on the merge itself: the tree that
+    // landed is the one verified.
+    let files = team.git(&team.remote, &["ls-tree", "--name-only", "main"]);
+    assert!(
+        files.contains("a.txt") && files.contains("other.txt"),
+        "{files}"
+    );
+    team.git(team.m(1), &["fetch", "-q", "origin"]);
+    let note = team.git(
+        team.m(1),
+        &["notes", "--ref", "planx", "show", "origin/main"],
+    );
+    assert!(note.contains("\"event\":\"verify\""), "{note}");
+    assert_eq!(team.executions().len(), 1, "{:?}", team.executions());
+}
