@@ -18,10 +18,15 @@ fn main() -> ExitCode {
     };
     git_planx::interrupt::install();
     let ui = cli::make_ui(&cli.global);
+    // Logs are coloured as the rest of stderr is, which takes a `git config`: asked only when
+    // logs are on (git-planx logs nothing at the default level), so that a command that
+    // prints nothing (a hook letting a commit through) runs no git for it.
+    let logs = !cli.global.quiet
+        && (cli.global.verbose > 0 || std::env::var_os("PLANX_LOG").is_some_and(|v| !v.is_empty()));
     init_tracing(
         cli.global.verbose,
         cli.global.quiet,
-        ui.err_painter().enabled(),
+        logs && ui.err_painter().enabled(),
     );
     match cli::run(&cli, &ui) {
         Ok(()) => ExitCode::SUCCESS,

@@ -48,6 +48,34 @@ const T0: i64 = 1_704_067_200;
 const STEP_SECS: i64 = 600;
 const WHO: &str = "Ada Lovelace <ada@example.com>";
 
+/// How the complete phases of a fixture reached `main`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shapes {
+    /// Every one by `finish`'s merge (the fixture of the earlier runs, kept for comparison).
+    Finish,
+    /// A third each: rebased onto `main` (its empty start checkpoint dropped, the notes
+    /// following the rewrite and `verify` run again on the rebased tip), squashed into one
+    /// commit with the trailers of a completion, and merged as pull requests on a forge (a
+    /// merge commit without trailers, the records on the merged branch).
+    Mixed,
+}
+
+impl Shapes {
+    pub fn name(self) -> &'static str {
+        match self {
+            Shapes::Finish => "finish merges",
+            Shapes::Mixed => "every shape",
+        }
+    }
+
+    fn dir_tag(self) -> &'static str {
+        match self {
+            Shapes::Finish => "",
+            Shapes::Mixed => "shapes-",
+        }
+    }
+}
+
 /// A fixture size.
 #[derive(Debug, Clone, Copy)]
 pub struct Size {
@@ -94,6 +122,12 @@ pub fn size(name: &str) -> Option<Size> {
 pub struct Meta {
     pub generator: u32,
     pub size: String,
+    /// How its complete phases reached main ([`Shapes::name`]).
+    #[serde(default)]
+    pub shapes: String,
+    /// Complete phases by how they reached main.
+    #[serde(default)]
+    pub completions: BTreeMap<String, usize>,
     pub seed: u64,
     /// `git ls-files | wc -l` in the work tree.
     pub tracked_files: usize,
@@ -132,8 +166,19 @@ pub struct Fixture {
 }
 
 /// The fixture for `size` and `seed`, generated unless a complete one is cached in `cache`.
-pub fn fixture(env: &Env, cache: &Path, size: Size, seed: u64, regenerate: bool) -> Fixture {
-    let dir = cache.join(format!("{}-{seed}-v{GENERATOR_VERSION}", size.name));
+pub fn fixture(
+    env: &Env,
+    cache: &Path,
+    size: Size,
+    shapes: Shapes,
+    seed: u64,
+    regenerate: bool,
+) -> Fixture {
+    let dir = cache.join(format!(
+        "{}-{}{seed}-v{GENERATOR_VERSION}",
+        size.name,
+        shapes.dir_tag()
+    ));
     let meta_file = dir.join("fixture.json");
     // A cached fixture counts only with its repository: without `repo/.git`, git commands
     // run there would find this project's repository instead.
@@ -160,7 +205,7 @@ pub fn fixture(env: &Env, cache: &Path, size: Size, seed: u64, regenerate: bool)
     );
     let started = Instant::now();
     let repo = dir.join("repo");
-    let mut meta = generate(env, &repo, size, seed);
+    let mut meta = generate(env, &repo, size, shapes, seed);
     meta.seconds = started.elapsed().as_secs_f64();
     std::fs::write(
         &meta_file,
@@ -175,7 +220,7 @@ pub fn fixture(env: &Env, cache: &Path, size: Size, seed: u64, regenerate: bool)
 }
 
 /// A running `git fast-import`, answering `ls` and `get-mark` on its stdout.
-struct Importer {
+pub struct Importer {
     child: Child,
     input: BufWriter<ChildStdin>,
     output: BufReader<ChildStdout>,
@@ -184,13 +229,13 @@ struct Importer {
 }
 
 /// A change in a commit.
-enum Change {
+pub enum Change {
     Inline(String, Vec<u8>),
     Blob(String, u64),
 }
 
 impl Importer {
-    fn start(env: &Env, repo: &Path) -> Importer {
+    pub fn start(env: &Env, repo: &Path) -> Importer {
         let mut child = env
             .command("git", repo)
             .args(["fast-import", "--quiet", "--done", "--cat-blob-fd=1"])
@@ -209,17 +254,17 @@ impl Importer {
         }
     }
 
-    fn write(&mut self, bytes: &[u8]) {
+    pub fn write(&mut self, bytes: &[u8]) {
         self.input.write_all(bytes).expect("feed git fast-import");
     }
 
-    fn data(&mut self, bytes: &[u8]) {
+    pub fn data(&mut self, bytes: &[u8]) {
         self.write(format!("data {}\n", bytes.len()).as_bytes());
         self.write(bytes);
         self.write(b"\n");
     }
 
-    fn blob(&mut self, bytes: &[u8]) -> u64 {
+    pub fn blob(&mut self, bytes: &[u8]) -> u64 {
         self.marks += 1;
         let mark = self.marks;
         self.write(format!("blob\nmark :{mark}\n").as_bytes());
@@ -228,7 +273,7 @@ impl Importer {
     }
 
     /// A commit on `reference`, ten minutes after the previous one. Returns its mark and time.
-    fn commit(
+    pub fn commit(
         &mut self,
         reference: &str,
         message: &str,
@@ -277,13 +322,18 @@ impl Importer {
         line.trim_end().to_owned()
     }
 
+    /// The time of the last commit written.
+    pub fn clock(&self) -> i64 {
+        self.clock
+    }
+
     /// The commit id of a mark.
-    fn oid(&mut self, mark: u64) -> String {
+    pub fn oid(&mut self, mark: u64) -> String {
         self.ask(&format!("get-mark :{mark}\n"))
     }
 
     /// The id of the tree or blob at `path` in a commit (`""` for its root tree).
-    fn entry(&mut self, mark: u64, path: &str) -> String {
+    pub fn entry(&mut self, mark: u64, path: &str) -> String {
         let answer = self.ask(&format!("ls :{mark} \"{path}\"\n"));
         answer
             .split_whitespace()
@@ -293,7 +343,7 @@ impl Importer {
             .to_owned()
     }
 
-    fn finish(mut self) {
+    pub fn finish(mut self) {
         self.write(b"done\n");
         self.input.flush().expect("feed git fast-import");
         drop(self.input);
@@ -310,7 +360,7 @@ const WORDS: [&str; 32] = [
 ];
 
 /// The text of a source file at a revision.
-fn source_text(seed: u64, path: &str, revision: u64) -> Vec<u8> {
+pub fn source_text(seed: u64, path: &str, revision: u64) -> Vec<u8> {
     let mut rng = Rng::derive(seed, path, revision);
     let mut text = format!("// {path}, revision {revision}\npub fn item() -> u64 {{\n");
     for _ in 0..rng.between(3, 9) {
@@ -442,7 +492,7 @@ fn plan_text(specs: &[PhaseSpec], count: usize) -> String {
     text
 }
 
-fn message(subject: &str, pairs: &[(&str, &str)]) -> String {
+pub fn message(subject: &str, pairs: &[(&str, &str)]) -> String {
     let trailers: Vec<Trailer> = pairs
         .iter()
         .map(|(k, v)| Trailer::new(k, v).expect("a valid trailer"))
@@ -450,7 +500,7 @@ fn message(subject: &str, pairs: &[(&str, &str)]) -> String {
     trailers::append(subject, &trailers)
 }
 
-fn ts(time: i64) -> String {
+pub fn ts(time: i64) -> String {
     git_planx::clock::format(chrono::DateTime::from_timestamp(time, 0).expect("a valid time"))
 }
 
@@ -488,6 +538,8 @@ struct Branch {
     tip: u64,
     commits: Vec<u64>,
     blobs: Vec<(String, u64)>,
+    /// The message and files of each commit after the start, for a rebase to replay.
+    replay: Vec<(String, Vec<(String, u64)>)>,
 }
 
 impl Writer<'_> {
@@ -584,6 +636,7 @@ impl Writer<'_> {
             None,
             vec![Change::Blob(spec.create.clone(), blob)],
         );
+        let replay = vec![(msg, vec![(spec.create.clone(), blob)])];
         let event = self
             .event(time, &id, "checkpoint")
             .with("checkpoint", "step")
@@ -595,6 +648,7 @@ impl Writer<'_> {
             tip: step1,
             commits,
             blobs,
+            replay,
         }
     }
 
@@ -625,6 +679,10 @@ impl Writer<'_> {
                 (trailers::STATUS, "in-progress"),
             ],
         );
+        branch.replay.push((
+            msg.clone(),
+            vec![(path.clone(), modified), (notes_path.clone(), notes)],
+        ));
         let (step2, time) = self.imp.commit(
             &reference,
             &msg,
@@ -662,6 +720,9 @@ impl Writer<'_> {
                 (trailers::STATUS, "in-progress"),
             ],
         );
+        branch
+            .replay
+            .push((msg.clone(), vec![(status_path.clone(), status)]));
         let (tip, time) = self.imp.commit(
             &reference,
             &msg,
@@ -707,9 +768,10 @@ impl Writer<'_> {
 
     /// Merges a phase branch into main: `finish`'s merge for a verified phase, a forge's pull
     /// request merge (no trailers) for an unverified one.
-    fn merge(&mut self, spec: &PhaseSpec, branch: &Branch, verified: bool, pr: usize) {
+    fn merge(&mut self, spec: &PhaseSpec, branch: &Branch, by_finish: bool, pr: usize) {
         let id = &spec.id;
-        let msg = if verified {
+        let verified = by_finish;
+        let msg = if by_finish {
             let tree = self.imp.entry(branch.tip, "");
             message(
                 &format!("planx: complete phase {id} — Phase"),
@@ -753,6 +815,89 @@ impl Writer<'_> {
                 .with("commits", commits);
             self.note(merge, &event);
         }
+    }
+
+    fn note_line(&mut self, commit: u64, line: String) {
+        match self.notes.last_mut() {
+            Some((c, lines)) if *c == commit => lines.push(line),
+            _ => self.notes.push((commit, vec![line])),
+        }
+    }
+
+    /// The lines of the note of `commit` written so far.
+    fn note_lines(&self, commit: u64) -> Vec<String> {
+        self.notes
+            .iter()
+            .filter(|(c, _)| *c == commit)
+            .flat_map(|(_, lines)| lines.iter().cloned())
+            .collect()
+    }
+
+    /// The branch's commits after its start replayed onto main as `git rebase` (or a forge's
+    /// "rebase and merge") leaves them: the empty start checkpoint dropped, each note copied to
+    /// the rewritten commit (`notes.rewriteRef`), then `verify` run again on the rebased tip.
+    /// The local branch stays where it was.
+    fn rebase(&mut self, spec: &PhaseSpec, branch: &Branch) {
+        let onto = self.imp.oid(self.main);
+        let mut top = None;
+        for (k, (msg, blobs)) in branch.replay.iter().enumerate() {
+            let changes = blobs
+                .iter()
+                .map(|(path, blob)| Change::Blob(path.clone(), *blob))
+                .collect();
+            let (commit, time) =
+                self.imp
+                    .commit("refs/heads/main", msg, Some(self.main), None, changes);
+            self.main = commit;
+            for line in self.note_lines(branch.commits[k + 1]) {
+                self.note_line(commit, line);
+            }
+            top = Some((commit, time));
+        }
+        let (commit, time) = top.expect("commits after the start");
+        let record = self.verify_record(spec, commit, &onto, time + 30);
+        self.note(commit, &record);
+    }
+
+    /// The branch's work in one commit on main, its message ending with the trailers of a
+    /// completion, the phase's notes carried onto it with a verify record of its tree (as
+    /// `finish --squash` leaves it, without its `Planx-Verified-Tree` claim).
+    fn squash(&mut self, spec: &PhaseSpec, branch: &Branch) {
+        let id = &spec.id;
+        let onto = self.imp.oid(self.main);
+        let msg = message(
+            &format!("planx: squash phase {id} — Phase"),
+            &[
+                (trailers::PLAN, PLAN_ID),
+                (trailers::PHASE, id),
+                (trailers::CHECKPOINT, "complete"),
+                (trailers::STATUS, "complete"),
+            ],
+        );
+        let changes = branch
+            .blobs
+            .iter()
+            .map(|(path, blob)| Change::Blob(path.clone(), *blob))
+            .collect();
+        let (commit, time) =
+            self.imp
+                .commit("refs/heads/main", &msg, Some(self.main), None, changes);
+        self.main = commit;
+        for &c in branch.commits.iter().rev() {
+            let from = self.imp.oid(c);
+            for line in self.note_lines(c) {
+                let carried = match serde_json::from_str::<Value>(&line) {
+                    Ok(Value::Object(mut map)) => {
+                        map.insert("carried_from".into(), Value::String(from.clone()));
+                        Value::Object(map).to_string()
+                    }
+                    _ => line,
+                };
+                self.note_line(commit, carried);
+            }
+        }
+        let record = self.verify_record(spec, commit, &onto, time + 30);
+        self.note(commit, &record);
     }
 
     /// The checkpoints of a phase in progress: red, green, and an ordinary commit.
@@ -829,7 +974,7 @@ impl Writer<'_> {
     }
 }
 
-fn generate(env: &Env, repo: &Path, size: Size, seed: u64) -> Meta {
+fn generate(env: &Env, repo: &Path, size: Size, shapes: Shapes, seed: u64) -> Meta {
     std::fs::create_dir_all(repo).expect("create the fixture repository");
     env.git(repo, &["init", "-q", "-b", "main"]);
     for (key, value) in [
@@ -935,6 +1080,7 @@ fn generate(env: &Env, repo: &Path, size: Size, seed: u64) -> Meta {
     // Phases complete in waves: those at one position of their track fork from main together
     // and are merged one after the other, with project commits in between waves.
     let mut pr = 0;
+    let mut completions: BTreeMap<String, usize> = BTreeMap::new();
     for pos in 0..TRACK {
         let done: Vec<&PhaseSpec> = specs
             .iter()
@@ -957,7 +1103,23 @@ fn generate(env: &Env, repo: &Path, size: Size, seed: u64) -> Meta {
             }
             for (spec, branch, verified) in branches {
                 pr += 1;
-                w.merge(spec, &branch, verified, pr);
+                let shape = match (shapes, verified) {
+                    // Unverified: a pull request merged without any record.
+                    (_, false) => "forge merge, no record",
+                    (Shapes::Finish, true) => "finish merge",
+                    (Shapes::Mixed, true) => match spec.i % 3 {
+                        0 => "rebase",
+                        1 => "squash",
+                        _ => "forge merge",
+                    },
+                };
+                match shape {
+                    "rebase" => w.rebase(spec, &branch),
+                    "squash" => w.squash(spec, &branch),
+                    "finish merge" => w.merge(spec, &branch, true, pr),
+                    _ => w.merge(spec, &branch, false, pr),
+                }
+                *completions.entry(shape.to_owned()).or_default() += 1;
             }
             for _ in 0..2 {
                 let count = rng.between(1, 3);
@@ -1138,6 +1300,8 @@ fn generate(env: &Env, repo: &Path, size: Size, seed: u64) -> Meta {
     Meta {
         generator: GENERATOR_VERSION,
         size: size.name.to_owned(),
+        shapes: shapes.name().to_owned(),
+        completions,
         seed,
         tracked_files,
         folders,
@@ -1175,7 +1339,7 @@ pub fn settle(env: &Env, repo: &Path) {
     env.git(repo, &["status", "--porcelain"]);
 }
 
-fn dir_bytes(dir: &Path) -> u64 {
+pub fn dir_bytes(dir: &Path) -> u64 {
     let mut total = 0;
     if let Ok(entries) = std::fs::read_dir(dir) {
         for entry in entries.flatten() {

@@ -57,18 +57,21 @@ impl Cmd {
         text
     }
 
-    /// Runs the command; returns the milliseconds from spawn to exit. Output goes to
-    /// /dev/null, as it would to a reader that does not slow the writer down.
-    fn time(&self, env: &Env) -> f64 {
+    /// Runs the command; returns the milliseconds from spawn to exit and the CPU time (user
+    /// and system, of the command and every process it waited for) in milliseconds. Output
+    /// goes to /dev/null, as it would to a reader that does not slow the writer down.
+    fn time(&self, env: &Env) -> (f64, f64) {
         let mut cmd = env.command(&self.program, &self.dir);
         cmd.args(&self.args)
             .stdout(Stdio::null())
             .stderr(Stdio::piped());
+        let cpu_before = children_cpu_ms();
         let started = Instant::now();
         let out = cmd
             .output()
             .unwrap_or_else(|e| panic!("cannot run {}: {e}", self.display()));
         let ms = started.elapsed().as_secs_f64() * 1000.0;
+        let cpu = children_cpu_ms() - cpu_before;
         let code = out.status.code().unwrap_or(-1);
         assert_eq!(
             code,
@@ -79,8 +82,21 @@ impl Cmd {
             self.expect,
             String::from_utf8_lossy(&out.stderr)
         );
-        ms
+        (ms, cpu)
     }
+}
+
+/// User and system time of the children this process has waited for (and theirs), in ms:
+/// what a command costs the machine, which a busy machine moves less than the time it takes.
+fn children_cpu_ms() -> f64 {
+    // SAFETY: getrusage writes the struct it is given and nothing else.
+    let usage = unsafe {
+        let mut usage: libc::rusage = std::mem::zeroed();
+        libc::getrusage(libc::RUSAGE_CHILDREN, &mut usage);
+        usage
+    };
+    let ms = |t: libc::timeval| t.tv_sec as f64 * 1000.0 + t.tv_usec as f64 / 1000.0;
+    ms(usage.ru_utime) + ms(usage.ru_stime)
 }
 
 /// `text` with each commit id cut to its first ten digits.
@@ -123,7 +139,15 @@ impl Op {
     }
 
     pub fn time(&self, env: &Env) -> f64 {
-        self.cmds.iter().map(|c| c.time(env)).sum()
+        self.time_and_cpu(env).0
+    }
+
+    /// The time from the first spawn to the last exit, and the CPU time, in ms.
+    pub fn time_and_cpu(&self, env: &Env) -> (f64, f64) {
+        self.cmds.iter().fold((0.0, 0.0), |(t, c), cmd| {
+            let (dt, dc) = cmd.time(env);
+            (t + dt, c + dc)
+        })
     }
 }
 
@@ -131,9 +155,21 @@ impl Op {
 #[derive(Debug, Clone, Default)]
 pub struct Sample {
     pub runs: Vec<f64>,
+    /// The CPU time (user + system) of each run, where measured.
+    pub cpu: Vec<f64>,
 }
 
 impl Sample {
+    fn push(&mut self, (ms, cpu): (f64, f64)) {
+        self.runs.push(ms);
+        self.cpu.push(cpu);
+    }
+
+    /// The median CPU time, if it was measured.
+    pub fn cpu_median(&self) -> Option<f64> {
+        (!self.cpu.is_empty()).then(|| median(&self.cpu))
+    }
+
     pub fn median(&self) -> f64 {
         median(&self.runs)
     }
@@ -194,14 +230,14 @@ pub fn compare(env: &Env, a: &Op, b: &Op, reps: Reps, reset: &dyn Fn()) -> (Samp
         r += 1;
         if r % 2 == 1 {
             reset();
-            sa.runs.push(a.time(env));
+            sa.push(a.time_and_cpu(env));
             reset();
-            sb.runs.push(b.time(env));
+            sb.push(b.time_and_cpu(env));
         } else {
             reset();
-            sb.runs.push(b.time(env));
+            sb.push(b.time_and_cpu(env));
             reset();
-            sa.runs.push(a.time(env));
+            sa.push(a.time_and_cpu(env));
         }
     }
     (sa, sb)

@@ -14,6 +14,7 @@ pub const BEGIN: &str =
     "<!-- perf:begin: written by `cargo bench --bench perf`; edit outside these markers -->";
 pub const END: &str = "<!-- perf:end -->";
 const PLOT: &str = "perf-note-writes.svg";
+const GROWTH_PLOT: &str = "perf-growth.svg";
 
 #[derive(Default)]
 pub struct Results {
@@ -31,6 +32,10 @@ pub struct Results {
     pub note_series: Vec<Series>,
     /// The `run` pair, per phase, on its own repository.
     pub run: Option<PairResult>,
+    /// The work of `status`, counted.
+    pub work: Vec<crate::work::WorkCount>,
+    /// How `status` grows with the plan's history and phases.
+    pub growth: Vec<crate::growth::Point>,
 }
 
 /// The machine, the tools and the code measured.
@@ -126,6 +131,14 @@ fn spread(s: &Sample) -> String {
     format!("{} ({}–{})", ms(s.median()), ms(s.min()), ms(s.max()))
 }
 
+/// Median CPU times of both sides and their ratio.
+fn cpu_cell(p: &PairResult) -> String {
+    match (p.planx.cpu_median(), p.git.cpu_median(), p.cpu_ratio()) {
+        (Some(a), Some(b), Some(r)) => format!("{} / {}, {r:.2}×", ms(a), ms(b)),
+        _ => "—".into(),
+    }
+}
+
 fn verdict(ratio: f64, goal: Option<f64>) -> &'static str {
     match goal {
         Some(g) if ratio <= g => "met",
@@ -163,13 +176,19 @@ pub fn render(results: &Results) -> String {
     }
 
     out.push_str("\n### Fixtures\n\n");
-    out.push_str("| size | tracked files | folders | commits (all refs) | project history | phases | notes | objects on disk | generated in |\n");
-    out.push_str("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n");
+    out.push_str("| size | complete phases reached main by | tracked files | folders | commits (all refs) | project history | phases | notes | objects on disk | generated in |\n");
+    out.push_str("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n");
     for m in &results.fixtures {
         let states: Vec<String> = m.states.iter().map(|(k, v)| format!("{v} {k}")).collect();
+        let shapes: Vec<String> = m
+            .completions
+            .iter()
+            .map(|(k, v)| format!("{v} {k}"))
+            .collect();
         out.push_str(&format!(
-            "| {} | {} | {} | {} | {} | {} ({}) | {} | {} MiB | {:.0} s |\n",
+            "| {} | {} | {} | {} | {} | {} | {} ({}) | {} | {} MiB | {:.0} s |\n",
             m.size,
+            shapes.join(", "),
             group(m.tracked_files),
             group(m.folders),
             group(m.commits),
@@ -183,11 +202,11 @@ pub fn render(results: &Results) -> String {
     }
 
     out.push_str(&format!("\n### The goals ({size})\n\n"));
-    out.push_str("| operation | git-planx | compared with | git-planx | git | ratio | goal | |\n");
-    out.push_str("| --- | --- | --- | ---: | ---: | ---: | ---: | --- |\n");
+    out.push_str("| operation | git-planx | compared with | git-planx | git | ratio | goal | | CPU time (user + system), git-planx / git |\n");
+    out.push_str("| --- | --- | --- | ---: | ---: | ---: | ---: | --- | ---: |\n");
     for p in results.pairs.iter().filter(|p| p.size == size) {
         out.push_str(&format!(
-            "| {} | {} | {} | {} | {} | **{:.2}×** | {} | {} |\n",
+            "| {} | {} | {} | {} | {} | **{:.2}×** | {} | {} | {} |\n",
             p.operation,
             p.planx_op,
             p.git_op,
@@ -196,12 +215,13 @@ pub fn render(results: &Results) -> String {
             p.ratio(),
             p.goal.map_or("—".into(), |g| format!("≤ {g}×")),
             verdict(p.ratio(), p.goal),
+            cpu_cell(p),
         ));
     }
     for s in &results.note_series {
         if s.label.starts_with(&size) {
             out.push_str(&format!(
-                "| {} sequential note writes, {} notes before | `Repo::append_note_line` | its own first {WINDOW} writes | last {WINDOW}: {} | first {WINDOW}: {} | **{:.2}×** | ≤ 1.2× | {} |\n",
+                "| {} sequential note writes, {} notes before | `Repo::append_note_line` | its own first {WINDOW} writes | last {WINDOW}: {} | first {WINDOW}: {} | **{:.2}×** | ≤ 1.2× | {} | — |\n",
                 group(s.ms.len()),
                 group(s.notes_before),
                 ms(s.last()),
@@ -213,7 +233,7 @@ pub fn render(results: &Results) -> String {
     }
     if let Some(p) = &results.run {
         out.push_str(&format!(
-            "| {} | {} | {} | {} / phase | {} / phase | **{:.2}×** | {} | {} |\n",
+            "| {} | {} | {} | {} / phase | {} / phase | **{:.2}×** | {} | {} | {} |\n",
             p.operation,
             p.planx_op,
             p.git_op,
@@ -222,6 +242,7 @@ pub fn render(results: &Results) -> String {
             p.ratio(),
             p.goal.map_or("—".into(), |g| format!("≤ {g}×")),
             verdict(p.ratio(), p.goal),
+            cpu_cell(p),
         ));
     }
 
@@ -255,19 +276,54 @@ pub fn render(results: &Results) -> String {
         }
     }
 
+    if !results.work.is_empty() {
+        out.push_str("\n### The work of `status`, counted\n\n");
+        out.push_str(&format!(
+            "Commits `git planx status` asked of its history reader and read from git \
+             (`PLANX_WORK_COUNTS=1`), against the commits of the plan's history (`main` and the \
+             phase branches since the plan was added; base's first-parent line among them). \
+             The suite, and its smoke run in CI, fails when a status asks for more than {} per \
+             commit of that history plus {} per phase, or reads more than that history plus {} \
+             per phase. Counts, unlike times, do not move with the machine's load.\n\n",
+            crate::work::VISITS_PER_COMMIT,
+            crate::work::VISITS_PER_PHASE,
+            crate::work::READS_PER_PHASE
+        ));
+        out.push_str("| fixture | phases | base's line | the plan's history | asked for | per commit of the history | read from git | bound on reads |\n");
+        out.push_str("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n");
+        for w in &results.work {
+            out.push_str(&format!(
+                "| {} | {} | {} | {} | {} | {:.2} | {} | {} |\n",
+                w.label,
+                group(w.phases),
+                group(w.line as usize),
+                group(w.history as usize),
+                group(w.visits as usize),
+                w.visits as f64 / w.history.max(1) as f64,
+                group(w.read as usize),
+                group(w.read_bound() as usize),
+            ));
+        }
+    }
+
     out.push_str("\n### Every pair at every size\n\n");
     out.push_str(
-        "| operation | size | runs a side | git-planx | git | ratio |\n| --- | --- | ---: | ---: | ---: | ---: |\n",
+        "| operation | size | runs a side | git-planx | git | ratio | CPU time, git-planx / git | goal |\n| --- | --- | ---: | ---: | ---: | ---: | ---: | --- |\n",
     );
     for p in &results.pairs {
         out.push_str(&format!(
-            "| {} | {} | {} | {} | {} | {:.2}× |\n",
+            "| {} | {} | {} | {} | {} | {:.2}× | {} | {} |\n",
             p.operation,
             p.size,
             p.planx.runs.len(),
             spread(&p.planx),
             spread(&p.git),
-            p.ratio()
+            p.ratio(),
+            cpu_cell(p),
+            p.goal.map_or(String::new(), |g| format!(
+                "≤ {g}×: {}",
+                verdict(p.ratio(), p.goal)
+            )),
         ));
     }
 
@@ -297,6 +353,10 @@ pub fn render(results: &Results) -> String {
         }
     }
 
+    if !results.growth.is_empty() {
+        out.push_str(&growth_section(results));
+    }
+
     if !results.toggles.is_empty() {
         let configs = [
             "commit-graph",
@@ -316,11 +376,13 @@ pub fn render(results: &Results) -> String {
         out.push_str("\n| --- | --- |");
         out.push_str(&" --- |".repeat(configs.len()));
         out.push('\n');
-        for p in results
-            .pairs
-            .iter()
-            .filter(|p| p.size == size && !matches!(p.key, "hook-shim" | "hook-cold"))
-        {
+        for p in results.pairs.iter().filter(|p| {
+            p.size == size
+                && !matches!(
+                    p.key,
+                    "hook-shim" | "hook-cold" | "status-finish" | "status-cold-finish"
+                )
+        }) {
             let cell = |r: &PairResult| {
                 format!(
                     "{} / {}, {:.2}×",
@@ -380,6 +442,193 @@ pub fn render(results: &Results) -> String {
              written so far, one line per starting number of notes.*\n"
         ));
     }
+    out
+}
+
+/// The growth tables: status and `git log` by commits on base's line, and by phases.
+fn growth_section(results: &Results) -> String {
+    use crate::growth::{COMMIT_SERIES, PHASE_SERIES};
+    let mut out = String::new();
+    out.push_str("\n### How `status` grows with the plan's history and its phases\n\n");
+    out.push_str(&format!(
+        "Repositories of 5,000 files whose base carries, since the plan was added, the \
+         checkpoints of half the plan's phases **rebased onto main** (a step and a status \
+         checkpoint each on base itself, the empty start checkpoint dropped, a verify record on \
+         the rebased tip) among project commits (`benches/perf/growth.rs`); `git planx status` \
+         beside `git log --format=%(trailers) main ^<plan>^` + `git notes --ref planx list` on the \
+         same repository ({} runs a side after {} warm-up, {} s a pair). Before this change \
+         `status` walked base back from every such phase: 0.56 s at 1,000 commits and 7.0 s at \
+         8,000 (56× and 88× `git log`, issue 17's measurement).\n\n",
+        results.growth.first().map_or(0, |p| p.status.runs.len()),
+        results.reps.warmup.min(1),
+        results.reps.seconds / 2.0
+    ));
+    let table = |out: &mut String, first: &str, series: &[(usize, usize)], by_line: bool| {
+        out.push_str(&format!(
+            "| {first} | complete | `git planx status` | `git log` + `git notes list` | ratio | commits asked for | read from git |\n\
+             | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n"
+        ));
+        for &(phases, line) in series {
+            if let Some(p) = results
+                .growth
+                .iter()
+                .find(|p| p.phases == phases && p.line == line)
+            {
+                out.push_str(&format!(
+                    "| {} | {} | {} | {} | {:.2}× | {} | {} |\n",
+                    group(if by_line { line } else { phases }),
+                    group(p.complete),
+                    spread(&p.status),
+                    spread(&p.git),
+                    p.ratio(),
+                    group(p.work.visits as usize),
+                    group(p.work.read as usize),
+                ));
+            }
+        }
+    };
+    out.push_str("Commits on base's line since the plan, a plan of 1,000 phases:\n\n");
+    table(&mut out, "commits on the line", &COMMIT_SERIES, true);
+    out.push_str("\nPhases in the plan, 8,000 commits on the line:\n\n");
+    table(&mut out, "phases", &PHASE_SERIES, false);
+    out.push_str(&format!(
+        "\n![status and git log against the commits on base's line and the phases of the plan]({GROWTH_PLOT})\n\n\
+         *Median time of `git planx status` and of `git log` + `git notes list` against the \
+         commits on base's line (left, 1,000 phases) and the phases of the plan (right, 8,000 \
+         commits), both axes logarithmic.*\n"
+    ));
+    out
+}
+
+/// Two panels of log–log lines: status and git against the line's commits, and against phases.
+pub fn growth_svg(points: &[crate::growth::Point]) -> String {
+    use crate::growth::{COMMIT_SERIES, PHASE_SERIES};
+    let (w, h) = (760.0, 340.0);
+    let panel_w = 300.0;
+    let (top, bottom) = (30.0, 50.0);
+    let lefts = [64.0, 64.0 + panel_w + 90.0];
+    let all: Vec<f64> = points
+        .iter()
+        .flat_map(|p| [p.status.median(), p.git.median()])
+        .filter(|v| *v > 0.0)
+        .collect();
+    let lo = all.iter().copied().fold(f64::MAX, f64::min).max(0.1);
+    let hi = all.iter().copied().fold(0.0_f64, f64::max).max(lo * 2.0);
+    // Decades (1, 2, 5 ×10^k) that cover the times.
+    let (ylo, yhi) = (
+        10f64.powf(lo.log10().floor()),
+        10f64.powf(hi.log10().ceil()),
+    );
+    let y = |v: f64| {
+        top + (h - top - bottom) * (1.0 - (v.log10() - ylo.log10()) / (yhi.log10() - ylo.log10()))
+    };
+    let mut out = format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{w}\" height=\"{h}\" viewBox=\"0 0 {w} {h}\" font-family=\"sans-serif\" font-size=\"12\">\n\
+         <rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n"
+    );
+    type Panel<'a> = (&'a [(usize, usize)], bool, &'a str);
+    let panels: [Panel<'_>; 2] = [
+        (
+            &COMMIT_SERIES,
+            true,
+            "commits on base's line (1,000 phases)",
+        ),
+        (&PHASE_SERIES, false, "phases in the plan (8,000 commits)"),
+    ];
+    for (k, (series, by_line, label)) in panels.iter().enumerate() {
+        let left = lefts[k];
+        let xs: Vec<f64> = series
+            .iter()
+            .map(|&(p, l)| if *by_line { l as f64 } else { p as f64 })
+            .collect();
+        let (xlo, xhi) = (xs[0], xs[xs.len() - 1]);
+        let x = |v: f64| left + panel_w * (v.log10() - xlo.log10()) / (xhi.log10() - xlo.log10());
+        // Grid and labels.
+        let mut tick = ylo;
+        while tick <= yhi * 1.0001 {
+            for m in [1.0, 2.0, 5.0] {
+                let v = tick * m;
+                if v > yhi * 1.0001 {
+                    break;
+                }
+                out.push_str(&format!(
+                    "<line x1=\"{left}\" y1=\"{:.1}\" x2=\"{:.1}\" y2=\"{:.1}\" stroke=\"#ddd\"/>\n\
+                     <text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\">{}</text>\n",
+                    y(v),
+                    left + panel_w,
+                    y(v),
+                    left - 6.0,
+                    y(v) + 4.0,
+                    if v >= 1.0 {
+                        format!("{v:.0}")
+                    } else {
+                        format!("{v}")
+                    }
+                ));
+            }
+            tick *= 10.0;
+        }
+        for &v in &xs {
+            out.push_str(&format!(
+                "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\">{}</text>\n",
+                x(v),
+                h - bottom + 16.0,
+                group(v as usize)
+            ));
+        }
+        out.push_str(&format!(
+            "<line x1=\"{left}\" y1=\"{top}\" x2=\"{left}\" y2=\"{:.1}\" stroke=\"#333\"/>\n\
+             <line x1=\"{left}\" y1=\"{:.1}\" x2=\"{:.1}\" y2=\"{:.1}\" stroke=\"#333\"/>\n\
+             <text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\">{label}</text>\n\
+             <text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\" transform=\"rotate(-90 {:.1} {:.1})\">ms</text>\n",
+            h - bottom,
+            h - bottom,
+            left + panel_w,
+            h - bottom,
+            left + panel_w / 2.0,
+            h - 12.0,
+            left - 44.0,
+            top + (h - top - bottom) / 2.0,
+            left - 44.0,
+            top + (h - top - bottom) / 2.0,
+        ));
+        for (name, colour, pick) in [
+            ("git planx status", "#1b6ac9", 0),
+            ("git log + git notes list", "#d1495b", 1),
+        ] {
+            let line: Vec<String> = series
+                .iter()
+                .filter_map(|&(phases, l)| {
+                    points.iter().find(|p| p.phases == phases && p.line == l)
+                })
+                .map(|p| {
+                    let v = if pick == 0 {
+                        p.status.median()
+                    } else {
+                        p.git.median()
+                    };
+                    let at = if *by_line { p.line } else { p.phases } as f64;
+                    format!("{:.1},{:.1}", x(at), y(v))
+                })
+                .collect();
+            out.push_str(&format!(
+                "<polyline fill=\"none\" stroke=\"{colour}\" stroke-width=\"2\" points=\"{}\"/>\n",
+                line.join(" ")
+            ));
+            if k == 0 {
+                let ly = top - 14.0 + 0.0;
+                let lx = left + 10.0 + 170.0 * pick as f64;
+                out.push_str(&format!(
+                    "<rect x=\"{lx:.1}\" y=\"{:.1}\" width=\"12\" height=\"3\" fill=\"{colour}\"/>\n\
+                     <text x=\"{:.1}\" y=\"{:.1}\">{name}</text>\n",
+                    ly - 4.0,
+                    lx + 16.0,
+                    ly,
+                ));
+            }
+        }
+    }
+    out.push_str("</svg>\n");
     out
 }
 
@@ -489,5 +738,9 @@ pub fn write(results: &Results, path: &Path) {
     if !results.note_series.is_empty() {
         let plot = path.with_file_name(PLOT);
         std::fs::write(plot, svg(&results.note_series)).expect("write the plot");
+    }
+    if !results.growth.is_empty() {
+        let plot = path.with_file_name(GROWTH_PLOT);
+        std::fs::write(plot, growth_svg(&results.growth)).expect("write the growth plot");
     }
 }

@@ -164,7 +164,7 @@ impl RunFixture {
                 .into(),
             planx: per_phase(&planx_sample, self.phases),
             git: per_phase(&git_sample, self.phases),
-            goal: Some(1.5),
+            goal: Some(1.2),
         };
         eprintln!(
             "perf: run of {} phases: planx {:.1} ms, git {:.1} ms per phase, ratio {:.2}",
@@ -181,5 +181,6 @@ impl RunFixture {
 fn per_phase(sample: &crate::measure::Sample, phases: usize) -> crate::measure::Sample {
     crate::measure::Sample {
         runs: sample.runs.iter().map(|ms| ms / phases as f64).collect(),
+        cpu: sample.cpu.iter().map(|ms| ms / phases as f64).collect(),
     }
 }

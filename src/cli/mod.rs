@@ -127,6 +127,18 @@ pub enum Command {
 /// Runs a parsed command line. A "no" answer (exit 1) is an error already shown
 /// ([`crate::error::answer`]); every exit code is decided by the error's kind.
 pub fn run(cli: &Cli, ui: &Ui) -> Result<(), CliError> {
+    let result = run_command(cli, ui);
+    // The work done, counted, for the benchmark's bounds (docs/performance.md): never timed.
+    if std::env::var_os("PLANX_WORK_COUNTS").is_some_and(|v| v == "1") {
+        let (visits, read) = crate::git::history::work_counts();
+        ui.err(&format!(
+            "planx-work: commit-visits={visits} commits-read={read}\n"
+        ));
+    }
+    result
+}
+
+fn run_command(cli: &Cli, ui: &Ui) -> Result<(), CliError> {
     match &cli.command {
         Command::Init(args) => init::cmd_init(ui, &cli.global, args),
         Command::Check(args) => check::cmd_check(ui, &cli.global, args),

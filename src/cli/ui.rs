@@ -4,7 +4,7 @@
 //! [`crate::error::ErrorKind::BrokenPipe`]).
 
 use std::io::{self, IsTerminal, Write};
-use std::sync::{Arc, Condvar, Mutex};
+use std::sync::{Arc, Condvar, Mutex, OnceLock};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -92,47 +92,70 @@ impl Painter {
 pub struct Ui {
     pub json: bool,
     pub quiet: bool,
-    /// `core.quotePath`: paths in text output are quoted when they hold bytes above 0x7f.
-    pub quote_path: bool,
-    out: Painter,
-    err: Painter,
+    /// `--color`, when given.
+    color: Option<ColorChoice>,
+    /// How to write, from git's configuration: read the first time something is written (a
+    /// `git config`), so that a command that writes nothing — a hook that lets a commit
+    /// through — does not start git for it.
+    looks: OnceLock<Looks>,
     /// stderr is a terminal that can redraw a line.
     live: bool,
+}
+
+/// What git's configuration says of output: colours and `core.quotePath`.
+#[derive(Debug, Clone, Copy)]
+struct Looks {
+    /// `core.quotePath`: paths in text output are quoted when they hold bytes above 0x7f.
+    quote_path: bool,
+    out: Painter,
+    err: Painter,
 }
 
 impl Ui {
     /// `color` is `--color` when given; otherwise git's configuration decides.
     pub fn new(color: Option<ColorChoice>, json: bool, quiet: bool) -> Ui {
-        let config = crate::git::cli::output_config();
-        let color = color
-            .or_else(|| {
-                config
-                    .color_planx
-                    .as_deref()
-                    .and_then(ColorChoice::from_git)
-            })
-            .or_else(|| config.color_ui.as_deref().and_then(ColorChoice::from_git))
-            .unwrap_or(ColorChoice::Auto);
-        let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
         let dumb = std::env::var_os("TERM").is_some_and(|t| t == "dumb");
-        let decide = |terminal: bool| match color {
-            _ if no_color => false,
-            ColorChoice::Never => false,
-            ColorChoice::Always => true,
-            ColorChoice::Auto => terminal && !dumb,
-        };
         Ui {
             json,
             quiet,
-            quote_path: config.quote_path,
-            out: Painter {
-                enabled: !json && decide(io::stdout().is_terminal()),
-            },
-            err: Painter {
-                enabled: decide(io::stderr().is_terminal()),
-            },
+            color,
+            looks: OnceLock::new(),
             live: io::stderr().is_terminal() && !dumb,
         }
+    }
+
+    /// Colours and quoting, from `--color` and git's configuration, read once.
+    fn looks(&self) -> Looks {
+        *self.looks.get_or_init(|| {
+            let config = crate::git::cli::output_config();
+            let color = self
+                .color
+                .or_else(|| {
+                    config
+                        .color_planx
+                        .as_deref()
+                        .and_then(ColorChoice::from_git)
+                })
+                .or_else(|| config.color_ui.as_deref().and_then(ColorChoice::from_git))
+                .unwrap_or(ColorChoice::Auto);
+            let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+            let dumb = std::env::var_os("TERM").is_some_and(|t| t == "dumb");
+            let decide = |terminal: bool| match color {
+                _ if no_color => false,
+                ColorChoice::Never => false,
+                ColorChoice::Always => true,
+                ColorChoice::Auto => terminal && !dumb,
+            };
+            Looks {
+                quote_path: config.quote_path,
+                out: Painter {
+                    enabled: !self.json && decide(io::stdout().is_terminal()),
+                },
+                err: Painter {
+                    enabled: decide(io::stderr().is_terminal()),
+                },
+            }
+        })
     }
 
     /// The same, never showing [`Ui::progress`] (stderr carries logs).
@@ -149,7 +172,9 @@ impl Ui {
         if !self.live || self.json || self.quiet {
             return None;
         }
-        Some(crate::process::watch(Arc::new(Spinner::new(self.err))))
+        Some(crate::process::watch(Arc::new(Spinner::new(
+            self.looks().err,
+        ))))
     }
 
     /// Shows `text` as the one line of progress on a terminal (redrawn in place), or clears it
@@ -167,17 +192,17 @@ impl Ui {
 
     /// The painter for stdout.
     pub fn out_painter(&self) -> Painter {
-        self.out
+        self.looks().out
     }
 
     /// The painter for stderr.
     pub fn err_painter(&self) -> Painter {
-        self.err
+        self.looks().err
     }
 
     /// Writes text to stdout, its paths shown as `core.quotePath` says.
     pub fn out(&self, text: &str) -> Result<(), CliError> {
-        self.write_out(&requote(text, self.quote_path))
+        self.write_out(&requote(text, self.looks().quote_path))
     }
 
     /// Writes text to stdout as it is (a document whose bytes are its own).
@@ -203,7 +228,7 @@ impl Ui {
     /// Writes to stderr, paths shown as `core.quotePath` says. A closed stderr is ignored:
     /// there is nobody left to tell.
     pub fn err(&self, text: &str) {
-        let text = requote(text, self.quote_path);
+        let text = requote(text, self.looks().quote_path);
         let _ = io::stderr().lock().write_all(text.as_bytes());
     }
 
@@ -212,7 +237,7 @@ impl Ui {
         if self.json {
             let _ = self.json(&error_document(error));
         }
-        self.err(&render_error(error, self.err));
+        self.err(&render_error(error, self.looks().err));
     }
 }
 

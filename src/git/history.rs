@@ -10,29 +10,88 @@ use std::cell::RefCell;
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap, HashSet};
 use std::rc::Rc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::{CommitInfo, GitError, Oid, Repo};
+
+/// Commits asked of a [`History`] in this process, read from git or not: the work a derivation
+/// does over the history, counted (not timed) so that a benchmark can hold it to a bound.
+static VISITS: AtomicU64 = AtomicU64::new(0);
+
+/// How many commits this process has asked of a [`History`] (each [`History::info`]), and how
+/// many of them it read from git ([`Repo::commit_info`]).
+pub fn work_counts() -> (u64, u64) {
+    (VISITS.load(Ordering::Relaxed), super::commits_read())
+}
 
 /// A walk trusts commit dates as git's own revision walk does: it goes on while a commit left
 /// to see is not hidden or is no older than the oldest commit found (it may still hide it),
 /// then this many commits more, for dates out of order.
 const SLOP: usize = 5;
 
+/// The most commits off base's line that [`History::merged_sides`] lists by walking the merged
+/// sides alone; past it, the full walk.
+const SIDE_LIMIT: usize = 100_000;
+
+/// What each merge of a line merged, and every commit of the line's history.
+pub type MergedSides = (HashMap<Oid, Vec<Oid>>, HashSet<Oid>);
+
 pub struct History<'r> {
     repo: &'r Repo,
-    commits: RefCell<HashMap<Oid, Rc<CommitInfo>>>,
+    commits: RefCell<HashMap<Oid, Rc<CommitInfo>, OidHash>>,
+}
+
+/// Hashes an object id by its first bytes: ids are already uniform, so hashing them again
+/// (std's SipHash) only costs time, a few percent of a status over thousands of commits.
+#[derive(Clone, Copy, Default)]
+pub struct OidHash;
+
+impl std::hash::BuildHasher for OidHash {
+    type Hasher = OidHasher;
+    fn build_hasher(&self) -> OidHasher {
+        OidHasher(0)
+    }
+}
+
+#[derive(Default)]
+pub struct OidHasher(u64);
+
+impl std::hash::Hasher for OidHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        // An id is written as its 20 bytes (after their length); anything else is folded in
+        // whole, so that the hasher stays correct for other keys.
+        for chunk in bytes.chunks(8) {
+            let mut word = [0u8; 8];
+            word[..chunk.len()].copy_from_slice(chunk);
+            self.0 = (self.0.rotate_left(23) ^ u64::from_le_bytes(word))
+                .wrapping_mul(0x9E37_79B9_7F4A_7C15);
+            if bytes.len() >= 20 {
+                // An id: its first eight bytes are hash enough.
+                break;
+            }
+        }
+    }
+
+    fn write_usize(&mut self, n: usize) {
+        self.0 ^= n as u64;
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
 }
 
 impl<'r> History<'r> {
     pub fn new(repo: &'r Repo) -> History<'r> {
         History {
             repo,
-            commits: RefCell::new(HashMap::new()),
+            commits: RefCell::new(HashMap::default()),
         }
     }
 
     /// The commit `id`, read the first time it is asked for.
     pub fn info(&self, id: Oid) -> Result<Rc<CommitInfo>, GitError> {
+        VISITS.fetch_add(1, Ordering::Relaxed);
         if let Some(info) = self.commits.borrow().get(&id) {
             return Ok(Rc::clone(info));
         }
@@ -105,19 +164,18 @@ impl<'r> History<'r> {
     /// from `below` is listed once; then, from the oldest commit of the line up, each merge's
     /// side is what its other parents reach among those commits that no older commit of the
     /// line reaches. (What lies outside that list is reachable from `below`, hence from every
-    /// commit of the line.)
-    pub fn merged_sides(
-        &self,
-        line: &[Oid],
-        below: Option<Oid>,
-    ) -> Result<HashMap<Oid, Vec<Oid>>, GitError> {
+    /// commit of the line.) That list comes back too: the commits of the line's history.
+    pub fn merged_sides(&self, line: &[Oid], below: Option<Oid>) -> Result<MergedSides, GitError> {
         let Some(&top) = line.first() else {
-            return Ok(HashMap::new());
+            return Ok((HashMap::new(), HashSet::new()));
         };
-        let listed: HashSet<Oid> = self
-            .between(top, &below.into_iter().collect::<Vec<_>>())?
-            .into_iter()
-            .collect();
+        let listed = match self.sides_off(line)? {
+            Some(listed) => listed,
+            None => self
+                .between(top, &below.into_iter().collect::<Vec<_>>())?
+                .into_iter()
+                .collect(),
+        };
         let mut reached: HashSet<Oid> = HashSet::with_capacity(listed.len());
         let mut sides = HashMap::new();
         for &commit in line.iter().rev() {
@@ -138,7 +196,69 @@ impl<'r> History<'r> {
                 }
             }
         }
-        Ok(sides)
+        Ok((sides, listed))
+    }
+
+    /// Every commit reachable from the top of `line` and not from the commit below it, found
+    /// from the line itself: the line, and what the other parents of its merges reach without
+    /// coming back to the line. `None` when such a walk reaches a root commit (a merged side
+    /// forked below the line: only the full walk, hiding what is below, tells those commits
+    /// apart) or goes on past [`SIDE_LIMIT`] commits.
+    ///
+    /// Exact otherwise: a commit reachable from below the line reaches a root without passing
+    /// a commit of the line (those are all younger), so a walk that never reaches a root found
+    /// none of them; and a commit reachable from the top, off the line, is reached from the
+    /// other parent of the last merge of the line its path leaves the line at.
+    fn sides_off(&self, line: &[Oid]) -> Result<Option<HashSet<Oid>>, GitError> {
+        let mut listed: HashSet<Oid> = line.iter().copied().collect();
+        let mut stack = Vec::new();
+        for &commit in line {
+            stack.extend(self.info(commit)?.parents.iter().skip(1).copied());
+        }
+        let mut found = 0;
+        while let Some(id) = stack.pop() {
+            if !listed.insert(id) {
+                continue;
+            }
+            let info = self.info(id)?;
+            found += 1;
+            if info.parents.is_empty() || found > SIDE_LIMIT {
+                return Ok(None);
+            }
+            stack.extend(info.parents.iter().copied());
+        }
+        Ok(Some(listed))
+    }
+
+    /// [`History::between`]`(tip, &[base])`, where `listed` is every commit reachable from
+    /// `base` and not from some commit `below` (what [`History::merged_sides`] returns for
+    /// base's line): the walk from `tip` stops at the commits listed, so it reads only what
+    /// the branch holds beyond base, not base's history back to the fork. Exact: a commit
+    /// reached without passing a listed one is reachable from base only through `below`, and
+    /// then the walk goes on to a root commit, where it gives way to the full walk (as it does
+    /// past `limit` commits).
+    pub fn beyond(
+        &self,
+        tip: Oid,
+        base: Oid,
+        listed: &HashSet<Oid>,
+        limit: usize,
+    ) -> Result<Vec<Oid>, GitError> {
+        let mut seen: HashSet<Oid> = HashSet::new();
+        let mut found = Vec::new();
+        let mut stack = vec![tip];
+        while let Some(id) = stack.pop() {
+            if listed.contains(&id) || !seen.insert(id) {
+                continue;
+            }
+            let info = self.info(id)?;
+            if info.parents.is_empty() || found.len() >= limit {
+                return self.between(tip, &[base]);
+            }
+            found.push(id);
+            stack.extend(info.parents.iter().copied());
+        }
+        self.topological(found)
     }
 
     /// Marks `id` hidden, and the ancestors of it already seen.
@@ -338,7 +458,7 @@ mod tests {
     #[test]
     fn merged_sides_are_what_each_merge_brought() {
         for seed in 0..6 {
-            let (dir, line, _) = history(seed);
+            let (dir, line, all) = history(seed);
             let repo = Repo::open(dir.path()).unwrap();
             let history = History::new(&repo);
             // The whole line, and a line cut above its first commits.
@@ -346,7 +466,29 @@ mod tests {
                 (&line[..], None),
                 (&line[..line.len() - 5], Some(line[line.len() - 5])),
             ] {
-                let sides = history.merged_sides(top, below).unwrap();
+                let (sides, listed) = history.merged_sides(top, below).unwrap();
+                // A branch's commits beyond base, from the walk that stops at base's history,
+                // are those of the full walk (through `below` too, and past a small limit).
+                let mut rng = Lcg(seed + 200);
+                for _ in 0..20 {
+                    let tip = all[rng.below(all.len())];
+                    for limit in [3, 10_000] {
+                        assert_eq!(
+                            history.beyond(tip, top[0], &listed, limit).unwrap(),
+                            history.between(tip, &[top[0]]).unwrap(),
+                            "seed {seed}: {tip} beyond {}",
+                            top[0]
+                        );
+                    }
+                }
+                let hidden = below.map(|b| reachable(&repo, b, &[])).unwrap_or_default();
+                assert_eq!(
+                    listed,
+                    reachable(&repo, top[0], &[])
+                        .into_iter()
+                        .filter(|c| !hidden.contains(c))
+                        .collect::<HashSet<_>>()
+                );
                 for &commit in top {
                     let parents = &history.info(commit).unwrap().parents;
                     match parents.as_slice() {

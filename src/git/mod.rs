@@ -24,6 +24,14 @@ pub use git2::Oid;
 
 use crate::plan::PathFacts;
 
+/// Commits read from git by [`Repo::commit_info`] in this process (see
+/// [`history::work_counts`]).
+static COMMITS_READ: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+fn commits_read() -> u64 {
+    COMMITS_READ.load(std::sync::atomic::Ordering::Relaxed)
+}
+
 /// What went wrong talking to the repository.
 #[derive(Debug, Error)]
 pub enum GitError {
@@ -117,6 +125,9 @@ pub struct CommitInfo {
     /// Committer time, seconds since the epoch.
     pub time: i64,
     pub author: String,
+    /// The message's trailers, parsed the first time they are asked for (a derivation asks
+    /// two or three times for each commit).
+    trailers: std::sync::OnceLock<Vec<trailers::Trailer>>,
 }
 
 impl CommitInfo {
@@ -124,8 +135,8 @@ impl CommitInfo {
         self.message.lines().next().unwrap_or("")
     }
 
-    pub fn trailers(&self) -> Vec<trailers::Trailer> {
-        trailers::parse(&self.message)
+    pub fn trailers(&self) -> &[trailers::Trailer] {
+        self.trailers.get_or_init(|| trailers::parse(&self.message))
     }
 }
 
@@ -401,6 +412,7 @@ impl Repo {
     }
 
     pub fn commit_info(&self, id: Oid) -> Result<CommitInfo, GitError> {
+        COMMITS_READ.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let commit = self
             .inner
             .find_commit(id)
@@ -416,6 +428,7 @@ impl Repo {
                 String::from_utf8_lossy(commit.author().name_bytes()),
                 String::from_utf8_lossy(commit.author().email_bytes())
             ),
+            trailers: std::sync::OnceLock::new(),
         })
     }
 

@@ -496,14 +496,14 @@ fn phases_merged(
     for &commit in commits {
         let info = repo.commit_info(commit)?;
         let trailers = info.trailers();
-        let ours = trailers::value(&trailers, trailers::PLAN).is_none_or(|p| p == plan.id);
-        let phase = trailers::value(&trailers, trailers::PHASE);
-        match (phase, trailers::value(&trailers, trailers::STATUS)) {
+        let ours = trailers::value(trailers, trailers::PLAN).is_none_or(|p| p == plan.id);
+        let phase = trailers::value(trailers, trailers::PHASE);
+        match (phase, trailers::value(trailers, trailers::STATUS)) {
             (Some(phase), Some("complete")) if ours => {
                 completed.insert(phase.to_owned());
             }
             (Some(phase), _)
-                if ours && trailers::value(&trailers, trailers::CHECKPOINT).is_some() =>
+                if ours && trailers::value(trailers, trailers::CHECKPOINT).is_some() =>
             {
                 merged.insert(phase.to_owned());
             }
@@ -513,9 +513,9 @@ fn phases_merged(
                 for side in repo.commits_between(info.parents[1], &info.parents[..1])? {
                     let side = repo.commit_info(side)?;
                     let trailers = side.trailers();
-                    if trailers::value(&trailers, trailers::PLAN).is_none_or(|p| p == plan.id)
-                        && trailers::value(&trailers, trailers::CHECKPOINT).is_some()
-                        && let Some(phase) = trailers::value(&trailers, trailers::PHASE)
+                    if trailers::value(trailers, trailers::PLAN).is_none_or(|p| p == plan.id)
+                        && trailers::value(trailers, trailers::CHECKPOINT).is_some()
+                        && let Some(phase) = trailers::value(trailers, trailers::PHASE)
                     {
                         completed.insert(phase.to_owned());
                     }

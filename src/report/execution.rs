@@ -237,7 +237,7 @@ fn work_of(repo: &Repo, base_tip: Option<Oid>, status: &PhaseStatus) -> Result<W
     // plan there), so it takes no `Judged`; the branch of an open phase, below, does.
     if let Some(merge) = status.completed_by {
         let info = repo.commit_info(merge)?;
-        let squash = trailers::value(&info.trailers(), trailers::STATUS) == Some("complete");
+        let squash = trailers::value(info.trailers(), trailers::STATUS) == Some("complete");
         return Ok(match info.parents.as_slice() {
             [first, merged, ..] => {
                 let mut commits = repo.commits_between(*merged, &[*first])?;

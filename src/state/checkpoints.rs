@@ -66,7 +66,7 @@ pub(super) fn checkpoints_among(
     for &id in commits {
         let info = history.info(id)?;
         let trailers = info.trailers();
-        match checkpoint_of(&info, &trailers, plan_id) {
+        match checkpoint_of(&info, trailers, plan_id) {
             Some((p, mut c)) if p == phase => {
                 if let Some(notes) = notes {
                     read_events(notes, plan_id, phase, &mut c)?;

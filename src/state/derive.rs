@@ -245,6 +245,9 @@ fn derive_where(
     Ok(out)
 }
 
+/// The most commits of a phase branch beyond base read without walking base too.
+const BEYOND_LIMIT: usize = 10_000;
+
 /// Phases from which the notes' folders are read ahead.
 const READ_AHEAD_PHASES: usize = 64;
 
@@ -274,7 +277,8 @@ fn read_phases(
     branches: Branches,
     wanted: &dyn Fn(&crate::plan::Phase) -> bool,
 ) -> Result<(Vec<PhaseStatus>, Vec<(Vec<Oid>, Option<Oid>)>), GitError> {
-    let sides = history.merged_sides(line, below)?;
+    let (sides, listed) = history.merged_sides(line, below)?;
+    let on_line: HashSet<Oid> = line.iter().copied().collect();
     let completions = completions_on_line(history, plan, line, &sides)?;
     let mut tips = repo.branch_tips(&plan.branch_prefix)?;
     if branches == Branches::OrOrigin {
@@ -327,17 +331,20 @@ fn read_phases(
                         None => history.between(*second, &[*first])?,
                     },
                     _ if is_fast_forward(&info) => {
-                        let top = match (branch_tip, base_tip) {
-                            (Some(tip), Some(base)) if repo.is_ancestor(tip, base)? => tip,
-                            _ => merge,
-                        };
+                        // The branch's tip counts when base holds it (within the plan's
+                        // history: what lies below it is no work of a phase of this plan).
+                        let held = branch_tip.filter(|tip| listed.contains(tip));
+                        let (commits, top) =
+                            fast_forwarded(history, &plan.id, &phase.id, held, merge, &on_line)?;
                         fast_forward_tip = Some(top);
-                        fast_forwarded(history, top, &phase.id)?
+                        commits
                     }
                     _ => vec![merge],
                 }
             }
-            (None, Some(tip), Some(base)) => history.between(tip, &[base])?,
+            // What the branch holds beyond base: a walk from its tip that stops at the plan's
+            // history on base, instead of one that goes back along base to the fork.
+            (None, Some(tip), Some(base)) => history.beyond(tip, base, &listed, BEYOND_LIMIT)?,
             (None, Some(tip), None) => history.between(tip, &[])?,
             (None, None, _) => Vec::new(),
         };

@@ -114,8 +114,22 @@ pub fn refuse_symlink_paths(
         path: display.to_owned(),
         source: std::io::Error::other(e.to_string()),
     };
+    // The answer depends on the tree and the plan's bytes alone: a "no" is kept under both
+    // (a status does not read a thousand phases' folders in the tree again).
+    let tree = repo.commit_info(commit).map_err(unreadable)?.tree;
+    let key = plan
+        .blob
+        .as_deref()
+        .map(|blob| crate::git::fingerprint(format!("{tree}\n{blob}\n{plan_path}").as_bytes()));
+    let kept = crate::cache::Cache::new(repo, "symlink-free", 1, "none");
+    if key.as_deref().is_some_and(|k| kept.get(k).is_some()) {
+        return Ok(());
+    }
     let facts = TreePathFacts::new(repo.tree_lookup(commit).map_err(unreadable)?);
     if !plan.goes_through_a_symlink(&facts) {
+        if let Some(key) = key {
+            kept.put(&key, b"");
+        }
         return Ok(());
     }
     let bytes = repo

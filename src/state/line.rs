@@ -7,7 +7,7 @@
 //! on base's tip) depends only on commit ids, so it is kept between runs in [`BaseFacts`]:
 //! a status after a checkpoint reads no tree of base again.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use serde::Serialize;
 
@@ -84,9 +84,9 @@ pub(super) fn completions_on_line<'p>(
     for &id in line {
         let info = history.info(id)?;
         let trailers = info.trailers();
-        let phase = trailers::value(&trailers, trailers::PHASE);
-        let plan_ok = trailers::value(&trailers, trailers::PLAN).is_none_or(|p| p == plan.id);
-        let status = trailers::value(&trailers, trailers::STATUS);
+        let phase = trailers::value(trailers, trailers::PHASE);
+        let plan_ok = trailers::value(trailers, trailers::PLAN).is_none_or(|p| p == plan.id);
+        let status = trailers::value(trailers, trailers::STATUS);
         match (phase, status) {
             (Some(phase), Some("complete")) if plan_ok => {
                 if let Some((key, _)) = known.get_key_value(phase) {
@@ -96,7 +96,7 @@ pub(super) fn completions_on_line<'p>(
             (Some(phase), _) if plan_ok && info.parents.len() < 2 => {
                 // A checkpoint of the phase on base itself: its branch was fast-forwarded (or
                 // rebased) into base.
-                if trailers::value(&trailers, trailers::CHECKPOINT).is_some()
+                if trailers::value(trailers, trailers::CHECKPOINT).is_some()
                     && let Some((key, _)) = known.get_key_value(phase)
                 {
                     done.entry(key).or_insert(id);
@@ -111,15 +111,15 @@ pub(super) fn completions_on_line<'p>(
                 for &side in sides.get(&id).map_or(&[][..], Vec::as_slice) {
                     let side_info = history.info(side)?;
                     let side_trailers = side_info.trailers();
-                    if let Some(phase) = trailers::value(&side_trailers, trailers::PHASE)
-                        && trailers::value(&side_trailers, trailers::STATUS) == Some("complete")
-                        && trailers::value(&side_trailers, trailers::PLAN)
+                    if let Some(phase) = trailers::value(side_trailers, trailers::PHASE)
+                        && trailers::value(side_trailers, trailers::STATUS) == Some("complete")
+                        && trailers::value(side_trailers, trailers::PLAN)
                             .is_none_or(|p| p == plan.id)
                         && let Some((key, _)) = known.get_key_value(phase)
                     {
                         completed_inside.entry(key).or_insert(side);
                     } else if let Some((phase, _)) =
-                        checkpoint_of(&side_info, &side_trailers, &plan.id)
+                        checkpoint_of(&side_info, side_trailers, &plan.id)
                         && let Some((key, _)) = known.get_key_value(phase.as_str())
                     {
                         checkpointed.push(key);
@@ -143,31 +143,85 @@ pub(super) fn completions_on_line<'p>(
 pub(super) fn is_fast_forward(info: &CommitInfo) -> bool {
     let trailers = info.trailers();
     info.parents.len() < 2
-        && trailers::value(&trailers, trailers::STATUS) != Some("complete")
-        && trailers::value(&trailers, trailers::CHECKPOINT).is_some()
+        && trailers::value(trailers, trailers::STATUS) != Some("complete")
+        && trailers::value(trailers, trailers::CHECKPOINT).is_some()
 }
 
-/// The phase's commits on base's first-parent line, from `tip` back to its start checkpoint.
+/// The phase's commits on base's first-parent line that a fast-forward (or a rebase, or
+/// cherry-picks) put there, and the top of them: from `last`, the newest of its commits on
+/// the line, back to its start checkpoint, or, when there is none (a rebase drops the empty
+/// start), to its oldest commit that carries its trailers (a plain commit below it is not told
+/// apart from base's own). The top is the phase branch's tip (`branch_tip`, when base holds
+/// it) if only plain commits lie between it and `last`: work after the last checkpoint is part
+/// of what was forwarded.
+///
+/// The walk ends before a merge, a commit of another phase of the plan, and, on base's line
+/// (`on_line`), its end: each commit of the line is walked for the phase above it only, so
+/// that reading every phase costs one pass over the line, however the phases reached it.
 pub(super) fn fast_forwarded(
     history: &History<'_>,
-    tip: Oid,
+    plan_id: &str,
     phase: &str,
-) -> Result<Vec<Oid>, GitError> {
+    branch_tip: Option<Oid>,
+    last: Oid,
+    on_line: &HashSet<Oid>,
+) -> Result<(Vec<Oid>, Oid), GitError> {
+    // Whose is a commit: `Some(true)` this phase's, `Some(false)` another phase's.
+    let owner = |info: &CommitInfo| -> Option<bool> {
+        let trailers = info.trailers();
+        let plan_ok = trailers::value(trailers, trailers::PLAN).is_none_or(|p| p == plan_id);
+        trailers::value(trailers, trailers::PHASE)
+            .filter(|_| plan_ok)
+            .map(|p| p == phase)
+    };
     let mut out = Vec::new();
-    let mut current = Some(tip);
+    if let Some(tip) = branch_tip.filter(|&t| t != last) {
+        let mut current = tip;
+        while current != last {
+            let info = history.info(current)?;
+            if info.parents.len() != 1 || owner(&info).is_some() || out.len() >= WALK_LIMIT {
+                // Not work of this phase's alone: the forwarded work ends at `last`.
+                out.clear();
+                break;
+            }
+            out.push(current);
+            current = info.parents[0];
+        }
+    }
+    let top = out.first().copied().unwrap_or(last);
+    let bounded = on_line.contains(&last);
+    let mut own = out.len() + 1;
+    let mut current = Some(last);
     while let Some(id) = current {
         let info = history.info(id)?;
-        let trailers = info.trailers();
+        let whose = owner(&info);
+        let first = id == last;
+        if !first
+            && (info.parents.len() >= 2
+                || whose == Some(false)
+                || bounded && !on_line.contains(&id))
+        {
+            break;
+        }
         out.push(id);
-        let is_start = trailers::value(&trailers, trailers::PHASE) == Some(phase)
-            && trailers::value(&trailers, trailers::CHECKPOINT) == Some("start");
-        if is_start || info.parents.len() != 1 || out.len() >= 10_000 {
+        if whose == Some(true) {
+            own = out.len();
+            let trailers = info.trailers();
+            if trailers::value(trailers, trailers::CHECKPOINT) == Some("start") {
+                return Ok((out, top));
+            }
+        }
+        if info.parents.len() != 1 || out.len() >= WALK_LIMIT {
             break;
         }
         current = info.parents.first().copied();
     }
-    Ok(out)
+    out.truncate(own);
+    Ok((out, top))
 }
+
+/// The most commits a walk for one fast-forwarded phase goes through.
+const WALK_LIMIT: usize = 10_000;
 
 /// What depends only on base's tip, the plan's path and the plan's bytes — where the plan's
 /// line of base ends, and which `create` entries match nothing there — kept between runs
@@ -273,26 +327,94 @@ mod tests {
         assert!(!facts.changed);
     }
 
+    fn forwarded(
+        history: &History<'_>,
+        phase: &str,
+        tip: Option<Oid>,
+        last: Oid,
+    ) -> (Vec<Oid>, Oid) {
+        let line = base_line_of(history, last);
+        fast_forwarded(history, "walk", phase, tip, last, &line).unwrap()
+    }
+
+    /// Every commit on the first-parent line of `tip`.
+    fn base_line_of(history: &History<'_>, tip: Oid) -> HashSet<Oid> {
+        let mut line = HashSet::new();
+        let mut current = Some(tip);
+        while let Some(id) = current {
+            line.insert(id);
+            current = history.info(id).unwrap().parents.first().copied();
+        }
+        line
+    }
+
     #[test]
     fn fast_forwarded_work_goes_back_to_the_phase_start_only() {
         let f = Fixture::with_plan();
         let added = f.rev("HEAD");
+        let other = f.checkpoint("b", "verify", &[]);
+        let project = f.commit("Project work");
         let start = f.checkpoint("a", "start", &[]);
         let work = f.commit("Work");
         let last = f.checkpoint("a", "verify", &[]);
+        let after = f.commit("Polish");
         let repo = f.repo();
         let history = History::new(&repo);
         assert_eq!(
-            fast_forwarded(&history, last, "a").unwrap(),
-            [last, work, start]
+            forwarded(&history, "a", None, last),
+            (vec![last, work, start], last)
         );
-        // Another phase's start does not end it: the walk goes on to the first commit.
-        assert_eq!(fast_forwarded(&history, last, "b").unwrap().len(), 5);
+        // Plain work after the last checkpoint up to the branch's tip is part of it.
+        assert_eq!(
+            forwarded(&history, "a", Some(after), last),
+            (vec![after, last, work, start], after)
+        );
+        // Without its start (a rebase dropped it), back to its oldest checkpoint: the walk
+        // stops at another phase's commit, and the plain commits below the phase's own are
+        // not counted as its own.
+        assert_eq!(forwarded(&history, "b", None, other), (vec![other], other));
+        let _ = (project, added);
         assert!(is_fast_forward(&history.info(last).unwrap()));
         assert!(!is_fast_forward(&history.info(work).unwrap()));
         assert!(!is_fast_forward(&history.info(added).unwrap()));
         let squash = f.checkpoint("a", "complete", &["Planx-Status: complete"]);
         assert!(!is_fast_forward(&history.info(squash).unwrap()));
+    }
+
+    #[test]
+    fn fast_forwarded_work_without_its_start_ends_at_another_phase_or_a_merge() {
+        let f = Fixture::with_plan();
+        let b = f.checkpoint("b", "verify", &[]);
+        let plain = f.commit("Project work");
+        let a_step = f.checkpoint("a", "step", &["Planx-Step: 1"]);
+        let a_work = f.commit("More of a");
+        let a_last = f.checkpoint("a", "verify", &[]);
+        // A tip above another phase's commit is not this phase's work alone.
+        let c = f.checkpoint("c", "verify", &[]);
+        let repo = f.repo();
+        let history = History::new(&repo);
+        assert_eq!(
+            forwarded(&history, "a", None, a_last),
+            (vec![a_last, a_work, a_step], a_last)
+        );
+        assert_eq!(
+            forwarded(&history, "a", Some(c), a_last),
+            (vec![a_last, a_work, a_step], a_last)
+        );
+        // The line's end bounds the walk: here, the commits below `plain`.
+        let short: HashSet<Oid> = [a_last, a_work, a_step, plain].into();
+        assert_eq!(
+            fast_forwarded(&history, "walk", "b", None, b, &short).unwrap(),
+            (vec![b], b)
+        );
+        // A merge below the phase's commits ends it, and is not part of it.
+        f.git(&["checkout", "-q", "-b", "side", "HEAD~1"]);
+        f.commit("Side");
+        f.git(&["checkout", "-q", "main"]);
+        f.git(&["merge", "-q", "--no-ff", "side", "-m", "Merge side"]);
+        let d = f.checkpoint("d", "verify", &[]);
+        let history = History::new(&repo);
+        assert_eq!(forwarded(&history, "d", None, d), (vec![d], d));
     }
 
     #[test]

@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use super::manifest::{Level, judge_changes_at};
 use crate::git::history::History;
+use crate::git::trailers;
 use crate::git::{GitError, Oid, Repo};
 use crate::plan::Plan;
 
@@ -105,9 +106,20 @@ impl<'r> Recompute<'r> {
         // What was merged, and where it forked from what it was merged into.
         let (merged, fork) = match (info.parents.as_slice(), top) {
             ([first, second, ..], _) => (*second, repo.merge_base(*first, *second)?),
+            // A fast-forward is judged from below its start checkpoint. Without one (a rebase
+            // that dropped the empty start, a cherry-pick) where the work began is not known —
+            // plain commits below the oldest checkpoint may be the phase's — so it is not judged
+            // again: its record alone speaks for it.
             (_, Some(top)) => {
                 let oldest = commits.last().copied().unwrap_or(top);
-                (top, history.info(oldest)?.parents.first().copied())
+                let info = history.info(oldest)?;
+                let said = info.trailers();
+                let is_start = trailers::value(said, trailers::PHASE) == Some(phase)
+                    && trailers::value(said, trailers::CHECKPOINT) == Some("start");
+                if !is_start {
+                    return Ok((Vec::new(), true));
+                }
+                (top, info.parents.first().copied())
             }
             ([first], None) => (merge, Some(*first)),
             ([], None) => (merge, None),

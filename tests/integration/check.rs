@@ -227,6 +227,28 @@ fn a_committed_plan_through_a_symlink_is_refused_by_every_command() {
 }
 
 #[test]
+fn a_symlink_committed_under_a_plan_already_judged_is_refused() {
+    let repo = Repo::new();
+    repo.write_plan(&SMALL_PLAN.replace(
+        r#"create = ["src/a.txt"]"#,
+        r#"create = ["vendor/lib/*.c"]"#,
+    ));
+    repo.commit_all("A plan");
+    // Judged (and what was judged of that tree kept), then the same bytes in another tree.
+    assert_eq!(repo.planx(&["status"]).code, 0);
+    assert_eq!(repo.planx(&["status"]).code, 0);
+    std::os::unix::fs::symlink("/tmp", repo.path("vendor")).unwrap();
+    repo.commit_all("A symlink where the manifest points");
+    // Base's plan is now invalid: status says so (and lists the phases by the last valid one).
+    let run = repo.planx(&["status"]);
+    assert!(run.stderr.contains("is not valid (1 error)"), "{run}");
+    assert!(
+        run.stderr.contains("goes through the symlink `vendor`"),
+        "{run}"
+    );
+}
+
+#[test]
 fn works_from_a_subdirectory_and_with_an_explicit_plan() {
     let repo = Repo::new();
     repo.write_plan(&SMALL_PLAN);

@@ -936,6 +936,61 @@ fn a_fast_forward_merge_counts_and_the_phase_is_not_started_again() {
 }
 
 #[test]
+fn a_phase_rebased_onto_main_without_its_start_counts_and_status_reads_each_commit_once() {
+    let repo = Repo::with_plan(&WALK_PLAN);
+    assert_eq!(repo.planx(&["start", "a"]).code, 0);
+    repo.write("a.txt", "a\n");
+    repo.git(&["add", "a.txt"]);
+    assert_eq!(repo.planx(&["checkpoint", "--step", "2"]).code, 0);
+    repo.git(&["switch", "-q", "main"]);
+    repo.write("main.txt", "main moves on\n");
+    repo.commit_all("Main moves on");
+    // Rebased as a forge's "rebase and merge" does: the empty start checkpoint is dropped.
+    repo.git(&["switch", "-q", "planx/a"]);
+    repo.git(&["rebase", "-q", "--no-keep-empty", "main"]);
+    let log = repo.git(&["log", "--format=%s", "main..planx/a"]);
+    assert!(!log.contains("start"), "{log}");
+    assert_eq!(repo.planx(&["verify", "-q"]).code, 0);
+    repo.git(&["switch", "-q", "main"]);
+    repo.git(&["merge", "-q", "--ff-only", "planx/a"]);
+    repo.git(&["branch", "-q", "-D", "planx/a"]);
+    let status = repo.planx(&["status", "--json"]).json();
+    assert_eq!(status["phases"][0]["state"], "complete", "{status}");
+    assert_eq!(status["phases"][1]["state"], "ready");
+    // The work counted: every commit read from git once at most, only when asked for.
+    assert!(!repo.planx(&["status"]).stderr.contains("planx-work"));
+    let run = repo.run(
+        repo.command(crate::common::BIN, &repo.root)
+            .arg("status")
+            .env("PLANX_WORK_COUNTS", "1"),
+    );
+    assert_eq!(run.code, 0, "{run}");
+    let counts = run
+        .stderr
+        .lines()
+        .find_map(|l| l.strip_prefix("planx-work: "))
+        .unwrap_or_else(|| panic!("no work counts: {run}"));
+    let value = |key: &str| -> usize {
+        counts
+            .split_whitespace()
+            .find_map(|kv| kv.strip_prefix(key)?.strip_prefix('='))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_else(|| panic!("no {key} in {counts}"))
+    };
+    let commits: usize = repo
+        .git(&["rev-list", "--count", "--all"])
+        .trim()
+        .parse()
+        .unwrap();
+    assert!(value("commits-read") >= 1, "{counts}");
+    assert!(
+        value("commits-read") <= commits,
+        "{counts}: {commits} commits"
+    );
+    assert!(value("commit-visits") >= value("commits-read"), "{counts}");
+}
+
+#[test]
 fn an_interrupted_start_stops_its_preflight_and_leaves_nothing() {
     let repo = Repo::new();
     let started = repo.root.parent().unwrap().join("preflight-started");

@@ -400,3 +400,153 @@ fn a_completion_whose_merged_side_fails_its_manifest_is_contradicted() {
     assert_eq!(states(&s)[1], State::Waiting);
     assert_eq!(derived(&f, Notes::Open)[0].contradicted, s[0].contradicted);
 }
+
+/// Phase `a` on its branch while `main` moves on: the (empty) start, a step checkpoint
+/// writing `a.txt`, a plain commit changing it, a verify checkpoint with the status document;
+/// a commit on `main`. `main` checked out again.
+fn work_on_a_while_main_moves(f: &Fixture) {
+    f.git(&["checkout", "-q", "-b", "planx/a"]);
+    f.checkpoint("a", "start", &["Planx-Status: in-progress"]);
+    f.write("a.txt", "a\n");
+    f.checkpoint("a", "step", &["Planx-Step: 1"]);
+    f.write("a.txt", "a, polished\n");
+    f.commit("Polish a");
+    // Only what the manifest declares: what lands is judged by it again.
+    f.write("a.txt", "a, done\n");
+    f.checkpoint("a", "verify", &[]);
+    f.git(&["checkout", "-q", "main"]);
+    f.write("main.txt", "m\n");
+    f.commit("Work on main");
+}
+
+#[test]
+fn a_rebased_branch_completes_the_phase_with_or_without_its_start() {
+    for keep_start in [true, false] {
+        let f = Fixture::with_plan();
+        work_on_a_while_main_moves(&f);
+        // Rebased as a forge's "rebase and merge" does: the local branch stays where it was.
+        f.git(&["checkout", "-q", "-b", "rebased", "planx/a"]);
+        let empty = if keep_start {
+            "--keep-empty"
+        } else {
+            "--no-keep-empty"
+        };
+        f.git(&["rebase", "-q", empty, "main"]);
+        let last = f.rev("HEAD");
+        f.git(&["checkout", "-q", "main"]);
+        f.git(&["merge", "-q", "--ff-only", "rebased"]);
+        f.git(&["branch", "-q", "-D", "rebased"]);
+        let starts = f.git(&["log", "--format=%s", "main"]);
+        assert_eq!(starts.contains("start a"), keep_start, "{starts}");
+        let s = derived(&f, Notes::Open);
+        assert_eq!(
+            (s[0].state, s[0].completed_by),
+            (State::Unverified, Some(last))
+        );
+        // The branch left behind is not what landed: a record of its tree is no evidence.
+        let old_tip = f.rev("planx/a");
+        f.verify_record(old_tip, "a", old_tip);
+        assert_eq!(derived(&f, Notes::Open)[0].state, State::Unverified);
+        f.verify_record(last, "a", last);
+        let s = derived(&f, Notes::Open);
+        assert_eq!(states(&s), [State::Complete, State::Ready, State::Waiting]);
+        assert_eq!(s[0].completed_by, Some(last));
+        // Without its start, the phase's commits begin at its oldest checkpoint.
+        if keep_start {
+            assert_eq!(kinds(&s[0]), [Kind::Verify, Kind::Step, Kind::Start]);
+        } else {
+            assert_eq!(kinds(&s[0]), [Kind::Verify, Kind::Step]);
+        }
+        assert_eq!(s[0].plain_commits, 1);
+    }
+}
+
+#[test]
+fn rebased_phases_one_after_another_are_each_completed_by_their_own_commits() {
+    let f = Fixture::with_plan();
+    let mut lasts = Vec::new();
+    // Each phase writes only what its manifest declares: what lands is judged by it again.
+    for (phase, file) in [("a", "a.txt"), ("b", "docs/b.md")] {
+        f.git(&["checkout", "-q", "-b", &format!("planx/{phase}")]);
+        f.checkpoint(phase, "start", &[]);
+        f.write(file, "x\n");
+        f.commit(&format!("Write {phase}"));
+        f.write(file, "y\n");
+        f.checkpoint(phase, "step", &["Planx-Step: 1"]);
+        f.write(file, "done\n");
+        f.checkpoint(phase, "verify", &[]);
+        f.git(&["checkout", "-q", "main"]);
+        f.write(&format!("main-{phase}.txt"), "m\n");
+        f.commit("Work on main");
+        f.git(&["checkout", "-q", &format!("planx/{phase}")]);
+        f.git(&["rebase", "-q", "--no-keep-empty", "main"]);
+        let last = f.rev("HEAD");
+        f.git(&["checkout", "-q", "main"]);
+        f.git(&["merge", "-q", "--ff-only", &format!("planx/{phase}")]);
+        f.verify_record(last, phase, last);
+        lasts.push(last);
+    }
+    let s = derived(&f, Notes::Open);
+    assert_eq!(states(&s), [State::Complete, State::Complete, State::Ready]);
+    for (status, last) in s.iter().zip(&lasts) {
+        assert_eq!(status.completed_by, Some(*last));
+        // The plain commit below the oldest checkpoint is not counted as the phase's.
+        assert_eq!(kinds(status), [Kind::Verify, Kind::Step], "{}", status.id);
+        assert_eq!(status.plain_commits, 0, "{}", status.id);
+    }
+}
+
+#[test]
+fn cherry_picked_checkpoints_complete_the_phase() {
+    let f = Fixture::with_plan();
+    work_on_a_while_main_moves(&f);
+    // The work and the checkpoints, not the empty start; `-x` names what was picked.
+    f.git(&["cherry-pick", "-x", "planx/a~3..planx/a"]);
+    let last = f.rev("HEAD");
+    f.git(&["branch", "-q", "-D", "planx/a"]);
+    let s = derived(&f, Notes::Open);
+    assert_eq!(
+        (s[0].state, s[0].completed_by),
+        (State::Unverified, Some(last))
+    );
+    f.verify_record(last, "a", last);
+    let s = derived(&f, Notes::Open);
+    assert_eq!(states(&s), [State::Complete, State::Ready, State::Waiting]);
+    assert_eq!(kinds(&s[0]), [Kind::Verify, Kind::Step]);
+    assert_eq!(s[0].plain_commits, 1);
+}
+
+#[test]
+fn a_squash_merge_by_git_with_the_trailers_completes_the_phase() {
+    let f = Fixture::with_plan();
+    work_on_a_while_main_moves(&f);
+    f.git(&["merge", "-q", "--squash", "planx/a"]);
+    let squash = f.commit(FINISH_A);
+    let s = derived(&f, Notes::Open);
+    assert_eq!(
+        (s[0].state, s[0].completed_by),
+        (State::Unverified, Some(squash))
+    );
+    f.verify_record(squash, "a", squash);
+    let s = derived(&f, Notes::Open);
+    assert_eq!(states(&s), [State::Complete, State::Ready, State::Waiting]);
+    // The branch is still there, its work now on base in one commit.
+    assert_eq!(s[0].branch_tip, Some(f.rev("planx/a")));
+    assert!(s[0].checkpoints.is_empty());
+}
+
+#[test]
+fn a_branch_tip_ahead_of_other_phases_work_on_base_is_not_a_fast_forward_of_its_own() {
+    let f = Fixture::with_plan();
+    let last = work_on_a(&f);
+    f.git(&["merge", "-q", "--ff-only", "planx/a"]);
+    f.verify_record(last, "a", last);
+    // `b` lands after `a`, and `a`'s branch is moved up to base (a pull into it).
+    f.write("b.txt", "b\n");
+    f.checkpoint("b", "verify", &[]);
+    f.git(&["branch", "-q", "-f", "planx/a", "main"]);
+    let s = derived(&f, Notes::Open);
+    assert_eq!(s[0].completed_by, Some(last));
+    assert_eq!(s[0].state, State::Complete);
+    assert_eq!(kinds(&s[0]), [Kind::Verify, Kind::Start]);
+}
