@@ -155,7 +155,7 @@ impl Claim {
     fn read(repo: &Repo, commit: Oid) -> Result<Option<Claim>, GitError> {
         let info = repo.commit_info(commit)?;
         let t = info.trailers();
-        let get = |key: &str| trailers::value(&t, key).map(str::to_owned);
+        let get = |key: &str| trailers::value(t, key).map(str::to_owned);
         let (Some(plan), Some(phase), Some(by), Some(at)) =
             (get(trailers::PLAN), get(trailers::PHASE), get(BY), get(AT))
         else {
