@@ -29,6 +29,7 @@
 use std::io;
 
 use crate::agents::AgentsError;
+use crate::claim::ClaimError;
 use crate::git::GitError;
 use crate::hooks::decide::HookError;
 use crate::lifecycle::LifecycleError;
@@ -606,6 +607,9 @@ impl From<LifecycleError> for CliError {
                 "rename or delete `{branch}` (its commits stay in the reflog), or start the phase under another plan branch prefix"
             )),
             L::BaseMoved { .. } => state().hint("nothing was merged; run finish again"),
+            L::NotPublished { .. } => {
+                state().hint("nothing of this merge landed, here or there; run again")
+            }
             L::UnknownCheck { known, .. } => CliError::usage(message).hint(if known.is_empty() {
                 "the phase has no checks".to_owned()
             } else {
@@ -625,6 +629,67 @@ impl From<LifecycleError> for CliError {
             }
             L::Trailer(e) => CliError::internal(e),
             L::Io(e) => local_state(&e),
+        }
+    }
+}
+
+impl From<ClaimError> for CliError {
+    fn from(error: ClaimError) -> CliError {
+        use ClaimError as C;
+        let message = error.to_string();
+        match error {
+            C::Claimed {
+                phase,
+                remote,
+                claim,
+                age,
+                stale,
+            } => {
+                let e = CliError::repo_state(format!(
+                    "{message}, {} ago",
+                    crate::clock::human_duration(age)
+                ));
+                match stale {
+                    Some(why) => e.because(format!("the claim is stale: {why}")).hint(format!(
+                        "if that machine is gone, take the phase over: `git planx claim {phase} --remote {remote} --steal`"
+                    )),
+                    None => e.hint(format!(
+                        "another machine works on it; pick another phase (`git planx status` shows the claims), or ask {} to release it",
+                        claim.by
+                    )),
+                }
+            }
+            C::NotYours {
+                phase,
+                remote,
+                age,
+                ..
+            } => CliError::repo_state(format!(
+                "{message} (claimed {} ago)",
+                crate::clock::human_duration(age)
+            ))
+            .hint(format!(
+                "only the machine that claimed it releases it; `git planx claim {phase} --remote {remote} --release --steal` removes it anyway"
+            )),
+            C::Moved { .. } => CliError::repo_state(message)
+                .hint("another machine is claiming or releasing it at the same time; look again with `git planx status`, then try again"),
+            C::UnknownRemote { known, .. } => {
+                let e = CliError::usage(message);
+                if known.is_empty() {
+                    e.hint("this repository has no remote: add one with `git remote add origin URL`, or pass --remote URL")
+                } else {
+                    e.hint(format!("its remotes are {}; pass one with --remote", known.join(", ")))
+                }
+            }
+            C::BadSetting { key, .. } => CliError::usage(message).hint(format!(
+                "set it to a duration such as 30m or 2h: `git config {key} 2h`"
+            )),
+            C::Refused { .. } => CliError::repo_state(message)
+                .hint("the remote's own rules (a hook, a protected ref, permissions) refuse refs/planx/claims/*; allow them there"),
+            C::Remote(e) => e.into(),
+            C::Trailer(e) => CliError::usage(format!("{message}: {e}"))
+                .hint("the identity, host name and repository path recorded in a claim must be single lines"),
+            C::Git(e) => e.into(),
         }
     }
 }
@@ -659,6 +724,19 @@ impl From<RunError> for CliError {
                     lock.display()
                 ))
             }
+            R::RemoteHasNoBase { remote, base } => CliError::repo_state(message).hint(format!(
+                "push it there first: `git push {remote} {base}`"
+            )),
+            R::BaseAhead { remote, base } => CliError::repo_state(message).hint(format!(
+                "every machine runs against `{remote}`'s {base}: push yours (`git push {remote} {base}`), or set it back to `{remote}`'s, then run again"
+            )),
+            R::RemoteKeptMoving { .. } => CliError::repo_state(message)
+                .hint("other machines keep pushing; run again"),
+            R::BranchMovedOnRemote { branch, .. } => CliError::repo_state(message).hint(format!(
+                "another machine pushed {branch}: someone took the phase over (`git planx status` shows its claim)"
+            )),
+            R::Claim(e) => e.into(),
+            R::Remote(e) => e.into(),
             R::NotStarted { phase } => CliError::repo_state(message)
                 .hint(format!("start it with `git planx start {phase}`")),
             R::Interrupted { .. } => {

@@ -16,6 +16,7 @@ use std::fmt;
 
 /// The layers, top first.
 ///
+/// - `claim` sits above `remote`, whose fetch and push with a lease make a claim.
 /// - `interrupt` sits below `process`, which registers each command's process group with it.
 /// - `git` sits above `lock` (the worktree list is changed under a lock) and `plan` (the work
 ///   tree's facts for a plan's path rules).
@@ -25,7 +26,7 @@ pub const LAYERS: &[&[&str]] = &[
     &["run", "agents"],
     &["lifecycle", "report", "hooks"],
     &["verify"],
-    &["state"],
+    &["state", "claim"],
     &["trust", "process", "cache", "remote"],
     &["interrupt"],
     &["git"],

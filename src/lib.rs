@@ -14,6 +14,7 @@
 
 pub mod agents;
 pub mod cache;
+pub mod claim;
 pub mod cli;
 pub mod clock;
 pub mod error;

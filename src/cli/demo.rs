@@ -211,6 +211,7 @@ pub fn cmd_demo(ui: &Ui, _global: &GlobalArgs, args: &DemoArgs) -> Result<(), Cl
             once: true,
             environment: false,
         },
+        remote: None,
     };
     let subject = Subject::new(&repo, &plan, crate::plan::DEFAULT_PLAN_PATH);
     let summary = super::run::execute(ui, subject, &opts)?;

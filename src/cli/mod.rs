@@ -5,6 +5,7 @@ mod accept;
 mod agent_stop;
 mod check;
 mod checkpoint;
+mod claim;
 mod completions;
 mod context;
 mod demo;
@@ -112,6 +113,7 @@ pub enum Command {
     Setup(setup::SetupArgs),
     Hooks(hooks::HooksArgs),
     Hook(hooks::HookArgs),
+    Claim(claim::ClaimArgs),
     Sync(sync::SyncArgs),
     Trust(trust::TrustArgs),
     Untrust(trust::UntrustArgs),
@@ -162,6 +164,7 @@ fn run_command(cli: &Cli, ui: &Ui) -> Result<(), CliError> {
         Command::Setup(args) => setup::cmd_setup(ui, &cli.global, args),
         Command::Hooks(args) => hooks::cmd_hooks(ui, &cli.global, args),
         Command::Hook(args) => hooks::cmd_hook(ui, &cli.global, args),
+        Command::Claim(args) => claim::cmd_claim(ui, &cli.global, args),
         Command::Sync(args) => sync::cmd_sync(ui, &cli.global, args),
         Command::Trust(args) => trust::cmd_trust(ui, &cli.global, args),
         Command::Untrust(args) => trust::cmd_untrust(ui, &cli.global, args),

@@ -63,6 +63,9 @@ pub struct RunArgs {
     /// The executor is you: it gets this terminal (e.g. --executor "$SHELL"), one phase at a time
     #[arg(long)]
     pub interactive: bool,
+    /// Run with other machines against this remote: claim each phase there first, push as it goes
+    #[arg(long, value_name = "REMOTE")]
+    pub remote: Option<String>,
 }
 
 /// `--jobs`: a number of phases, at least 1 (more than [`MAX_JOBS`] is capped in `cmd_run`).
@@ -102,6 +105,7 @@ pub fn cmd_run(ui: &Ui, global: &GlobalArgs, args: &RunArgs) -> Result<(), CliEr
         retry_failed: args.retry_failed,
         force: args.force,
         trust: trust_policy(global.trust_once),
+        remote: args.remote.clone(),
     };
     if let Some(jobs) = args.jobs.filter(|&n| n > MAX_JOBS)
         && !ui.quiet
@@ -280,6 +284,14 @@ fn because(plan: &crate::plan::Plan, why: &Why) -> String {
             format!("waits for {} (not in this run)", deps.join(", "))
         }
         Why::Ran => String::new(),
+        Why::CompletedElsewhere => "completed by another machine".to_owned(),
+        Why::FailedElsewhere => {
+            "another machine ran it, and it failed or is blocked there; `git planx status` says why"
+                .to_owned()
+        }
+        Why::StaleClaim => {
+            "claimed by a machine that is gone: its claim is stale; `git planx status` says whose, and `git planx claim PHASE --steal` takes it over".to_owned()
+        }
     }
 }
 
@@ -298,7 +310,7 @@ fn finish_output(ui: &Ui, ctx: &Context, summary: &Summary) -> Result<(), CliErr
                 Outcome::Completed | Outcome::WasComplete => Style::Ok,
                 Outcome::Failed | Outcome::Blocked => Style::Error,
                 Outcome::Skipped | Outcome::Interrupted => Style::Warning,
-                Outcome::NotRun => Style::Dim,
+                Outcome::NotRun | Outcome::Elsewhere => Style::Dim,
             };
             // Padded before painting: the colour codes take no room on screen.
             let mark = format!("{:<12}", o.as_str());
@@ -422,6 +434,12 @@ fn describe(event: &RunEvent) -> String {
         RunEvent::Blocked { reason, .. } => format!("BLOCKED: {reason}"),
         RunEvent::Skipped { because, .. } => format!("skipped: {because}"),
         RunEvent::Interrupted { .. } => "interrupted: its worktree is left as it was".to_owned(),
+        RunEvent::Elsewhere { reason, .. } => {
+            format!("{reason}; waiting for that machine")
+        }
+        RunEvent::Waiting { because } => {
+            format!("cannot look at the phases other machines hold ({because}); trying again")
+        }
     }
 }
 
@@ -439,9 +457,13 @@ impl Observer for Lines<'_> {
         if self.ui.quiet && !important {
             return;
         }
+        let who = match event.phase() {
+            "" => "run",
+            phase => phase,
+        };
         let mut line = format!(
             "{}: {}\n",
-            self.ui.err_painter().paint(Style::Bold, event.phase()),
+            self.ui.err_painter().paint(Style::Bold, who),
             describe(event)
         );
         if let RunEvent::Failed { tail, .. } = event {
@@ -564,6 +586,15 @@ impl Observer for Live<'_> {
                 Some(format!(
                     "{} {phase}: interrupted\n",
                     p.paint(Style::Warning, "!")
+                ))
+            }
+            RunEvent::Elsewhere { .. } | RunEvent::Waiting { .. } => {
+                state.running.remove(&phase);
+                Some(format!(
+                    "{} {}: {}\n",
+                    p.paint(Style::Dim, "·"),
+                    if phase.is_empty() { "run" } else { &phase },
+                    describe(event)
                 ))
             }
             other => {

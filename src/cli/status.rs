@@ -54,6 +54,7 @@ pub fn cmd_status(ui: &Ui, global: &GlobalArgs, args: &StatusArgs) -> Result<(),
         statuses,
         next,
         selected,
+        claims,
     } = &derived;
     let plan = &ctx.plan;
     ctx.say_warnings(ui);
@@ -69,6 +70,7 @@ pub fn cmd_status(ui: &Ui, global: &GlobalArgs, args: &StatusArgs) -> Result<(),
             ui.out_painter(),
             &bypassed(&ctx.repo, plan, statuses)?,
             &ctx.repo.branch_tips(&plan.branch_prefix)?,
+            &render_claims(plan, selected, claims, ui.out_painter()),
         ))?,
         StatusFormat::Md => ui.out(&render_md(plan, statuses, selected, next, &ctx.origin))?,
     }
@@ -91,6 +93,8 @@ struct Derived {
     next: Next,
     /// Indexes of the phases shown, in the plan's order.
     selected: Vec<usize>,
+    /// The claims this repository last fetched, each with why it is stale (if it is).
+    claims: Vec<(crate::claim::Seen, Option<String>)>,
 }
 
 fn derive(
@@ -113,11 +117,14 @@ fn derive(
         .copied()
         .filter(|&i| phase.is_none_or(|id| plan.phases[i].id == id))
         .collect();
+    let claims = claims(&ctx.repo, plan)?;
+    let next = unclaimed_start(&ctx.repo, &statuses, &order, &claims, next);
     Ok(Derived {
         ctx,
         statuses,
         next,
         selected,
+        claims,
     })
 }
 
@@ -132,7 +139,11 @@ fn status_json(d: &Derived) -> Value {
             "base": plan.base,
             "from": match d.ctx.origin { Origin::Base(tip) => json!({"base": tip.to_string()}), Origin::WorkTree => json!("work-tree") },
         },
-        "phases": d.selected.iter().map(|&i| phase_json(plan, &d.statuses[i], i, now)).collect::<Vec<_>>(),
+        "phases": d.selected.iter().map(|&i| {
+            let mut phase = phase_json(plan, &d.statuses[i], i, now);
+            phase["claims"] = claims_json(&d.claims, &plan.phases[i].id, now);
+            phase
+        }).collect::<Vec<_>>(),
         "next": next_json(&d.next, plan),
         "warnings": d.ctx.warnings(),
     })
@@ -186,6 +197,102 @@ pub(crate) fn verify_json(status: &PhaseStatus) -> Value {
         }),
         (None, None) => Value::Null,
     }
+}
+
+/// The claims this repository last fetched from its remotes (`claim`, `run --remote` and
+/// `sync` fetch them), each with why it is stale, if it is.
+fn claims(repo: &Repo, plan: &Plan) -> Result<Vec<(crate::claim::Seen, Option<String>)>, CliError> {
+    let seen = crate::claim::all_tracked(repo, &plan.id)?;
+    if seen.is_empty() {
+        return Ok(Vec::new());
+    }
+    let here = crate::claim::Here::of(repo);
+    let stale_after = crate::claim::stale_after(repo)?;
+    let now = clock::now().timestamp();
+    let mut out = Vec::new();
+    for s in seen {
+        let branch = format!("{}{}", plan.branch_prefix, s.claim.phase);
+        let activity = crate::claim::activity(repo, &s.remote, &branch)?;
+        let stale = s.claim.stale(now, stale_after, &here, activity);
+        out.push((s, stale));
+    }
+    Ok(out)
+}
+
+/// A phase to start that another machine holds (a live claim not made here) is not the next
+/// thing to do here: the next ready phase nobody else holds is, if there is one.
+fn unclaimed_start(
+    repo: &Repo,
+    statuses: &[PhaseStatus],
+    order: &[usize],
+    claims: &[(crate::claim::Seen, Option<String>)],
+    next: Next,
+) -> Next {
+    let Next::Start { phase } = &next else {
+        return next;
+    };
+    let here = crate::claim::Here::of(repo);
+    let held = |id: &str| {
+        claims
+            .iter()
+            .any(|(s, stale)| s.claim.phase == id && stale.is_none() && !s.claim.is_mine(&here))
+    };
+    if !held(phase) {
+        return next;
+    }
+    order
+        .iter()
+        .map(|&i| &statuses[i])
+        .find(|s| s.state == State::Ready && !held(&s.id))
+        .map_or(next.clone(), |s| Next::Start {
+            phase: s.id.clone(),
+        })
+}
+
+fn claims_json(claims: &[(crate::claim::Seen, Option<String>)], phase: &str, now: i64) -> Value {
+    Value::Array(
+        claims
+            .iter()
+            .filter(|(s, _)| s.claim.phase == phase)
+            .map(|(s, stale)| {
+                let mut claim = super::claim::claim_json(&s.claim, now);
+                claim["remote"] = json!(s.remote);
+                claim["stale"] = json!(stale);
+                claim
+            })
+            .collect(),
+    )
+}
+
+/// A line per claim of a phase shown, after the table.
+fn render_claims(
+    plan: &Plan,
+    selected: &[usize],
+    claims: &[(crate::claim::Seen, Option<String>)],
+    p: Painter,
+) -> String {
+    let now = clock::now().timestamp();
+    let mut out = String::new();
+    for &i in selected {
+        let id = &plan.phases[i].id;
+        for (s, stale) in claims.iter().filter(|(s, _)| &s.claim.phase == id) {
+            out.push_str(&format!(
+                "{} {id} on {} by {}, {} ago\n",
+                p.paint(Style::Hint, "claimed:"),
+                s.remote,
+                s.claim.who(),
+                clock::human_duration(now - s.claim.time)
+            ));
+            if let Some(why) = stale {
+                out.push_str(&format!(
+                    "  {} {why}: take it over with `git planx claim {id} --remote {} --steal`\n",
+                    p.paint(Style::Warning, "STALE:"),
+                    s.remote
+                ));
+            }
+        }
+    }
+    out
 }
 
 /// Commits on active phase branches that the pre-commit hook would have refused, by phase.
@@ -343,6 +450,7 @@ fn render_table(
     p: Painter,
     bypassed: &[(String, usize)],
     local: &std::collections::HashMap<String, crate::git::Oid>,
+    claims: &str,
 ) -> String {
     let mut rows = vec![vec![
         p.paint(Style::Bold, "PHASE"),
@@ -454,6 +562,10 @@ fn render_table(
                 status.id
             ));
         }
+    }
+    if !claims.is_empty() {
+        out.push('\n');
+        out.push_str(claims.trim_end());
     }
     out.push_str(&format!(
         "\n{} {}\n",

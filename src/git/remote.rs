@@ -100,10 +100,34 @@ impl Repo {
         remote: &str,
         updates: &[RefUpdate],
     ) -> Result<Result<Vec<PushStatus>, TransportFailure>, GitError> {
+        self.push_with(remote, updates, false)
+    }
+
+    /// [`Repo::push`] with `--atomic`: the remote applies every update or none (one whose
+    /// lease fails refuses them all).
+    #[allow(clippy::type_complexity)]
+    pub fn push_atomic(
+        &self,
+        remote: &str,
+        updates: &[RefUpdate],
+    ) -> Result<Result<Vec<PushStatus>, TransportFailure>, GitError> {
+        self.push_with(remote, updates, true)
+    }
+
+    #[allow(clippy::type_complexity)]
+    fn push_with(
+        &self,
+        remote: &str,
+        updates: &[RefUpdate],
+        atomic: bool,
+    ) -> Result<Result<Vec<PushStatus>, TransportFailure>, GitError> {
         if updates.is_empty() {
             return Ok(Ok(Vec::new()));
         }
         let mut args: Vec<String> = vec!["push".into(), "--porcelain".into()];
+        if atomic {
+            args.push("--atomic".into());
+        }
         for u in updates {
             let expect = u.expect.map(|o| o.to_string()).unwrap_or_default();
             args.push(format!("--force-with-lease={}:{expect}", u.reference));
@@ -167,5 +191,30 @@ impl Repo {
                 })
             })
             .collect()))
+    }
+}
+
+impl Repo {
+    /// Points the local ref `name` at `target` — a copy of what a push just made the remote's
+    /// ref — or deletes it with `None`.
+    pub fn set_tracking_ref(
+        &self,
+        name: &str,
+        target: Option<Oid>,
+        log: &str,
+    ) -> Result<(), GitError> {
+        let fail = || super::git_err(format!("cannot update {name}"));
+        match target {
+            Some(target) => self
+                .inner
+                .reference(name, target, true, log)
+                .map(|_| ())
+                .map_err(fail()),
+            None => match self.inner.find_reference(name) {
+                Ok(mut r) => r.delete().map_err(fail()),
+                Err(e) if e.code() == git2::ErrorCode::NotFound => Ok(()),
+                Err(e) => Err(fail()(e)),
+            },
+        }
     }
 }

@@ -43,10 +43,27 @@ pub struct FinishOutcome {
     pub branch_kept: Option<String>,
 }
 
+/// Publishes a merge elsewhere before base moves here (`run --remote` pushes it to the
+/// remote's base with a lease): given the merge commit and the base tip it is made on, says
+/// whether it landed there. `false` (another machine moved that base first) leaves base here
+/// as it is, and [`finish_with`] fails with [`LifecycleError::BaseMoved`]; an error (in the
+/// caller's words) with [`LifecycleError::NotPublished`].
+pub type Publish<'a> = &'a dyn Fn(Oid, Oid) -> Result<bool, String>;
+
 pub fn finish(
     subject: Subject<'_>,
     phase_id: &str,
     opts: &FinishOptions,
+) -> Result<FinishOutcome, LifecycleError> {
+    finish_with(subject, phase_id, opts, None)
+}
+
+/// [`finish`], with the merge published by `publish` (when given) before base moves here.
+pub fn finish_with(
+    subject: Subject<'_>,
+    phase_id: &str,
+    opts: &FinishOptions,
+    publish: Option<Publish<'_>>,
 ) -> Result<FinishOutcome, LifecycleError> {
     let (repo, plan) = (subject.repo, subject.plan);
     let phase = subject.phase(phase_id)?;
@@ -233,6 +250,16 @@ pub fn finish(
     lines.push(event.sealed_line().map_err(TrustError::from)?);
     repo.append_note_lines(commit, &lines)?;
 
+    if let Some(publish) = publish
+        && !publish(commit, base_tip).map_err(|why| LifecycleError::NotPublished {
+            phase: phase.id.clone(),
+            why,
+        })?
+    {
+        return Err(LifecycleError::BaseMoved {
+            base: plan.base.clone(),
+        });
+    }
     match &base_worktree {
         Some(dir) => repo.fast_forward_worktree(dir, commit)?,
         None => {

@@ -25,7 +25,7 @@ use thiserror::Error;
 pub use accept::{AcceptOutcome, accept};
 pub use adopt::{AdoptOutcome, Census, Signed, adopt, census};
 pub use checkpoint::{CheckpointOptions, CheckpointOutcome, Tdd, checkpoint};
-pub use finish::{FinishOptions, FinishOutcome, finish};
+pub use finish::{FinishOptions, FinishOutcome, Publish, finish, finish_with};
 pub use reset::{BACKUP_PREFIX, ResetOutcome, reset};
 pub use resume::{Choice, ResumeOutcome, resume};
 pub use start::{StartOptions, StartOutcome, start};
@@ -140,6 +140,10 @@ pub enum LifecycleError {
     BranchMoved { branch: String },
     #[error("`{base}` moved while the phase was being merged")]
     BaseMoved { base: String },
+    /// The merge could not be published where the caller publishes it (`run --remote`: the
+    /// remote's base), in the caller's words.
+    #[error("the merge of `{phase}` could not be published: {why}")]
+    NotPublished { phase: String, why: String },
     #[error("phase `{phase}` has no check `{check}`")]
     UnknownCheck {
         phase: String,

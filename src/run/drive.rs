@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 use std::sync::mpsc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use super::pipeline::{Shared, reason_of, run_phase};
 use super::scheduler::{Decision, Scheduler, Why};
@@ -25,6 +25,11 @@ pub(super) fn drive(
     let observer = shared.observer;
     let mut reasons: HashMap<usize, String> = HashMap::new();
     let (tx, rx) = mpsc::channel::<Ended>();
+    let mut last_look = Instant::now();
+    // The claims of the phases running here are renewed now and then, so that a phase that
+    // runs long never looks abandoned to other machines.
+    let renew_every = shared.renew_every;
+    let mut last_renewal = Instant::now();
 
     std::thread::scope(|scope| {
         loop {
@@ -50,6 +55,28 @@ pub(super) fn drive(
             if scheduler.is_over() {
                 break;
             }
+            // Phases other machines hold: look again now and then, and at once when nothing
+            // else is left to wait for.
+            if !scheduler.elsewhere().is_empty()
+                && (scheduler.waits_elsewhere() || last_look.elapsed() >= LOOK_EVERY)
+            {
+                if scheduler.waits_elsewhere() {
+                    std::thread::sleep(LOOK_EVERY.saturating_sub(last_look.elapsed()));
+                }
+                last_look = Instant::now();
+                match look_again(shared, scheduler.elsewhere()) {
+                    Ok(now) => scheduler.refresh(&now),
+                    Err(e) => observer.event(&RunEvent::Waiting {
+                        because: reason_of(shared.render, e),
+                    }),
+                }
+                if scheduler.waits_elsewhere() {
+                    continue;
+                }
+            }
+            if scheduler.running().is_empty() {
+                continue;
+            }
             match rx.recv_timeout(Duration::from_millis(200)) {
                 Ok((i, result)) => {
                     let (outcome, why) = match result {
@@ -67,10 +94,28 @@ pub(super) fn drive(
                             (Outcome::Failed, reason)
                         }
                     };
+                    if outcome == Outcome::Elsewhere {
+                        observer.event(&RunEvent::Elsewhere {
+                            phase: plan.phases[i].id.clone(),
+                            reason: why.clone(),
+                        });
+                    }
                     scheduler.finished(i, outcome);
                     reasons.insert(i, why);
                 }
-                Err(mpsc::RecvTimeoutError::Timeout) => observer.tick(),
+                Err(mpsc::RecvTimeoutError::Timeout) => {
+                    observer.tick();
+                    if let Some(every) = renew_every
+                        && last_renewal.elapsed() >= every
+                    {
+                        last_renewal = Instant::now();
+                        if let Err(e) = renew(shared, scheduler.running()) {
+                            observer.event(&RunEvent::Waiting {
+                                because: reason_of(shared.render, e),
+                            });
+                        }
+                    }
+                }
                 Err(mpsc::RecvTimeoutError::Disconnected) => break,
             }
         }
@@ -90,6 +135,39 @@ pub(super) fn drive(
             (i, outcome, why)
         })
         .collect()
+}
+
+/// How often a run with other machines looks again at the phases they hold.
+const LOOK_EVERY: Duration = Duration::from_millis(500);
+
+/// How the phases other machines hold look now (`run --remote`), under the merge lock.
+fn look_again(
+    shared: &Shared<'_>,
+    elsewhere: &[usize],
+) -> Result<Vec<(usize, super::scheduler::Remote)>, RunError> {
+    let Some(name) = &shared.remote else {
+        return Ok(Vec::new());
+    };
+    let _remote = shared.merge.lock().unwrap_or_else(|p| p.into_inner());
+    let repo = crate::git::Repo::open(&shared.workdir)?;
+    super::remote::look_again(
+        crate::state::judging::Subject::new(&repo, shared.plan, shared.plan_path),
+        name,
+        elsewhere,
+    )
+}
+
+/// Renews this machine's claims of the phases running here (`run --remote`).
+fn renew(shared: &Shared<'_>, running: &[usize]) -> Result<(), RunError> {
+    let Some(name) = &shared.remote else {
+        return Ok(());
+    };
+    let _claims = shared.claims.lock().unwrap_or_else(|p| p.into_inner());
+    let repo = crate::git::Repo::open(&shared.workdir)?;
+    for &i in running {
+        super::remote::renew(&repo, name, shared.plan, &shared.plan.phases[i].id)?;
+    }
+    Ok(())
 }
 
 /// A phase's pipeline; a panic becomes an error, so that the run never waits for it forever.

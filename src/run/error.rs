@@ -4,8 +4,10 @@
 
 use thiserror::Error;
 
+use crate::claim::ClaimError;
 use crate::git::GitError;
 use crate::lifecycle::LifecycleError;
+use crate::remote::RemoteError;
 
 #[derive(Debug, Error)]
 pub enum RunError {
@@ -44,6 +46,26 @@ pub enum RunError {
     /// A bug: git-planx itself failed (a panic caught on a phase's thread).
     #[error("git-planx failed: {what}")]
     Internal { what: String },
+    /// `run --remote`: the remote has no base branch to run the plan against.
+    #[error("`{remote}` has no branch `{base}`")]
+    RemoteHasNoBase { remote: String, base: String },
+    /// `run --remote`: base here has commits the remote's base lacks.
+    #[error("{base} has commits that `{remote}`'s {base} does not")]
+    BaseAhead { remote: String, base: String },
+    /// `run --remote`: a ref on the remote kept changing under every attempt to push it.
+    #[error("`{remote}`'s {what} kept changing under every attempt to push it")]
+    RemoteKeptMoving { remote: String, what: String },
+    /// `run --remote`: the phase branch on the remote was moved by someone else.
+    #[error("`{remote}` refused {branch}: {reason}")]
+    BranchMovedOnRemote {
+        remote: String,
+        branch: String,
+        reason: String,
+    },
+    #[error(transparent)]
+    Claim(#[from] ClaimError),
+    #[error(transparent)]
+    Remote(#[from] RemoteError),
     #[error(transparent)]
     Lifecycle(#[from] LifecycleError),
     #[error(transparent)]

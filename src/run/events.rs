@@ -60,6 +60,16 @@ pub enum RunEvent {
     Interrupted {
         phase: String,
     },
+    /// `run --remote`: another machine holds the phase's claim; the run waits for it.
+    Elsewhere {
+        phase: String,
+        reason: String,
+    },
+    /// `run --remote` could not look at the phases other machines hold this time; it tries
+    /// again.
+    Waiting {
+        because: String,
+    },
 }
 
 impl RunEvent {
@@ -74,7 +84,9 @@ impl RunEvent {
             | RunEvent::Failed { phase, .. }
             | RunEvent::Blocked { phase, .. }
             | RunEvent::Skipped { phase, .. }
+            | RunEvent::Elsewhere { phase, .. }
             | RunEvent::Interrupted { phase } => phase,
+            RunEvent::Waiting { .. } => "",
         }
     }
 }

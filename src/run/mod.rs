@@ -34,6 +34,7 @@ mod drive;
 mod error;
 pub mod events;
 mod pipeline;
+pub mod remote;
 pub mod scheduler;
 mod watch;
 
@@ -72,6 +73,9 @@ pub struct RunOptions {
     /// The executor is for a person at this terminal: it inherits the terminal, one phase at a
     /// time, with no timeout and no log.
     pub interactive: bool,
+    /// Several machines run the plan against this remote: each phase is claimed there before
+    /// it starts, and its branch, notes and merge are pushed there.
+    pub remote: Option<String>,
 }
 
 /// The words a run writes into git and passes on in its events that only its caller can say:
@@ -195,6 +199,15 @@ pub fn run(
         plan,
         plan_path,
     } = subject;
+    let team = match &opts.remote {
+        Some(name) => {
+            let remote = crate::claim::resolve(repo, Some(name))?;
+            remote::fetch(repo, &remote, plan)?;
+            remote::bring_in(repo, &remote, plan)?;
+            Some(remote)
+        }
+        None => None,
+    };
     let phases = phases(subject, opts)?;
     if plan.status != crate::plan::PlanStatus::Ready && !opts.force {
         return Err(RunError::PlanNotReady {
@@ -241,8 +254,22 @@ pub fn run(
         observer,
         merge: Mutex::new(()),
         windows: Mutex::default(),
+        claims: Mutex::new(()),
+        remote: team.clone(),
+        renew_every: match &opts.remote {
+            Some(_) => Some(remote::renew_every(crate::claim::stale_after(repo)?)),
+            None => None,
+        },
     };
     let ended = drive::drive(&shared, Scheduler::new(phases, rules(opts)));
+    // What the other machines did meanwhile, brought in: this repository's status shows the
+    // team's.
+    if let Some(remote) = &team
+        && interrupt::received().is_none()
+    {
+        remote::fetch(repo, remote, plan)?;
+        remote::bring_in(repo, remote, plan)?;
+    }
     Ok(Summary {
         outcomes: ended
             .into_iter()

@@ -11,7 +11,9 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use super::watch::{self, Touch};
-use super::{Observer, Outcome, Render, RunError, RunEvent, RunOptions, phase_dir, worktree_path};
+use super::{
+    Observer, Outcome, Render, RunError, RunEvent, RunOptions, phase_dir, remote, worktree_path,
+};
 use crate::clock;
 use crate::git::Repo;
 use crate::interrupt;
@@ -37,10 +39,18 @@ pub(super) struct Shared<'a> {
     pub supervisor: PathBuf,
     pub render: &'a dyn Render,
     pub observer: &'a dyn Observer,
-    /// Held while a phase merges into base: one merge at a time.
+    /// Held while a phase merges into base: one merge at a time (and, with `--remote`, while
+    /// base, the branches and the notes are brought in from the remote or pushed there).
     pub merge: Mutex<()>,
     /// Which executors run, for the watch over each.
     pub windows: Mutex<watch::Windows>,
+    /// With `--remote`: the remote the machines share.
+    pub remote: Option<crate::remote::Remote>,
+    /// With `--remote`: how often the claims of running phases are renewed.
+    pub renew_every: Option<Duration>,
+    /// Held while this run takes, renews or releases a claim: a renewal never races the
+    /// release of the same claim.
+    pub claims: Mutex<()>,
 }
 
 impl Shared<'_> {
@@ -55,9 +65,7 @@ impl Shared<'_> {
 pub(super) fn run_phase(shared: &Shared<'_>, index: usize) -> Result<(Outcome, String), RunError> {
     let plan = shared.plan;
     let phase = &plan.phases[index];
-    let observer = shared.observer;
     let repo = Repo::open(&shared.workdir)?;
-    let branch = plan.branch(phase);
     let dir = phase_dir(&repo, plan, &phase.id);
     std::fs::create_dir_all(&dir)?;
 
@@ -73,6 +81,70 @@ pub(super) fn run_phase(shared: &Shared<'_>, index: usize) -> Result<(Outcome, S
             "another `git planx run` is executing it".into(),
         ));
     };
+    let Some(name) = &shared.remote else {
+        return run_here(shared, &repo, index, &dir);
+    };
+
+    // Several machines: the phase is this one's only with the claim on the remote.
+    let taken = {
+        let _remote = shared.merge.lock().unwrap_or_else(|p| p.into_inner());
+        let _claims = shared.claims.lock().unwrap_or_else(|p| p.into_inner());
+        remote::take(
+            shared.subject(&repo),
+            name,
+            &phase.id,
+            shared.opts.retry_failed,
+        )?
+    };
+    match taken {
+        remote::Taken::Mine(_) => {}
+        remote::Taken::Elsewhere(why) => return Ok((Outcome::Elsewhere, why)),
+        remote::Taken::Ended(state) => {
+            return Ok(match state {
+                crate::state::State::Complete => {
+                    (Outcome::Completed, "completed by another machine".into())
+                }
+                state => (
+                    Outcome::NotRun,
+                    format!(
+                        "{} on another machine; `git planx status` says why",
+                        state.as_str()
+                    ),
+                ),
+            });
+        }
+    }
+    let ended = run_here(shared, &repo, index, &dir);
+    // Whatever happened, what the phase left travels, and the claim goes: the phase has ended
+    // on this machine (an interrupted one is continued by whoever claims it next).
+    let _remote = shared.merge.lock().unwrap_or_else(|p| p.into_inner());
+    let _claims = shared.claims.lock().unwrap_or_else(|p| p.into_inner());
+    let pushed = remote::push_branch(&repo, name, &plan.branch(phase))
+        .and_then(|()| remote::push_notes(&repo, name));
+    // Released as this machine's (it may have been renewed meanwhile); a claim someone took
+    // over meanwhile stays theirs.
+    let released = match crate::claim::release(&repo, name, plan, &phase.id, false) {
+        Err(crate::claim::ClaimError::NotYours { .. }) => Ok(crate::claim::Released::NoClaim),
+        other => other,
+    };
+    let ended = ended?;
+    pushed?;
+    released?;
+    Ok(ended)
+}
+
+/// One phase on this machine, from its worktree to its merge.
+fn run_here(
+    shared: &Shared<'_>,
+    repo: &Repo,
+    index: usize,
+    dir: &Path,
+) -> Result<(Outcome, String), RunError> {
+    let plan = shared.plan;
+    let phase = &plan.phases[index];
+    let observer = shared.observer;
+    let branch = plan.branch(phase);
+    let dir = dir.to_path_buf();
 
     // The executor's lock: held by this run, and by the executor's processes, which inherit
     // it, for as long as any of them lives — so that a run never takes over a worktree where
@@ -91,7 +163,7 @@ pub(super) fn run_phase(shared: &Shared<'_>, index: usize) -> Result<(Outcome, S
 
     // The worktree: run's own, under .git/planx/worktrees — started now, or left by an earlier
     // run. A phase checked out anywhere else is someone's work in progress: left alone.
-    let path = worktree_path(&repo, plan, &phase.id);
+    let path = worktree_path(repo, plan, &phase.id);
     match repo.worktree_of_branch(&branch)? {
         Some(elsewhere) if !same_path(&elsewhere, &path) => {
             return Ok((
@@ -117,7 +189,7 @@ pub(super) fn run_phase(shared: &Shared<'_>, index: usize) -> Result<(Outcome, S
                 worktree: Some(path.clone()),
                 trust: shared.opts.trust,
             };
-            lifecycle::start(shared.subject(&repo), &phase.id, &opts)?;
+            lifecycle::start(shared.subject(repo), &phase.id, &opts)?;
         }
     }
     let worktree = path;
@@ -126,6 +198,11 @@ pub(super) fn run_phase(shared: &Shared<'_>, index: usize) -> Result<(Outcome, S
         branch: branch.clone(),
         worktree: worktree.clone(),
     });
+    if let Some(name) = &shared.remote {
+        // The start is the first sign of life others see.
+        let _remote = shared.merge.lock().unwrap_or_else(|p| p.into_inner());
+        remote::push_branch(repo, name, &branch)?;
+    }
     let work = Repo::open(&worktree)?;
     // From here on the phase is under way in its worktree: whatever stops it (an executor
     // that cannot be started, a verify or a checkpoint that errs) is recorded as a failure,
@@ -135,7 +212,7 @@ pub(super) fn run_phase(shared: &Shared<'_>, index: usize) -> Result<(Outcome, S
         dir: &dir,
         executor_lock: &executor_lock,
     };
-    match in_worktree(shared, &repo, &work, index, &place) {
+    match in_worktree(shared, repo, &work, index, &place) {
         Err(e) if !e.is_interrupted() => {
             let reason = reason_of(shared.render, e);
             fail(shared, &work, phase, reason, "", None)
@@ -504,13 +581,34 @@ fn merge(
     // Another writer's lock is waited for; a race lost to another writer that moved base
     // first is merged again onto the new base, a few times.
     let (mut locked, mut moved) = (0, 0);
+    let branch = plan.branch(phase);
+    // With other machines, the merge lands on the remote's base first, pushed with a lease on
+    // the base it was made on; a race lost there fetches the new base, and the merge is made
+    // (and its tree verified) again on it — as often as other machines keep winning, within
+    // reason.
+    let publish = |commit, on| -> Result<bool, String> {
+        let Some(name) = &shared.remote else {
+            return Ok(true);
+        };
+        remote::publish(&main, name, plan, &branch, commit, on)
+            .map_err(|e| reason_of(shared.render, e))
+    };
+    let attempts = if shared.remote.is_some() { 50 } else { 5 };
     let merged = loop {
-        match lifecycle::finish(shared.subject(&main), &phase.id, &finish) {
+        if let Some(name) = &shared.remote {
+            remote::fetch(&main, name, plan)?;
+            remote::bring_in(&main, name, plan)?;
+        }
+        let publish: Option<lifecycle::Publish<'_>> = match shared.remote {
+            Some(_) => Some(&publish),
+            None => None,
+        };
+        match lifecycle::finish_with(shared.subject(&main), &phase.id, &finish, publish) {
             Err(LifecycleError::Locked { .. }) if locked < 600 => {
                 locked += 1;
                 std::thread::sleep(Duration::from_millis(100));
             }
-            Err(LifecycleError::BaseMoved { .. }) if moved < 5 => moved += 1,
+            Err(LifecycleError::BaseMoved { .. }) if moved < attempts => moved += 1,
             other => break other,
         }
     };

@@ -124,7 +124,7 @@ fn install_man_writes_the_page() {
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
     names.sort();
-    assert_eq!(names.len(), 29, "{names:?}");
+    assert_eq!(names.len(), 30, "{names:?}");
     for command in [
         "init",
         "start",
@@ -133,6 +133,7 @@ fn install_man_writes_the_page() {
         "verify",
         "finish",
         "run",
+        "claim",
         "completions",
         "install-man",
         "mcp",

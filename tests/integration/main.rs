@@ -6,6 +6,7 @@ mod common;
 mod agents;
 mod aider;
 mod check;
+mod claim;
 mod claude;
 mod cli;
 mod codex;

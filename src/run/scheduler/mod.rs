@@ -34,6 +34,9 @@ pub enum Outcome {
     /// the selection is not complete, or it failed before and --retry-failed was not given.
     NotRun,
     Interrupted,
+    /// Another machine holds its claim (`run --remote`): the run waits for that machine, and
+    /// the phase's dependents with it.
+    Elsewhere,
 }
 
 impl Outcome {
@@ -46,6 +49,7 @@ impl Outcome {
             Outcome::Skipped => "skipped",
             Outcome::NotRun => "not run",
             Outcome::Interrupted => "interrupted",
+            Outcome::Elsewhere => "elsewhere",
         }
     }
 
@@ -109,6 +113,27 @@ pub enum Why {
     WaitsFor(Vec<usize>),
     /// It ran: the phase's own pipeline says why it ended so.
     Ran,
+    /// Another machine completed it (`run --remote`).
+    CompletedElsewhere,
+    /// Another machine ran it, and it failed or is blocked there.
+    FailedElsewhere,
+    /// Another machine claimed it and is gone: its claim is stale, for a person to take over.
+    StaleClaim,
+}
+
+/// What another machine's phase looks like now, when the run looks again (`run --remote`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Remote {
+    /// Merged into base.
+    Complete,
+    /// Failed or blocked there.
+    Failed,
+    /// Still claimed by a machine that shows signs of life.
+    Claimed,
+    /// Claimed by a machine that is gone.
+    Stale,
+    /// Not claimed any more, and not complete: free to claim again.
+    Free,
 }
 
 /// What the driver does now.
@@ -132,6 +157,8 @@ pub struct Scheduler {
     running: Vec<usize>,
     /// How each selected phase ended, by index.
     ended: Vec<Option<(Outcome, Why)>>,
+    /// Phases another machine holds, waited for.
+    elsewhere: Vec<usize>,
     /// No new phase starts (a failure with `--fail-fast`, or an interrupt).
     stopped: bool,
     interrupted: bool,
@@ -154,6 +181,7 @@ impl Scheduler {
             complete,
             pending,
             running: Vec::new(),
+            elsewhere: Vec::new(),
             ended,
             stopped: false,
             interrupted: false,
@@ -202,6 +230,10 @@ impl Scheduler {
     /// A running phase ended so.
     pub fn finished(&mut self, phase: usize, outcome: Outcome) {
         self.running.retain(|&r| r != phase);
+        if outcome == Outcome::Elsewhere {
+            self.elsewhere.push(phase);
+            return;
+        }
         if outcome == Outcome::Completed {
             self.complete.insert(phase);
         } else if outcome.stops_fail_fast() && !self.rules.keep_going {
@@ -221,13 +253,59 @@ impl Scheduler {
         &self.running
     }
 
-    /// After [`Scheduler::decide`]: nothing runs, so nothing can start any more — the run ends.
+    /// The phases other machines hold, which the run waits for.
+    pub fn elsewhere(&self) -> &[usize] {
+        &self.elsewhere
+    }
+
+    /// What the phases other machines held look like now: a complete one counts as complete
+    /// (its dependents may start), a failed or stale one ends here (its dependents are
+    /// skipped), a free one is to be claimed again, a claimed one is waited for still.
+    pub fn refresh(&mut self, now: &[(usize, Remote)]) {
+        for &(i, remote) in now {
+            if !self.elsewhere.contains(&i) {
+                continue;
+            }
+            let end = match remote {
+                Remote::Claimed => continue,
+                Remote::Free => {
+                    self.elsewhere.retain(|&e| e != i);
+                    // Back among the pending phases, in dependency order.
+                    self.pending.push(i);
+                    let order = &self.phases.selected;
+                    self.pending
+                        .sort_by_key(|p| order.iter().position(|s| s == p));
+                    continue;
+                }
+                Remote::Complete => {
+                    self.complete.insert(i);
+                    (Outcome::Completed, Why::CompletedElsewhere)
+                }
+                Remote::Failed => (Outcome::NotRun, Why::FailedElsewhere),
+                Remote::Stale => (Outcome::NotRun, Why::StaleClaim),
+            };
+            self.elsewhere.retain(|&e| e != i);
+            self.ended[i] = Some(end);
+        }
+    }
+
+    /// After [`Scheduler::decide`]: nothing runs and no other machine's phase is waited for,
+    /// so nothing can start any more — the run ends.
     pub fn is_over(&self) -> bool {
-        self.running.is_empty()
+        self.running.is_empty() && (self.elsewhere.is_empty() || self.interrupted)
+    }
+
+    /// Nothing runs here, but phases other machines hold are waited for: the driver looks
+    /// again ([`Scheduler::refresh`]).
+    pub fn waits_elsewhere(&self) -> bool {
+        self.running.is_empty() && !self.elsewhere.is_empty() && !self.interrupted
     }
 
     /// How every selected phase ended, in dependency order; the phases never started say why.
     pub fn end(mut self) -> Vec<(usize, Outcome, Why)> {
+        for i in std::mem::take(&mut self.elsewhere) {
+            self.ended[i] = Some((Outcome::Elsewhere, Why::Ran));
+        }
         for i in std::mem::take(&mut self.pending) {
             let why = if self.interrupted {
                 Why::InterruptedBeforeStart

@@ -101,6 +101,9 @@ fn simulate_with(
                     format!("waits {}", ds.into_iter().map(name).collect::<String>())
                 }
                 Why::Ran => "ran".to_owned(),
+                Why::CompletedElsewhere => "completed-elsewhere".to_owned(),
+                Why::FailedElsewhere => "failed-elsewhere".to_owned(),
+                Why::StaleClaim => "stale-claim".to_owned(),
             };
             format!("{}={} ({why})", name(i), o.as_str())
         })
@@ -400,4 +403,70 @@ fn the_waves_ahead_of_time() {
         assert_eq!(w.complete, case.complete, "{}", case.what);
         assert_eq!(w.left_out, case.left_out, "{}", case.what);
     }
+}
+
+fn rules2() -> Rules {
+    Rules {
+        jobs: 2,
+        keep_going: true,
+        retry_failed: false,
+    }
+}
+
+#[test]
+fn a_phase_another_machine_holds_is_waited_for_and_then_counts_as_it_ended_there() {
+    let mut s = Scheduler::new(plan(&["a", "b: a", "c"], "", &[], ""), rules2());
+    assert_eq!(s.decide(), vec![Decision::Start(0), Decision::Start(2)]);
+    s.finished(0, Outcome::Elsewhere);
+    s.finished(2, Outcome::Completed);
+    // b waits for a, which another machine runs: the run is not over.
+    assert_eq!(s.decide(), vec![]);
+    assert!(!s.is_over() && s.waits_elsewhere());
+    s.refresh(&[(0, Remote::Claimed)]);
+    assert_eq!(s.decide(), vec![]);
+    assert!(s.waits_elsewhere());
+    s.refresh(&[(0, Remote::Complete)]);
+    assert_eq!(s.decide(), vec![Decision::Start(1)]);
+    s.finished(1, Outcome::Completed);
+    assert!(s.is_over());
+    assert_eq!(
+        s.end(),
+        vec![
+            (0, Outcome::Completed, Why::CompletedElsewhere),
+            (1, Outcome::Completed, Why::Ran),
+            (2, Outcome::Completed, Why::Ran),
+        ]
+    );
+}
+
+#[test]
+fn a_stale_or_failed_phase_elsewhere_skips_its_dependents_and_a_free_one_is_claimed_again() {
+    let mut s = Scheduler::new(plan(&["a", "b: a", "c", "d: c"], "", &[], ""), rules2());
+    assert_eq!(s.decide(), vec![Decision::Start(0), Decision::Start(2)]);
+    s.finished(0, Outcome::Elsewhere);
+    s.finished(2, Outcome::Elsewhere);
+    s.refresh(&[(0, Remote::Stale), (2, Remote::Free)]);
+    assert_eq!(
+        s.decide(),
+        vec![
+            Decision::Skip {
+                phase: 1,
+                because: 0
+            },
+            Decision::Start(2)
+        ]
+    );
+    s.finished(2, Outcome::Elsewhere);
+    s.refresh(&[(2, Remote::Failed)]);
+    assert_eq!(
+        s.decide(),
+        vec![Decision::Skip {
+            phase: 3,
+            because: 2
+        }]
+    );
+    assert!(s.is_over());
+    let ended = s.end();
+    assert_eq!(ended[0], (0, Outcome::NotRun, Why::StaleClaim));
+    assert_eq!(ended[2], (2, Outcome::NotRun, Why::FailedElsewhere));
 }
