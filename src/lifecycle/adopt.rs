@@ -53,7 +53,7 @@ pub fn census(repo: &Repo) -> Result<Census, LifecycleError> {
                         records: 0,
                     });
                     entry.records += 1;
-                    if let Some(by) = event.by()
+                    if let Some(by) = event.signer()
                         && !entry.names.iter().any(|n| n == by)
                     {
                         entry.names.push(by.to_owned());

@@ -239,7 +239,7 @@ pub fn review(
             claims_passed: e.data.get("passed").and_then(serde_json::Value::as_bool) == Some(true),
             tree: e.str("tree").map(str::to_owned),
             why: e.seal.why_not(),
-            by: e.by().map(str::to_owned),
+            by: e.signer().map(str::to_owned),
         })
         .collect();
     let of_head = verification

@@ -12,6 +12,8 @@ use crate::trust::signing::{self, Seal, SigningError};
 
 /// The member of a line holding its signature.
 const SIG: &str = "sig";
+/// The member saying who signed it (`user@host`): a claim, shown beside the key.
+const SIGNER: &str = "signer";
 /// The event format version.
 pub const EVENT_VERSION: u32 = 1;
 /// Bytes of command output kept in a note: notes stay small, the full tail is in the run log.
@@ -62,7 +64,7 @@ impl Event {
         // the phase's records, an adopted record).
         event
             .data
-            .insert("by".to_owned(), Value::String(signing::signer_name()));
+            .insert(SIGNER.to_owned(), Value::String(signing::signer_name()));
         event.data.remove(SIG);
         signing::seal(&serde_json::to_string(&event).unwrap_or_default())
     }
@@ -88,8 +90,8 @@ impl Event {
     }
 
     /// Who signed it, as the line says (a claim).
-    pub fn by(&self) -> Option<&str> {
-        self.str("by")
+    pub fn signer(&self) -> Option<&str> {
+        self.str(SIGNER)
     }
 
     pub fn str(&self, key: &str) -> Option<&str> {
@@ -251,7 +253,7 @@ impl Probe<'_> {
 pub fn is_adopted_copy(copy: &Event, original: &Event) -> bool {
     let strip = |e: &Event| {
         let mut data = e.data.clone();
-        data.remove("by");
+        data.remove(SIGNER);
         data.remove("adopted");
         (
             e.v,
