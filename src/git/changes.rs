@@ -297,18 +297,39 @@ impl Repo {
         })
     }
 
+    fn tree_of_commit(&self, id: Oid) -> Result<git2::Tree<'_>, GitError> {
+        self.inner
+            .find_commit(id)
+            .and_then(|c| c.tree())
+            .map_err(git_err(format!("cannot read the tree of {id}")))
+    }
+
+    /// The size of the entry `id` at `path` and, for a symlink, where it points, as a clean work
+    /// tree would have them. A submodule names a commit: it is never empty.
+    fn blob_facts(
+        &self,
+        path: &[u8],
+        id: Oid,
+        entry: Option<EntryType>,
+    ) -> Result<(Option<u64>, Option<PathBuf>), GitError> {
+        if entry == Some(EntryType::Submodule) {
+            return Ok((Some(1), None));
+        }
+        let blob = self.inner.find_blob(id).map_err(git_err(format!(
+            "cannot read the blob of {}",
+            escape_path(path)
+        )))?;
+        let link =
+            (entry == Some(EntryType::Symlink)).then(|| bytes_path(blob.content()).to_path_buf());
+        Ok((Some(blob.size() as u64), link))
+    }
+
     /// Every path that differs between the trees of two commits, as [`Repo::diff_stats`] gives
     /// them but without counting lines: the cost follows the size of the change (folders with the
     /// same id are not read). For judging what a merge brought in.
     pub fn changes_between(&self, from: Oid, to: Oid) -> Result<Vec<Change>, GitError> {
         let fail = || git_err(format!("cannot compare {from} with {to}"));
-        let tree = |id: Oid| {
-            self.inner
-                .find_commit(id)
-                .and_then(|c| c.tree())
-                .map_err(git_err(format!("cannot read the tree of {id}")))
-        };
-        let (old_tree, new_tree) = (tree(from)?, tree(to)?);
+        let (old_tree, new_tree) = (self.tree_of_commit(from)?, self.tree_of_commit(to)?);
         let as_u32 = |(m, o): (i32, Oid)| (m as u32, o);
         let mut out = Vec::new();
         for c in tree_diff(&self.inner, Some(&old_tree), Some(&new_tree)).map_err(fail())? {
@@ -321,22 +342,10 @@ impl Repo {
                 (Some(_), Some(_)) => ChangeKind::Modified,
             };
             let new_type = new.and_then(|(m, _)| EntryType::from_mode(m));
-            let (mut size, mut link_target) = (None, None);
-            if let Some((_, id)) = new {
-                match new_type {
-                    Some(EntryType::Submodule) => size = Some(1),
-                    _ => {
-                        let blob = self.inner.find_blob(id).map_err(git_err(format!(
-                            "cannot read the blob of {}",
-                            escape_path(&c.path)
-                        )))?;
-                        size = Some(blob.size() as u64);
-                        if new_type == Some(EntryType::Symlink) {
-                            link_target = Some(bytes_path(blob.content()).to_path_buf());
-                        }
-                    }
-                }
-            }
+            let (size, link_target) = match new {
+                Some((_, id)) => self.blob_facts(&c.path, id, new_type)?,
+                None => (None, None),
+            };
             out.push(Change {
                 old: old.and_then(|(m, _)| EntryType::from_mode(m)),
                 new: new_type,
@@ -355,13 +364,7 @@ impl Repo {
     /// of `to`, so a change set judged from here matches one judged in a clean work tree at `to`.
     pub fn diff_stats(&self, from: Oid, to: Oid) -> Result<Vec<FileDiff>, GitError> {
         let fail = || git_err(format!("cannot compare {from} with {to}"));
-        let tree = |id: Oid| {
-            self.inner
-                .find_commit(id)
-                .and_then(|c| c.tree())
-                .map_err(git_err(format!("cannot read the tree of {id}")))
-        };
-        let (old_tree, new_tree) = (tree(from)?, tree(to)?);
+        let (old_tree, new_tree) = (self.tree_of_commit(from)?, self.tree_of_commit(to)?);
         let mut opts = DiffOptions::new();
         opts.include_typechange(true);
         let diff = self
@@ -391,26 +394,11 @@ impl Repo {
             let new = (kind != ChangeKind::Deleted)
                 .then(|| EntryType::from_mode(u32::from(delta.new_file().mode())))
                 .flatten();
-            let (mut size, mut link_target) = (None, None);
-            if kind != ChangeKind::Deleted {
-                match new {
-                    // A submodule names a commit: it is never empty.
-                    Some(EntryType::Submodule) => size = Some(1),
-                    _ => {
-                        let blob = self
-                            .inner
-                            .find_blob(delta.new_file().id())
-                            .map_err(git_err(format!(
-                                "cannot read the blob of {}",
-                                escape_path(&path)
-                            )))?;
-                        size = Some(blob.size() as u64);
-                        if new == Some(EntryType::Symlink) {
-                            link_target = Some(bytes_path(blob.content()).to_path_buf());
-                        }
-                    }
-                }
-            }
+            let (size, link_target) = if kind == ChangeKind::Deleted {
+                (None, None)
+            } else {
+                self.blob_facts(&path, delta.new_file().id(), new)?
+            };
             let (mut added, mut removed, mut binary) = (0, 0, false);
             if let Some(patch) = git2::Patch::from_diff(&diff, index).map_err(fail())? {
                 binary = patch.delta().flags().is_binary();

@@ -43,19 +43,7 @@ pub fn phase_events(
     phase: &str,
     commits: &[Oid],
 ) -> Result<Vec<(Oid, Event)>, GitError> {
-    let notes = repo.notes()?;
-    let mut out = Vec::new();
-    for &commit in commits.iter().rev() {
-        if let Some(note) = notes.get(commit)? {
-            out.extend(
-                parse_note(&note)
-                    .into_iter()
-                    .filter(|e| e.plan == plan && e.phase == phase)
-                    .map(|e| (commit, e)),
-            );
-        }
-    }
-    Ok(out)
+    notes_events(repo, plan, phase, commits, parse_note)
 }
 
 /// The records of a phase in the notes of `commits` that planx did not write (unsigned, with a
@@ -67,22 +55,39 @@ pub fn uncounted_events(
     phase: &str,
     commits: &[Oid],
 ) -> Result<Vec<(Oid, Event)>, GitError> {
+    notes_events(repo, plan, phase, commits, |note| {
+        let events = parse_note_all(note);
+        events
+            .iter()
+            .filter(|event| {
+                !event.counts()
+                    && !events
+                        .iter()
+                        .any(|e| e.counts() && crate::state::events::is_adopted_copy(e, event))
+            })
+            .cloned()
+            .collect()
+    })
+}
+
+/// The events of `plan`'s `phase` that `read` takes from the notes of `commits`, oldest first.
+fn notes_events(
+    repo: &Repo,
+    plan: &str,
+    phase: &str,
+    commits: &[Oid],
+    read: impl Fn(&str) -> Vec<Event>,
+) -> Result<Vec<(Oid, Event)>, GitError> {
     let notes = repo.notes()?;
     let mut out = Vec::new();
     for &commit in commits.iter().rev() {
         if let Some(note) = notes.get(commit)? {
-            let events = parse_note_all(&note);
-            for event in &events {
-                if event.plan == plan
-                    && event.phase == phase
-                    && !event.counts()
-                    && !events
-                        .iter()
-                        .any(|e| e.counts() && crate::state::events::is_adopted_copy(e, event))
-                {
-                    out.push((commit, event.clone()));
-                }
-            }
+            out.extend(
+                read(&note)
+                    .into_iter()
+                    .filter(|e| e.plan == plan && e.phase == phase)
+                    .map(|e| (commit, e)),
+            );
         }
     }
     Ok(out)
