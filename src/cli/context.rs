@@ -160,8 +160,13 @@ impl Context {
         };
         // Records are evidence when signed by a key trusted here or declared by the plan on
         // base; a plan not yet on base declares nobody.
-        if let Origin::Base(_) = origin {
-            crate::trust::signing::declare(&plan.evidence.signers, plan.evidence.count_unknown);
+        // (Set every time: a process that serves several commands, `mcp`, must not keep the
+        // signers of a plan it read before.)
+        match origin {
+            Origin::Base(_) => {
+                crate::trust::signing::declare(&plan.evidence.signers, plan.evidence.count_unknown)
+            }
+            Origin::WorkTree => crate::trust::signing::declare(&[], false),
         }
         Ok(Context {
             repo,
