@@ -360,15 +360,7 @@ fn bad_claims_are_refused_with_a_hint() {
 /// Nine phases in parallel groups: `a`; then `b`, `c`, `d`; `e` after `b` and `c`, `f` after
 /// `d`; `g` and `h` after `e`; `i` after `f`, `g` and `h`. Each creates `<id>.txt`.
 fn nine() -> String {
-    let phase = |id: &str, deps: &[&str]| {
-        let file = format!("{id}.txt");
-        crate::common::PhaseBuilder::new(id, &format!("Phase {id}"))
-            .owner("bot")
-            .depends_on(deps)
-            .blast_radius(&format!("test -f {file}"))
-            .create([&file])
-            .check_file(&format!("{file} exists"), &file)
-    };
+    let phase = crate::common::file_phase;
     crate::common::PlanBuilder::new("team", "Nine phases, three machines")
         .phase(phase("a", &[]))
         .phase(phase("b", &["a"]))

@@ -3,19 +3,11 @@
 use std::fs;
 use std::path::PathBuf;
 
-use crate::common::{AWAIT, PhaseBuilder, PlanBuilder, Repo, interrupt, wait_ended, wait_for_pids};
+use crate::common::{AWAIT, PlanBuilder, Repo, interrupt, wait_ended, wait_for_pids};
 
 /// A diamond: `a`, then `b` and `c` in parallel, then `d`. Each phase creates `<id>.txt`.
 fn diamond() -> PlanBuilder {
-    let phase = |id: &str, deps: &[&str]| {
-        let file = format!("{id}.txt");
-        PhaseBuilder::new(id, &format!("Phase {id}"))
-            .owner("bot")
-            .depends_on(deps)
-            .blast_radius(&format!("test -f {file}"))
-            .create([&file])
-            .check_file(&format!("{file} exists"), &file)
-    };
+    let phase = crate::common::file_phase;
     PlanBuilder::new("dia", "Diamond")
         .phase(phase("a", &[]))
         .phase(phase("b", &["a"]))

@@ -5,21 +5,11 @@
 use std::fs;
 use std::process::{Command, Stdio};
 
-use crate::common::{
-    AWAIT, BIN, PhaseBuilder, PlanBuilder, Repo, wait_ended, wait_for_pids, wait_until,
-};
+use crate::common::{AWAIT, BIN, PlanBuilder, Repo, wait_ended, wait_for_pids, wait_until};
 
 /// Phases `a` and `b` (independent) and `c` (after `a`); each creates `<id>.txt`.
 fn plan() -> PlanBuilder {
-    let phase = |id: &str, deps: &[&str]| {
-        let file = format!("{id}.txt");
-        PhaseBuilder::new(id, &format!("Phase {id}"))
-            .owner("bot")
-            .depends_on(deps)
-            .blast_radius(&format!("test -f {file}"))
-            .create([&file])
-            .check_file(&format!("{file} exists"), &file)
-    };
+    let phase = crate::common::file_phase;
     PlanBuilder::new("w", "Watched")
         .phase(phase("a", &[]))
         .phase(phase("b", &[]))
@@ -174,7 +164,7 @@ git -C "$root" merge -q --no-ff planx/a -m "Complete phase a" -m "Planx-Plan: w
 Planx-Phase: a
 Planx-Status: complete"
 m=$(git -C "$root" rev-parse main); t=$(git -C "$root" rev-parse "main^{tree}")
-git -C "$root" notes --ref planx append -m "{\"v\":1,\"ts\":\"2024-01-01T00:00:00Z\",\"plan\":\"w\",\"phase\":\"a\",\"event\":\"verify\",\"passed\":true,\"clean\":true,\"tree\":\"$t\",\"head\":\"$m\"}" "$m"
+git -C "$root" notes --ref planx append -m "{\"v\":1,\"ts\":\"2024-01-01T00:00:00Z\",\"plan\":\"w\",\"phase\":\"a\",\"event\":\"verify\",\"passed\":true,\"clean\":true,\"no_run\":false,\"tree\":\"$t\",\"head\":\"$m\"}" "$m"
 exit 0"#;
     let exec = executor(&repo, forge);
     let before = repo.git(&["rev-parse", "main"]);
@@ -206,6 +196,13 @@ exit 0"#;
         "{subjects}"
     );
     assert!(!subjects.contains("planx: finish"), "{subjects}");
+    // And what the executor left is no evidence: the record is not planx's, and what it merged
+    // lacks a.txt. The phase is not complete; the one after it waits.
+    let status = repo.planx(&["status", "--json"]).json();
+    assert_eq!(status["phases"][0]["state"], "contradicted", "{status}");
+    assert_eq!(status["phases"][2]["state"], "waiting", "{status}");
+    let why = status["phases"][0]["verify"]["uncounted_record"].as_str().unwrap_or("");
+    assert!(why.starts_with("unsigned, on "), "{status}");
 }
 
 #[test]

@@ -236,6 +236,18 @@ pub fn steady_durations(text: &str) -> String {
     out
 }
 
+/// A phase `id` after `deps` that creates `<id>.txt`, checks it exists and has that check as
+/// its blast radius: the phase of the plans `run` is tested with.
+pub fn file_phase(id: &str, deps: &[&str]) -> PhaseBuilder {
+    let file = format!("{id}.txt");
+    PhaseBuilder::new(id, &format!("Phase {id}"))
+        .owner("bot")
+        .depends_on(deps)
+        .blast_radius(&format!("test -f {file}"))
+        .create([&file])
+        .check_file(&format!("{file} exists"), &file)
+}
+
 /// A small valid plan with three phases: `a`, then `b` and `c` in parallel.
 pub fn small_plan() -> PlanBuilder {
     PlanBuilder::new("demo", "Demo plan")
