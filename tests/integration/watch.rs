@@ -201,7 +201,9 @@ exit 0"#;
     let status = repo.planx(&["status", "--json"]).json();
     assert_eq!(status["phases"][0]["state"], "contradicted", "{status}");
     assert_eq!(status["phases"][2]["state"], "waiting", "{status}");
-    let why = status["phases"][0]["verify"]["uncounted_record"].as_str().unwrap_or("");
+    let why = status["phases"][0]["verify"]["uncounted_record"]
+        .as_str()
+        .unwrap_or("");
     assert!(why.starts_with("unsigned, on "), "{status}");
 }
 
