@@ -356,6 +356,9 @@ impl Repo {
     /// hook's own index (`GIT_INDEX_FILE`): `None` when the commit leaves it as it is,
     /// `Some(None)` when it deletes it.
     pub fn staged_file(&self, dir: &Path, path: &str) -> Result<Option<Option<Vec<u8>>>, GitError> {
+        if let Some(answer) = self.staged_file_in_process(dir, path)? {
+            return Ok(answer);
+        }
         let args = [
             "diff",
             "--cached",
@@ -373,11 +376,20 @@ impl Repo {
         Ok(Some(out.status.success().then_some(out.stdout)))
     }
 
-    /// What is staged for the next commit, from `git diff --cached`, run in `dir` so that a
-    /// hook's `GIT_DIR` and `GIT_INDEX_FILE` (the temporary index of `git commit -- path`) are
-    /// the ones read. Renames are a deletion and an addition.
+    /// What is staged for the next commit, with a hook's `GIT_DIR` and `GIT_INDEX_FILE` (the
+    /// temporary index of `git commit -- path`) the ones read: in-process
+    /// ([`Repo::staged_in_process`]), else from `git diff --cached` run in `dir`. Renames are a
+    /// deletion and an addition.
     pub fn staged(&self, dir: &Path) -> Result<Vec<StagedPath>, GitError> {
-        // The one git command that keeps the hook's GIT_DIR and GIT_INDEX_FILE.
+        match self.staged_in_process(dir)? {
+            Some(staged) => Ok(staged),
+            None => self.staged_by_git(dir),
+        }
+    }
+
+    /// [`Repo::staged`] from `git diff --cached`, for an index only git reads.
+    pub fn staged_by_git(&self, dir: &Path) -> Result<Vec<StagedPath>, GitError> {
+        // The git command keeps the hook's GIT_DIR and GIT_INDEX_FILE.
         let args = STAGED_ARGS;
         let out = succeeded(spawn(dir, &args, None, false)?, || args.join(" "))?;
         let mut fields = out.stdout.split(|b| *b == 0).filter(|f| !f.is_empty());

@@ -9,6 +9,7 @@
 pub mod changes;
 pub mod cli;
 pub mod history;
+pub mod index;
 pub mod ledger;
 pub mod notes;
 pub mod path;

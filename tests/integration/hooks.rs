@@ -150,6 +150,28 @@ fn a_partial_commit_reads_the_index_git_gives_the_hook() {
 }
 
 #[test]
+fn commits_from_a_temporary_index_are_judged_by_it() {
+    let repo = hooked();
+    // Changed in the work tree, not staged: only the temporary index of `git commit -- path`
+    // or `git commit -a` holds it, so a hook reading the work tree's own index sees nothing.
+    let plan = repo.read(".planx/plan.toml");
+    repo.write(".planx/plan.toml", format!("{plan}# edited\n"));
+    for args in [
+        &["-m", "Only the plan", "--", ".planx/plan.toml"][..],
+        &["-a", "-m", "Everything"][..],
+    ] {
+        let run = commit(&repo, args);
+        assert_eq!(run.code, 1, "{args:?}: {run}");
+        assert!(
+            run.stderr
+                .contains(".planx/plan.toml (modified) is outside the manifest of phase `p`"),
+            "{args:?}: {run}"
+        );
+    }
+    assert_eq!(repo.git(&["diff", "--cached", "--name-only"]), "");
+}
+
+#[test]
 fn bypass_is_explicit_and_visible_later() {
     let repo = hooked();
     repo.write("stray.txt", "x\n");

@@ -30,6 +30,7 @@ mod reset;
 mod review;
 mod robustness;
 mod run;
+mod staged;
 mod sync;
 mod template;
 mod trust;
