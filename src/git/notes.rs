@@ -80,6 +80,18 @@ impl<'r> NotesSnapshot<'r> {
         Ok(found.map(|(_, bytes)| bytes))
     }
 
+    /// The blobs of the note on `target`, one per tree holding it, in the order of the trees:
+    /// what [`NotesSnapshot::get`] reads, named without reading it.
+    pub fn note_blobs(&self, target: Oid) -> Result<Vec<Oid>, GitError> {
+        let mut blobs = Vec::new();
+        for root in &self.roots {
+            if let Some(blob) = self.blob_in(root, target)? {
+                blobs.push(blob);
+            }
+        }
+        Ok(blobs)
+    }
+
     fn read_blob(&self, blob: Oid) -> Result<Vec<u8>, GitError> {
         let blob = self
             .repo

@@ -143,6 +143,19 @@ pub fn derive_around(subject: Subject<'_>, id: &str) -> Result<Vec<PhaseStatus>,
     )
 }
 
+/// The tags of what this machine verified once (signed lines, facts about objects): see
+/// `trust::signing`.
+fn verified_lines(repo: &Repo) -> crate::cache::Cache {
+    crate::cache::Cache::new(repo, "verified-lines", 2, "bin")
+}
+
+/// Keeps the tags learnt since they were read, if any were.
+pub fn keep_learnt(repo: &Repo) {
+    if let Some(tags) = crate::trust::signing::learnt() {
+        verified_lines(repo).put_value("tags", &tags);
+    }
+}
+
 /// [`derive()`] for the phases `wanted` says, with base at `base_tip`; the other phases are left
 /// without their commits, notes and verification, so their states mean nothing (only those of
 /// wanted phases whose dependencies are wanted too are right).
@@ -156,13 +169,13 @@ fn derive_where(
     wanted: &dyn Fn(&crate::plan::Phase) -> bool,
 ) -> Result<Vec<PhaseStatus>, GitError> {
     let notes_trees = repo.notes_trees()?;
-    let verified_lines = crate::cache::Cache::new(repo, "verified-lines", 1, "bin");
-    if let Some(tags) = verified_lines.get_value("tags") {
+    if let Some(tags) = verified_lines(repo).get_value("tags") {
         crate::trust::signing::remember_verified(tags);
     }
     let history = History::new(repo);
     let facts_key = base_tip.and_then(|tip| BaseFacts::key(tip, plan, plan_path));
-    let mut base_facts = BaseFacts::load(repo, facts_key.as_deref());
+    let mut base_facts =
+        BaseFacts::load(repo, facts_key.as_deref(), base_tip, plan, plan_path).at(base_tip);
     // With many phases to read, the notes' fan-out folders are read on a second core, if there
     // is one, while this one reads the history: much of the evidence is in them. (A few phases
     // look up a few notes; reading every folder ahead would only make them wait.)
@@ -220,11 +233,11 @@ fn derive_where(
             read_notes,
         )?;
     }
-    reader.base_facts.keep(repo, facts_key.as_deref());
+    reader
+        .base_facts
+        .keep(repo, facts_key.as_deref(), plan, plan_path);
     reader.recompute.keep();
-    if let Some(tags) = crate::trust::signing::learnt() {
-        verified_lines.put_value("tags", &tags);
-    }
+    keep_learnt(repo);
     let complete: Vec<bool> = out.iter().map(PhaseStatus::is_complete).collect();
     let index: HashMap<&str, usize> = plan
         .phases

@@ -141,17 +141,51 @@ pub fn find_passing_record(
     commits: impl IntoIterator<Item = Oid>,
 ) -> Result<Option<Oid>, GitError> {
     let trees: Vec<String> = trees.iter().map(Oid::to_string).collect();
+    let trust = signing::trust_fingerprint();
     for commit in commits {
-        if let Some(note) = notes.get(commit)?
-            && note
-                .lines()
+        let blobs = notes.note_blobs(commit)?;
+        if blobs.is_empty() {
+            continue;
+        }
+        // What the note's blobs hold never changes, and which lines count changes only with
+        // the keys that count: a commit judged once is known by a tag only this machine makes.
+        let fact = |holds: bool| {
+            let mut parts: Vec<&[u8]> = vec![
+                if holds { b"holds" } else { b"lacks" },
+                &trust,
+                plan.as_bytes(),
+                phase.as_bytes(),
+                commit.as_bytes(),
+            ];
+            parts.extend(trees.iter().map(|t| t.as_bytes()));
+            parts.push(b"blobs");
+            parts.extend(blobs.iter().map(|b| b.as_bytes()));
+            signing::fact_tag(PASSING_FACT, &parts)
+        };
+        let holds = fact(true);
+        if holds.as_ref().is_some_and(signing::knows) {
+            return Ok(Some(commit));
+        }
+        let lacks = fact(false);
+        if lacks.as_ref().is_some_and(signing::knows) {
+            continue;
+        }
+        let passing = notes.get(commit)?.is_some_and(|note| {
+            note.lines()
                 .any(|line| line_is_passing_record(line, plan, phase, &trees))
-        {
+        });
+        if let Some(tag) = if passing { holds } else { lacks } {
+            signing::learn(tag);
+        }
+        if passing {
             return Ok(Some(commit));
         }
     }
     Ok(None)
 }
+
+/// The domain of the facts [`find_passing_record`] keeps.
+const PASSING_FACT: &str = "passing record of a commit's note";
 
 /// Why the first record among `commits` that would be a passing record of `plan`'s `phase` for
 /// one of `trees` but for its signature does not count ("unsigned", "signed by …"); `None`

@@ -49,7 +49,9 @@ mod testing;
 pub mod usage;
 
 pub use checkpoints::checkpoints_in;
-pub use derive::{derive, derive_around, derive_around_seen, derive_seen, derive_with_base};
+pub use derive::{
+    derive, derive_around, derive_around_seen, derive_seen, derive_with_base, keep_learnt,
+};
 pub use evidence_reader::Notes;
 pub use model::{Checkpoint, Kind, PhaseStatus, State, TipVerify, VerifyState};
 pub use next::{Next, next_action};

@@ -143,11 +143,7 @@ pub fn unseal(line: &str) -> (Cow<'_, str>, Seal) {
     };
     // A line this machine verified before: its tag says so (see [`tag`]).
     let tag = tag(&content, &key, &signature);
-    if let Some(tag) = tag
-        && VERIFIED
-            .lock()
-            .is_ok_and(|v| v.as_ref().is_some_and(|set| set.contains(&tag)))
-    {
+    if tag.as_ref().is_some_and(knows) {
         return (content, Seal::Key(KeyId(key)));
     }
     let Ok(verifying) = VerifyingKey::from_bytes(&key) else {
@@ -156,11 +152,8 @@ pub fn unseal(line: &str) -> (Cow<'_, str>, Seal) {
     let message = [CONTEXT, content.as_bytes()].concat();
     match verifying.verify_strict(&message, &Signature::from_bytes(&signature)) {
         Ok(()) => {
-            if let Some(tag) = tag
-                && let Ok(mut v) = VERIFIED.lock()
-                && v.get_or_insert_with(HashSet::new).insert(tag)
-            {
-                LEARNT.store(true, Ordering::Relaxed);
+            if let Some(tag) = tag {
+                learn(tag);
             }
             (content, Seal::Key(KeyId(key)))
         }
@@ -177,9 +170,9 @@ pub fn unseal(line: &str) -> (Cow<'_, str>, Seal) {
 pub type Tag = [u8; 16];
 
 fn tag(content: &str, key: &[u8; 32], signature: &[u8; 64]) -> Option<Tag> {
-    use sha2::{Digest, Sha512};
+    use sha2::{Digest, Sha256};
     let own = own_key().ok()?;
-    let mut hash = Sha512::new();
+    let mut hash = Sha256::new();
     hash.update(b"git-planx verified line v1\n");
     hash.update(own.to_bytes());
     hash.update(key);
@@ -189,6 +182,62 @@ fn tag(content: &str, key: &[u8; 32], signature: &[u8; 64]) -> Option<Tag> {
     let mut tag = [0u8; 16];
     tag.copy_from_slice(&digest[..16]);
     Some(tag)
+}
+
+/// A tag for a fact this machine established from objects that never change (a note's blobs
+/// hold a passing record, say): a keyed hash, as [`tag`], of `parts` under `domain`, each part
+/// length-prefixed so that no two lists of parts hash alike. Kept with the verified lines
+/// ([`knows`], [`learn`]), and as unforgeable. `None` without a key of this machine.
+pub fn fact_tag(domain: &str, parts: &[&[u8]]) -> Option<Tag> {
+    use sha2::{Digest, Sha256};
+    let own = own_key().ok()?;
+    let mut hash = Sha256::new();
+    hash.update(b"git-planx fact v1\n");
+    hash.update(own.to_bytes());
+    for part in std::iter::once(domain.as_bytes()).chain(parts.iter().copied()) {
+        hash.update((part.len() as u64).to_le_bytes());
+        hash.update(part);
+    }
+    let digest = hash.finalize();
+    let mut tag = [0u8; 16];
+    tag.copy_from_slice(&digest[..16]);
+    Some(tag)
+}
+
+/// Is `tag` one this machine made and kept?
+pub fn knows(tag: &Tag) -> bool {
+    VERIFIED
+        .lock()
+        .is_ok_and(|v| v.as_ref().is_some_and(|set| set.contains(tag)))
+}
+
+/// Keeps `tag` (with what the derivation keeps: [`learnt`]).
+pub fn learn(tag: Tag) {
+    if let Ok(mut v) = VERIFIED.lock()
+        && v.get_or_insert_with(HashSet::new).insert(tag)
+    {
+        LEARNT.store(true, Ordering::Relaxed);
+    }
+}
+
+/// Which keys count here, as bytes: this machine's, the ones trusted on it, the ones the plan
+/// on base declares, and whether unknown keys count. A fact about which records count holds
+/// only while these are the same.
+pub fn trust_fingerprint() -> Vec<u8> {
+    let mut keys: Vec<[u8; 32]> = own_key_id().map(|k| vec![k.0]).unwrap_or_default();
+    keys.extend(machine_signers().into_iter().map(|s| s.key.0));
+    let count_unknown = match DECLARED.read() {
+        Ok(d) => {
+            keys.extend(d.signers.iter().map(|(_, k)| k.0));
+            d.count_unknown
+        }
+        Err(_) => false,
+    };
+    keys.sort_unstable();
+    keys.dedup();
+    let mut out = vec![u8::from(count_unknown)];
+    out.extend(keys.into_iter().flatten());
+    out
 }
 
 static VERIFIED: Mutex<Option<HashSet<Tag>>> = Mutex::new(None);

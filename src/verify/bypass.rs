@@ -38,6 +38,41 @@ pub fn bypassed(
     Ok(out)
 }
 
+/// How many of `commits` [`bypassed`] finds, with the commits judged before remembered: what
+/// a commit changed never changes, so a commit judged within (or outside) a manifest once is
+/// known by a tag only this machine makes (kept with the verified lines) and not diffed again.
+pub fn count_bypassed(repo: &Repo, phase: &Phase, commits: &[Oid]) -> Result<usize, GitError> {
+    use crate::trust::signing;
+    let mut manifest = Vec::new();
+    for (kind, entry) in phase.files.all() {
+        manifest.extend_from_slice(kind.as_str().as_bytes());
+        manifest.push(0);
+        manifest.extend_from_slice(entry.pattern.as_str().as_bytes());
+        manifest.push(0);
+    }
+    let mut count = 0;
+    for &commit in commits {
+        let fact = |within: &[u8]| signing::fact_tag(FACT, &[within, commit.as_bytes(), &manifest]);
+        let (within, outside) = (fact(b"within"), fact(b"outside"));
+        if within.as_ref().is_some_and(signing::knows) {
+            continue;
+        }
+        if outside.as_ref().is_some_and(signing::knows) {
+            count += 1;
+            continue;
+        }
+        let found = !bypassed(repo, phase, &[commit])?.is_empty();
+        if let Some(tag) = if found { outside } else { within } {
+            signing::learn(tag);
+        }
+        count += usize::from(found);
+    }
+    Ok(count)
+}
+
+/// The domain of the facts [`count_bypassed`] keeps.
+const FACT: &str = "commit against a manifest";
+
 /// Is `blob` (`None`: absent) what one of the `merged` commits holds at `path`?
 pub fn from_merged_side(
     repo: &Repo,
