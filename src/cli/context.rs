@@ -57,15 +57,12 @@ impl Context {
         // blob id, the key of a validated copy kept in the cache.
         let (worktree_plan, worktree_blob) = match plan::read_file(&file, &plan_path) {
             Ok(bytes) => {
-                let blob = crate::git::blob_id(&bytes);
-                let plan = match blob {
-                    Some(blob) => crate::cache::valid_plan(&repo, blob, || {
-                        plan::load_valid(&plan_path, bytes).map(Some)
-                    })
-                    .map(|plan| plan.expect("a plan read from bytes")),
-                    None => plan::load_valid(&plan_path, bytes),
-                };
-                (Some(plan), blob)
+                match crate::cache::valid_plan_of_bytes(&repo, bytes, |bytes| {
+                    plan::load_valid(&plan_path, bytes)
+                }) {
+                    Ok((plan, blob)) => (Some(Ok(plan)), blob),
+                    Err(error) => (Some(Err(error)), None),
+                }
             }
             Err(plan::PlanError::NotFound { .. }) => (None, None),
             Err(e) => return Err(e.into()),
