@@ -475,6 +475,27 @@ impl Repo {
             .collect())
     }
 
+    /// The paths whose entries differ between the trees of two commits, in path order.
+    pub fn paths_between(&self, from: Oid, to: Oid) -> Result<Vec<Vec<u8>>, GitError> {
+        let fail = || git_err(format!("cannot compare {from} with {to}"));
+        let (old, new) = (self.tree_of_commit(from)?, self.tree_of_commit(to)?);
+        let changed = tree_diff(&self.inner, Some(&old), Some(&new)).map_err(fail())?;
+        Ok(changed.into_iter().map(|c| c.path).collect())
+    }
+
+    /// Does a path of the tree `new` hold a symlink that the tree `old` does not (a new link,
+    /// or a file or folder become one)?
+    pub fn links_added_between_trees(&self, old: Oid, new: Oid) -> Result<bool, GitError> {
+        let fail = || git_err(format!("cannot compare the trees {old} and {new}"));
+        let read = |id: Oid| self.inner.find_tree(id).map_err(fail());
+        let (old_tree, new_tree) = (read(old)?, read(new)?);
+        let changed = tree_diff(&self.inner, Some(&old_tree), Some(&new_tree)).map_err(fail())?;
+        Ok(changed.iter().any(|c| {
+            c.new
+                .is_some_and(|(mode, _)| mode as u32 & 0o170000 == 0o120000)
+        }))
+    }
+
     /// The tree of a commit.
     pub fn tree_of(&self, commit: Oid) -> Result<Oid, GitError> {
         Ok(self.commit_info(commit)?.tree)

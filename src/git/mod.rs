@@ -496,6 +496,20 @@ impl Repo {
         }
     }
 
+    /// The object id of the entry at `path` in the tree `tree`, if there is one: for a caller
+    /// that knows the commit's tree already.
+    pub fn entry_in_tree(&self, tree: Oid, path: &str) -> Result<Option<Oid>, GitError> {
+        let tree = self
+            .inner
+            .find_tree(tree)
+            .map_err(git_err(format!("cannot read the tree {tree}")))?;
+        match tree.get_path(Path::new(path)) {
+            Ok(entry) => Ok(Some(entry.id())),
+            Err(e) if e.code() == git2::ErrorCode::NotFound => Ok(None),
+            Err(e) => Err(git_err(format!("cannot look up {path}"))(e)),
+        }
+    }
+
     /// Is there a file (a blob, a link or a submodule, not a folder) at `path` in a commit's
     /// tree?
     pub fn file_exists_at(&self, commit: Oid, path: &str) -> Result<bool, GitError> {

@@ -115,21 +115,40 @@ pub fn refuse_symlink_paths(
         source: std::io::Error::other(e.to_string()),
     };
     // The answer depends on the tree and the plan's bytes alone: a "no" is kept under both
-    // (a status does not read a thousand phases' folders in the tree again).
+    // (a status does not read a thousand phases' folders in the tree again). The last tree
+    // found free is kept too: a tree that differs from it by no new symlink is free as well
+    // (base moved on by a commit reads what the commit changed, not every phase's folders).
     let tree = repo.commit_info(commit).map_err(unreadable)?.tree;
-    let key = plan
-        .blob
-        .as_deref()
-        .map(|blob| crate::git::fingerprint(format!("{tree}\n{blob}\n{plan_path}").as_bytes()));
-    let kept = crate::cache::Cache::new(repo, "symlink-free", 1, "none");
+    let key_of = |tree: &str| {
+        plan.blob
+            .as_deref()
+            .map(|blob| crate::git::fingerprint(format!("{tree}\n{blob}\n{plan_path}").as_bytes()))
+    };
+    let key = key_of(&tree.to_string());
+    let last_key = key_of("last");
+    let kept = crate::cache::Cache::new(repo, "symlink-free", 2, "none");
     if key.as_deref().is_some_and(|k| kept.get(k).is_some()) {
+        return Ok(());
+    }
+    let keep = |tree: Oid| {
+        if let (Some(key), Some(last)) = (&key, &last_key) {
+            kept.put(key, b"");
+            kept.put(last, tree.to_string().as_bytes());
+        }
+    };
+    let last_free = last_key
+        .as_deref()
+        .and_then(|k| kept.get(k))
+        .and_then(|bytes| Oid::from_str(&String::from_utf8_lossy(&bytes)).ok());
+    if let Some(last) = last_free
+        && matches!(repo.links_added_between_trees(last, tree), Ok(false))
+    {
+        keep(tree);
         return Ok(());
     }
     let facts = TreePathFacts::new(repo.tree_lookup(commit).map_err(unreadable)?);
     if !plan.goes_through_a_symlink(&facts) {
-        if let Some(key) = key {
-            kept.put(&key, b"");
-        }
+        keep(tree);
         return Ok(());
     }
     let bytes = repo

@@ -58,11 +58,13 @@ pub(super) fn base_line(
     let mut line = Vec::new();
     let mut below = Some(tip);
     while let Some(id) = below {
-        if repo.entry_at(id, plan_path)?.is_none() {
+        // The commit is read once, for its tree and its parents.
+        let info = history.info(id)?;
+        if repo.entry_in_tree(info.tree, plan_path)?.is_none() {
             break;
         }
         line.push(id);
-        below = history.info(id)?.parents.first().copied();
+        below = info.parents.first().copied();
     }
     if parents_settled {
         facts.below = Some(below.map(|b| b.to_string()));
@@ -234,6 +236,8 @@ pub(super) struct BaseFacts {
     pub(super) below: Option<Option<String>>,
     /// By phase id, its `create` entries missing on base's tip.
     pub(super) missing: HashMap<String, Vec<String>>,
+    /// The tip these facts are of.
+    tip: Option<String>,
     #[serde(skip)]
     pub(super) changed: bool,
 }
@@ -248,21 +252,90 @@ impl BaseFacts {
         ))
     }
 
+    /// The key of the latest facts kept for `plan` at `plan_path`, whatever the tip.
+    fn latest_key(plan: &Plan, plan_path: &str) -> Option<String> {
+        let blob = plan.blob.as_deref()?;
+        Some(crate::git::fingerprint(
+            format!("latest\n{blob}\n{plan_path}").as_bytes(),
+        ))
+    }
+
     fn cache(repo: &Repo) -> crate::cache::Cache {
-        crate::cache::Cache::new(repo, "base-facts", 2, "bin")
+        crate::cache::Cache::new(repo, "base-facts", 3, "bin")
     }
 
-    pub(super) fn load(repo: &Repo, key: Option<&str>) -> BaseFacts {
-        key.and_then(|key| Self::cache(repo).get_value(key))
-            .unwrap_or_default()
+    /// The facts kept for base at `tip`; else, after base moved, the facts of the tip before
+    /// it, brought to `tip`: the end of the line is checked against the line as it is used
+    /// ([`base_line`]), and a phase's missing `create` entries stay known unless what changed
+    /// between the two tips could match one of them.
+    pub(super) fn load(
+        repo: &Repo,
+        key: Option<&str>,
+        tip: Option<Oid>,
+        plan: &Plan,
+        plan_path: &str,
+    ) -> BaseFacts {
+        let cache = Self::cache(repo);
+        if let Some(facts) = key.and_then(|key| cache.get_value::<BaseFacts>(key)) {
+            return facts;
+        }
+        let (Some(tip), Some(latest)) = (tip, Self::latest_key(plan, plan_path)) else {
+            return BaseFacts::default();
+        };
+        let Some(mut facts) = cache.get_value::<BaseFacts>(&latest) else {
+            return BaseFacts::default();
+        };
+        let Some(before) = facts.tip.as_deref().and_then(|t| Oid::from_str(t).ok()) else {
+            return BaseFacts::default();
+        };
+        let Ok(paths) = repo.paths_between(before, tip) else {
+            return BaseFacts::default();
+        };
+        let paths: Vec<String> = paths
+            .into_iter()
+            .map(|p| String::from_utf8_lossy(&p).into_owned())
+            .collect();
+        facts.missing.retain(|id, _| {
+            plan.phase(id).is_some_and(|phase| {
+                phase.files.create.iter().all(|entry| {
+                    let folder = entry.pattern.folder();
+                    !paths.iter().any(|path| {
+                        if entry.pattern.is_literal() {
+                            path == entry.pattern.as_str()
+                        } else {
+                            folder.is_empty()
+                                || path
+                                    .strip_prefix(folder)
+                                    .is_some_and(|rest| rest.starts_with('/'))
+                        }
+                    })
+                })
+            })
+        });
+        facts.tip = Some(tip.to_string());
+        facts.changed = true;
+        facts
     }
 
-    pub(super) fn keep(&self, repo: &Repo, key: Option<&str>) {
+    /// Keeps the facts under `key` (base's tip), and as the latest for the plan.
+    pub(super) fn keep(&self, repo: &Repo, key: Option<&str>, plan: &Plan, plan_path: &str) {
         if let Some(key) = key
             && self.changed
         {
-            Self::cache(repo).put_value(key, self);
+            let cache = Self::cache(repo);
+            cache.put_value(key, self);
+            if let Some(latest) = Self::latest_key(plan, plan_path) {
+                cache.put_value(&latest, self);
+            }
         }
+    }
+
+    /// Facts of base at `tip`, as [`BaseFacts::load`] finds none.
+    pub(super) fn at(mut self, tip: Option<Oid>) -> BaseFacts {
+        if self.tip.is_none() {
+            self.tip = tip.map(|t| t.to_string());
+        }
+        self
     }
 }
 
@@ -430,18 +503,57 @@ mod tests {
         let other_tip = BaseFacts::key(f.rev("HEAD~1"), &plan, PLAN_PATH).unwrap();
         assert!(key != other_path && key != other_tip);
 
-        let mut facts = BaseFacts::load(&repo, Some(&key));
+        let load = |key: Option<&str>, tip: Option<Oid>| {
+            BaseFacts::load(&repo, key, tip, &plan, PLAN_PATH).at(tip)
+        };
+        let mut facts = load(Some(&key), Some(tip));
         assert!(facts.below.is_none() && facts.missing.is_empty());
         facts.missing.insert("a".into(), vec!["a.txt".into()]);
         // Unchanged facts are not written.
-        facts.keep(&repo, Some(&key));
-        assert!(BaseFacts::load(&repo, Some(&key)).missing.is_empty());
+        facts.keep(&repo, Some(&key), &plan, PLAN_PATH);
+        assert!(load(Some(&key), Some(tip)).missing.is_empty());
         facts.changed = true;
-        facts.keep(&repo, Some(&key));
-        let loaded = BaseFacts::load(&repo, Some(&key));
+        facts.keep(&repo, Some(&key), &plan, PLAN_PATH);
+        let loaded = load(Some(&key), Some(tip));
         assert_eq!(loaded.missing["a"], ["a.txt"]);
         assert!(!loaded.changed);
-        assert!(BaseFacts::load(&repo, Some(&other_tip)).missing.is_empty());
-        assert!(BaseFacts::load(&repo, None).missing.is_empty());
+        assert!(load(None, None).missing.is_empty());
+    }
+
+    #[test]
+    fn after_base_moved_the_facts_of_the_tip_before_are_brought_to_the_new_tip() {
+        let f = Fixture::with_plan();
+        let repo = f.repo();
+        let mut plan = plan();
+        plan.blob = Some(f.rev(&format!("HEAD:{PLAN_PATH}")).to_string());
+        let before = f.rev("HEAD");
+        let mut facts = BaseFacts::default().at(Some(before));
+        for id in ["a", "b", "c"] {
+            facts.missing.insert(id.into(), Vec::new());
+        }
+        facts.below = Some(None);
+        facts.changed = true;
+        let key = |tip: Oid| BaseFacts::key(tip, &plan, PLAN_PATH);
+        facts.keep(&repo, key(before).as_deref(), &plan, PLAN_PATH);
+        // What base moved by touches b's `docs/*.md` and c's `c.txt`, not a's `a.txt`.
+        f.write("docs/new.md", "new\n");
+        f.write("c.txt", "c\n");
+        f.write("elsewhere/a.txt", "not a's\n");
+        let after = f.commit("Base moved");
+        let moved = BaseFacts::load(&repo, key(after).as_deref(), Some(after), &plan, PLAN_PATH);
+        let mut known: Vec<&str> = moved.missing.keys().map(String::as_str).collect();
+        known.sort_unstable();
+        assert_eq!(known, ["a"]);
+        assert_eq!(
+            moved.below,
+            Some(None),
+            "the end is carried, to be checked by the walk"
+        );
+        assert!(moved.changed, "kept under the new tip");
+        // Without facts of an earlier tip, nothing is known.
+        let mut other = plan.clone();
+        other.blob = Some(Oid::ZERO_SHA1.to_string());
+        let none = BaseFacts::load(&repo, None, Some(after), &other, PLAN_PATH);
+        assert!(none.missing.is_empty() && none.below.is_none());
     }
 }
