@@ -224,7 +224,10 @@ fn main() {
             ] {
                 work.toggle(&env, graph, untracked);
                 for pair in goal_pairs(&env, &work) {
-                    if !matches!(pair.key, "hook-shim" | "hook-cold" | "status-cold") {
+                    if !matches!(
+                        pair.key,
+                        "hook-shim" | "hook-cold" | "status-cold" | "status-uncached"
+                    ) {
                         results
                             .toggles
                             .push(run_pair(&env, &work, pair, toggle_reps, label));
@@ -317,6 +320,8 @@ pub fn group(n: usize) -> String {
 pub struct Work {
     pub repo: PathBuf,
     pub meta: Meta,
+    /// Base's tip as generated, to move base from and put it back to.
+    pub main: String,
     /// The work branch's tip and the notes ref as generated, to reset to.
     pub tip: String,
     pub notes: String,
@@ -341,6 +346,7 @@ impl Work {
         // command pays for hashing every file again.
         fixture::settle(env, &repo);
         let tip = env.git(&repo, &["rev-parse", "HEAD"]).trim().to_owned();
+        let main = env.git(&repo, &["rev-parse", "main"]).trim().to_owned();
         let notes = env
             .git(&repo, &["rev-parse", "refs/notes/planx"])
             .trim()
@@ -348,6 +354,7 @@ impl Work {
         Work {
             repo,
             meta: fixture.meta.clone(),
+            main,
             tip,
             notes,
         }
@@ -357,6 +364,50 @@ impl Work {
     fn reset(&self, env: &Env) {
         env.git(&self.repo, &["reset", "-q", "--soft", &self.tip]);
         self.reset_notes(env);
+    }
+
+    /// Moves base one commit on from where it was generated: a project commit changing one
+    /// file (`docs/base-moved.md`, whose content is new each time, so that each tip is new).
+    fn move_base(&self, env: &Env) {
+        static MOVES: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = MOVES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let index = self.repo.join(".git/planx-bench-base-index");
+        let git = |args: &[&str], input: Option<&str>| -> String {
+            let mut cmd = env.command("git", &self.repo);
+            cmd.env("GIT_INDEX_FILE", &index).args(args);
+            let out = match input {
+                None => env.output(&mut cmd),
+                Some(text) => {
+                    use std::io::Write;
+                    cmd.stdin(std::process::Stdio::piped())
+                        .stdout(std::process::Stdio::piped());
+                    let mut child = cmd.spawn().expect("run git");
+                    child
+                        .stdin
+                        .take()
+                        .expect("stdin")
+                        .write_all(text.as_bytes())
+                        .expect("write to git");
+                    child.wait_with_output().expect("wait for git")
+                }
+            };
+            assert!(out.status.success(), "git {args:?} fails");
+            String::from_utf8_lossy(&out.stdout).trim().to_owned()
+        };
+        git(&["read-tree", &self.main], None);
+        let blob = git(
+            &["hash-object", "-w", "--stdin"],
+            Some(&format!("base moved {n}\n")),
+        );
+        let entry = format!("100644,{blob},docs/base-moved.md");
+        git(&["update-index", "--add", "--cacheinfo", &entry], None);
+        let tree = git(&["write-tree"], None);
+        let message = format!("Base moved {n}");
+        let commit = git(
+            &["commit-tree", &tree, "-p", &self.main, "-m", &message],
+            None,
+        );
+        git(&["update-ref", "refs/heads/main", &commit], None);
     }
 
     fn reset_notes(&self, env: &Env) {
@@ -425,8 +476,10 @@ pub enum Reset {
     BranchAndNotes,
     /// Forget the plan digests the hooks keep (docs/hooks.md).
     HookDigests,
-    /// Forget what status keeps of base's tip (as after base moved).
+    /// Forget what status keeps of base's tips.
     BaseFacts,
+    /// Move base on by one project commit before each run (and back after the pair).
+    BaseMoved,
 }
 
 /// A measured pair.
@@ -459,6 +512,7 @@ fn run_pair(env: &Env, work: &Work, pair: Pair, reps: Reps, config: &str) -> Pai
         Reset::Nothing => {}
         Reset::Notes => work.reset_notes(env),
         Reset::BranchAndNotes => work.reset(env),
+        Reset::BaseMoved => work.move_base(env),
         Reset::HookDigests => {
             let _ = std::fs::remove_dir_all(work.repo.join(".git/planx/cache"));
         }
@@ -480,6 +534,9 @@ fn run_pair(env: &Env, work: &Work, pair: Pair, reps: Reps, config: &str) -> Pai
     };
     let (planx, git) = compare(env, &pair.planx, &pair.git, reps, &reset);
     reset();
+    if pair.reset == Reset::BaseMoved {
+        env.git(&work.repo, &["update-ref", "refs/heads/main", &work.main]);
+    }
     let result = PairResult {
         key: pair.key,
         size: work.meta.size.clone(),
@@ -592,12 +649,23 @@ fn goal_pairs(env: &Env, work: &Work) -> Vec<Pair> {
         Pair {
             key: "status-cold",
             operation: format!(
-                "`status` of {} phases, first after base moved (nothing kept of base's tip yet)",
+                "`status` of {} phases, first after base moved on by a project commit",
                 group(meta.phases)
             ),
             planx: Op::of(vec![planx(&["status"])]),
             git: status_git(),
             goal: Some(1.2),
+            reset: Reset::BaseMoved,
+        },
+        Pair {
+            key: "status-uncached",
+            operation: format!(
+                "`status` of {} phases, nothing kept of any tip of base",
+                group(meta.phases)
+            ),
+            planx: Op::of(vec![planx(&["status"])]),
+            git: status_git(),
+            goal: None,
             reset: Reset::BaseFacts,
         },
         Pair {
@@ -651,22 +719,18 @@ fn floors(env: &Env, work: &Work, reps: Reps) -> Vec<Floor> {
     .expect("write a commit message");
     let message = message.to_string_lossy().into_owned();
     // The very commands git-planx runs (git::cli), so that the parts time what it does.
-    use git_planx::git::cli::{COMMIT_ARGS, STAGED_ARGS, WORK_TREE_ARGS};
+    use git_planx::git::cli::{COMMIT_ARGS, WORK_TREE_ARGS};
     let commit: Vec<&str> = COMMIT_ARGS
         .iter()
         .copied()
         .chain(["--file", &message])
         .collect();
-    let items: [(&'static [&'static str], Cmd, Reset); 3] = [
+    // (The hook reads what is staged in-process: it runs no git command.)
+    let items: [(&'static [&'static str], Cmd, Reset); 2] = [
         (
             &["checkpoint"],
             Cmd::new("git", repo, &commit),
             Reset::BranchAndNotes,
-        ),
-        (
-            &["hook", "hook-name-only"],
-            Cmd::new("git", repo, &STAGED_ARGS),
-            Reset::Nothing,
         ),
         (
             &["verify"],

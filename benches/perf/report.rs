@@ -380,7 +380,11 @@ pub fn render(results: &Results) -> String {
             p.size == size
                 && !matches!(
                     p.key,
-                    "hook-shim" | "hook-cold" | "status-finish" | "status-cold-finish"
+                    "hook-shim"
+                        | "hook-cold"
+                        | "status-finish"
+                        | "status-cold-finish"
+                        | "status-uncached"
                 )
         }) {
             let cell = |r: &PairResult| {

@@ -19,8 +19,8 @@ pub struct GitOutput {
 /// Variables with which git points a process at one repository, work tree and index (a hook
 /// runs with them set). A git command aimed at another folder (`-C dir`), or a plan command run
 /// in a phase's worktree, must not inherit them, or it would act on the wrong work tree.
-/// The arguments of the `git diff --cached` the commit hooks run for the staged paths (the
-/// performance suite times the same command).
+/// The arguments of the `git diff --cached` the commit hooks run for the staged paths when
+/// the index is one only git reads (see `git::index`).
 pub const STAGED_ARGS: [&str; 6] = [
     "diff",
     "--cached",
