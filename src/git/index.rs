@@ -647,8 +647,14 @@ mod tests {
         assert!(parse(file(3, &[sparse], &[])).is_err(), "sparse index");
         let link = b"link\0\0\0\x14aaaaaaaaaaaaaaaaaaaa";
         let one = entry("a", 0o100644, 0, None, 2);
-        assert!(parse(file(2, std::slice::from_ref(&one), link)).is_err(), "split index");
-        assert!(parse(file(5, std::slice::from_ref(&one), &[])).is_err(), "version 5");
+        assert!(
+            parse(file(2, std::slice::from_ref(&one), link)).is_err(),
+            "split index"
+        );
+        assert!(
+            parse(file(5, std::slice::from_ref(&one), &[])).is_err(),
+            "version 5"
+        );
         let mut short = file(2, &[one], &[]);
         short.truncate(40);
         assert!(parse(short).is_err(), "truncated");
