@@ -3,6 +3,12 @@
 //! that an edit is a new key and never meets an old answer. Keeping an answer is only an
 //! optimisation: a folder that cannot be written, or a file that cannot be read back, costs the
 //! time of computing the answer again, nothing else. Never committed, never pushed.
+//!
+//! The answers judge (a kept plan declares the signers whose records count, a kept stop-gate
+//! pass lets an agent stop), and the folder is writable by whoever can write the repository: each
+//! file ends with a tag, a keyed hash by this machine's signing key of its folder, its key and
+//! its bytes (`trust::signing::fact_tag`), and a file whose tag does not hold is not read. A
+//! machine without a signing key keeps nothing.
 
 use std::fs;
 use std::io::Write;
@@ -13,6 +19,8 @@ use crate::plan::{Plan, PlanError};
 
 /// Answers kept at most in one folder; the oldest are removed when a new one is written.
 const KEEP: usize = 8;
+/// The bytes of the tag that ends each file.
+const TAG_LEN: usize = 16;
 
 /// One kind of cached answer, in its own folder.
 pub struct Cache {
@@ -37,15 +45,35 @@ impl Cache {
         self.dir.join(format!("{key}.{}", self.extension))
     }
 
-    /// What is kept under `key`, if anything.
+    /// What is kept under `key`, if anything: only what this machine wrote there (see the
+    /// module's documentation).
     pub fn get(&self, key: &str) -> Option<Vec<u8>> {
-        fs::read(self.file(key)).ok()
+        let mut bytes = fs::read(self.file(key)).ok()?;
+        let at = bytes.len().checked_sub(TAG_LEN)?;
+        let tag = self.tag(key, &bytes[..at])?;
+        if bytes[at..] != tag[..] {
+            return None;
+        }
+        bytes.truncate(at);
+        Some(bytes)
     }
 
     /// Keeps `bytes` under `key` (written whole or not at all) and removes the oldest entries
     /// beyond the few kept. Errors are ignored: see the module's documentation.
     pub fn put(&self, key: &str, bytes: &[u8]) {
-        let _ = self.try_put(key, bytes);
+        let Some(tag) = self.tag(key, bytes) else {
+            return;
+        };
+        let mut sealed = Vec::with_capacity(bytes.len() + TAG_LEN);
+        sealed.extend_from_slice(bytes);
+        sealed.extend_from_slice(&tag);
+        let _ = self.try_put(key, &sealed);
+    }
+
+    /// The tag of `bytes` kept under `key` in this folder; `None` without a signing key.
+    fn tag(&self, key: &str, bytes: &[u8]) -> Option<crate::trust::signing::Tag> {
+        let folder = self.dir.file_name()?.to_string_lossy();
+        crate::trust::signing::fact_tag("cache file", &[folder.as_bytes(), key.as_bytes(), bytes])
     }
 
     /// The value kept under `key` by [`Cache::put_value`]: read back whole, and only if it was

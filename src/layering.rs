@@ -18,6 +18,7 @@ use std::fmt;
 ///
 /// - `claim` sits above `remote`, whose fetch and push with a lease make a claim.
 /// - `interrupt` sits below `process`, which registers each command's process group with it.
+/// - `cache` sits above `trust`: each kept file is sealed with this machine's signing key.
 /// - `git` sits above `lock` (the worktree list is changed under a lock) and `plan` (the work
 ///   tree's facts for a plan's path rules).
 pub const LAYERS: &[&[&str]] = &[
@@ -27,7 +28,8 @@ pub const LAYERS: &[&[&str]] = &[
     &["lifecycle", "report", "hooks"],
     &["verify"],
     &["state", "claim"],
-    &["trust", "process", "cache", "remote"],
+    &["cache"],
+    &["trust", "process", "remote"],
     &["interrupt"],
     &["git"],
     &["lock"],

@@ -319,3 +319,80 @@ fn bad_signer_input_is_refused_with_a_hint() {
         "no commit without its record"
     );
 }
+
+/// The cache is no way in: a kept plan rewritten by hand to declare a key (under the digest and
+/// blob id of base's plan, as an agent with write access to `.git` could) is not read, so the
+/// records of that key still do not count.
+#[test]
+fn a_kept_plan_written_by_hand_declares_nobody() {
+    let repo = Repo::verifying(&VERIFY_PLAN);
+    repo.do_phase_p();
+    let other = "11".repeat(32);
+    let run = repo.run(
+        repo.command(crate::common::BIN, &repo.root)
+            .args(["verify", "-q"])
+            .env("PLANX_SIGNING_KEY", &other),
+    );
+    assert_eq!(run.code, 0, "{run}");
+    let verify_state = |repo: &Repo| {
+        repo.planx(&["status", "--json"]).json()["phases"][0]["verify"]["state"]
+            .as_str()
+            .map(str::to_owned)
+    };
+    assert_eq!(verify_state(&repo), None);
+    let signers = repo.planx(&["signers", "--json"]).json();
+    let key = signers["records"]["signed"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["standing"] == "unknown")
+        .expect("the unknown signer")["key"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    // The work tree's plan declaring the key is validated and kept under its digest...
+    let plan = repo.read(".planx/plan.toml");
+    let declaring = format!("{plan}\n[evidence]\nsigners = {{ ci = \"{key}\" }}\n");
+    repo.write(".planx/plan.toml", &declaring);
+    let run = repo.planx(&["status", "-q"]);
+    assert_eq!(run.code, 0, "{run}");
+    let digest = |path: &str| {
+        let out = std::process::Command::new("sha256sum")
+            .arg(path)
+            .output()
+            .expect("run sha256sum");
+        String::from_utf8_lossy(&out.stdout)
+            .split_whitespace()
+            .next()
+            .unwrap()
+            .to_owned()
+    };
+    let declaring_digest = digest(&repo.path(".planx/plan.toml").to_string_lossy());
+    let declaring_blob = repo.git(&["hash-object", ".planx/plan.toml"]);
+    repo.git(&["checkout", "--", ".planx/plan.toml"]);
+    let base_digest = digest(&repo.path(".planx/plan.toml").to_string_lossy());
+    let base_blob = repo.git(&["rev-parse", "main:.planx/plan.toml"]);
+    let folder = std::fs::read_dir(repo.path(".git/planx/cache"))
+        .unwrap()
+        .flatten()
+        .find(|e| e.file_name().to_string_lossy().starts_with("plans-"))
+        .expect("the plans folder")
+        .path();
+    let kept = std::fs::read(folder.join(format!("{declaring_digest}.bin"))).unwrap();
+
+    // ...then rewritten as if it were base's plan: its key and blob id replaced, byte for byte.
+    let replace = |bytes: &[u8], from: &str, to: &str| -> Vec<u8> {
+        let at = bytes
+            .windows(from.len())
+            .position(|w| w == from.as_bytes())
+            .expect("the text in the kept file");
+        [&bytes[..at], to.as_bytes(), &bytes[at + from.len()..]].concat()
+    };
+    let forged = replace(&kept, &declaring_digest, &base_digest);
+    let forged = replace(&forged, declaring_blob.trim(), base_blob.trim());
+    std::fs::write(folder.join(format!("{base_digest}.bin")), forged).unwrap();
+    assert_eq!(verify_state(&repo), None, "the forged plan is not read");
+    let signers = repo.planx(&["signers", "--json"]).json();
+    assert_eq!(signers["declared"], serde_json::json!([]), "{signers}");
+}
