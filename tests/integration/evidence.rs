@@ -157,8 +157,8 @@ fn a_record_written_by_hand_satisfies_nothing() {
 /// A verify record a real planx signed with a key nobody here trusts: shown with its signer,
 /// counted once the plan on base declares the key (or counts unknown signers), never by a
 /// phase branch declaring it for itself.
-#[test]
-fn a_record_by_an_unknown_signer_counts_only_as_the_plan_on_base_says() {
+/// Phase `p` done and verified by a signer nobody here knows (another machine's key).
+fn verified_by_an_unknown_signer() -> Repo {
     let repo = Repo::verifying(&VERIFY_PLAN);
     repo.do_phase_p();
     let other = "11".repeat(32);
@@ -168,11 +168,19 @@ fn a_record_by_an_unknown_signer_counts_only_as_the_plan_on_base_says() {
             .env("PLANX_SIGNING_KEY", &other),
     );
     assert_eq!(run.code, 0, "{run}");
-    let verify_state = |repo: &Repo| {
-        repo.planx(&["status", "--json"]).json()["phases"][0]["verify"]["state"]
-            .as_str()
-            .map(str::to_owned)
-    };
+    repo
+}
+
+/// What status says of the verify of phase `p`'s tip.
+fn verify_state(repo: &Repo) -> Option<String> {
+    repo.planx(&["status", "--json"]).json()["phases"][0]["verify"]["state"]
+        .as_str()
+        .map(str::to_owned)
+}
+
+#[test]
+fn a_record_by_an_unknown_signer_counts_only_as_the_plan_on_base_says() {
+    let repo = verified_by_an_unknown_signer();
     assert_eq!(verify_state(&repo), None, "the record is no verify here");
     let signers = repo.planx(&["signers", "--json"]).json();
     let signed = &signers["records"]["signed"];
@@ -325,20 +333,7 @@ fn bad_signer_input_is_refused_with_a_hint() {
 /// records of that key still do not count.
 #[test]
 fn a_kept_plan_written_by_hand_declares_nobody() {
-    let repo = Repo::verifying(&VERIFY_PLAN);
-    repo.do_phase_p();
-    let other = "11".repeat(32);
-    let run = repo.run(
-        repo.command(crate::common::BIN, &repo.root)
-            .args(["verify", "-q"])
-            .env("PLANX_SIGNING_KEY", &other),
-    );
-    assert_eq!(run.code, 0, "{run}");
-    let verify_state = |repo: &Repo| {
-        repo.planx(&["status", "--json"]).json()["phases"][0]["verify"]["state"]
-            .as_str()
-            .map(str::to_owned)
-    };
+    let repo = verified_by_an_unknown_signer();
     assert_eq!(verify_state(&repo), None);
     let signers = repo.planx(&["signers", "--json"]).json();
     let key = signers["records"]["signed"]
