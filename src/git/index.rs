@@ -29,6 +29,8 @@ const ENTRY_FIXED: usize = 62;
 const FLAG_EXTENDED: u16 = 0x4000;
 const FLAG_STAGE: u16 = 0x3000;
 const NAME_MASK: u16 = 0x0fff;
+/// Folders nested deeper than this in a cache tree are not read.
+const MAX_DEPTH: usize = 512;
 const EXTENDED_INTENT_TO_ADD: u16 = 0x2000;
 
 const MODE_TYPE: u32 = 0o170000;
@@ -235,7 +237,7 @@ fn parse(data: Mmap) -> Parsed<Index> {
         let size = be32(&data, at + 4)? as usize;
         let body = data.get(at + 8..at + 8 + size).ok_or(LeftToGit)?;
         match signature {
-            b"TREE" => tree = Some(cache_tree(body, &mut 0)?),
+            b"TREE" => tree = Some(cache_tree(body, &mut 0, 0)?),
             // An extension whose name starts with a capital letter may be ignored; any other
             // (a split index's `link`, a sparse index's `sdir`) changes what the entries mean.
             [first, ..] if first.is_ascii_uppercase() => {}
@@ -256,7 +258,11 @@ fn parse(data: Mmap) -> Parsed<Index> {
 
 /// One node of the `TREE` extension and, after it, its subtrees: `<name>\0<entries>
 /// <subtrees>\n`, then the tree id unless `<entries>` is -1.
-fn cache_tree(body: &[u8], at: &mut usize) -> Parsed<CacheTree> {
+fn cache_tree(body: &[u8], at: &mut usize, depth: usize) -> Parsed<CacheTree> {
+    // Deeper than any real project: left to git rather than recursed into.
+    if depth > MAX_DEPTH {
+        return Err(LeftToGit);
+    }
     let nul = nul_from(body, *at)?;
     let name = body[*at..nul].to_vec();
     let newline = body[nul..]
@@ -281,7 +287,7 @@ fn cache_tree(body: &[u8], at: &mut usize) -> Parsed<CacheTree> {
         return Err(LeftToGit);
     }
     let mut children = (0..subtrees)
-        .map(|_| cache_tree(body, at))
+        .map(|_| cache_tree(body, at, depth + 1))
         .collect::<Parsed<Vec<_>>>()?;
     // git keeps them shortest first.
     children.sort_unstable_by(|a, b| a.name.cmp(&b.name));
@@ -659,6 +665,19 @@ mod tests {
         short.truncate(40);
         assert!(parse(short).is_err(), "truncated");
         assert!(parse(b"not an index".to_vec()).is_err());
+        // A cache tree nested past any real depth is refused, not recursed into.
+        let mut deep = Vec::new();
+        for _ in 0..=MAX_DEPTH + 1 {
+            deep.extend_from_slice(b"d\0-1 1\n");
+        }
+        let mut ext = b"TREE".to_vec();
+        ext.extend_from_slice(&(deep.len() as u32).to_be_bytes());
+        ext.extend_from_slice(&deep);
+        let one = entry("a", 0o100644, 0, None, 2);
+        assert!(
+            parse(file(2, &[one], &ext)).is_err(),
+            "a cache tree too deep"
+        );
         let skip = entry("s", 0o100644, 0, Some(0x4000), 3);
         assert!(
             parse(file(3, &[skip], &[])).is_ok(),
