@@ -94,21 +94,15 @@ pub struct Ui {
     pub quiet: bool,
     /// `--color`, when given.
     color: Option<ColorChoice>,
-    /// How to write, from git's configuration: read the first time something is written (a
-    /// `git config`), so that a command that writes nothing — a hook that lets a commit
-    /// through — does not start git for it.
-    looks: OnceLock<Looks>,
+    /// What git's configuration says of output, read (with one `git config`) the first time an
+    /// answer depends on it: a command that writes nothing (a hook that lets a commit through),
+    /// or whose output it cannot change (`NO_COLOR` or `--color` set, no path quoted for its
+    /// bytes), does not start git for it.
+    config: OnceLock<crate::git::cli::OutputConfig>,
+    out_painter: OnceLock<Painter>,
+    err_painter: OnceLock<Painter>,
     /// stderr is a terminal that can redraw a line.
     live: bool,
-}
-
-/// What git's configuration says of output: colours and `core.quotePath`.
-#[derive(Debug, Clone, Copy)]
-struct Looks {
-    /// `core.quotePath`: paths in text output are quoted when they hold bytes above 0x7f.
-    quote_path: bool,
-    out: Painter,
-    err: Painter,
 }
 
 impl Ui {
@@ -119,43 +113,52 @@ impl Ui {
             json,
             quiet,
             color,
-            looks: OnceLock::new(),
+            config: OnceLock::new(),
+            out_painter: OnceLock::new(),
+            err_painter: OnceLock::new(),
             live: io::stderr().is_terminal() && !dumb,
         }
     }
 
-    /// Colours and quoting, from `--color` and git's configuration, read once.
-    fn looks(&self) -> Looks {
-        *self.looks.get_or_init(|| {
-            let config = crate::git::cli::output_config();
-            let color = self
-                .color
-                .or_else(|| {
-                    config
-                        .color_planx
-                        .as_deref()
-                        .and_then(ColorChoice::from_git)
-                })
-                .or_else(|| config.color_ui.as_deref().and_then(ColorChoice::from_git))
-                .unwrap_or(ColorChoice::Auto);
-            let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
-            let dumb = std::env::var_os("TERM").is_some_and(|t| t == "dumb");
-            let decide = |terminal: bool| match color {
-                _ if no_color => false,
+    fn config(&self) -> &crate::git::cli::OutputConfig {
+        self.config.get_or_init(crate::git::cli::output_config)
+    }
+
+    /// How a stream (a terminal or not) is coloured: `NO_COLOR` turns colour off, else
+    /// `--color`, else `color.planx`, else `color.ui`, else colour on a terminal (not a dumb
+    /// one).
+    fn painter(&self, terminal: bool) -> Painter {
+        if std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()) {
+            return Painter::plain();
+        }
+        let color = self
+            .color
+            .or_else(|| {
+                let config = self.config();
+                config
+                    .color_planx
+                    .as_deref()
+                    .and_then(ColorChoice::from_git)
+                    .or_else(|| config.color_ui.as_deref().and_then(ColorChoice::from_git))
+            })
+            .unwrap_or(ColorChoice::Auto);
+        let dumb = std::env::var_os("TERM").is_some_and(|t| t == "dumb");
+        Painter {
+            enabled: match color {
                 ColorChoice::Never => false,
                 ColorChoice::Always => true,
                 ColorChoice::Auto => terminal && !dumb,
-            };
-            Looks {
-                quote_path: config.quote_path,
-                out: Painter {
-                    enabled: !self.json && decide(io::stdout().is_terminal()),
-                },
-                err: Painter {
-                    enabled: decide(io::stderr().is_terminal()),
-                },
-            }
-        })
+            },
+        }
+    }
+
+    /// `text` with its paths shown as `core.quotePath` says; the setting is read only for a
+    /// text holding a path git quoted for a byte above 0x7f, the only paths it changes.
+    fn requoted(&self, text: &str) -> String {
+        if !crate::git::path::depends_on_quote_path(text) {
+            return text.to_owned();
+        }
+        requote(text, self.config().quote_path)
     }
 
     /// The same, never showing [`Ui::progress`] (stderr carries logs).
@@ -173,7 +176,7 @@ impl Ui {
             return None;
         }
         Some(crate::process::watch(Arc::new(Spinner::new(
-            self.looks().err,
+            self.err_painter(),
         ))))
     }
 
@@ -192,17 +195,22 @@ impl Ui {
 
     /// The painter for stdout.
     pub fn out_painter(&self) -> Painter {
-        self.looks().out
+        *self.out_painter.get_or_init(|| match self.json {
+            true => Painter::plain(),
+            false => self.painter(io::stdout().is_terminal()),
+        })
     }
 
     /// The painter for stderr.
     pub fn err_painter(&self) -> Painter {
-        self.looks().err
+        *self
+            .err_painter
+            .get_or_init(|| self.painter(io::stderr().is_terminal()))
     }
 
     /// Writes text to stdout, its paths shown as `core.quotePath` says.
     pub fn out(&self, text: &str) -> Result<(), CliError> {
-        self.write_out(&requote(text, self.looks().quote_path))
+        self.write_out(&self.requoted(text))
     }
 
     /// Writes text to stdout as it is (a document whose bytes are its own).
@@ -228,7 +236,7 @@ impl Ui {
     /// Writes to stderr, paths shown as `core.quotePath` says. A closed stderr is ignored:
     /// there is nobody left to tell.
     pub fn err(&self, text: &str) {
-        let text = requote(text, self.looks().quote_path);
+        let text = self.requoted(text);
         let _ = io::stderr().lock().write_all(text.as_bytes());
     }
 
@@ -237,7 +245,7 @@ impl Ui {
         if self.json {
             let _ = self.json(&error_document(error));
         }
-        self.err(&render_error(error, self.looks().err));
+        self.err(&render_error(error, self.err_painter()));
     }
 }
 

@@ -92,6 +92,12 @@ pub fn requote(text: &str, quote_path: bool) -> String {
     out
 }
 
+/// Whether [`requote`] can change `text`: only a path git quoted for a byte above 0x7f reads
+/// otherwise with `core.quotePath` off.
+pub fn depends_on_quote_path(text: &str) -> bool {
+    text.contains('"') && has_high_escape(text)
+}
+
 /// `\2xx` or `\3xx`: an octal escape of a byte above 0x7f.
 fn has_high_escape(quoted: &str) -> bool {
     quoted
