@@ -79,6 +79,12 @@ fn parse_line(line: &str) -> Option<Trailer> {
 /// planx's or a `Signed-off-by` (git's own rule for blocks mixed with other lines).
 /// Lines starting with `#` are comments and ignored, as are trailing blank lines.
 pub fn block_start(message: &str) -> Option<usize> {
+    // Most messages are one line (the subject) or hold no `:`: no block, said without listing
+    // their lines (a derivation asks of thousands of commits).
+    let body = message.trim_end();
+    if !body.contains('\n') || !body.contains(':') {
+        return None;
+    }
     let lines: Vec<(usize, &str)> = line_offsets(message);
     let mut end = lines.len();
     while end > 0 && {
@@ -275,6 +281,21 @@ mod tests {
         );
         let err = message("subject", &[(STEP, "a\nPlanx-Status: complete")]).unwrap_err();
         assert_eq!(err.key, STEP);
+    }
+
+    #[test]
+    fn a_subject_alone_has_no_trailers_whatever_it_holds() {
+        for subject in [
+            "Fix src/a.rs: the parser",
+            "Planx-Status: complete\n\n",
+            "plain\n",
+        ] {
+            assert_eq!(parse(subject), vec![], "{subject:?}");
+        }
+        assert_eq!(
+            parse("Fix: it\r\n\r\nPlanx-Phase: a\r\n  and more\r\n\r\n"),
+            vec![t(PHASE, "a and more")]
+        );
     }
 
     #[test]
