@@ -38,7 +38,12 @@ pub type MergedSides = (HashMap<Oid, Vec<Oid>>, HashSet<Oid>);
 
 pub struct History<'r> {
     repo: &'r Repo,
+    /// The commits asked for.
     commits: RefCell<HashMap<Oid, Rc<CommitInfo>, OidHash>>,
+    /// Commits read before and given to it ([`History::with_commits`]), not asked for yet.
+    given: RefCell<HashMap<Oid, CommitInfo, OidHash>>,
+    /// How many of the commits asked for were read from git.
+    read: std::cell::Cell<usize>,
 }
 
 /// Hashes an object id by its first bytes: ids are already uniform, so hashing them again
@@ -83,9 +88,17 @@ impl std::hash::Hasher for OidHasher {
 
 impl<'r> History<'r> {
     pub fn new(repo: &'r Repo) -> History<'r> {
+        History::with_commits(repo, Vec::new())
+    }
+
+    /// A history that answers from `commits` (read from git earlier, by their ids: a commit
+    /// never changes) before it reads any from git.
+    pub fn with_commits(repo: &'r Repo, commits: Vec<CommitInfo>) -> History<'r> {
         History {
             repo,
             commits: RefCell::new(HashMap::default()),
+            given: RefCell::new(commits.into_iter().map(|c| (c.id, c)).collect()),
+            read: std::cell::Cell::new(0),
         }
     }
 
@@ -95,9 +108,33 @@ impl<'r> History<'r> {
         if let Some(info) = self.commits.borrow().get(&id) {
             return Ok(Rc::clone(info));
         }
-        let info = Rc::new(self.repo.commit_info(id)?);
+        let info = match self.given.borrow_mut().remove(&id) {
+            Some(given) => Rc::new(given),
+            None => {
+                self.read.set(self.read.get() + 1);
+                Rc::new(self.repo.commit_info(id)?)
+            }
+        };
         self.commits.borrow_mut().insert(id, Rc::clone(&info));
         Ok(info)
+    }
+
+    /// How many commits it read from git (the others were asked for again, or given).
+    pub fn read_from_git(&self) -> usize {
+        self.read.get()
+    }
+
+    /// The commits asked for, then at most `more` of those given and not asked for.
+    pub fn commits(&self, more: usize) -> Vec<Rc<CommitInfo>> {
+        let mut all: Vec<Rc<CommitInfo>> = self.commits.borrow().values().cloned().collect();
+        all.extend(
+            self.given
+                .borrow()
+                .values()
+                .take(more)
+                .map(|c| Rc::new(c.clone())),
+        );
+        all
     }
 
     /// Commits reachable from `tip` but not from any of `hide` (`git rev-list tip ^hide…`),

@@ -132,6 +132,18 @@ pub struct CommitInfo {
 }
 
 impl CommitInfo {
+    /// The facts of commit `id`, as [`Repo::commit_info`] read them earlier.
+    pub fn new(id: Oid, tree: Oid, parents: Vec<Oid>, message: String, time: i64) -> CommitInfo {
+        CommitInfo {
+            id,
+            tree,
+            parents,
+            message,
+            time,
+            trailers: std::sync::OnceLock::new(),
+        }
+    }
+
     pub fn summary(&self) -> &str {
         self.message.lines().next().unwrap_or("")
     }

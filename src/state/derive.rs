@@ -149,6 +149,75 @@ fn verified_lines(repo: &Repo) -> crate::cache::Cache {
     crate::cache::Cache::new(repo, "verified-lines", 2, "bin")
 }
 
+/// The commits a derivation of many phases read, kept for the next: each is the facts
+/// [`Repo::commit_info`] reads (its tree, parents, committer time and message), which no later
+/// change to the repository can alter, since a commit is known by the hash of its bytes.
+/// Reading them back is a decode of one file, where reading them from git inflates each. Not in
+/// a shallow clone, whose commits gain parents when it is deepened.
+fn kept_commits(repo: &Repo) -> crate::cache::Cache {
+    crate::cache::Cache::new(repo, "commits", 1, "bin")
+}
+
+/// One kept commit: ids as their 20 bytes.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct KeptCommit {
+    id: [u8; 20],
+    tree: [u8; 20],
+    parents: Vec<[u8; 20]>,
+    time: i64,
+    message: String,
+}
+
+/// At most this many commits kept beyond those the last derivation asked for (of branches
+/// since deleted, say), so that what is kept stays the size of what is read.
+const KEPT_BEYOND: usize = 10_000;
+
+/// A history given the commits kept by the last derivation of many phases.
+fn kept_history(repo: &Repo) -> History<'_> {
+    if repo.is_shallow() {
+        return History::new(repo);
+    }
+    let kept: Vec<KeptCommit> = kept_commits(repo).get_value("read").unwrap_or_default();
+    let oid = |bytes: &[u8; 20]| Oid::from_bytes(bytes).ok();
+    let commits = kept
+        .into_iter()
+        .filter_map(|c| {
+            Some(crate::git::CommitInfo::new(
+                oid(&c.id)?,
+                oid(&c.tree)?,
+                c.parents.iter().map(oid).collect::<Option<_>>()?,
+                c.message,
+                c.time,
+            ))
+        })
+        .collect();
+    History::with_commits(repo, commits)
+}
+
+/// Keeps the commits `history` holds when it read some from git.
+fn keep_history(repo: &Repo, history: &History<'_>) {
+    if repo.is_shallow() || history.read_from_git() == 0 {
+        return;
+    }
+    let bytes = |id: &Oid| -> [u8; 20] {
+        let mut out = [0u8; 20];
+        out.copy_from_slice(id.as_bytes());
+        out
+    };
+    let kept: Vec<KeptCommit> = history
+        .commits(KEPT_BEYOND)
+        .iter()
+        .map(|c| KeptCommit {
+            id: bytes(&c.id),
+            tree: bytes(&c.tree),
+            parents: c.parents.iter().map(bytes).collect(),
+            time: c.time,
+            message: c.message.clone(),
+        })
+        .collect();
+    kept_commits(repo).put_value("read", &kept);
+}
+
 /// Keeps the tags learnt since they were read, if any were.
 pub fn keep_learnt(repo: &Repo) {
     if let Some(tags) = crate::trust::signing::learnt() {
@@ -172,14 +241,18 @@ fn derive_where(
     if let Some(tags) = verified_lines(repo).get_value("tags") {
         crate::trust::signing::remember_verified(tags);
     }
-    let history = History::new(repo);
+    // With many phases to read, the notes' fan-out folders are read on a second core, if there
+    // is one, while this one reads the history: much of the evidence is in them. (A few phases
+    // look up a few notes; reading every folder ahead would only make them wait.) And the
+    // commits read by the last such derivation are given to this one.
+    let many = plan.phases.iter().filter(|p| wanted(p)).count() >= READ_AHEAD_PHASES;
+    let history = match many {
+        true => kept_history(repo),
+        false => History::new(repo),
+    };
     let facts_key = base_tip.and_then(|tip| BaseFacts::key(tip, plan, plan_path));
     let mut base_facts =
         BaseFacts::load(repo, facts_key.as_deref(), base_tip, plan, plan_path).at(base_tip);
-    // With many phases to read, the notes' fan-out folders are read on a second core, if there
-    // is one, while this one reads the history: much of the evidence is in them. (A few phases
-    // look up a few notes; reading every folder ahead would only make them wait.)
-    let many = plan.phases.iter().filter(|p| wanted(p)).count() >= READ_AHEAD_PHASES;
     let git_dir = repo.git_dir().to_path_buf();
     let (phases, folders) = std::thread::scope(|scope| {
         let folders = match notes_trees.main() {
@@ -237,6 +310,9 @@ fn derive_where(
         .base_facts
         .keep(repo, facts_key.as_deref(), plan, plan_path);
     reader.recompute.keep();
+    if many {
+        keep_history(repo, &reader.history);
+    }
     keep_learnt(repo);
     let complete: Vec<bool> = out.iter().map(PhaseStatus::is_complete).collect();
     let index: HashMap<&str, usize> = plan

@@ -36,7 +36,7 @@ pub enum Notes {
 /// Reads what notes and base's files say of phases.
 pub(super) struct EvidenceReader<'r> {
     repo: &'r Repo,
-    history: History<'r>,
+    pub(super) history: History<'r>,
     notes: NotesSnapshot<'r>,
     /// Files on base's tip, for `create` entries that are literal paths.
     base_files: Option<TreeLookup<'r>>,

@@ -990,6 +990,75 @@ fn a_phase_rebased_onto_main_without_its_start_counts_and_status_reads_each_comm
     assert!(value("commit-visits") >= value("commits-read"), "{counts}");
 }
 
+/// A status of many phases keeps the commits it read: the next reads none from git and says
+/// the same; after base moved on, it reads only what is new. A kept file changed by hand is
+/// not believed.
+#[test]
+fn the_commits_a_status_read_are_kept_for_the_next() {
+    let mut plan = walk_plan();
+    for n in 0..70 {
+        plan = plan.phase(
+            PhaseBuilder::new(&format!("x{n:02}"), "More")
+                .depends_on(["b"])
+                .blast_radius("test")
+                .create([format!("x{n:02}.txt")])
+                .check_run("tests", "test"),
+        );
+    }
+    let repo = Repo::with_plan(&plan.toml());
+    assert_eq!(repo.planx(&["start", "a"]).code, 0);
+    repo.write("a.txt", "a\n");
+    repo.git(&["add", "a.txt"]);
+    assert_eq!(repo.planx(&["checkpoint", "--step", "2"]).code, 0);
+    assert_eq!(repo.planx(&["verify", "-q"]).code, 0);
+    repo.git(&["switch", "-q", "main"]);
+    repo.git(&["merge", "-q", "--ff-only", "planx/a"]);
+    // Each phase's state and verification, and the commits read from git.
+    let status = |repo: &Repo| -> (Vec<String>, usize) {
+        let run = repo.run(
+            repo.command(crate::common::BIN, &repo.root)
+                .args(["status", "--json"])
+                .env("PLANX_WORK_COUNTS", "1"),
+        );
+        assert_eq!(run.code, 0, "{run}");
+        let read = run
+            .stderr
+            .lines()
+            .find_map(|l| l.strip_prefix("planx-work: "))
+            .and_then(|l| l.split_whitespace().find_map(|kv| kv.strip_prefix("commits-read=")))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_else(|| panic!("no work counts: {run}"));
+        let states = run.json()["phases"]
+            .as_array()
+            .expect("phases")
+            .iter()
+            .map(|p| format!("{} {} {}", p["id"], p["state"], p["verify"]["state"]))
+            .collect();
+        (states, read)
+    };
+    let (first, read_first) = status(&repo);
+    assert_eq!(first[0], r#""a" "complete" "passed""#);
+    assert!(read_first >= 4, "{read_first}");
+    let (again, read_again) = status(&repo);
+    assert_eq!(again, first);
+    // Every commit was kept; base's tip is still read once, for its tree, before the
+    // derivation.
+    assert_eq!(read_again, 1, "every commit was kept");
+    repo.write("main.txt", "main moves on\n");
+    repo.commit_all("Main moves on");
+    let (moved, read_moved) = status(&repo);
+    assert_eq!(read_moved, 2, "only the new commit is read (and the tip, for its tree)");
+    assert_eq!(moved, first);
+    // A kept file written by hand (here: its bytes changed) is read from git again.
+    let kept = repo.root.join(".git/planx/cache/commits-0.1.0-1/read.bin");
+    let mut bytes = std::fs::read(&kept).expect("the kept commits");
+    bytes[8] ^= 1;
+    std::fs::write(&kept, bytes).unwrap();
+    let (after, read_after) = status(&repo);
+    assert_eq!(after, moved);
+    assert!(read_after >= read_first, "{read_after}");
+}
+
 #[test]
 fn an_interrupted_start_stops_its_preflight_and_leaves_nothing() {
     let repo = Repo::new();
