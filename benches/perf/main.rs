@@ -476,7 +476,7 @@ pub enum Reset {
     BranchAndNotes,
     /// Forget the plan digests the hooks keep (docs/hooks.md).
     HookDigests,
-    /// Forget what status keeps of base's tips.
+    /// Forget what status keeps of base's tips, and the commits it read before.
     BaseFacts,
     /// Move base on by one project commit before each run (and back after the pair).
     BaseMoved,
@@ -530,6 +530,7 @@ fn run_pair(env: &Env, work: &Work, pair: Pair, reps: Reps, config: &str) -> Pai
                     let _ = std::fs::remove_dir_all(entry.path());
                 }
             }
+            work::forget_kept_commits(&work.repo);
         }
     };
     let (planx, git) = compare(env, &pair.planx, &pair.git, reps, &reset);
@@ -660,7 +661,7 @@ fn goal_pairs(env: &Env, work: &Work) -> Vec<Pair> {
         Pair {
             key: "status-uncached",
             operation: format!(
-                "`status` of {} phases, nothing kept of any tip of base",
+                "`status` of {} phases, nothing kept of any tip of base nor of the commits read before",
                 group(meta.phases)
             ),
             planx: Op::of(vec![planx(&["status"])]),

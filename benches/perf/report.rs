@@ -328,10 +328,13 @@ pub fn render(results: &Results) -> String {
     }
 
     if !results.phase_scaling.is_empty() {
-        let sizes: Vec<String> = results.fixtures.iter().map(|m| m.size.clone()).collect();
+        // Two fixtures a size, one after the other: one column each size.
+        let mut sizes: Vec<String> = results.fixtures.iter().map(|m| m.size.clone()).collect();
+        sizes.dedup();
         out.push_str("\n### `status` and the number of phases\n\n");
         out.push_str(
-            "Plans of the first 10 and 100 phases of the same plan, over the same history.\n\n",
+            "Plans of the first 10 and 100 phases of the same plan, over the same history (the \
+             fixture of every shape).\n\n",
         );
         out.push_str(&format!("| phases | {} |\n", sizes.join(" | ")));
         out.push_str(&format!("| ---: |{}\n", " ---: |".repeat(sizes.len())));

@@ -43,7 +43,9 @@ impl WorkCount {
 }
 
 /// Counts the work of `git planx status` (with `plan_args` before it) in `repo`, whose plan was
-/// added by `plan_commit`, and fails when it exceeds the bounds.
+/// added by `plan_commit`, and fails when it exceeds the bounds. The commits an earlier status
+/// kept are removed first: with them, a status reads none from git, and its reads would say
+/// nothing of its walk.
 pub fn count(
     env: &Env,
     repo: &Path,
@@ -52,6 +54,7 @@ pub fn count(
     phases: usize,
     plan_commit: &str,
 ) -> WorkCount {
+    forget_kept_commits(repo);
     let mut args = plan_args.to_vec();
     args.push("status");
     let out = env.output(
@@ -102,4 +105,14 @@ pub fn count(
          read)"
     );
     count
+}
+
+/// Removes the commits kept by earlier statuses (`.git/planx/cache/commits-*`).
+pub fn forget_kept_commits(repo: &Path) {
+    let cache = repo.join(".git/planx/cache");
+    for entry in std::fs::read_dir(&cache).into_iter().flatten().flatten() {
+        if entry.file_name().to_string_lossy().starts_with("commits-") {
+            std::fs::remove_dir_all(entry.path()).expect("remove the kept commits");
+        }
+    }
 }
