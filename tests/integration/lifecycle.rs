@@ -1,6 +1,7 @@
 //! The phase lifecycle in git: start, checkpoint, status, log, next, resume — by hand, with
 //! real commits, real notes and real merges.
 
+use std::collections::HashMap;
 use std::fs;
 
 use insta::assert_snapshot;
@@ -918,9 +919,8 @@ fn switching_to_a_started_phase_refuses_a_dirty_work_tree() {
     assert_eq!(repo.branch(), "main");
 }
 
-#[test]
-fn a_fast_forward_merge_counts_and_the_phase_is_not_started_again() {
-    let repo = Repo::with_plan(&WALK_PLAN);
+/// Phase `a` of the walk plan written, verified and merged into `main` by a fast-forward.
+fn fast_forward_a(repo: &Repo) {
     assert_eq!(repo.planx(&["start", "a"]).code, 0);
     repo.write("a.txt", "a\n");
     repo.git(&["add", "a.txt"]);
@@ -928,6 +928,34 @@ fn a_fast_forward_merge_counts_and_the_phase_is_not_started_again() {
     assert_eq!(repo.planx(&["verify", "-q"]).code, 0);
     repo.git(&["switch", "-q", "main"]);
     repo.git(&["merge", "-q", "--ff-only", "planx/a"]);
+}
+
+/// `git planx <args>` with `PLANX_WORK_COUNTS=1`: the run and each count it printed.
+fn counted_status(repo: &Repo, args: &[&str]) -> (crate::common::Run, HashMap<String, usize>) {
+    let run = repo.run(
+        repo.command(crate::common::BIN, &repo.root)
+            .args(args)
+            .env("PLANX_WORK_COUNTS", "1"),
+    );
+    assert_eq!(run.code, 0, "{run}");
+    let counts = run
+        .stderr
+        .lines()
+        .find_map(|l| l.strip_prefix("planx-work: "))
+        .unwrap_or_else(|| panic!("no work counts: {run}"))
+        .split_whitespace()
+        .filter_map(|kv| {
+            let (key, value) = kv.split_once('=')?;
+            Some((key.to_owned(), value.parse().ok()?))
+        })
+        .collect();
+    (run, counts)
+}
+
+#[test]
+fn a_fast_forward_merge_counts_and_the_phase_is_not_started_again() {
+    let repo = Repo::with_plan(&WALK_PLAN);
+    fast_forward_a(&repo);
     repo.git(&["branch", "-q", "-D", "planx/a"]);
     let status = repo.planx(&["status", "--json"]).json();
     assert_eq!(status["phases"][0]["state"], "complete", "{status}");
@@ -959,35 +987,22 @@ fn a_phase_rebased_onto_main_without_its_start_counts_and_status_reads_each_comm
     assert_eq!(status["phases"][1]["state"], "ready");
     // The work counted: every commit read from git once at most, only when asked for.
     assert!(!repo.planx(&["status"]).stderr.contains("planx-work"));
-    let run = repo.run(
-        repo.command(crate::common::BIN, &repo.root)
-            .arg("status")
-            .env("PLANX_WORK_COUNTS", "1"),
-    );
-    assert_eq!(run.code, 0, "{run}");
-    let counts = run
-        .stderr
-        .lines()
-        .find_map(|l| l.strip_prefix("planx-work: "))
-        .unwrap_or_else(|| panic!("no work counts: {run}"));
-    let value = |key: &str| -> usize {
-        counts
-            .split_whitespace()
-            .find_map(|kv| kv.strip_prefix(key)?.strip_prefix('='))
-            .and_then(|v| v.parse().ok())
-            .unwrap_or_else(|| panic!("no {key} in {counts}"))
-    };
+    let (_, counts) = counted_status(&repo, &["status"]);
+    let value = |key: &str| counts[key];
     let commits: usize = repo
         .git(&["rev-list", "--count", "--all"])
         .trim()
         .parse()
         .unwrap();
-    assert!(value("commits-read") >= 1, "{counts}");
+    assert!(value("commits-read") >= 1, "{counts:?}");
     assert!(
         value("commits-read") <= commits,
-        "{counts}: {commits} commits"
+        "{counts:?}: {commits} commits"
     );
-    assert!(value("commit-visits") >= value("commits-read"), "{counts}");
+    assert!(
+        value("commit-visits") >= value("commits-read"),
+        "{counts:?}"
+    );
 }
 
 /// A status of many phases keeps the commits it read: the next reads none from git and says
@@ -1006,35 +1021,17 @@ fn the_commits_a_status_read_are_kept_for_the_next() {
         );
     }
     let repo = Repo::with_plan(&plan.toml());
-    assert_eq!(repo.planx(&["start", "a"]).code, 0);
-    repo.write("a.txt", "a\n");
-    repo.git(&["add", "a.txt"]);
-    assert_eq!(repo.planx(&["checkpoint", "--step", "2"]).code, 0);
-    assert_eq!(repo.planx(&["verify", "-q"]).code, 0);
-    repo.git(&["switch", "-q", "main"]);
-    repo.git(&["merge", "-q", "--ff-only", "planx/a"]);
+    fast_forward_a(&repo);
     // Each phase's state and verification, and the commits read from git.
     let status = |repo: &Repo| -> (Vec<String>, usize) {
-        let run = repo.run(
-            repo.command(crate::common::BIN, &repo.root)
-                .args(["status", "--json"])
-                .env("PLANX_WORK_COUNTS", "1"),
-        );
-        assert_eq!(run.code, 0, "{run}");
-        let read = run
-            .stderr
-            .lines()
-            .find_map(|l| l.strip_prefix("planx-work: "))
-            .and_then(|l| l.split_whitespace().find_map(|kv| kv.strip_prefix("commits-read=")))
-            .and_then(|v| v.parse().ok())
-            .unwrap_or_else(|| panic!("no work counts: {run}"));
+        let (run, counts) = counted_status(repo, &["status", "--json"]);
         let states = run.json()["phases"]
             .as_array()
             .expect("phases")
             .iter()
             .map(|p| format!("{} {} {}", p["id"], p["state"], p["verify"]["state"]))
             .collect();
-        (states, read)
+        (states, counts["commits-read"])
     };
     let (first, read_first) = status(&repo);
     assert_eq!(first[0], r#""a" "complete" "passed""#);
@@ -1047,7 +1044,10 @@ fn the_commits_a_status_read_are_kept_for_the_next() {
     repo.write("main.txt", "main moves on\n");
     repo.commit_all("Main moves on");
     let (moved, read_moved) = status(&repo);
-    assert_eq!(read_moved, 2, "only the new commit is read (and the tip, for its tree)");
+    assert_eq!(
+        read_moved, 2,
+        "only the new commit is read (and the tip, for its tree)"
+    );
     assert_eq!(moved, first);
     // A kept file written by hand (here: its bytes changed) is read from git again.
     let kept = repo.root.join(".git/planx/cache/commits-0.1.0-1/read.bin");
