@@ -364,8 +364,19 @@ impl From<TrustError> for CliError {
 
 /// planx signs every record it writes (docs/verification.md): without its key it writes none.
 fn signing_error(error: crate::trust::signing::SigningError) -> CliError {
+    let hint = signing_hint(&error);
+    let e = CliError::repo_state(format!("cannot sign the record: {error}"));
+    match std::error::Error::source(&error) {
+        Some(cause) => e.because(cause),
+        None => e,
+    }
+    .hint(hint)
+}
+
+/// What to do when this machine's signing key cannot be had.
+pub fn signing_hint(error: &crate::trust::signing::SigningError) -> String {
     use crate::trust::signing::SigningError as S;
-    let hint = match &error {
+    match error {
         S::NoHome => "set HOME (or XDG_DATA_HOME): the signing key is kept there".to_owned(),
         S::Malformed { path } => format!(
             "move {} away: planx makes a new key on its next write (records signed with the old key then count only once it is trusted: `git planx signers trust`)",
@@ -378,13 +389,7 @@ fn signing_error(error: crate::trust::signing::SigningError) -> CliError {
         S::Read { .. } | S::Create { .. } => {
             "check the permissions of the folder beside the trust store".to_owned()
         }
-    };
-    let e = CliError::repo_state(format!("cannot sign the record: {error}"));
-    match std::error::Error::source(&error) {
-        Some(cause) => e.because(cause),
-        None => e,
     }
-    .hint(hint)
 }
 
 impl From<CommandError> for CliError {

@@ -206,6 +206,7 @@ impl Context {
     pub fn warnings(&self) -> Vec<String> {
         let mut out: Vec<String> = self.notes_notice().into_iter().collect();
         out.extend(self.base_plan_warning());
+        out.extend(signing_key_warning());
         out
     }
 
@@ -354,4 +355,15 @@ pub fn trust_policy(once: bool) -> TrustPolicy {
         once,
         environment: std::env::var("PLANX_TRUST").is_ok_and(|v| v == "1"),
     }
+}
+
+/// This machine's signing key cannot be had (`PLANX_SIGNING_KEY` is not a key, the key file is
+/// damaged): the records it signed do not count as its own and nothing is kept in the cache,
+/// which a reading command would otherwise never say.
+fn signing_key_warning() -> Option<String> {
+    let error = crate::trust::signing::own_key_id().err()?;
+    Some(format!(
+        "{error}: records signed with this machine's key are not recognised here, and nothing is kept in .git/planx/cache; {}",
+        crate::error::signing_hint(&error)
+    ))
 }

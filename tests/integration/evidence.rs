@@ -391,3 +391,38 @@ fn a_kept_plan_written_by_hand_declares_nobody() {
     let signers = repo.planx(&["signers", "--json"]).json();
     assert_eq!(signers["declared"], serde_json::json!([]), "{signers}");
 }
+
+/// A signing key that cannot be read is said by the commands that only read: without it, the
+/// records this machine signed are not its own, and nothing is kept.
+#[test]
+fn status_says_when_this_machines_signing_key_cannot_be_read() {
+    let repo = Repo::verifying(&VERIFY_PLAN);
+    let status = |args: &[&str]| {
+        repo.run(
+            repo.command(crate::common::BIN, &repo.root)
+                .args(args)
+                .env("PLANX_SIGNING_KEY", "not a key"),
+        )
+    };
+    let run = status(&["status"]);
+    assert_eq!(run.code, 0, "{run}");
+    assert!(
+        run.stderr.contains(
+            "warning: PLANX_SIGNING_KEY is not a signing key (64 hex digits): records signed with this machine's key are not recognised here"
+        ),
+        "{run}"
+    );
+    assert!(
+        run.stderr
+            .contains("set PLANX_SIGNING_KEY to 64 hex digits"),
+        "{run}"
+    );
+    let json = status(&["status", "--json"]).json();
+    assert!(
+        json["warnings"][0]
+            .as_str()
+            .is_some_and(|w| w.starts_with("PLANX_SIGNING_KEY is not a signing key")),
+        "{json}"
+    );
+    assert!(!repo.planx(&["status"]).stderr.contains("signing key"));
+}
