@@ -517,19 +517,7 @@ fn run_pair(env: &Env, work: &Work, pair: Pair, reps: Reps, config: &str) -> Pai
             let _ = std::fs::remove_dir_all(work.repo.join(".git/planx/cache"));
         }
         Reset::BaseFacts => {
-            for entry in std::fs::read_dir(work.repo.join(".git/planx/cache"))
-                .into_iter()
-                .flatten()
-                .flatten()
-            {
-                if entry
-                    .file_name()
-                    .to_string_lossy()
-                    .starts_with("base-facts-")
-                {
-                    let _ = std::fs::remove_dir_all(entry.path());
-                }
-            }
+            work::forget_cache(&work.repo, "base-facts-");
             work::forget_kept_commits(&work.repo);
         }
     };

@@ -109,10 +109,15 @@ pub fn count(
 
 /// Removes the commits kept by earlier statuses (`.git/planx/cache/commits-*`).
 pub fn forget_kept_commits(repo: &Path) {
+    forget_cache(repo, "commits-");
+}
+
+/// Removes the folders of `.git/planx/cache` whose names start with `kind`.
+pub fn forget_cache(repo: &Path, kind: &str) {
     let cache = repo.join(".git/planx/cache");
     for entry in std::fs::read_dir(&cache).into_iter().flatten().flatten() {
-        if entry.file_name().to_string_lossy().starts_with("commits-") {
-            std::fs::remove_dir_all(entry.path()).expect("remove the kept commits");
+        if entry.file_name().to_string_lossy().starts_with(kind) {
+            std::fs::remove_dir_all(entry.path()).expect("remove a kept folder");
         }
     }
 }

@@ -132,7 +132,7 @@ pub struct CommitInfo {
 }
 
 impl CommitInfo {
-    /// The facts of commit `id`, as [`Repo::commit_info`] read them earlier.
+    /// The facts of commit `id`, as [`Repo::commit_info`] reads them (or read them earlier).
     pub fn new(id: Oid, tree: Oid, parents: Vec<Oid>, message: String, time: i64) -> CommitInfo {
         CommitInfo {
             id,
@@ -185,14 +185,8 @@ fn parse_commit(id: Oid, data: &[u8]) -> Option<CommitInfo> {
         .split(|&b| b == b' ')
         .find(|field| !field.is_empty())?;
     let time = std::str::from_utf8(seconds).ok()?.parse::<i64>().ok()?;
-    Some(CommitInfo {
-        id,
-        tree,
-        parents,
-        message: String::from_utf8_lossy(message).into_owned(),
-        time,
-        trailers: std::sync::OnceLock::new(),
-    })
+    let message = String::from_utf8_lossy(message).into_owned();
+    Some(CommitInfo::new(id, tree, parents, message, time))
 }
 
 /// An operation git has in progress in the work tree.
@@ -500,14 +494,13 @@ impl Repo {
             }
         }
         let commit = self.inner.find_commit(id).map_err(fail())?;
-        Ok(CommitInfo {
+        Ok(CommitInfo::new(
             id,
-            tree: commit.tree_id(),
-            parents: commit.parent_ids().collect(),
-            message: String::from_utf8_lossy(commit.message_raw_bytes()).into_owned(),
-            time: commit.committer().when().seconds(),
-            trailers: std::sync::OnceLock::new(),
-        })
+            commit.tree_id(),
+            commit.parent_ids().collect(),
+            String::from_utf8_lossy(commit.message_raw_bytes()).into_owned(),
+            commit.committer().when().seconds(),
+        ))
     }
 
     /// The best common ancestor of two commits (`git merge-base`), `None` when they have none.
